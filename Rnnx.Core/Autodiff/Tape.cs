@@ -1,0 +1,333 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Rnnx.Autodiff;
+
+namespace Rnnx;
+
+/// <summary>
+/// Records operations for reverse-mode differentiation and owns the pooled buffers of every tensor created
+/// while it is active. One tape per thread; reuse it from one training step to the next with <see cref="Reset"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// using var tape = new Tape();
+/// using (tape.Activate())
+/// {
+///     var loss = Tensor.Mean(Tensor.Square(Tensor.MatMul(x, w.Value) - y));
+///     Gradients g = tape.Backward(loss);
+///     optimizer.Step(parameters, g);
+/// }
+/// tape.Reset();   // recycle every buffer of the step; nothing is allocated in the next one
+/// </code>
+/// </example>
+public sealed class Tape : IDisposable
+{
+    [ThreadStatic] private static Tape? t_current;
+
+    private readonly List<TensorData> _pool = [];
+    private int _poolUsed;
+    private readonly Arena<float> _arenaF = new();
+    private readonly Arena<double> _arenaD = new();
+    private TapeEntry[] _entries = new TapeEntry[256];
+    private int _count;
+    internal readonly List<TensorData> ExtraInputs = [];
+    private bool _recording = true;
+    private int _stamp;
+    private readonly Gradients _gradients;
+    private bool _backwardDone;
+
+    /// <summary>Creates an empty tape.</summary>
+    public Tape()
+    {
+        _gradients = new Gradients(this);
+    }
+
+    /// <summary>The tape active on this thread, or null.</summary>
+    public static Tape? Current => t_current;
+
+    /// <summary>Whether operations are recorded (false inside <see cref="NoGrad"/>).</summary>
+    public bool IsRecording => _recording;
+
+    /// <summary>Number of operations recorded since the last <see cref="Reset"/>.</summary>
+    public int Count => _count;
+
+    /// <summary>Elements held by the buffer pools (float, double), for diagnostics.</summary>
+    public (long Float32, long Float64) PoolCapacity => (_arenaF.Capacity, _arenaD.Capacity);
+
+    /// <summary>Makes this the active tape of the current thread until the returned scope is disposed.</summary>
+    public Scope Activate()
+    {
+        var prev = t_current;
+        t_current = this;
+        return new Scope(prev, this, restoreRecording: null);
+    }
+
+    /// <summary>
+    /// Stops recording until the returned scope is disposed (inference). Tensors are still pooled by the tape
+    /// when it is active.
+    /// </summary>
+    public Scope NoGrad()
+    {
+        bool prev = _recording;
+        _recording = false;
+        return new Scope(t_current, null, restoreRecording: prev) { Tape = this };
+    }
+
+    /// <summary>Restores the previous active tape or recording state when disposed.</summary>
+    public struct Scope : IDisposable
+    {
+        private readonly Tape? _previous;
+        private readonly Tape? _activated;
+        private readonly bool? _restoreRecording;
+        private bool _disposed;
+        internal Tape? Tape;
+
+        internal Scope(Tape? previous, Tape? activated, bool? restoreRecording)
+        {
+            _previous = previous;
+            _activated = activated;
+            _restoreRecording = restoreRecording;
+            _disposed = false;
+            Tape = activated;
+        }
+
+        /// <summary>Ends the scope.</summary>
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            if (_restoreRecording is bool r) Tape!._recording = r;
+            else if (_activated is not null && t_current == _activated) t_current = _previous;
+        }
+    }
+
+    /// <summary>
+    /// Recycles every tensor created on this tape (their handles become invalid), returns all buffers to the
+    /// pool and forgets the recorded operations. Parameters and tensors created outside the tape are untouched.
+    /// </summary>
+    public void Reset()
+    {
+        for (int i = 0; i < _poolUsed; i++)
+        {
+            var d = _pool[i];
+            d.Generation++;
+            d.F = null;
+            d.D = null;
+            d.GradF = null;
+            d.GradD = null;
+        }
+        _poolUsed = 0;
+        Array.Clear(_entries, 0, _count);
+        _count = 0;
+        ExtraInputs.Clear();
+        _arenaF.Reset();
+        _arenaD.Reset();
+        _gradients.Invalidate();
+        _backwardDone = false;
+    }
+
+    /// <summary>Resets the tape and deactivates it if it is the current one.</summary>
+    public void Dispose()
+    {
+        Reset();
+        if (t_current == this) t_current = null;
+    }
+
+    // ---------------------------------------------------------------- allocation
+
+    internal TensorData NewData(Shape shape, DType dtype)
+    {
+        TensorData d;
+        if (_poolUsed < _pool.Count) d = _pool[_poolUsed];
+        else
+        {
+            d = new TensorData { Owner = this };
+            _pool.Add(d);
+        }
+        _poolUsed++;
+        d.DType = dtype;
+        d.Shape = shape;
+        d.Length = shape.Size;
+        d.RequiresGrad = false;
+        d.GradStamp = 0;
+        if (dtype == DType.Float32) d.F = _arenaF.Rent(d.Length, out d.Offset);
+        else d.D = _arenaD.Rent(d.Length, out d.Offset);
+        return d;
+    }
+
+    /// <summary>A view sharing <paramref name="source"/>'s buffer with another shape (reshape).</summary>
+    internal TensorData NewView(TensorData source, Shape shape)
+    {
+        TensorData d;
+        if (_poolUsed < _pool.Count) d = _pool[_poolUsed];
+        else
+        {
+            d = new TensorData { Owner = this };
+            _pool.Add(d);
+        }
+        _poolUsed++;
+        d.DType = source.DType;
+        d.Shape = shape;
+        d.Length = shape.Size;
+        d.RequiresGrad = false;
+        d.GradStamp = 0;
+        d.F = source.F;
+        d.D = source.D;
+        d.Offset = source.Offset;
+        return d;
+    }
+
+    /// <summary>Scratch memory from the pool, valid until <see cref="Reset"/>. Not zeroed.</summary>
+    internal Span<T> Scratch<T>(int length) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var a = _arenaF.Rent(length, out int off);
+            return Unsafe.As<T[]>(a).AsSpan(off, length);
+        }
+        if (typeof(T) == typeof(double))
+        {
+            var a = _arenaD.Rent(length, out int off);
+            return Unsafe.As<T[]>(a).AsSpan(off, length);
+        }
+        throw new NotSupportedException(typeof(T).Name);
+    }
+
+    /// <summary>A result tensor: pooled on the active tape, or a heap tensor when no tape is active.</summary>
+    internal static TensorData NewResult(Shape shape, DType dtype)
+    {
+        var t = t_current;
+        return t is null ? TensorData.Allocate(shape, dtype, false) : t.NewData(shape, dtype);
+    }
+
+    /// <summary>The active tape if the op must be recorded (recording and an input requires a gradient), else null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Tape? Recorder(TensorData a, TensorData? b = null, TensorData? c = null)
+    {
+        var t = t_current;
+        if (t is null || !t._recording) return null;
+        if (a.RequiresGrad || (b is not null && b.RequiresGrad) || (c is not null && c.RequiresGrad)) return t;
+        return null;
+    }
+
+    /// <summary>The active tape if recording is on (for ops with a variable number of inputs), else null.</summary>
+    internal static Tape? RecordingTape()
+    {
+        var t = t_current;
+        return t is not null && t._recording ? t : null;
+    }
+
+    /// <summary>Appends an entry for <paramref name="op"/> producing <paramref name="output"/>, which now requires a gradient.</summary>
+    internal ref TapeEntry Record(Op op, TensorData output)
+    {
+        if (_count == _entries.Length) Array.Resize(ref _entries, _count * 2);
+        ref var e = ref _entries[_count++];
+        e = default;
+        e.Op = op;
+        e.Out = output;
+        output.RequiresGrad = true;
+        return ref e;
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    /// <summary>
+    /// Runs reverse-mode differentiation from <paramref name="output"/> over everything recorded since the last
+    /// <see cref="Reset"/>, and returns the gradients of every tensor that requires one (parameters, watched inputs,
+    /// intermediates). A tensor used several times accumulates all contributions; broadcast inputs receive the
+    /// summed gradient.
+    /// </summary>
+    /// <param name="output">The value to differentiate, normally a scalar loss.</param>
+    /// <param name="seed">d(objective)/d(output), same shape as <paramref name="output"/>; required unless the output has one element (then 1).</param>
+    /// <returns>The tape's <see cref="Gradients"/>, valid until the next <see cref="Reset"/>.</returns>
+    /// <exception cref="InvalidOperationException">Non-scalar output without a seed, an output that does not depend on anything requiring a gradient, a second Backward on the same recording, or an op with no backward.</exception>
+    public Gradients Backward(Tensor output, Tensor? seed = null)
+    {
+        var o = output.Data;
+        if (_backwardDone)
+            throw new InvalidOperationException("Backward: this tape has already been differentiated; call Reset() and record the step again.");
+        if (seed is null && o.Length != 1)
+            throw new InvalidOperationException($"Backward: the output has shape {o.Shape}; pass a seed gradient of that shape for a non-scalar output.");
+        if (!o.RequiresGrad)
+            throw new InvalidOperationException("Backward: the output does not depend on any tensor that requires a gradient (was the tape active and recording when it was computed?).");
+        _backwardDone = true;
+        _stamp++;
+        _gradients.Begin(_stamp);
+        if (o.DType == DType.Float32) SeedGrad<float>(o, seed);
+        else SeedGrad<double>(o, seed);
+
+        for (int i = _count - 1; i >= 0; i--)
+        {
+            ref readonly var e = ref _entries[i];
+            if (!HasGrad(e.Out)) continue;
+            e.Op.Backward(this, in e);
+        }
+        return _gradients;
+    }
+
+    private void SeedGrad<T>(TensorData o, Tensor? seed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var g = Grad<T>(o);
+        if (seed is Tensor s)
+        {
+            var sd = s.Data;
+            if (sd.Shape != o.Shape)
+                throw new ShapeMismatchException($"Backward: seed gradient shape {sd.Shape} differs from output shape {o.Shape}.", nameof(seed));
+            if (sd.DType != o.DType)
+                throw new ArgumentException($"Backward: seed dtype {sd.DType} differs from output dtype {o.DType}.", nameof(seed));
+            sd.Span<T>().CopyTo(g);
+        }
+        else g.Fill(T.One);
+    }
+
+    internal int Stamp => _stamp;
+
+    /// <summary>True if <paramref name="t"/> has received a gradient in the current backward pass.</summary>
+    internal bool HasGrad(TensorData t)
+    {
+        if (t.Owner == this) return t.GradStamp == _stamp && (t.GradF is not null || t.GradD is not null);
+        return _gradients.HasLeaf(t);
+    }
+
+    /// <summary>The gradient buffer of <paramref name="t"/> for this pass, created zeroed on first use.</summary>
+    internal Span<T> Grad<T>(TensorData t) where T : unmanaged
+    {
+        if (t.Owner != this) return _gradients.Leaf<T>(t);
+        if (t.GradStamp != _stamp || (t.GradF is null && t.GradD is null))
+        {
+            t.GradStamp = _stamp;
+            if (typeof(T) == typeof(float)) t.GradF = _arenaF.Rent(t.Length, out t.GradOffset);
+            else t.GradD = _arenaD.Rent(t.Length, out t.GradOffset);
+            var s = GradSpan<T>(t);
+            s.Clear();
+            return s;
+        }
+        return GradSpan<T>(t);
+    }
+
+    /// <summary>The gradient of <paramref name="t"/>, which must exist (the output of the entry being differentiated).</summary>
+    internal ReadOnlySpan<T> GradOf<T>(TensorData t) where T : unmanaged => Grad<T>(t);
+
+    private static Span<T> GradSpan<T>(TensorData t) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Unsafe.As<T[]>(t.GradF!).AsSpan(t.GradOffset, t.Length);
+        return Unsafe.As<T[]>(t.GradD!).AsSpan(t.GradOffset, t.Length);
+    }
+
+    /// <summary>
+    /// Adds <paramref name="g"/>, a gradient of shape <paramref name="gShape"/> (the broadcast shape), into the
+    /// gradient of <paramref name="input"/>, summing over broadcast axes. The one place un-broadcasting happens.
+    /// Does nothing when the input does not require a gradient.
+    /// </summary>
+    internal void AccumulateGrad<T>(TensorData input, ReadOnlySpan<T> g, Shape gShape) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (!input.RequiresGrad) return;
+        var dst = Grad<T>(input);
+        if (input.Shape.Size == gShape.Size)
+        {
+            Kernels.Elementwise.AddInPlace(dst, g);
+            return;
+        }
+        Kernels.Broadcasting.SumTo(g, gShape, dst, input.Shape);
+    }
+}
