@@ -14,7 +14,7 @@ namespace Rnnx;
 /// Tensors created with no active tape (the factories, or operations outside a tape) are ordinary heap objects.
 /// </para>
 /// <para>
-/// Operations (<see cref="MatMul"/>, <see cref="Tanh(Tensor)"/>, operators <c>+ - * /</c>, ...) are recorded on the
+/// Operations (<c>MatMul</c>, <c>Tanh</c>, operators <c>+ - * /</c>, ...) are recorded on the
 /// active tape when one of their inputs <see cref="RequiresGrad"/>; <see cref="Tape.Backward"/> then returns the gradients.
 /// </para>
 /// </remarks>
