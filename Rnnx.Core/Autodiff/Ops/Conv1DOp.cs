@@ -1,0 +1,63 @@
+using System.Numerics;
+using Rnnx.Kernels;
+
+namespace Rnnx.Autodiff.Ops;
+
+/// <summary>
+/// Channels-last 1-D cross-correlation: x (batch, length, cin) with kernel (k, cin, cout), stride, dilation and
+/// valid/same/causal padding (<see cref="Conv1DGeometry"/>). Backward: the input- and weight-gradient kernels.
+/// </summary>
+internal sealed class Conv1DOp : Op
+{
+    public static readonly Conv1DOp Instance = new();
+
+    public override string Name => "Conv1D";
+
+    public static Tensor Apply(Tensor x, Tensor kernel, int stride, int dilation, Conv1DPadding padding)
+    {
+        var dx = x.Data;
+        var dw = kernel.Data;
+        if (dx.DType != dw.DType)
+            throw new ArgumentException($"Conv1D: dtypes differ, input {dx.DType} and kernel {dw.DType}.");
+        if (dx.Shape.Rank != 3)
+            throw new ShapeMismatchException($"Conv1D: input must be (batch, length, channels), got {dx.Shape}.");
+        if (dw.Shape.Rank != 3)
+            throw new ShapeMismatchException($"Conv1D: kernel must be (kernel_size, in_channels, filters), got {dw.Shape}.");
+        if (dw.Shape[1] != dx.Shape[2])
+            throw new ShapeMismatchException($"Conv1D: input {dx.Shape} has {dx.Shape[2]} channels but kernel {dw.Shape} expects {dw.Shape[1]}.");
+        if (stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), $"Conv1D: stride must be at least 1, got {stride}.");
+        if (dilation < 1) throw new ArgumentOutOfRangeException(nameof(dilation), $"Conv1D: dilation must be at least 1, got {dilation}.");
+        int batch = dx.Shape[0], cin = dx.Shape[2], cout = dw.Shape[2];
+        var g = Conv1DGeometry.Create(dx.Shape[1], dw.Shape[0], stride, dilation, padding);
+        var o = Tape.NewResult(new Shape(batch, g.OutputLength, cout), dx.DType);
+        if (o.DType == DType.Float32) Conv1DKernels.Forward<float>(dx.Span<float>(), dw.Span<float>(), o.Span<float>(), batch, cin, cout, g);
+        else Conv1DKernels.Forward<double>(dx.Span<double>(), dw.Span<double>(), o.Span<double>(), batch, cin, cout, g);
+        var tape = Tape.Recorder(dx, dw);
+        if (tape is not null)
+        {
+            ref var e = ref tape.Record(Instance, o);
+            e.A = dx;
+            e.B = dw;
+            e.I0 = stride;
+            e.I1 = dilation;
+            e.I2 = (int)padding;
+        }
+        return new Tensor(o);
+    }
+
+    public override void Backward(Tape tape, in TapeEntry e)
+    {
+        if (e.Out.DType == DType.Float32) Run<float>(tape, e);
+        else Run<double>(tape, e);
+    }
+
+    private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        TensorData x = e.A!, w = e.B!;
+        int batch = x.Shape[0], cin = x.Shape[2], cout = w.Shape[2];
+        var geo = Conv1DGeometry.Create(x.Shape[1], w.Shape[0], e.I0, e.I1, (Conv1DPadding)e.I2);
+        var g = tape.GradOf<T>(e.Out);
+        if (x.RequiresGrad) Conv1DKernels.BackwardInput<T>(g, w.Span<T>(), tape.Grad<T>(x), batch, cin, cout, geo);
+        if (w.RequiresGrad) Conv1DKernels.BackwardWeight<T>(x.Span<T>(), g, tape.Grad<T>(w), batch, cin, cout, geo);
+    }
+}
