@@ -151,19 +151,19 @@ public readonly partial struct Tensor
         return new Tensor(d);
     }
 
-    /// <summary>A new tensor of zeros (outside any tape).</summary>
-    public static Tensor Zeros(Shape shape, DType dtype = DType.Float32) => new(TensorData.Allocate(shape, dtype, false));
+    /// <summary>A new tensor of zeros (pooled on the active tape if there is one, like an operation's result).</summary>
+    public static Tensor Zeros(Shape shape, DType dtype = DType.Float32) => Full(shape, 0.0, dtype);
 
-    /// <summary>A new tensor filled with <paramref name="value"/> (outside any tape).</summary>
+    /// <summary>A new tensor filled with <paramref name="value"/> (pooled on the active tape if there is one).</summary>
     public static Tensor Full(Shape shape, double value, DType dtype = DType.Float32)
     {
-        var d = TensorData.Allocate(shape, dtype, false);
+        var d = Tape.NewResult(shape, dtype);
         if (dtype == DType.Float32) d.Span<float>().Fill((float)value);
         else d.Span<double>().Fill(value);
         return new Tensor(d);
     }
 
-    /// <summary>A new tensor of ones (outside any tape).</summary>
+    /// <summary>A new tensor of ones (pooled on the active tape if there is one).</summary>
     public static Tensor Ones(Shape shape, DType dtype = DType.Float32) => Full(shape, 1.0, dtype);
 
     /// <summary>A scalar (rank-0) tensor.</summary>

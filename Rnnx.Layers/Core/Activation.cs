@@ -1,0 +1,63 @@
+namespace Rnnx.Layers;
+
+/// <summary>
+/// A named element-wise activation. Built-ins by name (<c>"tanh"</c>, <c>"sigmoid"</c>, <c>"relu"</c>,
+/// <c>"linear"</c>) or a user delegate: <c>new Activation("swish", x =&gt; x * Tensor.Sigmoid(x))</c>.
+/// A string converts implicitly, so <c>activation: "relu"</c> works as in Keras.
+/// </summary>
+public sealed class Activation
+{
+    private readonly Func<Tensor, Tensor>? _fn;
+
+    /// <summary>A user-defined activation built from differentiable tensor ops.</summary>
+    public Activation(string name, Func<Tensor, Tensor> function)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(function);
+        Name = name;
+        _fn = function;
+    }
+
+    private Activation(string name)
+    {
+        Name = name;
+    }
+
+    /// <summary>The name (Keras spelling).</summary>
+    public string Name { get; }
+
+    /// <summary>True for the identity.</summary>
+    public bool IsLinear => _fn is null && Name == "linear";
+
+    /// <summary>tanh.</summary>
+    public static Activation Tanh { get; } = new("tanh", Tensor.Tanh);
+
+    /// <summary>Logistic sigmoid.</summary>
+    public static Activation Sigmoid { get; } = new("sigmoid", Tensor.Sigmoid);
+
+    /// <summary>max(x, 0).</summary>
+    public static Activation Relu { get; } = new("relu", Tensor.Relu);
+
+    /// <summary>The identity (Keras's <c>activation=None</c>).</summary>
+    public static Activation Linear { get; } = new("linear");
+
+    /// <summary>Applies the activation.</summary>
+    public Tensor Apply(Tensor x) => _fn is null ? x : _fn(x);
+
+    /// <summary>Looks up a built-in activation by name; null or "linear" is the identity.</summary>
+    /// <exception cref="ArgumentException">Unknown name.</exception>
+    public static Activation Get(string? name) => name switch
+    {
+        null or "" or "linear" or "None" or "none" => Linear,
+        "tanh" => Tanh,
+        "sigmoid" => Sigmoid,
+        "relu" => Relu,
+        _ => throw new ArgumentException($"Unknown activation '{name}'; use tanh, sigmoid, relu or linear, or pass an Activation built from a delegate.", nameof(name)),
+    };
+
+    /// <summary>Converts a name to a built-in activation.</summary>
+    public static implicit operator Activation(string name) => Get(name);
+
+    /// <summary>The name.</summary>
+    public override string ToString() => Name;
+}

@@ -1,0 +1,133 @@
+using Rnnx.Initializers;
+
+namespace Rnnx.Layers;
+
+/// <summary>
+/// Densely connected layer on the last axis: y = activation(x · kernel + bias), kernel (in, units) glorot-uniform,
+/// bias (units,) zeros. On input of rank &gt; 2 it acts on the last axis at every leading index (like Keras).
+/// </summary>
+public sealed class Dense : Layer
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="units">Output size.</param>
+    /// <param name="activation">Activation (default linear).</param>
+    /// <param name="useBias">Whether to add a bias.</param>
+    /// <param name="inputShape">Optional input shape without batch.</param>
+    /// <param name="name">Optional name.</param>
+    /// <param name="kernelInitializer">Kernel initializer (default glorot uniform).</param>
+    /// <param name="biasInitializer">Bias initializer (default zeros).</param>
+    public Dense(int units, Activation? activation = null, bool useBias = true, int?[]? inputShape = null, string? name = null,
+        Initializer? kernelInitializer = null, Initializer? biasInitializer = null) : base(name, inputShape)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(units);
+        Units = units;
+        Activation = activation ?? Activation.Linear;
+        UseBias = useBias;
+        KernelInitializer = kernelInitializer ?? Initializer.GlorotUniform;
+        BiasInitializer = biasInitializer ?? Initializer.Zeros;
+    }
+
+    /// <summary>Output size.</summary>
+    public int Units { get; }
+
+    /// <summary>The activation.</summary>
+    public Activation Activation { get; }
+
+    /// <summary>Whether a bias is added.</summary>
+    public bool UseBias { get; }
+
+    /// <summary>Kernel initializer.</summary>
+    public Initializer KernelInitializer { get; }
+
+    /// <summary>Bias initializer.</summary>
+    public Initializer BiasInitializer { get; }
+
+    /// <summary>(in, units).</summary>
+    public Parameter Kernel { get; private set; } = null!;
+
+    /// <summary>(units,), or null without bias.</summary>
+    public Parameter? Bias { get; private set; }
+
+    /// <inheritdoc />
+    protected override void BuildCore(int?[] inputShape)
+    {
+        if (inputShape.Length == 0 || inputShape[^1] is not int features)
+            throw ShapeError($"the last input dimension must be known, got {ShapeText(inputShape)}.");
+        Kernel = AddWeight("kernel", [features, Units], KernelInitializer);
+        if (UseBias) Bias = AddWeight("bias", [Units], BiasInitializer);
+    }
+
+    /// <inheritdoc />
+    public override int?[] ComputeOutputShape(int?[] inputShape)
+    {
+        if (inputShape.Length == 0) throw ShapeError("input needs at least one axis besides the batch.");
+        var o = (int?[])inputShape.Clone();
+        o[^1] = Units;
+        return o;
+    }
+
+    /// <inheritdoc />
+    protected override Tensor Forward(Tensor input, bool training)
+    {
+        if (input.Rank < 2 || input.Shape.Last != Kernel.Shape[0])
+            throw ShapeError($"expected input (batch, ..., {Kernel.Shape[0]}), got {input.Shape}.");
+        var y = Tensor.MatMul(input, Kernel.Value);
+        if (Bias is not null) y += Bias.Value;
+        return Activation.Apply(y);
+    }
+}
+
+/// <summary>Flattens every axis after the batch axis: (batch, d1, d2, ...) → (batch, d1·d2·...), row-major.</summary>
+public sealed class Flatten(int?[]? inputShape = null, string? name = null) : Layer(name, inputShape)
+{
+    /// <inheritdoc />
+    public override int?[] ComputeOutputShape(int?[] inputShape)
+    {
+        int? size = 1;
+        foreach (var d in inputShape) size = size is int s && d is int v ? s * v : null;
+        return [size];
+    }
+
+    /// <inheritdoc />
+    protected override void BuildCore(int?[] inputShape)
+    {
+        if (inputShape.Any(d => d is null))
+            throw ShapeError($"cannot flatten an input with an unknown dimension {ShapeText(inputShape)}; declare the full input shape (e.g. [50, 1]).");
+    }
+
+    /// <inheritdoc />
+    protected override Tensor Forward(Tensor input, bool training)
+    {
+        var b = BuiltInputShape!;
+        int expected = b.Aggregate(1, (a, d) => a * d!.Value);
+        if (input.Size / input.Shape[0] != expected)
+            throw ShapeError($"expected input (batch, {string.Join(", ", b)}), got {input.Shape}.");
+        return Tensor.Reshape(input, input.Shape[0], input.Size / input.Shape[0]);
+    }
+}
+
+/// <summary>Declares the model's input shape (without batch); <c>null</c> marks an unknown length, e.g. <c>[null, 1]</c>.</summary>
+public sealed class InputLayer(int?[] inputShape, string? name = null) : Layer(name, inputShape ?? throw new ArgumentNullException(nameof(inputShape)))
+{
+    /// <inheritdoc />
+    public override int?[] ComputeOutputShape(int?[] inputShape) => inputShape;
+
+    /// <inheritdoc />
+    protected override Tensor Forward(Tensor input, bool training) => input;
+}
+
+/// <summary>Applies an activation element-wise.</summary>
+public sealed class ActivationLayer(Activation activation, string? name = null) : Layer(name)
+{
+    /// <summary>The activation.</summary>
+    public Activation Activation { get; } = activation ?? throw new ArgumentNullException(nameof(activation));
+
+    /// <inheritdoc />
+    protected override string DefaultName => "activation";
+
+    /// <inheritdoc />
+    public override int?[] ComputeOutputShape(int?[] inputShape) => inputShape;
+
+    /// <inheritdoc />
+    protected override Tensor Forward(Tensor input, bool training) => Activation.Apply(input);
+}

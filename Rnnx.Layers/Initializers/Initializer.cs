@@ -1,0 +1,152 @@
+using Rnnx.Random;
+
+namespace Rnnx.Initializers;
+
+/// <summary>
+/// Fills a new weight. Values are drawn in double from a seeded <see cref="NumPyRandomState"/> and then cast to the
+/// weight's dtype, so a seed gives bit-identical weights in float32 and (to double precision) in float64.
+/// </summary>
+public abstract class Initializer
+{
+    /// <summary>Keras-style name (e.g. <c>glorot_uniform</c>).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Fills <paramref name="values"/> (row-major, shape <paramref name="shape"/>).</summary>
+    public abstract void Fill(Span<double> values, ReadOnlySpan<int> shape, NumPyRandomState rng);
+
+    /// <summary>Zeros.</summary>
+    public static Initializer Zeros { get; } = new ConstantInitializer(0, "zeros");
+
+    /// <summary>Ones.</summary>
+    public static Initializer Ones { get; } = new ConstantInitializer(1, "ones");
+
+    /// <summary>Glorot (Xavier) uniform: U[-limit, limit), limit = sqrt(6 / (fan_in + fan_out)).</summary>
+    public static Initializer GlorotUniform { get; } = new GlorotUniformInitializer();
+
+    /// <summary>Orthogonal with gain 1 (Keras's recurrent-kernel default).</summary>
+    public static Initializer Orthogonal { get; } = new OrthogonalInitializer(1.0);
+
+    /// <summary>A constant value.</summary>
+    public static Initializer Constant(double value) => new ConstantInitializer(value, "constant");
+
+    /// <summary>Keras fan computation on the stored shape: rank 2 (in, out); conv (k..., in, out) multiplies by the receptive field; rank 1: n, n.</summary>
+    public static (double FanIn, double FanOut) Fans(ReadOnlySpan<int> shape)
+    {
+        if (shape.Length == 0) return (1, 1);
+        if (shape.Length == 1) return (shape[0], shape[0]);
+        if (shape.Length == 2) return (shape[0], shape[1]);
+        double receptive = 1;
+        for (int i = 0; i < shape.Length - 2; i++) receptive *= shape[i];
+        return (shape[^2] * receptive, shape[^1] * receptive);
+    }
+}
+
+/// <summary>Fills with one value.</summary>
+public sealed class ConstantInitializer(double value, string name = "constant") : Initializer
+{
+    /// <inheritdoc />
+    public override string Name => name;
+
+    /// <summary>The value.</summary>
+    public double Value => value;
+
+    /// <inheritdoc />
+    public override void Fill(Span<double> values, ReadOnlySpan<int> shape, NumPyRandomState rng) => values.Fill(value);
+}
+
+/// <summary>Glorot uniform, as Keras: limit = sqrt(3 / max(1, (fan_in + fan_out) / 2)); each value low + (high - low) * u.</summary>
+public sealed class GlorotUniformInitializer : Initializer
+{
+    /// <inheritdoc />
+    public override string Name => "glorot_uniform";
+
+    /// <inheritdoc />
+    public override void Fill(Span<double> values, ReadOnlySpan<int> shape, NumPyRandomState rng)
+    {
+        var (fanIn, fanOut) = Fans(shape);
+        double scale = 1.0 / Math.Max(1.0, (fanIn + fanOut) / 2.0);
+        double limit = Math.Sqrt(3.0 * scale);
+        for (int i = 0; i < values.Length; i++) values[i] = -limit + 2 * limit * rng.NextDouble();
+    }
+}
+
+/// <summary>
+/// Orthogonal, as Keras: draw A (max(r, c), min(r, c)) standard normal with r = prod(shape[:-1]), c = shape[-1];
+/// thin QR (Householder); multiply column j of Q by sign(R[j, j]); transpose when r &lt; c; multiply by the gain.
+/// </summary>
+public sealed class OrthogonalInitializer(double gain) : Initializer
+{
+    /// <inheritdoc />
+    public override string Name => "orthogonal";
+
+    /// <summary>The gain.</summary>
+    public double Gain => gain;
+
+    /// <inheritdoc />
+    public override void Fill(Span<double> values, ReadOnlySpan<int> shape, NumPyRandomState rng)
+    {
+        int cols = shape.Length == 0 ? 1 : shape[^1];
+        int rows = values.Length / cols;
+        int m = Math.Max(rows, cols), n = Math.Min(rows, cols);
+        var a = new double[m * n];
+        rng.StandardNormal(a);
+        var q = ThinQ(a, m, n);
+        // q is (m, n) with orthonormal columns; target is (rows, cols)
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                values[i * cols + j] = gain * (rows >= cols ? q[i * n + j] : q[j * n + i]);
+    }
+
+    /// <summary>Householder QR of the (m, n) matrix a (m ≥ n); returns Q (m, n) with column signs fixed so diag(R) ≥ 0.</summary>
+    internal static double[] ThinQ(double[] a, int m, int n)
+    {
+        var r = (double[])a.Clone();
+        var vs = new double[n][];
+        for (int k = 0; k < n; k++)
+        {
+            double norm = 0;
+            for (int i = k; i < m; i++) norm += r[i * n + k] * r[i * n + k];
+            norm = Math.Sqrt(norm);
+            var v = new double[m];
+            double alpha = r[k * n + k] >= 0 ? -norm : norm;
+            for (int i = k; i < m; i++) v[i] = r[i * n + k];
+            v[k] -= alpha;
+            double vn = 0;
+            for (int i = k; i < m; i++) vn += v[i] * v[i];
+            if (vn > 0)
+            {
+                for (int j = k; j < n; j++)
+                {
+                    double s = 0;
+                    for (int i = k; i < m; i++) s += v[i] * r[i * n + j];
+                    s = 2 * s / vn;
+                    for (int i = k; i < m; i++) r[i * n + j] -= s * v[i];
+                }
+            }
+            vs[k] = v;
+        }
+        // Q = H0 H1 ... H(n-1) applied to the first n columns of I
+        var q = new double[m * n];
+        for (int j = 0; j < n; j++) q[j * n + j] = 1;
+        for (int k = n - 1; k >= 0; k--)
+        {
+            var v = vs[k];
+            double vn = 0;
+            for (int i = k; i < m; i++) vn += v[i] * v[i];
+            if (vn == 0) continue;
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int i = k; i < m; i++) s += v[i] * q[i * n + j];
+                s = 2 * s / vn;
+                for (int i = k; i < m; i++) q[i * n + j] -= s * v[i];
+            }
+        }
+        for (int j = 0; j < n; j++)
+        {
+            double sign = Math.Sign(r[j * n + j]);
+            for (int i = 0; i < m; i++) q[i * n + j] *= sign;
+        }
+        return q;
+    }
+}

@@ -1,0 +1,227 @@
+using Rnnx.Initializers;
+using Rnnx.Random;
+
+namespace Rnnx.Layers;
+
+/// <summary>
+/// Base of every layer: named weights in Keras order, lazy or explicit building from the input shape
+/// (without the batch axis; <c>null</c> marks an unknown length such as the time axis), and a forward pass
+/// on tensors that records onto the active tape.
+/// </summary>
+public abstract class Layer
+{
+    private readonly List<Parameter> _own = [];
+    private readonly List<Layer> _children = [];
+    private string? _name;
+
+    /// <summary>Creates a layer.</summary>
+    /// <param name="name">Layer name (a unique default like <c>dense_1</c> is assigned by the model when null).</param>
+    /// <param name="inputShape">Optional declared input shape without the batch axis, e.g. <c>[null, 1]</c> for sequences of any length with one feature.</param>
+    protected Layer(string? name = null, int?[]? inputShape = null)
+    {
+        _name = name;
+        DeclaredInputShape = inputShape is null ? null : (int?[])inputShape.Clone();
+        if (inputShape is not null)
+            foreach (var d in inputShape)
+                if (d is <= 0) throw new ArgumentException($"{GetType().Name}: input shape {ShapeText(inputShape)} has a non-positive dimension.", nameof(inputShape));
+    }
+
+    /// <summary>The layer's name (Keras style, e.g. <c>lstm</c>, <c>dense_1</c>).</summary>
+    public string Name
+    {
+        get => _name ?? DefaultName;
+        set => _name = value;
+    }
+
+    internal bool HasExplicitName => _name is not null;
+
+    /// <summary>The Keras-style base of default names, e.g. <c>simple_rnn</c>.</summary>
+    protected virtual string DefaultName => ToSnakeCase(GetType().Name);
+
+    /// <summary>The declared input shape (without batch), if any.</summary>
+    public int?[]? DeclaredInputShape { get; }
+
+    /// <summary>True once weights exist.</summary>
+    public bool IsBuilt { get; private set; }
+
+    /// <summary>The dtype of the weights (set when built).</summary>
+    public DType DType { get; private set; } = DType.Float32;
+
+    /// <summary>The input shape the layer was built for (without batch).</summary>
+    public int?[]? BuiltInputShape { get; private set; }
+
+    /// <summary>All weights, own first then sub-layers', in Keras order.</summary>
+    public IReadOnlyList<Parameter> Weights
+    {
+        get
+        {
+            var list = new List<Parameter>();
+            CollectWeights(list);
+            return list;
+        }
+    }
+
+    /// <summary>The trainable weights.</summary>
+    public IReadOnlyList<Parameter> TrainableWeights => Weights.Where(p => p.Trainable).ToList();
+
+    /// <summary>Sub-layers tracked with <see cref="Track{T}"/>.</summary>
+    public IReadOnlyList<Layer> Children => _children;
+
+    internal void CollectWeights(List<Parameter> list)
+    {
+        list.AddRange(_own);
+        foreach (var c in _children) c.CollectWeights(list);
+    }
+
+    /// <summary>Number of scalars in all weights.</summary>
+    public int CountParams() => Weights.Sum(p => p.Size);
+
+    /// <summary>Registers a sub-layer whose weights become part of this layer's (in registration order).</summary>
+    protected T Track<T>(T layer) where T : Layer
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        _children.Add(layer);
+        return layer;
+    }
+
+    /// <summary>Creates a weight during <see cref="BuildCore"/>, drawn from the build context's seeded generator.</summary>
+    protected Parameter AddWeight(string name, int[] shape, Initializer initializer, bool trainable = true)
+    {
+        var ctx = BuildContext.Current;
+        var values = new double[shape.Aggregate(1, (a, b) => a * b)];
+        initializer.Fill(values, shape, ctx.Rng);
+        var t = Tensor.FromArray(values, shape);
+        var p = new Parameter(name, t.Copy(ctx.DType), trainable);
+        _own.Add(p);
+        return p;
+    }
+
+    /// <summary>
+    /// Creates the weights for inputs of <paramref name="inputShape"/> (without batch) in <paramref name="dtype"/>,
+    /// drawing initial values from <paramref name="rng"/> (a fresh generator seeded with 0 when null).
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The shape does not fit the layer.</exception>
+    public void Build(int?[] inputShape, DType dtype = DType.Float32, NumPyRandomState? rng = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputShape);
+        using var scope = BuildContext.Enter(dtype, rng ?? BuildContext.CurrentOrNull?.Rng ?? new NumPyRandomState(0));
+        BuildInContext(inputShape);
+    }
+
+    internal void BuildInContext(int?[] inputShape)
+    {
+        if (IsBuilt) return;
+        BuiltInputShape = (int?[])inputShape.Clone();
+        DType = BuildContext.Current.DType;
+        BuildCore(inputShape);
+        IsBuilt = true;
+    }
+
+    /// <summary>Creates the weights (call <see cref="AddWeight"/>); build sub-layers explicitly or let them build lazily on first call.</summary>
+    protected virtual void BuildCore(int?[] inputShape) { }
+
+    /// <summary>The output shape (without batch) for an input shape (without batch); <c>null</c> dimensions stay unknown.</summary>
+    /// <exception cref="ShapeMismatchException">The input shape does not fit the layer.</exception>
+    public abstract int?[] ComputeOutputShape(int?[] inputShape);
+
+    /// <summary>
+    /// Runs the layer on a batch, building it first from the input's shape if needed (in the input's dtype).
+    /// </summary>
+    /// <param name="input">(batch, ...) tensor.</param>
+    /// <param name="training">True during training.</param>
+    public Tensor Call(Tensor input, bool training = false)
+    {
+        if (!IsBuilt)
+        {
+            var s = input.Shape;
+            var shape = new int?[s.Rank - 1];
+            for (int i = 1; i < s.Rank; i++) shape[i - 1] = s[i];
+            using var scope = BuildContext.Enter(input.DType, BuildContext.CurrentOrNull?.Rng ?? new NumPyRandomState(0));
+            BuildInContext(shape);
+        }
+        else if (input.DType != DType)
+            throw new ArgumentException($"{Name}: input dtype {input.DType} differs from the layer's {DType}.", nameof(input));
+        return Forward(input, training);
+    }
+
+    /// <summary>The forward computation (the layer is built).</summary>
+    protected abstract Tensor Forward(Tensor input, bool training);
+
+    /// <summary>Copies of the weights in Keras order (heap tensors).</summary>
+    public Tensor[] GetWeights() => Weights.Select(p => p.Value.Copy()).ToArray();
+
+    /// <summary>Sets the weights in Keras order; shapes must match exactly. Nothing is changed if any check fails.</summary>
+    /// <exception cref="ArgumentException">Wrong count or a shape mismatch (named).</exception>
+    public void SetWeights(params Tensor[] weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var ws = Weights;
+        if (!IsBuilt) throw new InvalidOperationException($"{Name}: build the layer (or call it once) before setting weights.");
+        if (weights.Length != ws.Count)
+            throw new ArgumentException($"{Name}: expected {ws.Count} weight arrays ({string.Join(", ", ws.Select(p => $"{p.Name} {p.Shape}"))}), got {weights.Length}.", nameof(weights));
+        for (int i = 0; i < ws.Count; i++)
+            if (weights[i].Shape != ws[i].Shape)
+                throw new ShapeMismatchException($"{Name}: weight {i} '{ws[i].Name}' has shape {ws[i].Shape}, the value has {weights[i].Shape}.", nameof(weights));
+        for (int i = 0; i < ws.Count; i++) ws[i].Assign(weights[i]);
+    }
+
+    /// <summary>Keras-like one-line description.</summary>
+    public override string ToString() => $"{Name} ({GetType().Name})";
+
+    internal static string ShapeText(int?[] shape) => "(" + string.Join(", ", shape.Select(d => d?.ToString() ?? "None")) + (shape.Length == 1 ? ",)" : ")");
+
+    internal static string ToSnakeCase(string name)
+    {
+        if (name is "SimpleRNN") return "simple_rnn";
+        if (name is "LSTM") return "lstm";
+        if (name is "GRU") return "gru";
+        if (name is "RNN") return "rnn";
+        if (name is "Conv1D") return "conv1d";
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < name.Length; i++)
+        {
+            char c = name[i];
+            if (char.IsUpper(c) && i > 0 && (char.IsLower(name[i - 1]) || (i + 1 < name.Length && char.IsLower(name[i + 1])))) sb.Append('_');
+            sb.Append(char.ToLowerInvariant(c));
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Throws a <see cref="ShapeMismatchException"/> naming this layer.</summary>
+    protected ShapeMismatchException ShapeError(string message) => new($"{Name}: {message}");
+}
+
+/// <summary>The dtype and seeded generator used to create weights while layers build.</summary>
+public sealed class BuildContext
+{
+    [ThreadStatic] private static BuildContext? t_current;
+
+    private BuildContext(DType dtype, NumPyRandomState rng)
+    {
+        DType = dtype;
+        Rng = rng;
+    }
+
+    /// <summary>The weight dtype.</summary>
+    public DType DType { get; }
+
+    /// <summary>The generator weights are drawn from, in build order.</summary>
+    public NumPyRandomState Rng { get; }
+
+    internal static BuildContext? CurrentOrNull => t_current;
+
+    internal static BuildContext Current => t_current ?? throw new InvalidOperationException("Weights can only be created while a layer is being built.");
+
+    /// <summary>Enters a build context until the returned scope is disposed.</summary>
+    public static IDisposable Enter(DType dtype, NumPyRandomState rng)
+    {
+        var prev = t_current;
+        t_current = new BuildContext(dtype, rng);
+        return new Restore(prev);
+    }
+
+    private sealed class Restore(BuildContext? prev) : IDisposable
+    {
+        public void Dispose() => t_current = prev;
+    }
+}

@@ -1,0 +1,141 @@
+namespace Rnnx.Layers;
+
+/// <summary>
+/// A recurrent layer: loops <see cref="Cell"/> over the time axis of (batch, time, features). Backpropagation
+/// through time runs over the unrolled steps on the tape. Built-in cells run a fused whole-sequence kernel
+/// (one op per layer) with the same values and gradients as their step-by-step composition.
+/// </summary>
+public class RNN : Layer
+{
+    private Tensor[] _outputs = [];
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="cell">The cell.</param>
+    /// <param name="returnSequences">Return all outputs (batch, time, units) instead of the last (batch, units).</param>
+    /// <param name="returnState">Make <see cref="Run"/> and <see cref="CallWithState"/> report final states (as Keras's return_state).</param>
+    /// <param name="goBackwards">Process the sequence from the last step to the first (outputs reversed, as Keras).</param>
+    /// <param name="inputShape">Optional input shape without batch, e.g. [null, 1].</param>
+    /// <param name="name">Optional name.</param>
+    public RNN(RecurrentCell cell, bool returnSequences = false, bool returnState = false, bool goBackwards = false,
+        int?[]? inputShape = null, string? name = null) : base(name, inputShape)
+    {
+        Cell = Track(cell ?? throw new ArgumentNullException(nameof(cell)));
+        ReturnSequences = returnSequences;
+        ReturnState = returnState;
+        GoBackwards = goBackwards;
+    }
+
+    /// <summary>The cell.</summary>
+    public RecurrentCell Cell { get; }
+
+    /// <summary>Whether every step's output is returned.</summary>
+    public bool ReturnSequences { get; }
+
+    /// <summary>Whether final states are reported.</summary>
+    public bool ReturnState { get; }
+
+    /// <summary>Whether time runs backwards.</summary>
+    public bool GoBackwards { get; }
+
+    /// <summary>Use the built-in cell's fused sequence kernel when available (default true). False runs the composed step loop.</summary>
+    public bool UseFusedKernel { get; set; } = true;
+
+    /// <inheritdoc />
+    protected override void BuildCore(int?[] inputShape)
+    {
+        if (inputShape.Length != 2 || inputShape[1] is not int features)
+            throw ShapeError($"expects input (batch, time, features) with known features, got (batch, {string.Join(", ", inputShape.Select(d => d?.ToString() ?? "None"))}).");
+        Cell.BuildInContext([features]);
+        Cell.BuildChildren(features);
+    }
+
+    /// <inheritdoc />
+    public override int?[] ComputeOutputShape(int?[] inputShape)
+    {
+        if (inputShape.Length != 2) throw ShapeError($"expects input (batch, time, features), got rank {inputShape.Length + 1}.");
+        return ReturnSequences ? [inputShape[0], Cell.OutputSize] : [Cell.OutputSize];
+    }
+
+    /// <inheritdoc />
+    protected override Tensor Forward(Tensor input, bool training) => RunCore(input, default, training, default);
+
+    /// <summary>Runs the layer and returns the output and the final states.</summary>
+    /// <param name="input">(batch, time, features).</param>
+    /// <param name="initialState">Optional initial states, one (batch, size) tensor per state; zeros when omitted.</param>
+    /// <param name="training">True during training.</param>
+    public (Tensor Output, Tensor[] States) Run(Tensor input, IReadOnlyList<Tensor>? initialState = null, bool training = false)
+    {
+        if (!IsBuilt) Call(input, training);   // builds (one extra forward on first use only)
+        var states = new Tensor[Cell.StateSizes.Count];
+        Tensor[]? init = initialState?.ToArray();
+        var output = RunCore(input, init, training, states);
+        return (output, states);
+    }
+
+    /// <summary>Keras-style call with states: returns [output, state...] (with return_state) or [output].</summary>
+    public Tensor[] CallWithState(Tensor input, params Tensor[] initialState)
+    {
+        var (o, s) = Run(input, initialState.Length == 0 ? null : initialState);
+        return ReturnState ? [o, .. s] : [o];
+    }
+
+    private Tensor RunCore(Tensor input, ReadOnlySpan<Tensor> initialState, bool training, Span<Tensor> finalStates)
+    {
+        if (input.Rank != 3) throw ShapeError($"expects input (batch, time, features), got {input.Shape}.");
+        int features = BuiltInputShape![1]!.Value;
+        if (input.Shape[2] != features) throw ShapeError($"expects {features} features per step, got input {input.Shape}.");
+        if (BuiltInputShape[0] is int declaredSteps && input.Shape[1] != declaredSteps) throw ShapeError($"was declared for {declaredSteps} time steps, got input {input.Shape}.");
+        int batch = input.Shape[0], steps = input.Shape[1], ns = Cell.StateSizes.Count;
+        Span<Tensor> states = ns <= 4 ? new Tensor[ns] : new Tensor[ns];
+        if (initialState.Length > 0)
+        {
+            if (initialState.Length != ns) throw new ArgumentException($"{Name}: expected {ns} initial state tensor(s), got {initialState.Length}.");
+            for (int i = 0; i < ns; i++)
+            {
+                var s = initialState[i];
+                if (s.Rank != 2 || s.Shape[0] != batch || s.Shape[1] != Cell.StateSizes[i])
+                    throw ShapeError($"initial state {i} must be ({batch}, {Cell.StateSizes[i]}), got {s.Shape}.");
+                states[i] = s;
+            }
+        }
+        else Cell.GetInitialState(batch, input.DType, states);
+
+        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse)
+        {
+            Span<Tensor> fin = finalStates.Length == ns ? finalStates : new Tensor[ns];
+            return fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, fin);
+        }
+
+        Span<Tensor> next = new Tensor[ns];
+        if (_outputs.Length < steps) _outputs = new Tensor[steps];
+        Tensor last = default;
+        for (int k = 0; k < steps; k++)
+        {
+            int t = GoBackwards ? steps - 1 - k : k;
+            var xt = Tensor.Select(input, 1, t);
+            last = Cell.Step(xt, states, next);
+            _outputs[k] = last;
+            for (int i = 0; i < ns; i++) states[i] = next[i];
+        }
+        if (finalStates.Length == ns) states.CopyTo(finalStates);
+        var result = ReturnSequences ? Tensor.Stack(1, _outputs.AsSpan(0, steps)) : last;
+        Array.Clear(_outputs, 0, steps);
+        return result;
+    }
+}
+
+/// <summary>
+/// A built-in cell that can run a whole sequence as one fused op (forward over all steps, then backpropagation
+/// through time in one backward), equal in values and gradients to looping <see cref="RecurrentCell.Step"/>.
+/// </summary>
+internal interface IFusedRecurrentCell
+{
+    /// <summary>False when a setting (e.g. a custom activation) has no fused kernel.</summary>
+    bool CanFuse { get; }
+
+    /// <summary>
+    /// x (batch, time, features) with initial states → (batch, time, units) when <paramref name="returnSequences"/>,
+    /// else (batch, units); writes the final states.
+    /// </summary>
+    Tensor ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates);
+}

@@ -1,0 +1,30 @@
+namespace Rnnx.Layers;
+
+/// <summary>Fully connected RNN layer: <see cref="RNN"/> over a <see cref="SimpleRNNCell"/>.</summary>
+public sealed class SimpleRNN(int units, Activation? activation = null, bool useBias = true, bool returnSequences = false,
+    bool returnState = false, bool goBackwards = false, int?[]? inputShape = null, string? name = null)
+    : RNN(new SimpleRNNCell(units, activation, useBias, "simple_rnn_cell"), returnSequences, returnState, goBackwards, inputShape, name)
+{
+    /// <summary>Units.</summary>
+    public int Units => units;
+}
+
+/// <summary>Long short-term memory layer: <see cref="RNN"/> over an <see cref="LSTMCell"/>.</summary>
+public sealed class LSTM(int units, Activation? activation = null, Activation? recurrentActivation = null, bool useBias = true,
+    bool unitForgetBias = true, bool returnSequences = false, bool returnState = false, bool goBackwards = false,
+    int?[]? inputShape = null, string? name = null)
+    : RNN(new LSTMCell(units, activation, recurrentActivation, useBias, unitForgetBias, "lstm_cell"), returnSequences, returnState, goBackwards, inputShape, name)
+{
+    /// <summary>Units.</summary>
+    public int Units => units;
+}
+
+/// <summary>Gated recurrent unit layer: <see cref="RNN"/> over a <see cref="GRUCell"/> (reset_after = true by default).</summary>
+public sealed class GRU(int units, Activation? activation = null, Activation? recurrentActivation = null, bool useBias = true,
+    bool resetAfter = true, bool returnSequences = false, bool returnState = false, bool goBackwards = false,
+    int?[]? inputShape = null, string? name = null)
+    : RNN(new GRUCell(units, activation, recurrentActivation, useBias, resetAfter, "gru_cell"), returnSequences, returnState, goBackwards, inputShape, name)
+{
+    /// <summary>Units.</summary>
+    public int Units => units;
+}
