@@ -73,6 +73,18 @@ public abstract class Layer
         foreach (var c in _children) c.CollectWeights(list);
     }
 
+    /// <summary>
+    /// Whether sub-layer weights are named directly under this layer (<c>lstm/kernel</c> rather than
+    /// <c>lstm/lstm_cell/kernel</c>); true for wrappers of built-in cells and for <see cref="TimeDistributed"/>.
+    /// </summary>
+    protected internal virtual bool FlattenChildNames => false;
+
+    internal void CollectNamedWeights(string prefix, List<(string, Parameter)> list)
+    {
+        foreach (var p in _own) list.Add(($"{prefix}/{p.Name}", p));
+        foreach (var c in _children) c.CollectNamedWeights(FlattenChildNames ? prefix : $"{prefix}/{c.Name}", list);
+    }
+
     /// <summary>Number of scalars in all weights.</summary>
     public int CountParams() => Weights.Sum(p => p.Size);
 

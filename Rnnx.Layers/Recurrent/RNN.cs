@@ -7,7 +7,8 @@ namespace Rnnx.Layers;
 /// </summary>
 public class RNN : Layer
 {
-    private Tensor[] _outputs = [];
+    // Per-thread pool of step-output buffers: layers run concurrently on data-parallel shards, and an RNN may sit inside a cell.
+    [ThreadStatic] private static Stack<Tensor[]>? t_outputBuffers;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="cell">The cell.</param>
@@ -84,7 +85,6 @@ public class RNN : Layer
         if (input.Rank != 3) throw ShapeError($"expects input (batch, time, features), got {input.Shape}.");
         int features = BuiltInputShape![1]!.Value;
         if (input.Shape[2] != features) throw ShapeError($"expects {features} features per step, got input {input.Shape}.");
-        if (BuiltInputShape[0] is int declaredSteps && input.Shape[1] != declaredSteps) throw ShapeError($"was declared for {declaredSteps} time steps, got input {input.Shape}.");
         int batch = input.Shape[0], steps = input.Shape[1], ns = Cell.StateSizes.Count;
         Span<Tensor> states = ns <= 4 ? new Tensor[ns] : new Tensor[ns];
         if (initialState.Length > 0)
@@ -107,19 +107,22 @@ public class RNN : Layer
         }
 
         Span<Tensor> next = new Tensor[ns];
-        if (_outputs.Length < steps) _outputs = new Tensor[steps];
+        var pool = t_outputBuffers ??= new Stack<Tensor[]>();
+        var outputs = pool.Count > 0 ? pool.Pop() : [];
+        if (outputs.Length < steps) outputs = new Tensor[Math.Max(steps, 2 * outputs.Length)];
         Tensor last = default;
         for (int k = 0; k < steps; k++)
         {
             int t = GoBackwards ? steps - 1 - k : k;
             var xt = Tensor.Select(input, 1, t);
             last = Cell.Step(xt, states, next);
-            _outputs[k] = last;
+            outputs[k] = last;
             for (int i = 0; i < ns; i++) states[i] = next[i];
         }
         if (finalStates.Length == ns) states.CopyTo(finalStates);
-        var result = ReturnSequences ? Tensor.Stack(1, _outputs.AsSpan(0, steps)) : last;
-        Array.Clear(_outputs, 0, steps);
+        var result = ReturnSequences ? Tensor.Stack(1, outputs.AsSpan(0, steps)) : last;
+        Array.Clear(outputs, 0, steps);
+        pool.Push(outputs);
         return result;
     }
 }

@@ -7,6 +7,9 @@ public sealed class SimpleRNN(int units, Activation? activation = null, bool use
 {
     /// <summary>Units.</summary>
     public int Units => units;
+
+    /// <inheritdoc />
+    protected internal override bool FlattenChildNames => true;
 }
 
 /// <summary>Long short-term memory layer: <see cref="RNN"/> over an <see cref="LSTMCell"/>.</summary>
@@ -17,6 +20,9 @@ public sealed class LSTM(int units, Activation? activation = null, Activation? r
 {
     /// <summary>Units.</summary>
     public int Units => units;
+
+    /// <inheritdoc />
+    protected internal override bool FlattenChildNames => true;
 }
 
 /// <summary>Gated recurrent unit layer: <see cref="RNN"/> over a <see cref="GRUCell"/> (reset_after = true by default).</summary>
@@ -27,4 +33,7 @@ public sealed class GRU(int units, Activation? activation = null, Activation? re
 {
     /// <summary>Units.</summary>
     public int Units => units;
+
+    /// <inheritdoc />
+    protected internal override bool FlattenChildNames => true;
 }

@@ -12,6 +12,9 @@ public sealed class TimeDistributed : Layer
         Layer = Track(layer ?? throw new ArgumentNullException(nameof(layer)));
     }
 
+    /// <inheritdoc />
+    protected internal override bool FlattenChildNames => true;
+
     /// <summary>The wrapped layer.</summary>
     public Layer Layer { get; }
 
