@@ -150,8 +150,9 @@ public sealed class Gradients
     {
         ArgumentNullException.ThrowIfNull(parameters);
         double s = 0;
-        foreach (var p in parameters)
+        for (int i = 0; i < parameters.Count; i++)
         {
+            var p = parameters[i];
             if (p.DType == DType.Float32)
             {
                 foreach (var v in GetSpan<float>(p)) s += (double)v * v;
