@@ -15,7 +15,9 @@ internal sealed class ReshapeOp : Op
         var d = x.Data;
         if (shape.Size != d.Length)
             throw new ShapeMismatchException($"Reshape: cannot reshape {d.Shape} ({d.Length} elements) to {shape} ({shape.Size} elements).");
-        var tape = Tape.Current;
+        // The view shares d's buffer, so it must be recycled together with it: a view of a tape-owned tensor is pooled
+        // by that tape (even when made after the tape was deactivated), otherwise by the active tape, if any.
+        var tape = d.Owner ?? Tape.Current;
         TensorData o;
         if (tape is null)
             o = new TensorData { DType = d.DType, Shape = shape, Length = d.Length, F = d.F, D = d.D, Offset = d.Offset };
