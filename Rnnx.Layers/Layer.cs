@@ -177,6 +177,18 @@ public abstract class Layer
         for (int i = 0; i < ws.Count; i++) ws[i].Assign(weights[i]);
     }
 
+    // ------------------------------------------------------------------ saving (issue #6; see Saving/LayerRegistry)
+
+    /// <summary>
+    /// The constructor arguments needed to re-create this layer when a model is loaded (Keras's <c>get_config</c>).
+    /// Built-in layers report theirs; a custom layer or cell overrides this to add its own (for example <c>units</c>)
+    /// and registers a factory with <see cref="Saving.LayerRegistry.Register{T}(string, Func{Saving.LayerConfig, T})"/>. Weights are not part of the config.
+    /// </summary>
+    /// <returns>A new config; the default for a custom layer is empty.</returns>
+    public virtual Saving.LayerConfig GetConfig() => Saving.BuiltInLayers.GetConfig(this);
+
+    // ------------------------------------------------------------------ end of saving
+
     /// <summary>Keras-like one-line description.</summary>
     public override string ToString() => $"{Name} ({GetType().Name})";
 

@@ -364,6 +364,12 @@ public sealed class Sequential
             }
             if (StopTraining && history.StopReason is null) history.StopReason = "stopped by a callback";
         }
+        // --- issue #6: with a TerminateOnNaN callback a divergence ends training normally (weights from before the bad step).
+        catch (TrainingDivergedException e) when (TerminateOnNaN.Handles(cbs, e))
+        {
+            StopTraining = true;
+        }
+        // --- end issue #6
         finally
         {
             foreach (var t in _tapes) t.Reset();
@@ -567,6 +573,21 @@ public sealed class Sequential
         _evalTape.Reset();
         return result;
     }
+
+    // ------------------------------------------------------------------ checkpoint support (issue #6; see Saving/ModelIO)
+
+    /// <summary>
+    /// The state of the generator that shuffles the training samples each epoch (seeded with <see cref="Seed"/> + 1 by the
+    /// first <see cref="Fit"/>), or null before that. Checkpoints save and restore it, so that training resumed with
+    /// <c>initialEpoch</c> shuffles exactly as an uninterrupted run would. Setting null makes the next Fit start from the seed.
+    /// </summary>
+    public MT19937State? ShuffleRngState
+    {
+        get => _shuffleRng?.GetState();
+        set => _shuffleRng = value is null ? null : new NumPyRandomState(value);
+    }
+
+    // ------------------------------------------------------------------ end of checkpoint support
 
     private Tensor HeapZeros(Shape shape) => new(TensorData.Allocate(shape, DType, false));
 

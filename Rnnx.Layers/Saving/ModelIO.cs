@@ -1,0 +1,475 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Rnnx.Losses;
+using Rnnx.Metrics;
+using Rnnx.Models;
+using Rnnx.Optimizers;
+using Rnnx.Random;
+
+namespace Rnnx.Saving;
+
+/// <summary>Options of <see cref="ModelIO.Save"/>.</summary>
+public sealed class SaveOptions
+{
+    /// <summary>
+    /// Also save the compile settings (loss, metrics, optimizer and its state) and the state of the shuffle generator,
+    /// so that <see cref="ModelIO.Load"/> returns a model ready to continue training (default true). Ignored for an
+    /// uncompiled model.
+    /// </summary>
+    public bool IncludeOptimizer { get; set; } = true;
+
+    /// <summary>The number of epochs completed, recorded for resuming (<c>Fit(..., initialEpoch: Epoch)</c>); null for none.</summary>
+    public int? Epoch { get; set; }
+
+    /// <summary>Free-form string metadata saved with the model (read back with <see cref="ModelIO.Inspect"/>).</summary>
+    public IDictionary<string, string>? Metadata { get; set; }
+}
+
+/// <summary>A model loaded from a checkpoint, with the number of epochs it had completed.</summary>
+/// <param name="Model">The model, compiled and with its optimizer and shuffle state restored when the file holds them.</param>
+/// <param name="Epoch">Epochs completed when the checkpoint was written (0 if the file does not say): pass it as <c>initialEpoch</c>.</param>
+/// <param name="Metadata">The user metadata saved with the file.</param>
+public sealed record Checkpoint(Sequential Model, int Epoch, IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>What a model or weights file holds, read without building the model.</summary>
+public sealed class ModelFileInfo
+{
+    internal ModelFileInfo() { }
+
+    /// <summary><c>model</c> for a whole-model file or checkpoint, <c>weights</c> for a weights file, <c>safetensors</c> for a foreign file.</summary>
+    public string Kind { get; internal init; } = "";
+
+    /// <summary>The architecture JSON, or null for a weights file.</summary>
+    public string? Architecture { get; internal init; }
+
+    /// <summary>Whether the file holds compile settings and optimizer state.</summary>
+    public bool HasOptimizerState { get; internal init; }
+
+    /// <summary>Epochs completed, for a checkpoint.</summary>
+    public int? Epoch { get; internal init; }
+
+    /// <summary>The user metadata (<see cref="SaveOptions.Metadata"/>).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; internal init; } = new Dictionary<string, string>();
+
+    /// <summary>Each tensor's name, dtype and shape, in file order.</summary>
+    public IReadOnlyList<(string Name, DType DType, int[] Shape)> Tensors { get; internal init; } = [];
+}
+
+/// <summary>
+/// Saving and loading models in the safetensors format.
+/// <list type="bullet">
+/// <item><see cref="SaveWeights"/>/<see cref="LoadWeights"/>: the weights only, named as <see cref="Sequential.NamedWeights"/> (<c>lstm/kernel</c>...).</item>
+/// <item><see cref="Save"/>/<see cref="Load"/>: one <c>.rnnx</c> file with the architecture JSON in the safetensors
+/// <c>__metadata__</c>, the weights, and (for a compiled model) loss, metrics, optimizer state and shuffle state.</item>
+/// <item><see cref="LoadCheckpoint"/>/<see cref="RestoreCheckpoint"/>: resume training bit for bit.</item>
+/// </list>
+/// Files carry a CRC-32 of their bytes. Loading validates everything (header, JSON, dtypes, shapes against the
+/// architecture, offsets, overlaps, missing or extra tensors, checksum) before touching any model, and reports any
+/// problem as a <see cref="ModelFormatException"/>. Writes are atomic (temporary file, flush, rename).
+/// </summary>
+public static class ModelIO
+{
+    /// <summary>The conventional extension of whole-model files.</summary>
+    public const string ModelExtension = ".rnnx";
+
+    /// <summary>Prefix of the optimizer-slot tensors in a model file: <c>__optimizer__/lstm/kernel/momentum</c>.</summary>
+    public const string OptimizerPrefix = "__optimizer__/";
+
+    internal const string FormatKey = "rnnx.format";
+    internal const string VersionKey = "rnnx.version";
+    internal const string ArchitectureKey = "rnnx.architecture";
+    internal const string CompileKey = "rnnx.compile";
+    internal const string TrainingKey = "rnnx.training";
+    internal const string UserPrefix = "user.";
+
+    // ------------------------------------------------------------------ weights
+
+    /// <summary>Saves the weights (built model) as safetensors, atomically.</summary>
+    /// <exception cref="InvalidOperationException">The model is not built.</exception>
+    public static void SaveWeights(Sequential model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        RequireBuilt(model);
+        var tensors = model.NamedWeights().Select(w => (w.Name, w.Parameter.Value)).ToList();
+        var meta = new Dictionary<string, string> { [FormatKey] = "weights", [VersionKey] = "1" };
+        AtomicFile.WriteAllBytes(path, SafeTensorsFile.Write(tensors, meta));
+    }
+
+    /// <summary>
+    /// Loads weights saved by <see cref="SaveWeights"/> or <see cref="Save"/> (or any safetensors file with the same
+    /// names, dtypes and shapes) into a model of the same architecture, building it first from its declared input
+    /// shape if needed. Nothing changes unless the whole file is valid and matches.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The file is malformed or does not match the model (names, dtypes, shapes, missing or extra tensors).</exception>
+    public static void LoadWeights(Sequential model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var file = Read(path);
+        if (!model.IsBuilt) model.Build();
+        var pairs = Guard(path, () => MatchWeights(file, model));
+        foreach (var (p, e) in pairs) p.Assign(file.ToTensor(e));
+    }
+
+    // ------------------------------------------------------------------ whole model
+
+    /// <summary>
+    /// Saves the whole model in one file (conventionally <c>.rnnx</c>): architecture, weights and, for a compiled model
+    /// with <see cref="SaveOptions.IncludeOptimizer"/>, the loss, metrics, optimizer (configuration and state) and the
+    /// shuffle generator's state. Atomic.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model is not built.</exception>
+    public static void Save(Sequential model, string path, SaveOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        RequireBuilt(model);
+        options ??= new SaveOptions();
+        var named = model.NamedWeights();
+        var tensors = named.Select(w => (w.Name, w.Parameter.Value)).ToList();
+        var meta = new Dictionary<string, string>
+        {
+            [FormatKey] = "model",
+            [VersionKey] = "1",
+            [ArchitectureKey] = Architecture.Describe(model).ToJsonString(),
+        };
+        if (options.IncludeOptimizer && model.Optimizer is { } optimizer && model.Loss is { } loss)
+        {
+            var compile = new JsonObject
+            {
+                ["loss"] = loss.Name,
+                ["metrics"] = new JsonArray(model.Metrics.Select(m => (JsonNode?)JsonValue.Create(m.Name)).ToArray()),
+                ["optimizer"] = OptimizerSerializer.Describe(optimizer),
+            };
+            if (optimizer is Optimizer opt)
+            {
+                var parameters = named.Select(w => w.Parameter).ToList();
+                var state = opt.GetState(parameters);
+                var scalars = new JsonObject();
+                foreach (var (k, v) in state.Scalars) scalars[k] = v;
+                compile["optimizer_state"] = new JsonObject
+                {
+                    ["iterations"] = state.Iterations,
+                    ["learning_rate"] = state.LearningRate,
+                    ["scalars"] = scalars,
+                    ["slots"] = new JsonArray(opt.SlotNames.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray()),
+                };
+                for (int i = 0; i < named.Count; i++)
+                    foreach (var slot in state.Parameters[i].Slots)
+                    {
+                        var shape = named[i].Parameter.Shape;
+                        var t = slot.Float32 is not null ? Tensor.FromSpan<float>(slot.Float32, shape) : Tensor.FromSpan<double>(slot.Float64!, shape);
+                        tensors.Add(($"{OptimizerPrefix}{named[i].Name}/{slot.Name}", t));
+                    }
+            }
+            meta[CompileKey] = compile.ToJsonString();
+        }
+        var training = new JsonObject();
+        if (options.Epoch is int epoch)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(epoch, nameof(options.Epoch));
+            training["epoch"] = epoch;
+        }
+        if (options.IncludeOptimizer && model.ShuffleRngState is { } rng)
+        {
+            var key = new byte[rng.Key.Length * 4];
+            Buffer.BlockCopy(rng.Key, 0, key, 0, key.Length);
+            training["shuffle_rng"] = new JsonObject
+            {
+                ["key"] = Convert.ToBase64String(key),
+                ["pos"] = rng.Position,
+                ["has_gauss"] = rng.HasGauss,
+                ["gauss"] = rng.Gauss,
+            };
+        }
+        if (training.Count > 0) meta[TrainingKey] = training.ToJsonString();
+        if (options.Metadata is { } user)
+            foreach (var (k, v) in user)
+            {
+                ArgumentException.ThrowIfNullOrEmpty(k);
+                meta[UserPrefix + k] = v ?? "";
+            }
+        AtomicFile.WriteAllBytes(path, SafeTensorsFile.Write(tensors, meta));
+    }
+
+    /// <summary>
+    /// Loads a model saved by <see cref="Save"/>: re-creates its layers (custom ones through <see cref="LayerRegistry"/>),
+    /// builds it and sets its weights, so <c>Predict</c> gives identical results. With <paramref name="compile"/> and
+    /// compile settings in the file, the model is also compiled with its loss, metrics and optimizer, whose state
+    /// and the shuffle generator's state are restored.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="compile">Re-create the compile settings (default true); false loads an uncompiled model, e.g. when the optimizer is custom.</param>
+    /// <exception cref="ModelFormatException">The file is malformed, is a weights-only file, names an unregistered layer, or its weights do not match its architecture.</exception>
+    public static Sequential Load(string path, bool compile = true) => LoadCore(path, compile).Model;
+
+    /// <summary>Loads a checkpoint (a file written by <see cref="Save"/> with an epoch, e.g. by <see cref="ModelCheckpoint"/>).</summary>
+    /// <exception cref="ModelFormatException">As <see cref="Load"/>.</exception>
+    public static Checkpoint LoadCheckpoint(string path) => LoadCore(path, true);
+
+    /// <summary>
+    /// Restores a checkpoint into an existing model of the same architecture, compiled with an optimizer of the saved
+    /// type (for example a custom-configured one): weights, optimizer state and shuffle state. Everything is checked
+    /// before anything changes.
+    /// </summary>
+    /// <returns>The epochs completed (pass it as <c>initialEpoch</c>).</returns>
+    /// <exception cref="ModelFormatException">The file is malformed or does not match the model or its optimizer.</exception>
+    /// <exception cref="InvalidOperationException">The file holds optimizer state but the model is not compiled with an <see cref="Optimizer"/>.</exception>
+    public static int RestoreCheckpoint(Sequential model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var file = Read(path);
+        if (!model.IsBuilt) model.Build();
+        var pairs = Guard(path, () => MatchWeights(file, model));
+        var (epoch, rng) = Guard(path, () => ReadTraining(file));
+        var compile = Guard(path, () => ReadCompileJson(file));
+        if (compile?["optimizer_state"] is JsonObject)
+        {
+            if (model.Optimizer is not Optimizer opt)
+                throw new InvalidOperationException($"{path}: the checkpoint holds optimizer state; compile the model with an optimizer of the saved type before restoring it.");
+            var state = Guard(path, () => ReadOptimizerState(file, model, compile, opt.GetType().Name));
+            try
+            {
+                opt.SetState(model.NamedWeights().Select(w => w.Parameter).ToList(), state);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ModelFormatException($"the optimizer state does not fit the model's optimizer: {e.Message}", path, inner: e);
+            }
+        }
+        foreach (var (p, e) in pairs) p.Assign(file.ToTensor(e));
+        if (rng is not null) model.ShuffleRngState = rng;
+        return epoch ?? 0;
+    }
+
+    /// <summary>Reads what a file holds without building a model.</summary>
+    /// <exception cref="ModelFormatException">The file is malformed.</exception>
+    public static ModelFileInfo Inspect(string path)
+    {
+        var file = Read(path);
+        var (epoch, _) = Guard(path, () => ReadTraining(file));
+        return new ModelFileInfo
+        {
+            Kind = file.Metadata.GetValueOrDefault(FormatKey) ?? "safetensors",
+            Architecture = file.Metadata.GetValueOrDefault(ArchitectureKey),
+            HasOptimizerState = file.Tensors.Any(t => t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)),
+            Epoch = epoch,
+            Metadata = UserMetadata(file),
+            Tensors = file.Tensors.Select(t => (t.Name, t.DType, t.Shape)).ToList(),
+        };
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    private static Checkpoint LoadCore(string path, bool compile)
+    {
+        var file = Read(path);
+        return Guard(path, () =>
+        {
+            if (!file.Metadata.TryGetValue(ArchitectureKey, out var archText))
+                throw new ModelFormatException("the file holds no architecture (it is a weights file): create the model in code and call LoadWeights");
+            var model = Architecture.Create(Architecture.Parse(archText));
+            var pairs = MatchWeights(file, model);
+            var (epoch, rng) = ReadTraining(file);
+            Optimizer? optimizer = null;
+            OptimizerState? state = null;
+            Loss? loss = null;
+            Metric[] metrics = [];
+            var compileJson = compile ? ReadCompileJson(file) : null;
+            if (compileJson is not null)
+            {
+                string lossName = OptimizerSerializer.Str(compileJson, "loss");
+                loss = LayerRegistry.FindLoss(lossName)
+                    ?? throw new ModelFormatException($"the loss '{lossName}' is unknown; register it with LayerRegistry.RegisterLoss or load with compile: false");
+                metrics = (compileJson["metrics"] as JsonArray ?? throw new ModelFormatException("compile: 'metrics' is not an array"))
+                    .Select(n => n is JsonValue v && v.TryGetValue(out string? s) && s is not null
+                        ? LayerRegistry.FindMetric(s) ?? throw new ModelFormatException($"the metric '{s}' is unknown; register it with LayerRegistry.RegisterMetric or load with compile: false")
+                        : throw new ModelFormatException("compile: a metric name is not a string"))
+                    .ToArray();
+                var optJson = compileJson["optimizer"] as JsonObject ?? throw new ModelFormatException("compile: 'optimizer' is missing");
+                var stateJson = compileJson["optimizer_state"] as JsonObject;
+                double lr = stateJson is null ? 0.001 : OptimizerSerializer.D(stateJson, "learning_rate");
+                optimizer = OptimizerSerializer.Create(optJson, lr);
+                if (stateJson is not null) state = ReadOptimizerState(file, model, compileJson, optimizer.GetType().Name);
+            }
+            else if (!compile && file.Tensors.Any(t => t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) && !file.Metadata.ContainsKey(CompileKey))
+                throw new ModelFormatException("the file holds optimizer tensors but no compile settings");
+
+            // Everything validated: apply.
+            foreach (var (p, e) in pairs) p.Assign(file.ToTensor(e));
+            if (optimizer is not null)
+            {
+                model.Compile(optimizer, loss, metrics);
+                if (state is not null)
+                {
+                    try
+                    {
+                        optimizer.SetState(model.NamedWeights().Select(w => w.Parameter).ToList(), state);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw new ModelFormatException($"the optimizer state is inconsistent: {e.Message}", inner: e);
+                    }
+                }
+                if (rng is not null) model.ShuffleRngState = rng;
+            }
+            return new Checkpoint(model, epoch ?? 0, UserMetadata(file));
+        });
+    }
+
+    private static SafeTensorsFile Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        try
+        {
+            return SafeTensorsFile.Read(path);
+        }
+        catch (ModelFormatException e)
+        {
+            throw e.WithPath(path);
+        }
+    }
+
+    /// <summary>Runs a validation step, attaching the file name to its <see cref="ModelFormatException"/>.</summary>
+    private static T Guard<T>(string path, Func<T> f)
+    {
+        try
+        {
+            return f();
+        }
+        catch (ModelFormatException e)
+        {
+            throw e.WithPath(path);
+        }
+    }
+
+    private static void RequireBuilt(Sequential model)
+    {
+        if (!model.IsBuilt) throw new InvalidOperationException($"{model.Name}: build the model (Build, Fit, or a declared input shape and one Predict) before saving it.");
+    }
+
+    /// <summary>Pairs every model weight with its file tensor, checking names, dtypes and shapes both ways.</summary>
+    private static List<(Parameter, SafeTensorEntry)> MatchWeights(SafeTensorsFile file, Sequential model)
+    {
+        var named = model.NamedWeights();
+        var pairs = new List<(Parameter, SafeTensorEntry)>(named.Count);
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, p) in named)
+        {
+            expected.Add(name);
+            if (!file.ByName.TryGetValue(name, out var e))
+                throw new ModelFormatException($"the weight '{name}' ({Dt(p.DType)} {ShapeText(p.Shape.ToArray())}) of the model is missing from the file");
+            if (e.DType != p.DType)
+                throw new ModelFormatException($"tensor '{name}' is {Dt(e.DType)} but the model's weight is {Dt(p.DType)}", offset: 8);
+            if (!e.Shape.AsSpan().SequenceEqual(p.Shape.ToArray()))
+                throw new ModelFormatException($"tensor '{name}' has shape {ShapeText(e.Shape)} but the model's weight has shape {ShapeText(p.Shape.ToArray())}", offset: 8);
+            pairs.Add((p, e));
+        }
+        bool allowOptimizer = file.Metadata.GetValueOrDefault(FormatKey) == "model";
+        foreach (var t in file.Tensors)
+            if (!expected.Contains(t.Name) && !(allowOptimizer && t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)))
+                throw new ModelFormatException($"tensor '{t.Name}' is not a weight of the model (an extra tensor); the model's weights are {string.Join(", ", expected)}", offset: file.FileOffset(t));
+        return pairs;
+    }
+
+    private static JsonObject? ReadCompileJson(SafeTensorsFile file)
+    {
+        if (!file.Metadata.TryGetValue(CompileKey, out var text)) return null;
+        try
+        {
+            return JsonNode.Parse(text) as JsonObject ?? throw new ModelFormatException("the compile settings are not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException($"the compile settings are not valid JSON: {e.Message}", inner: e);
+        }
+    }
+
+    private static OptimizerState ReadOptimizerState(SafeTensorsFile file, Sequential model, JsonObject compile, string optimizerClass)
+    {
+        var sj = compile["optimizer_state"] as JsonObject ?? throw new ModelFormatException("compile: 'optimizer_state' is not an object");
+        var optJson = compile["optimizer"] as JsonObject ?? throw new ModelFormatException("compile: 'optimizer' is missing");
+        string savedClass = OptimizerSerializer.Str(optJson, "class");
+        if (savedClass != optimizerClass)
+            throw new ModelFormatException($"the file holds the state of a {savedClass} optimizer but the model's optimizer is a {optimizerClass}");
+        long iterations = OptimizerSerializer.L(sj, "iterations");
+        if (iterations < 0) throw new ModelFormatException($"optimizer_state: iterations is {iterations}");
+        var state = new OptimizerState
+        {
+            Optimizer = savedClass,
+            Iterations = iterations,
+            LearningRate = OptimizerSerializer.D(sj, "learning_rate"),
+        };
+        if (sj["scalars"] is JsonObject sc)
+            foreach (var (k, v) in sc)
+                state.Scalars[k] = v is JsonValue jv && jv.TryGetValue(out double d) ? d : throw new ModelFormatException($"optimizer_state: scalar '{k}' is not a number");
+        var slots = (sj["slots"] as JsonArray ?? throw new ModelFormatException("optimizer_state: 'slots' is not an array"))
+            .Select(n => n is JsonValue v && v.TryGetValue(out string? s) && s is not null ? s : throw new ModelFormatException("optimizer_state: a slot name is not a string"))
+            .ToList();
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, p) in model.NamedWeights())
+        {
+            var ps = new ParameterState { Name = name, DType = p.DType, Shape = p.Shape.ToArray() };
+            foreach (var slot in slots)
+            {
+                string tn = $"{OptimizerPrefix}{name}/{slot}";
+                expected.Add(tn);
+                if (!file.ByName.TryGetValue(tn, out var e))
+                    throw new ModelFormatException($"the optimizer slot tensor '{tn}' is missing");
+                if (e.DType != p.DType || !e.Shape.AsSpan().SequenceEqual(p.Shape.ToArray()))
+                    throw new ModelFormatException($"the optimizer slot tensor '{tn}' is {Dt(e.DType)} {ShapeText(e.Shape)}, not {Dt(p.DType)} {ShapeText(p.Shape.ToArray())} like its weight", offset: 8);
+                var t = file.ToTensor(e);
+                ps.Slots.Add(p.DType == DType.Float32 ? new SlotState { Name = slot, Float32 = t.ToFloatArray() } : new SlotState { Name = slot, Float64 = t.ToDoubleArray() });
+            }
+            state.Parameters.Add(ps);
+        }
+        foreach (var t in file.Tensors)
+            if (t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal) && !expected.Contains(t.Name))
+                throw new ModelFormatException($"tensor '{t.Name}' is not an optimizer slot of the model (an extra tensor)", offset: file.FileOffset(t));
+        return state;
+    }
+
+    private static (int? Epoch, MT19937State? Rng) ReadTraining(SafeTensorsFile file)
+    {
+        if (!file.Metadata.TryGetValue(TrainingKey, out var text)) return (null, null);
+        JsonObject o;
+        try
+        {
+            o = JsonNode.Parse(text) as JsonObject ?? throw new ModelFormatException("the training state is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException($"the training state is not valid JSON: {e.Message}", inner: e);
+        }
+        int? epoch = null;
+        if (o.TryGetPropertyValue("epoch", out var en))
+        {
+            if (en is not JsonValue ev || !ev.TryGetValue(out int ei) || ei < 0) throw new ModelFormatException("the training state's epoch is not a non-negative integer");
+            epoch = ei;
+        }
+        MT19937State? rng = null;
+        if (o["shuffle_rng"] is JsonObject r)
+        {
+            string b64 = OptimizerSerializer.Str(r, "key");
+            byte[] bytes;
+            try { bytes = Convert.FromBase64String(b64); }
+            catch (FormatException) { throw new ModelFormatException("the shuffle generator's key is not base64"); }
+            if (bytes.Length != NumPyRandomState.StateLength * 4)
+                throw new ModelFormatException($"the shuffle generator's key has {bytes.Length} bytes, not {NumPyRandomState.StateLength * 4}");
+            var key = new uint[NumPyRandomState.StateLength];
+            Buffer.BlockCopy(bytes, 0, key, 0, bytes.Length);
+            long pos = OptimizerSerializer.L(r, "pos");
+            if (pos is < 0 or > NumPyRandomState.StateLength) throw new ModelFormatException($"the shuffle generator's position {pos} is outside [0, {NumPyRandomState.StateLength}]");
+            bool hasGauss = r["has_gauss"] is JsonValue hv && hv.TryGetValue(out bool hb) ? hb : throw new ModelFormatException("the shuffle generator's has_gauss is not true/false");
+            double gauss = r["gauss"] is JsonValue gv && gv.TryGetValue(out double gd) ? gd : throw new ModelFormatException("the shuffle generator's gauss is not a number");
+            rng = new MT19937State(key, (int)pos, hasGauss, gauss);
+        }
+        return (epoch, rng);
+    }
+
+    private static Dictionary<string, string> UserMetadata(SafeTensorsFile file) =>
+        file.Metadata.Where(p => p.Key.StartsWith(UserPrefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[UserPrefix.Length..], p => p.Value, StringComparer.Ordinal);
+
+    private static string Dt(DType d) => d == DType.Float32 ? "F32" : "F64";
+
+    private static string ShapeText(int[] s) => "[" + string.Join(", ", s.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
+}
