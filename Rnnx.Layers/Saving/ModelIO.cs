@@ -105,7 +105,14 @@ public static class ModelIO
     public static void LoadWeights(Sequential model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var file = Read(path);
+        LoadWeightsCore(model, Read(path), path);
+    }
+
+    /// <summary>Loads weights from the bytes of a file (tests and in-memory use); <paramref name="name"/> names it in messages.</summary>
+    internal static void LoadWeightsFromBytes(Sequential model, byte[] bytes, string name) => LoadWeightsCore(model, Parse(bytes, name), name);
+
+    private static void LoadWeightsCore(Sequential model, SafeTensorsFile file, string path)
+    {
         if (!model.IsBuilt) model.Build();
         var pairs = Guard(path, () => MatchWeights(file, model));
         foreach (var (p, e) in pairs) p.Assign(file.ToTensor(e));
@@ -200,11 +207,14 @@ public static class ModelIO
     /// <param name="path">The file.</param>
     /// <param name="compile">Re-create the compile settings (default true); false loads an uncompiled model, e.g. when the optimizer is custom.</param>
     /// <exception cref="ModelFormatException">The file is malformed, is a weights-only file, names an unregistered layer, or its weights do not match its architecture.</exception>
-    public static Sequential Load(string path, bool compile = true) => LoadCore(path, compile).Model;
+    public static Sequential Load(string path, bool compile = true) => LoadCore(Read(path), path, compile).Model;
+
+    /// <summary>Loads a model from the bytes of a file (tests and in-memory use).</summary>
+    internal static Sequential LoadFromBytes(byte[] bytes, string name, bool compile = true) => LoadCore(Parse(bytes, name), name, compile).Model;
 
     /// <summary>Loads a checkpoint (a file written by <see cref="Save"/> with an epoch, e.g. by <see cref="ModelCheckpoint"/>).</summary>
     /// <exception cref="ModelFormatException">As <see cref="Load"/>.</exception>
-    public static Checkpoint LoadCheckpoint(string path) => LoadCore(path, true);
+    public static Checkpoint LoadCheckpoint(string path) => LoadCore(Read(path), path, true);
 
     /// <summary>
     /// Restores a checkpoint into an existing model of the same architecture, compiled with an optimizer of the saved
@@ -217,7 +227,14 @@ public static class ModelIO
     public static int RestoreCheckpoint(Sequential model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var file = Read(path);
+        return RestoreCore(model, Read(path), path);
+    }
+
+    /// <summary>Restores a checkpoint from the bytes of a file (tests and in-memory use).</summary>
+    internal static int RestoreCheckpointFromBytes(Sequential model, byte[] bytes, string name) => RestoreCore(model, Parse(bytes, name), name);
+
+    private static int RestoreCore(Sequential model, SafeTensorsFile file, string path)
+    {
         if (!model.IsBuilt) model.Build();
         var pairs = Guard(path, () => MatchWeights(file, model));
         var (epoch, rng) = Guard(path, () => ReadTraining(file));
@@ -243,9 +260,13 @@ public static class ModelIO
 
     /// <summary>Reads what a file holds without building a model.</summary>
     /// <exception cref="ModelFormatException">The file is malformed.</exception>
-    public static ModelFileInfo Inspect(string path)
+    public static ModelFileInfo Inspect(string path) => InspectCore(Read(path), path);
+
+    /// <summary>Inspects the bytes of a file (tests and in-memory use).</summary>
+    internal static ModelFileInfo InspectBytes(byte[] bytes, string name) => InspectCore(Parse(bytes, name), name);
+
+    private static ModelFileInfo InspectCore(SafeTensorsFile file, string path)
     {
-        var file = Read(path);
         var (epoch, _) = Guard(path, () => ReadTraining(file));
         return new ModelFileInfo
         {
@@ -260,9 +281,8 @@ public static class ModelIO
 
     // ------------------------------------------------------------------ internals
 
-    private static Checkpoint LoadCore(string path, bool compile)
+    private static Checkpoint LoadCore(SafeTensorsFile file, string path, bool compile)
     {
-        var file = Read(path);
         return Guard(path, () =>
         {
             if (!file.Metadata.TryGetValue(ArchitectureKey, out var archText))
@@ -326,6 +346,19 @@ public static class ModelIO
         catch (ModelFormatException e)
         {
             throw e.WithPath(path);
+        }
+    }
+
+    private static SafeTensorsFile Parse(byte[] bytes, string name)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        try
+        {
+            return SafeTensorsFile.Parse(bytes, name);
+        }
+        catch (ModelFormatException e)
+        {
+            throw e.WithPath(name);
         }
     }
 

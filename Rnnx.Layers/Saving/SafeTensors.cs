@@ -181,6 +181,8 @@ internal sealed class SafeTensorsFile
 
         var file = new SafeTensorsFile(bytes, dataStart, tensors, metadata, path);
         if (file.HasChecksum) file.VerifyChecksum();
+        else if (metadata.Keys.Any(k => k.StartsWith("rnnx.", StringComparison.Ordinal)))
+            throw new ModelFormatException($"the file has Rnnx metadata but no '{ChecksumKey}' checksum entry; it is damaged", path, 8);
         return file;
     }
 
@@ -282,8 +284,9 @@ internal sealed class SafeTensorsFile
     private void VerifyChecksum()
     {
         string expected = Metadata[ChecksumKey];
-        if (expected.Length != 8 || !uint.TryParse(expected, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint stored))
-            throw new ModelFormatException($"the checksum '{expected}' is not 8 hex digits", FilePath, 8);
+        if (expected.Length != 8 || !uint.TryParse(expected, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint stored)
+            || expected != stored.ToString("x8", CultureInfo.InvariantCulture))
+            throw new ModelFormatException($"the checksum '{expected}' is not 8 lowercase hex digits", FilePath, 8);
         int at = FindChecksumDigits(Bytes.AsSpan(0, (int)DataStart));
         if (at < 0)
             throw new ModelFormatException("the checksum entry is not written in the canonical form \"rnnx.crc32\":\"xxxxxxxx\"", FilePath, 8);

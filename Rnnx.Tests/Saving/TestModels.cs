@@ -1,0 +1,129 @@
+using Rnnx.Layers;
+using Rnnx.Models;
+using Rnnx.Random;
+using Rnnx.Saving;
+
+namespace Rnnx.Tests.Saving;
+
+/// <summary>The chapter's layer-normalized cell, saved through GetConfig and registered for loading.</summary>
+public sealed class LNSimpleRNNCell : RecurrentCell
+{
+    private readonly SimpleRNNCell _cell;
+    private readonly LayerNormalization _layerNorm;
+    private readonly Activation _activation;
+
+    public LNSimpleRNNCell(int units, Activation? activation = null) : base(stateSizes: [units], outputSize: units)
+    {
+        Units = units;
+        _cell = Track(new SimpleRNNCell(units, activation: Activation.Linear));
+        _layerNorm = Track(new LayerNormalization());
+        _activation = activation ?? Activation.Tanh;
+    }
+
+    public int Units { get; }
+
+    public override Tensor Step(Tensor input, ReadOnlySpan<Tensor> states, Span<Tensor> newStates)
+    {
+        var outputs = _cell.Call(input, states, newStates);
+        var normOutputs = _activation.Apply(_layerNorm.Call(outputs));
+        newStates[0] = normOutputs;
+        return normOutputs;
+    }
+
+    public override LayerConfig GetConfig() => new LayerConfig().Set("units", Units).Set("activation", _activation);
+
+    public static void Register() =>
+        LayerRegistry.Register("LNSimpleRNNCell", c => new LNSimpleRNNCell(c.GetInt("units"), c.GetActivation("activation")));
+}
+
+/// <summary>Small models of every layer type, with weights perturbed so that biases and norms are not at their initial values.</summary>
+public static class TestModels
+{
+    public sealed record Case(string Name, Func<Sequential> Create, int[] InputShape)
+    {
+        public override string ToString() => Name;
+    }
+
+    public static IEnumerable<Case> All()
+    {
+        yield return new("dense", () => new Sequential(new Dense(3, "relu", inputShape: [4]), new Dense(2)), [4]);
+        yield return new("flatten_dense", () => new Sequential(new Flatten(inputShape: [6, 2]), new Dense(1)), [6, 2]);
+        yield return new("input_activation", () => new Sequential(new InputLayer([5, 2]), new ActivationLayer(Activation.Sigmoid), new Dense(3, "tanh")), [5, 2]);
+        yield return new("simple_rnn", () => new Sequential(new SimpleRNN(4, returnSequences: true, inputShape: [null, 2]), new SimpleRNN(3), new Dense(1)), [7, 2]);
+        yield return new("simple_rnn_backwards_relu", () => new Sequential(new SimpleRNN(3, activation: "relu", goBackwards: true, returnSequences: true, inputShape: [null, 1]), new TimeDistributed(new Dense(2))), [6, 1]);
+        yield return new("lstm", () => new Sequential(new LSTM(4, returnSequences: true, inputShape: [null, 1]), new LSTM(3, unitForgetBias: false), new Dense(2)), [6, 1]);
+        yield return new("gru", () => new Sequential(new GRU(4, returnSequences: true, inputShape: [null, 1]), new GRU(3, resetAfter: false, useBias: true), new Dense(1)), [6, 1]);
+        yield return new("rnn_cells", () => new Sequential(new RNN(new LSTMCell(3), returnSequences: true, inputShape: [null, 2]), new RNN(new GRUCell(2)), new Dense(1)), [5, 2]);
+        yield return new("conv1d", () => new Sequential(
+            new Conv1D(4, 3, strides: 2, padding: "valid", inputShape: [null, 1]),
+            new Conv1D(3, 2, padding: "same", activation: "relu"),
+            new Conv1D(2, 2, padding: "causal", dilationRate: 2, useBias: false),
+            new TimeDistributed(new Dense(1))), [12, 1]);
+        yield return new("layer_norm", () => new Sequential(new Dense(4, inputShape: [null, 3]), new LayerNormalization(epsilon: 1e-2), new Dense(2)), [5, 3]);
+        yield return new("ln_rnn_custom_cell", () => new Sequential(
+            new RNN(new LNSimpleRNNCell(4), returnSequences: true, inputShape: [null, 1]),
+            new RNN(new LNSimpleRNNCell(3, Activation.Relu)),
+            new Dense(2)), [6, 1]);
+        yield return new("float64", () => Float64(new Sequential(new GRU(3, returnSequences: true, inputShape: [null, 1]), new TimeDistributed(new Dense(2)))), [5, 1]);
+    }
+
+    private static Sequential Float64(Sequential m)
+    {
+        m.Build(null, DType.Float64);
+        return m;
+    }
+
+    /// <summary>Builds the model (seeded) and adds small seeded noise to every weight.</summary>
+    public static Sequential Build(Case c, int seed = 1)
+    {
+        var m = c.Create();
+        m.Seed = seed;
+        if (!m.IsBuilt) m.Build();
+        Perturb(m, (uint)seed);
+        return m;
+    }
+
+    public static void Perturb(Sequential m, uint seed)
+    {
+        var rng = new NumPyRandomState(seed + 1000);
+        foreach (var (_, p) in m.NamedWeights())
+        {
+            var noise = rng.Randn(p.Size);
+            if (p.DType == DType.Float32)
+            {
+                var s = p.AsSpan<float>();
+                for (int i = 0; i < s.Length; i++) s[i] += (float)(0.1 * noise[i]);
+            }
+            else
+            {
+                var s = p.AsSpan<double>();
+                for (int i = 0; i < s.Length; i++) s[i] += 0.1 * noise[i];
+            }
+        }
+    }
+
+    public static Tensor Input(int[] shapeWithoutBatch, int batch, DType dtype, uint seed = 7)
+    {
+        var rng = new NumPyRandomState(seed);
+        int[] shape = [batch, .. shapeWithoutBatch];
+        var v = rng.Rand(shape.Aggregate(1, (a, b) => a * b));
+        var t = Tensor.FromArray(v, shape);
+        return dtype == DType.Float64 ? t : t.Copy(DType.Float32);
+    }
+
+    public static double[][] Snapshot(Sequential m) => m.NamedWeights().Select(w => w.Parameter.Value.ToDoubleArray()).ToArray();
+
+    public static void AssertSame(double[][] a, double[][] b, string what)
+    {
+        Assert.That(a.Length, Is.EqualTo(b.Length), what);
+        for (int i = 0; i < a.Length; i++)
+            Assert.That(a[i].Select(BitConverter.DoubleToInt64Bits), Is.EqualTo(b[i].Select(BitConverter.DoubleToInt64Bits)), $"{what}: weight {i}");
+    }
+
+    public static string TempDir()
+    {
+        var d = Path.Combine(Path.GetTempPath(), "rnnx-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(d);
+        return d;
+    }
+}
