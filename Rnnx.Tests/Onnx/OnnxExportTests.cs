@@ -1,0 +1,138 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Rnnx.Layers;
+using Rnnx.Models;
+using Rnnx.Onnx;
+using Rnnx.Tests.Saving;
+
+namespace Rnnx.Tests.Onnx;
+
+/// <summary>Every chapter architecture, exported to ONNX and run in ONNX Runtime, matches Predict within 1e-5.</summary>
+[TestFixture]
+public sealed class OnnxExportTests
+{
+    public sealed record Arch(string Name, Func<Sequential> Create, int[] Lengths)
+    {
+        public override string ToString() => Name;
+    }
+
+    private static Sequential WaveNet()
+    {
+        var layers = new List<Layer> { new InputLayer([null, 1]) };
+        foreach (int rate in new[] { 1, 2, 4, 8, 1, 2, 4, 8 })
+            layers.Add(new Conv1D(20, 2, padding: "causal", activation: "relu", dilationRate: rate));
+        layers.Add(new Conv1D(10, 1));
+        return new Sequential(layers);
+    }
+
+    public static IEnumerable<Arch> Chapter()
+    {
+        int[] both = [50, 60];
+        yield return new("linear_flatten_dense", () => new Sequential(new Flatten(inputShape: [50, 1]), new Dense(1)), [50]);
+        yield return new("simple_rnn_1", () => new Sequential(new SimpleRNN(1, inputShape: [null, 1])), both);
+        yield return new("deep_rnn", () => new Sequential(new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]), new SimpleRNN(20), new Dense(1)), both);
+        yield return new("deep_rnn_10", () => new Sequential(new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]), new SimpleRNN(20), new Dense(10)), both);
+        yield return new("s2s_rnn", () => new Sequential(new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]), new SimpleRNN(20, returnSequences: true), new TimeDistributed(new Dense(10))), both);
+        yield return new("lstm", () => new Sequential(new LSTM(20, returnSequences: true, inputShape: [null, 1]), new LSTM(20, returnSequences: true), new TimeDistributed(new Dense(10))), both);
+        yield return new("gru", () => new Sequential(new GRU(20, returnSequences: true, inputShape: [null, 1]), new GRU(20, returnSequences: true), new TimeDistributed(new Dense(10))), both);
+        yield return new("conv_rnn", () => new Sequential(new Conv1D(20, 4, strides: 2, padding: "valid", inputShape: [null, 1]),
+            new GRU(20, returnSequences: true), new GRU(20, returnSequences: true), new TimeDistributed(new Dense(10))), both);
+        yield return new("wavenet", WaveNet, both);
+        // Beyond the chapter: other settings of the same operators.
+        yield return new("gru_reset_before_last_state", () => new Sequential(new GRU(8, resetAfter: false, returnSequences: true, inputShape: [null, 2]), new GRU(5, resetAfter: false), new Dense(3, "sigmoid")), [7, 13]);
+        yield return new("backwards_and_activations", () => new Sequential(new SimpleRNN(6, activation: "relu", goBackwards: true, returnSequences: true, inputShape: [null, 2]),
+            new LSTM(5, goBackwards: true, returnSequences: true, useBias: false), new GRU(4, goBackwards: true), new Dense(2, "tanh")), [9, 11]);
+        yield return new("linear_rnn_cells", () => new Sequential(new RNN(new SimpleRNNCell(4, Activation.Linear), returnSequences: true, inputShape: [null, 1]),
+            new RNN(new LSTMCell(3, unitForgetBias: false)), new Dense(1)), [8]);
+        yield return new("conv_same_layernorm", () => new Sequential(new Conv1D(6, 3, padding: "same", inputShape: [null, 2]), new Conv1D(4, 4, strides: 3, padding: "same", activation: "tanh"),
+            new LayerNormalization(), new TimeDistributed(new LayerNormalization()), new ActivationLayer(Activation.Sigmoid), new TimeDistributed(new Dense(2, "relu"))), [10, 11, 12]);
+        yield return new("time_distributed_flatten", () => new Sequential(new Conv1D(4, 2, inputShape: [null, 3]), new Dense(6), new TimeDistributed(new Flatten()), new LayerNormalization()), [5, 9]);
+    }
+
+    private static Sequential BuildTrainedLike(Arch a)
+    {
+        var m = a.Create();
+        m.Seed = 3;
+        m.Build();
+        TestModels.Perturb(m, 3);   // non-zero biases, non-unit norms: every weight matters
+        return m;
+    }
+
+    private static float[] RunOnnx(byte[] model, Tensor x, out int[] shape)
+    {
+        using var session = new InferenceSession(model);
+        var input = new DenseTensor<float>(x.ToFloatArray(), x.Shape.ToArray());
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", input)]);
+        var y = results.Single(r => r.Name == "output").AsTensor<float>();
+        shape = y.Dimensions.ToArray();
+        return y.ToArray();
+    }
+
+    [TestCaseSource(nameof(Chapter))]
+    public void MatchesPredictInOnnxRuntime(Arch a)
+    {
+        var m = BuildTrainedLike(a);
+        var onnx = OnnxExporter.Export(m);
+        foreach (int steps in a.Lengths)
+            foreach (int batch in new[] { 1, 3 })
+            {
+                var x = TestModels.Input([steps, m.InputShape![1]!.Value], batch, DType.Float32, seed: (uint)(steps * 10 + batch));
+                var expected = m.Predict(x);
+                var actual = RunOnnx(onnx, x, out var shape);
+                Assert.That(shape, Is.EqualTo(expected.Shape.ToArray()), $"{a.Name}: output shape, {steps} steps, batch {batch}");
+                var e = expected.ToFloatArray();
+                double maxErr = e.Zip(actual, (p, q) => Math.Abs(p - q)).Max();
+                TestContext.Out.WriteLine($"{a.Name} steps {steps} batch {batch}: max abs error {maxErr:E2}, max abs value {e.Max(Math.Abs):G3}");
+                Assert.That(maxErr, Is.LessThanOrEqualTo(1e-5), $"{a.Name}: max |Δ| over {steps} steps, batch {batch}");
+            }
+    }
+
+    [Test]
+    public void StandardizationIsPartOfTheGraph()
+    {
+        var m = BuildTrainedLike(Chapter().First(k => k.Name == "deep_rnn_10"));
+        var onnx = OnnxExporter.Export(m, new OnnxExportOptions { Standardization = (5.0, 2.0) });
+        var raw = TestModels.Input([20, 1], 2, DType.Float32, seed: 4);
+        var scaled = Tensor.FromArray(raw.ToFloatArray().Select(v => (v - 5f) / 2f).ToArray(), 2, 20, 1);
+        var expected = m.Predict(scaled).ToFloatArray().Select(v => v * 2f + 5f).ToArray();
+        var actual = RunOnnx(onnx, raw, out _);
+        Assert.That(actual, Is.EqualTo(expected).Within(1e-5));
+    }
+
+    [Test]
+    public void ExportedFileIsWrittenAndLoads()
+    {
+        var m = BuildTrainedLike(Chapter().First(k => k.Name == "gru"));
+        string dir = TestModels.TempDir();
+        try
+        {
+            string path = Path.Combine(dir, "gru.onnx");
+            m.ExportOnnx(path);
+            using var session = new InferenceSession(path);
+            Assert.That(session.InputMetadata.Keys, Is.EqualTo(new[] { "input" }));
+            Assert.That(session.InputMetadata["input"].Dimensions, Is.EqualTo(new[] { -1, -1, 1 }));
+            Assert.That(session.OutputMetadata.Keys, Is.EqualTo(new[] { "output" }));
+            Assert.That(session.ModelMetadata.ProducerName, Is.EqualTo("rnnx"));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Test]
+    public void CustomCellsAndActivationsAreNamedInTheError()
+    {
+        var m = new Sequential(new SimpleRNN(3, returnSequences: true, inputShape: [null, 1]), new RNN(new LNSimpleRNNCell(4), name: "ln_rnn"), new Dense(1));
+        m.Build();
+        var e = Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(m))!;
+        Assert.That(e.Message, Does.Contain("'ln_rnn'").And.Contain("LNSimpleRNNCell"));
+
+        var swish = new Sequential(new Dense(2, new Activation("swish", x => x * Tensor.Sigmoid(x)), inputShape: [3], name: "dense_swish"));
+        swish.Build();
+        e = Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(swish))!;
+        Assert.That(e.Message, Does.Contain("'dense_swish'").And.Contain("swish"));
+
+        Assert.Throws<InvalidOperationException>(() => OnnxExporter.Export(new Sequential(new Dense(1))));
+    }
+}
