@@ -47,10 +47,12 @@ internal static class Cli
                 output.WriteLine(typeof(Cli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
                 return ExitOk;
             }
+            if (SeriesCommands.IsCommand(command))   // issue #6: train / forecast / export (SeriesCommands.cs)
+                return SeriesCommands.Run(command, args.AsSpan(1), output, interactive);
             if (command != "chapter")
                 throw new CliException(command.StartsWith('-')
                     ? $"unknown option '{command}' (expected a command first; try 'rnnx --help')"
-                    : $"unknown command '{command}' (the command is 'chapter'; try 'rnnx --help')");
+                    : $"unknown command '{command}' (commands: chapter, train, forecast, export; try 'rnnx --help')");
             var options = ParseChapter(args.AsSpan(1), interactive, out bool help);
             if (help)
             {
@@ -174,11 +176,14 @@ internal static class Cli
     }
 
     /// <summary>The help text.</summary>
-    public static string Help { get; } = $"""
+    public static string Help { get; } = ($"""
         rnnx - the Hands-On ML chapter 15 notebook (RNNs and CNNs on time series) on the Rnnx engine
 
         Usage:
           rnnx chapter [options]    train the chapter's models in the notebook's order, print a table, write plots
+          rnnx train ...            train a forecaster on a column of your CSV file and save it (.rnnx)
+          rnnx forecast ...         forecast the steps after the end of a CSV column with a saved model
+          rnnx export ...           export a saved model to ONNX
           rnnx --help               show this help
 
         Options of 'chapter':
@@ -195,5 +200,5 @@ internal static class Cli
         Example:
           dotnet run -c Release --project Rnnx.Cli -- chapter --epochs 1 --only linear,wavenet
 
-        """.Replace("\r\n", "\n", StringComparison.Ordinal);
+        """ + SeriesCommands.Help).Replace("\r\n", "\n", StringComparison.Ordinal);
 }

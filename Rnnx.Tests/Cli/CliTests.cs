@@ -36,7 +36,7 @@ public class CliTests
     [TestCase(new[] { "chapter", "--only", "," }, "at least one model")]
     [TestCase(new[] { "chapter", "--no-plots=yes" }, "takes no value")]
     [TestCase(new[] { "chapter", "extra" }, "unexpected argument 'extra'")]
-    [TestCase(new[] { "train" }, "unknown command 'train'")]
+    [TestCase(new[] { "fly" }, "unknown command 'fly'")]
     [TestCase(new[] { "--epochs", "1" }, "unknown option '--epochs'")]
     [TestCase(new string[0], "missing command")]
     public void BadCommandLine_IsOneLineErrorAndNonZero(string[] args, string expected)
