@@ -362,7 +362,11 @@ public static class ModelIO
         }
     }
 
-    /// <summary>Runs a validation step, attaching the file name to its <see cref="ModelFormatException"/>.</summary>
+    /// <summary>
+    /// Runs a validation step, attaching the file name to its <see cref="ModelFormatException"/>. Any other failure
+    /// while reading the file's JSON (for example duplicate keys, which System.Text.Json reports lazily) is a
+    /// malformed file too.
+    /// </summary>
     private static T Guard<T>(string path, Func<T> f)
     {
         try
@@ -372,6 +376,11 @@ public static class ModelIO
         catch (ModelFormatException e)
         {
             throw e.WithPath(path);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException
+            or OverflowException or InvalidCastException or KeyNotFoundException or IndexOutOfRangeException)
+        {
+            throw new ModelFormatException($"the file's metadata is malformed: {e.Message}", path, inner: e);
         }
     }
 

@@ -305,6 +305,9 @@ public sealed class HostileFileTests
     [TestCase("not json", "architecture is not valid JSON")]
     [TestCase("{\"format\":\"keras\"}", "format is 'keras'")]
     [TestCase("{\"format\":\"rnnx.sequential\",\"version\":2}", "version is 2")]
+    [TestCase("{\"format\":\"rnnx.sequential\",\"format\":\"x\",\"version\":1}", "malformed")]
+    [TestCase("{\"format\":\"rnnx.sequential\",\"version\":1,\"name\":\"m\",\"seed\":1,\"shards\":2,\"dtype\":\"float32\",\"input_shape\":[3],\"layers\":[{\"class\":\"Dense\",\"name\":\"dense\",\"config\":{\"units\":2,\"units\":3}}]}", "same key")]
+    [TestCase("{\"format\":\"rnnx.sequential\",\"version\":1,\"name\":\"m\",\"seed\":1,\"shards\":2,\"dtype\":\"float32\",\"input_shape\":[0],\"layers\":[]}", "input_shape: dimension 0")]
     public void BadArchitectureDocuments(string arch, string expected)
     {
         string path = WriteFile(ModelFile(arch, DenseTensors), "arch2.rnnx");
