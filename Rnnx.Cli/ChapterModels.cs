@@ -1,0 +1,109 @@
+using Rnnx.Layers;
+using Rnnx.Metrics;
+using Rnnx.Models;
+
+namespace Rnnx.Cli;
+
+/// <summary>Which of the notebook's datasets and targets a model trains on.</summary>
+internal enum ChapterTask
+{
+    /// <summary>One-step data: X (N, 50, 1), y (N, 1).</summary>
+    OneStep,
+
+    /// <summary>Ten-step data with vector targets: Y (N, 10).</summary>
+    TenStepVector,
+
+    /// <summary>Ten-step data with sequence targets: Y (N, 50, 10).</summary>
+    TenStepSequence,
+
+    /// <summary>Sequence targets every second step from step 3 (<c>Y[:, 3::2]</c>): (N, 24, 10), for the strided Conv1D model.</summary>
+    ConvSequence,
+}
+
+/// <summary>One of the chapter's models: its notebook settings, Keras reference value and layers.</summary>
+/// <param name="Name">The name used in output, <c>--only</c> and the JSON report.</param>
+/// <param name="NotebookEpochs">Epochs the notebook trains for.</param>
+/// <param name="KerasValMse">The notebook's printed validation MSE (Keras).</param>
+/// <param name="Task">The data and targets.</param>
+/// <param name="UsesLastTimeStepMse">Whether the notebook compiles it with the <c>last_time_step_mse</c> metric.</param>
+/// <param name="Layers">Creates fresh layers for the model.</param>
+internal sealed record ModelSpec(string Name, int NotebookEpochs, float KerasValMse, ChapterTask Task, bool UsesLastTimeStepMse, Func<Layer[]> Layers)
+{
+    /// <summary>A new, unbuilt model with this spec's layers; weights and shuffles are drawn from <paramref name="seed"/>.</summary>
+    public Sequential Create(int seed) => new(Layers(), Name, seed);
+}
+
+/// <summary>The chapter's models in the notebook's order.</summary>
+internal static class ChapterModels
+{
+    /// <summary>The notebook's naive one-step baseline (<c>X_valid[:, -1]</c> vs <c>y_valid</c>).</summary>
+    public const float KerasNaiveMse = 0.021185566f;
+
+    /// <summary>The notebook's custom metric: the MSE of the last time step's 10 forecasts.</summary>
+    public static Metric LastTimeStepMse() => Metric.FromFunction("last_time_step_mse",
+        (yTrue, yPred) => Metric.MeanSquaredErrorValues(Tensor.Select(yTrue, 1, -1), Tensor.Select(yPred, 1, -1)));
+
+    /// <summary>Every model, in the notebook's order.</summary>
+    public static IReadOnlyList<ModelSpec> All { get; } =
+    [
+        new("linear", 20, 0.0037825033f, ChapterTask.OneStep, false, () =>
+        [
+            new Flatten(inputShape: [50, 1]),
+            new Dense(1),
+        ]),
+        new("simple_rnn", 10, 0.1480416f, ChapterTask.OneStep, false, () =>
+        [
+            new SimpleRNN(1, inputShape: [null, 1]),
+        ]),
+        new("deep_rnn", 10, 0.002750152f, ChapterTask.OneStep, false, () =>
+        [
+            new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]),
+            new SimpleRNN(20),
+            new Dense(1),
+        ]),
+        new("deep_rnn_10steps", 10, 0.010641455f, ChapterTask.TenStepVector, false, () =>
+        [
+            new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]),
+            new SimpleRNN(20),
+            new Dense(10),
+        ]),
+        new("s2s_rnn", 13, 0.028833391f, ChapterTask.TenStepSequence, true, () =>
+        [
+            new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]),
+            new SimpleRNN(20, returnSequences: true),
+            new TimeDistributed(new Dense(10)),
+        ]),
+        new("ln_rnn", 10, 0.036504794f, ChapterTask.TenStepSequence, true, () =>
+        [
+            new RNN(new LNSimpleRNNCell(20), returnSequences: true, inputShape: [null, 1]),
+            new RNN(new LNSimpleRNNCell(20), returnSequences: true),
+            new TimeDistributed(new Dense(10)),
+        ]),
+        new("lstm_rnn", 10, 0.02758335f, ChapterTask.TenStepSequence, true, () =>
+        [
+            new LSTM(20, returnSequences: true, inputShape: [null, 1]),
+            new LSTM(20, returnSequences: true),
+            new TimeDistributed(new Dense(10)),
+        ]),
+        new("conv_rnn", 10, 0.021186305f, ChapterTask.ConvSequence, true, () =>
+        [
+            new Conv1D(filters: 20, kernelSize: 4, strides: 2, padding: "valid", inputShape: [null, 1]),
+            new GRU(20, returnSequences: true),
+            new GRU(20, returnSequences: true),
+            new TimeDistributed(new Dense(10)),
+        ]),
+        new("wavenet", 10, 0.022441423f, ChapterTask.TenStepSequence, true, WaveNet),
+    ];
+
+    /// <summary>The model names, in order.</summary>
+    public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
+
+    private static Layer[] WaveNet()
+    {
+        var layers = new List<Layer> { new InputLayer([null, 1]) };
+        foreach (int rate in new[] { 1, 2, 4, 8, 1, 2, 4, 8 })
+            layers.Add(new Conv1D(filters: 20, kernelSize: 2, padding: "causal", activation: Activation.Relu, dilationRate: rate));
+        layers.Add(new Conv1D(filters: 10, kernelSize: 1));
+        return [.. layers];
+    }
+}

@@ -1,0 +1,310 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Rnnx.Data;
+using Rnnx.Losses;
+using Rnnx.Metrics;
+using Rnnx.Models;
+using Rnnx.Optimizers;
+
+namespace Rnnx.Cli;
+
+/// <summary>
+/// The chapter 15 notebook as a pipeline: the data, the naive baseline, every model in the notebook's order with its
+/// settings (Nadam defaults, batch 32, validation each epoch), the forecasts of the new series, the results table,
+/// the plots and the JSON report.
+/// </summary>
+internal static class ChapterRunner
+{
+    private const int Horizon = ChapterData.Horizon;
+
+    /// <summary>Runs the chapter with <paramref name="options"/>, writing progress and the table to <paramref name="output"/>.</summary>
+    /// <exception cref="CliException">An unknown model name, or an output folder or JSON file that cannot be written.</exception>
+    public static ChapterResult Run(ChapterOptions options, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(output);
+        var total = Stopwatch.StartNew();
+        var w = output;
+        foreach (var name in options.Only ?? [])
+            if (!ChapterModels.Names.Contains(name))
+                throw new CliException($"unknown model '{name}'; models: {string.Join(", ", ChapterModels.Names)}");
+        var specs = ChapterModels.All.Where(m => options.Includes(m.Name)).ToList();
+
+        // Fail before training, not after, when the results cannot be written.
+        ChapterPlots? plots = options.Plots ? new ChapterPlots(PrepareDirectory(options.OutputDirectory, "output folder")) : null;
+        string? jsonPath = options.JsonPath is null ? null : PrepareJsonFile(options.JsonPath);
+
+        int threads = options.Threads ?? Math.Min(2, Environment.ProcessorCount);
+        var machine = MachineInfo.Current(threads);
+        w.WriteLine("rnnx chapter: Hands-On ML chapter 15, processing sequences using RNNs and CNNs");
+        w.WriteLine(Invariant($"  models: {(specs.Count == 0 ? "(none)" : string.Join(", ", specs.Select(s => s.Name)))}"));
+        w.WriteLine(Invariant($"  Nadam() defaults, batch {options.BatchSize}, seed {options.Seed}, epochs {(options.Epochs is int e ? e.ToString(CultureInfo.InvariantCulture) + " (override)" : "as in the notebook")}"));
+        w.WriteLine(Invariant($"  {machine.ProcessorCount} processors, {threads} training thread(s), {machine.DotnetVersion}, {machine.Os}, Vector512 {(machine.Vector512Accelerated ? "accelerated" : "not accelerated")}"));
+        w.WriteLine();
+
+        // ---- one-step data, mock series, naive baseline
+        var oneStep = ChapterData.OneStep();
+        var newSeries = ChapterData.NewSeries();
+        plots?.MockSeries(oneStep.MockSeries, oneStep.MockSeriesShape[0], oneStep.MockSeriesShape[1]);
+        float naive = NaiveForecastMse(oneStep.Valid);
+        w.WriteLine(Invariant($"Naive forecast (X_valid[:, -1]): validation MSE {naive} (notebook {ChapterModels.KerasNaiveMse})"));
+
+        var result = new ChapterResult
+        {
+            NaiveBaseline = new BaselineResult { ValMse = naive, KerasValMse = ChapterModels.KerasNaiveMse },
+            Seed = options.Seed,
+            EpochsOverride = options.Epochs,
+            BatchSize = options.BatchSize,
+            Machine = machine,
+        };
+
+        // ---- one-step models, then the iterative forecast with the linear model
+        float[] extendedSeries = newSeries.X;
+        foreach (var spec in specs.Where(s => s.Task == ChapterTask.OneStep))
+        {
+            var (model, modelResult) = Train(spec, oneStep.Train, oneStep.Valid, options, threads, w, plots);
+            result.Models.Add(modelResult);
+            if (spec.Name == "linear")
+            {
+                (extendedSeries, float iterativeMse) = IterativeForecast(model, newSeries);
+                result.IterativeForecastMse = iterativeMse;
+                w.WriteLine(Invariant($"  iterative 10-step forecast of the new series: MSE {iterativeMse} against its true values"));
+                plots?.Forecast("forecast_iterative_linear.png", "linear model, one step at a time", newSeries.X, newSeries.Y, extendedSeries[ChapterData.InputSteps..]);
+            }
+        }
+
+        // ---- ten-step data: vector and sequence targets
+        var tenStepSpecs = specs.Where(s => s.Task != ChapterTask.OneStep).ToList();
+        if (tenStepSpecs.Count > 0)
+        {
+            var tenStep = ChapterData.TenStep();
+            var xNew = Tensor.FromArray(newSeries.X, newSeries.XShape);
+            foreach (var spec in tenStepSpecs)
+            {
+                var (train, valid) = spec.Task switch
+                {
+                    ChapterTask.TenStepVector => (tenStep.Train, tenStep.Valid),
+                    ChapterTask.TenStepSequence => (tenStep.TrainSequence, tenStep.ValidSequence),
+                    _ => (EveryOtherStepFrom3(tenStep.TrainSequence), EveryOtherStepFrom3(tenStep.ValidSequence)),
+                };
+                var (model, modelResult) = Train(spec, train, valid, options, threads, w, plots);
+                result.Models.Add(modelResult);
+                if (plots is null) continue;
+                var yPred = model.Predict(xNew);
+                float[] pred = yPred.ToFloatArray();
+                switch (spec.Task)
+                {
+                    case ChapterTask.TenStepVector:
+                        plots.Forecast($"forecast_{spec.Name}.png", spec.Name + ", 10 steps at once", newSeries.X, newSeries.Y, pred);
+                        break;
+                    case ChapterTask.TenStepSequence:
+                        plots.SequenceForecast($"forecast_{spec.Name}.png", spec.Name, extendedSeries, pred, yPred.Shape[1], Horizon, (x, i) => x);
+                        break;
+                    default:
+                        plots.SequenceForecast($"forecast_{spec.Name}.png", spec.Name, extendedSeries, pred, yPred.Shape[1], Horizon, (x, i) => x * 2 - i + 2);
+                        break;
+                }
+            }
+        }
+
+        if (plots is not null) result.Plots.AddRange(plots.Written);
+        result.TotalSeconds = total.Elapsed.TotalSeconds;
+
+        w.WriteLine();
+        w.Write(FormatTable(result));
+        w.WriteLine(Invariant($"Total wall time: {ProgressCallback.FormatSeconds(result.TotalSeconds)}"));
+        if (plots is not null) w.WriteLine(Invariant($"Plots: {plots.Written.Count} PNG files in {Path.GetDirectoryName(plots.Written.FirstOrDefault() ?? "") ?? ""}"));
+        if (jsonPath is not null)
+        {
+            WriteJson(result, jsonPath);
+            w.WriteLine($"JSON: {jsonPath}");
+        }
+        w.Flush();
+        return result;
+    }
+
+    /// <summary><c>np.mean(mse(y_valid, X_valid[:, -1]))</c>: the last input value as the forecast.</summary>
+    public static float NaiveForecastMse(DataSplit valid)
+    {
+        int n = valid.Count, steps = valid.XShape[1];
+        var last = new float[n];
+        for (int i = 0; i < n; i++) last[i] = valid.X[i * steps + steps - 1];
+        return KerasMath.MeanSquaredError(valid.Y, last, 1);
+    }
+
+    private static (Sequential Model, ModelResult Result) Train(ModelSpec spec, DataSplit train, DataSplit valid, ChapterOptions options,
+        int threads, TextWriter w, ChapterPlots? plots)
+    {
+        int epochs = options.Epochs ?? spec.NotebookEpochs;
+        var model = spec.Create(options.Seed);
+        model.Threads = threads;
+        Metric[] metrics = spec.UsesLastTimeStepMse ? [ChapterModels.LastTimeStepMse()] : [];
+        model.Compile(new Nadam(), Loss.MeanSquaredError, metrics);
+        model.Build();
+        int parameters = model.CountParams();
+        w.WriteLine();
+        w.WriteLine(Invariant($"{spec.Name}: {parameters} parameters, {epochs} epoch(s), {train.Count} training / {valid.Count} validation samples"));
+        w.Flush();
+
+        var xTrain = Tensor.FromArray(train.X, train.XShape);
+        var yTrain = Tensor.FromArray(train.Y, train.YShape);
+        var xValid = Tensor.FromArray(valid.X, valid.XShape);
+        var yValid = Tensor.FromArray(valid.Y, valid.YShape);
+        var clock = Stopwatch.StartNew();
+        var progress = new ProgressCallback(w, options.Progress);
+        History history;
+        try
+        {
+            history = model.Fit(xTrain, yTrain, epochs, options.BatchSize, shuffle: true, validationData: (xValid, yValid),
+                callbacks: [progress], verbose: 0);
+        }
+        catch (TrainingDivergedException e)
+        {
+            progress.Interrupt();
+            throw new CliException($"{spec.Name}: {e.Message}", Cli.ExitError);
+        }
+        catch
+        {
+            progress.Interrupt();
+            throw;
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+
+        float[] pred = model.Predict(xValid).ToFloatArray();
+        int lastDim = valid.YShape[^1];
+        float valMse = KerasMath.MeanSquaredError(valid.Y, pred, lastDim);
+        float? lastStep = spec.UsesLastTimeStepMse
+            ? KerasMath.LastTimeStepMse(valid.Y, pred, valid.Count, valid.YShape[1], lastDim)
+            : null;
+        var line = new StringBuilder(Invariant($"  validation MSE {valMse} (notebook {spec.KerasValMse})"));
+        if (lastStep is float ls) line.Append(Invariant($", last_time_step_mse {ls}"));
+        line.Append(Invariant($", trained in {ProgressCallback.FormatSeconds(seconds)}"));
+        w.WriteLine(line.ToString());
+
+        var series = history.Keys.Select(k => (k, history[k])).ToList();
+        plots?.LearningCurves(spec.Name, series);
+        var result = new ModelResult
+        {
+            Name = spec.Name,
+            Params = parameters,
+            Epochs = history.Epochs,
+            ValMse = valMse,
+            LastStepMse = lastStep,
+            KerasValMse = spec.KerasValMse,
+            Loss = [.. history["loss"]],
+            ValLoss = history.Contains("val_loss") ? [.. history["val_loss"]] : [],
+            Metrics = history.Keys.Where(k => k is not "loss" and not "val_loss").ToDictionary(k => k, k => history[k].ToList()),
+            EpochSeconds = [.. history.EpochSeconds],
+            TrainingSeconds = seconds,
+        };
+        return (model, result);
+    }
+
+    /// <summary>
+    /// The notebook's loop: <c>X = X_new; for step_ahead in range(10): X = concat(X, model.predict(X[:, step_ahead:]))</c>
+    /// with the linear model trained on 50-step windows.
+    /// </summary>
+    /// <returns>The extended series (60 steps) and the MSE of its last 10 steps against the true values.</returns>
+    public static (float[] Series, float Mse) IterativeForecast(Sequential model, DataSplit newSeries)
+    {
+        int steps = newSeries.XShape[1];
+        var x = new List<float>(newSeries.X);
+        for (int stepAhead = 0; stepAhead < Horizon; stepAhead++)
+        {
+            var window = x.GetRange(stepAhead, x.Count - stepAhead).ToArray();
+            float next = model.Predict(Tensor.FromArray(window, 1, window.Length, 1)).ToFloatArray()[0];
+            x.Add(next);
+        }
+        var series = x.ToArray();
+        float mse = KerasMath.MeanSquaredError(newSeries.Y, series.AsSpan(steps), 1);
+        return (series, mse);
+    }
+
+    /// <summary>The sequence targets every second step from step 3 (<c>Y[:, 3::2]</c>) for the strided Conv1D model.</summary>
+    private static DataSplit EveryOtherStepFrom3(DataSplit split)
+    {
+        var y = Tensor.Slice(Tensor.FromArray(split.Y, split.YShape), 1, 3, null, 2);
+        return split with { Y = y.ToFloatArray(), YShape = [y.Shape[0], y.Shape[1], y.Shape[2]] };
+    }
+
+    /// <summary>The results table: model, parameters, validation MSE beside the notebook's, last-step MSE, epochs, training time.</summary>
+    public static string FormatTable(ChapterResult r)
+    {
+        string[] header = ["model", "params", "val MSE", "Keras (notebook)", "ratio", "last-step MSE", "epochs", "train time"];
+        var rows = new List<string[]>
+        {
+            new[] { "naive", "-", F(r.NaiveBaseline.ValMse), F(r.NaiveBaseline.KerasValMse), Ratio(r.NaiveBaseline.ValMse, r.NaiveBaseline.KerasValMse), "-", "-", "-" },
+        };
+        foreach (var m in r.Models)
+            rows.Add([m.Name, m.Params.ToString(CultureInfo.InvariantCulture), F(m.ValMse), F(m.KerasValMse), Ratio(m.ValMse, m.KerasValMse),
+                m.LastStepMse is float l ? F(l) : "-", m.Epochs.ToString(CultureInfo.InvariantCulture), ProgressCallback.FormatSeconds(m.TrainingSeconds)]);
+        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(row => row[i].Length))).ToArray();
+        var sb = new StringBuilder();
+        void Row(string[] cells)
+        {
+            for (int i = 0; i < cells.Length; i++)
+            {
+                if (i > 0) sb.Append("  ");
+                sb.Append(i == 0 ? cells[i].PadRight(widths[i]) : cells[i].PadLeft(widths[i]));
+            }
+            sb.Append('\n');
+        }
+        Row(header);
+        sb.Append(string.Join("  ", widths.Select(wd => new string('-', wd)))).Append('\n');
+        foreach (var row in rows) Row(row);
+        return sb.ToString();
+
+        static string F(float v) => v.ToString(CultureInfo.InvariantCulture);
+        static string Ratio(float v, float reference) => (v / reference).ToString("F2", CultureInfo.InvariantCulture) + "x";
+    }
+
+    private static void WriteJson(ChapterResult result, string path)
+    {
+        try
+        {
+            File.WriteAllText(path, JsonSerializer.Serialize(result, ChapterJsonContext.Default.ChapterResult) + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot write the JSON report '{path}': {e.Message}", Cli.ExitError);
+        }
+    }
+
+    /// <summary>Creates the folder if needed and checks that a file can be written in it.</summary>
+    private static string PrepareDirectory(string directory, string what)
+    {
+        try
+        {
+            string full = Path.GetFullPath(directory);
+            Directory.CreateDirectory(full);
+            string probe = Path.Combine(full, $".rnnx-write-test-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+            return full;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new CliException($"cannot write to {what} '{directory}': {e.Message}", Cli.ExitError);
+        }
+    }
+
+    private static string PrepareJsonFile(string path)
+    {
+        string full;
+        try
+        {
+            full = Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new CliException($"cannot write the JSON report '{path}': {e.Message}", Cli.ExitError);
+        }
+        if (Directory.Exists(full)) throw new CliException($"cannot write the JSON report '{path}': it is a folder", Cli.ExitError);
+        PrepareDirectory(Path.GetDirectoryName(full) ?? ".", "the JSON report's folder");
+        return full;
+    }
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,30 @@
+using Rnnx.Layers;
+
+namespace Rnnx.Cli;
+
+/// <summary>
+/// The chapter's layer-normalized simple RNN cell, written from public pieces exactly like the notebook's
+/// <c>LNSimpleRNNCell</c>: a <see cref="SimpleRNNCell"/> with no activation, then <see cref="LayerNormalization"/>,
+/// then the activation; the output is also the new state.
+/// </summary>
+internal sealed class LNSimpleRNNCell : RecurrentCell
+{
+    private readonly SimpleRNNCell _cell;
+    private readonly LayerNormalization _layerNorm;
+    private readonly Activation _activation;
+
+    public LNSimpleRNNCell(int units, Activation? activation = null) : base(stateSizes: [units], outputSize: units)
+    {
+        _cell = Track(new SimpleRNNCell(units, activation: Activation.Linear));
+        _layerNorm = Track(new LayerNormalization());
+        _activation = activation ?? Activation.Tanh;
+    }
+
+    public override Tensor Step(Tensor input, ReadOnlySpan<Tensor> states, Span<Tensor> newStates)
+    {
+        var outputs = _cell.Call(input, states, newStates);
+        var normOutputs = _activation.Apply(_layerNorm.Call(outputs));
+        newStates[0] = normOutputs;
+        return normOutputs;
+    }
+}

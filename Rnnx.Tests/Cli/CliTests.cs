@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using Rnnx.Cli;
+using Rnnx.Data;
+
+namespace Rnnx.Tests.Cli;
+
+/// <summary>The command line: option parsing, help, and one-line errors with a non-zero exit code.</summary>
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = Rnnx.Cli.Cli.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private static void AssertOneLineError(int code, string stderr, string expected)
+    {
+        Assert.That(code, Is.Not.EqualTo(0));
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), stderr);
+        Assert.That(lines[0], Does.StartWith("rnnx: error: ").And.Contain(expected));
+        Assert.That(stderr, Does.Not.Contain("   at ").And.Not.Contain("Exception"));
+    }
+
+    [TestCase(new[] { "chapter", "--bogus" }, "unknown option '--bogus'")]
+    [TestCase(new[] { "chapter", "--epochs", "ten" }, "expects an integer, got 'ten'")]
+    [TestCase(new[] { "chapter", "--epochs", "1.5" }, "expects an integer")]
+    [TestCase(new[] { "chapter", "--epochs", "0" }, "must be at least 1")]
+    [TestCase(new[] { "chapter", "--epochs" }, "needs a value")]
+    [TestCase(new[] { "chapter", "--epochs", "--no-plots" }, "needs a value")]
+    [TestCase(new[] { "chapter", "--seed", "x" }, "expects an integer")]
+    [TestCase(new[] { "chapter", "--threads", "0" }, "must be at least 1")]
+    [TestCase(new[] { "chapter", "--only", "linear,gpt" }, "unknown model 'gpt'")]
+    [TestCase(new[] { "chapter", "--only", "," }, "at least one model")]
+    [TestCase(new[] { "chapter", "--no-plots=yes" }, "takes no value")]
+    [TestCase(new[] { "chapter", "extra" }, "unexpected argument 'extra'")]
+    [TestCase(new[] { "train" }, "unknown command 'train'")]
+    [TestCase(new[] { "--epochs", "1" }, "unknown option '--epochs'")]
+    [TestCase(new string[0], "missing command")]
+    public void BadCommandLine_IsOneLineErrorAndNonZero(string[] args, string expected)
+    {
+        var (code, stdout, stderr) = Run(args);
+        AssertOneLineError(code, stderr, expected);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(stdout, Is.Empty);
+    }
+
+    [Test]
+    public void UnwritableOutputFolder_IsOneLineErrorBeforeTraining()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            var (code, stdout, stderr) = Run("chapter", "--epochs", "1", "--only", "linear", "--out", Path.Combine(file, "plots"));
+            AssertOneLineError(code, stderr, "cannot write to output folder");
+            Assert.That(stdout, Is.Empty, "nothing runs when the results cannot be written");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Test]
+    public void UnwritableJsonFile_IsOneLineErrorBeforeTraining()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            var (code, stdout, stderr) = Run("chapter", "--no-plots", "--json", Path.Combine(file, "r.json"));
+            AssertOneLineError(code, stderr, "cannot write");
+            Assert.That(stdout, Is.Empty);
+            (code, _, stderr) = Run("chapter", "--no-plots", "--json", Path.GetTempPath());
+            AssertOneLineError(code, stderr, "is a folder");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [TestCase("--help")]
+    [TestCase("-h")]
+    public void Help_ListsCommandAndOptions(string flag)
+    {
+        foreach (var args in new[] { new[] { flag }, new[] { "chapter", flag } })
+        {
+            var (code, stdout, stderr) = Run(args);
+            Assert.That(code, Is.EqualTo(0));
+            Assert.That(stderr, Is.Empty);
+            foreach (var option in new[] { "chapter", "--only", "--epochs", "--seed", "--out", "--no-plots", "--json", "--threads", "--help" })
+                Assert.That(stdout, Does.Contain(option));
+            foreach (var model in ChapterModels.Names) Assert.That(stdout, Does.Contain(model));
+        }
+    }
+
+    [Test]
+    public void ParseChapter_Defaults()
+    {
+        var o = Rnnx.Cli.Cli.ParseChapter([], interactive: false, out bool help);
+        Assert.That(help, Is.False);
+        Assert.That(o.Only, Is.Null);
+        Assert.That(o.Epochs, Is.Null);
+        Assert.That(o.Seed, Is.EqualTo(42));
+        Assert.That(o.OutputDirectory, Is.EqualTo("out"));
+        Assert.That(o.Plots, Is.True);
+        Assert.That(o.JsonPath, Is.Null);
+        Assert.That(o.Threads, Is.Null);
+        Assert.That(o.BatchSize, Is.EqualTo(32));
+        Assert.That(o.Progress, Is.EqualTo(ProgressMode.Lines));
+        Assert.That(Rnnx.Cli.Cli.ParseChapter([], interactive: true, out _).Progress, Is.EqualTo(ProgressMode.Live));
+    }
+
+    [Test]
+    public void ParseChapter_AllOptions()
+    {
+        var o = Rnnx.Cli.Cli.ParseChapter(
+            ["--only", "wavenet, linear", "--epochs=3", "--seed", "7", "--out", "plots", "--no-plots", "--json", "r.json", "--threads", "1"],
+            interactive: false, out _);
+        Assert.That(o.Only, Is.EqualTo(new[] { "wavenet", "linear" }));
+        Assert.That(o.Epochs, Is.EqualTo(3));
+        Assert.That(o.Seed, Is.EqualTo(7));
+        Assert.That(o.OutputDirectory, Is.EqualTo("plots"));
+        Assert.That(o.Plots, Is.False);
+        Assert.That(o.JsonPath, Is.EqualTo("r.json"));
+        Assert.That(o.Threads, Is.EqualTo(1));
+        Assert.That(o.Includes("linear") && o.Includes("wavenet") && !o.Includes("lstm_rnn"));
+    }
+
+    [Test]
+    public void Models_MatchTheNotebook()
+    {
+        Assert.That(ChapterModels.Names, Is.EqualTo(new[]
+        {
+            "linear", "simple_rnn", "deep_rnn", "deep_rnn_10steps", "s2s_rnn", "ln_rnn", "lstm_rnn", "conv_rnn", "wavenet",
+        }));
+        Assert.That(ChapterModels.All.Select(m => m.NotebookEpochs), Is.EqualTo(new[] { 20, 10, 10, 10, 13, 10, 10, 10, 10 }));
+        Assert.That(ChapterModels.All.Where(m => m.UsesLastTimeStepMse).Select(m => m.Name),
+            Is.EqualTo(new[] { "s2s_rnn", "ln_rnn", "lstm_rnn", "conv_rnn", "wavenet" }));
+        // Parameter counts from keras-semantics.md section 12.
+        var expected = new Dictionary<string, int>
+        {
+            ["linear"] = 51, ["simple_rnn"] = 3, ["deep_rnn"] = 1281, ["deep_rnn_10steps"] = 1470, ["s2s_rnn"] = 1470,
+            ["ln_rnn"] = 1550, ["lstm_rnn"] = 5250, ["conv_rnn"] = 5350, ["wavenet"] = 6010,
+        };
+        foreach (var spec in ChapterModels.All)
+        {
+            var model = spec.Create(42);
+            model.Build();
+            Assert.That(model.CountParams(), Is.EqualTo(expected[spec.Name]), spec.Name);
+        }
+    }
+
+    [Test]
+    public void NaiveBaseline_IsTheNotebooksValue()
+    {
+        Assert.That(ChapterRunner.NaiveForecastMse(ChapterData.OneStep().Valid), Is.EqualTo(0.021185566f));
+    }
+
+    [Test]
+    public void PairwiseSum_MatchesNumPysBlocking()
+    {
+        // Small inputs are summed in order; exact for integers in any order.
+        float[] ints = Enumerable.Range(1, 1000).Select(i => (float)i).ToArray();
+        Assert.That(KerasMath.PairwiseSum(ints), Is.EqualTo(500500f));
+        Assert.That(KerasMath.PairwiseSum([]), Is.EqualTo(0f));
+        // np.float32 sum of [1e8] + [1]*16 (blocked: the ones are added to separate accumulators first).
+        float[] a = [1e8f, .. Enumerable.Repeat(1f, 15)];
+        Assert.That(KerasMath.PairwiseSum(a), Is.EqualTo(1e8f + 8f));
+        Assert.That(KerasMath.MeanSquaredError([0f, 0f, 1f, 1f], [1f, 1f, 1f, 3f], 2), Is.EqualTo(1.5f));
+        Assert.That(KerasMath.LastTimeStepMse([0f, 0f, 5f, 5f], [9f, 9f, 4f, 7f], samples: 1, steps: 2, lastDim: 2), Is.EqualTo(2.5f));
+    }
+
+    [Test]
+    public void ProcessEntryPoint_BadOption_ExitsNonZeroWithOneLine()
+    {
+        string dll = typeof(ChapterRunner).Assembly.Location;
+        var psi = new ProcessStartInfo("dotnet", [dll, "chapter", "--epochs", "many"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var p = Process.Start(psi)!;
+        string stdout = p.StandardOutput.ReadToEnd();
+        string stderr = p.StandardError.ReadToEnd();
+        Assert.That(p.WaitForExit(60_000), "the CLI did not exit");
+        Assert.That(p.ExitCode, Is.EqualTo(2));
+        Assert.That(stdout, Is.Empty);
+        Assert.That(stderr.TrimEnd('\n'), Is.EqualTo("rnnx: error: option '--epochs' expects an integer, got 'many'"));
+    }
+}
