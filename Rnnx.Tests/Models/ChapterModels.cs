@@ -106,37 +106,3 @@ internal sealed class TestSgd(double learningRate) : IOptimizer
         Iterations++;
     }
 }
-
-/// <summary>
-/// Keras's Adam (keras-semantics.md §10.5), a private test optimizer for the short training tests:
-/// α_t = lr·sqrt(1 − β2^t)/(1 − β1^t); θ ← θ − α_t·m/(sqrt(v) + ε). Float32 parameters only.
-/// </summary>
-internal sealed class TestAdam(double learningRate = 0.001) : IOptimizer
-{
-    private readonly Dictionary<Parameter, (float[] M, float[] V)> _slots = [];
-
-    public double LearningRate { get; set; } = learningRate;
-
-    public long Iterations { get; private set; }
-
-    public void Step(IReadOnlyList<Parameter> parameters, Gradients gradients)
-    {
-        long t = Iterations + 1;
-        const double b1 = 0.9, b2 = 0.999, eps = 1e-7;
-        float alpha = (float)(LearningRate * Math.Sqrt(1 - Math.Pow(b2, t)) / (1 - Math.Pow(b1, t)));
-        foreach (var p in parameters)
-        {
-            if (!p.Trainable) continue;
-            if (!_slots.TryGetValue(p, out var s)) _slots[p] = s = (new float[p.Size], new float[p.Size]);
-            var w = p.AsSpan<float>();
-            var g = gradients.GetSpan<float>(p);
-            for (int i = 0; i < w.Length; i++)
-            {
-                s.M[i] += (g[i] - s.M[i]) * (float)(1 - b1);
-                s.V[i] += (g[i] * g[i] - s.V[i]) * (float)(1 - b2);
-                w[i] -= alpha * s.M[i] / (MathF.Sqrt(s.V[i]) + (float)eps);
-            }
-        }
-        Iterations = t;
-    }
-}

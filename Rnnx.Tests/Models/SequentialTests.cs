@@ -1,5 +1,6 @@
 using Rnnx.Layers;
 using Rnnx.Models;
+using Rnnx.Optimizers;
 
 namespace Rnnx.Tests.Models;
 
@@ -33,7 +34,7 @@ public class SequentialTests
         {
             var m = ChapterModels.SeqToSeq(seed: 7);
             m.Build();
-            m.Compile(new TestAdam(0.01), "mse", ChapterModels.LastTimeStepMse);
+            m.Compile(new Nadam(0.01), "mse", ChapterModels.LastTimeStepMse);
             h = m.Fit(x, y, epochs: 2, batchSize: 32, validationData: (vx, vy), verbose: 0);
             return m;
         }
@@ -63,7 +64,7 @@ public class SequentialTests
             var m = ChapterModels.LnRnn(seed: 3);
             m.Threads = threads;
             m.Shards = 2;
-            m.Compile(new TestAdam(0.01), "mse");
+            m.Compile(new Nadam(0.01), "mse");
             m.Fit(x, y, epochs: 2, verbose: 0);
             return m;
         }
@@ -74,7 +75,7 @@ public class SequentialTests
             var m = ChapterModels.WaveNet(seed: 3);
             m.Threads = threads;
             m.Shards = 2;
-            m.Compile(new TestAdam(0.01), "mse");
+            m.Compile(new Nadam(0.01), "mse");
             m.Fit(x, y, epochs: 2, verbose: 0);
             return m;
         }
@@ -131,7 +132,7 @@ public class SequentialTests
         var (x, y) = SeqSlice(50);
         var (vx, vy) = ChapterSlices.Take(ChapterSlices.TenStep.ValidSequence, 20);
         var m = ChapterModels.WaveNet();
-        m.Compile(new TestAdam(), "mse", ChapterModels.LastTimeStepMse);
+        m.Compile(new Nadam(), "mse", ChapterModels.LastTimeStepMse);
         var h = m.Fit(x, y, epochs: 3, validationData: (vx, vy), verbose: 0);
         Assert.That(h.Keys, Is.EqualTo(new[] { "loss", "last_time_step_mse", "val_loss", "val_last_time_step_mse" }));
         foreach (var k in h.Keys) Assert.That(h[k], Has.Count.EqualTo(3), k);
@@ -146,7 +147,7 @@ public class SequentialTests
         Assert.That(ev["last_time_step_mse"], Is.EqualTo(h["val_last_time_step_mse"][^1]));
 
         var m2 = ChapterModels.WaveNet();
-        m2.Compile(new TestAdam(), "mse");
+        m2.Compile(new Nadam(), "mse");
         var h2 = m2.Fit(x, y, epochs: 2, verbose: 0);
         Assert.That(h2.Keys, Is.EqualTo(new[] { "loss" }));
         Assert.That(h2["loss"], Has.Count.EqualTo(2));
@@ -270,7 +271,7 @@ public class SequentialTests
             (ChapterModels.ConvGru(), 29, 24), (ChapterModels.WaveNet(), 60, 50),
         })
         {
-            m.Compile(new TestAdam(), "mse");
+            m.Compile(new Nadam(), "mse");
             var yy = m.Name == "conv_rnn" ? Tensor.Slice(y, 1, 3, null, 2) : y;
             m.Fit(x, yy, epochs: 1, verbose: 0);
             var p60 = m.Predict(t60);

@@ -150,7 +150,7 @@ public class AdamTests
     [Test]
     public void Float32AndFloat64Paths_Agree()
     {
-        var rng = new Random(11);
+        var rng = new System.Random(11);
         double[] theta0 = [.. Enumerable.Range(0, 41).Select(_ => (double)(float)(rng.NextDouble() * 4 - 2))];
         double[][] grads = [.. Enumerable.Range(0, 50).Select(_ => Enumerable.Range(0, 41).Select(_ => (double)(float)(rng.NextDouble() * 2 - 1)).ToArray())];
         var f = Run32(new Adam(learningRate: 0.01, amsgrad: true), theta0, grads);

@@ -222,7 +222,7 @@ public class NadamTests
     public void Float32AndFloat64Paths_Agree(NadamSchedule schedule)
     {
         // 50 steps on pseudo-random gradients: the float32 path tracks the float64 one to float32 round-off.
-        var rng = new Random(7);
+        var rng = new System.Random(7);
         double[] theta0 = [.. Enumerable.Range(0, 37).Select(_ => rng.NextDouble() * 4 - 2)];
         double[][] grads = [.. Enumerable.Range(0, 50).Select(_ => Enumerable.Range(0, 37).Select(_ => rng.NextDouble() * 2 - 1).ToArray())];
         var f = Run32(new Nadam(learningRate: 0.01, schedule: schedule), theta0, grads);

@@ -25,9 +25,9 @@ public class OptimizerTests
         static TestCaseData Config(string name, Func<Optimizer> create) => new TestCaseData(create).SetArgDisplayNames(name);
     }
 
-    private static float[] RandomFloats(Random rng, int n, double scale) => [.. Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * scale))];
+    private static float[] RandomFloats(System.Random rng, int n, double scale) => [.. Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * scale))];
 
-    private static double[] RandomDoubles(Random rng, int n, double scale) => [.. Enumerable.Range(0, n).Select(_ => (rng.NextDouble() * 2 - 1) * scale)];
+    private static double[] RandomDoubles(System.Random rng, int n, double scale) => [.. Enumerable.Range(0, n).Select(_ => (rng.NextDouble() * 2 - 1) * scale)];
 
     [TestCaseSource(nameof(Configurations))]
     public void FrozenParameter_IsUntouchedAndGetsNoState(Func<Optimizer> create)
@@ -124,7 +124,7 @@ public class OptimizerTests
     [TestCaseSource(nameof(Configurations))]
     public void VectorPaths_MatchScalarPath_ForEveryLength(Func<Optimizer> create)
     {
-        var rng = new Random(3);
+        var rng = new System.Random(3);
         foreach (int n in Enumerable.Range(1, 67).Concat([127, 128, 129, 1000]))
         {
             float[] theta32 = RandomFloats(rng, n, 2);
@@ -160,7 +160,7 @@ public class OptimizerTests
     {
         // 30 steps from the same (float-representable) start and gradients; the float32 path stays within float32
         // round-off of the float64 one (steps are ≤ 0.1 per iteration here).
-        var rng = new Random(5);
+        var rng = new System.Random(5);
         double[] theta0 = [.. RandomFloats(rng, 23, 2).Select(x => (double)x)];
         double[][] grads = [.. Enumerable.Range(0, 30).Select(_ => RandomFloats(rng, 23, 1).Select(x => (double)x).ToArray())];
         var f = Run32(create(), theta0, grads);
@@ -181,7 +181,7 @@ public class OptimizerTests
                 case "GlobalClipNorm": opt.GlobalClipNorm = 0.5; break;
                 case "ClipValue": opt.ClipValue = 0.5; break;
             }
-            var rng = new Random(1);
+            var rng = new System.Random(1);
             Parameter[] parameters =
             [
                 Param("a", RandomFloats(rng, 1000, 1)),
@@ -209,11 +209,11 @@ public class OptimizerTests
     {
         foreach (bool viaJson in new[] { false, true })
         {
-            var rng = new Random(9);
+            var rng = new System.Random(9);
             Parameter[] MakeParameters() =>
             [
-                Param("dense/kernel", RandomFloats(new Random(2), 37, 1)),
-                Param("dense/bias", RandomDoubles(new Random(4), 5, 1)),
+                Param("dense/kernel", RandomFloats(new System.Random(2), 37, 1)),
+                Param("dense/bias", RandomDoubles(new System.Random(4), 5, 1)),
                 new Parameter("frozen", Tensor.FromArray([1f, 2f], 2), trainable: false),
             ];
             var original = MakeParameters();
@@ -222,7 +222,7 @@ public class OptimizerTests
             var g = new Gradients();
             void Fill(Parameter[] ps, int step)
             {
-                var r = new Random(100 + step);
+                var r = new System.Random(100 + step);
                 SetGradient(g, ps[0], RandomFloats(r, 37, 1));
                 SetGradient(g, ps[1], RandomDoubles(r, 5, 1));
             }
