@@ -141,8 +141,21 @@ internal static unsafe class GemmCore
             return;
         }
         GemmPlan<T> q = p;
+        if (p.N == 1 && p.K.AInner == 1 && p.K.BInner == 1 && Vector128.IsHardwareAccelerated && p.K.Inner >= Vector128<T>.Count)
+        {
+            // Matrix-vector product with contiguous reduction runs (e.g. a conv with one output or input channel):
+            // vectorise along k instead of n.
+            q.K = Collapse(p.K);
+            if (Vector512.IsHardwareAccelerated && q.K.Inner >= Vector512<T>.Count)
+                Dot<T, Vector512<T>, V512<T>>(q);
+            else if (Vector256.IsHardwareAccelerated && q.K.Inner >= Vector256<T>.Count)
+                Dot<T, Vector256<T>, V256<T>>(q);
+            else
+                Dot<T, Vector128<T>, V128<T>>(q);
+            return;
+        }
         q.K = Normalize(p.K);
-        if (Vector512.IsHardwareAccelerated && q.N >= Vector512<T>.Count)
+        if (Vector512.IsHardwareAccelerated && q.N >= Vector512<T>.Count && CpuTraits.Use512(q.N, Vector512<T>.Count))
             Run<T, Vector512<T>, V512<T>>(q);
         else if (Vector256.IsHardwareAccelerated && q.N >= Vector256<T>.Count)
             Run<T, Vector256<T>, V256<T>>(q);
@@ -158,13 +171,73 @@ internal static unsafe class GemmCore
     /// </summary>
     internal static KLoop Normalize(in KLoop k)
     {
-        if (k.Outer == 1)
-            return k;
-        if (k.AOuter == k.Inner * k.AInner && k.BOuter == k.Inner * k.BInner)
-            return KLoop.Simple(checked(k.Outer * k.Inner), k.AInner, k.BInner);
-        if (k.Inner < k.Outer)
-            return new KLoop(k.Inner, k.AInner, k.BInner, k.Outer, k.AOuter, k.BOuter);
-        return k;
+        KLoop c = Collapse(k);
+        if (c.Inner < c.Outer)
+            return new KLoop(c.Inner, c.AInner, c.BInner, c.Outer, c.AOuter, c.BOuter);
+        return c;
+    }
+
+    private static KLoop Collapse(in KLoop k) =>
+        k.Outer > 1 && k.AOuter == k.Inner * k.AInner && k.BOuter == k.Inner * k.BInner
+            ? KLoop.Simple(checked(k.Outer * k.Inner), k.AInner, k.BInner)
+            : k;
+
+    /// <summary>
+    /// N == 1 with unit-stride reduction runs: C[r] (+)= sum_o dot(A_r + o*AOuter, B + o*BOuter, Inner).
+    /// Four rows share each B vector; per row the partial products go to one vector accumulator that is reduced
+    /// horizontally at the end. Tail (Inner % W): one more vector at Inner - W whose already-counted lanes are
+    /// zeroed through the mask on the B side.
+    /// </summary>
+    private static void Dot<T, TVec, TOps>(in GemmPlan<T> p)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+    {
+        int w = TOps.Count;
+        KLoop k = p.K;
+        int ki = k.Inner;
+        int full = ki - ki % w;
+        bool tail = full != ki;
+        TVec mask = tail ? TOps.TailMask(full - (ki - w)) : default;
+        TVec z = TOps.Zero;
+        var cur = new RowCursor<T>(p, 0, 0);
+        int m = p.M;
+        for (int r = 0; r < m; r += 4)
+        {
+            int mr = Math.Min(4, m - r);
+            cur.Next(out T* a0, out T* c0);
+            T* a1 = a0, a2 = a0, a3 = a0, c1 = null, c2 = null, c3 = null;
+            if (mr > 1) cur.Next(out a1, out c1);
+            if (mr > 2) cur.Next(out a2, out c2);
+            if (mr > 3) cur.Next(out a3, out c3);
+            TVec s0 = z, s1 = z, s2 = z, s3 = z;
+            for (int o = 0; o < k.Outer; o++)
+            {
+                nint ao = o * k.AOuter;
+                T* pb = p.B + o * k.BOuter;
+                for (int q = 0; q < full; q += w)
+                {
+                    TVec bv = TOps.Load(pb + q);
+                    s0 = TOps.MulAdd(TOps.Load(a0 + ao + q), bv, s0);
+                    s1 = TOps.MulAdd(TOps.Load(a1 + ao + q), bv, s1);
+                    s2 = TOps.MulAdd(TOps.Load(a2 + ao + q), bv, s2);
+                    s3 = TOps.MulAdd(TOps.Load(a3 + ao + q), bv, s3);
+                }
+                if (tail)
+                {
+                    TVec bv = TOps.Select(mask, TOps.Load(pb + ki - w), z);
+                    s0 = TOps.MulAdd(TOps.Load(a0 + ao + ki - w), bv, s0);
+                    s1 = TOps.MulAdd(TOps.Load(a1 + ao + ki - w), bv, s1);
+                    s2 = TOps.MulAdd(TOps.Load(a2 + ao + ki - w), bv, s2);
+                    s3 = TOps.MulAdd(TOps.Load(a3 + ao + ki - w), bv, s3);
+                }
+            }
+            T t0 = TOps.Sum(s0);
+            *c0 = p.Accumulate ? *c0 + t0 : t0;
+            if (mr > 1) { T t = TOps.Sum(s1); *c1 = p.Accumulate ? *c1 + t : t; }
+            if (mr > 2) { T t = TOps.Sum(s2); *c2 = p.Accumulate ? *c2 + t : t; }
+            if (mr > 3) { T t = TOps.Sum(s3); *c3 = p.Accumulate ? *c3 + t : t; }
+        }
     }
 
     /// <summary>Sets the M x N rows addressed by the plan's C side to zero.</summary>
@@ -202,6 +275,10 @@ internal static unsafe class GemmCore
             while (remaining > 0)
             {
                 int nv = Math.Min(remaining, TOps.Wide);
+                // Keep an overlapped tail vector inside a multi-vector tile (see StoreRow): never leave a lone
+                // tail vector for the last chunk.
+                if (hasTail && remaining - nv == 1 && nv > 1)
+                    nv--;
                 remaining -= nv;
                 bool tail = remaining == 0 && hasTail;
                 nint lastOff = tail ? n - w - j : (nv - 1) * w;
@@ -235,7 +312,7 @@ internal static unsafe class GemmCore
             cur.Next(out T* a1, out T* c1);
             cur.Next(out T* a2, out T* c2);
             cur.Next(out T* a3, out T* c3);
-            Tile<T, TVec, TOps, C4, TNv>(a0, a1, a2, a3, b, lastOff, k, c0, c1, c2, c3, mask, tail, acc);
+            TileBody<T, TVec, TOps, C4, TNv>(a0, a1, a2, a3, b, lastOff, k, c0, c1, c2, c3, mask, tail, acc);
         }
         switch (m - r)
         {
@@ -270,6 +347,17 @@ internal static unsafe class GemmCore
     /// <paramref name="mask"/> selects its new lanes).
     /// </summary>
     private static void Tile<T, TVec, TOps, TMr, TNv>(T* a0, T* a1, T* a2, T* a3, T* b, nint lastOff, in KLoop k,
+        T* c0, T* c1, T* c2, T* c3, TVec mask, bool tail, bool acc)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+        where TMr : IConst
+        where TNv : IConst
+        => TileBody<T, TVec, TOps, TMr, TNv>(a0, a1, a2, a3, b, lastOff, k, c0, c1, c2, c3, mask, tail, acc);
+
+    /// <summary>Body of <see cref="Tile"/>, inlined into the 4-row loop of <see cref="Rows"/> (no call per tile).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileBody<T, TVec, TOps, TMr, TNv>(T* a0, T* a1, T* a2, T* a3, T* b, nint lastOff, in KLoop k,
         T* c0, T* c1, T* c2, T* c3, TVec mask, bool tail, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
@@ -354,8 +442,23 @@ internal static unsafe class GemmCore
         where TNv : IConst
     {
         int nv = TNv.Value;
-        // Vectors before the last are never masked; the last one is stored after them, so the lanes it
-        // overlaps already hold their final value and the mask keeps them.
+        if (nv > 1 && tail)
+        {
+            // Overlapped tail inside the tile: its old C is read before any store of this row (so the overlapped
+            // lanes still hold the caller's values, and no load has to wait on a partially overlapping store);
+            // those lanes then recompute exactly the value of the neighbouring vector (same products, same order,
+            // same old C), so the full-width store is correct without a mask.
+            TVec old = acc ? TOps.Load(c + LastOffset(nv, o1, o2, o3)) : TOps.Zero;
+            Put<T, TVec, TOps>(c + o0, v0, acc);
+            if (nv == 2) { TOps.Store(c + o1, acc ? TOps.Add(old, v1) : v1); return; }
+            Put<T, TVec, TOps>(c + o1, v1, acc);
+            if (nv == 3) { TOps.Store(c + o2, acc ? TOps.Add(old, v2) : v2); return; }
+            Put<T, TVec, TOps>(c + o2, v2, acc);
+            TOps.Store(c + o3, acc ? TOps.Add(old, v3) : v3);
+            return;
+        }
+        // A lone tail vector (never produced by the chunk planner when n > W) falls back to a masked store:
+        // the lanes it overlaps were finalised by an earlier pass and are kept by the mask.
         if (nv == 1) { Last<T, TVec, TOps>(c + o0, v0, mask, tail, acc); return; }
         Put<T, TVec, TOps>(c + o0, v0, acc);
         if (nv == 2) { Last<T, TVec, TOps>(c + o1, v1, mask, tail, acc); return; }
@@ -364,6 +467,9 @@ internal static unsafe class GemmCore
         Put<T, TVec, TOps>(c + o2, v2, acc);
         Last<T, TVec, TOps>(c + o3, v3, mask, tail, acc);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nint LastOffset(int nv, nint o1, nint o2, nint o3) => nv == 2 ? o1 : nv == 3 ? o2 : o3;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put<T, TVec, TOps>(T* c, TVec v, bool acc)

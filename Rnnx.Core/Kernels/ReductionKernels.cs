@@ -72,7 +72,7 @@ public static class ReductionKernels
 
     /// <summary>
     /// dst[i*cols + j] += bias[j] (broadcast a row vector over the rows).
-    /// Tail: the last vector of a row is at cols - W; lanes already updated are kept through a mask select.
+    /// Tail: the last vector of a row is at cols - W, loaded before the row is updated and stored last.
     /// </summary>
     /// <typeparam name="T">float or double.</typeparam>
     /// <param name="dst">Matrix [rows x cols], updated in place.</param>
@@ -214,11 +214,13 @@ public static class ReductionKernels
         int w = TOps.Count;
         int full = cols - cols % w;
         bool tail = full != cols;
-        TVec mask = tail ? TOps.TailMask(full - (cols - w)) : default;
         TVec bt = tail ? TOps.Load(bias + cols - w) : default;
         for (int i = 0; i < rows; i++)
         {
             T* p = dst + (nint)i * cols;
+            // Overlapped tail: read before the row's other stores (no store-forwarding stall); its overlapped
+            // lanes compute the same old + bias as the full vectors, so a plain full-width store is exact.
+            TVec last = tail ? TOps.Add(TOps.Load(p + cols - w), bt) : default;
             int j = 0;
             for (; j + 2 * w <= full; j += 2 * w)
             {
@@ -228,10 +230,7 @@ public static class ReductionKernels
             for (; j < full; j += w)
                 TOps.Store(p + j, TOps.Add(TOps.Load(p + j), TOps.Load(bias + j)));
             if (tail)
-            {
-                TVec old = TOps.Load(p + cols - w);
-                TOps.Store(p + cols - w, TOps.Select(mask, TOps.Add(old, bt), old));
-            }
+                TOps.Store(p + cols - w, last);
         }
     }
 

@@ -94,7 +94,9 @@ internal readonly unsafe struct V256<T> : ISimd<T, Vector256<T>>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public static int Count => Vector256<T>.Count;
-    public static int Wide => 2;
+
+    // With AVX-512VL the JIT uses EVEX encodings and 32 ymm registers: a 4x4 tile (16 accumulators) fits.
+    public static int Wide => Avx512F.VL.IsSupported ? 4 : 2;
     public static Vector256<T> Zero => Vector256<T>.Zero;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -213,4 +215,44 @@ internal readonly unsafe struct ScalarOps<T> : ISimd<T, T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Sum(T v) => v;
+}
+
+/// <summary>Processor facts that change the best vector width (read once; the JIT treats them as constants).</summary>
+internal static class CpuTraits
+{
+    /// <summary>
+    /// AVX-512 executed on 256-bit units (AMD Zen 4): a 512-bit FMA costs two 256-bit ones, so for a ragged n
+    /// (wasted lanes in the last vector) 256-bit vectors can do the same work with fewer lane-operations.
+    /// Zen 3 has no AVX-512 and Zen 5 (family 1Ah) has full-width units, so family 19h + AVX-512 means Zen 4.
+    /// </summary>
+    public static readonly bool HalfRate512 = DetectHalfRate512();
+
+    private static bool DetectHalfRate512()
+    {
+        if (!X86Base.IsSupported || !Avx512F.IsSupported)
+            return false;
+        (_, int ebx, int ecx, int edx) = X86Base.CpuId(0, 0);
+        bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163; // "AuthenticAMD"
+        if (!amd)
+            return false;
+        (int eax, _, _, _) = X86Base.CpuId(1, 0);
+        int family = ((eax >> 8) & 0xF) + ((eax >> 20) & 0xFF);
+        return family == 0x19;
+    }
+
+    /// <summary>
+    /// Whether 512-bit vectors should be used for rows of <paramref name="n"/> elements, given that
+    /// Vector512 is accelerated and n &gt;= its lane count <paramref name="w512"/>: always, unless 512-bit
+    /// operations are half-rate and 256-bit vectors need fewer lane-operations (e.g. n = 20 floats: 2 x 16
+    /// lanes at double cost vs 3 x 8 lanes).
+    /// </summary>
+    public static bool Use512(int n, int w512)
+    {
+        if (!HalfRate512)
+            return true;
+        int w256 = w512 / 2;
+        long cost512 = 2L * ((n + w512 - 1) / w512);
+        long cost256 = (n + w256 - 1) / w256;
+        return cost512 <= cost256;
+    }
 }

@@ -76,8 +76,12 @@ public class Conv1DKernelsTests
         for (int k = 1; k <= 4; k++)
         for (int l = 1; l <= 60; l++)
         {
-            // double re-runs the same code paths as float (only the lane count differs): a third of the lengths
-            // keeps the debug-build suite fast.
+            // Every kernel size meets every short length (all the input-shorter-than-receptive-field cases);
+            // longer inputs only differ in the number of interior rows, so they cycle through the kernel sizes.
+            // double re-runs the same code paths as float with other lane counts: a third of the lengths.
+            // Both keep the debug-build suite fast.
+            if (l > 20 && (l + k) % 4 != 0)
+                continue;
             if (p == Precision.Double && l > 12 && l % 3 != 0)
                 continue;
             if (!TryGeometry(l, k, stride, dilation, padding, out var g))
