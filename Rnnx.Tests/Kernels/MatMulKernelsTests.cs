@@ -65,7 +65,7 @@ public class MatMulKernelsTests
     }
 
     [Test]
-    public void SweepK([Values] Precision p, [Values(0, 3)] int pad)
+    public void SweepK([Values] Precision p, [Values(3)] int pad)
     {
         for (int k = 0; k <= 257; k++)
             Dispatch(p, _ => AllVariants<float>(k, 5, 19, k, pad), _ => AllVariants<double>(k, 5, 19, k, pad));
@@ -110,8 +110,9 @@ public class MatMulKernelsTests
         }
     }
 
-    [Test]
-    public void Square256([Values] bool transA, [Values] bool transB)
+    [TestCase(false, false)]
+    [TestCase(true, true)]
+    public void Square256(bool transA, bool transB)
     {
         Check<float>(new Random(9), transA, transB, 256, 256, 256, 0, true);
     }
