@@ -39,7 +39,7 @@ public abstract class Conv1DBenchmarkBase
     [GlobalSetup]
     public void Setup()
     {
-        var rng = new Random(1);
+        var rng = new System.Random(1);
         float[] R(int n) => Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
         var g = Case.Geometry;
         X = R(ConvCase.Batch * g.InputLength * Case.Cin);

@@ -46,7 +46,7 @@ public class MatMulBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var rng = new Random(42);
+        var rng = new System.Random(42);
         _a = Enumerable.Range(0, Shape.M * Shape.K).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
         _b = Enumerable.Range(0, Shape.K * Shape.N).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
         _c = new float[Shape.M * Shape.N];

@@ -11,7 +11,7 @@ public class Conv1DKernelsTests
     private static readonly int[] Channels = { 1, 3, 20, 17 };
 
     /// <summary>Checks forward (both accumulate modes), backward-input and backward-weight against the reference.</summary>
-    private static void CheckAll<T>(Random rng, int batch, int cin, int cout, in Conv1DGeometry g)
+    private static void CheckAll<T>(System.Random rng, int batch, int cin, int cout, in Conv1DGeometry g)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         string ctx = $"{typeof(T).Name} {g} batch={batch} cin={cin} cout={cout}";
@@ -72,7 +72,7 @@ public class Conv1DKernelsTests
     public void Sweep([Values(1, 2, 3)] int stride, [Values(1, 2, 4, 8)] int dilation, [Values] Conv1DPadding padding,
         [Values] Precision p)
     {
-        var rng = new Random(stride * 100 + dilation * 10 + (int)padding);
+        var rng = new System.Random(stride * 100 + dilation * 10 + (int)padding);
         for (int k = 1; k <= 4; k++)
         for (int l = 1; l <= 60; l++)
         {
@@ -100,7 +100,7 @@ public class Conv1DKernelsTests
     [Test]
     public void ChannelPairs([Values] Conv1DPadding padding, [Values] Precision p)
     {
-        var rng = new Random(7 + (int)padding);
+        var rng = new System.Random(7 + (int)padding);
         foreach (var (l, k, s, d) in new[] { (50, 4, 1, 1), (50, 2, 2, 8), (9, 3, 1, 4), (1, 4, 3, 2), (33, 1, 1, 1) })
         {
             if (!TryGeometry(l, k, s, d, padding, out var g))
@@ -120,7 +120,7 @@ public class Conv1DKernelsTests
     [Test]
     public void BenchmarkShapes([Values(1, 20)] int cin, [Values(2, 4)] int k, [Values(1, 8)] int d, [Values(1, 2)] int s)
     {
-        var rng = new Random(cin + k + d + s);
+        var rng = new System.Random(cin + k + d + s);
         CheckAll<float>(rng, 8, cin, 20, Conv1DGeometry.Create(50, k, s, d, Conv1DPadding.Causal));
     }
 
@@ -142,7 +142,7 @@ public class Conv1DKernelsTests
     [Test]
     public void DoesNotAllocateAfterWarmup()
     {
-        var rng = new Random(3);
+        var rng = new System.Random(3);
         var g = Conv1DGeometry.Create(50, 4, 1, 2, Conv1DPadding.Causal);
         float[] x = Random<float>(rng, 32 * 50 * 20), w = Random<float>(rng, 4 * 20 * 20), y = new float[32 * 50 * 20];
         float[] dx = new float[x.Length], dw = new float[w.Length];

@@ -36,7 +36,7 @@ internal static class KernelTestUtil
     }
 
     /// <summary>Deterministic values uniform in [-1, 1).</summary>
-    public static T[] Random<T>(Random rng, int length) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static T[] Random<T>(System.Random rng, int length) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var r = new T[length];
         for (int i = 0; i < length; i++)

@@ -14,7 +14,7 @@ public class MatMulKernelsTests
     /// Runs Gemm and the reference on the same random inputs (ld = minimum + pad) and compares; C's padding
     /// columns and a guard zone after C must be left untouched.
     /// </summary>
-    private static void Check<T>(Random rng, bool transA, bool transB, int m, int n, int k, int pad, bool accumulate)
+    private static void Check<T>(System.Random rng, bool transA, bool transB, int m, int n, int k, int pad, bool accumulate)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
@@ -43,7 +43,7 @@ public class MatMulKernelsTests
 
     private static void AllVariants<T>(int seed, int m, int n, int k, int pad) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var rng = new Random(seed);
+        var rng = new System.Random(seed);
         foreach (bool ta in new[] { false, true })
         foreach (bool tb in new[] { false, true })
         foreach (bool acc in new[] { false, true })
@@ -101,7 +101,7 @@ public class MatMulKernelsTests
     [TestCase(21, 80, 1600)]
     public void LongReductionShapes(int m, int n, int k)
     {
-        var rng = new Random(m);
+        var rng = new System.Random(m);
         foreach (bool acc in new[] { false, true })
         {
             Check<float>(rng, true, false, m, n, k, 0, acc);
@@ -114,7 +114,7 @@ public class MatMulKernelsTests
     [TestCase(true, true)]
     public void Square256(bool transA, bool transB)
     {
-        Check<float>(new Random(9), transA, transB, 256, 256, 256, 0, true);
+        Check<float>(new System.Random(9), transA, transB, 256, 256, 256, 0, true);
     }
 
     [Test]
@@ -125,7 +125,7 @@ public class MatMulKernelsTests
 
     private static void Convenience<T>(bool accumulate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var rng = new Random(42);
+        var rng = new System.Random(42);
         foreach (var (m, k, n) in new[] { (32, 20, 80), (3, 5, 7), (16, 1, 33), (1, 40, 10) })
         {
             T[] a = Random<T>(rng, m * k), b = Random<T>(rng, k * n), c0 = Random<T>(rng, m * n);
@@ -174,7 +174,7 @@ public class MatMulKernelsTests
     [Test]
     public void DoesNotAllocateAfterWarmup()
     {
-        var rng = new Random(5);
+        var rng = new System.Random(5);
         float[] a = Random<float>(rng, 32 * 80), b = Random<float>(rng, 20 * 80), c = new float[32 * 20];
         MatMulKernels.MatMulTransB<float>(a, b, c, 32, 80, 20);
         MatMulKernels.MatMul<float>(a, b, c, 32, 20, 20);

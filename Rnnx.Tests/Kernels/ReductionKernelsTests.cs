@@ -12,7 +12,7 @@ public class ReductionKernelsTests
 
     private static void Check<T>(int rows, int cols, bool acc) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var rng = new Random(rows * 1000 + cols);
+        var rng = new System.Random(rows * 1000 + cols);
         string ctx = $"{typeof(T).Name} rows={rows} cols={cols} acc={acc}";
         T[] src = Random<T>(rng, rows * cols);
         T[] asrc = Abs(src);
