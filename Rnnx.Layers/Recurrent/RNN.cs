@@ -86,7 +86,8 @@ public class RNN : Layer
         if (input.Shape[2] != features) throw ShapeError($"expects {features} features per step, got input {input.Shape}.");
         if (BuiltInputShape[0] is int declaredSteps && input.Shape[1] != declaredSteps) throw ShapeError($"was declared for {declaredSteps} time steps, got input {input.Shape}.");
         int batch = input.Shape[0], steps = input.Shape[1], ns = Cell.StateSizes.Count;
-        Span<Tensor> states = ns <= 4 ? new Tensor[ns] : new Tensor[ns];
+        StateBuffer stateBuffer = default, nextBuffer = default;   // no per-call arrays for up to 4 states
+        Span<Tensor> states = ns <= StateBuffer.Length ? ((Span<Tensor>)stateBuffer)[..ns] : new Tensor[ns];
         if (initialState.Length > 0)
         {
             if (initialState.Length != ns) throw new ArgumentException($"{Name}: expected {ns} initial state tensor(s), got {initialState.Length}.");
@@ -101,12 +102,9 @@ public class RNN : Layer
         else Cell.GetInitialState(batch, input.DType, states);
 
         if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse)
-        {
-            Span<Tensor> fin = finalStates.Length == ns ? finalStates : new Tensor[ns];
-            return fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, fin);
-        }
+            return fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finalStates.Length == ns ? finalStates : default);
 
-        Span<Tensor> next = new Tensor[ns];
+        Span<Tensor> next = ns <= StateBuffer.Length ? ((Span<Tensor>)nextBuffer)[..ns] : new Tensor[ns];
         if (_outputs.Length < steps) _outputs = new Tensor[steps];
         Tensor last = default;
         for (int k = 0; k < steps; k++)
@@ -122,6 +120,14 @@ public class RNN : Layer
         Array.Clear(_outputs, 0, steps);
         return result;
     }
+
+    /// <summary>Inline storage for the states of a step (cells have 1 or 2).</summary>
+    [System.Runtime.CompilerServices.InlineArray(Length)]
+    private struct StateBuffer
+    {
+        public const int Length = 4;
+        private Tensor _element0;
+    }
 }
 
 /// <summary>
@@ -135,7 +141,7 @@ internal interface IFusedRecurrentCell
 
     /// <summary>
     /// x (batch, time, features) with initial states → (batch, time, units) when <paramref name="returnSequences"/>,
-    /// else (batch, units); writes the final states.
+    /// else (batch, units); writes the final states into <paramref name="finalStates"/> unless it is empty (not wanted).
     /// </summary>
     Tensor ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates);
 }
