@@ -151,6 +151,38 @@ public class FusedCellTests
         Assert.That(pa.TapeEntries, Is.GreaterThan(4 * pb.TapeEntries));
     }
 
+    /// <summary>
+    /// Only some inputs require a gradient (frozen kernels, data input): the op is still recorded (for the bias, or
+    /// for the initial state only) and the gradients that exist match the composed path.
+    /// </summary>
+    [Test]
+    public void PartialRequiresGrad([ValueSource(nameof(AllKinds))] CellKind kind, [Values(false, true)] bool onlyInitialState)
+    {
+        var layer = Make(kind, 4, returnSequences: true, goBackwards: true);
+        BuildRandom(layer, 3, DType.Float64, seed: 30);
+        foreach (var p in layer.Weights) p.Trainable = !onlyInitialState && p.Name.EndsWith("bias", StringComparison.Ordinal);
+        var rng = new NumPyRandomState(31);
+        var x = RandomTensor(rng, DType.Float64, 1.0, 2, 5, 3);
+        var init = layer.Cell.StateSizes.Select(s => RandomTensor(rng, DType.Float64, 0.5, 2, s)).ToArray();
+        if (onlyInitialState) init[0].RequireGrad();
+        List<double[]> Pass(bool fused)
+        {
+            layer.UseFusedKernel = fused;
+            using var tape = new Tape();
+            using (tape.Activate())
+            {
+                var (y, _) = layer.Run(x, init);
+                Assert.That(y.RequiresGrad, Is.True);
+                var g = tape.Backward(Probe(y, 8));
+                return onlyInitialState ? [g[init[0]].ToDoubleArray()] : [g[layer.Weights.Single(p => p.Trainable)].ToDoubleArray()];
+            }
+        }
+        var c = Pass(false);
+        var f = Pass(true);
+        AssertClose(f[0], c[0], 1e-10, 1e-12, onlyInitialState ? "d/d h0" : "d/d bias");
+        foreach (var p in layer.Weights) p.Trainable = true;
+    }
+
     /// <summary>Stacked fused layers: the second layer's input gradient flows into the first layer's output (a tape tensor).</summary>
     [Test]
     public void StackedLayersMatchComposed([Values(DType.Float64, DType.Float32)] DType dtype)
