@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Rnnx.Kernels;
@@ -25,20 +27,88 @@ public static class Elementwise
 
     /// <summary>dst[i] += g[i] * (1 - y[i]^2): the tanh backward written in terms of the output y.</summary>
     public static void TanhBackwardAccumulate<T>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        for (int i = 0; i < dst.Length; i++) dst[i] += g[i] * (T.One - y[i] * y[i]);
-    }
+        => Ternary<T, TanhGrad<T>>(dst, g, y);
 
     /// <summary>dst[i] += g[i] * y[i] * (1 - y[i]): the sigmoid backward in terms of the output y.</summary>
     public static void SigmoidBackwardAccumulate<T>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        for (int i = 0; i < dst.Length; i++) dst[i] += g[i] * y[i] * (T.One - y[i]);
-    }
+        => Ternary<T, SigmoidGrad<T>>(dst, g, y);
 
     /// <summary>dst[i] += y[i] &gt; 0 ? g[i] : 0: the ReLU backward (derivative 0 at 0, as TF) in terms of the output y.</summary>
     public static void ReluBackwardAccumulate<T>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Ternary<T, ReluGrad<T>>(dst, g, y);
+
+    /// <summary>An accumulating map dst += f(g, y) with a scalar and a vector form of f.</summary>
+    internal interface ITernaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        for (int i = 0; i < dst.Length; i++) if (y[i] > T.Zero) dst[i] += g[i];
+        static abstract T Invoke(T g, T y);
+        static abstract Vector128<T> Invoke(Vector128<T> g, Vector128<T> y);
+        static abstract Vector256<T> Invoke(Vector256<T> g, Vector256<T> y);
+        static abstract Vector512<T> Invoke(Vector512<T> g, Vector512<T> y);
+    }
+
+    /// <summary>g (1 - y²).</summary>
+    internal readonly struct TanhGrad<T> : ITernaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static T Invoke(T g, T y) => g * (T.One - y * y);
+        public static Vector128<T> Invoke(Vector128<T> g, Vector128<T> y) => g * (Vector128<T>.One - y * y);
+        public static Vector256<T> Invoke(Vector256<T> g, Vector256<T> y) => g * (Vector256<T>.One - y * y);
+        public static Vector512<T> Invoke(Vector512<T> g, Vector512<T> y) => g * (Vector512<T>.One - y * y);
+    }
+
+    /// <summary>g y (1 - y).</summary>
+    internal readonly struct SigmoidGrad<T> : ITernaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static T Invoke(T g, T y) => g * y * (T.One - y);
+        public static Vector128<T> Invoke(Vector128<T> g, Vector128<T> y) => g * y * (Vector128<T>.One - y);
+        public static Vector256<T> Invoke(Vector256<T> g, Vector256<T> y) => g * y * (Vector256<T>.One - y);
+        public static Vector512<T> Invoke(Vector512<T> g, Vector512<T> y) => g * y * (Vector512<T>.One - y);
+    }
+
+    /// <summary>g [y &gt; 0].</summary>
+    internal readonly struct ReluGrad<T> : ITernaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static T Invoke(T g, T y) => y > T.Zero ? g : T.Zero;
+        public static Vector128<T> Invoke(Vector128<T> g, Vector128<T> y) => Vector128.ConditionalSelect(Vector128.GreaterThan(y, Vector128<T>.Zero), g, Vector128<T>.Zero);
+        public static Vector256<T> Invoke(Vector256<T> g, Vector256<T> y) => Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<T>.Zero), g, Vector256<T>.Zero);
+        public static Vector512<T> Invoke(Vector512<T> g, Vector512<T> y) => Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<T>.Zero), g, Vector512<T>.Zero);
+    }
+
+    /// <summary>
+    /// dst[i] += TOp(g[i], y[i]) at the widest accelerated width, then a scalar tail (the tail is not overlapped
+    /// because the map accumulates).
+    /// </summary>
+    internal static void Ternary<T, TOp>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where TOp : struct, ITernaryOperator<T>
+    {
+        int n = dst.Length, i = 0;
+        ref T d = ref MemoryMarshal.GetReference(dst);
+        ref T gr = ref MemoryMarshal.GetReference(g);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+        {
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                var r = Vector512.LoadUnsafe(ref d, (nuint)i) + TOp.Invoke(Vector512.LoadUnsafe(ref gr, (nuint)i), Vector512.LoadUnsafe(ref yr, (nuint)i));
+                r.StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+            {
+                var r = Vector256.LoadUnsafe(ref d, (nuint)i) + TOp.Invoke(Vector256.LoadUnsafe(ref gr, (nuint)i), Vector256.LoadUnsafe(ref yr, (nuint)i));
+                r.StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector128<T>.Count; i += Vector128<T>.Count)
+            {
+                var r = Vector128.LoadUnsafe(ref d, (nuint)i) + TOp.Invoke(Vector128.LoadUnsafe(ref gr, (nuint)i), Vector128.LoadUnsafe(ref yr, (nuint)i));
+                r.StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < n; i++) Unsafe.Add(ref d, i) += TOp.Invoke(Unsafe.Add(ref gr, i), Unsafe.Add(ref yr, i));
     }
 
     /// <summary>y[i] = max(x[i], 0).</summary>

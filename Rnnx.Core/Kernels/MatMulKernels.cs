@@ -1,34 +1,143 @@
 using System.Numerics;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Rnnx.Kernels;
 
-/// <summary>TEMPORARY scalar stand-in; replaced by the vectorized kernels branch.</summary>
+/// <summary>
+/// Dense matrix products on row-major spans (SIMD, register-blocked, allocation-free after warm-up).
+/// See <c>docs/kernels.md</c> for the blocking, the tail strategy and the accumulation order.
+/// </summary>
 public static class MatMulKernels
 {
-    /// <summary>General GEMM.</summary>
-    public static void Gemm<T>(bool transA, bool transB, int m, int n, int k,
+    /// <summary>
+    /// General GEMM on row-major matrices with leading dimensions (row strides):
+    /// C[m x n] = (accumulate ? C : 0) + op(A) * op(B).
+    /// op(A) is A[m x k] (lda &gt;= k) when !<paramref name="transA"/>, or A is stored [k x m] (lda &gt;= m) and op(A) = A^T.
+    /// op(B) is B[k x n] (ldb &gt;= n) when !<paramref name="transB"/>, or B is stored [n x k] (ldb &gt;= k) and op(B) = B^T.
+    /// C row stride ldc &gt;= n. Any of m, n, k may be 0 (k == 0 gives C = accumulate ? C : 0).
+    /// </summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="transA">Whether A is stored transposed ([k x m]).</param>
+    /// <param name="transB">Whether B is stored transposed ([n x k]).</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">Reduction length.</param>
+    /// <param name="a">A storage.</param>
+    /// <param name="lda">Row stride of A's storage.</param>
+    /// <param name="b">B storage.</param>
+    /// <param name="ldb">Row stride of B's storage.</param>
+    /// <param name="c">C storage (output).</param>
+    /// <param name="ldc">Row stride of C.</param>
+    /// <param name="accumulate">Add into C instead of overwriting it.</param>
+    [SkipLocalsInit]
+    public static unsafe void Gemm<T>(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
+        Debug.Assert(m >= 0 && n >= 0 && k >= 0, "negative GEMM size");
+        Debug.Assert(m == 0 || n == 0 || (ldc >= n && c.Length >= (long)(m - 1) * ldc + n), "C too small");
+        Debug.Assert(m == 0 || k == 0 || (transA
+            ? lda >= m && a.Length >= (long)(k - 1) * lda + m
+            : lda >= k && a.Length >= (long)(m - 1) * lda + k), "A too small");
+        Debug.Assert(n == 0 || k == 0 || (transB
+            ? ldb >= k && b.Length >= (long)(n - 1) * ldb + k
+            : ldb >= n && b.Length >= (long)(k - 1) * ldb + n), "B too small");
+        if (m == 0 || n == 0)
+            return;
+
+        fixed (T* pa = a)
+        fixed (T* pb = b)
+        fixed (T* pc = c)
+        {
+            if (k == 0)
             {
-                T s = T.Zero;
-                for (int p = 0; p < k; p++)
-                    s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
-                c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
+                if (!accumulate)
+                    GemmCore.ClearRows(GemmPlan<T>.Strided(m, n, pa, 0, pb, default, pc, ldc, false));
+                return;
             }
+            nint aRow = transA ? 1 : lda;
+            nint aInner = transA ? lda : 1;
+            if (!transB)
+            {
+                var plan = GemmPlan<T>.Strided(m, n, pa, aRow, pb, KLoop.Simple(k, aInner, ldb), pc, ldc, accumulate);
+                GemmCore.Run(plan);
+                return;
+            }
+
+            // op(B) = B^T: pack it once into a row-major [k x n] scratch panel (no transpose is materialised in
+            // the caller's memory; the panel is reused across calls), then run the NN engine on it.
+            T[] scratch = KernelScratch<T>.Get(checked(k * n));
+            fixed (T* pp = scratch)
+            {
+                PackTransposed(pb, ldb, n, k, pp);
+                var plan = GemmPlan<T>.Strided(m, n, pa, aRow, pp, KLoop.Simple(k, aInner, n), pc, ldc, accumulate);
+                GemmCore.Run(plan);
+            }
+        }
     }
 
-    /// <summary>C = A B.</summary>
-    public static void MatMul<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate = false) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => Gemm(false, false, m, n, k, a, k, b, n, c, n, accumulate);
+    /// <summary>dst[p*rows + j] = src[j*ld + p] for j &lt; rows, p &lt; cols (scalar, 4 source rows at a time).</summary>
+    internal static unsafe void PackTransposed<T>(T* src, nint ld, int rows, int cols, T* dst) where T : unmanaged
+    {
+        int j = 0;
+        for (; j + 4 <= rows; j += 4)
+        {
+            T* s0 = src + j * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
+            T* d = dst + j;
+            for (int p = 0; p < cols; p++, d += rows)
+            {
+                d[0] = s0[p];
+                d[1] = s1[p];
+                d[2] = s2[p];
+                d[3] = s3[p];
+            }
+        }
+        for (; j < rows; j++)
+        {
+            T* s0 = src + j * ld;
+            T* d = dst + j;
+            for (int p = 0; p < cols; p++, d += rows)
+                *d = s0[p];
+        }
+    }
 
-    /// <summary>C = A B^T.</summary>
-    public static void MatMulTransB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate = false) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => Gemm(false, true, m, n, k, a, k, b, k, c, n, accumulate);
+    /// <summary>Contiguous C[m,n] (+)= A[m,k] * B[k,n].</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="a">A, [m x k] row-major.</param>
+    /// <param name="b">B, [k x n] row-major.</param>
+    /// <param name="c">C, [m x n] row-major.</param>
+    /// <param name="m">Rows of A and C.</param>
+    /// <param name="k">Columns of A, rows of B.</param>
+    /// <param name="n">Columns of B and C.</param>
+    /// <param name="accumulate">Add into C instead of overwriting it.</param>
+    public static void MatMul<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate = false)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Gemm(false, false, m, n, k, a, Math.Max(k, 1), b, Math.Max(n, 1), c, Math.Max(n, 1), accumulate);
 
-    /// <summary>C = A^T B.</summary>
-    public static void MatMulTransA<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate = false) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => Gemm(true, false, m, n, k, a, m, b, n, c, n, accumulate);
+    /// <summary>Contiguous C[m,n] (+)= A[m,k] * B^T where B is stored [n,k].</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="a">A, [m x k] row-major.</param>
+    /// <param name="b">B, [n x k] row-major.</param>
+    /// <param name="c">C, [m x n] row-major.</param>
+    /// <param name="m">Rows of A and C.</param>
+    /// <param name="k">Columns of A and of B's storage.</param>
+    /// <param name="n">Rows of B's storage, columns of C.</param>
+    /// <param name="accumulate">Add into C instead of overwriting it.</param>
+    public static void MatMulTransB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate = false)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Gemm(false, true, m, n, k, a, Math.Max(k, 1), b, Math.Max(k, 1), c, Math.Max(n, 1), accumulate);
+
+    /// <summary>Contiguous C[m,n] (+)= A^T * B where A is stored [k,m] and B is [k,n].</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="a">A, [k x m] row-major.</param>
+    /// <param name="b">B, [k x n] row-major.</param>
+    /// <param name="c">C, [m x n] row-major.</param>
+    /// <param name="m">Columns of A's storage, rows of C.</param>
+    /// <param name="k">Rows of A's storage and of B.</param>
+    /// <param name="n">Columns of B and C.</param>
+    /// <param name="accumulate">Add into C instead of overwriting it.</param>
+    public static void MatMulTransA<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate = false)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Gemm(true, false, m, n, k, a, Math.Max(m, 1), b, Math.Max(n, 1), c, Math.Max(n, 1), accumulate);
 }

@@ -91,6 +91,14 @@ public readonly partial struct Tensor
     /// <summary>|x|; the derivative at 0 is 0.</summary>
     public static Tensor Abs(Tensor x) => UnaryOp.Apply(UnaryKind.Abs, x);
 
+    /// <summary>
+    /// act(x + bias) with bias (n,) added to every row of x (..., n), fused in one pass with a fused backward: the
+    /// epilogue of Dense and Conv1D layers.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">bias is not (last dimension,).</exception>
+    public static Tensor BiasActivation(Tensor x, Tensor bias, FusedActivation activation = FusedActivation.Linear)
+        => BiasActivationOp.Apply(x, bias, activation);
+
     // ------------------------------------------------------------ linear algebra
 
     /// <summary>

@@ -94,7 +94,6 @@ public sealed class Conv1D : Layer
         if (input.Rank != 3 || input.Shape[2] != Kernel.Shape[1])
             throw ShapeError($"expected input (batch, length, {Kernel.Shape[1]}), got {input.Shape}.");
         var y = Tensor.Conv1D(input, Kernel.Value, Strides, DilationRate, Padding);
-        if (Bias is not null) y += Bias.Value;
-        return Activation.Apply(y);
+        return Bias is not null ? Activation.ApplyWithBias(y, Bias.Value) : Activation.Apply(y);
     }
 }

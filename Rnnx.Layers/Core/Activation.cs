@@ -41,6 +41,20 @@ public sealed class Activation
     /// <summary>The identity (Keras's <c>activation=None</c>).</summary>
     public static Activation Linear { get; } = new("linear");
 
+    /// <summary>The fused kernel implementing this activation, or null for a user delegate.</summary>
+    public Autodiff.Ops.FusedActivation? Fused => Name switch
+    {
+        "linear" when _fn is null => Autodiff.Ops.FusedActivation.Linear,
+        "relu" when ReferenceEquals(this, Relu) => Autodiff.Ops.FusedActivation.Relu,
+        "tanh" when ReferenceEquals(this, Tanh) => Autodiff.Ops.FusedActivation.Tanh,
+        "sigmoid" when ReferenceEquals(this, Sigmoid) => Autodiff.Ops.FusedActivation.Sigmoid,
+        _ => null,
+    };
+
+    /// <summary>act(x + bias): one fused op for built-in activations, else bias add then the delegate.</summary>
+    public Tensor ApplyWithBias(Tensor x, Tensor bias) =>
+        Fused is { } f ? Tensor.BiasActivation(x, bias, f) : Apply(x + bias);
+
     /// <summary>Applies the activation.</summary>
     public Tensor Apply(Tensor x) => _fn is null ? x : _fn(x);
 

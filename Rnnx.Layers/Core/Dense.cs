@@ -72,8 +72,7 @@ public sealed class Dense : Layer
         if (input.Rank < 2 || input.Shape.Last != Kernel.Shape[0])
             throw ShapeError($"expected input (batch, ..., {Kernel.Shape[0]}), got {input.Shape}.");
         var y = Tensor.MatMul(input, Kernel.Value);
-        if (Bias is not null) y += Bias.Value;
-        return Activation.Apply(y);
+        return Bias is not null ? Activation.ApplyWithBias(y, Bias.Value) : Activation.Apply(y);
     }
 }
 

@@ -104,10 +104,14 @@ public sealed class OrthogonalInitializer(double gain) : Initializer
         var vs = new double[n][];
         for (int k = 0; k < n; k++)
         {
-            double norm = 0;
-            for (int i = k; i < m; i++) norm += r[i * n + k] * r[i * n + k];
-            norm = Math.Sqrt(norm);
             var v = new double[m];
+            vs[k] = v;
+            // Nothing below the diagonal: no reflection (LAPACK's dlarfg uses tau = 0 here), so e.g. a 1×1 draw
+            // gives Q = ±1 exactly, and the last column of a square matrix is not reflected.
+            double below = 0;
+            for (int i = k + 1; i < m; i++) below += r[i * n + k] * r[i * n + k];
+            if (below == 0) continue;
+            double norm = Math.Sqrt(below + r[k * n + k] * r[k * n + k]);
             double alpha = r[k * n + k] >= 0 ? -norm : norm;
             for (int i = k; i < m; i++) v[i] = r[i * n + k];
             v[k] -= alpha;
@@ -123,7 +127,6 @@ public sealed class OrthogonalInitializer(double gain) : Initializer
                     for (int i = k; i < m; i++) r[i * n + j] -= s * v[i];
                 }
             }
-            vs[k] = v;
         }
         // Q = H0 H1 ... H(n-1) applied to the first n columns of I
         var q = new double[m * n];

@@ -186,7 +186,7 @@ public sealed class Sequential
     /// <summary>Runs the layers on a batch (records on the active tape when training).</summary>
     public Tensor Call(Tensor x, bool training = false)
     {
-        if (!IsBuilt) Build(DataShape(x), x.DType);
+        if (!IsBuilt) Build(_layers.Count > 0 ? _layers[0].DeclaredInputShape ?? DataShape(x) : DataShape(x), x.DType);
         foreach (var l in _layers) x = l.Call(x, training);
         return x;
     }
@@ -242,7 +242,7 @@ public sealed class Sequential
         if (!y.IsValid) throw new ArgumentException($"{Name}: {what} is an invalid tensor.");
         if (y.Rank < 1) throw new ShapeMismatchException($"{Name}: {what} must be (samples, ...), got {y.Shape}.");
         if (y.Shape[0] != x.Shape[0])
-            throw new ShapeMismatchException($"{Name}: {x.Shape[0]} input samples but {y.Shape[0]} {what} samples ({x.Shape} vs {y.Shape}).");
+            throw new ShapeMismatchException($"{Name}: {x.Shape[0]} input samples but {y.Shape[0]} samples in the {what} ({x.Shape} vs {y.Shape}).");
         // Concrete output shape for this input.
         var shape = DataShape(x);
         foreach (var l in _layers) shape = l.ComputeOutputShape(shape);
@@ -609,6 +609,7 @@ public sealed class Sequential
         for (int i = 0; i < _layers.Count; i++)
         {
             var l = _layers[i];
+            if (l is InputLayer) continue;   // as Keras: the input layer is not a row of a Sequential summary
             string shape = "(None, " + string.Join(", ", _outputShapes[i].Select(d => d?.ToString() ?? "None")) + ")";
             string name = $"{l.Name} ({l.GetType().Name})";
             sb.AppendLine(CultureInfo.InvariantCulture, $" {name,-27} {shape,-25} {l.CountParams().ToString("N0", CultureInfo.InvariantCulture),-10}");

@@ -86,7 +86,8 @@ public class RNN : Layer
         int features = BuiltInputShape![1]!.Value;
         if (input.Shape[2] != features) throw ShapeError($"expects {features} features per step, got input {input.Shape}.");
         int batch = input.Shape[0], steps = input.Shape[1], ns = Cell.StateSizes.Count;
-        Span<Tensor> states = ns <= 4 ? new Tensor[ns] : new Tensor[ns];
+        StateBuffer stateBuffer = default, nextBuffer = default;   // no per-call arrays for up to 4 states
+        Span<Tensor> states = ns <= StateBuffer.Length ? ((Span<Tensor>)stateBuffer)[..ns] : new Tensor[ns];
         if (initialState.Length > 0)
         {
             if (initialState.Length != ns) throw new ArgumentException($"{Name}: expected {ns} initial state tensor(s), got {initialState.Length}.");
@@ -101,12 +102,9 @@ public class RNN : Layer
         else Cell.GetInitialState(batch, input.DType, states);
 
         if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse)
-        {
-            Span<Tensor> fin = finalStates.Length == ns ? finalStates : new Tensor[ns];
-            return fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, fin);
-        }
+            return fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finalStates.Length == ns ? finalStates : default);
 
-        Span<Tensor> next = new Tensor[ns];
+        Span<Tensor> next = ns <= StateBuffer.Length ? ((Span<Tensor>)nextBuffer)[..ns] : new Tensor[ns];
         var pool = t_outputBuffers ??= new Stack<Tensor[]>();
         var outputs = pool.Count > 0 ? pool.Pop() : [];
         if (outputs.Length < steps) outputs = new Tensor[Math.Max(steps, 2 * outputs.Length)];
@@ -125,6 +123,14 @@ public class RNN : Layer
         pool.Push(outputs);
         return result;
     }
+
+    /// <summary>Inline storage for the states of a step (cells have 1 or 2).</summary>
+    [System.Runtime.CompilerServices.InlineArray(Length)]
+    private struct StateBuffer
+    {
+        public const int Length = 4;
+        private Tensor _element0;
+    }
 }
 
 /// <summary>
@@ -138,7 +144,7 @@ internal interface IFusedRecurrentCell
 
     /// <summary>
     /// x (batch, time, features) with initial states → (batch, time, units) when <paramref name="returnSequences"/>,
-    /// else (batch, units); writes the final states.
+    /// else (batch, units); writes the final states into <paramref name="finalStates"/> unless it is empty (not wanted).
     /// </summary>
     Tensor ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates);
 }

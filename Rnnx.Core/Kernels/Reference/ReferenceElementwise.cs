@@ -1,0 +1,22 @@
+using System.Numerics;
+
+namespace Rnnx.Kernels.Reference;
+
+/// <summary>Scalar oracles for the accumulating activation-backward kernels in <see cref="Elementwise"/>.</summary>
+internal static class ReferenceElementwise
+{
+    public static void TanhBackwardAccumulate<T>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < dst.Length; i++) dst[i] += g[i] * (T.One - y[i] * y[i]);
+    }
+
+    public static void SigmoidBackwardAccumulate<T>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < dst.Length; i++) dst[i] += g[i] * y[i] * (T.One - y[i]);
+    }
+
+    public static void ReluBackwardAccumulate<T>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < dst.Length; i++) if (y[i] > T.Zero) dst[i] += g[i];
+    }
+}

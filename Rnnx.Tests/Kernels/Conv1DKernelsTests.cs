@@ -1,0 +1,156 @@
+using System.Numerics;
+using Rnnx.Kernels;
+using Rnnx.Kernels.Reference;
+using static Rnnx.Tests.Kernels.KernelTestUtil;
+
+namespace Rnnx.Tests.Kernels;
+
+[TestFixture]
+public class Conv1DKernelsTests
+{
+    private static readonly int[] Channels = { 1, 3, 20, 17 };
+
+    /// <summary>Checks forward (both accumulate modes), backward-input and backward-weight against the reference.</summary>
+    private static void CheckAll<T>(System.Random rng, int batch, int cin, int cout, in Conv1DGeometry g)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        string ctx = $"{typeof(T).Name} {g} batch={batch} cin={cin} cout={cout}";
+        int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize;
+        T[] x = Random<T>(rng, batch * l * cin);
+        T[] w = Random<T>(rng, kk * cin * cout);
+        T[] dy = Random<T>(rng, batch * lout * cout);
+        T[] ax = Abs(x), aw = Abs(w), ady = Abs(dy);
+
+        foreach (bool acc in new[] { false, true })
+        {
+            T[] y0 = Random<T>(rng, batch * lout * cout);
+            T[] e = (T[])y0.Clone(), r = (T[])y0.Clone();
+            ReferenceConv1D.Forward<T>(x, w, e, batch, cin, cout, g, acc);
+            Conv1DKernels.Forward<T>(x, w, r, batch, cin, cout, g, acc);
+            T[] s = acc ? Abs(y0) : new T[y0.Length];
+            ReferenceConv1D.Forward<T>(ax, aw, s, batch, cin, cout, g, true);
+            AssertClose<T>(r, e, s, $"Forward acc={acc} {ctx}");
+        }
+
+        {
+            T[] dx0 = Random<T>(rng, batch * l * cin);
+            T[] e = (T[])dx0.Clone(), r = (T[])dx0.Clone(), s = Abs(dx0);
+            ReferenceConv1D.BackwardInput<T>(dy, w, e, batch, cin, cout, g);
+            Conv1DKernels.BackwardInput<T>(dy, w, r, batch, cin, cout, g);
+            ReferenceConv1D.BackwardInput<T>(ady, aw, s, batch, cin, cout, g);
+            AssertClose<T>(r, e, s, $"BackwardInput {ctx}");
+        }
+
+        {
+            T[] dw0 = Random<T>(rng, kk * cin * cout);
+            T[] e = (T[])dw0.Clone(), r = (T[])dw0.Clone(), s = Abs(dw0);
+            ReferenceConv1D.BackwardWeight<T>(x, dy, e, batch, cin, cout, g);
+            Conv1DKernels.BackwardWeight<T>(x, dy, r, batch, cin, cout, g);
+            ReferenceConv1D.BackwardWeight<T>(ax, ady, s, batch, cin, cout, g);
+            AssertClose<T>(r, e, s, $"BackwardWeight {ctx}");
+        }
+    }
+
+    private static bool TryGeometry(int l, int k, int s, int d, Conv1DPadding p, out Conv1DGeometry g)
+    {
+        // 'valid' rejects inputs shorter than the receptive field; everything else must succeed.
+        if (p == Conv1DPadding.Valid && l < d * (k - 1) + 1)
+        {
+            Assert.Throws<ArgumentException>(() => Conv1DGeometry.Create(l, k, s, d, p));
+            g = default;
+            return false;
+        }
+        g = Conv1DGeometry.Create(l, k, s, d, p);
+        return true;
+    }
+
+    /// <summary>
+    /// Every stride / dilation / padding, kernel sizes 1..4 and lengths 1..60 (many shorter than the receptive
+    /// field); the channel pair cycles through {1,3,20,17}^2 so that all pairs meet every kernel size.
+    /// </summary>
+    [Test]
+    public void Sweep([Values(1, 2, 3)] int stride, [Values(1, 2, 4, 8)] int dilation, [Values] Conv1DPadding padding,
+        [Values] Precision p)
+    {
+        var rng = new System.Random(stride * 100 + dilation * 10 + (int)padding);
+        for (int k = 1; k <= 4; k++)
+        for (int l = 1; l <= 60; l++)
+        {
+            // Every kernel size meets every short length (all the input-shorter-than-receptive-field cases);
+            // longer inputs only differ in the number of interior rows, so they cycle through the kernel sizes.
+            // double re-runs the same code paths as float with other lane counts: a third of the lengths.
+            // Both keep the debug-build suite fast.
+            if (l > 20 && (l + k) % 4 != 0)
+                continue;
+            if (p == Precision.Double && l > 12 && l % 3 != 0)
+                continue;
+            if (!TryGeometry(l, k, stride, dilation, padding, out var g))
+                continue;
+            int pair = (l + 5 * k + stride + dilation) % 16;
+            int cin = Channels[pair / 4], cout = Channels[pair % 4];
+            int batch = l % 7 == 0 ? 2 : 1; // batch folding is also covered by ChannelPairs / BenchmarkShapes
+            if (p == Precision.Float)
+                CheckAll<float>(rng, batch, cin, cout, g);
+            else
+                CheckAll<double>(rng, batch, cin, cout, g);
+        }
+    }
+
+    /// <summary>All channel pairs on a few representative geometries.</summary>
+    [Test]
+    public void ChannelPairs([Values] Conv1DPadding padding, [Values] Precision p)
+    {
+        var rng = new System.Random(7 + (int)padding);
+        foreach (var (l, k, s, d) in new[] { (50, 4, 1, 1), (50, 2, 2, 8), (9, 3, 1, 4), (1, 4, 3, 2), (33, 1, 1, 1) })
+        {
+            if (!TryGeometry(l, k, s, d, padding, out var g))
+                continue;
+            foreach (int cin in Channels)
+            foreach (int cout in Channels)
+            {
+                if (p == Precision.Float)
+                    CheckAll<float>(rng, 3, cin, cout, g);
+                else
+                    CheckAll<double>(rng, 3, cin, cout, g);
+            }
+        }
+    }
+
+    /// <summary>The benchmark configuration (L 50, cout 20; batch 8 instead of 32 to keep the suite fast).</summary>
+    [Test]
+    public void BenchmarkShapes([Values(1, 20)] int cin, [Values(2, 4)] int k, [Values(1, 8)] int d, [Values(1, 2)] int s)
+    {
+        var rng = new System.Random(cin + k + d + s);
+        CheckAll<float>(rng, 8, cin, 20, Conv1DGeometry.Create(50, k, s, d, Conv1DPadding.Causal));
+    }
+
+    [Test]
+    public void HandComputedCausal()
+    {
+        // x = [1,2,3,4], k = 2, d = 2, causal (padLeft 2), kernel [a, b] -> [b, 2b, a+3b, 2a+4b].
+        const double a = 10, b = 100;
+        var g = Conv1DGeometry.Create(4, 2, 1, 2, Conv1DPadding.Causal);
+        double[] y = new double[4];
+        Conv1DKernels.Forward<double>(new double[] { 1, 2, 3, 4 }, new[] { a, b }, y, 1, 1, 1, g);
+        Assert.That(y, Is.EqualTo(new[] { b, 2 * b, a + 3 * b, 2 * a + 4 * b }));
+
+        float[] yf = new float[4];
+        Conv1DKernels.Forward<float>(new float[] { 1, 2, 3, 4 }, new[] { (float)a, (float)b }, yf, 1, 1, 1, g);
+        Assert.That(yf, Is.EqualTo(new[] { (float)b, 2 * (float)b, (float)(a + 3 * b), (float)(2 * a + 4 * b) }));
+    }
+
+    [Test]
+    public void DoesNotAllocateAfterWarmup()
+    {
+        var rng = new System.Random(3);
+        var g = Conv1DGeometry.Create(50, 4, 1, 2, Conv1DPadding.Causal);
+        float[] x = Random<float>(rng, 32 * 50 * 20), w = Random<float>(rng, 4 * 20 * 20), y = new float[32 * 50 * 20];
+        float[] dx = new float[x.Length], dw = new float[w.Length];
+        Conv1DKernels.BackwardInput<float>(y, w, dx, 32, 20, 20, g);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Conv1DKernels.Forward<float>(x, w, y, 32, 20, 20, g);
+        Conv1DKernels.BackwardInput<float>(y, w, dx, 32, 20, 20, g);
+        Conv1DKernels.BackwardWeight<float>(x, y, dw, 32, 20, 20, g);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+    }
+}

@@ -1,0 +1,190 @@
+using System.Numerics;
+using Rnnx.Kernels;
+using Rnnx.Kernels.Reference;
+using static Rnnx.Tests.Kernels.KernelTestUtil;
+
+namespace Rnnx.Tests.Kernels;
+
+[TestFixture]
+public class MatMulKernelsTests
+{
+    private const int Guard = 37;
+
+    /// <summary>
+    /// Runs Gemm and the reference on the same random inputs (ld = minimum + pad) and compares; C's padding
+    /// columns and a guard zone after C must be left untouched.
+    /// </summary>
+    private static void Check<T>(System.Random rng, bool transA, bool transB, int m, int n, int k, int pad, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
+        int aRows = transA ? k : m, bRows = transB ? n : k;
+        T[] a = Random<T>(rng, Math.Max(aRows * lda, 0));
+        T[] b = Random<T>(rng, Math.Max(bRows * ldb, 0));
+        T[] c0 = Random<T>(rng, m * ldc + Guard);
+        T[] expected = (T[])c0.Clone();
+        T[] actual = (T[])c0.Clone();
+        ReferenceMatMul.Gemm(transA, transB, m, n, k, a, lda, b, ldb, expected, ldc, accumulate);
+        MatMulKernels.Gemm(transA, transB, m, n, k, a, lda, b, ldb, actual, ldc, accumulate);
+
+        T[] scale = Abs(c0);
+        if (!accumulate)
+            Array.Clear(scale, 0, m * ldc);
+        ReferenceMatMul.Gemm(transA, transB, m, n, k, Abs(a), lda, Abs(b), ldb, scale, ldc, true);
+        // Padding columns and the guard zone: the kernel must not write there (scale 0 => exact equality).
+        for (int i = 0; i < m; i++)
+            for (int j = n; j < ldc; j++)
+                scale[i * ldc + j] = T.Zero;
+        for (int i = m * ldc; i < scale.Length; i++)
+            scale[i] = T.Zero;
+        AssertClose<T>(actual, expected, scale,
+            $"{typeof(T).Name} transA={transA} transB={transB} m={m} n={n} k={k} pad={pad} acc={accumulate}");
+    }
+
+    private static void AllVariants<T>(int seed, int m, int n, int k, int pad) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new System.Random(seed);
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+        foreach (bool acc in new[] { false, true })
+            Check<T>(rng, ta, tb, m, n, k, pad, acc);
+    }
+
+    [Test]
+    public void SweepN([Values] Precision p, [Values(0, 3)] int pad)
+    {
+        for (int n = 0; n <= 257; n++)
+            Dispatch(p, _ => AllVariants<float>(n, 3, n, 5, pad), _ => AllVariants<double>(n, 3, n, 5, pad));
+    }
+
+    [Test]
+    public void SweepM([Values] Precision p, [Values(0, 3)] int pad, [Values(2, 17)] int n)
+    {
+        for (int m = 0; m <= 257; m++)
+            Dispatch(p, _ => AllVariants<float>(m, m, n, 3, pad), _ => AllVariants<double>(m, m, n, 3, pad));
+    }
+
+    [Test]
+    public void SweepK([Values] Precision p, [Values(3)] int pad)
+    {
+        for (int k = 0; k <= 257; k++)
+            Dispatch(p, _ => AllVariants<float>(k, 5, 19, k, pad), _ => AllVariants<double>(k, 5, 19, k, pad));
+    }
+
+    [Test]
+    public void OddShapes([Values] Precision p)
+    {
+        int[] sizes = { 1, 3, 7, 17, 33 };
+        foreach (int m in sizes)
+        foreach (int n in sizes)
+        foreach (int k in sizes)
+            Dispatch(p, _ => AllVariants<float>(m * 1000 + n * 10 + k, m, n, k, 1),
+                _ => AllVariants<double>(m * 1000 + n * 10 + k, m, n, k, 1));
+    }
+
+    // The recurrent shapes: forward gate products, their backward counterparts, weight gradients over all
+    // time steps, and a large square one that exercises k blocking (k > GemmCore.KBlock) and full tiles.
+    [TestCase(32, 80, 21)]
+    [TestCase(32, 80, 20)]
+    [TestCase(16, 80, 20)]
+    [TestCase(32, 20, 80)]
+    [TestCase(64, 70, 300)]
+    public void RecurrentShapes(int m, int n, int k)
+    {
+        AllVariants<float>(1, m, n, k, 0);
+        AllVariants<double>(2, m, n, k, 0);
+        AllVariants<float>(3, m, n, k, 2);
+    }
+
+    // Weight gradients over all time steps: X^T * dGates with X [1600 x 20] (transA), plus the NN layout.
+    [TestCase(20, 80, 1600)]
+    [TestCase(21, 80, 1600)]
+    public void LongReductionShapes(int m, int n, int k)
+    {
+        var rng = new System.Random(m);
+        foreach (bool acc in new[] { false, true })
+        {
+            Check<float>(rng, true, false, m, n, k, 0, acc);
+            Check<double>(rng, true, false, m, n, k, 0, acc);
+            Check<float>(rng, false, false, m, n, k, 1, acc);
+        }
+    }
+
+    [TestCase(false, false)]
+    [TestCase(true, true)]
+    public void Square256(bool transA, bool transB)
+    {
+        Check<float>(new System.Random(9), transA, transB, 256, 256, 256, 0, true);
+    }
+
+    [Test]
+    public void ConvenienceOverloads([Values] Precision p, [Values] bool accumulate)
+    {
+        Dispatch(p, _ => Convenience<float>(accumulate), _ => Convenience<double>(accumulate));
+    }
+
+    private static void Convenience<T>(bool accumulate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new System.Random(42);
+        foreach (var (m, k, n) in new[] { (32, 20, 80), (3, 5, 7), (16, 1, 33), (1, 40, 10) })
+        {
+            T[] a = Random<T>(rng, m * k), b = Random<T>(rng, k * n), c0 = Random<T>(rng, m * n);
+            T[] bt = Random<T>(rng, n * k), at = Random<T>(rng, k * m);
+            T[] scaleBase = accumulate ? Abs(c0) : new T[m * n];
+
+            T[] e = (T[])c0.Clone(), r = (T[])c0.Clone(), s = (T[])scaleBase.Clone();
+            ReferenceMatMul.MatMul<T>(a, b, e, m, k, n, accumulate);
+            MatMulKernels.MatMul<T>(a, b, r, m, k, n, accumulate);
+            ReferenceMatMul.MatMul<T>(Abs(a), Abs(b), s, m, k, n, true);
+            AssertClose<T>(r, e, s, $"MatMul {m}x{k}x{n}");
+
+            e = (T[])c0.Clone(); r = (T[])c0.Clone(); s = (T[])scaleBase.Clone();
+            ReferenceMatMul.MatMulTransB<T>(a, bt, e, m, k, n, accumulate);
+            MatMulKernels.MatMulTransB<T>(a, bt, r, m, k, n, accumulate);
+            ReferenceMatMul.MatMulTransB<T>(Abs(a), Abs(bt), s, m, k, n, true);
+            AssertClose<T>(r, e, s, $"MatMulTransB {m}x{k}x{n}");
+
+            e = (T[])c0.Clone(); r = (T[])c0.Clone(); s = (T[])scaleBase.Clone();
+            ReferenceMatMul.MatMulTransA<T>(at, b, e, m, k, n, accumulate);
+            MatMulKernels.MatMulTransA<T>(at, b, r, m, k, n, accumulate);
+            ReferenceMatMul.MatMulTransA<T>(Abs(at), Abs(b), s, m, k, n, true);
+            AssertClose<T>(r, e, s, $"MatMulTransA {m}x{k}x{n}");
+        }
+    }
+
+    [Test]
+    public void ZeroK_ClearsOrKeeps()
+    {
+        float[] c = { 1, 2, 3, 4, 5, 6 };
+        MatMulKernels.Gemm<float>(false, false, 2, 2, 0, ReadOnlySpan<float>.Empty, 1, ReadOnlySpan<float>.Empty, 2, c, 3, true);
+        Assert.That(c, Is.EqualTo(new float[] { 1, 2, 3, 4, 5, 6 }));
+        MatMulKernels.Gemm<float>(false, false, 2, 2, 0, ReadOnlySpan<float>.Empty, 1, ReadOnlySpan<float>.Empty, 2, c, 3, false);
+        Assert.That(c, Is.EqualTo(new float[] { 0, 0, 3, 0, 0, 6 }));
+    }
+
+    [Test]
+    public void SmallExact()
+    {
+        // [1 2; 3 4] * [5 6; 7 8] = [19 22; 43 50]
+        double[] c = new double[4];
+        MatMulKernels.MatMul<double>(new double[] { 1, 2, 3, 4 }, new double[] { 5, 6, 7, 8 }, c, 2, 2, 2);
+        Assert.That(c, Is.EqualTo(new double[] { 19, 22, 43, 50 }));
+    }
+
+    [Test]
+    public void DoesNotAllocateAfterWarmup()
+    {
+        var rng = new System.Random(5);
+        float[] a = Random<float>(rng, 32 * 80), b = Random<float>(rng, 20 * 80), c = new float[32 * 20];
+        MatMulKernels.MatMulTransB<float>(a, b, c, 32, 80, 20);
+        MatMulKernels.MatMul<float>(a, b, c, 32, 20, 20);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+        {
+            MatMulKernels.MatMulTransB<float>(a, b, c, 32, 80, 20);
+            MatMulKernels.MatMul<float>(a, b, c, 32, 20, 20);
+            MatMulKernels.MatMulTransA<float>(a, b, c, 20, 32, 20);
+        }
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+    }
+}

@@ -1,0 +1,89 @@
+using System.Numerics;
+using Rnnx.Kernels;
+using Rnnx.Kernels.Reference;
+using static Rnnx.Tests.Kernels.KernelTestUtil;
+
+namespace Rnnx.Tests.Kernels;
+
+[TestFixture]
+public class ReductionKernelsTests
+{
+    private const int Guard = 19;
+
+    private static void Check<T>(int rows, int cols, bool acc) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new System.Random(rows * 1000 + cols);
+        string ctx = $"{typeof(T).Name} rows={rows} cols={cols} acc={acc}";
+        T[] src = Random<T>(rng, rows * cols);
+        T[] asrc = Abs(src);
+
+        // SumRows (column sums) into dst[cols] followed by an untouched guard zone.
+        {
+            T[] d0 = Random<T>(rng, cols + Guard);
+            T[] e = (T[])d0.Clone(), r = (T[])d0.Clone();
+            ReferenceReduction.SumRows<T>(src, e, rows, cols, acc);
+            ReductionKernels.SumRows<T>(src, r, rows, cols, acc);
+            T[] s = acc ? Abs(d0) : new T[d0.Length];
+            ReferenceReduction.SumRows<T>(asrc, s, rows, cols, true);
+            Array.Clear(s, cols, Guard);
+            AssertClose<T>(r, e, s, "SumRows " + ctx);
+        }
+        // SumCols (row sums) into dst[rows].
+        {
+            T[] d0 = Random<T>(rng, rows + Guard);
+            T[] e = (T[])d0.Clone(), r = (T[])d0.Clone();
+            ReferenceReduction.SumCols<T>(src, e, rows, cols, acc);
+            ReductionKernels.SumCols<T>(src, r, rows, cols, acc);
+            T[] s = acc ? Abs(d0) : new T[d0.Length];
+            ReferenceReduction.SumCols<T>(asrc, s, rows, cols, true);
+            Array.Clear(s, rows, Guard);
+            AssertClose<T>(r, e, s, "SumCols " + ctx);
+        }
+        // AddRowVector: one addition per element, so the result must be exact.
+        {
+            T[] bias = Random<T>(rng, cols);
+            T[] d0 = Random<T>(rng, rows * cols + Guard);
+            T[] e = (T[])d0.Clone(), r = (T[])d0.Clone();
+            ReferenceReduction.AddRowVector<T>(e, bias, rows, cols);
+            ReductionKernels.AddRowVector<T>(r, bias, rows, cols);
+            AssertClose<T>(r, e, new T[r.Length], "AddRowVector " + ctx); // zero scale: exact
+        }
+    }
+
+    [Test]
+    public void SweepCols([Values] Precision p, [Values] bool acc, [Values(0, 1, 2, 3, 7)] int rows)
+    {
+        for (int cols = 0; cols <= 257; cols++)
+            Dispatch(p, _ => Check<float>(rows, cols, acc), _ => Check<double>(rows, cols, acc));
+    }
+
+    [Test]
+    public void SweepRows([Values] Precision p, [Values] bool acc, [Values(1, 5, 20, 80)] int cols)
+    {
+        for (int rows = 0; rows <= 257; rows++)
+            Dispatch(p, _ => Check<float>(rows, cols, acc), _ => Check<double>(rows, cols, acc));
+    }
+
+    [TestCase(1600, 80)]
+    [TestCase(32, 80)]
+    [TestCase(33, 17)]
+    public void TrainingShapes(int rows, int cols)
+    {
+        Check<float>(rows, cols, false);
+        Check<float>(rows, cols, true);
+        Check<double>(rows, cols, true);
+    }
+
+    [Test]
+    public void SmallExact()
+    {
+        float[] m = { 1, 2, 3, 4, 5, 6 }; // 2 x 3
+        float[] colSums = new float[3], rowSums = new float[2];
+        ReductionKernels.SumRows<float>(m, colSums, 2, 3, false);
+        ReductionKernels.SumCols<float>(m, rowSums, 2, 3, false);
+        Assert.That(colSums, Is.EqualTo(new float[] { 5, 7, 9 }));
+        Assert.That(rowSums, Is.EqualTo(new float[] { 6, 15 }));
+        ReductionKernels.AddRowVector<float>(m, new float[] { 10, 20, 30 }, 2, 3);
+        Assert.That(m, Is.EqualTo(new float[] { 11, 22, 33, 14, 25, 36 }));
+    }
+}
