@@ -72,6 +72,15 @@ internal sealed class ModelResult
     /// <summary>Training loss per epoch.</summary>
     public List<double> Loss { get; init; } = [];
 
+    /// <summary>Mean epoch seconds excluding the first (warm-up) epoch, as the libtorch peer reports it.</summary>
+    public double MeanEpochSeconds { get; init; }
+
+    /// <summary>Median latency of Predict on one series (batch 1), in microseconds.</summary>
+    public double PredictBatch1Us { get; init; }
+
+    /// <summary>Median time of Predict on the whole validation set, in milliseconds.</summary>
+    public double PredictValidationMs { get; init; }
+
     /// <summary>Validation loss per epoch.</summary>
     public List<double> ValLoss { get; init; } = [];
 

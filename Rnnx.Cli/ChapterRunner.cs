@@ -183,6 +183,8 @@ internal static class ChapterRunner
         line.Append(Invariant($", trained in {ProgressCallback.FormatSeconds(seconds)}"));
         w.WriteLine(line.ToString());
 
+        var (batch1Us, validMs) = TimeInference(model, xValid);
+
         var series = history.Keys.Select(k => (k, history[k])).ToList();
         plots?.LearningCurves(spec.Name, series);
         var result = new ModelResult
@@ -198,8 +200,42 @@ internal static class ChapterRunner
             Metrics = history.Keys.Where(k => k is not "loss" and not "val_loss").ToDictionary(k => k, k => history[k].ToList()),
             EpochSeconds = [.. history.EpochSeconds],
             TrainingSeconds = seconds,
+            MeanEpochSeconds = history.Epochs > 1 ? history.EpochSeconds.Skip(1).Average() : history.EpochSeconds.FirstOrDefault(),
+            PredictBatch1Us = batch1Us,
+            PredictValidationMs = validMs,
         };
         return (model, result);
+    }
+
+    /// <summary>
+    /// Inference latency as the libtorch peer measures it: one series held as a float[] (50 steps) through Predict,
+    /// median of 300 calls after 30 warm-up calls, in µs; and the whole validation set in one Predict call, median of
+    /// 5 after one warm-up, in ms.
+    /// </summary>
+    private static (double Batch1Us, double ValidationMs) TimeInference(Sequential model, Tensor xValid)
+    {
+        int steps = xValid.Shape[1], features = xValid.Shape[2];
+        var one = xValid.ToFloatArray().AsSpan(0, steps * features).ToArray();
+        var times = new double[300];
+        for (int i = 0; i < 30; i++) model.Predict(one, 1, steps, features);
+        for (int i = 0; i < times.Length; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            model.Predict(one, 1, steps, features);
+            times[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+        }
+        Array.Sort(times);
+        double batch1 = times[times.Length / 2];
+        var big = new double[5];
+        model.Predict(xValid);
+        for (int i = 0; i < big.Length; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            model.Predict(xValid);
+            big[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        Array.Sort(big);
+        return (batch1, big[big.Length / 2]);
     }
 
     /// <summary>
@@ -232,14 +268,15 @@ internal static class ChapterRunner
     /// <summary>The results table: model, parameters, validation MSE beside the notebook's, last-step MSE, epochs, training time.</summary>
     public static string FormatTable(ChapterResult r)
     {
-        string[] header = ["model", "params", "val MSE", "Keras (notebook)", "ratio", "last-step MSE", "epochs", "train time"];
+        string[] header = ["model", "params", "val MSE", "Keras (notebook)", "ratio", "last-step MSE", "epochs", "train time", "s/epoch", "predict(1)"];
         var rows = new List<string[]>
         {
-            new[] { "naive", "-", F(r.NaiveBaseline.ValMse), F(r.NaiveBaseline.KerasValMse), Ratio(r.NaiveBaseline.ValMse, r.NaiveBaseline.KerasValMse), "-", "-", "-" },
+            new[] { "naive", "-", F(r.NaiveBaseline.ValMse), F(r.NaiveBaseline.KerasValMse), Ratio(r.NaiveBaseline.ValMse, r.NaiveBaseline.KerasValMse), "-", "-", "-", "-", "-" },
         };
         foreach (var m in r.Models)
             rows.Add([m.Name, m.Params.ToString(CultureInfo.InvariantCulture), F(m.ValMse), F(m.KerasValMse), Ratio(m.ValMse, m.KerasValMse),
-                m.LastStepMse is float l ? F(l) : "-", m.Epochs.ToString(CultureInfo.InvariantCulture), ProgressCallback.FormatSeconds(m.TrainingSeconds)]);
+                m.LastStepMse is float l ? F(l) : "-", m.Epochs.ToString(CultureInfo.InvariantCulture), ProgressCallback.FormatSeconds(m.TrainingSeconds),
+                m.MeanEpochSeconds.ToString("F3", CultureInfo.InvariantCulture), m.PredictBatch1Us.ToString("F0", CultureInfo.InvariantCulture) + " µs"]);
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(row => row[i].Length))).ToArray();
         var sb = new StringBuilder();
         void Row(string[] cells)
