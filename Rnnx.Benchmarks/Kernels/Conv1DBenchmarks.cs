@@ -51,6 +51,7 @@ public abstract class Conv1DBenchmarkBase
 }
 
 [MemoryDiagnoser]
+[MedianColumn]
 [Config(typeof(GflopsConfig))]
 public class Conv1DForwardBenchmarks : Conv1DBenchmarkBase
 {
@@ -62,6 +63,7 @@ public class Conv1DForwardBenchmarks : Conv1DBenchmarkBase
 }
 
 [MemoryDiagnoser]
+[MedianColumn]
 [Config(typeof(GflopsConfig))]
 public class Conv1DBackwardInputBenchmarks : Conv1DBenchmarkBase
 {
@@ -74,6 +76,7 @@ public class Conv1DBackwardInputBenchmarks : Conv1DBenchmarkBase
 }
 
 [MemoryDiagnoser]
+[MedianColumn]
 [Config(typeof(GflopsConfig))]
 public class Conv1DBackwardWeightBenchmarks : Conv1DBenchmarkBase
 {

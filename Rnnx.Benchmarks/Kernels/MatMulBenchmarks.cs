@@ -25,6 +25,7 @@ public sealed class GemmShape(string name, bool transA, bool transB, int m, int 
 /// 4 gates = 80 columns), their backward counterparts, and 256^3.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 [Config(typeof(GflopsConfig))]
 public class MatMulBenchmarks
 {
