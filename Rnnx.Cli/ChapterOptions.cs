@@ -40,6 +40,9 @@ internal sealed record ChapterOptions
     /// <summary>How per-epoch progress is shown.</summary>
     public ProgressMode Progress { get; init; } = ProgressMode.Lines;
 
+    /// <summary>Nadam's momentum schedule: Keras 3's (default) or tf.keras 2.x legacy (the 0.004 factor, the book era's).</summary>
+    public Rnnx.Optimizers.NadamSchedule NadamSchedule { get; init; } = Rnnx.Optimizers.NadamSchedule.Keras3;
+
     /// <summary>Batch size (the notebook uses Keras's default, 32).</summary>
     public int BatchSize { get; init; } = 32;
 

@@ -141,7 +141,7 @@ internal static class ChapterRunner
         var model = spec.Create(options.Seed);
         model.Threads = threads;
         Metric[] metrics = spec.UsesLastTimeStepMse ? [ChapterModels.LastTimeStepMse()] : [];
-        model.Compile(new Nadam(), Loss.MeanSquaredError, metrics);
+        model.Compile(new Nadam(schedule: options.NadamSchedule), Loss.MeanSquaredError, metrics);
         model.Build();
         int parameters = model.CountParams();
         w.WriteLine();

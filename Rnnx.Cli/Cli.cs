@@ -131,6 +131,17 @@ internal static class Cli
                 case "--seed":
                     o = o with { Seed = ParseInt(name, Value(args), 0) };
                     break;
+                case "--nadam":
+                    o = o with
+                    {
+                        NadamSchedule = Value(args) switch
+                        {
+                            "keras3" => Rnnx.Optimizers.NadamSchedule.Keras3,
+                            "legacy" => Rnnx.Optimizers.NadamSchedule.Legacy,
+                            var v => throw new CliException($"--nadam must be keras3 or legacy, got '{v}'", ExitUsage),
+                        },
+                    };
+                    break;
                 case "--threads":
                     o = o with { Threads = ParseInt(name, Value(args), 1) };
                     break;
@@ -195,6 +206,7 @@ internal static class Cli
           --no-plots        do not write plots
           --json FILE       also write the results as JSON
           --threads N       training threads per model (default: up to 2; results do not depend on it)
+          --nadam S         Nadam momentum schedule: keras3 (default) or legacy (tf.keras 2.x, 0.004 factor)
           -h, --help        show this help
 
         Example:
