@@ -72,7 +72,7 @@ internal sealed class ModelResult
     /// <summary>Training loss per epoch.</summary>
     public List<double> Loss { get; init; } = [];
 
-    /// <summary>Mean epoch seconds excluding the first (warm-up) epoch, as the libtorch peer reports it.</summary>
+    /// <summary>Mean seconds of an epoch's training steps (validation excluded), excluding the first (warm-up) epoch, as the libtorch peer reports it.</summary>
     public double MeanEpochSeconds { get; init; }
 
     /// <summary>Median latency of Predict on one series (batch 1), in microseconds.</summary>

@@ -200,7 +200,7 @@ internal static class ChapterRunner
             Metrics = history.Keys.Where(k => k is not "loss" and not "val_loss").ToDictionary(k => k, k => history[k].ToList()),
             EpochSeconds = [.. history.EpochSeconds],
             TrainingSeconds = seconds,
-            MeanEpochSeconds = history.Epochs > 1 ? history.EpochSeconds.Skip(1).Average() : history.EpochSeconds.FirstOrDefault(),
+            MeanEpochSeconds = history.Epochs > 1 ? history.TrainingSeconds.Skip(1).Average() : history.TrainingSeconds.FirstOrDefault(),
             PredictBatch1Us = batch1Us,
             PredictValidationMs = validMs,
         };
@@ -256,6 +256,23 @@ internal static class ChapterRunner
         var series = x.ToArray();
         float mse = KerasMath.MeanSquaredError(newSeries.Y, series.AsSpan(steps), 1);
         return (series, mse);
+    }
+
+    /// <summary>The training and validation data of a task (the notebook's splits; used by the benchmarks).</summary>
+    public static (DataSplit Train, DataSplit Valid) LoadData(ChapterTask task)
+    {
+        if (task == ChapterTask.OneStep)
+        {
+            var one = ChapterData.OneStep();
+            return (one.Train, one.Valid);
+        }
+        var ten = ChapterData.TenStep();
+        return task switch
+        {
+            ChapterTask.TenStepVector => (ten.Train, ten.Valid),
+            ChapterTask.TenStepSequence => (ten.TrainSequence, ten.ValidSequence),
+            _ => (EveryOtherStepFrom3(ten.TrainSequence), EveryOtherStepFrom3(ten.ValidSequence)),
+        };
     }
 
     /// <summary>The sequence targets every second step from step 3 (<c>Y[:, 3::2]</c>) for the strided Conv1D model.</summary>

@@ -33,10 +33,16 @@ public sealed class Parameter
         get;
         set
         {
+            if (field != value) Interlocked.Increment(ref s_trainableVersion);
             field = value;
             if (_value.IsValid) _value.Data.RequiresGrad = value;
         }
     }
+
+    private static int s_trainableVersion;
+
+    /// <summary>Changes whenever any parameter's <see cref="Trainable"/> flag changes (lets callers cache trainable lists).</summary>
+    public static int TrainableVersion => Volatile.Read(ref s_trainableVersion);
 
     /// <summary>The shape.</summary>
     public Shape Shape => _value.Shape;

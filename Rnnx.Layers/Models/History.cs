@@ -21,6 +21,9 @@ public sealed class History
     /// <summary>Wall-clock seconds of each epoch (training plus validation).</summary>
     public List<double> EpochSeconds { get; } = [];
 
+    /// <summary>Wall-clock seconds of each epoch's training steps alone (without validation).</summary>
+    public List<double> TrainingSeconds { get; } = [];
+
     /// <summary>Number of epochs recorded.</summary>
     public int Epochs => EpochSeconds.Count;
 
@@ -28,8 +31,9 @@ public sealed class History
     public string? StopReason { get; internal set; }
 
     /// <summary>Appends one epoch's logs.</summary>
-    public void Append(IReadOnlyDictionary<string, double> logs, double seconds)
+    public void Append(IReadOnlyDictionary<string, double> logs, double seconds, double? trainingSeconds = null)
     {
+        TrainingSeconds.Add(trainingSeconds ?? seconds);
         ArgumentNullException.ThrowIfNull(logs);
         foreach (var (k, v) in logs)
         {

@@ -353,13 +353,14 @@ public sealed class Sequential
                 }
                 var epochLogs = new Dictionary<string, double> { ["loss"] = lossTotal / lossCount };
                 for (int m = 0; m < Metrics.Count; m++) epochLogs[Metrics[m].Name] = mSum[m] / mCount[m];
+                double trainSeconds = sw.Elapsed.TotalSeconds;
                 if (validationData is not null)
                 {
                     var v = EvaluateCore(vx, vy, batchSize);
                     foreach (var (k, val) in v) epochLogs["val_" + k] = val;
                 }
                 sw.Stop();
-                history.Append(epochLogs, sw.Elapsed.TotalSeconds);
+                history.Append(epochLogs, sw.Elapsed.TotalSeconds, trainSeconds);
                 foreach (var c in cbs) c.OnEpochEnd(epoch, epochLogs, sw.Elapsed.TotalSeconds);
             }
             if (StopTraining && history.StopReason is null) history.StopReason = "stopped by a callback";
@@ -377,6 +378,48 @@ public sealed class Sequential
         foreach (var c in cbs) c.OnTrainEnd(history);
         return history;
     }
+
+    /// <summary>
+    /// One optimizer step on one batch (Keras's <c>train_on_batch</c>): forward, batch-mean loss, backward, update.
+    /// Allocates nothing after the first call with the same batch size.
+    /// </summary>
+    /// <returns>The batch loss before the update.</returns>
+    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <exception cref="ArgumentException">Bad data.</exception>
+    /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are left unchanged.</exception>
+    public double TrainOnBatch(Tensor x, Tensor y)
+    {
+        if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before TrainOnBatch.");
+        if (!ReferenceEquals(_lastBatchX, x.Data) || !ReferenceEquals(_lastBatchY, y.Data))
+        {
+            x = CheckInputs(x, "inputs");
+            y = AlignTargets(x, y, "targets");
+            _lastBatchX = x.Data;
+            _lastBatchY = y.Data;
+            _lastBatch = (x, y);
+        }
+        else (x, y) = _lastBatch;
+        int n = x.Shape[0];
+        if (_batchIndex.Length != n)
+        {
+            _batchIndex = new int[n];
+            for (int i = 0; i < n; i++) _batchIndex[i] = i;
+        }
+        EnsureTraining();
+        if (_trainable is null || _trainableVersion != Parameter.TrainableVersion)
+        {
+            _trainableVersion = Parameter.TrainableVersion;
+            _trainable = TrainableWeights;
+        }
+        return TrainStep(x, y, _batchIndex, 0, n, _trainable, 0, 0, null);
+    }
+
+    // TrainOnBatch caches: the validated views of the last batch (re-validated when new tensors come in).
+    private TensorData? _lastBatchX, _lastBatchY;
+    private (Tensor X, Tensor Y) _lastBatch;
+    private int[] _batchIndex = [];
+    private IReadOnlyList<Parameter>? _trainable;
+    private int _trainableVersion;
 
     private void EnsureTraining()
     {
@@ -400,7 +443,7 @@ public sealed class Sequential
         }
     }
 
-    private double TrainStep(Tensor x, Tensor y, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History history)
+    private double TrainStep(Tensor x, Tensor y, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
     {
         var st = _step;
         st.X = x;
@@ -429,8 +472,9 @@ public sealed class Sequential
         return loss;
     }
 
-    private TrainingDivergedException Diverged(string what, int epoch, int batch, History history)
+    private TrainingDivergedException Diverged(string what, int epoch, int batch, History? history)
     {
+        history ??= new History();
         history.StopReason = $"diverged at epoch {epoch + 1}, batch {batch + 1}";
         return new TrainingDivergedException(
             $"{Name}: training stopped at epoch {epoch + 1}, batch {batch + 1}: {what}. The weights are those from before this step; try a lower learning rate or clipping.",
