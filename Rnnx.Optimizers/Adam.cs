@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Rnnx.Optimization;
 using Rnnx.Optimizers.Kernels;
 
 namespace Rnnx.Optimizers;
@@ -55,6 +56,10 @@ public sealed class Adam : Optimizer
 
     /// <summary>Whether the AMSGrad variant is used.</summary>
     public bool Amsgrad { get; }
+
+    /// <inheritdoc/>
+    protected override void WriteConfig(OptimizerConfig config) =>
+        config.Set("beta1", Beta1).Set("beta2", Beta2).Set("epsilon", Epsilon).Set("amsgrad", Amsgrad);
 
     /// <inheritdoc/>
     protected override void PrepareStep(long step, double learningRate)

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Rnnx.Optimization;
 using Rnnx.Optimizers.Kernels;
 
 namespace Rnnx.Optimizers;
@@ -90,6 +91,10 @@ public sealed class Nadam : Optimizer
 
     /// <summary>The shared momentum-schedule product P after the last step, as kept (in float32) for float32 parameters.</summary>
     public float MomentumProductFloat32 => _productF;
+
+    /// <inheritdoc/>
+    protected override void WriteConfig(OptimizerConfig config) =>
+        config.Set("beta1", Beta1).Set("beta2", Beta2).Set("epsilon", Epsilon).Set("schedule", MomentumSchedule.ToString());
 
     /// <inheritdoc/>
     protected override void PrepareStep(long step, double learningRate)

@@ -6,7 +6,8 @@ namespace Rnnx.Optimizers;
 
 /// <summary>
 /// Base class of the Keras-compatible optimizers: per-parameter state slots, learning rate or schedule, step counter,
-/// gradient clipping, and checkpoint export/import. Subclasses implement the update formula in
+/// gradient clipping, and checkpoint export/import (<see cref="ICheckpointableOptimizer"/>, the Core contract that model
+/// saving uses). Subclasses implement the update formula in
 /// <see cref="Update(in ParameterUpdate{float})"/> and <see cref="Update(in ParameterUpdate{double})"/>
 /// (usually both forwarding to one generic method) and may precompute per-step scalars in <see cref="PrepareStep"/>.
 /// </summary>
@@ -29,7 +30,7 @@ namespace Rnnx.Optimizers;
 /// created on the parameter's first update. After that first step, a step allocates nothing.</para>
 /// <para>Not thread-safe: one optimizer is stepped by one thread at a time.</para>
 /// </remarks>
-public abstract class Optimizer : IOptimizer
+public abstract partial class Optimizer : ICheckpointableOptimizer
 {
     private readonly Dictionary<Parameter, SlotSet> _slots = new(ReferenceEqualityComparer.Instance);
     private readonly string[] _slotNames;

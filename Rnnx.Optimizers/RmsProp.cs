@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Rnnx.Optimization;
 using Rnnx.Optimizers.Kernels;
 
 namespace Rnnx.Optimizers;
@@ -60,6 +61,10 @@ public sealed class RmsProp : Optimizer
         if (centered) names.Add("average_gradient");
         return [.. names];
     }
+
+    /// <inheritdoc/>
+    protected override void WriteConfig(OptimizerConfig config) =>
+        config.Set("rho", Rho).Set("momentum", Momentum).Set("epsilon", Epsilon).Set("centered", Centered);
 
     /// <inheritdoc/>
     protected override void Update(in ParameterUpdate<float> update) => Apply(update);

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Rnnx.Optimization;
 using Rnnx.Optimizers.Kernels;
 
 namespace Rnnx.Optimizers;
@@ -32,6 +33,10 @@ public sealed class Sgd : Optimizer
 
     /// <summary>Whether Nesterov momentum is used.</summary>
     public bool Nesterov { get; }
+
+    /// <inheritdoc/>
+    protected override void WriteConfig(OptimizerConfig config) =>
+        config.Set("momentum", Momentum).Set("nesterov", Nesterov);
 
     /// <inheritdoc/>
     protected override void Update(in ParameterUpdate<float> update) => Apply(update);

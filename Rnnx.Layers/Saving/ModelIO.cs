@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Rnnx.Losses;
 using Rnnx.Metrics;
 using Rnnx.Models;
-using Rnnx.Optimizers;
+using Rnnx.Optimization;
 using Rnnx.Random;
 
 namespace Rnnx.Saving;
@@ -147,7 +147,7 @@ public static class ModelIO
                 ["metrics"] = new JsonArray(model.Metrics.Select(m => (JsonNode?)JsonValue.Create(m.Name)).ToArray()),
                 ["optimizer"] = OptimizerSerializer.Describe(optimizer),
             };
-            if (optimizer is Optimizer opt)
+            if (optimizer is ICheckpointableOptimizer opt)
             {
                 var parameters = named.Select(w => w.Parameter).ToList();
                 var state = opt.GetState(parameters);
@@ -223,7 +223,7 @@ public static class ModelIO
     /// </summary>
     /// <returns>The epochs completed (pass it as <c>initialEpoch</c>).</returns>
     /// <exception cref="ModelFormatException">The file is malformed or does not match the model or its optimizer.</exception>
-    /// <exception cref="InvalidOperationException">The file holds optimizer state but the model is not compiled with an <see cref="Optimizer"/>.</exception>
+    /// <exception cref="InvalidOperationException">The file holds optimizer state but the model's optimizer cannot restore state (it is not an <see cref="ICheckpointableOptimizer"/>).</exception>
     public static int RestoreCheckpoint(Sequential model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -241,9 +241,9 @@ public static class ModelIO
         var compile = Guard(path, () => ReadCompileJson(file));
         if (compile?["optimizer_state"] is JsonObject)
         {
-            if (model.Optimizer is not Optimizer opt)
+            if (model.Optimizer is not ICheckpointableOptimizer opt)
                 throw new InvalidOperationException($"{path}: the checkpoint holds optimizer state; compile the model with an optimizer of the saved type before restoring it.");
-            var state = Guard(path, () => ReadOptimizerState(file, model, compile, opt.GetType().Name));
+            var state = Guard(path, () => ReadOptimizerState(file, model, compile, opt.GetConfig().ClassName));
             try
             {
                 opt.SetState(model.NamedWeights().Select(w => w.Parameter).ToList(), state);
@@ -290,7 +290,7 @@ public static class ModelIO
             var model = Architecture.Create(Architecture.Parse(archText));
             var pairs = MatchWeights(file, model);
             var (epoch, rng) = ReadTraining(file);
-            Optimizer? optimizer = null;
+            IOptimizer? optimizer = null;
             OptimizerState? state = null;
             Loss? loss = null;
             Metric[] metrics = [];
@@ -309,7 +309,12 @@ public static class ModelIO
                 var stateJson = compileJson["optimizer_state"] as JsonObject;
                 double lr = stateJson is null ? 0.001 : OptimizerSerializer.D(stateJson, "learning_rate");
                 optimizer = OptimizerSerializer.Create(optJson, lr);
-                if (stateJson is not null) state = ReadOptimizerState(file, model, compileJson, optimizer.GetType().Name);
+                if (stateJson is not null)
+                {
+                    var checkpointable = optimizer as ICheckpointableOptimizer ?? throw new ModelFormatException(
+                        $"the file holds optimizer state but the re-created optimizer ({optimizer.GetType().Name}) cannot restore it: it does not implement ICheckpointableOptimizer");
+                    state = ReadOptimizerState(file, model, compileJson, checkpointable.GetConfig().ClassName);
+                }
             }
             else if (!compile && file.Tensors.Any(t => t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) && !file.Metadata.ContainsKey(CompileKey))
                 throw new ModelFormatException("the file holds optimizer tensors but no compile settings");
@@ -323,7 +328,7 @@ public static class ModelIO
                 {
                     try
                     {
-                        optimizer.SetState(model.NamedWeights().Select(w => w.Parameter).ToList(), state);
+                        ((ICheckpointableOptimizer)optimizer).SetState(model.NamedWeights().Select(w => w.Parameter).ToList(), state);
                     }
                     catch (ArgumentException e)
                     {

@@ -1,110 +1,129 @@
 using System.Text.Json.Nodes;
 using Rnnx.Optimization;
-using Rnnx.Optimizers;
 
 namespace Rnnx.Saving;
 
-/// <summary>Configs of the built-in optimizers and learning-rate schedules, for model files and checkpoints.</summary>
+/// <summary>
+/// Optimizer configs (class, hyperparameters, learning-rate schedule) as JSON, for model files and checkpoints. Works
+/// on the Core contract only (<see cref="ICheckpointableOptimizer.GetConfig"/>, <see cref="OptimizerConfig"/>); the
+/// optimizer is re-created through <see cref="OptimizerRegistry"/>, so this assembly does not reference
+/// <c>Rnnx.Optimizers</c>.
+/// </summary>
+/// <remarks>
+/// Format: <c>{"class": "Nadam", "beta1": 0.9, ..., "learning_rate_schedule": {"class": "ExponentialDecay", ...}}</c>,
+/// each setting a JSON number, boolean, string or array of numbers. The learning rate is not in it (it is saved with the
+/// optimizer state).
+/// </remarks>
 internal static class OptimizerSerializer
 {
-    /// <summary>The optimizer's class and hyperparameters (not its state), or just its class name for an unknown type.</summary>
-    public static JsonObject Describe(IOptimizer optimizer)
+    /// <summary>The optimizer's class and hyperparameters (not its state), or just its type name for an optimizer that cannot describe itself.</summary>
+    public static JsonObject Describe(IOptimizer optimizer) =>
+        optimizer is ICheckpointableOptimizer c
+            ? ToJson(c.GetConfig())
+            : new JsonObject { [OptimizerConfig.ClassKey] = optimizer.GetType().Name };
+
+    private static JsonObject ToJson(OptimizerConfig config)
     {
-        var o = new JsonObject { ["class"] = optimizer.GetType().Name };
-        if (optimizer is not Optimizer opt) return o;
-        switch (opt)
+        var o = new JsonObject { [OptimizerConfig.ClassKey] = config.ClassName };
+        foreach (var (key, value) in config.Settings)
         {
-            case Nadam n:
-                o["beta1"] = n.Beta1; o["beta2"] = n.Beta2; o["epsilon"] = n.Epsilon; o["schedule"] = n.MomentumSchedule.ToString();
-                break;
-            case Adam a:
-                o["beta1"] = a.Beta1; o["beta2"] = a.Beta2; o["epsilon"] = a.Epsilon; o["amsgrad"] = a.Amsgrad;
-                break;
-            case Sgd s:
-                o["momentum"] = s.Momentum; o["nesterov"] = s.Nesterov;
-                break;
-            case RmsProp r:
-                o["rho"] = r.Rho; o["momentum"] = r.Momentum; o["epsilon"] = r.Epsilon; o["centered"] = r.Centered;
-                break;
+            o[key] = value switch
+            {
+                double d => JsonValue.Create(d),
+                long l => JsonValue.Create(l),
+                bool b => JsonValue.Create(b),
+                string s => JsonValue.Create(s),
+                IReadOnlyList<double> a => new JsonArray(a.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
+                IReadOnlyList<long> a => new JsonArray(a.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
+                _ => throw new InvalidOperationException($"optimizer {config.ClassName}: setting '{key}' has an unsupported type {value.GetType().Name}"),
+            };
         }
-        if (opt.ClipNorm is double cn) o["clipnorm"] = cn;
-        if (opt.GlobalClipNorm is double gn) o["global_clipnorm"] = gn;
-        if (opt.ClipValue is double cv) o["clipvalue"] = cv;
-        if (opt.LearningRateSchedule is { } sched) o["learning_rate_schedule"] = DescribeSchedule(sched);
+        if (config.LearningRateSchedule is { } schedule) o[OptimizerConfig.ScheduleKey] = ToJson(schedule);
         return o;
     }
 
-    private static JsonObject DescribeSchedule(ILearningRateSchedule s) => s switch
+    /// <summary>Reads a config written by <see cref="Describe"/>, with <paramref name="learningRate"/> as its fixed rate.</summary>
+    /// <exception cref="ModelFormatException">The JSON is not a valid config.</exception>
+    public static OptimizerConfig ToConfig(JsonObject o, double learningRate)
     {
-        ExponentialDecay e => new JsonObject
-        {
-            ["class"] = nameof(ExponentialDecay),
-            ["initial_learning_rate"] = e.InitialLearningRate,
-            ["decay_steps"] = e.DecaySteps,
-            ["decay_rate"] = e.DecayRate,
-            ["staircase"] = e.Staircase,
-        },
-        PiecewiseConstant p => new JsonObject
-        {
-            ["class"] = nameof(PiecewiseConstant),
-            ["boundaries"] = new JsonArray(p.Boundaries.Select(b => (JsonNode?)JsonValue.Create(b)).ToArray()),
-            ["values"] = new JsonArray(p.Values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
-        },
-        _ => new JsonObject { ["class"] = s.GetType().Name },
-    };
-
-    /// <summary>Whether <see cref="Create"/> can re-create this optimizer.</summary>
-    public static bool CanRecreate(IOptimizer optimizer) =>
-        optimizer is Nadam or Adam or Sgd or RmsProp
-        && (optimizer is not Optimizer o || o.LearningRateSchedule is null or ExponentialDecay or PiecewiseConstant);
-
-    /// <summary>Creates an optimizer from its description, with <paramref name="learningRate"/> as its fixed rate.</summary>
-    /// <exception cref="ModelFormatException">Unknown class or bad values.</exception>
-    public static Optimizer Create(JsonObject o, double learningRate)
-    {
-        string cls = Str(o, "class");
+        string cls = Str(o, OptimizerConfig.ClassKey);
+        if (cls.Length == 0) throw new ModelFormatException("optimizer: 'class' is empty");
+        var config = new OptimizerConfig(cls);
         try
         {
-            Optimizer opt = cls switch
-            {
-                nameof(Nadam) => new Nadam(learningRate, D(o, "beta1"), D(o, "beta2"), D(o, "epsilon"),
-                    Str(o, "schedule") switch
-                    {
-                        "Keras3" => NadamSchedule.Keras3,
-                        "Legacy" => NadamSchedule.Legacy,
-                        var other => throw new ModelFormatException($"optimizer: unknown Nadam schedule '{other}'"),
-                    }),
-                nameof(Adam) => new Adam(learningRate, D(o, "beta1"), D(o, "beta2"), D(o, "epsilon"), B(o, "amsgrad")),
-                nameof(Sgd) => new Sgd(learningRate, D(o, "momentum"), B(o, "nesterov")),
-                nameof(RmsProp) => new RmsProp(learningRate, D(o, "rho"), D(o, "momentum"), D(o, "epsilon"), B(o, "centered")),
-                _ => throw new ModelFormatException(
-                    $"the optimizer '{cls}' cannot be re-created (built-ins: Nadam, Adam, Sgd, RmsProp); load with compile: false, compile the model yourself and call ModelIO.RestoreCheckpoint"),
-            };
-            if (o.ContainsKey("clipnorm")) opt.ClipNorm = D(o, "clipnorm");
-            if (o.ContainsKey("global_clipnorm")) opt.GlobalClipNorm = D(o, "global_clipnorm");
-            if (o.ContainsKey("clipvalue")) opt.ClipValue = D(o, "clipvalue");
-            if (o.TryGetPropertyValue("learning_rate_schedule", out var s) && s is not null)
-                opt.LearningRateSchedule = CreateSchedule(s as JsonObject ?? throw new ModelFormatException("optimizer: learning_rate_schedule is not an object"));
-            return opt;
+            config.LearningRate = learningRate;
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        catch (ArgumentOutOfRangeException)
+        {
+            throw new ModelFormatException($"optimizer {cls}: the learning rate {learningRate} is not finite and non-negative");
+        }
+        foreach (var (key, node) in o)
+        {
+            if (key == OptimizerConfig.ClassKey) continue;
+            if (key == OptimizerConfig.ScheduleKey)
+            {
+                if (node is null) continue;
+                config.LearningRateSchedule = ToConfig(node as JsonObject ?? throw new ModelFormatException($"optimizer {cls}: learning_rate_schedule is not an object"), 0);
+                continue;
+            }
+            if (key.Length == 0) throw new ModelFormatException($"optimizer {cls}: a setting has an empty name");
+            switch (node)
+            {
+                case JsonValue v when v.TryGetValue(out string? s) && s is not null:
+                    config.Set(key, s);
+                    break;
+                case JsonValue v when v.TryGetValue(out bool b):
+                    config.Set(key, b);
+                    break;
+                case JsonValue v when Number(v) is { } n:
+                    if (n is long l) config.Set(key, l); else config.Set(key, (double)n);
+                    break;
+                case JsonArray a:
+                    var numbers = a.Select(e => e is JsonValue ev ? Number(ev) : null).ToList();
+                    if (numbers.Any(n => n is null))
+                        throw new ModelFormatException($"optimizer {cls}: setting '{key}' is an array that does not hold only numbers");
+                    if (numbers.All(n => n is long)) config.Set(key, numbers.Select(n => (long)n!).ToArray());
+                    else config.Set(key, numbers.Select(n => n is long l2 ? l2 : (double)n!).ToArray());
+                    break;
+                default:
+                    throw new ModelFormatException(
+                        $"optimizer {cls}: setting '{key}' is not a number, true/false, a string or an array of numbers (found {node?.ToJsonString() ?? "null"})");
+            }
+        }
+        return config;
+    }
+
+    /// <summary>
+    /// A JSON number as a <see cref="long"/> when it is written as an integer (so large integers stay exact), otherwise
+    /// as a finite <see cref="double"/>; null when it is not a number. <c>-0</c> stays a double, keeping its sign.
+    /// </summary>
+    private static object? Number(JsonValue v)
+    {
+        if (v.TryGetValue(out long l) && !(l == 0 && v.ToJsonString().StartsWith('-'))) return l;
+        if (v.TryGetValue(out double d) && double.IsFinite(d)) return d;
+        return null;
+    }
+
+    /// <summary>
+    /// Creates an optimizer from its description through <see cref="OptimizerRegistry"/>, with
+    /// <paramref name="learningRate"/> as its fixed rate.
+    /// </summary>
+    /// <exception cref="ModelFormatException">Unknown class (the message says how to make it available) or bad values.</exception>
+    public static IOptimizer Create(JsonObject o, double learningRate)
+    {
+        var config = ToConfig(o, learningRate);
+        string cls = config.ClassName;
+        if (!OptimizerRegistry.IsRegistered(cls))
+            throw new ModelFormatException(
+                $"{OptimizerRegistry.NotAvailable(cls)} (or load with compile: false, compile the model yourself and call ModelIO.RestoreCheckpoint)");
+        try
+        {
+            return OptimizerRegistry.Create(config);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
         {
             throw new ModelFormatException($"optimizer {cls}: {e.Message}", inner: e);
         }
-    }
-
-    private static ILearningRateSchedule CreateSchedule(JsonObject s)
-    {
-        string cls = Str(s, "class");
-        return cls switch
-        {
-            nameof(ExponentialDecay) => new ExponentialDecay(D(s, "initial_learning_rate"), L(s, "decay_steps"), D(s, "decay_rate"), B(s, "staircase")),
-            nameof(PiecewiseConstant) => new PiecewiseConstant(
-                Arr(s, "boundaries").Select(n => n is JsonValue v && v.TryGetValue(out long l) ? l : throw new ModelFormatException("schedule boundaries must be integers")).ToList(),
-                Arr(s, "values").Select(n => n is JsonValue v && v.TryGetValue(out double d) ? d : throw new ModelFormatException("schedule values must be numbers")).ToList()),
-            _ => throw new ModelFormatException(
-                $"the learning-rate schedule '{cls}' cannot be re-created (built-ins: ExponentialDecay, PiecewiseConstant); load with compile: false and compile the model yourself"),
-        };
     }
 
     internal static string Str(JsonObject o, string key) =>
@@ -118,11 +137,4 @@ internal static class OptimizerSerializer
     internal static long L(JsonObject o, string key) =>
         o.TryGetPropertyValue(key, out var n) && n is JsonValue v && v.TryGetValue(out long d) ? d
         : throw new ModelFormatException($"optimizer: '{key}' is missing or not an integer");
-
-    private static bool B(JsonObject o, string key) =>
-        o.TryGetPropertyValue(key, out var n) && n is JsonValue v && v.TryGetValue(out bool b) ? b
-        : throw new ModelFormatException($"optimizer: '{key}' is missing or not true/false");
-
-    private static JsonArray Arr(JsonObject o, string key) =>
-        o.TryGetPropertyValue(key, out var n) && n is JsonArray a ? a : throw new ModelFormatException($"optimizer: '{key}' is missing or not an array");
 }

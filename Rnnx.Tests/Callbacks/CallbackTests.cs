@@ -134,6 +134,26 @@ public sealed class CallbackTests
         TestModels.AssertSame(TestModels.Snapshot(m), before, "no training happened");
     }
 
+    /// <summary>An optimizer outside Rnnx.Optimizers whose rate cannot be set, like one driven by a schedule.</summary>
+    private sealed class ScheduledOnly : IOptimizer
+    {
+        public double LearningRate { get => 0.01; set => throw new InvalidOperationException("the rate comes from a schedule"); }
+
+        public long Iterations => 0;
+
+        public void Step(IReadOnlyList<Parameter> parameters, Gradients gradients) { }
+    }
+
+    [Test]
+    public void ReduceLROnPlateauReportsARateThatCannotBeSet()
+    {
+        var m = Tiny(new ScheduledOnly());
+        var r = new ReduceLROnPlateau(patience: 1);
+        var e = Assert.Throws<InvalidOperationException>(() => Drive(r, m, 1.0, 1.0))!;
+        Assert.That(e.Message, Does.Contain("ReduceLROnPlateau: the optimizer's learning rate cannot be set").And.Contain("the rate comes from a schedule"));
+        Assert.That(r.Reductions, Is.Empty);
+    }
+
     [Test]
     public void ReducedRateIsKeptInCheckpoints()
     {

@@ -41,6 +41,9 @@ public sealed class ResumeTests
             new Func<Optimization.IOptimizer>(() => new Sgd(0.05, momentum: 0.9, nesterov: true))).SetName("Resume_ConvRnn_SgdNesterov");
         yield return new TestCaseData(new Func<Sequential>(() => new Sequential(new SimpleRNN(5, inputShape: [null, 1]), new Dense(1))),
             new Func<Optimization.IOptimizer>(() => new RmsProp(0.01, momentum: 0.5, centered: true) { LearningRateSchedule = new ExponentialDecay(0.01, 3, 0.9) })).SetName("Resume_RmsPropSchedule");
+        yield return new TestCaseData(new Func<Sequential>(() => new Sequential(new LSTM(4, inputShape: [null, 1]), new Dense(1))),
+            new Func<Optimization.IOptimizer>(() => new Nadam(0.01, schedule: NadamSchedule.Legacy) { ClipValue = 0.5, LearningRateSchedule = new PiecewiseConstant([7], [0.01, 0.003]) }))
+            .SetName("Resume_NadamLegacyPiecewiseClipValue");
     }
 
     [TestCaseSource(nameof(Setups))]

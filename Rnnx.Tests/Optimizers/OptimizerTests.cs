@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Rnnx.Optimization;
 using Rnnx.Optimizers;
 using static Rnnx.Tests.Optimizers.OptimizerTestHelpers;
 

@@ -1,4 +1,4 @@
-using Rnnx.Optimizers;
+using Rnnx.Optimization;
 
 namespace Rnnx.Models;
 
@@ -11,6 +11,10 @@ namespace Rnnx.Models;
 /// <remarks>
 /// An optimizer whose rate comes from a learning-rate schedule cannot be driven by this callback (the schedule owns the
 /// rate, as in Keras): <see cref="OnTrainBegin"/> throws <see cref="InvalidOperationException"/> before any training.
+/// The schedule is detected through <see cref="ICheckpointableOptimizer.GetConfig"/>
+/// (<see cref="OptimizerConfig.LearningRateSchedule"/>); for any other optimizer, a <see cref="IOptimizer.LearningRate"/>
+/// setter that throws <see cref="InvalidOperationException"/> is reported (as an <see cref="InvalidOperationException"/> naming
+/// this callback) when the rate is first reduced.
 /// The reduced rate is part of the optimizer state, so checkpoints keep it; the callback's own counters are not saved.
 /// </remarks>
 public sealed class ReduceLROnPlateau : Callback
@@ -81,9 +85,9 @@ public sealed class ReduceLROnPlateau : Callback
     public override void OnTrainBegin(TrainingInfo info)
     {
         var opt = Model?.Optimizer ?? throw new InvalidOperationException("ReduceLROnPlateau: the model has no optimizer.");
-        if (opt is Optimizer o && o.LearningRateSchedule is { } s)
+        if (opt is ICheckpointableOptimizer c && c.GetConfig().LearningRateSchedule is { } s)
             throw new InvalidOperationException(
-                $"ReduceLROnPlateau: the optimizer's learning rate comes from a {s.GetType().Name} schedule and cannot be set; " +
+                $"ReduceLROnPlateau: the optimizer's learning rate comes from a {s.ClassName} schedule and cannot be set; " +
                 "use a fixed learning rate (LearningRateSchedule = null) with this callback, or drop the callback.");
         Best = IsMax ? double.NegativeInfinity : double.PositiveInfinity;
         Wait = 0;
@@ -116,7 +120,15 @@ public sealed class ReduceLROnPlateau : Callback
                 if (old > MinLearningRate)
                 {
                     double lr = Math.Max(old * Factor, MinLearningRate);
-                    opt.LearningRate = lr;
+                    try
+                    {
+                        opt.LearningRate = lr;
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        throw new InvalidOperationException(
+                            $"ReduceLROnPlateau: the optimizer's learning rate cannot be set (does it come from a learning-rate schedule?): {e.Message}", e);
+                    }
                     _reductions.Add((epoch, lr));
                     _cooldownCounter = Cooldown;
                     Wait = 0;

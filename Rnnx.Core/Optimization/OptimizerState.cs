@@ -1,17 +1,20 @@
-namespace Rnnx.Optimizers;
+namespace Rnnx.Optimization;
 
 /// <summary>
 /// A snapshot of an optimizer's state for checkpoints: step counter, learning rate, shared scalars and every
-/// parameter's slot arrays, in parameter order. Produced by <see cref="Optimizer.GetState"/> and restored by
-/// <see cref="Optimizer.SetState"/>. Plain mutable properties, so it serializes as-is (for example with
+/// parameter's slot arrays, in parameter order. Produced by <see cref="ICheckpointableOptimizer.GetState"/> and restored by
+/// <see cref="ICheckpointableOptimizer.SetState"/>. Plain mutable properties, so it serializes as-is (for example with
 /// System.Text.Json, whose round-trip formatting keeps every float and double bit-exact).
 /// </summary>
 public sealed class OptimizerState
 {
-    /// <summary>The optimizer type name (for example <c>Nadam</c>); <see cref="Optimizer.SetState"/> checks it.</summary>
+    /// <summary>
+    /// The optimizer class name (for example <c>Nadam</c>, as in <see cref="OptimizerConfig.ClassName"/>);
+    /// <see cref="ICheckpointableOptimizer.SetState"/> checks it.
+    /// </summary>
     public string Optimizer { get; set; } = "";
 
-    /// <summary>Steps taken (<see cref="Optimizer.Iterations"/>).</summary>
+    /// <summary>Steps taken (<see cref="IOptimizer.Iterations"/>).</summary>
     public long Iterations { get; set; }
 
     /// <summary>The fixed learning rate (ignored on restore when a learning-rate schedule is set).</summary>
@@ -23,7 +26,7 @@ public sealed class OptimizerState
     /// </summary>
     public Dictionary<string, double> Scalars { get; set; } = [];
 
-    /// <summary>One entry per parameter, in the order of the list passed to <see cref="Optimizer.GetState"/>.</summary>
+    /// <summary>One entry per parameter, in the order of the list passed to <see cref="ICheckpointableOptimizer.GetState"/>.</summary>
     public List<ParameterState> Parameters { get; set; } = [];
 }
 
@@ -39,14 +42,14 @@ public sealed class ParameterState
     /// <summary>The parameter's shape when the state was saved.</summary>
     public int[] Shape { get; set; } = [];
 
-    /// <summary>One array per slot, in the optimizer's <see cref="Optimizer.SlotNames"/> order.</summary>
+    /// <summary>One array per slot, in the optimizer's <see cref="ICheckpointableOptimizer.SlotNames"/> order.</summary>
     public List<SlotState> Slots { get; set; } = [];
 }
 
 /// <summary>One slot array (for example Adam's <c>momentum</c>) of one parameter.</summary>
 public sealed class SlotState
 {
-    /// <summary>The slot name, as in <see cref="Optimizer.SlotNames"/>.</summary>
+    /// <summary>The slot name, as in <see cref="ICheckpointableOptimizer.SlotNames"/>.</summary>
     public string Name { get; set; } = "";
 
     /// <summary>The values when the parameter is <see cref="DType.Float32"/>, otherwise null.</summary>
