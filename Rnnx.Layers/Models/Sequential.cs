@@ -200,7 +200,7 @@ public sealed class Sequential
 
     // ------------------------------------------------------------------ validation of data
 
-    private Tensor CheckInputs(Tensor x, string what)
+    private Tensor CheckInputs(Tensor x, string what, bool checkFinite = true)
     {
         if (!x.IsValid) throw new ArgumentException($"{Name}: {what} is an invalid tensor.");
         if (x.Rank < 2) throw new ShapeMismatchException($"{Name}: {what} must be (samples, ...), got {x.Shape}.");
@@ -213,12 +213,16 @@ public sealed class Sequential
         bool ok = expected.Length == x.Rank - 1;
         for (int i = 0; ok && i < expected.Length; i++) ok = expected[i] is null || expected[i] == x.Shape[i + 1];
         if (!ok) throw new ShapeMismatchException($"{Name}: expects {what} of shape (samples, {string.Join(", ", expected.Select(d => d?.ToString() ?? "None"))}), got {x.Shape}.");
-        CheckFinite(x, what);
+        if (checkFinite) CheckFinite(x, what);
         return x.DType == DType ? x : x.Copy(DType);
     }
 
     private void CheckFinite(Tensor t, string what)
     {
+        // Fast path: a vectorized sum is finite when every value is (it can also overflow; then the scan decides).
+        if (t.DType == DType.Float32 ? float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(t.AsSpan<float>()))
+                                     : double.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(t.AsSpan<double>())))
+            return;
         int bad = -1;
         if (t.DType == DType.Float32)
         {
@@ -265,6 +269,8 @@ public sealed class Sequential
         public int[] Index = [];
         public int BatchStart, BatchCount;
         public int ShardCount;
+        public bool Predicting;
+        public Tensor Result;
         public double[] ShardLoss = [];
         public double[,] MetricSum = new double[0, 0];
         public int[,] MetricCount = new int[0, 0];
@@ -421,6 +427,16 @@ public sealed class Sequential
     private IReadOnlyList<Parameter>? _trainable;
     private int _trainableVersion;
 
+    private void EnsureWorkers()
+    {
+        int threads = Math.Clamp(Threads, 1, Math.Max(1, Shards));
+        if (_workers is null || _workers.Threads != threads)
+        {
+            _workers?.Dispose();
+            _workers = new ShardWorkers(threads - 1, RunShard);
+        }
+    }
+
     private void EnsureTraining()
     {
         if (_tapes.Length != Shards)
@@ -429,12 +445,7 @@ public sealed class Sequential
             _shardGrads = new Gradients[Shards];
             for (int i = 0; i < Shards; i++) _tapes[i] = new Tape();
         }
-        int threads = Math.Clamp(Threads, 1, Shards);
-        if (_workers is null || _workers.Threads != threads)
-        {
-            _workers?.Dispose();
-            _workers = new ShardWorkers(threads - 1, RunShard);
-        }
+        EnsureWorkers();
         if (_step.ShardLoss.Length != Shards || _step.MetricSum.GetLength(1) != Metrics.Count)
         {
             _step.ShardLoss = new double[Shards];
@@ -485,6 +496,11 @@ public sealed class Sequential
     private void RunShard(int s)
     {
         var st = _step;
+        if (st.Predicting)
+        {
+            PredictShard(s);
+            return;
+        }
         int count = st.BatchCount, shards = st.ShardCount;
         int lo = st.BatchStart + (int)((long)count * s / shards), hi = st.BatchStart + (int)((long)count * (s + 1) / shards);
         int rows = hi - lo;
@@ -531,6 +547,7 @@ public sealed class Sequential
     private static Tensor Range(Tensor src, int start, int count)
     {
         var d = src.Data;
+        if (start == 0 && count == d.Shape[0]) return src;   // the whole tensor: no copy (ops never write their inputs)
         var shape = d.Shape.With(0, count);
         int rowLen = d.Length / d.Shape[0];
         var o = Tape.NewResult(shape, d.DType);
@@ -592,31 +609,61 @@ public sealed class Sequential
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         x = CheckInputs(x, "inputs");
-        _evalTape ??= new Tape();
         int n = x.Shape[0];
-        Tensor result = default;
-        int rowLen = 0;
-        for (int start = 0; start < n; start += batchSize)
+        var shape = DataShape(x);
+        foreach (var l in _layers) shape = l.ComputeOutputShape(shape);
+        var result = HeapZeros(new Shape([n, .. shape.Select(d => d ?? throw new InvalidOperationException($"{Name}: output length unknown."))]));
+        EnsureWorkers();
+        int threads = _workers!.Threads;
+        if (_inferTapes.Length < threads)
         {
-            int count = Math.Min(batchSize, n - start);
-            _evalTape.Reset();
-            using (_evalTape.Activate())
-            using (_evalTape.NoGrad())
+            _inferTapes = new Tape[threads];
+            for (int i = 0; i < threads; i++) _inferTapes[i] = new Tape();
+        }
+        var st = _step;
+        st.Predicting = true;
+        st.X = x;
+        st.Result = result;
+        try
+        {
+            for (int start = 0; start < n; start += batchSize)
             {
-                var pred = Call(Range(x, start, count), training: false);
-                if (!result.IsValid)
-                {
-                    var ps = pred.Shape;
-                    rowLen = pred.Size / count;
-                    result = HeapZeros(ps.With(0, n));
-                }
-                if (DType == DType.Float32) pred.AsSpan<float>().CopyTo(result.Data.Span<float>().Slice(start * rowLen));
-                else pred.AsSpan<double>().CopyTo(result.Data.Span<double>().Slice(start * rowLen));
+                int count = Math.Min(batchSize, n - start);
+                st.BatchStart = start;
+                st.BatchCount = count;
+                // Split a batch over the threads only when each part keeps enough rows to be worth a hand-off.
+                st.ShardCount = Math.Clamp(count / 8, 1, threads);
+                _workers.Run(st.ShardCount);
             }
         }
-        _evalTape.Reset();
+        finally
+        {
+            st.Predicting = false;
+            st.Result = default;
+            foreach (var t in _inferTapes) t.Reset();
+        }
         return result;
     }
+
+    /// <summary>Inference on rows [lo, hi) of the current Predict chunk, on its own tape (runs on a worker thread).</summary>
+    private void PredictShard(int s)
+    {
+        var st = _step;
+        int count = st.BatchCount, shards = st.ShardCount;
+        int lo = st.BatchStart + (int)((long)count * s / shards), hi = st.BatchStart + (int)((long)count * (s + 1) / shards);
+        var tape = _inferTapes[s];
+        tape.Reset();
+        using (tape.Activate())
+        using (tape.NoGrad())
+        {
+            var pred = Call(Range(st.X, lo, hi - lo), training: false);
+            int rowLen = pred.Size / (hi - lo);
+            if (DType == DType.Float32) pred.AsSpan<float>().CopyTo(st.Result.Data.Span<float>().Slice(lo * rowLen));
+            else pred.AsSpan<double>().CopyTo(st.Result.Data.Span<double>().Slice(lo * rowLen));
+        }
+    }
+
+    private Tape[] _inferTapes = [];
 
     // ------------------------------------------------------------------ checkpoint support (issue #6; see Saving/ModelIO)
 
