@@ -106,14 +106,17 @@ internal unsafe struct RowCursor<T> where T : unmanaged
 /// Register-blocked GEMM engine shared by <see cref="MatMulKernels"/> and <see cref="Conv1DKernels"/>.
 /// <para>
 /// Micro-tile: MR (1..4) rows x NV (1..4) vectors of accumulators. Each k step loads NV vectors of the B row,
-/// broadcasts one A scalar per row and issues MR*NV FMAs. AVX-512 uses 4x4 tiles (16 zmm accumulators),
-/// the 256/128-bit and scalar paths 4x2 (they may only have 16 registers).
+/// broadcasts one A scalar per row and issues MR*NV FMAs. With 32 vector registers (AVX-512, also for
+/// 256-bit vectors) tiles are up to 4x4 (16 accumulators); otherwise (16 registers) up to 4x2.
+/// Width: the widest accelerated vector with W &lt;= n, except that on half-rate AVX-512 (Zen 4) 256-bit
+/// vectors are chosen when they waste fewer lanes (<see cref="CpuTraits.Use512"/>).
 /// </para>
 /// <para>
 /// Tail strategy (n): the columns are covered by ceil(n/W) vectors; when n % W != 0 the last vector is
-/// placed at n - W, overlapping its left neighbour, and stored through a lane mask that keeps the
-/// already-final overlapped lanes (store = select(mask, (acc ? C : 0) + sum, C)). Problems with n &lt; W use the
-/// next narrower vector width, down to scalar. Tail in m: the last 1..3 rows use an MR = 1..3 tile.
+/// placed at n - W, overlapping its left neighbour inside the same tile. Its old C is read before the row's
+/// other stores and its overlapped lanes recompute bit-identical values, so it is stored full-width (no mask,
+/// no store-forwarding stall); see <see cref="StoreRow"/>. Problems with n &lt; W use the next narrower
+/// vector width, down to scalar. Tail in m: the last 1..3 rows use an MR = 1..3 tile. No tail in k.
 /// </para>
 /// <para>
 /// Accumulation order: each output element sums its k products in increasing k order in a single
@@ -457,7 +460,7 @@ internal static unsafe class GemmCore
             TOps.Store(c + o3, acc ? TOps.Add(old, v3) : v3);
             return;
         }
-        // A lone tail vector (never produced by the chunk planner when n > W) falls back to a masked store:
+        // A lone tail vector (never produced by the chunk planner, kept as a safe fallback) uses a masked store:
         // the lanes it overlaps were finalised by an earlier pass and are kept by the mask.
         if (nv == 1) { Last<T, TVec, TOps>(c + o0, v0, mask, tail, acc); return; }
         Put<T, TVec, TOps>(c + o0, v0, acc);
