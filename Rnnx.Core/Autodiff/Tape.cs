@@ -156,7 +156,10 @@ public sealed class Tape : IDisposable
     }
 
     /// <summary>A view sharing <paramref name="source"/>'s buffer with another shape (reshape).</summary>
-    internal TensorData NewView(TensorData source, Shape shape)
+    internal TensorData NewView(TensorData source, Shape shape) => NewView(source, shape, 0);
+
+    /// <summary>A view of <paramref name="shape"/>.Size elements of <paramref name="source"/>'s buffer starting <paramref name="elementOffset"/> elements in.</summary>
+    internal TensorData NewView(TensorData source, Shape shape, int elementOffset)
     {
         TensorData d;
         if (_poolUsed < _pool.Count) d = _pool[_poolUsed];
@@ -173,7 +176,7 @@ public sealed class Tape : IDisposable
         d.GradStamp = 0;
         d.F = source.F;
         d.D = source.D;
-        d.Offset = source.Offset;
+        d.Offset = source.Offset + elementOffset;
         return d;
     }
 

@@ -544,12 +544,18 @@ public sealed class Sequential
         for (int i = 0; i < rows.Length; i++) src.Slice(rows[i] * rowLen, rowLen).CopyTo(dst.Slice(i * rowLen, rowLen));
     }
 
+    /// <summary>
+    /// Rows [start, start + count) of <paramref name="src"/> as a view on the active tape (no copy: ops never write their
+    /// inputs, and the view is recycled with the tape while <paramref name="src"/> outlives it).
+    /// </summary>
     private static Tensor Range(Tensor src, int start, int count)
     {
         var d = src.Data;
-        if (start == 0 && count == d.Shape[0]) return src;   // the whole tensor: no copy (ops never write their inputs)
+        if (start == 0 && count == d.Shape[0]) return src;
         var shape = d.Shape.With(0, count);
         int rowLen = d.Length / d.Shape[0];
+        var tape = Tape.Current;
+        if (tape is not null) return new Tensor(tape.NewView(d, shape, start * rowLen));
         var o = Tape.NewResult(shape, d.DType);
         if (d.DType == DType.Float32) d.Span<float>().Slice(start * rowLen, count * rowLen).CopyTo(o.Span<float>());
         else d.Span<double>().Slice(start * rowLen, count * rowLen).CopyTo(o.Span<double>());
