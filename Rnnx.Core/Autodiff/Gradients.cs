@@ -84,7 +84,9 @@ public sealed class Gradients
 
     /// <summary>
     /// The gradient of <paramref name="tensor"/> (same shape and dtype). A tensor that requires a gradient but did not
-    /// contribute to the output gets zeros. The returned tensor is a view valid until the next reset.
+    /// contribute to the output gets zeros. For a leaf (a parameter or a watched input) the result is this store's own
+    /// buffer, overwritten by the next <see cref="Tape.Backward"/>; copy it to keep it. For an intermediate tensor of
+    /// the tape it is a copy.
     /// </summary>
     /// <exception cref="InvalidOperationException">The tensor does not require a gradient.</exception>
     public Tensor this[Tensor tensor]
