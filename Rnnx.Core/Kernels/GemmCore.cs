@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Rnnx.Kernels;
 
@@ -149,12 +150,17 @@ internal static unsafe class GemmCore
             // Matrix-vector product with contiguous reduction runs (e.g. a conv with one output or input channel):
             // vectorise along k instead of n.
             q.K = Collapse(p.K);
+            if (typeof(T) == typeof(float) && Avx.IsSupported && Vector256.IsHardwareAccelerated && q.K.Inner >= 8 && q.RowsPerGroup >= q.M)
+            {
+                DotRows8(Unsafe.As<GemmPlan<T>, GemmPlan<float>>(ref q));
+                return;
+            }
             if (Vector512.IsHardwareAccelerated && q.K.Inner >= Vector512<T>.Count)
-                Dot<T, Vector512<T>, V512<T>>(q);
+                Dot<T, Vector512<T>, V512<T>>(q, new RowCursor<T>(q, 0, 0), q.M);
             else if (Vector256.IsHardwareAccelerated && q.K.Inner >= Vector256<T>.Count)
-                Dot<T, Vector256<T>, V256<T>>(q);
+                Dot<T, Vector256<T>, V256<T>>(q, new RowCursor<T>(q, 0, 0), q.M);
             else
-                Dot<T, Vector128<T>, V128<T>>(q);
+                Dot<T, Vector128<T>, V128<T>>(q, new RowCursor<T>(q, 0, 0), q.M);
             return;
         }
         q.K = Normalize(p.K);
@@ -191,7 +197,7 @@ internal static unsafe class GemmCore
     /// horizontally at the end. Tail (Inner % W): one more vector at Inner - W whose already-counted lanes are
     /// zeroed through the mask on the B side.
     /// </summary>
-    private static void Dot<T, TVec, TOps>(in GemmPlan<T> p)
+    private static void Dot<T, TVec, TOps>(in GemmPlan<T> p, RowCursor<T> cur, int m)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
@@ -203,8 +209,6 @@ internal static unsafe class GemmCore
         bool tail = full != ki;
         TVec mask = tail ? TOps.TailMask(full - (ki - w)) : default;
         TVec z = TOps.Zero;
-        var cur = new RowCursor<T>(p, 0, 0);
-        int m = p.M;
         for (int r = 0; r < m; r += 4)
         {
             int mr = Math.Min(4, m - r);
@@ -242,6 +246,139 @@ internal static unsafe class GemmCore
             if (mr > 3) { T t = TOps.Sum(s3); *c3 = p.Accumulate ? *c3 + t : t; }
         }
     }
+
+    /// <summary>
+    /// The float N == 1 case for many rows (e.g. Dense(1) over a batch): eight rows per pass, one 256-bit accumulator
+    /// each, and one horizontal-add tree that turns the eight accumulators into the eight results at once (instead of
+    /// a horizontal sum per row). k tail as in <see cref="Dot{T, TVec, TOps}"/>. Every row sums its products in the same
+    /// order whatever M is, so a row's result does not depend on the batch it is in.
+    /// </summary>
+    private static void DotRows8(in GemmPlan<float> p)
+    {
+        KLoop k = p.K;
+        int ki = k.Inner;
+        int full = ki - ki % 8;
+        bool tail = full != ki;
+        Vector256<float> mask = tail ? V256<float>.TailMask(full - (ki - 8)) : default;
+        nint ld = p.ARow, ldc = p.CRow;
+        int m8 = k.Outer == 1 ? p.M - p.M % 8 : 0;
+        if (m8 > 0)
+            DotRows8Simple(p.A, ld, p.B, ki, p.C, ldc, m8, p.Accumulate);
+        for (int r = m8; r < p.M; r += 8)
+        {
+            // A last group of fewer than 8 rows repeats its last row in the unused slots (same loads, results dropped),
+            // so every row goes through the same reduction whatever the batch size.
+            int cnt = Math.Min(8, p.M - r);
+            float* a0 = p.A + r * ld;
+            nint o1 = Math.Min(1, cnt - 1) * ld, o2 = Math.Min(2, cnt - 1) * ld, o3 = Math.Min(3, cnt - 1) * ld,
+                o4 = Math.Min(4, cnt - 1) * ld, o5 = Math.Min(5, cnt - 1) * ld, o6 = Math.Min(6, cnt - 1) * ld, o7 = Math.Min(7, cnt - 1) * ld;
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            for (int o = 0; o < k.Outer; o++)
+            {
+                float* ao = a0 + o * k.AOuter;
+                float* pb = p.B + o * k.BOuter;
+                for (int q = 0; q < full; q += 8)
+                {
+                    var bv = Vector256.Load(pb + q);
+                    float* a = ao + q;
+                    s0 = Fma8(Vector256.Load(a), bv, s0);
+                    s1 = Fma8(Vector256.Load(a + o1), bv, s1);
+                    s2 = Fma8(Vector256.Load(a + o2), bv, s2);
+                    s3 = Fma8(Vector256.Load(a + o3), bv, s3);
+                    s4 = Fma8(Vector256.Load(a + o4), bv, s4);
+                    s5 = Fma8(Vector256.Load(a + o5), bv, s5);
+                    s6 = Fma8(Vector256.Load(a + o6), bv, s6);
+                    s7 = Fma8(Vector256.Load(a + o7), bv, s7);
+                }
+                if (tail)
+                {
+                    // the overlapped last vector at ki - 8; B's already-counted lanes are zeroed
+                    var bv = Vector256.ConditionalSelect(mask, Vector256.Load(pb + ki - 8), Vector256<float>.Zero);
+                    float* a = ao + ki - 8;
+                    s0 = Fma8(Vector256.Load(a), bv, s0);
+                    s1 = Fma8(Vector256.Load(a + o1), bv, s1);
+                    s2 = Fma8(Vector256.Load(a + o2), bv, s2);
+                    s3 = Fma8(Vector256.Load(a + o3), bv, s3);
+                    s4 = Fma8(Vector256.Load(a + o4), bv, s4);
+                    s5 = Fma8(Vector256.Load(a + o5), bv, s5);
+                    s6 = Fma8(Vector256.Load(a + o6), bv, s6);
+                    s7 = Fma8(Vector256.Load(a + o7), bv, s7);
+                }
+            }
+            // [r0, r1, r2, r3 | r0, r1, r2, r3] partial sums of the two 128-bit halves, then the halves added
+            var q0 = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+            var q1 = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
+            var sum = Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31);
+            float* c = p.C + r * ldc;
+            if (cnt == 8 && ldc == 1)
+            {
+                if (p.Accumulate) sum += Vector256.Load(c);
+                sum.Store(c);
+            }
+            else
+            {
+                for (int i = 0; i < cnt; i++) c[i * ldc] = p.Accumulate ? c[i * ldc] + sum.GetElement(i) : sum.GetElement(i);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Full groups of eight rows of a one-level k loop (the common case): the same products, lanes and reduction as
+    /// <see cref="DotRows8"/>, with the row offsets as multiples of the row stride and the masked B tail loaded once.
+    /// </summary>
+    private static void DotRows8Simple(float* a, nint ld, float* b, int ki, float* c, nint ldc, int m8, bool accumulate)
+    {
+        int full = ki - ki % 8;
+        bool tail = full != ki;
+        var bt = tail ? Vector256.ConditionalSelect(V256<float>.TailMask(full - (ki - 8)), Vector256.Load(b + ki - 8), Vector256<float>.Zero) : default;
+        for (int r = 0; r < m8; r += 8)
+        {
+            float* a0 = a + r * ld;
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            for (int q = 0; q < full; q += 8)
+            {
+                var bv = Vector256.Load(b + q);
+                float* x = a0 + q;
+                s0 = Fma8(Vector256.Load(x), bv, s0);
+                s1 = Fma8(Vector256.Load(x + ld), bv, s1);
+                s2 = Fma8(Vector256.Load(x + 2 * ld), bv, s2);
+                s3 = Fma8(Vector256.Load(x + 3 * ld), bv, s3);
+                s4 = Fma8(Vector256.Load(x + 4 * ld), bv, s4);
+                s5 = Fma8(Vector256.Load(x + 5 * ld), bv, s5);
+                s6 = Fma8(Vector256.Load(x + 6 * ld), bv, s6);
+                s7 = Fma8(Vector256.Load(x + 7 * ld), bv, s7);
+            }
+            if (tail)
+            {
+                float* x = a0 + ki - 8;
+                s0 = Fma8(Vector256.Load(x), bt, s0);
+                s1 = Fma8(Vector256.Load(x + ld), bt, s1);
+                s2 = Fma8(Vector256.Load(x + 2 * ld), bt, s2);
+                s3 = Fma8(Vector256.Load(x + 3 * ld), bt, s3);
+                s4 = Fma8(Vector256.Load(x + 4 * ld), bt, s4);
+                s5 = Fma8(Vector256.Load(x + 5 * ld), bt, s5);
+                s6 = Fma8(Vector256.Load(x + 6 * ld), bt, s6);
+                s7 = Fma8(Vector256.Load(x + 7 * ld), bt, s7);
+            }
+            var q0 = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+            var q1 = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
+            var sum = Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31);
+            float* cr = c + r * ldc;
+            if (ldc == 1)
+            {
+                if (accumulate) sum += Vector256.Load(cr);
+                sum.Store(cr);
+            }
+            else
+            {
+                for (int i = 0; i < 8; i++) cr[i * ldc] = accumulate ? cr[i * ldc] + sum.GetElement(i) : sum.GetElement(i);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Fma8(Vector256<float> a, Vector256<float> b, Vector256<float> c)
+        => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 
     /// <summary>Sets the M x N rows addressed by the plan's C side to zero.</summary>
     public static void ClearRows<T>(in GemmPlan<T> p) where T : unmanaged, IBinaryFloatingPointIeee754<T>

@@ -58,6 +58,13 @@ public static class MatMulKernels
                     GemmCore.ClearRows(GemmPlan<T>.Strided(m, n, pa, 0, pb, default, pc, ldc, false));
                 return;
             }
+            if (m == 1 && n > 1 && !transB)
+            {
+                // One row: the matrix-vector kernel (more accumulators in flight, no plan; same results as the row
+                // in a batch). n == 1 stays on the dot-product path, as in a batch.
+                GemvCore.Run(n, k, pa, transA ? lda : 1, pb, ldb, pc, accumulate);
+                return;
+            }
             nint aRow = transA ? 1 : lda;
             nint aInner = transA ? lda : 1;
             if (!transB)

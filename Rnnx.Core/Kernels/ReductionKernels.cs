@@ -71,6 +71,46 @@ public static class ReductionKernels
     }
 
     /// <summary>
+    /// Whether every value is finite (no NaN, no infinity). One pass with independent accumulators of x*0, which is
+    /// 0 for a finite x and NaN otherwise, so the loop has no branch and no compare per element.
+    /// </summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="x">The values.</param>
+    public static unsafe bool AllFinite<T>(ReadOnlySpan<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        fixed (T* p = x)
+        {
+            if (Vector256.IsHardwareAccelerated && x.Length >= 4 * Vector256<T>.Count)
+                return AllFinite<T, Vector256<T>, V256<T>>(p, x.Length);
+            if (Vector128.IsHardwareAccelerated && x.Length >= 4 * Vector128<T>.Count)
+                return AllFinite<T, Vector128<T>, V128<T>>(p, x.Length);
+            return AllFinite<T, T, ScalarOps<T>>(p, x.Length);
+        }
+    }
+
+    private static unsafe bool AllFinite<T, TVec, TOps>(T* p, int n)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+    {
+        int w = TOps.Count;
+        TVec zero = TOps.Zero;
+        TVec a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        int i = 0;
+        for (; i + 4 * w <= n; i += 4 * w)
+        {
+            a0 = TOps.MulAdd(TOps.Load(p + i), zero, a0);
+            a1 = TOps.MulAdd(TOps.Load(p + i + w), zero, a1);
+            a2 = TOps.MulAdd(TOps.Load(p + i + 2 * w), zero, a2);
+            a3 = TOps.MulAdd(TOps.Load(p + i + 3 * w), zero, a3);
+        }
+        for (; i + w <= n; i += w) a0 = TOps.MulAdd(TOps.Load(p + i), zero, a0);
+        T s = TOps.Sum(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)));
+        for (; i < n; i++) s += p[i] * T.Zero;
+        return s == T.Zero;
+    }
+
+    /// <summary>
     /// dst[i*cols + j] += bias[j] (broadcast a row vector over the rows).
     /// Tail: the last vector of a row is at cols - W, loaded before the row is updated and stored last.
     /// </summary>
@@ -85,6 +125,19 @@ public static class ReductionKernels
         Debug.Assert(rows >= 0 && cols >= 0 && dst.Length >= (long)rows * cols && bias.Length >= cols);
         if (rows <= 0 || cols <= 0)
             return;
+        int lanes = Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count;
+        if (cols < lanes && rows >= 2 * lanes && Vector128.IsHardwareAccelerated)
+        {
+            // Narrow rows (e.g. the (samples, 1) output of Dense(1)): the bias repeated `lanes` times is a row of
+            // lanes*cols values, so `lanes` narrow rows at a time become one wide row (same single add per element).
+            Span<T> wide = stackalloc T[lanes * cols];
+            for (int r = 0; r < lanes; r++) bias[..cols].CopyTo(wide.Slice(r * cols, cols));
+            int groups = rows / lanes;
+            AddRowVector<T>(dst, wide, groups, lanes * cols);
+            int done = groups * lanes;
+            if (done < rows) AddRowVector<T>(dst[(done * cols)..], bias, rows - done, cols);
+            return;
+        }
         fixed (T* pd = dst)
         fixed (T* pb = bias)
         {

@@ -36,6 +36,15 @@ internal sealed class TensorData
         return t;
     }
 
+    /// <summary>Like <see cref="Allocate"/> without zeroing large buffers, for results every element of which is written.</summary>
+    internal static TensorData AllocateUninitialized(Shape shape, DType dtype)
+    {
+        var t = new TensorData { DType = dtype, Shape = shape, Length = shape.Size };
+        if (dtype == DType.Float32) t.F = GC.AllocateUninitializedArray<float>(t.Length);
+        else t.D = GC.AllocateUninitializedArray<double>(t.Length);
+        return t;
+    }
+
     public static bool IsSupported<T>() => typeof(T) == typeof(float) || typeof(T) == typeof(double);
 
     public static DType DTypeOf<T>() =>

@@ -219,9 +219,9 @@ public sealed class Sequential
 
     private void CheckFinite(Tensor t, string what)
     {
-        // Fast path: a vectorized sum is finite when every value is (it can also overflow; then the scan decides).
-        if (t.DType == DType.Float32 ? float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(t.AsSpan<float>()))
-                                     : double.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(t.AsSpan<double>())))
+        // Fast path: one vectorized pass; the scan below only runs to name the first bad value.
+        if (t.DType == DType.Float32 ? Kernels.ReductionKernels.AllFinite<float>(t.AsSpan<float>())
+                                     : Kernels.ReductionKernels.AllFinite<double>(t.AsSpan<double>()))
             return;
         int bad = -1;
         if (t.DType == DType.Float32)
@@ -608,17 +608,34 @@ public sealed class Sequential
         return r;
     }
 
-    /// <summary>Predictions for (samples, ...) inputs in batches, recording nothing. Sequences of any length are accepted by recurrent and causal models.</summary>
+    /// <summary>
+    /// Predictions for (samples, ...) inputs in batches, recording nothing. Sequences of any length are accepted by
+    /// recurrent and causal models.
+    /// <para>
+    /// Non-finite inputs: when a prediction comes out non-finite, the inputs are scanned and the first NaN or infinity
+    /// is reported with its sample (<see cref="ArgumentException"/>). Checking the predictions rather than every input
+    /// value keeps a second pass over the data out of every call; a non-finite input whose prediction is still finite
+    /// (tanh(inf) = 1) is accepted, as Keras accepts it.
+    /// </para>
+    /// </summary>
     /// <returns>A heap tensor (samples, ...output).</returns>
-    /// <exception cref="ArgumentException">Bad input shape or non-finite values.</exception>
+    /// <exception cref="ArgumentException">Bad input shape, or a non-finite input that made a prediction non-finite.</exception>
     public Tensor Predict(Tensor x, int batchSize = 32)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        x = CheckInputs(x, "inputs");
+        x = CheckInputs(x, "inputs", checkFinite: false);
         int n = x.Shape[0];
         var shape = DataShape(x);
-        foreach (var l in _layers) shape = l.ComputeOutputShape(shape);
-        var result = HeapZeros(new Shape([n, .. shape.Select(d => d ?? throw new InvalidOperationException($"{Name}: output length unknown."))]));
+        long perSample = 0;
+        foreach (var l in _layers)
+        {
+            var outShape = l.ComputeOutputShape(shape);
+            perSample += WorkPerSample(l, shape, outShape);
+            shape = outShape;
+        }
+        // every element is written by a shard
+        var result = new Tensor(TensorData.AllocateUninitialized(
+            new Shape([n, .. shape.Select(d => d ?? throw new InvalidOperationException($"{Name}: output length unknown."))]), DType));
         EnsureWorkers();
         int threads = _workers!.Threads;
         if (_inferTapes.Length < threads)
@@ -637,8 +654,11 @@ public sealed class Sequential
                 int count = Math.Min(batchSize, n - start);
                 st.BatchStart = start;
                 st.BatchCount = count;
-                // Split a batch over the threads only when each part keeps enough rows to be worth a hand-off.
-                st.ShardCount = Math.Clamp(count / 8, 1, threads);
+                // Split a batch over the threads only when each part keeps enough rows and enough work to be worth
+                // a hand-off (waking a worker costs about as much as a few microseconds of arithmetic). Rows are
+                // independent, so the split never changes the results.
+                long work = count * perSample;
+                st.ShardCount = (int)Math.Clamp(Math.Min(count / 8, work / MinPredictWorkPerShard), 1, threads);
                 _workers.Run(st.ShardCount);
             }
         }
@@ -648,7 +668,29 @@ public sealed class Sequential
             st.Result = default;
             foreach (var t in _inferTapes) t.Reset();
         }
+        bool finite = DType == DType.Float32 ? Kernels.ReductionKernels.AllFinite<float>(result.AsSpan<float>())
+                                             : Kernels.ReductionKernels.AllFinite<double>(result.AsSpan<double>());
+        if (!finite) CheckFinite(x, "inputs");
         return result;
+    }
+
+    /// <summary>Rough arithmetic per sample below which a Predict shard is not worth a thread hand-off (about 20 µs).</summary>
+    private const long MinPredictWorkPerShard = 1_000_000;
+
+    /// <summary>
+    /// A rough count of the arithmetic one sample costs in a layer: 2 x parameters per position the layer is applied at
+    /// (every step for a recurrent, convolutional or time-distributed layer on a sequence), plus ~16 per output
+    /// feature per position (activations); a layer without weights costs 2 per output value.
+    /// </summary>
+    private static long WorkPerSample(Layer layer, int?[] input, int?[] output)
+    {
+        long outElems = 1;
+        foreach (var d in output) outElems *= d ?? 1;
+        int pars = layer.CountParams();
+        if (pars == 0) return 2 * outElems;
+        long positions = input.Length >= 2 ? input[0] ?? 1 : 1;
+        long features = output.Length > 0 ? output[^1] ?? 1 : 1;
+        return positions * (2L * pars + 16 * features);
     }
 
     /// <summary>Inference on rows [lo, hi) of the current Predict chunk, on its own tape (runs on a worker thread).</summary>
@@ -686,7 +728,6 @@ public sealed class Sequential
 
     // ------------------------------------------------------------------ end of checkpoint support
 
-    private Tensor HeapZeros(Shape shape) => new(TensorData.Allocate(shape, DType, false));
 
     /// <summary>Predictions for a flat float input of shape (samples, steps, features) etc.</summary>
     public float[] Predict(float[] x, params int[] shape) => Predict(Tensor.FromArray(x, shape)).ToFloatArray();

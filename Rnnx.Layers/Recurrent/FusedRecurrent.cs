@@ -135,7 +135,11 @@ internal static class FastMath
     private const float Ln2Lo = -2.12194440e-4f;
     private const float E0 = 1.9875691500e-4f, E1 = 1.3981999507e-3f, E2 = 8.3334519073e-3f,
         E3 = 4.1665795894e-2f, E4 = 1.6666665459e-1f, E5 = 5.0000001201e-1f;
-    private const float TanhClamp = 7.99881172180175781f, TanhTiny = 0.0004f;
+    private const float TanhTiny = 0.0004f;
+
+    // Eigen's clamp: the largest input whose approximation stays below 1 — it depends on whether the polynomial
+    // steps are fused (7.99881172) or separately rounded (7.90531111), so that tanh(±inf) is exactly ±1 on both paths.
+    private static float TanhClamp => X86Fma.IsSupported ? 7.99881172180175781f : 7.90531110763549805f;
     private const float A1 = 4.89352455891786e-03f, A3 = 6.37261928875436e-04f, A5 = 1.48572235717979e-05f,
         A7 = 5.12229709037114e-08f, A9 = -8.60467152213735e-11f, A11 = 2.00018790482477e-13f, A13 = -2.76076847742355e-16f;
     private const float B0 = 4.89352518554385e-03f, B2 = 2.26843463243900e-03f, B4 = 1.18534705686654e-04f, B6 = 1.19825839466702e-06f;
@@ -311,6 +315,12 @@ internal static class FusedRecurrent
     public static void AddBiasRows<T>(Span<T> z, int rows, int g, int ld, ReadOnlySpan<T> bias) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         Debug.Assert(rows == 0 || z.Length >= (rows - 1) * ld + g);
+        if (ld == g && g < 8)
+        {
+            // contiguous narrow rows (a SimpleRNN(1) projection): the kernel vectorizes across rows
+            ReductionKernels.AddRowVector(z, bias, rows, g);
+            return;
+        }
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(g);

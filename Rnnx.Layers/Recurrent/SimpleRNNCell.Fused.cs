@@ -77,6 +77,11 @@ internal sealed class FusedSimpleRnnOp : Op
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0];
+        if (units < NarrowUnits && batch > 1)
+        {
+            ForwardTimeMajor<T>(x, w, r, bias, h0, h, act, goBackwards);
+            return;
+        }
         int rows = batch * steps, ld = steps * units;
         using var scratch = new Scratch<T>(Tape.Current, rows * units);
         var z = scratch.Get(rows * units);
@@ -92,6 +97,62 @@ internal sealed class FusedSimpleRnnOp : Op
             else MatMulKernels.Gemm<T>(false, false, batch, units, units, hs[((k - 1) * units)..], ld, rk, units, zt, ld, true);
             ForwardStep<T>(act, batch, units, zt, ld, hs[(k * units)..], ld);
         }
+    }
+
+    /// <summary>Below this many units a step's rows are too narrow for SIMD in the (b, t) layout.</summary>
+    private const int NarrowUnits = 8;
+
+    /// <summary>
+    /// The same computation for narrow layers (units &lt; 8, e.g. the chapter's SimpleRNN(1)), run time-major so that
+    /// a step's B·U values are contiguous and the activation is vectorized across the batch: z = x·W, transposed to
+    /// (T, B, U), + b; per step z_t += h·R (the same GEMM, or for U = 1 the same rounded product and sum) and
+    /// h = act(z_t) over B·U contiguous values; H is transposed back to (B, T, U). Bit-identical to the row path
+    /// (every element sees the same operations in the same order).
+    /// </summary>
+    private static unsafe void ForwardTimeMajor<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData h,
+        int act, bool goBackwards) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0];
+        int rows = batch * steps, bu = batch * units;
+        using var scratch = new Scratch<T>(Tape.Current, 3 * rows * units + bu);
+        var z = scratch.Get(rows * units);
+        var zt = scratch.Get(rows * units);
+        var ht = scratch.Get(rows * units);
+        var tmp = scratch.Get(bu);
+        MatMulKernels.Gemm<T>(false, false, rows, units, features, x.Span<T>(), features, w.Span<T>(), units, z, units, false);
+        TimeMajor<T>(z, zt, batch, steps, units, toTimeMajor: true);
+        if (bias is not null) AddBiasRows<T>(zt, rows, units, units, bias.Span<T>());
+        ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
+        for (int k = 0; k < steps; k++)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            var zk = zt.Slice(t * bu, bu);
+            ReadOnlySpan<T> prev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
+            if (units == 1)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Multiply(prev, rk[0], tmp);
+                System.Numerics.Tensors.TensorPrimitives.Add(zk, tmp, zk);
+            }
+            else MatMulKernels.Gemm<T>(false, false, batch, units, units, prev, units, rk, units, zk, units, true);
+            ForwardStep<T>(act, 1, bu, zk, bu, ht.Slice(k * bu, bu), bu);
+        }
+        TimeMajor<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
+    }
+
+    /// <summary>(B, T, U) to (T, B, U) or back.</summary>
+    private static unsafe void TimeMajor<T>(ReadOnlySpan<T> src, Span<T> dst, int batch, int steps, int units, bool toTimeMajor) where T : unmanaged
+    {
+        int rows = toTimeMajor ? batch : steps, cols = toTimeMajor ? steps : batch;
+        if (units == 1)
+        {
+            fixed (T* ps = src)
+            fixed (T* pd = dst)
+                MatMulKernels.PackTransposed(ps, cols, rows, cols, pd);
+            return;
+        }
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                src.Slice((i * cols + j) * units, units).CopyTo(dst.Slice((j * rows + i) * units, units));
     }
 
     public override void Backward(Tape tape, in TapeEntry e)

@@ -110,6 +110,49 @@ public class MatMulKernelsTests
         }
     }
 
+    // One row (the matrix-vector kernel GemvCore): every n across the vector-width tails, k across KBlock.
+    [Test]
+    public void OneRow([Values] Precision p, [Values(1, 5, 20, 300)] int k, [Values(0, 2)] int pad)
+    {
+        for (int n = 0; n <= 257; n++)
+            Dispatch(p, _ => AllVariants<float>(n + k, 1, n, k, pad), _ => AllVariants<double>(n + k, 1, n, k, pad));
+    }
+
+    // One column over many rows (the eight-row dot kernel and its M % 8 remainder).
+    [Test]
+    public void OneColumn([Values] Precision p, [Values(1, 7, 8, 9, 16, 50, 300)] int k, [Values(0, 3)] int pad)
+    {
+        for (int m = 0; m <= 70; m++)
+            Dispatch(p, _ => AllVariants<float>(m + k, m, 1, k, pad), _ => AllVariants<double>(m + k, m, 1, k, pad));
+    }
+
+    // A row computed alone (M = 1 path) equals the same row inside a batch bit for bit, so a series predicted on its own
+    // gets exactly the numbers it gets in a batch.
+    [Test]
+    public void OneRow_IsBitIdenticalToTheSameRowInABatch([Values(1, 7, 8, 20, 80, 81, 200)] int n, [Values(1, 20, 300)] int k,
+        [Values] bool accumulate, [Values] bool transA)
+    {
+        BitIdentical<float>(n, k, accumulate, transA);
+        BitIdentical<double>(n, k, accumulate, transA);
+    }
+
+    private static void BitIdentical<T>(int n, int k, bool accumulate, bool transA) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int m = 5;
+        var rng = new System.Random(n * 1000 + k);
+        T[] a = Random<T>(rng, m * k), b = Random<T>(rng, k * n), c0 = Random<T>(rng, m * n);
+        int lda = transA ? m : k;
+        T[] batch = (T[])c0.Clone();
+        MatMulKernels.Gemm<T>(transA, false, m, n, k, a, lda, b, n, batch, n, accumulate);
+        for (int i = 0; i < m; i++)
+        {
+            T[] row = c0.AsSpan(i * n, n).ToArray();
+            ReadOnlySpan<T> ai = transA ? a.AsSpan(i) : a.AsSpan(i * k, k);
+            MatMulKernels.Gemm<T>(transA, false, 1, n, k, ai, lda, b, n, row, n, accumulate);
+            Assert.That(row, Is.EqualTo(batch.AsSpan(i * n, n).ToArray()), $"{typeof(T).Name} row {i} n={n} k={k} acc={accumulate} transA={transA}");
+        }
+    }
+
     [TestCase(false, false)]
     [TestCase(true, true)]
     public void Square256(bool transA, bool transB)

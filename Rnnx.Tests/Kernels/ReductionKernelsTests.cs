@@ -51,6 +51,34 @@ public class ReductionKernelsTests
     }
 
     [Test]
+    public void AllFinite_FindsEveryNaNAndInfinity([Values] Precision p)
+    {
+        Dispatch(p, _ => AllFinite<float>(float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue),
+            _ => AllFinite<double>(double.NaN, double.PositiveInfinity, double.NegativeInfinity, double.MaxValue));
+    }
+
+    private static void AllFinite<T>(T nan, T inf, T negInf, T max) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new System.Random(3);
+        for (int n = 0; n <= 257; n++)
+        {
+            T[] x = Random<T>(rng, n);
+            if (n > 2) { x[0] = max; x[1] = -max; x[2] = -T.Zero; }   // large and signed-zero values are finite
+            Assert.That(ReductionKernels.AllFinite<T>(x), Is.True, $"{typeof(T).Name} n={n} all finite");
+            for (int i = 0; i < n; i++)
+            {
+                foreach (T bad in new[] { nan, inf, negInf })
+                {
+                    T keep = x[i];
+                    x[i] = bad;
+                    Assert.That(ReductionKernels.AllFinite<T>(x), Is.False, $"{typeof(T).Name} n={n} {bad} at {i}");
+                    x[i] = keep;
+                }
+            }
+        }
+    }
+
+    [Test]
     public void SweepCols([Values] Precision p, [Values] bool acc, [Values(0, 1, 2, 3, 7)] int rows)
     {
         for (int cols = 0; cols <= 257; cols++)

@@ -98,7 +98,10 @@ public class FitValidationTests
         var ex2 = AssertRejectedBeforeTraining<ArgumentException>(m, () => m.Fit(Tensor.FromArray(xs, 40, 50, 1), y, verbose: 0));
         Assert.That(ex2.Message, Does.Contain("sample 39").And.Contain("finite"));
 
-        Assert.Throws<ArgumentException>(() => m.Predict(Tensor.FromArray(xs, 40, 50, 1)));
+        // Predict reports a NaN input because it makes the prediction NaN (PredictNonFiniteTests has the rules)
+        xs[3 * 50 + 17] = float.NaN;
+        var ex3 = Assert.Throws<ArgumentException>(() => m.Predict(Tensor.FromArray(xs, 40, 50, 1)))!;
+        Assert.That(ex3.Message, Does.Contain("sample 3"));
     }
 
     [Test]

@@ -25,3 +25,41 @@ public class ParallelPredictTests
         Assert.That(pc, Is.EqualTo(pa).Within(1e-6f));
     }
 }
+
+/// <summary>Predict reports a non-finite input that makes a prediction non-finite, naming the sample.</summary>
+public class PredictNonFiniteTests
+{
+    private static Rnnx.Models.Sequential Linear()
+    {
+        var m = new Rnnx.Models.Sequential([new Rnnx.Layers.Flatten(inputShape: [50, 1]), new Rnnx.Layers.Dense(1)], "linear", 1);
+        m.Build();
+        return m;
+    }
+
+    [Test]
+    public void NaNOrInfinityReachingThePrediction_NamesTheSample()
+    {
+        var model = Linear();
+        var xs = new float[40 * 50];
+        xs[7 * 50 + 3] = float.NaN;
+        var ex = Assert.Throws<ArgumentException>(() => model.Predict(Tensor.FromArray(xs, 40, 50, 1)))!;
+        Assert.That(ex.Message, Does.Contain("inputs").And.Contain("NaN").And.Contain("sample 7"));
+        xs[7 * 50 + 3] = 0;
+        xs[31 * 50] = float.PositiveInfinity;
+        ex = Assert.Throws<ArgumentException>(() => model.Predict(Tensor.FromArray(xs, 40, 50, 1)))!;
+        Assert.That(ex.Message, Does.Contain("sample 31").And.Contain("finite"));
+    }
+
+    [Test]
+    public void InfinityThatSaturatesToAFinitePrediction_IsAccepted_AsInKeras()
+    {
+        // tanh(+inf) = 1: the recurrent state is finite, so is the prediction
+        var model = new Rnnx.Models.Sequential([new Rnnx.Layers.SimpleRNN(3, inputShape: [null, 1]), new Rnnx.Layers.Dense(1)], "rnn", 1);
+        var xs = new float[4 * 10];
+        xs[2 * 10 + 9] = float.PositiveInfinity;
+        model.Build();
+        // whatever the sign of the (non-zero) input weights, tanh(±inf) = ±1
+        float[] p = model.Predict(Tensor.FromArray(xs, 4, 10, 1)).ToFloatArray();
+        Assert.That(p.All(float.IsFinite), Is.True);
+    }
+}

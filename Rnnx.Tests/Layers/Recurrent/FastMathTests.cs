@@ -54,7 +54,9 @@ public class FastMathTests
         }
         TestContext.Out.WriteLine($"max error: sigmoid {worstSigmoid:F2} ulp, tanh {worstTanh:F2} ulp");
         Assert.That(worstSigmoid, Is.LessThanOrEqualTo(3));
-        Assert.That(worstTanh, Is.LessThanOrEqualTo(5));
+        // With FMA the 13/6 rational approximation is within 5 ulp. Without FMA (DOTNET_EnableAVX2=0 or
+        // DOTNET_EnableHWIntrinsic=0) each of its 10 multiply-add steps rounds twice; measured 6.5 ulp there.
+        Assert.That(worstTanh, Is.LessThanOrEqualTo(System.Runtime.Intrinsics.X86.Fma.IsSupported ? 5 : 7));
     }
 
     [Test]

@@ -38,6 +38,36 @@ public class FusedCellTests
         [Values(false, true)] bool goBackwards)
         => Compare(kind, dtype, batch: 5, steps: 12, features: 3, units, returnSequences: true, goBackwards, userInitialStates: true, useBias: true);
 
+    /// <summary>Narrow SimpleRNN layers (units &lt; 8) run time-major over a batch: values and gradients as the composed path.</summary>
+    [Test, Combinatorial]
+    public void NarrowSimpleRnnMatchesComposed(
+        [Values(CellKind.SimpleTanh, CellKind.SimpleRelu, CellKind.SimpleSigmoid)] CellKind kind,
+        [Values(1, 3, 7)] int units,
+        [Values(DType.Float64, DType.Float32)] DType dtype,
+        [Values(false, true)] bool goBackwards)
+        => Compare(kind, dtype, batch: 9, steps: 11, features: 2, units, returnSequences: true, goBackwards, userInitialStates: true, useBias: true);
+
+    /// <summary>
+    /// The time-major batch path of a narrow SimpleRNN gives every series exactly (bit for bit) what the row path gives
+    /// it alone (batch 1), so predictions do not depend on how a batch is composed.
+    /// </summary>
+    [Test, Combinatorial]
+    public void NarrowSimpleRnnBatchEqualsEachSeriesAlone([Values(1, 3, 7)] int units, [Values(false, true)] bool goBackwards,
+        [Values(DType.Float32, DType.Float64)] DType dtype)
+    {
+        const int batch = 6, steps = 13, features = 2;
+        var layer = Make(CellKind.SimpleTanh, units, returnSequences: true, goBackwards: goBackwards);
+        BuildRandom(layer, features, dtype, seed: 5);
+        var x = RandomTensor(new NumPyRandomState(8), dtype, 1.0, batch, steps, features);
+        double[] all = layer.Run(x, null).Output.ToDoubleArray();
+        for (int b = 0; b < batch; b++)
+        {
+            var xb = Tensor.FromArray(x.ToDoubleArray().AsSpan(b * steps * features, steps * features).ToArray(), [1, steps, features]).Copy(dtype);
+            double[] alone = layer.Run(xb, null).Output.ToDoubleArray();
+            Assert.That(alone, Is.EqualTo(all.AsSpan(b * steps * units, steps * units).ToArray()), $"series {b}");
+        }
+    }
+
     [Test]
     public void FusedMatchesComposedWithoutBias([ValueSource(nameof(AllKinds))] CellKind kind, [Values(DType.Float64, DType.Float32)] DType dtype)
         => Compare(kind, dtype, batch: 3, steps: 6, features: 2, units: 5, returnSequences: false, goBackwards: false, userInitialStates: true, useBias: false);
