@@ -97,6 +97,12 @@ internal sealed class FusedLstmOp : Op
         MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
         var hs = h.Span<T>();
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        if (rec is null && batch == 1 && typeof(T) == typeof(float))
+        {
+            OneSeries(steps, units, ref R<T, float>(a), ref R<T, float>(b), ref R<T, float>(rk), ref R<T, float>(hInit), ref R<T, float>(cInit),
+                ref R<T, float>(c), ref R<T, float>(hs), goBackwards);
+        }
+        else
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
@@ -120,6 +126,52 @@ internal sealed class FusedLstmOp : Op
             var dst = fc.Span<T>();
             for (int i = 0; i < batch; i++) c.Slice(i * ldH + (steps - 1) * units, units).CopyTo(dst.Slice(i * units, units));
             finalC = new Tensor(fc);
+        }
+    }
+
+    /// <summary>
+    /// Inference on one series (the latency case): per step the matrix-vector product h·R and one pass over the units
+    /// that writes only c and h (no gate activations or tanh(c) are kept for a backward pass). The same operations in
+    /// the same order as the batch path, so the same numbers.
+    /// </summary>
+    private static unsafe void OneSeries(int steps, int units, ref float a, ref float bias, ref float r, ref float h0, ref float c0,
+        ref float c, ref float h, bool goBackwards)
+    {
+        int g4 = 4 * units;
+        var (j8, j4) = SplitFloat(units);
+        fixed (float* pa = &a, pr = &r, ph = &h, ph0 = &h0)
+        {
+            for (int k = 0; k < steps; k++)
+            {
+                int t = TimeOf(k, steps, goBackwards);
+                float* at = pa + (nint)t * g4;
+                float* hPrev = k == 0 ? ph0 : ph + (nint)(k - 1) * units;
+                GemvCore.Run(g4, units, hPrev, 1, pr, g4, at, true);
+                ref float cPrev = ref k == 0 ? ref c0 : ref Unsafe.Add(ref c, (k - 1) * units);
+                ref float ck = ref Unsafe.Add(ref c, k * units);
+                ref float hk = ref Unsafe.Add(ref h, k * units);
+                ref float ar = ref Unsafe.AsRef<float>(at);
+                Step<F8>(units, ref ar, ref bias, ref cPrev, ref ck, ref hk, 0, j8);
+                Step<F4>(units, ref ar, ref bias, ref cPrev, ref ck, ref hk, j8, j4);
+                Step<F1>(units, ref ar, ref bias, ref cPrev, ref ck, ref hk, j4, units);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step<V>(int u, ref float a, ref float bias, ref float cPrev, ref float c, ref float h, int j0, int j1)
+        where V : struct, ILane<V, float>
+    {
+        for (int j = j0; j < j1; j += V.Count)
+        {
+            nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
+            var i = V.Sigmoid(V.Load(ref a, j) + V.Load(ref bias, j));
+            var f = V.Sigmoid(V.Load(ref a, jf) + V.Load(ref bias, jf));
+            var g = V.Tanh(V.Load(ref a, jg) + V.Load(ref bias, jg));
+            var og = V.Sigmoid(V.Load(ref a, jo) + V.Load(ref bias, jo));
+            var cn = f * V.Load(ref cPrev, j) + i * g;
+            V.Store(cn, ref c, j);
+            V.Store(og * V.Tanh(cn), ref h, j);
         }
     }
 

@@ -68,6 +68,30 @@ public class FusedCellTests
         }
     }
 
+    /// <summary>
+    /// One series on its own (the latency path: matrix-vector steps, and for LSTM the inference-only step) gets exactly
+    /// the numbers it gets as a row of a batch: outputs and final states, bit for bit.
+    /// </summary>
+    [Test, Combinatorial]
+    public void OneSeriesEqualsItsRowInABatch([ValueSource(nameof(AllKinds))] CellKind kind, [Values(20, 37)] int units,
+        [Values(false, true)] bool goBackwards)
+    {
+        const int batch = 5, steps = 9, features = 3;
+        var layer = Make(kind, units, returnSequences: true, goBackwards: goBackwards);
+        BuildRandom(layer, features, DType.Float32, seed: 11);
+        var x = RandomTensor(new NumPyRandomState(4), DType.Float32, 1.0, batch, steps, features);
+        var (all, allStates) = layer.Run(x, null);
+        float[] xs = x.ToFloatArray();
+        for (int b = 0; b < batch; b++)
+        {
+            var xb = Tensor.FromArray(xs.AsSpan(b * steps * features, steps * features).ToArray(), 1, steps, features);
+            var (alone, states) = layer.Run(xb, null);
+            Assert.That(alone.ToFloatArray(), Is.EqualTo(all.ToFloatArray().AsSpan(b * steps * units, steps * units).ToArray()), $"{kind} series {b}");
+            for (int i = 0; i < states.Length; i++)
+                Assert.That(states[i].ToFloatArray(), Is.EqualTo(allStates[i].ToFloatArray().AsSpan(b * units, units).ToArray()), $"{kind} series {b} state {i}");
+        }
+    }
+
     [Test]
     public void FusedMatchesComposedWithoutBias([ValueSource(nameof(AllKinds))] CellKind kind, [Values(DType.Float64, DType.Float32)] DType dtype)
         => Compare(kind, dtype, batch: 3, steps: 6, features: 2, units: 5, returnSequences: false, goBackwards: false, userInitialStates: true, useBias: false);
