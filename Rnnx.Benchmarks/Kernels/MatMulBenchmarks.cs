@@ -37,6 +37,8 @@ public class MatMulBenchmarks
         new("32x80*(20x80)^T", false, true, 32, 20, 80),         // dh = dGates * U^T
         new("(1600x20)^T*1600x80", true, false, 20, 80, 1600),   // dU = H^T * dGates over 50 steps x 32
         new("256x256*256x256", false, false, 256, 256, 256),
+        new("1x20*20x80", false, false, 1, 80, 20),              // one series: h * U (GemvCore)
+        new("2000x50*50x1", false, false, 2000, 1, 50),          // Dense(1) over the validation set (8-row dot kernel)
     ];
 
     [ParamsSource(nameof(Shapes))]
