@@ -625,17 +625,9 @@ public sealed class Sequential
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         x = CheckInputs(x, "inputs", checkFinite: false);
         int n = x.Shape[0];
-        var shape = DataShape(x);
-        long perSample = 0;
-        foreach (var l in _layers)
-        {
-            var outShape = l.ComputeOutputShape(shape);
-            perSample += WorkPerSample(l, shape, outShape);
-            shape = outShape;
-        }
+        var (outShape, perSample) = PredictPlan(x);
         // every element is written by a shard
-        var result = new Tensor(TensorData.AllocateUninitialized(
-            new Shape([n, .. shape.Select(d => d ?? throw new InvalidOperationException($"{Name}: output length unknown."))]), DType));
+        var result = new Tensor(TensorData.AllocateUninitialized(outShape.Insert(0, n), DType));
         EnsureWorkers();
         int threads = _workers!.Threads;
         if (_inferTapes.Length < threads)
@@ -672,6 +664,34 @@ public sealed class Sequential
                                              : Kernels.ReductionKernels.AllFinite<double>(result.AsSpan<double>());
         if (!finite) CheckFinite(x, "inputs");
         return result;
+    }
+
+    private Shape _planInput;
+    private Shape _planOutput;
+    private long _planWork;
+    private int _planLayers = -1;
+
+    /// <summary>
+    /// The per-sample output shape and arithmetic estimate for inputs shaped like <paramref name="x"/>, cached for the
+    /// last input shape (one-series Predict calls in a loop pay for the shape walk once).
+    /// </summary>
+    private (Shape PerSampleOutput, long Work) PredictPlan(Tensor x)
+    {
+        var inShape = x.Shape.Remove(0);
+        if (_planLayers == _layers.Count && inShape == _planInput) return (_planOutput, _planWork);
+        var shape = DataShape(x);
+        long perSample = 0;
+        foreach (var l in _layers)
+        {
+            var outShape = l.ComputeOutputShape(shape);
+            perSample += WorkPerSample(l, shape, outShape);
+            shape = outShape;
+        }
+        _planOutput = new Shape(shape.Select(d => d ?? throw new InvalidOperationException($"{Name}: output length unknown.")).ToArray());
+        _planInput = inShape;
+        _planWork = perSample;
+        _planLayers = _layers.Count;
+        return (_planOutput, _planWork);
     }
 
     /// <summary>Rough arithmetic per sample below which a Predict shard is not worth a thread hand-off (about 20 µs).</summary>
