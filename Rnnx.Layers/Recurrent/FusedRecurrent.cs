@@ -307,6 +307,46 @@ internal static class FusedRecurrent
         return any ? tape : null;
     }
 
+    /// <summary>
+    /// LSTM inference (nothing recorded) on at least this many series runs time-major: with the (batch, time) row layout
+    /// a step's gate rows are T·4U values apart, so a large batch spreads every step over megabytes and thousands of
+    /// pages (1000 series x 50 steps x 80 gates is 16 MB); time-major, a step is one contiguous block. Same numbers.
+    /// </summary>
+    public const int TimeMajorMinBatch = 64;
+
+    /// <summary>(B, T, W) to (T, B, W) (<paramref name="toTimeMajor"/>) or back.</summary>
+    public static unsafe void TimeMajorCopy<T>(ReadOnlySpan<T> src, Span<T> dst, int batch, int steps, int width, bool toTimeMajor) where T : unmanaged
+    {
+        int rows = toTimeMajor ? batch : steps, cols = toTimeMajor ? steps : batch;
+        if (width == 1)
+        {
+            fixed (T* ps = src)
+            fixed (T* pd = dst)
+                MatMulKernels.PackTransposed(ps, cols, rows, cols, pd);
+            return;
+        }
+        ref byte s0 = ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(src));
+        ref byte d0 = ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(dst));
+        nint bytes = (nint)width * sizeof(T);
+        for (int i = 0; i < rows; i++)
+        {
+            ref byte si = ref Unsafe.Add(ref s0, i * cols * bytes);
+            for (int j = 0; j < cols; j++)
+                CopyRow(ref Unsafe.Add(ref si, j * bytes), ref Unsafe.Add(ref d0, ((nint)j * rows + i) * bytes), bytes);
+        }
+    }
+
+    /// <summary>Copies a short run of bytes with 32-, 16- and 8-byte moves (row copies of a few dozen floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(ref byte src, ref byte dst, nint bytes)
+    {
+        nint o = 0;
+        for (; o + 32 <= bytes; o += 32) Vector256.LoadUnsafe(ref src, (nuint)o).StoreUnsafe(ref dst, (nuint)o);
+        if (o + 16 <= bytes) { Vector128.LoadUnsafe(ref src, (nuint)o).StoreUnsafe(ref dst, (nuint)o); o += 16; }
+        for (; o + 8 <= bytes; o += 8) Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, o), Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref src, o)));
+        for (; o < bytes; o++) Unsafe.Add(ref dst, o) = Unsafe.Add(ref src, o);
+    }
+
     /// <summary>The time index of x processed at step <paramref name="k"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int TimeOf(int k, int steps, bool goBackwards) => goBackwards ? steps - 1 - k : k;

@@ -87,6 +87,12 @@ internal sealed class FusedLstmOp : Op
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
         int rows = batch * steps, ldA = steps * g4, ldH = steps * units;
         var dtype = x.DType;
+        if (rec is null && batch >= TimeMajorMinBatch && steps > 0)
+        {
+            gatesData = cellsData = tanhData = null;
+            ForwardTimeMajor<T>(x, w, r, bias, h0, c0, h, goBackwards, wantFinalC, out finalC);
+            return;
+        }
         using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4);
         var a = scratch.Saved(rec, new Shape(batch, steps, g4), dtype, out gatesData);
         var c = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out cellsData);
@@ -125,6 +131,45 @@ internal sealed class FusedLstmOp : Op
             var fc = Tape.NewResult(new Shape(batch, units), dtype);
             var dst = fc.Span<T>();
             for (int i = 0; i < batch; i++) c.Slice(i * ldH + (steps - 1) * units, units).CopyTo(dst.Slice(i * units, units));
+            finalC = new Tensor(fc);
+        }
+    }
+
+    /// <summary>
+    /// Inference on a large batch, time-major (see <see cref="FusedRecurrent.TimeMajorMinBatch"/>): x is transposed to
+    /// (T, B, F), so x·W and every step's gate block (B x 4U), h and c are contiguous; H is transposed back to (B, T, U)
+    /// at the end. Only two cell-state blocks are kept. The same operations per element as the row path.
+    /// </summary>
+    private static void ForwardTimeMajor<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
+        TensorData h, bool goBackwards, bool wantFinalC, out Tensor finalC) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
+        int rows = batch * steps, bu = batch * units, bg = batch * g4;
+        using var scratch = new Scratch<T>(Tape.Current, rows * features + rows * g4 + rows * units + 3 * bu + g4);
+        var xt = scratch.Get(rows * features);
+        TimeMajorCopy<T>(x.Span<T>(), xt, batch, steps, features, toTimeMajor: true);
+        var a = scratch.Get(rows * g4);
+        MatMulKernels.Gemm<T>(false, false, rows, g4, features, xt, features, w.Span<T>(), g4, a, g4, false);
+        ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
+        var ht = scratch.Get(rows * units);
+        Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), tcs = scratch.Get(bu);
+        ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        for (int k = 0; k < steps; k++)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            var at = a.Slice(t * bg, bg);
+            ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
+            ReadOnlySpan<T> cPrev = k == 0 ? cInit : (k % 2 == 0 ? cB : cA);
+            Span<T> cNow = k % 2 == 0 ? cA : cB;
+            MatMulKernels.Gemm<T>(false, false, batch, g4, units, hPrev, units, rk, g4, at, g4, true);
+            ForwardStep<T>(batch, units, at, g4, b, cPrev, units, cNow, tcs, ht.Slice(k * bu, bu), units);
+        }
+        TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
+        finalC = default;
+        if (wantFinalC)
+        {
+            var fc = Tape.NewResult(new Shape(batch, units), x.DType);
+            ((steps - 1) % 2 == 0 ? cA : cB).CopyTo(fc.Span<T>());
             finalC = new Tensor(fc);
         }
     }

@@ -120,7 +120,7 @@ internal sealed class FusedSimpleRnnOp : Op
         var ht = scratch.Get(rows * units);
         var tmp = scratch.Get(bu);
         MatMulKernels.Gemm<T>(false, false, rows, units, features, x.Span<T>(), features, w.Span<T>(), units, z, units, false);
-        TimeMajor<T>(z, zt, batch, steps, units, toTimeMajor: true);
+        TimeMajorCopy<T>(z, zt, batch, steps, units, toTimeMajor: true);
         if (bias is not null) AddBiasRows<T>(zt, rows, units, units, bias.Span<T>());
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
         for (int k = 0; k < steps; k++)
@@ -136,23 +136,7 @@ internal sealed class FusedSimpleRnnOp : Op
             else MatMulKernels.Gemm<T>(false, false, batch, units, units, prev, units, rk, units, zk, units, true);
             ForwardStep<T>(act, 1, bu, zk, bu, ht.Slice(k * bu, bu), bu);
         }
-        TimeMajor<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
-    }
-
-    /// <summary>(B, T, U) to (T, B, U) or back.</summary>
-    private static unsafe void TimeMajor<T>(ReadOnlySpan<T> src, Span<T> dst, int batch, int steps, int units, bool toTimeMajor) where T : unmanaged
-    {
-        int rows = toTimeMajor ? batch : steps, cols = toTimeMajor ? steps : batch;
-        if (units == 1)
-        {
-            fixed (T* ps = src)
-            fixed (T* pd = dst)
-                MatMulKernels.PackTransposed(ps, cols, rows, cols, pd);
-            return;
-        }
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++)
-                src.Slice((i * cols + j) * units, units).CopyTo(dst.Slice((j * rows + i) * units, units));
+        TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
     }
 
     public override void Backward(Tape tape, in TapeEntry e)

@@ -92,6 +92,30 @@ public class FusedCellTests
         }
     }
 
+    /// <summary>
+    /// LSTM inference on a large batch runs time-major (FusedRecurrent.TimeMajorMinBatch); outputs and final states
+    /// equal, bit for bit, those of the row layout used while recording.
+    /// </summary>
+    [Test, Combinatorial]
+    public void LstmLargeBatchInferenceEqualsTheRecordedPath([Values(false, true)] bool goBackwards, [Values(1, 3)] int features,
+        [Values(DType.Float32, DType.Float64)] DType dtype)
+    {
+        const int batch = FusedRecurrent.TimeMajorMinBatch + 6, steps = 7, units = 20;
+        var layer = Make(CellKind.Lstm, units, returnSequences: true, goBackwards: goBackwards);
+        BuildRandom(layer, features, dtype, seed: 12);
+        var x = RandomTensor(new NumPyRandomState(6), dtype, 1.0, batch, steps, features);
+        var (inferred, inferredStates) = layer.Run(x, null);
+        using var tape = new Tape();
+        using (tape.Activate())
+        {
+            var (recorded, recordedStates) = layer.Run(x.Copy(dtype).RequireGrad(), null);
+            Assert.That(tape.Count, Is.GreaterThan(0), "the second run records (row layout)");
+            Assert.That(inferred.ToDoubleArray(), Is.EqualTo(recorded.ToDoubleArray()));
+            for (int i = 0; i < recordedStates.Length; i++)
+                Assert.That(inferredStates[i].ToDoubleArray(), Is.EqualTo(recordedStates[i].ToDoubleArray()), $"state {i}");
+        }
+    }
+
     [Test]
     public void FusedMatchesComposedWithoutBias([ValueSource(nameof(AllKinds))] CellKind kind, [Values(DType.Float64, DType.Float32)] DType dtype)
         => Compare(kind, dtype, batch: 3, steps: 6, features: 2, units: 5, returnSequences: false, goBackwards: false, userInitialStates: true, useBias: false);
