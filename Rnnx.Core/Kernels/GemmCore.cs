@@ -305,20 +305,7 @@ internal static unsafe class GemmCore
                     s7 = Fma8(Vector256.Load(a + o7), bv, s7);
                 }
             }
-            // [r0, r1, r2, r3 | r0, r1, r2, r3] partial sums of the two 128-bit halves, then the halves added
-            var q0 = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
-            var q1 = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
-            var sum = Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31);
-            float* c = p.C + r * ldc;
-            if (cnt == 8 && ldc == 1)
-            {
-                if (p.Accumulate) sum += Vector256.Load(c);
-                sum.Store(c);
-            }
-            else
-            {
-                for (int i = 0; i < cnt; i++) c[i * ldc] = p.Accumulate ? c[i * ldc] + sum.GetElement(i) : sum.GetElement(i);
-            }
+            StoreRows8(s0, s1, s2, s3, s4, s5, s6, s7, p.C + r * ldc, ldc, cnt, p.Accumulate);
         }
     }
 
@@ -360,19 +347,29 @@ internal static unsafe class GemmCore
                 s6 = Fma8(Vector256.Load(x + 6 * ld), bt, s6);
                 s7 = Fma8(Vector256.Load(x + 7 * ld), bt, s7);
             }
-            var q0 = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
-            var q1 = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
-            var sum = Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31);
-            float* cr = c + r * ldc;
-            if (ldc == 1)
-            {
-                if (accumulate) sum += Vector256.Load(cr);
-                sum.Store(cr);
-            }
-            else
-            {
-                for (int i = 0; i < 8; i++) cr[i * ldc] = accumulate ? cr[i * ldc] + sum.GetElement(i) : sum.GetElement(i);
-            }
+            StoreRows8(s0, s1, s2, s3, s4, s5, s6, s7, c + r * ldc, ldc, 8, accumulate);
+        }
+    }
+
+    /// <summary>
+    /// The eight row results from eight accumulators: [r0, r1, r2, r3 | r0, r1, r2, r3] partial sums of the two
+    /// 128-bit halves by two levels of horizontal adds, then the halves added; stored to rows 0..cnt-1 of c.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows8(Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3,
+        Vector256<float> s4, Vector256<float> s5, Vector256<float> s6, Vector256<float> s7, float* c, nint ldc, int cnt, bool accumulate)
+    {
+        var q0 = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+        var q1 = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
+        var sum = Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31);
+        if (cnt == 8 && ldc == 1)
+        {
+            if (accumulate) sum += Vector256.Load(c);
+            sum.Store(c);
+        }
+        else
+        {
+            for (int i = 0; i < cnt; i++) c[i * ldc] = accumulate ? c[i * ldc] + sum.GetElement(i) : sum.GetElement(i);
         }
     }
 
@@ -612,7 +609,7 @@ internal static unsafe class GemmCore
     private static nint LastOffset(int nv, nint o1, nint o2, nint o3) => nv == 2 ? o1 : nv == 3 ? o2 : o3;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put<T, TVec, TOps>(T* c, TVec v, bool acc)
+    internal static void Put<T, TVec, TOps>(T* c, TVec v, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
@@ -623,7 +620,7 @@ internal static unsafe class GemmCore
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Last<T, TVec, TOps>(T* c, TVec v, TVec mask, bool tail, bool acc)
+    internal static void Last<T, TVec, TOps>(T* c, TVec v, TVec mask, bool tail, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>

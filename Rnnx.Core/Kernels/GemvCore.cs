@@ -127,47 +127,20 @@ internal static unsafe class GemvCore
         if (nv == 1)
         {
             // a lone (possibly tail) vector: masked store, the lanes it overlaps were finished by an earlier block
-            Last<T, TVec, TOps>(y + o0, s0, mask, tail, acc);
+            GemmCore.Last<T, TVec, TOps>(y + o0, s0, mask, tail, acc);
             return;
         }
         // Multi-vector block with an overlapped tail: read the last vector's old y before any store (see GemmCore.StoreRow).
         TVec old = tail && acc ? TOps.Load(y + lastOff) : z;
         TVec last = nv switch { 2 => s1, 3 => s2, 4 => s3, 5 => s4, 6 => s5, 7 => s6, _ => s7 };
-        Put<T, TVec, TOps>(y + o0, s0, acc);
-        if (nv > 2) Put<T, TVec, TOps>(y + o1, s1, acc);
-        if (nv > 3) Put<T, TVec, TOps>(y + o2, s2, acc);
-        if (nv > 4) Put<T, TVec, TOps>(y + o3, s3, acc);
-        if (nv > 5) Put<T, TVec, TOps>(y + o4, s4, acc);
-        if (nv > 6) Put<T, TVec, TOps>(y + o5, s5, acc);
-        if (nv > 7) Put<T, TVec, TOps>(y + o6, s6, acc);
+        GemmCore.Put<T, TVec, TOps>(y + o0, s0, acc);
+        if (nv > 2) GemmCore.Put<T, TVec, TOps>(y + o1, s1, acc);
+        if (nv > 3) GemmCore.Put<T, TVec, TOps>(y + o2, s2, acc);
+        if (nv > 4) GemmCore.Put<T, TVec, TOps>(y + o3, s3, acc);
+        if (nv > 5) GemmCore.Put<T, TVec, TOps>(y + o4, s4, acc);
+        if (nv > 6) GemmCore.Put<T, TVec, TOps>(y + o5, s5, acc);
+        if (nv > 7) GemmCore.Put<T, TVec, TOps>(y + o6, s6, acc);
         if (tail) TOps.Store(y + lastOff, acc ? TOps.Add(old, last) : last);
-        else Put<T, TVec, TOps>(y + lastOff, last, acc);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put<T, TVec, TOps>(T* c, TVec v, bool acc)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TVec : struct
-        where TOps : ISimd<T, TVec>
-    {
-        if (acc)
-            v = TOps.Add(TOps.Load(c), v);
-        TOps.Store(c, v);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Last<T, TVec, TOps>(T* c, TVec v, TVec mask, bool tail, bool acc)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TVec : struct
-        where TOps : ISimd<T, TVec>
-    {
-        if (!tail)
-        {
-            Put<T, TVec, TOps>(c, v, acc);
-            return;
-        }
-        TVec old = TOps.Load(c);
-        TVec sum = acc ? TOps.Add(old, v) : v;
-        TOps.Store(c, TOps.Select(mask, sum, old));
+        else GemmCore.Put<T, TVec, TOps>(y + lastOff, last, acc);
     }
 }

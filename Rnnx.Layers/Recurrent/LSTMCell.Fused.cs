@@ -209,15 +209,23 @@ internal sealed class FusedLstmOp : Op
     {
         for (int j = j0; j < j1; j += V.Count)
         {
-            nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
-            var i = V.Sigmoid(V.Load(ref a, j) + V.Load(ref bias, j));
-            var f = V.Sigmoid(V.Load(ref a, jf) + V.Load(ref bias, jf));
-            var g = V.Tanh(V.Load(ref a, jg) + V.Load(ref bias, jg));
-            var og = V.Sigmoid(V.Load(ref a, jo) + V.Load(ref bias, jo));
-            var cn = f * V.Load(ref cPrev, j) + i * g;
+            Gates<float, V>(ref a, ref bias, ref cPrev, j, u, out _, out _, out _, out var og, out var cn);
             V.Store(cn, ref c, j);
             V.Store(og * V.Tanh(cn), ref h, j);
         }
+    }
+
+    /// <summary>The gate activations of units [j, j + V.Count) of one row and the new cell state (shared by both forward passes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Gates<T, V>(ref T a, ref T bias, ref T cPrev, int j, int u, out V i, out V f, out V g, out V og, out V cn)
+        where T : unmanaged where V : struct, ILane<V, T>
+    {
+        nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
+        i = V.Sigmoid(V.Load(ref a, j) + V.Load(ref bias, j));
+        f = V.Sigmoid(V.Load(ref a, jf) + V.Load(ref bias, jf));
+        g = V.Tanh(V.Load(ref a, jg) + V.Load(ref bias, jg));
+        og = V.Sigmoid(V.Load(ref a, jo) + V.Load(ref bias, jo));
+        cn = f * V.Load(ref cPrev, j) + i * g;
     }
 
     public override void Backward(Tape tape, in TapeEntry e)
@@ -318,11 +326,7 @@ internal sealed class FusedLstmOp : Op
             for (int j = j0; j < j1; j += V.Count)
             {
                 nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
-                var i = V.Sigmoid(V.Load(ref ar, j) + V.Load(ref bias, j));
-                var f = V.Sigmoid(V.Load(ref ar, jf) + V.Load(ref bias, jf));
-                var g = V.Tanh(V.Load(ref ar, jg) + V.Load(ref bias, jg));
-                var og = V.Sigmoid(V.Load(ref ar, jo) + V.Load(ref bias, jo));
-                var cn = f * V.Load(ref cpr, j) + i * g;
+                Gates<T, V>(ref ar, ref bias, ref cpr, j, u, out var i, out var f, out var g, out var og, out var cn);
                 var t = V.Tanh(cn);
                 V.Store(i, ref ar, j);
                 V.Store(f, ref ar, jf);
