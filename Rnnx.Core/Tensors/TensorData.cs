@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -34,6 +35,13 @@ internal sealed class TensorData
         if (dtype == DType.Float32) t.F = new float[t.Length];
         else t.D = new double[t.Length];
         return t;
+    }
+
+    /// <summary>A float32 leaf over the caller's array, without a copy (for read-only uses such as inference inputs).</summary>
+    internal static TensorData Wrap(float[] values, Shape shape)
+    {
+        Debug.Assert(values.Length == shape.Size);
+        return new TensorData { DType = DType.Float32, Shape = shape, Length = values.Length, F = values };
     }
 
     /// <summary>Like <see cref="Allocate"/> without zeroing large buffers, for results every element of which is written.</summary>

@@ -750,7 +750,18 @@ public sealed class Sequential
 
 
     /// <summary>Predictions for a flat float input of shape (samples, steps, features) etc.</summary>
-    public float[] Predict(float[] x, params int[] shape) => Predict(Tensor.FromArray(x, shape)).ToFloatArray();
+    /// <remarks><paramref name="x"/> is read, never written, and not copied; the returned array is the prediction's own.</remarks>
+    public float[] Predict(float[] x, params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(shape);
+        var s = new Shape(shape);
+        if (x.Length != s.Size)
+            throw new ShapeMismatchException($"{Name}: {x.Length} input values cannot have shape {s} ({s.Size} elements).", nameof(x));
+        var d = Predict(new Tensor(TensorData.Wrap(x, s))).Data;
+        // a fresh heap tensor nobody else holds: hand its array over instead of copying it
+        return d.DType == DType.Float32 && d.Offset == 0 && d.F!.Length == d.Length ? d.F : new Tensor(d).ToFloatArray();
+    }
 
     // ------------------------------------------------------------------ summary
 

@@ -63,3 +63,25 @@ public class PredictNonFiniteTests
         Assert.That(p.All(float.IsFinite), Is.True);
     }
 }
+
+/// <summary>Predict(float[], shape): the caller's array is only read, and every call returns its own array.</summary>
+public class PredictFloatArrayTests
+{
+    [Test]
+    public void InputUntouched_ResultsIndependent_BadLengthNamed()
+    {
+        var model = new Rnnx.Models.Sequential([new Rnnx.Layers.LSTM(4, inputShape: [null, 1]), new Rnnx.Layers.Dense(2)], "m", 3);
+        model.Build();
+        float[] x = Enumerable.Range(0, 10).Select(i => MathF.Sin(i)).ToArray();
+        float[] copy = (float[])x.Clone();
+        float[] first = model.Predict(x, 1, 10, 1);
+        float[] firstCopy = (float[])first.Clone();
+        float[] second = model.Predict(x.Select(v => -v).ToArray(), 1, 10, 1);
+        Assert.That(x, Is.EqualTo(copy), "input not written");
+        Assert.That(first, Is.EqualTo(firstCopy), "an earlier result is not overwritten by a later call");
+        Assert.That(second, Is.Not.SameAs(first));
+        Assert.That(model.Predict(x, 1, 10, 1), Is.EqualTo(first), "same input, same output");
+        var ex = Assert.Throws<ShapeMismatchException>(() => model.Predict(x, 1, 9, 1))!;
+        Assert.That(ex.Message, Does.Contain("10 input values").And.Contain("(1, 9, 1)"));
+    }
+}
