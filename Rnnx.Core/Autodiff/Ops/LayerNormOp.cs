@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace Rnnx.Autodiff.Ops;
 
@@ -61,19 +62,86 @@ internal sealed class LayerNormOp : Op
         for (int i = 0; i < rows; i++)
         {
             var row = xs.Slice(i * n, n);
-            T mean = System.Numerics.Tensors.TensorPrimitives.Sum(row) * invN;
-            T v = T.Zero;
-            for (int j = 0; j < n; j++) { T c = row[j] - mean; v += c * c; }
-            T r = T.One / T.Sqrt(v * invN + eps);
+            T mean = RowSum(row) * invN;
+            T r = T.One / T.Sqrt(RowSquaredDeviations(row, mean) * invN + eps);
             var y = ys.Slice(i * n, n);
-            for (int j = 0; j < n; j++)
+            var h = xhat is null ? default : hs.Slice(i * n, n);
+            // h = (x - mean) * r, y = gamma * h + beta, element by element as written (vector lanes where they fit)
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
             {
-                T h = (row[j] - mean) * r;
-                if (xhat is not null) hs[i * n + j] = h;
-                y[j] = gs[j] * h + bs[j];
+                Vector256<T> m = Vector256.Create(mean), rv = Vector256.Create(r);
+                for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count)
+                {
+                    var hv = (Vector256.Create(row.Slice(j, Vector256<T>.Count)) - m) * rv;
+                    if (xhat is not null) hv.CopyTo(h.Slice(j));
+                    (Vector256.Create(gs.Slice(j, Vector256<T>.Count)) * hv + Vector256.Create(bs.Slice(j, Vector256<T>.Count))).CopyTo(y.Slice(j));
+                }
+            }
+            for (; j < n; j++)
+            {
+                T hj = (row[j] - mean) * r;
+                if (xhat is not null) h[j] = hj;
+                y[j] = gs[j] * hj + bs[j];
             }
             if (rs is not null) rr[i] = r;
         }
+    }
+
+    /// <summary>dgamma += dy ⊙ x̂ and dbeta += dy for one row, inline (rows are short: a call per row would cost more than the row).</summary>
+    private static void AccumulateAffineGrads<T>(Span<T> dgam, Span<T> dbet, ReadOnlySpan<T> dy, ReadOnlySpan<T> h, bool wantGamma, bool wantBeta)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int n = dy.Length, j = 0;
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+        {
+            for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count)
+            {
+                var d = Vector256.Create(dy.Slice(j, Vector256<T>.Count));
+                if (wantGamma) (Vector256.Create(dgam.Slice(j, Vector256<T>.Count)) + d * Vector256.Create(h.Slice(j, Vector256<T>.Count))).CopyTo(dgam.Slice(j));
+                if (wantBeta) (Vector256.Create(dbet.Slice(j, Vector256<T>.Count)) + d).CopyTo(dbet.Slice(j));
+            }
+        }
+        for (; j < n; j++)
+        {
+            if (wantGamma) dgam[j] += dy[j] * h[j];
+            if (wantBeta) dbet[j] += dy[j];
+        }
+    }
+
+    /// <summary>Σ x: 256-bit lane sums (then across the lanes) where they fit, the rest in order.</summary>
+    private static T RowSum<T>(ReadOnlySpan<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        T s = T.Zero;
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported && x.Length >= Vector256<T>.Count)
+        {
+            var acc = Vector256<T>.Zero;
+            for (; j + Vector256<T>.Count <= x.Length; j += Vector256<T>.Count) acc += Vector256.Create(x.Slice(j, Vector256<T>.Count));
+            s = Vector256.Sum(acc);
+        }
+        for (; j < x.Length; j++) s += x[j];
+        return s;
+    }
+
+    /// <summary>Σ (x - mean)², summed as <see cref="RowSum{T}"/>.</summary>
+    private static T RowSquaredDeviations<T>(ReadOnlySpan<T> x, T mean) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        T s = T.Zero;
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported && x.Length >= Vector256<T>.Count)
+        {
+            var acc = Vector256<T>.Zero;
+            var m = Vector256.Create(mean);
+            for (; j + Vector256<T>.Count <= x.Length; j += Vector256<T>.Count)
+            {
+                var c = Vector256.Create(x.Slice(j, Vector256<T>.Count)) - m;
+                acc += c * c;
+            }
+            s = Vector256.Sum(acc);
+        }
+        for (; j < x.Length; j++) { T c = x[j] - mean; s += c * c; }
+        return s;
     }
 
     public override void Backward(Tape tape, in TapeEntry e)
@@ -98,11 +166,23 @@ internal sealed class LayerNormOp : Op
         {
             var dyr = dy.Slice(i * n, n);
             var hr = h.Slice(i * n, n);
-            if (gamma.RequiresGrad) Kernels.Elementwise.MultiplyAddInPlace(dgam, dyr, hr);
-            if (beta.RequiresGrad) Kernels.Elementwise.AddInPlace(dbet, dyr);
+            if (gamma.RequiresGrad || beta.RequiresGrad) AccumulateAffineGrads(dgam, dbet, dyr, hr, gamma.RequiresGrad, beta.RequiresGrad);
             if (!x.RequiresGrad) continue;
             T sg = T.Zero, sgh = T.Zero;
-            for (int j = 0; j < n; j++)
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported && n >= Vector256<T>.Count)
+            {
+                Vector256<T> ag = Vector256<T>.Zero, agh = Vector256<T>.Zero;
+                for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count)
+                {
+                    var g = Vector256.Create(dyr.Slice(j, Vector256<T>.Count)) * Vector256.Create(gs.Slice(j, Vector256<T>.Count));
+                    ag += g;
+                    agh += g * Vector256.Create(hr.Slice(j, Vector256<T>.Count));
+                }
+                sg = Vector256.Sum(ag);
+                sgh = Vector256.Sum(agh);
+            }
+            for (; j < n; j++)
             {
                 T g = dyr[j] * gs[j];
                 sg += g;
@@ -110,7 +190,18 @@ internal sealed class LayerNormOp : Op
             }
             T k = rr[i] / nT;
             var dxr = dxs.Slice(i * n, n);
-            for (int j = 0; j < n; j++) dxr[j] += k * (nT * dyr[j] * gs[j] - sg - hr[j] * sgh);
+            j = 0;
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            {
+                Vector256<T> kv = Vector256.Create(k), nv = Vector256.Create(nT), sgv = Vector256.Create(sg), sghv = Vector256.Create(sgh);
+                for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count)
+                {
+                    var d = Vector256.Create(dxr.Slice(j, Vector256<T>.Count)) + kv * (nv * Vector256.Create(dyr.Slice(j, Vector256<T>.Count))
+                        * Vector256.Create(gs.Slice(j, Vector256<T>.Count)) - sgv - Vector256.Create(hr.Slice(j, Vector256<T>.Count)) * sghv);
+                    d.CopyTo(dxr.Slice(j));
+                }
+            }
+            for (; j < n; j++) dxr[j] += k * (nT * dyr[j] * gs[j] - sg - hr[j] * sgh);
         }
     }
 }
