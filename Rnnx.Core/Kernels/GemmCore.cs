@@ -150,7 +150,7 @@ internal static unsafe class GemmCore
             // Matrix-vector product with contiguous reduction runs (e.g. a conv with one output or input channel):
             // vectorise along k instead of n.
             q.K = Collapse(p.K);
-            if (typeof(T) == typeof(float) && Avx.IsSupported && Vector256.IsHardwareAccelerated && q.K.Inner >= 8 && q.RowsPerGroup >= q.M)
+            if (typeof(T) == typeof(float) && Avx.IsSupported && Vector256.IsHardwareAccelerated && q.K.Inner >= 8)
             {
                 DotRows8(Unsafe.As<GemmPlan<T>, GemmPlan<float>>(ref q));
                 return;
@@ -260,6 +260,11 @@ internal static unsafe class GemmCore
         int full = ki - ki % 8;
         bool tail = full != ki;
         Vector256<float> mask = tail ? V256<float>.TailMask(full - (ki - 8)) : default;
+        if (p.RowsPerGroup < p.M)
+        {
+            DotRows8Grouped(p, mask, full, tail);
+            return;
+        }
         nint ld = p.ARow, ldc = p.CRow;
         int m8 = k.Outer == 1 ? p.M - p.M % 8 : 0;
         if (m8 > 0)
@@ -306,6 +311,54 @@ internal static unsafe class GemmCore
                 }
             }
             StoreRows8(s0, s1, s2, s3, s4, s5, s6, s7, p.C + r * ldc, ldc, cnt, p.Accumulate);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="DotRows8"/> for plans whose rows come in groups (a convolution folding the batch into M): the same
+    /// per-row products, lanes and reduction, with each row's A and C located through the plan's cursor, so a row's
+    /// result is the same whatever batch or group it is in.
+    /// </summary>
+    private static void DotRows8Grouped(in GemmPlan<float> p, Vector256<float> mask, int full, bool tail)
+    {
+        KLoop k = p.K;
+        int ki = k.Inner;
+        var cur = new RowCursor<float>(p, 0, 0);
+        float** a = stackalloc float*[8];
+        float** c = stackalloc float*[8];
+        for (int r = 0; r < p.M; r += 8)
+        {
+            int cnt = Math.Min(8, p.M - r);
+            for (int i = 0; i < 8; i++)
+            {
+                if (i < cnt) cur.Next(out a[i], out c[i]);
+                else a[i] = a[cnt - 1];
+            }
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            for (int o = 0; o < k.Outer; o++)
+            {
+                nint ao = o * k.AOuter;
+                float* pb = p.B + o * k.BOuter;
+                // full vectors, then the overlapped tail vector at ki - 8 with B's already-counted lanes zeroed
+                for (int q = 0; q < full + (tail ? 8 : 0); q += 8)
+                {
+                    bool last = q >= full;
+                    nint at = last ? ki - 8 : q;
+                    var bv = Vector256.Load(pb + at);
+                    if (last) bv = Vector256.ConditionalSelect(mask, bv, Vector256<float>.Zero);
+                    nint off = ao + at;
+                    s0 = Fma8(Vector256.Load(a[0] + off), bv, s0);
+                    s1 = Fma8(Vector256.Load(a[1] + off), bv, s1);
+                    s2 = Fma8(Vector256.Load(a[2] + off), bv, s2);
+                    s3 = Fma8(Vector256.Load(a[3] + off), bv, s3);
+                    s4 = Fma8(Vector256.Load(a[4] + off), bv, s4);
+                    s5 = Fma8(Vector256.Load(a[5] + off), bv, s5);
+                    s6 = Fma8(Vector256.Load(a[6] + off), bv, s6);
+                    s7 = Fma8(Vector256.Load(a[7] + off), bv, s7);
+                }
+            }
+            var sum = Reduce8(s0, s1, s2, s3, s4, s5, s6, s7);
+            for (int i = 0; i < cnt; i++) *c[i] = p.Accumulate ? *c[i] + sum.GetElement(i) : sum.GetElement(i);
         }
     }
 
@@ -359,9 +412,7 @@ internal static unsafe class GemmCore
     private static void StoreRows8(Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3,
         Vector256<float> s4, Vector256<float> s5, Vector256<float> s6, Vector256<float> s7, float* c, nint ldc, int cnt, bool accumulate)
     {
-        var q0 = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
-        var q1 = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
-        var sum = Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31);
+        var sum = Reduce8(s0, s1, s2, s3, s4, s5, s6, s7);
         if (cnt == 8 && ldc == 1)
         {
             if (accumulate) sum += Vector256.Load(c);
@@ -371,6 +422,16 @@ internal static unsafe class GemmCore
         {
             for (int i = 0; i < cnt; i++) c[i * ldc] = accumulate ? c[i * ldc] + sum.GetElement(i) : sum.GetElement(i);
         }
+    }
+
+    /// <summary>Lane l of the result is the sum of the lanes of s_l, in the same order for every l.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Reduce8(Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3,
+        Vector256<float> s4, Vector256<float> s5, Vector256<float> s6, Vector256<float> s7)
+    {
+        var q0 = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+        var q1 = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
+        return Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -658,6 +658,7 @@ public sealed class Sequential
         {
             st.Predicting = false;
             st.Result = default;
+            st.X = default;   // do not keep the caller's input (possibly their own array) alive
             foreach (var t in _inferTapes) t.Reset();
         }
         bool finite = DType == DType.Float32 ? Kernels.ReductionKernels.AllFinite<float>(result.AsSpan<float>())

@@ -153,4 +153,29 @@ public class Conv1DKernelsTests
         Conv1DKernels.BackwardWeight<float>(x, y, dw, 32, 20, 20, g);
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
     }
+
+    /// <summary>
+    /// A one-filter convolution (the batch folded into the rows of a matrix-vector product) gives a sample exactly the
+    /// same outputs alone as inside a batch: every row goes through the same reduction whatever the row count.
+    /// (Found in review: the 8-row dot kernel used to serve only single-group plans, so batch 1 and batch 2 differed in
+    /// the last bit.)
+    /// </summary>
+    [Test, Combinatorial]
+    public void OneFilter_SampleAloneEqualsSampleInBatch([Values(1, 2)] int dilation, [Values(3, 8, 20)] int cin, [Values(1, 2, 4)] int kk,
+        [Values(1, 2, 9)] int batch)
+    {
+        var rng = new System.Random(cin * 100 + kk * 10 + dilation);
+        const int l = 40;
+        var g = Conv1DGeometry.Create(l, kk, 1, dilation, Conv1DPadding.Causal);
+        int lout = g.OutputLength;
+        float[] xs = Random<float>(rng, (batch + 1) * l * cin), w = Random<float>(rng, kk * cin);
+        float[] all = new float[(batch + 1) * lout];
+        Conv1DKernels.Forward<float>(xs, w, all, batch + 1, cin, 1, g);
+        for (int b = 0; b <= batch; b++)
+        {
+            float[] alone = new float[lout];
+            Conv1DKernels.Forward<float>(xs.AsSpan(b * l * cin, l * cin), w, alone, 1, cin, 1, g);
+            Assert.That(alone, Is.EqualTo(all.AsSpan(b * lout, lout).ToArray()), $"sample {b} of {batch + 1}");
+        }
+    }
 }

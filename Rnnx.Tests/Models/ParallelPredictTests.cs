@@ -26,6 +26,26 @@ public class ParallelPredictTests
     }
 }
 
+/// <summary>Predictions do not depend on how the samples are chunked (found in review with a one-filter Conv1D head).</summary>
+public class PredictChunkingTests
+{
+    [TestCase(1)]
+    [TestCase(10)]
+    public void OneFilterConvHead_SameResultsWhateverTheChunks(int filters)
+    {
+        var m = new Rnnx.Models.Sequential([new Rnnx.Layers.InputLayer([null, 1]),
+            new Rnnx.Layers.Conv1D(20, 2, padding: "causal", activation: "relu"), new Rnnx.Layers.Conv1D(filters, 2, padding: "causal")], "c", 1);
+        m.Build();
+        var r = new System.Random(1);
+        var xs = new float[11 * 30];
+        for (int i = 0; i < xs.Length; i++) xs[i] = (float)(r.NextDouble() - 0.5);
+        var x = Tensor.FromArray(xs, 11, 30, 1);
+        float[] whole = m.Predict(x, batchSize: 11).ToFloatArray();
+        foreach (int bs in new[] { 1, 2, 3, 8 })
+            Assert.That(m.Predict(x, batchSize: bs).ToFloatArray(), Is.EqualTo(whole), $"batchSize {bs}");
+    }
+}
+
 /// <summary>Predict reports a non-finite input that makes a prediction non-finite, naming the sample.</summary>
 public class PredictNonFiniteTests
 {
