@@ -255,80 +255,33 @@ internal static unsafe class GemmCore
     /// </summary>
     private static void DotRows8(in GemmPlan<float> p)
     {
-        KLoop k = p.K;
-        int ki = k.Inner;
+        int ki = p.K.Inner;
         int full = ki - ki % 8;
         bool tail = full != ki;
         Vector256<float> mask = tail ? V256<float>.TailMask(full - (ki - 8)) : default;
-        if (p.RowsPerGroup < p.M)
-        {
-            DotRows8Grouped(p, mask, full, tail);
-            return;
-        }
-        nint ld = p.ARow, ldc = p.CRow;
-        int m8 = k.Outer == 1 ? p.M - p.M % 8 : 0;
-        if (m8 > 0)
-            DotRows8Simple(p.A, ld, p.B, ki, p.C, ldc, m8, p.Accumulate);
-        for (int r = m8; r < p.M; r += 8)
-        {
-            // A last group of fewer than 8 rows repeats its last row in the unused slots (same loads, results dropped),
-            // so every row goes through the same reduction whatever the batch size.
-            int cnt = Math.Min(8, p.M - r);
-            float* a0 = p.A + r * ld;
-            nint o1 = Math.Min(1, cnt - 1) * ld, o2 = Math.Min(2, cnt - 1) * ld, o3 = Math.Min(3, cnt - 1) * ld,
-                o4 = Math.Min(4, cnt - 1) * ld, o5 = Math.Min(5, cnt - 1) * ld, o6 = Math.Min(6, cnt - 1) * ld, o7 = Math.Min(7, cnt - 1) * ld;
-            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
-            for (int o = 0; o < k.Outer; o++)
-            {
-                float* ao = a0 + o * k.AOuter;
-                float* pb = p.B + o * k.BOuter;
-                for (int q = 0; q < full; q += 8)
-                {
-                    var bv = Vector256.Load(pb + q);
-                    float* a = ao + q;
-                    s0 = Fma8(Vector256.Load(a), bv, s0);
-                    s1 = Fma8(Vector256.Load(a + o1), bv, s1);
-                    s2 = Fma8(Vector256.Load(a + o2), bv, s2);
-                    s3 = Fma8(Vector256.Load(a + o3), bv, s3);
-                    s4 = Fma8(Vector256.Load(a + o4), bv, s4);
-                    s5 = Fma8(Vector256.Load(a + o5), bv, s5);
-                    s6 = Fma8(Vector256.Load(a + o6), bv, s6);
-                    s7 = Fma8(Vector256.Load(a + o7), bv, s7);
-                }
-                if (tail)
-                {
-                    // the overlapped last vector at ki - 8; B's already-counted lanes are zeroed
-                    var bv = Vector256.ConditionalSelect(mask, Vector256.Load(pb + ki - 8), Vector256<float>.Zero);
-                    float* a = ao + ki - 8;
-                    s0 = Fma8(Vector256.Load(a), bv, s0);
-                    s1 = Fma8(Vector256.Load(a + o1), bv, s1);
-                    s2 = Fma8(Vector256.Load(a + o2), bv, s2);
-                    s3 = Fma8(Vector256.Load(a + o3), bv, s3);
-                    s4 = Fma8(Vector256.Load(a + o4), bv, s4);
-                    s5 = Fma8(Vector256.Load(a + o5), bv, s5);
-                    s6 = Fma8(Vector256.Load(a + o6), bv, s6);
-                    s7 = Fma8(Vector256.Load(a + o7), bv, s7);
-                }
-            }
-            StoreRows8(s0, s1, s2, s3, s4, s5, s6, s7, p.C + r * ldc, ldc, cnt, p.Accumulate);
-        }
+        // the common case (one group, one-level k): whole groups of 8 rows addressed by the row stride
+        int done = p.K.Outer == 1 && p.RowsPerGroup >= p.M ? p.M - p.M % 8 : 0;
+        if (done > 0)
+            DotRows8Simple(p.A, p.ARow, p.B, ki, p.C, p.CRow, done, p.Accumulate);
+        if (done < p.M)
+            DotRows8Cursor(p, new RowCursor<float>(p, done * p.ARow, done * p.CRow), p.M - done, mask, full, tail);
     }
 
     /// <summary>
-    /// <see cref="DotRows8"/> for plans whose rows come in groups (a convolution folding the batch into M): the same
-    /// per-row products, lanes and reduction, with each row's A and C located through the plan's cursor, so a row's
-    /// result is the same whatever batch or group it is in.
+    /// <see cref="DotRows8"/> for <paramref name="m"/> rows located through the plan's cursor: grouped plans (a
+    /// convolution folding the batch into M), two-level k loops and the last M % 8 rows. A last group of fewer than 8
+    /// rows repeats its last row in the unused slots (same loads, results dropped). The same per-row products, lanes
+    /// and reduction as <see cref="DotRows8Simple"/>, so a row's result is the same whatever batch or group it is in.
     /// </summary>
-    private static void DotRows8Grouped(in GemmPlan<float> p, Vector256<float> mask, int full, bool tail)
+    private static void DotRows8Cursor(in GemmPlan<float> p, RowCursor<float> cur, int m, Vector256<float> mask, int full, bool tail)
     {
         KLoop k = p.K;
         int ki = k.Inner;
-        var cur = new RowCursor<float>(p, 0, 0);
         float** a = stackalloc float*[8];
         float** c = stackalloc float*[8];
-        for (int r = 0; r < p.M; r += 8)
+        for (int r = 0; r < m; r += 8)
         {
-            int cnt = Math.Min(8, p.M - r);
+            int cnt = Math.Min(8, m - r);
             for (int i = 0; i < 8; i++)
             {
                 if (i < cnt) cur.Next(out a[i], out c[i]);
