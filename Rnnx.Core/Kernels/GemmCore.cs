@@ -353,27 +353,24 @@ internal static unsafe class GemmCore
                 s6 = Fma8(Vector256.Load(x + 6 * ld), bt, s6);
                 s7 = Fma8(Vector256.Load(x + 7 * ld), bt, s7);
             }
-            StoreRows8(s0, s1, s2, s3, s4, s5, s6, s7, c + r * ldc, ldc, 8, accumulate);
+            StoreRows8(s0, s1, s2, s3, s4, s5, s6, s7, c + r * ldc, ldc, accumulate);
         }
     }
 
-    /// <summary>
-    /// The eight row results from eight accumulators: [r0, r1, r2, r3 | r0, r1, r2, r3] partial sums of the two
-    /// 128-bit halves by two levels of horizontal adds, then the halves added; stored to rows 0..cnt-1 of c.
-    /// </summary>
+    /// <summary>The eight row results of eight accumulators (<see cref="Reduce8"/>), stored to rows 0..7 of c.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRows8(Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3,
-        Vector256<float> s4, Vector256<float> s5, Vector256<float> s6, Vector256<float> s7, float* c, nint ldc, int cnt, bool accumulate)
+        Vector256<float> s4, Vector256<float> s5, Vector256<float> s6, Vector256<float> s7, float* c, nint ldc, bool accumulate)
     {
         var sum = Reduce8(s0, s1, s2, s3, s4, s5, s6, s7);
-        if (cnt == 8 && ldc == 1)
+        if (ldc == 1)
         {
             if (accumulate) sum += Vector256.Load(c);
             sum.Store(c);
         }
         else
         {
-            for (int i = 0; i < cnt; i++) c[i * ldc] = accumulate ? c[i * ldc] + sum.GetElement(i) : sum.GetElement(i);
+            for (int i = 0; i < 8; i++) c[i * ldc] = accumulate ? c[i * ldc] + sum.GetElement(i) : sum.GetElement(i);
         }
     }
 

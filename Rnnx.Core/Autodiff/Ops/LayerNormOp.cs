@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Rnnx.Autodiff.Ops;
@@ -73,9 +75,9 @@ internal sealed class LayerNormOp : Op
                 Vector256<T> m = Vector256.Create(mean), rv = Vector256.Create(r);
                 for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count)
                 {
-                    var hv = (Vector256.Create(row.Slice(j, Vector256<T>.Count)) - m) * rv;
-                    if (xhat is not null) hv.CopyTo(h.Slice(j));
-                    (Vector256.Create(gs.Slice(j, Vector256<T>.Count)) * hv + Vector256.Create(bs.Slice(j, Vector256<T>.Count))).CopyTo(y.Slice(j));
+                    var hv = (Ld(row, j) - m) * rv;
+                    if (xhat is not null) St(hv, h, j);
+                    St(Ld(gs, j) * hv + Ld(bs, j), y, j);
                 }
             }
             for (; j < n; j++)
@@ -97,9 +99,9 @@ internal sealed class LayerNormOp : Op
         {
             for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count)
             {
-                var d = Vector256.Create(dy.Slice(j, Vector256<T>.Count));
-                if (wantGamma) (Vector256.Create(dgam.Slice(j, Vector256<T>.Count)) + d * Vector256.Create(h.Slice(j, Vector256<T>.Count))).CopyTo(dgam.Slice(j));
-                if (wantBeta) (Vector256.Create(dbet.Slice(j, Vector256<T>.Count)) + d).CopyTo(dbet.Slice(j));
+                var d = Ld(dy, j);
+                if (wantGamma) St(Ld(dgam, j) + d * Ld(h, j), dgam, j);
+                if (wantBeta) St(Ld(dbet, j) + d, dbet, j);
             }
         }
         for (; j < n; j++)
@@ -109,6 +111,16 @@ internal sealed class LayerNormOp : Op
         }
     }
 
+    // Vector access at j for loops bounded by j + Count <= length (no slice, no bounds check per load)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Ld<T>(ReadOnlySpan<T> s, int j) => Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)j);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Ld<T>(Span<T> s, int j) => Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)j);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void St<T>(Vector256<T> v, Span<T> s, int j) => v.StoreUnsafe(ref MemoryMarshal.GetReference(s), (nuint)j);
+
     /// <summary>Σ x: 256-bit lane sums (then across the lanes) where they fit, the rest in order.</summary>
     private static T RowSum<T>(ReadOnlySpan<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -117,7 +129,7 @@ internal sealed class LayerNormOp : Op
         if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported && x.Length >= Vector256<T>.Count)
         {
             var acc = Vector256<T>.Zero;
-            for (; j + Vector256<T>.Count <= x.Length; j += Vector256<T>.Count) acc += Vector256.Create(x.Slice(j, Vector256<T>.Count));
+            for (; j + Vector256<T>.Count <= x.Length; j += Vector256<T>.Count) acc += Ld(x, j);
             s = Vector256.Sum(acc);
         }
         for (; j < x.Length; j++) s += x[j];
@@ -135,7 +147,7 @@ internal sealed class LayerNormOp : Op
             var m = Vector256.Create(mean);
             for (; j + Vector256<T>.Count <= x.Length; j += Vector256<T>.Count)
             {
-                var c = Vector256.Create(x.Slice(j, Vector256<T>.Count)) - m;
+                var c = Ld(x, j) - m;
                 acc += c * c;
             }
             s = Vector256.Sum(acc);
@@ -175,9 +187,9 @@ internal sealed class LayerNormOp : Op
                 Vector256<T> ag = Vector256<T>.Zero, agh = Vector256<T>.Zero;
                 for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count)
                 {
-                    var g = Vector256.Create(dyr.Slice(j, Vector256<T>.Count)) * Vector256.Create(gs.Slice(j, Vector256<T>.Count));
+                    var g = Ld(dyr, j) * Ld(gs, j);
                     ag += g;
-                    agh += g * Vector256.Create(hr.Slice(j, Vector256<T>.Count));
+                    agh += g * Ld(hr, j);
                 }
                 sg = Vector256.Sum(ag);
                 sgh = Vector256.Sum(agh);
@@ -196,9 +208,9 @@ internal sealed class LayerNormOp : Op
                 Vector256<T> kv = Vector256.Create(k), nv = Vector256.Create(nT), sgv = Vector256.Create(sg), sghv = Vector256.Create(sgh);
                 for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count)
                 {
-                    var d = Vector256.Create(dxr.Slice(j, Vector256<T>.Count)) + kv * (nv * Vector256.Create(dyr.Slice(j, Vector256<T>.Count))
-                        * Vector256.Create(gs.Slice(j, Vector256<T>.Count)) - sgv - Vector256.Create(hr.Slice(j, Vector256<T>.Count)) * sghv);
-                    d.CopyTo(dxr.Slice(j));
+                    var d = Ld(dxr, j) + kv * (nv * Ld(dyr, j)
+                        * Ld(gs, j) - sgv - Ld(hr, j) * sghv);
+                    St(d, dxr, j);
                 }
             }
             for (; j < n; j++) dxr[j] += k * (nT * dyr[j] * gs[j] - sg - hr[j] * sgh);
