@@ -1,0 +1,326 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics;
+using System.Text;
+using Rnnx.Layers;
+using Rnnx.Losses;
+using Rnnx.Metrics;
+using Rnnx.Optimization;
+using Rnnx.Random;
+
+namespace Rnnx.Models;
+
+public sealed partial class Sequential
+{
+    private sealed class StepState
+    {
+        public Tensor X, Y;
+        public int[] Index = [];
+        public int BatchStart, BatchCount;
+        public int ShardCount;
+        public bool Predicting;
+        public Tensor Result;
+        public double[] ShardLoss = [];
+        public double[,] MetricSum = new double[0, 0];
+        public int[,] MetricCount = new int[0, 0];
+    }
+
+    private readonly StepState _step = new();
+
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> epochs with Keras's defaults: batches of 32 from a fresh shuffle each epoch
+    /// (the last partial batch kept), one optimizer step per batch, validation at each epoch end.
+    /// </summary>
+    /// <param name="x">Inputs (samples, ...), e.g. (7000, 50, 1).</param>
+    /// <param name="y">Targets (samples, ...) matching the model's output.</param>
+    /// <param name="epochs">Number of epochs.</param>
+    /// <param name="batchSize">Batch size.</param>
+    /// <param name="shuffle">Shuffle each epoch.</param>
+    /// <param name="validationData">Optional (inputs, targets) evaluated after each epoch.</param>
+    /// <param name="callbacks">Optional callbacks.</param>
+    /// <param name="verbose">0 silent, 1 one line per epoch on the console.</param>
+    /// <param name="initialEpoch">Epoch to start from (for resuming).</param>
+    /// <returns>Per-epoch loss, metrics and validation values.</returns>
+    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <exception cref="ArgumentException">Bad data (shapes, sample counts, non-finite values), before any training.</exception>
+    /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are those before that step.</exception>
+    public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true,
+        (Tensor X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0)
+    {
+        if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before Fit.");
+        ArgumentOutOfRangeException.ThrowIfNegative(epochs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(initialEpoch);
+        if (Shards < 1) throw new InvalidOperationException($"{Name}: Shards must be at least 1.");
+        x = CheckInputs(x, "inputs");
+        y = AlignTargets(x, y, "targets");
+        Tensor vx = default, vy = default;
+        if (validationData is { } vd)
+        {
+            vx = CheckInputs(vd.X, "validation inputs");
+            vy = AlignTargets(vx, vd.Y, "validation targets");
+        }
+        var cbs = (callbacks ?? []).ToList();
+        if (verbose > 0) cbs.Add(new EpochLogger());
+        foreach (var c in cbs) c.Model = this;
+
+        int n = x.Shape[0];
+        int steps = (n + batchSize - 1) / batchSize;
+        var history = new History();
+        var trainable = TrainableWeights;
+        EnsureTraining();
+        _shuffleRng ??= new NumPyRandomState(unchecked((uint)Seed + 1));
+        var index = new int[n];
+        var logs = new Dictionary<string, double>();
+        StopTraining = false;
+        foreach (var c in cbs) c.OnTrainBegin(new TrainingInfo(epochs, steps, n, validationData is not null));
+        try
+        {
+            for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
+            {
+                foreach (var c in cbs) c.OnEpochBegin(epoch);
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < n; i++) index[i] = i;
+                if (shuffle) _shuffleRng.Shuffle(index.AsSpan());
+                double lossTotal = 0;
+                int lossCount = 0;
+                var mSum = new double[Metrics.Count];
+                var mCount = new long[Metrics.Count];
+                for (int b = 0; b < steps; b++)
+                {
+                    int start = b * batchSize, count = Math.Min(batchSize, n - start);
+                    double loss = TrainStep(x, y, index, start, count, trainable, epoch, b, history);
+                    lossTotal += loss * count;
+                    lossCount += count;
+                    for (int m = 0; m < Metrics.Count; m++)
+                        for (int s = 0; s < _step.ShardCount; s++)
+                        {
+                            mSum[m] += _step.MetricSum[s, m];
+                            mCount[m] += _step.MetricCount[s, m];
+                        }
+                    if (cbs.Count > 0)
+                    {
+                        logs.Clear();
+                        logs["loss"] = lossTotal / lossCount;
+                        for (int m = 0; m < Metrics.Count; m++) logs[Metrics[m].Name] = mSum[m] / mCount[m];
+                        foreach (var c in cbs) c.OnBatchEnd(epoch, b, logs);
+                    }
+                }
+                var epochLogs = new Dictionary<string, double> { ["loss"] = lossTotal / lossCount };
+                for (int m = 0; m < Metrics.Count; m++) epochLogs[Metrics[m].Name] = mSum[m] / mCount[m];
+                double trainSeconds = sw.Elapsed.TotalSeconds;
+                if (validationData is not null)
+                {
+                    var v = EvaluateCore(vx, vy, batchSize);
+                    foreach (var (k, val) in v) epochLogs["val_" + k] = val;
+                }
+                sw.Stop();
+                history.Append(epochLogs, sw.Elapsed.TotalSeconds, trainSeconds);
+                foreach (var c in cbs) c.OnEpochEnd(epoch, epochLogs, sw.Elapsed.TotalSeconds);
+            }
+            if (StopTraining && history.StopReason is null) history.StopReason = "stopped by a callback";
+        }
+        // --- issue #6: with a TerminateOnNaN callback a divergence ends training normally (weights from before the bad step).
+        catch (TrainingDivergedException e) when (TerminateOnNaN.Handles(cbs, e))
+        {
+            StopTraining = true;
+        }
+        // --- end issue #6
+        finally
+        {
+            foreach (var t in _tapes) t.Reset();
+        }
+        foreach (var c in cbs) c.OnTrainEnd(history);
+        return history;
+    }
+
+    /// <summary>
+    /// One optimizer step on one batch (Keras's <c>train_on_batch</c>): forward, batch-mean loss, backward, update.
+    /// Allocates nothing after the first call with the same batch size.
+    /// </summary>
+    /// <returns>The batch loss before the update.</returns>
+    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <exception cref="ArgumentException">Bad data.</exception>
+    /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are left unchanged.</exception>
+    public double TrainOnBatch(Tensor x, Tensor y)
+    {
+        if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before TrainOnBatch.");
+        if (!ReferenceEquals(_lastBatchX, x.Data) || !ReferenceEquals(_lastBatchY, y.Data))
+        {
+            x = CheckInputs(x, "inputs");
+            y = AlignTargets(x, y, "targets");
+            _lastBatchX = x.Data;
+            _lastBatchY = y.Data;
+            _lastBatch = (x, y);
+        }
+        else (x, y) = _lastBatch;
+        int n = x.Shape[0];
+        if (_batchIndex.Length != n)
+        {
+            _batchIndex = new int[n];
+            for (int i = 0; i < n; i++) _batchIndex[i] = i;
+        }
+        EnsureTraining();
+        if (_trainable is null || _trainableVersion != Parameter.TrainableVersion)
+        {
+            _trainableVersion = Parameter.TrainableVersion;
+            _trainable = TrainableWeights;
+        }
+        return TrainStep(x, y, _batchIndex, 0, n, _trainable, 0, 0, null);
+    }
+
+    // TrainOnBatch caches: the validated views of the last batch (re-validated when new tensors come in).
+    private TensorData? _lastBatchX, _lastBatchY;
+    private (Tensor X, Tensor Y) _lastBatch;
+    private int[] _batchIndex = [];
+    private IReadOnlyList<Parameter>? _trainable;
+    private int _trainableVersion;
+
+    private void EnsureWorkers()
+    {
+        int threads = Math.Clamp(Threads, 1, Math.Max(1, Shards));
+        if (_workers is null || _workers.Threads != threads)
+        {
+            _workers?.Dispose();
+            _workers = new ShardWorkers(threads - 1, RunShard);
+        }
+    }
+
+    private void EnsureTraining()
+    {
+        if (_tapes.Length != Shards)
+        {
+            _tapes = new Tape[Shards];
+            _shardGrads = new Gradients[Shards];
+            for (int i = 0; i < Shards; i++) _tapes[i] = new Tape();
+        }
+        EnsureWorkers();
+        if (_step.ShardLoss.Length != Shards || _step.MetricSum.GetLength(1) != Metrics.Count)
+        {
+            _step.ShardLoss = new double[Shards];
+            _step.MetricSum = new double[Shards, Metrics.Count];
+            _step.MetricCount = new int[Shards, Metrics.Count];
+        }
+    }
+
+    private double TrainStep(Tensor x, Tensor y, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
+    {
+        var st = _step;
+        st.X = x;
+        st.Y = y;
+        st.Index = index;
+        st.BatchStart = start;
+        st.BatchCount = count;
+        st.ShardCount = Math.Min(Shards, count);
+        _workers!.Run(st.ShardCount);
+        double loss = 0;
+        for (int s = 0; s < st.ShardCount; s++) loss += st.ShardLoss[s];
+        Gradients g;
+        if (st.ShardCount == 1) g = _shardGrads[0];
+        else
+        {
+            _sum.Clear();
+            for (int s = 0; s < st.ShardCount; s++) _sum.Add(_shardGrads[s], trainable);
+            g = _sum;
+        }
+        if (!double.IsFinite(loss))
+            throw Diverged($"loss is {loss}", epoch, batch, history);
+        double norm = g.GlobalNorm(trainable);
+        if (!double.IsFinite(norm))
+            throw Diverged($"the gradient norm is {norm}", epoch, batch, history);
+        Optimizer!.Step(trainable, g);
+        return loss;
+    }
+
+    private TrainingDivergedException Diverged(string what, int epoch, int batch, History? history)
+    {
+        history ??= new History();
+        history.StopReason = $"diverged at epoch {epoch + 1}, batch {batch + 1}";
+        return new TrainingDivergedException(
+            $"{Name}: training stopped at epoch {epoch + 1}, batch {batch + 1}: {what}. The weights are those from before this step; try a lower learning rate or clipping.",
+            epoch + 1, batch + 1, history);
+    }
+
+    /// <summary>Forward and backward of one shard of the current batch on its own tape (runs on a worker thread).</summary>
+    private void RunShard(int s)
+    {
+        var st = _step;
+        if (st.Predicting)
+        {
+            PredictShard(s);
+            return;
+        }
+        int count = st.BatchCount, shards = st.ShardCount;
+        int lo = st.BatchStart + (int)((long)count * s / shards), hi = st.BatchStart + (int)((long)count * (s + 1) / shards);
+        int rows = hi - lo;
+        var tape = _tapes[s];
+        tape.Reset();
+        using (tape.Activate())
+        {
+            var xb = Gather(st.X, st.Index.AsSpan(lo, rows));
+            var yb = Gather(st.Y, st.Index.AsSpan(lo, rows));
+            var pred = Call(xb, training: true);
+            var loss = Loss!.Compute(yb, pred);
+            double weight = (double)rows / count;
+            st.ShardLoss[s] = loss.Item() * weight;
+            if (Metrics.Count > 0)
+            {
+                using (tape.NoGrad())
+                    for (int m = 0; m < Metrics.Count; m++)
+                    {
+                        var (sum, c) = Metrics[m].Evaluate(yb, pred);
+                        st.MetricSum[s, m] = sum;
+                        st.MetricCount[s, m] = c;
+                    }
+            }
+            _shardGrads[s] = tape.Backward(loss, Tensor.Full(Shape.Scalar, weight, DType));
+        }
+    }
+
+    /// <summary>Rows <paramref name="rows"/> of <paramref name="src"/> into a new tensor on the active tape.</summary>
+    private static Tensor Gather(Tensor src, ReadOnlySpan<int> rows)
+    {
+        var d = src.Data;
+        var shape = d.Shape.With(0, rows.Length);
+        var o = Tape.NewResult(shape, d.DType);
+        if (d.DType == DType.Float32) GatherRows<float>(d.Span<float>(), o.Span<float>(), rows, d.Length / d.Shape[0]);
+        else GatherRows<double>(d.Span<double>(), o.Span<double>(), rows, d.Length / d.Shape[0]);
+        return new Tensor(o);
+    }
+
+    private static void GatherRows<T>(ReadOnlySpan<T> src, Span<T> dst, ReadOnlySpan<int> rows, int rowLen) where T : unmanaged
+    {
+        for (int i = 0; i < rows.Length; i++) src.Slice(rows[i] * rowLen, rowLen).CopyTo(dst.Slice(i * rowLen, rowLen));
+    }
+
+    /// <summary>
+    /// Rows [start, start + count) of <paramref name="src"/> as a view on the active tape (no copy: ops never write their
+    /// inputs, and the view is recycled with the tape while <paramref name="src"/> outlives it).
+    /// </summary>
+    private static Tensor Range(Tensor src, int start, int count)
+    {
+        var d = src.Data;
+        if (start == 0 && count == d.Shape[0]) return src;
+        var shape = d.Shape.With(0, count);
+        int rowLen = d.Length / d.Shape[0];
+        var tape = Tape.Current;
+        if (tape is not null) return new Tensor(tape.NewView(d, shape, start * rowLen));
+        var o = Tape.NewResult(shape, d.DType);
+        if (d.DType == DType.Float32) d.Span<float>().Slice(start * rowLen, count * rowLen).CopyTo(o.Span<float>());
+        else d.Span<double>().Slice(start * rowLen, count * rowLen).CopyTo(o.Span<double>());
+        return new Tensor(o);
+    }
+
+
+
+    /// <summary>
+    /// The state of the generator that shuffles the training samples each epoch (seeded with <see cref="Seed"/> + 1 by the
+    /// first <see cref="Fit"/>), or null before that. Checkpoints save and restore it, so that training resumed with
+    /// <c>initialEpoch</c> shuffles exactly as an uninterrupted run would. Setting null makes the next Fit start from the seed.
+    /// </summary>
+    public MT19937State? ShuffleRngState
+    {
+        get => _shuffleRng?.GetState();
+        set => _shuffleRng = value is null ? null : new NumPyRandomState(value);
+    }
+}
