@@ -22,6 +22,9 @@ namespace Rnnx.Models;
 public sealed partial class Sequential
 {
     private readonly List<Layer> _layers = [];
+    private readonly HashSet<Layer> _added = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _nextSuffix = new(StringComparer.Ordinal);
     private readonly List<int?[]> _outputShapes = [];
     private Tape[] _tapes = [];
     private Tape? _evalTape;
@@ -81,21 +84,29 @@ public sealed partial class Sequential
     /// <summary>The metrics set by <see cref="Compile"/>.</summary>
     public IReadOnlyList<Metric> Metrics { get; private set; } = [];
 
-    /// <summary>Appends a layer, giving it a unique Keras-style name if it has none.</summary>
+    /// <summary>
+    /// Appends a layer, giving it a unique Keras-style name if it has none (<c>dense</c>, <c>dense_1</c>, ...). Constant
+    /// time per layer: names are checked against the names the layers had when they were added.
+    /// </summary>
     public void Add(Layer layer)
     {
         ArgumentNullException.ThrowIfNull(layer);
         if (IsBuilt) throw new InvalidOperationException($"{Name}: cannot add layers after the model is built.");
-        if (_layers.Contains(layer)) throw new ArgumentException($"{Name}: layer {layer.Name} was already added.", nameof(layer));
+        if (_added.Contains(layer)) throw new ArgumentException($"{Name}: layer {layer.Name} was already added.", nameof(layer));
         if (!layer.HasExplicitName)
         {
             string b = layer.Name, n = b;
-            for (int k = 1; _layers.Any(l => l.Name == n); k++) n = $"{b}_{k}";
+            int k = _nextSuffix.GetValueOrDefault(b, 1);
+            if (_names.Contains(n))
+                for (n = $"{b}_{k}"; _names.Contains(n); n = $"{b}_{++k}") { }
+            _nextSuffix[b] = k;
             layer.Name = n;
         }
-        else if (_layers.Any(l => l.Name == layer.Name))
+        else if (_names.Contains(layer.Name))
             throw new ArgumentException($"{Name}: a layer named '{layer.Name}' already exists; names must be unique.", nameof(layer));
         _layers.Add(layer);
+        _added.Add(layer);
+        _names.Add(layer.Name);
     }
 
     /// <summary>
