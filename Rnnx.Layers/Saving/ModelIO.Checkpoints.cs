@@ -23,7 +23,7 @@ public static partial class ModelIO
     /// </summary>
     /// <returns>The epochs completed (pass it as <c>initialEpoch</c>).</returns>
     /// <exception cref="ModelFormatException">The file is malformed or does not match the model or its optimizer.</exception>
-    /// <exception cref="InvalidOperationException">The file holds optimizer state but the model's optimizer cannot restore state (it is not an <see cref="ICheckpointableOptimizer"/>).</exception>
+    /// <exception cref="InvalidOperationException">The file holds optimizer state but the model's optimizer cannot restore state (it is not an <see cref="ICheckpointableOptimizer"/>), or a prediction, evaluation or training runs on the model on another thread.</exception>
     public static int RestoreCheckpoint(Sequential model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -36,6 +36,7 @@ public static partial class ModelIO
     private static int RestoreCore(Sequential model, SafeTensorsFile file, string path)
     {
         if (!model.IsBuilt) model.Build();
+        using var mutation = model.Access.Mutate(nameof(RestoreCheckpoint), reentrant: true);
         var pairs = Guard(path, () => MatchWeights(file, model));
         var (epoch, rng) = Guard(path, () => ReadTraining(file));
         var compile = Guard(path, () => ReadCompileJson(file));
