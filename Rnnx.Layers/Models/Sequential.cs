@@ -11,8 +11,8 @@ using Rnnx.Random;
 namespace Rnnx.Models;
 
 /// <summary>
-/// A linear stack of layers with Keras's training API: <see cref="Compile"/>, <see cref="Fit"/>,
-/// <see cref="Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>.
+/// A linear stack of layers with Keras's training API: <see cref="Compile"/>, <see cref="O:Rnnx.Models.Sequential.Fit"/>,
+/// <see cref="O:Rnnx.Models.Sequential.Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>.
 /// </summary>
 /// <remarks>
 /// Training is data-parallel: each batch is split into <see cref="Shards"/> fixed shards whose gradients are summed in
@@ -48,7 +48,7 @@ public sealed partial class Sequential
     /// <summary>Seed of the initial weights (drawn at build) and of the per-epoch shuffles. Same seed, same training, bit for bit.</summary>
     public int Seed { get; set; }
 
-    /// <summary>Threads used by <see cref="Fit"/> (default: up to 2). Does not change results.</summary>
+    /// <summary>Threads used by <see cref="O:Rnnx.Models.Sequential.Fit"/> (default: up to 2). Does not change results.</summary>
     public int Threads { get; set; } = Math.Min(2, Environment.ProcessorCount);
 
     /// <summary>Shards each batch is split into for data-parallel training (default 2). Part of the arithmetic: keep it fixed to reproduce a run.</summary>
