@@ -120,12 +120,11 @@ public sealed partial class Sequential
             }
             if (StopTraining && history.StopReason is null) history.StopReason = "stopped by a callback";
         }
-        // --- issue #6: with a TerminateOnNaN callback a divergence ends training normally (weights from before the bad step).
+        // With a TerminateOnNaN callback a divergence ends training normally (weights from before the bad step).
         catch (TrainingDivergedException e) when (TerminateOnNaN.Handles(cbs, e))
         {
             StopTraining = true;
         }
-        // --- end issue #6
         finally
         {
             foreach (var t in _tapes) t.Reset();
