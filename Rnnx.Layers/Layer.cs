@@ -209,17 +209,35 @@ public abstract class Layer
         for (int i = 0; i < ws.Count; i++) ws[i].Assign(weights[i]);
     }
 
-    // ------------------------------------------------------------------ saving (issue #6; see Saving/LayerRegistry)
-
     /// <summary>
     /// The constructor arguments needed to re-create this layer when a model is loaded (Keras's <c>get_config</c>).
-    /// Built-in layers report theirs; a custom layer or cell overrides this to add its own (for example <c>units</c>)
-    /// and registers a factory with <see cref="Saving.LayerRegistry.Register{T}(string, Func{Saving.LayerConfig, T})"/>. Weights are not part of the config.
+    /// Every built-in layer overrides it beside its <c>FromConfig</c> factory; a custom layer or cell overrides it to
+    /// add its own arguments (for example <c>units</c>) and registers a factory with
+    /// <see cref="Saving.LayerRegistry.Register{T}(string, Func{Saving.LayerConfig, T})"/>. Weights are not part of the config.
     /// </summary>
-    /// <returns>A new config; the default for a custom layer is empty.</returns>
-    public virtual Saving.LayerConfig GetConfig() => Saving.BuiltInLayers.GetConfig(this);
+    /// <returns>A new config; empty unless overridden.</returns>
+    public virtual Saving.LayerConfig GetConfig() => new();
 
-    // ------------------------------------------------------------------ end of saving
+    /// <summary>
+    /// Emits this layer's ONNX nodes reading <paramref name="input"/> (the layer's input of shape
+    /// <paramref name="inputShape"/> without batch) and returns the name of its output. Layers without an ONNX
+    /// equivalent keep this default, which refuses naming the layer.
+    /// </summary>
+    /// <param name="graph">The graph being built.</param>
+    /// <param name="input">The ONNX name of the input tensor.</param>
+    /// <param name="inputShape">The input shape without the batch axis.</param>
+    /// <param name="path">The layer's path in the model, the prefix of its node and weight names.</param>
+    /// <exception cref="NotSupportedException">The layer (or its cell or activation) has no ONNX equivalent.</exception>
+    internal virtual string ExportOnnx(Onnx.OnnxGraph graph, string input, int?[] inputShape, string path) =>
+        throw new NotSupportedException(
+            $"ONNX export: layer '{path}' is a {GetType().Name}, which has no ONNX equivalent (custom layers are not exported; run the model in Rnnx).");
+
+    /// <summary>
+    /// Whether the layer acts on the last axis alone, so that on (batch, time, ...) it equals itself on
+    /// (batch·time, ...); lets <see cref="TimeDistributed"/> export it without reshaping.
+    /// </summary>
+    internal virtual bool ActsOnLastAxisOnly => false;
+
 
     /// <summary>Keras-like one-line description.</summary>
     public override string ToString() => $"{Name} ({GetType().Name})";

@@ -37,7 +37,7 @@ public static partial class ModelIO
     /// training state, or does not match the model or its optimizer (including a file with optimizer state for a model
     /// compiled without a checkpointable optimizer). Raised for any file content; the model is then unchanged.
     /// </exception>
-    /// <exception cref="InvalidOperationException">The model is not built and declares no input shape.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built and declares no input shape, or a prediction, evaluation or training runs on the model on another thread.</exception>
     public static int RestoreCheckpoint(Sequential model, string path, ModelLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -55,6 +55,7 @@ public static partial class ModelIO
     private static int RestoreCore(Sequential model, SafeTensorsFile file, string path, ModelLoadOptions options)
     {
         if (!model.IsBuilt) model.Build();
+        using var mutation = model.Access.Mutate(nameof(RestoreCheckpoint), reentrant: true);
         var (pairs, epoch, rng, apply) = Guard(path, () =>
         {
             CheckFormat(file);

@@ -39,11 +39,12 @@ public static partial class ModelIO
     // ------------------------------------------------------------------ weights
 
     /// <summary>Saves the weights (built model) as safetensors, atomically.</summary>
-    /// <exception cref="InvalidOperationException">The model is not built.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, or a mutation (Fit, SetWeights, ...) runs on another thread.</exception>
     public static void SaveWeights(Sequential model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
         RequireBuilt(model);
+        using var read = model.Access.Read(nameof(SaveWeights));
         var tensors = model.NamedWeights().Select(w => (w.Name, w.Parameter.Value)).ToList();
         var meta = new Dictionary<string, string> { [FormatKey] = "weights", [VersionKey] = "1" };
         AtomicFile.WriteAllBytes(path, SafeTensorsFile.Write(tensors, meta));
@@ -62,7 +63,7 @@ public static partial class ModelIO
     /// <paramref name="options"/>, holds non-finite values, or does not match the model (names, dtypes, shapes, missing
     /// or extra tensors). Raised for any file content; the model is then unchanged.
     /// </exception>
-    /// <exception cref="InvalidOperationException">The model is not built and declares no input shape.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built and declares no input shape, or a prediction, evaluation or training runs on the model on another thread.</exception>
     public static void LoadWeights(Sequential model, string path, ModelLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -80,6 +81,7 @@ public static partial class ModelIO
     private static void LoadWeightsCore(Sequential model, SafeTensorsFile file, string path, ModelLoadOptions options)
     {
         if (!model.IsBuilt) model.Build();
+        using var mutation = model.Access.Mutate(nameof(LoadWeights), reentrant: true);
         var pairs = Guard(path, () =>
         {
             CheckFormat(file);
@@ -95,11 +97,12 @@ public static partial class ModelIO
     /// with <see cref="SaveOptions.IncludeOptimizer"/>, the loss, metrics, optimizer (configuration and state) and the
     /// shuffle generator's state. Atomic.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The model is not built.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, or a mutation (Fit, SetWeights, ...) runs on another thread.</exception>
     public static void Save(Sequential model, string path, SaveOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         RequireBuilt(model);
+        using var read = model.Access.Read(nameof(Save));
         options ??= new SaveOptions();
         var named = model.NamedWeights();
         var tensors = named.Select(w => (w.Name, w.Parameter.Value)).ToList();
