@@ -96,16 +96,50 @@ public abstract class Layer
         return layer;
     }
 
-    /// <summary>Creates a weight during <see cref="BuildCore"/>, drawn from the build context's seeded generator.</summary>
+    /// <summary>Largest number of elements a weight may have (the largest .NET array).</summary>
+    public static int MaxWeightElements => Array.MaxLength;
+
+    /// <summary>
+    /// Creates a weight during <see cref="BuildCore"/>, drawn from the build context's seeded generator. While a model
+    /// file is loaded, the initializer does not run: the weight is created as zeros (its values come from the file)
+    /// and its size is checked against what the file holds first.
+    /// </summary>
+    /// <exception cref="ArgumentException">A negative dimension, or more than <see cref="MaxWeightElements"/> elements.</exception>
     protected Parameter AddWeight(string name, int[] shape, Initializer initializer, bool trainable = true)
     {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(initializer);
         var ctx = BuildContext.Current;
-        var values = new double[shape.Aggregate(1, (a, b) => a * b)];
-        initializer.Fill(values, shape, ctx.Rng);
-        var t = Tensor.FromArray(values, shape);
-        var p = new Parameter(name, t.Copy(ctx.DType), trainable);
+        long elements = ElementCount(name, shape);
+        Tensor value;
+        if (ctx.Budget is { } budget)
+        {
+            budget.Take(Name, name, shape, elements);
+            value = Tensor.Zeros(new Shape(shape), ctx.DType);
+        }
+        else
+        {
+            var values = new double[elements];
+            initializer.Fill(values, shape, ctx.Rng);
+            value = Tensor.FromArray(values, shape).Copy(ctx.DType);
+        }
+        var p = new Parameter(name, value, trainable);
         _own.Add(p);
         return p;
+    }
+
+    private long ElementCount(string weight, int[] shape)
+    {
+        long elements = 1;
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"{Name}: weight '{weight}' has shape {ShapeText(shape)} with a negative dimension.", nameof(shape));
+            elements = d == 0 ? 0 : elements > MaxWeightElements / d ? long.MaxValue : elements * d;
+        }
+        if (elements > MaxWeightElements)
+            throw new ArgumentException(
+                $"{Name}: weight '{weight}' of shape {ShapeText(shape)} would have more than {MaxWeightElements} elements, the largest array .NET allows.", nameof(shape));
+        return elements;
     }
 
     /// <summary>
@@ -210,6 +244,8 @@ public abstract class Layer
     /// <summary>Keras-like one-line description.</summary>
     public override string ToString() => $"{Name} ({GetType().Name})";
 
+    private static string ShapeText(int[] shape) => "[" + string.Join(", ", shape) + "]";
+
     internal static string ShapeText(int?[] shape) => "(" + string.Join(", ", shape.Select(d => d?.ToString() ?? "None")) + (shape.Length == 1 ? ",)" : ")");
 
     internal static string ToSnakeCase(string name)
@@ -250,6 +286,9 @@ public sealed class BuildContext
     /// <summary>The generator weights are drawn from, in build order.</summary>
     public NumPyRandomState Rng { get; }
 
+    /// <summary>Set while a model file is loaded: weights are sized against it and not initialized.</summary>
+    internal Saving.WeightBudget? Budget { get; private init; }
+
     internal static BuildContext? CurrentOrNull => t_current;
 
     internal static BuildContext Current => t_current ?? throw new InvalidOperationException("Weights can only be created while a layer is being built.");
@@ -258,7 +297,15 @@ public sealed class BuildContext
     public static IDisposable Enter(DType dtype, NumPyRandomState rng)
     {
         var prev = t_current;
-        t_current = new BuildContext(dtype, rng);
+        t_current = new BuildContext(dtype, rng) { Budget = prev?.Budget };
+        return new Restore(prev);
+    }
+
+    /// <summary>Enters a build context for loading a model file: weights are sized against <paramref name="budget"/> and not initialized.</summary>
+    internal static IDisposable EnterLoad(DType dtype, Saving.WeightBudget budget)
+    {
+        var prev = t_current;
+        t_current = new BuildContext(dtype, new NumPyRandomState(0)) { Budget = budget };
         return new Restore(prev);
     }
 

@@ -55,12 +55,13 @@ public static class OnnxExporter
 
     /// <summary>The serialized ONNX ModelProto of the model.</summary>
     /// <exception cref="NotSupportedException">A layer, cell or activation has no ONNX equivalent (named).</exception>
-    /// <exception cref="InvalidOperationException">The model is not built.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, or a mutation (Fit, SetWeights, ...) runs on another thread.</exception>
     public static byte[] Export(Sequential model, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new OnnxExportOptions();
         if (!model.IsBuilt) throw new InvalidOperationException($"{model.Name}: build the model before exporting it.");
+        using var read = model.Access.Read("ExportOnnx");
         if (options.Opset < 17) throw new ArgumentOutOfRangeException(nameof(options), options.Opset, "ONNX export needs opset 17 or later (LayerNormalization).");
         var g = new OnnxGraph();
         string input = g.Reserve(options.InputName);
