@@ -11,17 +11,17 @@ using Rnnx.Random;
 namespace Rnnx.Models;
 
 /// <summary>
-/// A linear stack of layers with Keras's training API: <see cref="Compile"/>, <see cref="Fit"/>,
-/// <see cref="Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>.
+/// A linear stack of layers with Keras's training API: <see cref="Compile"/>, <see cref="O:Rnnx.Models.Sequential.Fit"/>,
+/// <see cref="O:Rnnx.Models.Sequential.Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Concurrency: a built model serves any number of threads at once for its read-only paths —
-/// <see cref="Predict(Tensor, int)"/>, <see cref="Predict(float[], int[])"/>, <see cref="Evaluate"/>,
+/// <see cref="Predict(Tensor, int)"/>, <see cref="Predict(float[], int[])"/>, <see cref="Evaluate(Tensor, Tensor, int)"/>,
 /// <see cref="Call"/>, <see cref="Summary"/>, <see cref="NamedWeights"/>, <see cref="GetWeights"/>, saving and ONNX
 /// export — each call giving the same bits as alone, without waiting for the others (every call works on a pooled
 /// workspace of its own). The first call on an unbuilt model builds it exactly once, whichever threads race to it.
-/// Mutations — <see cref="Fit"/>, <see cref="TrainOnBatch"/>, <see cref="SetWeights"/>, <c>LoadWeights</c>,
+/// Mutations — <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int)"/>, <see cref="TrainOnBatch"/>, <see cref="SetWeights"/>, <c>LoadWeights</c>,
 /// <c>RestoreCheckpoint</c>, <see cref="Compile"/> — are refused with an <see cref="InvalidOperationException"/>
 /// naming both operations while a read runs on another thread, and reads are refused while a mutation runs; two
 /// mutations never run at once (two Fit calls: the second is refused). Callbacks of Fit run on Fit's thread and may
@@ -34,6 +34,9 @@ namespace Rnnx.Models;
 public sealed partial class Sequential
 {
     private readonly List<Layer> _layers = [];
+    private readonly HashSet<Layer> _added = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _nextSuffix = new(StringComparer.Ordinal);
     private readonly List<int?[]> _outputShapes = [];
     private Tape[] _tapes = [];
     private Gradients[] _shardGrads = [];
@@ -64,7 +67,7 @@ public sealed partial class Sequential
     /// <summary>Seed of the initial weights (drawn at build) and of the per-epoch shuffles. Same seed, same training, bit for bit.</summary>
     public int Seed { get; set; }
 
-    /// <summary>Threads used by <see cref="Fit"/> (default: up to 2). Does not change results.</summary>
+    /// <summary>Threads used by <see cref="O:Rnnx.Models.Sequential.Fit"/> (default: up to 2). Does not change results.</summary>
     public int Threads { get; set; } = Math.Min(2, Environment.ProcessorCount);
 
     /// <summary>Shards each batch is split into for data-parallel training (default 2). Part of the arithmetic: keep it fixed to reproduce a run.</summary>
@@ -97,7 +100,10 @@ public sealed partial class Sequential
     /// <summary>The metrics set by <see cref="Compile"/>.</summary>
     public IReadOnlyList<Metric> Metrics { get; private set; } = [];
 
-    /// <summary>Appends a layer, giving it a unique Keras-style name if it has none.</summary>
+    /// <summary>
+    /// Appends a layer, giving it a unique Keras-style name if it has none (<c>dense</c>, <c>dense_1</c>, ...). Constant
+    /// time per layer: names are checked against the names the layers had when they were added.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The model is built (layers cannot change after the first prediction or Build).</exception>
     public void Add(Layer layer)
     {
@@ -108,16 +114,21 @@ public sealed partial class Sequential
     private void AddUnderLock(Layer layer)
     {
         if (IsBuilt) throw new InvalidOperationException($"{Name}: cannot add layers after the model is built.");
-        if (_layers.Contains(layer)) throw new ArgumentException($"{Name}: layer {layer.Name} was already added.", nameof(layer));
+        if (_added.Contains(layer)) throw new ArgumentException($"{Name}: layer {layer.Name} was already added.", nameof(layer));
         if (!layer.HasExplicitName)
         {
             string b = layer.Name, n = b;
-            for (int k = 1; _layers.Any(l => l.Name == n); k++) n = $"{b}_{k}";
+            int k = _nextSuffix.GetValueOrDefault(b, 1);
+            if (_names.Contains(n))
+                for (n = $"{b}_{k}"; _names.Contains(n); n = $"{b}_{++k}") { }
+            _nextSuffix[b] = k;
             layer.Name = n;
         }
-        else if (_layers.Any(l => l.Name == layer.Name))
+        else if (_names.Contains(layer.Name))
             throw new ArgumentException($"{Name}: a layer named '{layer.Name}' already exists; names must be unique.", nameof(layer));
         _layers.Add(layer);
+        _added.Add(layer);
+        _names.Add(layer.Name);
     }
 
     /// <summary>
