@@ -34,10 +34,19 @@ internal sealed class PathGuard
     }
 
     /// <summary>Checks an output file (it may exist: it is then replaced, atomically where the writer allows).</summary>
+    /// <param name="option">The option naming it.</param>
+    /// <param name="path">The path given.</param>
+    /// <param name="folderMayBeCreated">The command creates a missing folder: then its nearest existing ancestor must be writable.</param>
     /// <exception cref="CliException">The path clashes with another path, is not a regular file, or its folder cannot be written.</exception>
-    public void Output(string option, string path)
+    public void Output(string option, string path, bool folderMayBeCreated = false)
     {
         string full = Full(option, path);
+        string? folder = System.IO.Path.GetDirectoryName(full);
+        if (folderMayBeCreated && folder is not null && FileStat.Of(folder, followLinks: true).Kind == FileKind.Missing)
+        {
+            OutputFolder(option, folder, [System.IO.Path.GetFileName(full)]);
+            return;
+        }
         var stat = FileStat.Of(full, followLinks: false);
         if (stat.Kind is not (FileKind.Missing or FileKind.Regular))
             throw new CliException($"{option} '{path}' is {FileStat.Describe(stat.Kind)}; outputs only replace regular files");
@@ -78,16 +87,9 @@ internal sealed class PathGuard
     /// <summary>Checks one path that a pattern option (e.g. <c>--checkpoint</c>) will write; missing folders may be created.</summary>
     public void PatternOutput(string option, string pattern, string path)
     {
-        string full = Full(option, path);
-        string? dir = System.IO.Path.GetDirectoryName(full);
-        if (dir is not null && FileStat.Of(dir, followLinks: true).Kind == FileKind.Missing)
-        {
-            OutputFolder(option, dir, [System.IO.Path.GetFileName(full)]);
-            return;
-        }
         try
         {
-            Output(option, path);
+            Output(option, path, folderMayBeCreated: true);
         }
         catch (CliException e) when (path != pattern)
         {

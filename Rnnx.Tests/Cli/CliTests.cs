@@ -54,7 +54,7 @@ public class CliTests
         try
         {
             var (code, stdout, stderr) = Run("chapter", "--epochs", "1", "--only", "linear", "--out", Path.Combine(file, "plots"));
-            AssertOneLineError(code, stderr, "cannot write to output folder");
+            AssertOneLineError(code, stderr, "is a regular file, not a folder");
             Assert.That(stdout, Is.Empty, "nothing runs when the results cannot be written");
         }
         finally
@@ -70,10 +70,10 @@ public class CliTests
         try
         {
             var (code, stdout, stderr) = Run("chapter", "--no-plots", "--json", Path.Combine(file, "r.json"));
-            AssertOneLineError(code, stderr, "cannot write");
+            AssertOneLineError(code, stderr, "is a regular file, not a folder");
             Assert.That(stdout, Is.Empty);
             (code, _, stderr) = Run("chapter", "--no-plots", "--json", Path.GetTempPath());
-            AssertOneLineError(code, stderr, "is a folder");
+            AssertOneLineError(code, stderr, "is a folder; outputs only replace regular files");
         }
         finally
         {
