@@ -18,14 +18,13 @@ public sealed partial class Sequential
         public int[] Index = [];
         public int BatchStart, BatchCount;
         public int ShardCount;
-        public bool Predicting;
-        public Tensor Result;
         public double[] ShardLoss = [];
         public double[,] MetricSum = new double[0, 0];
         public int[,] MetricCount = new int[0, 0];
     }
 
     private readonly StepState _step = new();
+    private Action<int>? _runShard;
 
     /// <summary>
     /// Trains for <paramref name="epochs"/> epochs with Keras's defaults: batches of 32 from a fresh shuffle each epoch
@@ -41,13 +40,14 @@ public sealed partial class Sequential
     /// <param name="verbose">0 silent, 1 one line per epoch on the console.</param>
     /// <param name="initialEpoch">Epoch to start from (for resuming).</param>
     /// <returns>Per-epoch loss, metrics and validation values.</returns>
-    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <exception cref="InvalidOperationException">Not compiled, or another call (Predict, Evaluate, another Fit, ...) runs on this model on another thread.</exception>
     /// <exception cref="ArgumentException">Bad data (shapes, sample counts, non-finite values), before any training.</exception>
     /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are those before that step.</exception>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true,
         (Tensor X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0)
     {
         if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before Fit.");
+        using var mutation = _access.Mutate(nameof(Fit));
         ArgumentOutOfRangeException.ThrowIfNegative(epochs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfNegative(initialEpoch);
@@ -68,6 +68,7 @@ public sealed partial class Sequential
         int steps = (n + batchSize - 1) / batchSize;
         var history = new History();
         var trainable = TrainableWeights;
+        using var workers = new WorkersLease(this);
         EnsureTraining();
         _shuffleRng ??= new NumPyRandomState(unchecked((uint)Seed + 1));
         var index = new int[n];
@@ -120,12 +121,11 @@ public sealed partial class Sequential
             }
             if (StopTraining && history.StopReason is null) history.StopReason = "stopped by a callback";
         }
-        // --- issue #6: with a TerminateOnNaN callback a divergence ends training normally (weights from before the bad step).
+        // With a TerminateOnNaN callback a divergence ends training normally (weights from before the bad step).
         catch (TrainingDivergedException e) when (TerminateOnNaN.Handles(cbs, e))
         {
             StopTraining = true;
         }
-        // --- end issue #6
         finally
         {
             foreach (var t in _tapes) t.Reset();
@@ -139,12 +139,13 @@ public sealed partial class Sequential
     /// Allocates nothing after the first call with the same batch size.
     /// </summary>
     /// <returns>The batch loss before the update.</returns>
-    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <exception cref="InvalidOperationException">Not compiled, or another call (Predict, Evaluate, Fit, ...) runs on this model on another thread.</exception>
     /// <exception cref="ArgumentException">Bad data.</exception>
     /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are left unchanged.</exception>
     public double TrainOnBatch(Tensor x, Tensor y)
     {
         if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before TrainOnBatch.");
+        using var mutation = _access.Mutate(nameof(TrainOnBatch));
         if (!ReferenceEquals(_lastBatchX, x.Data) || !ReferenceEquals(_lastBatchY, y.Data))
         {
             x = CheckInputs(x, "inputs");
@@ -160,6 +161,7 @@ public sealed partial class Sequential
             _batchIndex = new int[n];
             for (int i = 0; i < n; i++) _batchIndex[i] = i;
         }
+        using var workers = new WorkersLease(this);
         EnsureTraining();
         if (_trainable is null || _trainableVersion != Parameter.TrainableVersion)
         {
@@ -176,14 +178,24 @@ public sealed partial class Sequential
     private IReadOnlyList<Parameter>? _trainable;
     private int _trainableVersion;
 
-    private void EnsureWorkers()
+    /// <summary>
+    /// The shard threads for the duration of a training call. Training holds the model's mutation guard, so no
+    /// Predict of another thread can hold them; a Predict from a callback on the training thread runs its shards itself.
+    /// </summary>
+    private readonly ref struct WorkersLease
     {
-        int threads = Math.Clamp(Threads, 1, Math.Max(1, Shards));
-        if (_workers is null || _workers.Threads != threads)
+        private readonly Sequential _model;
+
+        public WorkersLease(Sequential model)
         {
-            _workers?.Dispose();
-            _workers = new ShardWorkers(threads - 1, RunShard);
+            _model = model;
+            Workers = model.TryAcquireWorkers(model.ThreadsUsed)
+                ?? throw new InvalidOperationException($"{model.Name}: the shard threads are in use by a prediction.");
         }
+
+        public ShardWorkers Workers { get; }
+
+        public void Dispose() => _model.ReleaseWorkers();
     }
 
     private void EnsureTraining()
@@ -194,7 +206,6 @@ public sealed partial class Sequential
             _shardGrads = new Gradients[Shards];
             for (int i = 0; i < Shards; i++) _tapes[i] = new Tape();
         }
-        EnsureWorkers();
         if (_step.ShardLoss.Length != Shards || _step.MetricSum.GetLength(1) != Metrics.Count)
         {
             _step.ShardLoss = new double[Shards];
@@ -212,7 +223,7 @@ public sealed partial class Sequential
         st.BatchStart = start;
         st.BatchCount = count;
         st.ShardCount = Math.Min(Shards, count);
-        _workers!.Run(st.ShardCount);
+        _workers!.Run(st.ShardCount, _runShard ??= RunShard);
         double loss = 0;
         for (int s = 0; s < st.ShardCount; s++) loss += st.ShardLoss[s];
         Gradients g;
@@ -245,11 +256,6 @@ public sealed partial class Sequential
     private void RunShard(int s)
     {
         var st = _step;
-        if (st.Predicting)
-        {
-            PredictShard(s);
-            return;
-        }
         int count = st.BatchCount, shards = st.ShardCount;
         int lo = st.BatchStart + (int)((long)count * s / shards), hi = st.BatchStart + (int)((long)count * (s + 1) / shards);
         int rows = hi - lo;
@@ -259,7 +265,7 @@ public sealed partial class Sequential
         {
             var xb = Gather(st.X, st.Index.AsSpan(lo, rows));
             var yb = Gather(st.Y, st.Index.AsSpan(lo, rows));
-            var pred = Call(xb, training: true);
+            var pred = RunLayers(xb, training: true);
             var loss = Loss!.Compute(yb, pred);
             double weight = (double)rows / count;
             st.ShardLoss[s] = loss.Item() * weight;
