@@ -156,7 +156,7 @@ public sealed partial class Sequential
     public IReadOnlyList<(string Name, Parameter Parameter)> NamedWeights()
     {
         var list = new List<(string, Parameter)>();
-        foreach (var l in _layers) l.CollectNamedWeights(l.Name, list);
+        foreach (var l in _layers) list.AddRange(l.NamedWeights());
         return list;
     }
 
@@ -183,7 +183,16 @@ public sealed partial class Sequential
         if (!IsBuilt) throw new InvalidOperationException($"{Name}: the model is not built; call Build, Fit or declare an input shape.");
     }
 
-    /// <summary>Runs the layers on a batch (records on the active tape when training).</summary>
+    /// <summary>Runs the layers on a batch.</summary>
+    /// <param name="x">(batch, ...) inputs.</param>
+    /// <param name="training">
+    /// Keras's training flag, passed down to every sub-layer and cell for layers that behave differently while
+    /// training (such as dropout; no built-in Rnnx layer does, so it changes nothing for them). It does not decide
+    /// whether the call is recorded for backpropagation: operations are recorded whenever a tape is active and
+    /// recording, whatever this flag says. To record nothing, call outside any active tape or inside
+    /// <see cref="Tape.NoGrad"/> (as <c>Predict</c> and <c>Evaluate</c> do).
+    /// </param>
+    /// <returns>The outputs; recorded on the active tape, if any, for <see cref="Tape.Backward(Tensor, Tensor?)"/>.</returns>
     public Tensor Call(Tensor x, bool training = false)
     {
         if (!IsBuilt) Build(_layers.Count > 0 ? _layers[0].DeclaredInputShape ?? DataShape(x) : DataShape(x), x.DType);
