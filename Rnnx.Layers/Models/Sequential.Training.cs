@@ -17,17 +17,17 @@ public sealed partial class Sequential
     {
         public Tensor X, Y;
         public SeriesWindows? Windows;
+        public Shape WindowTargetShape;
         public int[] Index = [];
         public int BatchStart, BatchCount;
         public int ShardCount;
-        public bool Predicting;
-        public Tensor Result;
         public double[] ShardLoss = [];
         public double[,] MetricSum = new double[0, 0];
         public int[,] MetricCount = new int[0, 0];
     }
 
     private readonly StepState _step = new();
+    private Action<int>? _runShard;
 
     /// <summary>
     /// Trains for <paramref name="epochs"/> epochs with Keras's defaults: batches of 32 from a fresh shuffle each epoch
@@ -43,7 +43,7 @@ public sealed partial class Sequential
     /// <param name="verbose">0 silent, 1 one line per epoch on the console.</param>
     /// <param name="initialEpoch">Epoch to start from (for resuming).</param>
     /// <returns>Per-epoch loss, metrics and validation values.</returns>
-    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <exception cref="InvalidOperationException">Not compiled, or another call (Predict, Evaluate, another Fit, ...) runs on this model on another thread.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> or <paramref name="batchSize"/> is not positive, or <paramref name="initialEpoch"/> is negative (the parameter is named).</exception>
     /// <exception cref="ArgumentException">Bad data (shapes, sample counts, non-finite values), before any training.</exception>
     /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are those before that step.</exception>
@@ -51,6 +51,7 @@ public sealed partial class Sequential
         (Tensor X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0)
     {
         CheckFitArguments(epochs, batchSize, initialEpoch);
+        using var mutation = _access.Mutate(nameof(Fit));
         x = CheckInputs(x, "inputs");
         y = AlignTargets(x, y, "targets");
         Func<Dictionary<string, double>>? validate = null;
@@ -86,12 +87,13 @@ public sealed partial class Sequential
     {
         ArgumentNullException.ThrowIfNull(train);
         CheckFitArguments(epochs, batchSize, initialEpoch);
-        CheckWindows(train, "training windows");
+        using var mutation = _access.Mutate(nameof(Fit));
+        _step.WindowTargetShape = CheckWindows(train, "training windows");
         Func<Dictionary<string, double>>? validate = null;
         if (validationData is not null)
         {
-            CheckWindows(validationData, "validation windows");
-            validate = () => EvaluateWindows(validationData, batchSize);
+            var validShape = CheckWindows(validationData, "validation windows");
+            validate = () => EvaluateWindows(validationData, validShape, batchSize);
         }
         return FitCore(train.Count, default, default, train, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
     }
@@ -115,6 +117,7 @@ public sealed partial class Sequential
         int steps = (n + batchSize - 1) / batchSize;
         var history = new History();
         var trainable = TrainableWeights;
+        using var workers = new WorkersLease(this);
         EnsureTraining();
         _shuffleRng ??= new NumPyRandomState(unchecked((uint)Seed + 1));
         var index = new int[n];
@@ -167,12 +170,11 @@ public sealed partial class Sequential
             }
             if (StopTraining && history.StopReason is null) history.StopReason = "stopped by a callback";
         }
-        // --- issue #6: with a TerminateOnNaN callback a divergence ends training normally (weights from before the bad step).
+        // With a TerminateOnNaN callback a divergence ends training normally (weights from before the bad step).
         catch (TrainingDivergedException e) when (TerminateOnNaN.Handles(cbs, e))
         {
             StopTraining = true;
         }
-        // --- end issue #6
         finally
         {
             foreach (var t in _tapes) t.Reset();
@@ -187,12 +189,13 @@ public sealed partial class Sequential
     /// Allocates nothing after the first call with the same batch size.
     /// </summary>
     /// <returns>The batch loss before the update.</returns>
-    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <exception cref="InvalidOperationException">Not compiled, or another call (Predict, Evaluate, Fit, ...) runs on this model on another thread.</exception>
     /// <exception cref="ArgumentException">Bad data.</exception>
     /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are left unchanged.</exception>
     public double TrainOnBatch(Tensor x, Tensor y)
     {
         if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before TrainOnBatch.");
+        using var mutation = _access.Mutate(nameof(TrainOnBatch));
         if (!ReferenceEquals(_lastBatchX, x.Data) || !ReferenceEquals(_lastBatchY, y.Data))
         {
             x = CheckInputs(x, "inputs");
@@ -208,6 +211,7 @@ public sealed partial class Sequential
             _batchIndex = new int[n];
             for (int i = 0; i < n; i++) _batchIndex[i] = i;
         }
+        using var workers = new WorkersLease(this);
         EnsureTraining();
         if (_trainable is null || _trainableVersion != Parameter.TrainableVersion)
         {
@@ -224,14 +228,24 @@ public sealed partial class Sequential
     private IReadOnlyList<Parameter>? _trainable;
     private int _trainableVersion;
 
-    private void EnsureWorkers()
+    /// <summary>
+    /// The shard threads for the duration of a training call. Training holds the model's mutation guard, so no
+    /// Predict of another thread can hold them; a Predict from a callback on the training thread runs its shards itself.
+    /// </summary>
+    private readonly ref struct WorkersLease
     {
-        int threads = Math.Clamp(Threads, 1, Math.Max(1, Shards));
-        if (_workers is null || _workers.Threads != threads)
+        private readonly Sequential _model;
+
+        public WorkersLease(Sequential model)
         {
-            _workers?.Dispose();
-            _workers = new ShardWorkers(threads - 1, RunShard);
+            _model = model;
+            Workers = model.TryAcquireWorkers(model.ThreadsUsed)
+                ?? throw new InvalidOperationException($"{model.Name}: the shard threads are in use by a prediction.");
         }
+
+        public ShardWorkers Workers { get; }
+
+        public void Dispose() => _model.ReleaseWorkers();
     }
 
     private void EnsureTraining()
@@ -242,7 +256,6 @@ public sealed partial class Sequential
             _shardGrads = new Gradients[Shards];
             for (int i = 0; i < Shards; i++) _tapes[i] = new Tape();
         }
-        EnsureWorkers();
         if (_step.ShardLoss.Length != Shards || _step.MetricSum.GetLength(1) != Metrics.Count)
         {
             _step.ShardLoss = new double[Shards];
@@ -261,7 +274,7 @@ public sealed partial class Sequential
         st.BatchStart = start;
         st.BatchCount = count;
         st.ShardCount = Math.Min(Shards, count);
-        _workers!.Run(st.ShardCount);
+        _workers!.Run(st.ShardCount, _runShard ??= RunShard);
         double loss = 0;
         for (int s = 0; s < st.ShardCount; s++) loss += st.ShardLoss[s];
         Gradients g;
@@ -294,11 +307,6 @@ public sealed partial class Sequential
     private void RunShard(int s)
     {
         var st = _step;
-        if (st.Predicting)
-        {
-            PredictShard(s);
-            return;
-        }
         int count = st.BatchCount, shards = st.ShardCount;
         int lo = st.BatchStart + (int)((long)count * s / shards), hi = st.BatchStart + (int)((long)count * (s + 1) / shards);
         int rows = hi - lo;
@@ -307,9 +315,9 @@ public sealed partial class Sequential
         using (tape.Activate())
         {
             var (xb, yb) = st.Windows is { } w
-                ? GatherWindows(w, st.Index.AsSpan(lo, rows))
+                ? GatherWindows(w, st.WindowTargetShape, st.Index.AsSpan(lo, rows))
                 : (Gather(st.X, st.Index.AsSpan(lo, rows)), Gather(st.Y, st.Index.AsSpan(lo, rows)));
-            var pred = Call(xb, training: true);
+            var pred = RunLayers(xb, training: true);
             var loss = Loss!.Compute(yb, pred);
             double weight = (double)rows / count;
             st.ShardLoss[s] = loss.Item() * weight;

@@ -4,9 +4,6 @@ namespace Rnnx.Models;
 
 public sealed partial class Sequential
 {
-    // The per-sample target shape the model's output takes for the windows last checked (horizon, or horizon × 1).
-    private Shape _windowTargetShape;
-
     /// <summary>
     /// Loss and metrics on windows cut from a series batch by batch, as <see cref="Evaluate(Tensor, Tensor, int)"/> gives
     /// on the materialized windows (bit for bit).
@@ -16,10 +13,11 @@ public sealed partial class Sequential
     public Dictionary<string, double> Evaluate(SeriesWindows windows, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(windows);
+        using var read = _access.Read(nameof(Evaluate));
         if (Loss is null) throw new InvalidOperationException($"{Name}: call Compile before Evaluate.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        CheckWindows(windows, "windows");
-        return EvaluateWindows(windows, batchSize);
+        var targetShape = CheckWindows(windows, "windows");
+        return EvaluateWindows(windows, targetShape, batchSize);
     }
 
     /// <summary>
@@ -49,43 +47,53 @@ public sealed partial class Sequential
         return result;
     }
 
-    /// <summary>Builds the model for the windows if needed and checks that they fit its input and output.</summary>
-    private void CheckWindows(SeriesWindows windows, string what)
+    /// <summary>
+    /// Builds the model for the windows if needed and checks that they fit its input and output; returns the per-sample
+    /// target shape the model's output takes (horizon, or horizon × 1).
+    /// </summary>
+    private Shape CheckWindows(SeriesWindows windows, string what)
     {
         var probe = Tensor.FromArray(new float[windows.Window], 1, windows.Window, 1);
         var x = CheckInputs(probe, what);
         var y = AlignTargets(x, Tensor.FromArray(new float[windows.Horizon], 1, windows.Horizon), what + " (targets)");
-        _windowTargetShape = y.Shape.Remove(0);
+        return y.Shape.Remove(0);
     }
 
-    private Dictionary<string, double> EvaluateWindows(SeriesWindows windows, int batchSize)
+    private Dictionary<string, double> EvaluateWindows(SeriesWindows windows, Shape targetShape, int batchSize)
     {
-        _evalTape ??= new Tape();
+        var ws = RentWorkspace();
+        var tape = ws.Tape(0);
         int n = windows.Count;
         var rows = new int[Math.Min(batchSize, n)];
         double lossTotal = 0;
         var mSum = new double[Metrics.Count];
         var mCount = new long[Metrics.Count];
-        for (int start = 0; start < n; start += batchSize)
+        try
         {
-            int count = Math.Min(batchSize, n - start);
-            for (int i = 0; i < count; i++) rows[i] = start + i;
-            _evalTape.Reset();
-            using (_evalTape.Activate())
-            using (_evalTape.NoGrad())
+            for (int start = 0; start < n; start += batchSize)
             {
-                var (xb, yb) = GatherWindows(windows, rows.AsSpan(0, count));
-                var pred = Call(xb, training: false);
-                lossTotal += Loss!.Compute(yb, pred).Item() * count;
-                for (int m = 0; m < Metrics.Count; m++)
+                int count = Math.Min(batchSize, n - start);
+                for (int i = 0; i < count; i++) rows[i] = start + i;
+                tape.Reset();
+                using (tape.Activate())
+                using (tape.NoGrad())
                 {
-                    var (s, c) = Metrics[m].Evaluate(yb, pred);
-                    mSum[m] += s;
-                    mCount[m] += c;
+                    var (xb, yb) = GatherWindows(windows, targetShape, rows.AsSpan(0, count));
+                    var pred = RunLayers(xb, training: false);
+                    lossTotal += Loss!.Compute(yb, pred).Item() * count;
+                    for (int m = 0; m < Metrics.Count; m++)
+                    {
+                        var (s, c) = Metrics[m].Evaluate(yb, pred);
+                        mSum[m] += s;
+                        mCount[m] += c;
+                    }
                 }
             }
         }
-        _evalTape.Reset();
+        finally
+        {
+            ReturnWorkspace(ws);
+        }
         var r = new Dictionary<string, double> { ["loss"] = lossTotal / n };
         for (int m = 0; m < Metrics.Count; m++) r[Metrics[m].Name] = mSum[m] / mCount[m];
         return r;
@@ -94,11 +102,11 @@ public sealed partial class Sequential
     [ThreadStatic] private static float[]? t_windowBuffer;
 
     /// <summary>The inputs and targets of samples <paramref name="rows"/> cut from the series into new tensors on the active tape.</summary>
-    private (Tensor X, Tensor Y) GatherWindows(SeriesWindows windows, ReadOnlySpan<int> rows)
+    private (Tensor X, Tensor Y) GatherWindows(SeriesWindows windows, Shape targetShape, ReadOnlySpan<int> rows)
     {
         int w = windows.Window, h = windows.Horizon;
         var xo = Tape.NewResult(new Shape(rows.Length, w, 1), DType);
-        var yo = Tape.NewResult(_windowTargetShape.Insert(0, rows.Length), DType);
+        var yo = Tape.NewResult(targetShape.Insert(0, rows.Length), DType);
         if (DType == DType.Float32)
         {
             var xs = xo.Span<float>();
