@@ -17,7 +17,6 @@ public sealed partial class Sequential
     {
         public Tensor X, Y;
         public SeriesWindows? Windows;
-        public Shape WindowTargetShape;
         public int[] Index = [];
         public int BatchStart, BatchCount;
         public int ShardCount;
@@ -88,13 +87,14 @@ public sealed partial class Sequential
         ArgumentNullException.ThrowIfNull(train);
         CheckFitArguments(epochs, batchSize, initialEpoch);
         using var mutation = _access.Mutate(nameof(Fit));
-        _step.WindowTargetShape = CheckWindows(train, "training windows");
+        var trainTargetShape = CheckWindows(train, "training windows");
         Func<Dictionary<string, double>>? validate = null;
         if (validationData is not null)
         {
-            var validShape = CheckWindows(validationData, "validation windows");
-            validate = () => EvaluateWindows(validationData, validShape, batchSize);
+            var validationTargetShape = CheckWindows(validationData, "validation windows");
+            validate = () => EvaluateWindows(validationData, batchSize, validationTargetShape);
         }
+        _windowTargetShape = trainTargetShape;
         return FitCore(train.Count, default, default, train, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
     }
 
@@ -315,7 +315,7 @@ public sealed partial class Sequential
         using (tape.Activate())
         {
             var (xb, yb) = st.Windows is { } w
-                ? GatherWindows(w, st.WindowTargetShape, st.Index.AsSpan(lo, rows))
+                ? GatherWindows(w, st.Index.AsSpan(lo, rows), _windowTargetShape)
                 : (Gather(st.X, st.Index.AsSpan(lo, rows)), Gather(st.Y, st.Index.AsSpan(lo, rows)));
             var pred = RunLayers(xb, training: true);
             var loss = Loss!.Compute(yb, pred);

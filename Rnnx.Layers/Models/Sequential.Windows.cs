@@ -4,11 +4,16 @@ namespace Rnnx.Models;
 
 public sealed partial class Sequential
 {
+    // The per-sample target shape of the training windows of the running Fit (horizon, or horizon × 1); written only
+    // by Fit, which no read runs beside.
+    private Shape _windowTargetShape;
+
     /// <summary>
     /// Loss and metrics on windows cut from a series batch by batch, as <see cref="Evaluate(Tensor, Tensor, int)"/> gives
     /// on the materialized windows (bit for bit).
     /// </summary>
-    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <remarks>Safe to call from many threads at once, as <see cref="Evaluate(Tensor, Tensor, int)"/>.</remarks>
+    /// <exception cref="InvalidOperationException">Not compiled, or a mutation (Fit, SetWeights, ...) is running on another thread.</exception>
     /// <exception cref="ShapeMismatchException">The model does not take (window, 1) inputs or give horizon outputs.</exception>
     public Dictionary<string, double> Evaluate(SeriesWindows windows, int batchSize = 32)
     {
@@ -17,7 +22,7 @@ public sealed partial class Sequential
         if (Loss is null) throw new InvalidOperationException($"{Name}: call Compile before Evaluate.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         var targetShape = CheckWindows(windows, "windows");
-        return EvaluateWindows(windows, targetShape, batchSize);
+        return EvaluateWindows(windows, batchSize, targetShape);
     }
 
     /// <summary>
@@ -47,10 +52,8 @@ public sealed partial class Sequential
         return result;
     }
 
-    /// <summary>
-    /// Builds the model for the windows if needed and checks that they fit its input and output; returns the per-sample
-    /// target shape the model's output takes (horizon, or horizon × 1).
-    /// </summary>
+    /// <summary>Builds the model for the windows if needed and checks that they fit its input and output.</summary>
+    /// <returns>The per-sample target shape the model's output takes (horizon, or horizon × 1).</returns>
     private Shape CheckWindows(SeriesWindows windows, string what)
     {
         var probe = Tensor.FromArray(new float[windows.Window], 1, windows.Window, 1);
@@ -59,7 +62,7 @@ public sealed partial class Sequential
         return y.Shape.Remove(0);
     }
 
-    private Dictionary<string, double> EvaluateWindows(SeriesWindows windows, Shape targetShape, int batchSize)
+    private Dictionary<string, double> EvaluateWindows(SeriesWindows windows, int batchSize, Shape targetShape)
     {
         var ws = RentWorkspace();
         var tape = ws.Tape(0);
@@ -68,32 +71,27 @@ public sealed partial class Sequential
         double lossTotal = 0;
         var mSum = new double[Metrics.Count];
         var mCount = new long[Metrics.Count];
-        try
+        for (int start = 0; start < n; start += batchSize)
         {
-            for (int start = 0; start < n; start += batchSize)
+            int count = Math.Min(batchSize, n - start);
+            for (int i = 0; i < count; i++) rows[i] = start + i;
+            tape.Reset();
+            using (tape.Activate())
+            using (tape.NoGrad())
             {
-                int count = Math.Min(batchSize, n - start);
-                for (int i = 0; i < count; i++) rows[i] = start + i;
-                tape.Reset();
-                using (tape.Activate())
-                using (tape.NoGrad())
+                var (xb, yb) = GatherWindows(windows, rows.AsSpan(0, count), targetShape);
+                var pred = RunLayers(xb, training: false);
+                lossTotal += Loss!.Compute(yb, pred).Item() * count;
+                for (int m = 0; m < Metrics.Count; m++)
                 {
-                    var (xb, yb) = GatherWindows(windows, targetShape, rows.AsSpan(0, count));
-                    var pred = RunLayers(xb, training: false);
-                    lossTotal += Loss!.Compute(yb, pred).Item() * count;
-                    for (int m = 0; m < Metrics.Count; m++)
-                    {
-                        var (s, c) = Metrics[m].Evaluate(yb, pred);
-                        mSum[m] += s;
-                        mCount[m] += c;
-                    }
+                    var (s, c) = Metrics[m].Evaluate(yb, pred);
+                    mSum[m] += s;
+                    mCount[m] += c;
                 }
             }
         }
-        finally
-        {
-            ReturnWorkspace(ws);
-        }
+        tape.Reset();
+        ReturnWorkspace(ws);
         var r = new Dictionary<string, double> { ["loss"] = lossTotal / n };
         for (int m = 0; m < Metrics.Count; m++) r[Metrics[m].Name] = mSum[m] / mCount[m];
         return r;
@@ -102,7 +100,7 @@ public sealed partial class Sequential
     [ThreadStatic] private static float[]? t_windowBuffer;
 
     /// <summary>The inputs and targets of samples <paramref name="rows"/> cut from the series into new tensors on the active tape.</summary>
-    private (Tensor X, Tensor Y) GatherWindows(SeriesWindows windows, Shape targetShape, ReadOnlySpan<int> rows)
+    private (Tensor X, Tensor Y) GatherWindows(SeriesWindows windows, ReadOnlySpan<int> rows, Shape targetShape)
     {
         int w = windows.Window, h = windows.Horizon;
         var xo = Tape.NewResult(new Shape(rows.Length, w, 1), DType);
