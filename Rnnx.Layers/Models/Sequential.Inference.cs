@@ -68,14 +68,29 @@ public sealed partial class Sequential
     /// </summary>
     /// <returns>A heap tensor (samples, ...output).</returns>
     /// <exception cref="ArgumentException">Bad input shape, or a non-finite input that made a prediction non-finite.</exception>
-    public Tensor Predict(Tensor x, int batchSize = 32)
+    public Tensor Predict(Tensor x, int batchSize = 32) => Predict(x, batchSize, out _);
+
+    private Tensor Predict(Tensor x, int batchSize, out Array resultArray)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         x = CheckInputs(x, "inputs", checkFinite: false);
         int n = x.Shape[0];
         var (outShape, perSample) = PredictPlan(x);
         // every element is written by a shard
-        var result = new Tensor(TensorData.AllocateUninitialized(outShape.Insert(0, n), DType));
+        var resultShape = outShape.Insert(0, n);
+        Tensor result;
+        if (DType == DType.Float32)
+        {
+            var a = GC.AllocateUninitializedArray<float>(resultShape.Size);
+            result = Tensor.Wrap(a, resultShape);
+            resultArray = a;
+        }
+        else
+        {
+            var a = GC.AllocateUninitializedArray<double>(resultShape.Size);
+            result = Tensor.Wrap(a, resultShape);
+            resultArray = a;
+        }
         EnsureWorkers();
         int threads = _workers!.Threads;
         if (_inferTapes.Length < threads)
@@ -86,7 +101,7 @@ public sealed partial class Sequential
         var st = _step;
         st.Predicting = true;
         st.X = x;
-        st.Result = result;
+        st.Result = resultArray;
         try
         {
             for (int start = 0; start < n; start += batchSize)
@@ -105,12 +120,11 @@ public sealed partial class Sequential
         finally
         {
             st.Predicting = false;
-            st.Result = default;
+            st.Result = null;
             st.X = default;   // do not keep the caller's input (possibly their own array) alive
             foreach (var t in _inferTapes) t.Reset();
         }
-        bool finite = DType == DType.Float32 ? Kernels.ReductionKernels.AllFinite<float>(result.AsSpan<float>())
-                                             : Kernels.ReductionKernels.AllFinite<double>(result.AsSpan<double>());
+        bool finite = result.AllFinite();
         if (!finite) CheckFinite(x, "inputs");
         return result;
     }
@@ -175,8 +189,8 @@ public sealed partial class Sequential
         {
             var pred = Call(Range(st.X, lo, hi - lo), training: false);
             int rowLen = pred.Size / (hi - lo);
-            if (DType == DType.Float32) pred.AsSpan<float>().CopyTo(st.Result.Data.Span<float>().Slice(lo * rowLen));
-            else pred.AsSpan<double>().CopyTo(st.Result.Data.Span<double>().Slice(lo * rowLen));
+            if (DType == DType.Float32) pred.AsSpan<float>().CopyTo(((float[])st.Result!).AsSpan(lo * rowLen));
+            else pred.AsSpan<double>().CopyTo(((double[])st.Result!).AsSpan(lo * rowLen));
         }
     }
 
@@ -193,8 +207,8 @@ public sealed partial class Sequential
         var s = new Shape(shape);
         if (x.Length != s.Size)
             throw new ShapeMismatchException($"{Name}: {x.Length} input values cannot have shape {s} ({s.Size} elements).", nameof(x));
-        var d = Predict(new Tensor(TensorData.Wrap(x, s))).Data;
-        // a fresh heap tensor nobody else holds: hand its array over instead of copying it
-        return d.DType == DType.Float32 && d.Offset == 0 && d.F!.Length == d.Length ? d.F : new Tensor(d).ToFloatArray();
+        var result = Predict(Tensor.Wrap(x, s), 32, out var array);
+        // a fresh array nobody else holds: hand it over instead of copying it
+        return array as float[] ?? result.ToFloatArray();
     }
 }

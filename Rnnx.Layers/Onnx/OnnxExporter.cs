@@ -1,5 +1,4 @@
 using System.Globalization;
-using Rnnx.Kernels;
 using Rnnx.Layers;
 using Rnnx.Models;
 using Rnnx.Saving;

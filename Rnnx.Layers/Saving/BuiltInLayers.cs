@@ -1,5 +1,4 @@
 using Rnnx.Layers;
-using Rnnx.Kernels;
 
 namespace Rnnx.Saving;
 
