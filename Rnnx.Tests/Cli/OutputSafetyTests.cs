@@ -110,6 +110,8 @@ public sealed class OutputSafetyTests
         Refused(["train", "--csv", "/dev/zero", "--column", "value", "--save", _kit.P("x.rnnx")], "--csv '/dev/zero' is a character device, not a regular file");
         Refused(["train", "--csv", _kit.Dir, "--column", "value", "--save", _kit.P("x.rnnx")], "is a folder, not a regular file");
         Refused(["forecast", "--model", fifo, "--csv", _csv], $"--model '{fifo}' is a named pipe (FIFO)");
+        Refused(["forecast", "--model", _kit.Dir, "--csv", _csv], "is a folder, not a regular file");
+        Refused(["forecast", "--model", _kit.P("absent.rnnx"), "--csv", _csv], "absent.rnnx': no such file");
         Refused(["export", "--model", "/dev/zero", "--onnx", _kit.P("x.onnx")], "--model '/dev/zero' is a character device");
         Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "special inputs are refused without reading them");
     }
