@@ -131,6 +131,21 @@ public sealed class OutputSafetyTests
     }
 
     [Test]
+    public void CheckpointNamesFromLoggedValues_AreCheckedWhenWritten()
+    {
+        // A name that depends on the loss is known only after the epoch: the guard runs just before the save.
+        string victim = _kit.Csv("ck-0.25.csv", 10);
+        var guard = new Rnnx.Cli.PathGuard();
+        guard.Input("--csv", victim);
+        string pattern = _kit.P("ck-{loss}.csv");
+        Rnnx.Cli.CheckpointPattern.Check(pattern, 1, 3, guard);   // the sample name (loss 0.5) is free
+        var check = new Rnnx.Cli.CheckpointPattern.Guard(pattern, guard);
+        Assert.That(() => check.OnEpochEnd(0, new Dictionary<string, double> { ["loss"] = 0.75 }, 0), Throws.Nothing);
+        Assert.That(() => check.OnEpochEnd(1, new Dictionary<string, double> { ["loss"] = 0.25 }, 0),
+            Throws.TypeOf<Rnnx.Cli.CliException>().With.Message.Contains("is the same file as --csv").And.Message.Contains("training stopped before writing it"));
+    }
+
+    [Test]
     public void ChapterOutputs_AreCheckedAgainstEachOther()
     {
         string outDir = _kit.P("plots");
