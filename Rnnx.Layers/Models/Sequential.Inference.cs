@@ -67,7 +67,7 @@ public sealed partial class Sequential
     /// (tanh(inf) = 1) is accepted, as Keras accepts it.
     /// </para>
     /// <para>
-    /// Thread safety: any number of threads may call Predict (and <see cref="Evaluate"/>) on one model at once; each
+    /// Thread safety: any number of threads may call Predict (and <see cref="Evaluate(Tensor, Tensor, int)"/>) on one model at once; each
     /// call gets the same bits it would get alone. Calls do not wait for each other: each runs on a workspace of its
     /// own from a pool, and a large batch is split over <see cref="Threads"/> only when the model's shard threads are
     /// free (otherwise the same split runs on the calling thread, so the results are the same).

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
 using System.Text;
+using Rnnx.Data;
 using Rnnx.Layers;
 using Rnnx.Losses;
 using Rnnx.Metrics;
@@ -15,6 +16,7 @@ public sealed partial class Sequential
     private sealed class StepState
     {
         public Tensor X, Y;
+        public SeriesWindows? Windows;
         public int[] Index = [];
         public int BatchStart, BatchCount;
         public int ShardCount;
@@ -41,30 +43,77 @@ public sealed partial class Sequential
     /// <param name="initialEpoch">Epoch to start from (for resuming).</param>
     /// <returns>Per-epoch loss, metrics and validation values.</returns>
     /// <exception cref="InvalidOperationException">Not compiled, or another call (Predict, Evaluate, another Fit, ...) runs on this model on another thread.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> or <paramref name="batchSize"/> is not positive, or <paramref name="initialEpoch"/> is negative (the parameter is named).</exception>
     /// <exception cref="ArgumentException">Bad data (shapes, sample counts, non-finite values), before any training.</exception>
     /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are those before that step.</exception>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true,
         (Tensor X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0)
     {
-        if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before Fit.");
+        CheckFitArguments(epochs, batchSize, initialEpoch);
         using var mutation = _access.Mutate(nameof(Fit));
-        ArgumentOutOfRangeException.ThrowIfNegative(epochs);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        ArgumentOutOfRangeException.ThrowIfNegative(initialEpoch);
-        if (Shards < 1) throw new InvalidOperationException($"{Name}: Shards must be at least 1.");
         x = CheckInputs(x, "inputs");
         y = AlignTargets(x, y, "targets");
-        Tensor vx = default, vy = default;
+        Func<Dictionary<string, double>>? validate = null;
         if (validationData is { } vd)
         {
-            vx = CheckInputs(vd.X, "validation inputs");
-            vy = AlignTargets(vx, vd.Y, "validation targets");
+            var vx = CheckInputs(vd.X, "validation inputs");
+            var vy = AlignTargets(vx, vd.Y, "validation targets");
+            validate = () => EvaluateCore(vx, vy, batchSize);
         }
+        return FitCore(x.Shape[0], x, y, null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+    }
+
+    /// <summary>
+    /// Trains on forecasting windows cut from a series batch by batch (nothing is materialized: memory grows with the
+    /// series, not with series × window). Gives exactly the results of <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int)"/>
+    /// on <see cref="SeriesWindows.Materialize"/>'s arrays: the same shuffles, batches and bits.
+    /// </summary>
+    /// <param name="train">The training windows.</param>
+    /// <param name="epochs">Number of epochs.</param>
+    /// <param name="batchSize">Batch size.</param>
+    /// <param name="shuffle">Shuffle each epoch.</param>
+    /// <param name="validationData">Optional windows evaluated after each epoch.</param>
+    /// <param name="callbacks">Optional callbacks.</param>
+    /// <param name="verbose">0 silent, 1 one line per epoch on the console.</param>
+    /// <param name="initialEpoch">Epoch to start from (for resuming).</param>
+    /// <returns>Per-epoch loss, metrics and validation values.</returns>
+    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> or <paramref name="batchSize"/> is not positive, or <paramref name="initialEpoch"/> is negative.</exception>
+    /// <exception cref="ShapeMismatchException">The model does not take (window, 1) inputs or give horizon outputs.</exception>
+    /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are those before that step.</exception>
+    public History Fit(SeriesWindows train, int epochs = 1, int batchSize = 32, bool shuffle = true,
+        SeriesWindows? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        CheckFitArguments(epochs, batchSize, initialEpoch);
+        using var mutation = _access.Mutate(nameof(Fit));
+        var trainTargetShape = CheckWindows(train, "training windows");
+        Func<Dictionary<string, double>>? validate = null;
+        if (validationData is not null)
+        {
+            var validationTargetShape = CheckWindows(validationData, "validation windows");
+            validate = () => EvaluateWindows(validationData, batchSize, validationTargetShape);
+        }
+        _windowTargetShape = trainTargetShape;
+        return FitCore(train.Count, default, default, train, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+    }
+
+    private void CheckFitArguments(int epochs, int batchSize, int initialEpoch)
+    {
+        if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before Fit.");
+        if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, $"{Name}: epochs must be at least 1 (it is the index of the last epoch to run), got {epochs}.");
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"{Name}: batchSize must be at least 1, got {batchSize}.");
+        if (initialEpoch < 0) throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch, $"{Name}: initialEpoch must not be negative, got {initialEpoch}.");
+        if (Shards < 1) throw new InvalidOperationException($"{Name}: Shards must be at least 1.");
+    }
+
+    private History FitCore(int n, Tensor x, Tensor y, SeriesWindows? windows, int epochs, int batchSize, bool shuffle,
+        Func<Dictionary<string, double>>? validate, IEnumerable<Callback>? callbacks, int verbose, int initialEpoch)
+    {
         var cbs = (callbacks ?? []).ToList();
         if (verbose > 0) cbs.Add(new EpochLogger());
         foreach (var c in cbs) c.Model = this;
 
-        int n = x.Shape[0];
         int steps = (n + batchSize - 1) / batchSize;
         var history = new History();
         var trainable = TrainableWeights;
@@ -74,7 +123,7 @@ public sealed partial class Sequential
         var index = new int[n];
         var logs = new Dictionary<string, double>();
         StopTraining = false;
-        foreach (var c in cbs) c.OnTrainBegin(new TrainingInfo(epochs, steps, n, validationData is not null));
+        foreach (var c in cbs) c.OnTrainBegin(new TrainingInfo(epochs, steps, n, validate is not null));
         try
         {
             for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
@@ -90,7 +139,7 @@ public sealed partial class Sequential
                 for (int b = 0; b < steps; b++)
                 {
                     int start = b * batchSize, count = Math.Min(batchSize, n - start);
-                    double loss = TrainStep(x, y, index, start, count, trainable, epoch, b, history);
+                    double loss = TrainStep(x, y, windows, index, start, count, trainable, epoch, b, history);
                     lossTotal += loss * count;
                     lossCount += count;
                     for (int m = 0; m < Metrics.Count; m++)
@@ -110,9 +159,9 @@ public sealed partial class Sequential
                 var epochLogs = new Dictionary<string, double> { ["loss"] = lossTotal / lossCount };
                 for (int m = 0; m < Metrics.Count; m++) epochLogs[Metrics[m].Name] = mSum[m] / mCount[m];
                 double trainSeconds = sw.Elapsed.TotalSeconds;
-                if (validationData is not null)
+                if (validate is not null)
                 {
-                    var v = EvaluateCore(vx, vy, batchSize);
+                    var v = validate();
                     foreach (var (k, val) in v) epochLogs["val_" + k] = val;
                 }
                 sw.Stop();
@@ -129,6 +178,7 @@ public sealed partial class Sequential
         finally
         {
             foreach (var t in _tapes) t.Reset();
+            _step.Windows = null;   // do not keep the caller's series alive
         }
         foreach (var c in cbs) c.OnTrainEnd(history);
         return history;
@@ -168,7 +218,7 @@ public sealed partial class Sequential
             _trainableVersion = Parameter.TrainableVersion;
             _trainable = TrainableWeights;
         }
-        return TrainStep(x, y, _batchIndex, 0, n, _trainable, 0, 0, null);
+        return TrainStep(x, y, null, _batchIndex, 0, n, _trainable, 0, 0, null);
     }
 
     // TrainOnBatch caches: the validated views of the last batch (re-validated when new tensors come in).
@@ -214,11 +264,12 @@ public sealed partial class Sequential
         }
     }
 
-    private double TrainStep(Tensor x, Tensor y, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
+    private double TrainStep(Tensor x, Tensor y, SeriesWindows? windows, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
     {
         var st = _step;
         st.X = x;
         st.Y = y;
+        st.Windows = windows;
         st.Index = index;
         st.BatchStart = start;
         st.BatchCount = count;
@@ -263,8 +314,9 @@ public sealed partial class Sequential
         tape.Reset();
         using (tape.Activate())
         {
-            var xb = Gather(st.X, st.Index.AsSpan(lo, rows));
-            var yb = Gather(st.Y, st.Index.AsSpan(lo, rows));
+            var (xb, yb) = st.Windows is { } w
+                ? GatherWindows(w, st.Index.AsSpan(lo, rows), _windowTargetShape)
+                : (Gather(st.X, st.Index.AsSpan(lo, rows)), Gather(st.Y, st.Index.AsSpan(lo, rows)));
             var pred = RunLayers(xb, training: true);
             var loss = Loss!.Compute(yb, pred);
             double weight = (double)rows / count;
@@ -321,7 +373,7 @@ public sealed partial class Sequential
 
     /// <summary>
     /// The state of the generator that shuffles the training samples each epoch (seeded with <see cref="Seed"/> + 1 by the
-    /// first <see cref="Fit"/>), or null before that. Checkpoints save and restore it, so that training resumed with
+    /// first <see cref="O:Rnnx.Models.Sequential.Fit"/>), or null before that. Checkpoints save and restore it, so that training resumed with
     /// <c>initialEpoch</c> shuffles exactly as an uninterrupted run would. Setting null makes the next Fit start from the seed.
     /// </summary>
     public MT19937State? ShuffleRngState

@@ -11,17 +11,17 @@ using Rnnx.Random;
 namespace Rnnx.Models;
 
 /// <summary>
-/// A linear stack of layers with Keras's training API: <see cref="Compile"/>, <see cref="Fit"/>,
-/// <see cref="Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>.
+/// A linear stack of layers with Keras's training API: <see cref="Compile"/>, <see cref="O:Rnnx.Models.Sequential.Fit"/>,
+/// <see cref="O:Rnnx.Models.Sequential.Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Concurrency: a built model serves any number of threads at once for its read-only paths —
-/// <see cref="Predict(Tensor, int)"/>, <see cref="Predict(float[], int[])"/>, <see cref="Evaluate"/>,
+/// <see cref="Predict(Tensor, int)"/>, <see cref="Predict(float[], int[])"/>, <see cref="Evaluate(Tensor, Tensor, int)"/>,
 /// <see cref="Call"/>, <see cref="Summary"/>, <see cref="NamedWeights"/>, <see cref="GetWeights"/>, saving and ONNX
 /// export — each call giving the same bits as alone, without waiting for the others (every call works on a pooled
 /// workspace of its own). The first call on an unbuilt model builds it exactly once, whichever threads race to it.
-/// Mutations — <see cref="Fit"/>, <see cref="TrainOnBatch"/>, <see cref="SetWeights"/>, <c>LoadWeights</c>,
+/// Mutations — <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int)"/>, <see cref="TrainOnBatch"/>, <see cref="SetWeights"/>, <c>LoadWeights</c>,
 /// <c>RestoreCheckpoint</c>, <see cref="Compile"/> — are refused with an <see cref="InvalidOperationException"/>
 /// naming both operations while a read runs on another thread, and reads are refused while a mutation runs; two
 /// mutations never run at once (two Fit calls: the second is refused). Callbacks of Fit run on Fit's thread and may
@@ -67,7 +67,7 @@ public sealed partial class Sequential
     /// <summary>Seed of the initial weights (drawn at build) and of the per-epoch shuffles. Same seed, same training, bit for bit.</summary>
     public int Seed { get; set; }
 
-    /// <summary>Threads used by <see cref="Fit"/> (default: up to 2). Does not change results.</summary>
+    /// <summary>Threads used by <see cref="O:Rnnx.Models.Sequential.Fit"/> (default: up to 2). Does not change results.</summary>
     public int Threads { get; set; } = Math.Min(2, Environment.ProcessorCount);
 
     /// <summary>Shards each batch is split into for data-parallel training (default 2). Part of the arithmetic: keep it fixed to reproduce a run.</summary>
@@ -205,8 +205,8 @@ public sealed partial class Sequential
     public IReadOnlyList<(string Name, Parameter Parameter)> NamedWeights()
     {
         var list = new List<(string, Parameter)>();
-        if (IsBuilt) foreach (var l in _layers) l.CollectNamedWeights(l.Name, list);
-        else lock (_buildLock) foreach (var l in _layers) l.CollectNamedWeights(l.Name, list);   // not while another thread builds
+        if (IsBuilt) foreach (var l in _layers) list.AddRange(l.NamedWeights());
+        else lock (_buildLock) foreach (var l in _layers) list.AddRange(l.NamedWeights());   // not while another thread builds
         return list;
     }
 
@@ -240,7 +240,16 @@ public sealed partial class Sequential
         if (!IsBuilt) throw new InvalidOperationException($"{Name}: the model is not built; call Build, Fit or declare an input shape.");
     }
 
-    /// <summary>Runs the layers on a batch (records on the active tape when training).</summary>
+    /// <summary>Runs the layers on a batch.</summary>
+    /// <param name="x">(batch, ...) inputs.</param>
+    /// <param name="training">
+    /// Keras's training flag, passed down to every sub-layer and cell for layers that behave differently while
+    /// training (such as dropout; no built-in Rnnx layer does, so it changes nothing for them). It does not decide
+    /// whether the call is recorded for backpropagation: operations are recorded whenever a tape is active and
+    /// recording, whatever this flag says. To record nothing, call outside any active tape or inside
+    /// <see cref="Tape.NoGrad"/> (as <c>Predict</c> and <c>Evaluate</c> do).
+    /// </param>
+    /// <returns>The outputs; recorded on the active tape, if any, for <see cref="Tape.Backward(Tensor, Tensor?)"/>.</returns>
     /// <remarks>Safe to call from many threads at once, each with its own tape (or none).</remarks>
     /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread.</exception>
     public Tensor Call(Tensor x, bool training = false)

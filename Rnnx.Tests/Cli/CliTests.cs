@@ -150,7 +150,7 @@ public class CliTests
         Assert.That(ChapterModels.All.Select(m => m.NotebookEpochs), Is.EqualTo(new[] { 20, 10, 10, 10, 13, 10, 10, 10, 10 }));
         Assert.That(ChapterModels.All.Where(m => m.UsesLastTimeStepMse).Select(m => m.Name),
             Is.EqualTo(new[] { "s2s_rnn", "ln_rnn", "lstm_rnn", "conv_rnn", "wavenet" }));
-        // Parameter counts from keras-semantics.md section 12.
+        // Parameter counts from the weight shapes the Keras layers build (see ModelStructureTests).
         var expected = new Dictionary<string, int>
         {
             ["linear"] = 51, ["simple_rnn"] = 3, ["deep_rnn"] = 1281, ["deep_rnn_10steps"] = 1470, ["s2s_rnn"] = 1470,
