@@ -1,3 +1,4 @@
+using LNSimpleRNNCell = Rnnx.Cli.LNSimpleRNNCell;
 using Rnnx.Layers;
 using Rnnx.Models;
 using Rnnx.Optimization;
