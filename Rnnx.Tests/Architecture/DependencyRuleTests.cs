@@ -7,8 +7,9 @@ namespace Rnnx.Tests.Architecture;
 
 /// <summary>
 /// The dependency rule of docs/architecture.md: Rnnx.Core depends only on the BCL and
-/// System.Numerics.Tensors; Rnnx.Layers and Rnnx.Optimizers are siblings that depend only on Core.
-/// Checked on the compiled assemblies' references and on the project files.
+/// System.Numerics.Tensors; Rnnx.Layers and Rnnx.Optimizers are siblings that depend only on Core (Layers' saving
+/// code also uses System.IO.Hashing for the files' CRC-32, and nothing else of Layers does).
+/// Checked on the compiled assemblies' references, on the project files and on the sources.
 /// </summary>
 public class DependencyRuleTests
 {
@@ -43,6 +44,10 @@ public class DependencyRuleTests
             "Rnnx.Core may reference only the BCL and System.Numerics.Tensors");
     }
 
+    /// <summary>The packages each engine project may use besides Rnnx.Core and the BCL.</summary>
+    private static string[] AllowedPackages(string project) =>
+        project == "Rnnx.Layers" ? ["System.IO.Hashing", "System.Numerics.Tensors"] : ["System.Numerics.Tensors"];
+
     [TestCase("Rnnx.Layers")]
     [TestCase("Rnnx.Optimizers")]
     public void LayersAndOptimizersReferenceOnlyCore(string assemblyName)
@@ -50,8 +55,19 @@ public class DependencyRuleTests
         var assembly = assemblyName == "Rnnx.Layers" ? Layers : Optimizers;
         var refs = assembly.GetReferencedAssemblies();
         Assert.That(Describe(refs.Where(IsRnnx)), Is.EqualTo(new[] { "Rnnx.Core" }), $"{assemblyName} may reference only Rnnx.Core among the Rnnx assemblies");
-        Assert.That(Describe(refs.Where(n => !IsRnnx(n) && !IsBcl(n) && n.Name != "System.Numerics.Tensors")), Is.Empty,
-            $"{assemblyName} may reference nothing outside Rnnx.Core, the BCL and System.Numerics.Tensors");
+        Assert.That(Describe(refs.Where(n => !IsRnnx(n) && !IsBcl(n) && !AllowedPackages(assemblyName).Contains(n.Name))), Is.Empty,
+            $"{assemblyName} may reference nothing outside Rnnx.Core, the BCL and {string.Join(", ", AllowedPackages(assemblyName))}");
+    }
+
+    [Test]
+    public void OnlyTheSavingCodeUsesSystemIOHashing()
+    {
+        string layers = Path.Combine(FindRepositoryRoot(), "Rnnx.Layers");
+        var users = Directory.EnumerateFiles(layers, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(f => File.ReadAllText(f).Contains("System.IO.Hashing", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(layers, f).Replace('\\', '/')).ToArray();
+        Assert.That(users, Is.EqualTo(new[] { "Saving/Crc32.cs" }));
     }
 
     [TestCase("Rnnx.Core", new string[0])]
@@ -66,7 +82,7 @@ public class DependencyRuleTests
             .Order(StringComparer.Ordinal).ToArray();
         Assert.That(projectRefs, Is.EqualTo(allowed), $"{project}.csproj project references");
         var packages = doc.Descendants("PackageReference").Select(e => e.Attribute("Include")!.Value).ToArray();
-        Assert.That(packages, Is.SubsetOf(new[] { "System.Numerics.Tensors" }), $"{project}.csproj package references");
+        Assert.That(packages, Is.SubsetOf(AllowedPackages(project)), $"{project}.csproj package references");
     }
 
     private static string FindRepositoryRoot()
