@@ -1,4 +1,3 @@
-using LNSimpleRNNCell = Rnnx.Cli.LNSimpleRNNCell;
 using Rnnx.Layers;
 using Rnnx.Models;
 using Rnnx.Optimization;
