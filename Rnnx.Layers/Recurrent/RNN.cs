@@ -47,6 +47,7 @@ public partial class RNN : Layer
     {
         if (inputShape.Length != 2 || inputShape[1] is not int features)
             throw ShapeError($"expects input (batch, time, features) with known features, got (batch, {string.Join(", ", inputShape.Select(d => d?.ToString() ?? "None"))}).");
+        Cell.CheckStepSizes(features);
         Cell.BuildInContext([features]);
         Cell.BuildChildren(features);
     }

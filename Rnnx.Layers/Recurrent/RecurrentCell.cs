@@ -100,18 +100,25 @@ public abstract class RecurrentCell : Layer
     }
 
     /// <summary>
+    /// While a model file is loaded, sizes one step's input and states against what the file may hold. Every call
+    /// allocates (batch, size) states, whether or not the cell has weights or sub-layers to build, so a state size no
+    /// weight depends on would otherwise reach Predict unchecked. Called by <see cref="RNN"/> before building the cell.
+    /// </summary>
+    internal void CheckStepSizes(int features)
+    {
+        if (BuildContext.Current.Budget is not { } budget) return;
+        long step = features;
+        foreach (int size in _stateSizes) step += size;
+        budget.CheckTemporary(Name, "one step's input and states", step);
+    }
+
+    /// <summary>
     /// Makes sure sub-layers that build lazily exist: runs one step on zeros (batch 1) without recording when any
-    /// tracked sub-layer is not built yet. Called by <see cref="RNN"/> while building.
+    /// tracked sub-layer is not built yet. Called by <see cref="RNN"/> while building, after <see cref="CheckStepSizes"/>.
     /// </summary>
     internal void BuildChildren(int features)
     {
         if (Children.All(c => c.IsBuilt)) return;
-        if (BuildContext.Current.Budget is { } budget)
-        {
-            long probe = features;
-            foreach (int size in _stateSizes) probe += size;
-            budget.CheckTemporary(Name, "a probe step's input and states", probe);
-        }
         var dtype = BuildContext.Current.DType;
         var x = Tensor.Zeros(new Shape(1, features), dtype);
         Span<Tensor> s = new Tensor[_stateSizes.Length], n = new Tensor[_stateSizes.Length];

@@ -26,14 +26,18 @@ internal sealed class WeightBudget(long fileValues, long maxParameters)
         _used = total;
     }
 
+    /// <summary>Temporary values always allowed: a few hundred kilobytes, so a weightless layer in a small file still loads.</summary>
+    internal const long SmallTemporary = 1 << 16;
+
     /// <summary>
-    /// Checks a temporary buffer a layer needs while building (for example the zero input of a cell's probe step):
-    /// it may not be larger than the weights the file may hold.
+    /// Checks a buffer a layer allocates per sample (for example a recurrent cell's states, also allocated by its
+    /// probe step while building): it may not be larger than the weights the file may hold, or than
+    /// <see cref="SmallTemporary"/> when that is larger.
     /// </summary>
     /// <exception cref="ModelFormatException">The buffer is larger than the file's weights or the limit.</exception>
     public void CheckTemporary(string layer, string what, long elements)
     {
-        long limit = Math.Min(fileValues, maxParameters);
+        long limit = Math.Max(Math.Min(fileValues, maxParameters), SmallTemporary);
         if (elements > limit)
             throw new ModelFormatException($"{layer} would build with {what} of {elements} values, more than the {limit} weight values the file may hold");
     }

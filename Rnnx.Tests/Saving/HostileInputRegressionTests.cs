@@ -111,7 +111,45 @@ public sealed class HostileInputRegressionTests
     {
         Rnnx.Cli.LNSimpleRNNCell.Register();
         var bytes = Saved(new Sequential(new RNN(new Rnnx.Cli.LNSimpleRNNCell(3), inputShape: [null, 1]), new Dense(1)), new Adam(), [4, 1]);
-        AllRefuse(EditJson(bytes, "rnnx.architecture", a => FirstLayerConfig(a)["cell"]!["config"]!["units"] = units), "probe step");
+        AllRefuse(EditJson(bytes, "rnnx.architecture", a => FirstLayerConfig(a)["cell"]!["config"]!["units"] = units), "input and states");
+    }
+
+    /// <summary>
+    /// A custom cell whose state size no weight depends on: it passes its input through and keeps a decaying memory of
+    /// <c>units</c> values. Nothing in the file bounds <c>units</c>; only the states' check against the file does.
+    /// </summary>
+    private sealed class DecayingMemoryCell(int units) : RecurrentCell(stateSizes: [units], outputSize: 1)
+    {
+        public override Tensor Step(Tensor input, ReadOnlySpan<Tensor> states, Span<Tensor> newStates)
+        {
+            newStates[0] = states[0] * 0.5;
+            return input * 1.0;
+        }
+
+        public override LayerConfig GetConfig() => new LayerConfig().Set("units", units);
+
+        public static void Register() => LayerRegistry.Register(c => new DecayingMemoryCell(c.GetInt("units")));
+    }
+
+    [TestCase(2147483647, TestName = "WeightlessCellStates2147483647_LoadedThenPredictWasArrayDimensionsExceeded")]
+    [TestCase(1 << 26, TestName = "WeightlessCellStates67108864_LoadedThenPredictAllocated256MBPerSample")]
+    public void CustomCellStatesNoWeightDependsOnAreSizedAgainstTheFile(int units)
+    {
+        DecayingMemoryCell.Register();
+        var bytes = Saved(new Sequential(new RNN(new DecayingMemoryCell(3), returnSequences: true, inputShape: [null, 1]), new SimpleRNN(1)), new Adam(), [4, 1]);
+        AllRefuse(EditJson(bytes, "rnnx.architecture", a => FirstLayerConfig(a)["cell"]!["config"]!["units"] = units), "input and states");
+    }
+
+    [Test]
+    public void AWeightlessCellWithSmallStatesStillLoadsFromASmallFile()
+    {
+        DecayingMemoryCell.Register();
+        var bytes = Saved(new Sequential(new RNN(new DecayingMemoryCell(1000), returnSequences: true, inputShape: [null, 1]), new SimpleRNN(1)), new Adam(), [4, 1]);
+        string path = Path.Combine(_dir, "weightless.rnnx");
+        File.WriteAllBytes(path, bytes);
+        var model = ModelIO.Load(path);
+        Assert.That(((RNN)model.Layers[0]).Cell.StateSizes, Is.EqualTo(new[] { 1000 }), "1000 state values against a file of 3 weight values");
+        Assert.That(model.Predict(TestModels.Input([4, 1], 2, DType.Float32)).Shape[0], Is.EqualTo(2));
     }
 
     [Test]
