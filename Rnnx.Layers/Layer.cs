@@ -124,12 +124,12 @@ public abstract class Layer
         ArgumentNullException.ThrowIfNull(initializer);
         var ctx = BuildContext.Current;
         long elements = ElementCount(name, shape);
+        ctx.Budget?.Take(Name, name, shape, elements);
+        if (elements > MaxWeightElements)
+            throw new ArgumentException(
+                $"{Name}: weight '{name}' of shape {ShapeText(shape)} would have more than {MaxWeightElements} elements, the largest array .NET allows.", nameof(shape));
         Tensor value;
-        if (ctx.Budget is { } budget)
-        {
-            budget.Take(Name, name, shape, elements);
-            value = Tensor.Zeros(new Shape(shape), ctx.DType);
-        }
+        if (ctx.Budget is not null) value = Tensor.Zeros(new Shape(shape), ctx.DType);
         else
         {
             var values = new double[elements];
@@ -141,17 +141,15 @@ public abstract class Layer
         return p;
     }
 
+    /// <summary>The product of the dimensions, saturating at <see cref="long.MaxValue"/>.</summary>
     private long ElementCount(string weight, int[] shape)
     {
         long elements = 1;
         foreach (int d in shape)
         {
             if (d < 0) throw new ArgumentException($"{Name}: weight '{weight}' has shape {ShapeText(shape)} with a negative dimension.", nameof(shape));
-            elements = d == 0 ? 0 : elements > MaxWeightElements / d ? long.MaxValue : elements * d;
+            elements = d == 0 || elements == 0 ? 0 : elements > long.MaxValue / d ? long.MaxValue : elements * d;
         }
-        if (elements > MaxWeightElements)
-            throw new ArgumentException(
-                $"{Name}: weight '{weight}' of shape {ShapeText(shape)} would have more than {MaxWeightElements} elements, the largest array .NET allows.", nameof(shape));
         return elements;
     }
 
