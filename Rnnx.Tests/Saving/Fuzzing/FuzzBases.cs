@@ -4,6 +4,7 @@ using Rnnx.Models;
 using Rnnx.Optimization;
 using Rnnx.Optimizers;
 using Rnnx.Saving;
+using LNSimpleRNNCell = Rnnx.Cli.LNSimpleRNNCell;
 
 namespace Rnnx.Tests.Saving.Fuzzing;
 
