@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Rnnx.Optimization;
-using Rnnx.Optimizers.Kernels;
+using Rnnx.Simd;
 
 namespace Rnnx.Optimizers;
 
@@ -97,11 +97,11 @@ public sealed class Adam : Optimizer
     private void Apply<T>(in ParameterUpdate<T> u, in Coefficients<T> c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var k = new Kernel<T>(u.Value, u.Gradient, u.Slot(0), u.Slot(1), Amsgrad ? u.Slot(2) : default, Amsgrad, c);
-        ElementwiseDriver.Run<T, Kernel<T>>(ref k);
+        ElementwiseLoop.Run<T, Kernel<T>>(ref k);
     }
 
     private readonly ref struct Kernel<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, Span<T> vHat, bool amsgrad, in Coefficients<T> c)
-        : IElementwiseKernel<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        : IElementwiseBody<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly Span<T> _theta = theta, _m = m, _v = v, _vHat = vHat;
         private readonly ReadOnlySpan<T> _g = g;
@@ -111,7 +111,7 @@ public sealed class Adam : Optimizer
         public int Length => _theta.Length;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Apply<TV>(nuint i) where TV : struct, ISimd<TV, T>
+        public void Apply<TV>(nint i) where TV : struct, ISimdVector<TV, T>
         {
             ref T thetaRef = ref MemoryMarshal.GetReference(_theta);
             ref T mRef = ref MemoryMarshal.GetReference(_m);

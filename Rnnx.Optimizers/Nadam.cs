@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Rnnx.Optimization;
-using Rnnx.Optimizers.Kernels;
+using Rnnx.Simd;
 
 namespace Rnnx.Optimizers;
 
@@ -202,17 +202,17 @@ public sealed class Nadam : Optimizer
         if (MomentumSchedule == NadamSchedule.Keras3)
         {
             var k = new Keras3Kernel<T>(u.Value, u.Gradient, u.Slot(0), u.Slot(1), c);
-            ElementwiseDriver.Run<T, Keras3Kernel<T>>(ref k);
+            ElementwiseLoop.Run<T, Keras3Kernel<T>>(ref k);
         }
         else
         {
             var k = new LegacyKernel<T>(u.Value, u.Gradient, u.Slot(0), u.Slot(1), c);
-            ElementwiseDriver.Run<T, LegacyKernel<T>>(ref k);
+            ElementwiseLoop.Run<T, LegacyKernel<T>>(ref k);
         }
     }
 
     private readonly ref struct Keras3Kernel<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, in Coefficients<T> c)
-        : IElementwiseKernel<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        : IElementwiseBody<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly Span<T> _theta = theta, _m = m, _v = v;
         private readonly ReadOnlySpan<T> _g = g;
@@ -221,7 +221,7 @@ public sealed class Nadam : Optimizer
         public int Length => _theta.Length;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Apply<TV>(nuint i) where TV : struct, ISimd<TV, T>
+        public void Apply<TV>(nint i) where TV : struct, ISimdVector<TV, T>
         {
             ref T thetaRef = ref MemoryMarshal.GetReference(_theta);
             ref T mRef = ref MemoryMarshal.GetReference(_m);
@@ -241,7 +241,7 @@ public sealed class Nadam : Optimizer
     }
 
     private readonly ref struct LegacyKernel<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, in Coefficients<T> c)
-        : IElementwiseKernel<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        : IElementwiseBody<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly Span<T> _theta = theta, _m = m, _v = v;
         private readonly ReadOnlySpan<T> _g = g;
@@ -250,7 +250,7 @@ public sealed class Nadam : Optimizer
         public int Length => _theta.Length;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Apply<TV>(nuint i) where TV : struct, ISimd<TV, T>
+        public void Apply<TV>(nint i) where TV : struct, ISimdVector<TV, T>
         {
             ref T thetaRef = ref MemoryMarshal.GetReference(_theta);
             ref T mRef = ref MemoryMarshal.GetReference(_m);

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Rnnx.Optimization;
-using Rnnx.Optimizers.Kernels;
+using Rnnx.Simd;
 
 namespace Rnnx.Optimizers;
 
@@ -90,7 +90,7 @@ public sealed class RmsProp : Optimizer
                 HasMomentum = hasMomentum,
                 Centered = Centered,
             });
-        ElementwiseDriver.Run<T, Kernel<T>>(ref k);
+        ElementwiseLoop.Run<T, Kernel<T>>(ref k);
     }
 
     private struct Coefficients<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -100,7 +100,7 @@ public sealed class RmsProp : Optimizer
     }
 
     private readonly ref struct Kernel<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> velocity, Span<T> momentum, Span<T> average, in Coefficients<T> c)
-        : IElementwiseKernel<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        : IElementwiseBody<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly Span<T> _theta = theta, _velocity = velocity, _momentum = momentum, _average = average;
         private readonly ReadOnlySpan<T> _g = g;
@@ -109,7 +109,7 @@ public sealed class RmsProp : Optimizer
         public int Length => _theta.Length;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Apply<TV>(nuint i) where TV : struct, ISimd<TV, T>
+        public void Apply<TV>(nint i) where TV : struct, ISimdVector<TV, T>
         {
             ref T thetaRef = ref MemoryMarshal.GetReference(_theta);
             ref T velocityRef = ref MemoryMarshal.GetReference(_velocity);

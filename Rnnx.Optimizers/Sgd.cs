@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Rnnx.Optimization;
-using Rnnx.Optimizers.Kernels;
+using Rnnx.Simd;
 
 namespace Rnnx.Optimizers;
 
@@ -48,11 +48,11 @@ public sealed class Sgd : Optimizer
     {
         bool hasMomentum = Momentum != 0;
         var k = new Kernel<T>(u.Value, u.Gradient, hasMomentum ? u.Slot(0) : default, u.LearningRate, T.CreateTruncating(Momentum), hasMomentum, Nesterov);
-        ElementwiseDriver.Run<T, Kernel<T>>(ref k);
+        ElementwiseLoop.Run<T, Kernel<T>>(ref k);
     }
 
     private readonly ref struct Kernel<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> velocity, T learningRate, T momentum, bool hasMomentum, bool nesterov)
-        : IElementwiseKernel<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        : IElementwiseBody<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly Span<T> _theta = theta, _velocity = velocity;
         private readonly ReadOnlySpan<T> _g = g;
@@ -62,7 +62,7 @@ public sealed class Sgd : Optimizer
         public int Length => _theta.Length;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Apply<TV>(nuint i) where TV : struct, ISimd<TV, T>
+        public void Apply<TV>(nint i) where TV : struct, ISimdVector<TV, T>
         {
             ref T thetaRef = ref MemoryMarshal.GetReference(_theta);
             TV g = TV.Load(ref MemoryMarshal.GetReference(_g), i);

@@ -23,9 +23,9 @@ internal static class EvaluateCommand
 
         var info = ModelIO.Inspect(o.Model);
         var meta = ModelMetadata.Read(info.Metadata, o.Model)
-            ?? throw new CliException($"{Path.GetFileName(o.Model)} has no 'rnnx train' metadata (window, scaling, split); evaluate a model trained by 'rnnx train'", Cli.ExitError);
+            ?? throw new CliException($"{Path.GetFileName(o.Model)} has no 'rnnx train' metadata (window, scaling, split); evaluate a model trained by 'rnnx train'");
         if (meta.Test is not double test)
-            throw new CliException($"{Path.GetFileName(o.Model)} was trained without a test part; train it again with this version of 'rnnx train' (--test)", Cli.ExitError);
+            throw new CliException($"{Path.GetFileName(o.Model)} was trained without a test part; train it again with this version of 'rnnx train' (--test)");
         var model = ModelIO.Load(o.Model, compile: false);
         string column = o.Column ?? meta.Column;
         var series = SeriesCsv.Read(new SeriesSource(o.Csv, column, o.DateColumn ?? meta.DateColumn, o.Fill, o.NoHeader || meta.NoHeader));
@@ -40,7 +40,7 @@ internal static class EvaluateCommand
         }
         catch (ArgumentException e)
         {
-            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}': {e.Message.Split(" (Parameter")[0]}", Cli.ExitError);
+            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}': {e.Message.Split(" (Parameter")[0]}");
         }
         var c = data.Evaluate(model);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -37,7 +37,7 @@ internal static class ForecastCommand
         var series = SeriesCsv.Read(new SeriesSource(o.Csv, column, dateColumn, o.Fill, o.NoHeader || (meta?.NoHeader ?? false)));
         var values = series.Values;
         if (values.Length < window + lookback)
-            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}' has {values.Length} values; the model reads the last {window + lookback} (its window{(lookback > 0 ? " and the value before it" : "")}), so it needs at least {window + lookback} rows", Cli.ExitError);
+            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}' has {values.Length} values; the model reads the last {window + lookback} (its window{(lookback > 0 ? " and the value before it" : "")}), so it needs at least {window + lookback} rows");
         if (meta?.Series is { } trained && trained.Unlike(SeriesFingerprint.Of(values)) is { } why)
             Cli.Warn(error, $"column '{column}' of {Path.GetFileName(o.Csv)} looks unlike the series the model was trained on: {why}; the forecast may be meaningless");
         if (meta is not null && column != meta.Column)

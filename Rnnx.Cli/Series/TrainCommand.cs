@@ -77,7 +77,7 @@ internal static class TrainCommand
         }
         catch (ArgumentException e)
         {
-            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}': {e.Message.Split(" (Parameter")[0]} Use a smaller --window/--horizon or a longer series.", Cli.ExitError);
+            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}': {e.Message.Split(" (Parameter")[0]} Use a smaller --window/--horizon or a longer series.");
         }
 
         var meta = new ModelMetadata

@@ -4,6 +4,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
+using Rnnx.Simd;
+
 namespace Rnnx.Kernels;
 
 /// <summary>Compile-time integer for generic specialisation of the micro-tile shape.</summary>
@@ -156,22 +158,22 @@ internal static unsafe class GemmCore
                 return;
             }
             if (Vector512.IsHardwareAccelerated && q.K.Inner >= Vector512<T>.Count)
-                Dot<T, Vector512<T>, V512<T>>(q, new RowCursor<T>(q, 0, 0), q.M);
+                Dot<T, Vector512<T>, Simd512<T>>(q, new RowCursor<T>(q, 0, 0), q.M);
             else if (Vector256.IsHardwareAccelerated && q.K.Inner >= Vector256<T>.Count)
-                Dot<T, Vector256<T>, V256<T>>(q, new RowCursor<T>(q, 0, 0), q.M);
+                Dot<T, Vector256<T>, Simd256<T>>(q, new RowCursor<T>(q, 0, 0), q.M);
             else
-                Dot<T, Vector128<T>, V128<T>>(q, new RowCursor<T>(q, 0, 0), q.M);
+                Dot<T, Vector128<T>, Simd128<T>>(q, new RowCursor<T>(q, 0, 0), q.M);
             return;
         }
         q.K = Normalize(p.K);
         if (Vector512.IsHardwareAccelerated && q.N >= Vector512<T>.Count && CpuTraits.Use512(q.N, Vector512<T>.Count))
-            Run<T, Vector512<T>, V512<T>>(q);
+            Run<T, Vector512<T>, Simd512<T>>(q);
         else if (Vector256.IsHardwareAccelerated && q.N >= Vector256<T>.Count)
-            Run<T, Vector256<T>, V256<T>>(q);
+            Run<T, Vector256<T>, Simd256<T>>(q);
         else if (Vector128.IsHardwareAccelerated && q.N >= Vector128<T>.Count)
-            Run<T, Vector128<T>, V128<T>>(q);
+            Run<T, Vector128<T>, Simd128<T>>(q);
         else
-            Run<T, T, ScalarOps<T>>(q);
+            Run<T, T, Scalar<T>>(q);
     }
 
     /// <summary>
@@ -258,7 +260,7 @@ internal static unsafe class GemmCore
         int ki = p.K.Inner;
         int full = ki - ki % 8;
         bool tail = full != ki;
-        Vector256<float> mask = tail ? V256<float>.TailMask(full - (ki - 8)) : default;
+        Vector256<float> mask = tail ? TailMask256(full - (ki - 8)) : default;
         // the common case (one group, one-level k): whole groups of 8 rows addressed by the row stride
         int done = p.K.Outer == 1 && p.RowsPerGroup >= p.M ? p.M - p.M % 8 : 0;
         if (done > 0)
@@ -323,7 +325,7 @@ internal static unsafe class GemmCore
     {
         int full = ki - ki % 8;
         bool tail = full != ki;
-        var bt = tail ? Vector256.ConditionalSelect(V256<float>.TailMask(full - (ki - 8)), Vector256.Load(b + ki - 8), Vector256<float>.Zero) : default;
+        var bt = tail ? Vector256.ConditionalSelect(TailMask256(full - (ki - 8)), Vector256.Load(b + ki - 8), Vector256<float>.Zero) : default;
         for (int r = 0; r < m8; r += 8)
         {
             float* a0 = a + r * ld;
@@ -645,4 +647,11 @@ internal static unsafe class GemmCore
         TVec sum = acc ? TOps.Add(old, v) : v;
         TOps.Store(c, TOps.Select(mask, sum, old));
     }
+
+    /// <summary>The 256-bit float tail mask of <see cref="ISimd{T, TVec}.TailMask"/> (called outside a generic body).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> TailMask256(int skip) => TailMask<Vector256<float>, Simd256<float>>(skip);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec TailMask<TVec, TS>(int skip) where TVec : struct where TS : struct, ISimd<float, TVec> => TS.TailMask(skip);
 }

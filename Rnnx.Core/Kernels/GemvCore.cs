@@ -2,6 +2,8 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
+using Rnnx.Simd;
+
 namespace Rnnx.Kernels;
 
 internal readonly struct C5 : IConst { public static int Value => 5; }
@@ -39,13 +41,13 @@ internal static unsafe class GemvCore
             return;
         }
         if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count && CpuTraits.Use512(n, Vector512<T>.Count))
-            Run<T, Vector512<T>, V512<T>>(n, k, x, incx, b, ldb, y, accumulate);
+            Run<T, Vector512<T>, Simd512<T>>(n, k, x, incx, b, ldb, y, accumulate);
         else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
-            Run<T, Vector256<T>, V256<T>>(n, k, x, incx, b, ldb, y, accumulate);
+            Run<T, Vector256<T>, Simd256<T>>(n, k, x, incx, b, ldb, y, accumulate);
         else if (Vector128.IsHardwareAccelerated && n >= Vector128<T>.Count)
-            Run<T, Vector128<T>, V128<T>>(n, k, x, incx, b, ldb, y, accumulate);
+            Run<T, Vector128<T>, Simd128<T>>(n, k, x, incx, b, ldb, y, accumulate);
         else
-            Run<T, T, ScalarOps<T>>(n, k, x, incx, b, ldb, y, accumulate);
+            Run<T, T, Scalar<T>>(n, k, x, incx, b, ldb, y, accumulate);
     }
 
     private static void Run<T, TVec, TOps>(int n, int k, T* x, nint incx, T* b, nint ldb, T* y, bool accumulate)

@@ -3,6 +3,8 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
+using Rnnx.Simd;
+
 namespace Rnnx.Kernels;
 
 /// <summary>Row/column reductions and broadcasts on row-major [rows x cols] matrices (SIMD, allocation-free).</summary>
@@ -29,13 +31,13 @@ public static class ReductionKernels
         fixed (T* pd = dst)
         {
             if (Vector512.IsHardwareAccelerated && cols >= Vector512<T>.Count)
-                SumRows<T, Vector512<T>, V512<T>>(ps, pd, rows, cols, accumulate);
+                SumRows<T, Vector512<T>, Simd512<T>>(ps, pd, rows, cols, accumulate);
             else if (Vector256.IsHardwareAccelerated && cols >= Vector256<T>.Count)
-                SumRows<T, Vector256<T>, V256<T>>(ps, pd, rows, cols, accumulate);
+                SumRows<T, Vector256<T>, Simd256<T>>(ps, pd, rows, cols, accumulate);
             else if (Vector128.IsHardwareAccelerated && cols >= Vector128<T>.Count)
-                SumRows<T, Vector128<T>, V128<T>>(ps, pd, rows, cols, accumulate);
+                SumRows<T, Vector128<T>, Simd128<T>>(ps, pd, rows, cols, accumulate);
             else
-                SumRows<T, T, ScalarOps<T>>(ps, pd, rows, cols, accumulate);
+                SumRows<T, T, Scalar<T>>(ps, pd, rows, cols, accumulate);
         }
     }
 
@@ -60,13 +62,13 @@ public static class ReductionKernels
         fixed (T* pd = dst)
         {
             if (Vector512.IsHardwareAccelerated && cols >= Vector512<T>.Count)
-                SumCols<T, Vector512<T>, V512<T>>(ps, pd, rows, cols, accumulate);
+                SumCols<T, Vector512<T>, Simd512<T>>(ps, pd, rows, cols, accumulate);
             else if (Vector256.IsHardwareAccelerated && cols >= Vector256<T>.Count)
-                SumCols<T, Vector256<T>, V256<T>>(ps, pd, rows, cols, accumulate);
+                SumCols<T, Vector256<T>, Simd256<T>>(ps, pd, rows, cols, accumulate);
             else if (Vector128.IsHardwareAccelerated && cols >= Vector128<T>.Count)
-                SumCols<T, Vector128<T>, V128<T>>(ps, pd, rows, cols, accumulate);
+                SumCols<T, Vector128<T>, Simd128<T>>(ps, pd, rows, cols, accumulate);
             else
-                SumCols<T, T, ScalarOps<T>>(ps, pd, rows, cols, accumulate);
+                SumCols<T, T, Scalar<T>>(ps, pd, rows, cols, accumulate);
         }
     }
 
@@ -81,10 +83,10 @@ public static class ReductionKernels
         fixed (T* p = x)
         {
             if (Vector256.IsHardwareAccelerated && x.Length >= 4 * Vector256<T>.Count)
-                return AllFinite<T, Vector256<T>, V256<T>>(p, x.Length);
+                return AllFinite<T, Vector256<T>, Simd256<T>>(p, x.Length);
             if (Vector128.IsHardwareAccelerated && x.Length >= 4 * Vector128<T>.Count)
-                return AllFinite<T, Vector128<T>, V128<T>>(p, x.Length);
-            return AllFinite<T, T, ScalarOps<T>>(p, x.Length);
+                return AllFinite<T, Vector128<T>, Simd128<T>>(p, x.Length);
+            return AllFinite<T, T, Scalar<T>>(p, x.Length);
         }
     }
 
@@ -142,13 +144,13 @@ public static class ReductionKernels
         fixed (T* pb = bias)
         {
             if (Vector512.IsHardwareAccelerated && cols >= Vector512<T>.Count)
-                AddRowVector<T, Vector512<T>, V512<T>>(pd, pb, rows, cols);
+                AddRowVector<T, Vector512<T>, Simd512<T>>(pd, pb, rows, cols);
             else if (Vector256.IsHardwareAccelerated && cols >= Vector256<T>.Count)
-                AddRowVector<T, Vector256<T>, V256<T>>(pd, pb, rows, cols);
+                AddRowVector<T, Vector256<T>, Simd256<T>>(pd, pb, rows, cols);
             else if (Vector128.IsHardwareAccelerated && cols >= Vector128<T>.Count)
-                AddRowVector<T, Vector128<T>, V128<T>>(pd, pb, rows, cols);
+                AddRowVector<T, Vector128<T>, Simd128<T>>(pd, pb, rows, cols);
             else
-                AddRowVector<T, T, ScalarOps<T>>(pd, pb, rows, cols);
+                AddRowVector<T, T, Scalar<T>>(pd, pb, rows, cols);
         }
     }
 

@@ -70,17 +70,30 @@ public static class OptimizerRegistry
     public static IOptimizer Create(OptimizerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var factory = Find(config.ClassName) ?? throw new InvalidOperationException(NotAvailable(config.ClassName));
+        var factory = Find(config.ClassName) ?? throw new InvalidOperationException(NotAvailableMessage(config.ClassName));
         return factory(config) ?? throw new InvalidOperationException($"the factory registered for optimizer '{config.ClassName}' returned null.");
     }
 
-    /// <summary>The message for an optimizer class that cannot be created.</summary>
-    internal static string NotAvailable(string className) =>
+    /// <summary>The message for an optimizer class that cannot be created (says how to make it available).</summary>
+    /// <param name="className">The class name that was not found.</param>
+    public static string NotAvailableMessage(string className) =>
         $"optimizer '{className}' is not available: reference Rnnx.Optimizers or register it with OptimizerRegistry.Register";
 
-    /// <summary>Registers a built-in optimizer, which <see cref="Register"/> then refuses to replace (called by <c>Rnnx.Optimizers</c>'s module initializer).</summary>
-    internal static void RegisterBuiltIn(string className, Func<OptimizerConfig, IOptimizer> factory)
+    /// <summary>
+    /// Registers a built-in optimizer, which <see cref="Register"/> then refuses to replace. Only the built-in optimizer
+    /// assemblies (<c>Rnnx.Optimizers</c>, from its module initializer) may call it; use <see cref="Register"/> otherwise.
+    /// </summary>
+    /// <param name="className">The saved class name, for example <c>Nadam</c>.</param>
+    /// <param name="factory">Creates the optimizer from its saved config.</param>
+    /// <exception cref="InvalidOperationException">The caller is not a built-in optimizer assembly.</exception>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void RegisterBuiltIn(string className, Func<OptimizerConfig, IOptimizer> factory)
     {
+        ArgumentException.ThrowIfNullOrEmpty(className);
+        ArgumentNullException.ThrowIfNull(factory);
+        string? caller = Assembly.GetCallingAssembly().GetName().Name;
+        if (Array.IndexOf(BuiltInAssemblies, caller) < 0)
+            throw new InvalidOperationException($"RegisterBuiltIn is reserved for the built-in optimizer assemblies; register '{className}' with OptimizerRegistry.Register.");
         lock (Gate)
         {
             Factories[className] = factory;

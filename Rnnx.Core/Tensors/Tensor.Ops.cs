@@ -213,10 +213,15 @@ public readonly partial struct Tensor
     /// Channels-last 1-D convolution (cross-correlation) of x (batch, length, in) with a kernel (size, in, filters).
     /// Causal padding pads <c>dilation * (size - 1)</c> zeros on the left; same padding follows TensorFlow.
     /// </summary>
-    /// <returns>(batch, outputLength, filters), outputLength from <see cref="Conv1DGeometry"/>.</returns>
+    /// <returns>(batch, outputLength, filters), outputLength from <see cref="Conv1DOutputLength"/>.</returns>
     /// <exception cref="ShapeMismatchException">Ranks or channel counts do not match.</exception>
     public static Tensor Conv1D(Tensor x, Tensor kernel, int stride = 1, int dilation = 1, Conv1DPadding padding = Conv1DPadding.Valid)
         => Conv1DOp.Apply(x, kernel, stride, dilation, padding);
+
+    /// <summary>The output length of <see cref="Conv1D"/> over <paramref name="inputLength"/> steps (Keras/TensorFlow rules).</summary>
+    /// <exception cref="ArgumentException">The window does not fit (valid padding) or an argument is not positive.</exception>
+    public static int Conv1DOutputLength(int inputLength, int kernelSize, int stride = 1, int dilation = 1, Conv1DPadding padding = Conv1DPadding.Valid)
+        => Conv1DGeometry.Create(inputLength, kernelSize, stride, dilation, padding).OutputLength;
 
     /// <summary>Layer normalization over the last axis: gamma * (x - mean)/sqrt(var + epsilon) + beta (fused forward and backward).</summary>
     /// <exception cref="ShapeMismatchException">gamma or beta is not (last dimension,).</exception>

@@ -49,6 +49,18 @@ public readonly partial struct Tensor
             "Copy values out (ToArray) before resetting the tape, or create the tensor outside the tape.");
     }
 
+    /// <summary>
+    /// Whether <paramref name="other"/> is the same tensor as this one (the same data, not recycled since): for caches
+    /// keyed on a tensor, without comparing values.
+    /// </summary>
+    /// <param name="other">The tensor to compare with.</param>
+    public bool IsSameTensor(Tensor other) => _data is not null && ReferenceEquals(_data, other._data) && _generation == other._generation;
+
+    /// <summary>Whether every element is finite (no NaN or infinity).</summary>
+    public bool AllFinite() => DType == DType.Float32
+        ? Kernels.ReductionKernels.AllFinite<float>(AsSpan<float>())
+        : Kernels.ReductionKernels.AllFinite<double>(AsSpan<double>());
+
     /// <summary>True when this handle refers to live data (not default and not recycled by its tape).</summary>
     public bool IsValid => _data is not null && _data.Generation == _generation;
 

@@ -44,6 +44,12 @@ internal sealed class TensorData
         return new TensorData { DType = DType.Float32, Shape = shape, Length = values.Length, F = values };
     }
 
+    internal static TensorData Wrap(double[] values, Shape shape)
+    {
+        Debug.Assert(values.Length == shape.Size);
+        return new TensorData { DType = DType.Float64, Shape = shape, Length = values.Length, D = values };
+    }
+
     /// <summary>Like <see cref="Allocate"/> without zeroing large buffers, for results every element of which is written.</summary>
     internal static TensorData AllocateUninitialized(Shape shape, DType dtype)
     {

@@ -1,5 +1,4 @@
 using Rnnx.Initializers;
-using Rnnx.Kernels;
 using Rnnx.Onnx;
 using Rnnx.Saving;
 
@@ -87,7 +86,7 @@ public sealed class Conv1D : Layer
     public override int?[] ComputeOutputShape(int?[] inputShape)
     {
         if (inputShape.Length != 2) throw ShapeError($"expects input (batch, length, channels), got rank {inputShape.Length + 1}.");
-        int? len = inputShape[0] is int l ? Conv1DGeometry.Create(l, KernelSize, Strides, DilationRate, Padding).OutputLength : null;
+        int? len = inputShape[0] is int l ? Tensor.Conv1DOutputLength(l, KernelSize, Strides, DilationRate, Padding) : null;
         return [len, Filters];
     }
 

@@ -76,7 +76,9 @@ public sealed partial class Sequential
     /// <returns>A heap tensor (samples, ...output).</returns>
     /// <exception cref="ArgumentException">Bad input shape, or a non-finite input that made a prediction non-finite.</exception>
     /// <exception cref="InvalidOperationException">A mutation (Fit, TrainOnBatch, SetWeights, LoadWeights, ...) is running on another thread.</exception>
-    public Tensor Predict(Tensor x, int batchSize = 32)
+    public Tensor Predict(Tensor x, int batchSize = 32) => Predict(x, batchSize, out _);
+
+    private Tensor Predict(Tensor x, int batchSize, out Array resultArray)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         using var read = _access.Read(nameof(Predict));
@@ -84,12 +86,12 @@ public sealed partial class Sequential
         int n = x.Shape[0];
         var plan = PredictPlan(x);
         // every element is written by a shard
-        var result = new Tensor(TensorData.AllocateUninitialized(plan.PerSampleOutput.Insert(0, n), DType));
+        (var result, resultArray) = AllocateResult(plan.PerSampleOutput.Insert(0, n));
         int threads = ThreadsUsed;
         var ws = RentWorkspace();
         ShardWorkers? workers = null;
         ws.X = x;
-        ws.Result = result;
+        ws.Result = resultArray;
         try
         {
             for (int start = 0; start < n; start += batchSize)
@@ -116,13 +118,24 @@ public sealed partial class Sequential
         {
             if (workers is not null) ReleaseWorkers();
             ws.X = default;   // do not keep the caller's input (possibly their own array) alive
-            ws.Result = default;
+            ws.Result = null;
             ReturnWorkspace(ws);
         }
-        bool finite = DType == DType.Float32 ? Kernels.ReductionKernels.AllFinite<float>(result.AsSpan<float>())
-                                             : Kernels.ReductionKernels.AllFinite<double>(result.AsSpan<double>());
+        bool finite = result.AllFinite();
         if (!finite) CheckFinite(x, "inputs");
         return result;
+    }
+
+    /// <summary>A heap tensor of the model's dtype over a new array every element of which the caller writes.</summary>
+    private (Tensor Result, Array Array) AllocateResult(Shape shape)
+    {
+        if (DType == DType.Float32)
+        {
+            var a = GC.AllocateUninitializedArray<float>(shape.Size);
+            return (Tensor.Wrap(a, shape), a);
+        }
+        var d = GC.AllocateUninitializedArray<double>(shape.Size);
+        return (Tensor.Wrap(d, shape), d);
     }
 
     /// <summary>Predictions for a flat float input of shape (samples, steps, features) etc.</summary>
@@ -137,9 +150,9 @@ public sealed partial class Sequential
         var s = new Shape(shape);
         if (x.Length != s.Size)
             throw new ShapeMismatchException($"{Name}: {x.Length} input values cannot have shape {s} ({s.Size} elements).", nameof(x));
-        var d = Predict(new Tensor(TensorData.Wrap(x, s))).Data;
-        // a fresh heap tensor nobody else holds: hand its array over instead of copying it
-        return d.DType == DType.Float32 && d.Offset == 0 && d.F!.Length == d.Length ? d.F : new Tensor(d).ToFloatArray();
+        var result = Predict(Tensor.Wrap(x, s), 32, out var array);
+        // a fresh array nobody else holds: hand it over instead of copying it
+        return array as float[] ?? result.ToFloatArray();
     }
 
     /// <summary>
@@ -208,7 +221,10 @@ public sealed partial class Sequential
     {
         private readonly Sequential _model;
         private Tape[] _tapes = [];
-        public Tensor X, Result;
+        public Tensor X;
+
+        /// <summary>The prediction's own array (float[] or double[]), written by every shard.</summary>
+        public Array? Result;
         public int BatchStart, BatchCount, ShardCount;
 
         /// <summary>The shard delegate, created once per workspace so that a call allocates none.</summary>
@@ -244,8 +260,8 @@ public sealed partial class Sequential
             {
                 var pred = _model.RunLayers(Range(X, lo, hi - lo), training: false);
                 int rowLen = pred.Size / (hi - lo);
-                if (_model.DType == DType.Float32) pred.AsSpan<float>().CopyTo(Result.Data.Span<float>().Slice(lo * rowLen));
-                else pred.AsSpan<double>().CopyTo(Result.Data.Span<double>().Slice(lo * rowLen));
+                if (_model.DType == DType.Float32) pred.AsSpan<float>().CopyTo(((float[])Result!).AsSpan(lo * rowLen));
+                else pred.AsSpan<double>().CopyTo(((double[])Result!).AsSpan(lo * rowLen));
             }
         }
 

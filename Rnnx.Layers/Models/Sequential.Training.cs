@@ -196,12 +196,10 @@ public sealed partial class Sequential
     {
         if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before TrainOnBatch.");
         using var mutation = _access.Mutate(nameof(TrainOnBatch));
-        if (!ReferenceEquals(_lastBatchX, x.Data) || !ReferenceEquals(_lastBatchY, y.Data))
+        if (!_lastBatch.X.IsSameTensor(x) || !_lastBatch.Y.IsSameTensor(y))
         {
             x = CheckInputs(x, "inputs");
             y = AlignTargets(x, y, "targets");
-            _lastBatchX = x.Data;
-            _lastBatchY = y.Data;
             _lastBatch = (x, y);
         }
         else (x, y) = _lastBatch;
@@ -222,7 +220,6 @@ public sealed partial class Sequential
     }
 
     // TrainOnBatch caches: the validated views of the last batch (re-validated when new tensors come in).
-    private TensorData? _lastBatchX, _lastBatchY;
     private (Tensor X, Tensor Y) _lastBatch;
     private int[] _batchIndex = [];
     private IReadOnlyList<Parameter>? _trainable;
@@ -336,38 +333,13 @@ public sealed partial class Sequential
     }
 
     /// <summary>Rows <paramref name="rows"/> of <paramref name="src"/> into a new tensor on the active tape.</summary>
-    private static Tensor Gather(Tensor src, ReadOnlySpan<int> rows)
-    {
-        var d = src.Data;
-        var shape = d.Shape.With(0, rows.Length);
-        var o = Tape.NewResult(shape, d.DType);
-        if (d.DType == DType.Float32) GatherRows<float>(d.Span<float>(), o.Span<float>(), rows, d.Length / d.Shape[0]);
-        else GatherRows<double>(d.Span<double>(), o.Span<double>(), rows, d.Length / d.Shape[0]);
-        return new Tensor(o);
-    }
-
-    private static void GatherRows<T>(ReadOnlySpan<T> src, Span<T> dst, ReadOnlySpan<int> rows, int rowLen) where T : unmanaged
-    {
-        for (int i = 0; i < rows.Length; i++) src.Slice(rows[i] * rowLen, rowLen).CopyTo(dst.Slice(i * rowLen, rowLen));
-    }
+    private static Tensor Gather(Tensor src, ReadOnlySpan<int> rows) => Tensor.GatherRows(src, rows);
 
     /// <summary>
     /// Rows [start, start + count) of <paramref name="src"/> as a view on the active tape (no copy: ops never write their
     /// inputs, and the view is recycled with the tape while <paramref name="src"/> outlives it).
     /// </summary>
-    private static Tensor Range(Tensor src, int start, int count)
-    {
-        var d = src.Data;
-        if (start == 0 && count == d.Shape[0]) return src;
-        var shape = d.Shape.With(0, count);
-        int rowLen = d.Length / d.Shape[0];
-        var tape = Tape.Current;
-        if (tape is not null) return new Tensor(tape.NewView(d, shape, start * rowLen));
-        var o = Tape.NewResult(shape, d.DType);
-        if (d.DType == DType.Float32) d.Span<float>().Slice(start * rowLen, count * rowLen).CopyTo(o.Span<float>());
-        else d.Span<double>().Slice(start * rowLen, count * rowLen).CopyTo(o.Span<double>());
-        return new Tensor(o);
-    }
+    private static Tensor Range(Tensor src, int start, int count) => Tensor.RowRange(src, start, count);
 
 
 

@@ -32,8 +32,7 @@ public sealed partial class Sequential
     private void CheckFinite(Tensor t, string what)
     {
         // Fast path: one vectorized pass; the scan below only runs to name the first bad value.
-        if (t.DType == DType.Float32 ? Kernels.ReductionKernels.AllFinite<float>(t.AsSpan<float>())
-                                     : Kernels.ReductionKernels.AllFinite<double>(t.AsSpan<double>()))
+        if (t.AllFinite())
             return;
         int bad = -1;
         if (t.DType == DType.Float32)

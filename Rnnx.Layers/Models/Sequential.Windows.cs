@@ -38,16 +38,17 @@ public sealed partial class Sequential
         CheckWindows(windows, "windows");
         int n = windows.Count, w = windows.Window, chunk = Math.Max(batchSize, 4096);
         Tensor result = default;
+        Array? resultArray = null;
         var xs = new float[Math.Min(n, chunk) * w];
         for (int start = 0; start < n; start += chunk)
         {
             int count = Math.Min(chunk, n - start);
             for (int i = 0; i < count; i++) windows.Fill(start + i, xs.AsSpan(i * w, w), []);
             var part = Predict(Tensor.FromArray(xs.AsSpan(0, count * w), count, w, 1), batchSize);
-            if (start == 0) result = new Tensor(TensorData.AllocateUninitialized(part.Shape.With(0, n), DType));
+            if (start == 0) (result, resultArray) = AllocateResult(part.Shape.With(0, n));
             int rowLen = part.Size / count;
-            if (DType == DType.Float32) part.AsSpan<float>().CopyTo(result.Data.Span<float>().Slice(start * rowLen));
-            else part.AsSpan<double>().CopyTo(result.Data.Span<double>().Slice(start * rowLen));
+            if (DType == DType.Float32) part.AsSpan<float>().CopyTo(((float[])resultArray!).AsSpan(start * rowLen));
+            else part.AsSpan<double>().CopyTo(((double[])resultArray!).AsSpan(start * rowLen));
         }
         return result;
     }
@@ -103,20 +104,21 @@ public sealed partial class Sequential
     private (Tensor X, Tensor Y) GatherWindows(SeriesWindows windows, ReadOnlySpan<int> rows, Shape targetShape)
     {
         int w = windows.Window, h = windows.Horizon;
-        var xo = Tape.NewResult(new Shape(rows.Length, w, 1), DType);
-        var yo = Tape.NewResult(targetShape.Insert(0, rows.Length), DType);
+        var xShape = new Shape(rows.Length, w, 1);
+        var yShape = targetShape.Insert(0, rows.Length);
+        Tensor xo, yo;
         if (DType == DType.Float32)
         {
-            var xs = xo.Span<float>();
-            var ys = yo.Span<float>();
+            xo = Tensor.CreateForWriting<float>(xShape, out var xs);
+            yo = Tensor.CreateForWriting<float>(yShape, out var ys);
             for (int i = 0; i < rows.Length; i++) windows.Fill(rows[i], xs.Slice(i * w, w), ys.Slice(i * h, h));
         }
         else
         {
             // Float64 models: the same float values the materialized path converts, widened exactly.
             var buffer = t_windowBuffer is { } b && b.Length >= w + h ? b : t_windowBuffer = new float[w + h];
-            var xs = xo.Span<double>();
-            var ys = yo.Span<double>();
+            xo = Tensor.CreateForWriting<double>(xShape, out var xs);
+            yo = Tensor.CreateForWriting<double>(yShape, out var ys);
             for (int i = 0; i < rows.Length; i++)
             {
                 windows.Fill(rows[i], buffer.AsSpan(0, w), buffer.AsSpan(w, h));
@@ -124,6 +126,6 @@ public sealed partial class Sequential
                 for (int k = 0; k < h; k++) ys[i * h + k] = buffer[w + k];
             }
         }
-        return (new Tensor(xo), new Tensor(yo));
+        return (xo, yo);
     }
 }

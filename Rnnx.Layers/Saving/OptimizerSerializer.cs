@@ -115,7 +115,7 @@ internal static class OptimizerSerializer
         string cls = config.ClassName;
         if (!OptimizerRegistry.IsRegistered(cls))
             throw new ModelFormatException(
-                $"{OptimizerRegistry.NotAvailable(cls)} (or load with compile: false, compile the model yourself and call ModelIO.RestoreCheckpoint)");
+                $"{OptimizerRegistry.NotAvailableMessage(cls)} (or load with compile: false, compile the model yourself and call ModelIO.RestoreCheckpoint)");
         try
         {
             return OptimizerRegistry.Create(config);

@@ -1,4 +1,7 @@
 using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using System.Runtime.CompilerServices;
 using System.Xml.Linq;
 using Rnnx.Layers;
 using Rnnx.Optimizers;
@@ -8,7 +11,10 @@ namespace Rnnx.Tests.Architecture;
 /// <summary>
 /// The dependency rule of docs/architecture.md: Rnnx.Core depends only on the BCL and
 /// System.Numerics.Tensors; Rnnx.Layers and Rnnx.Optimizers are siblings that depend only on Core.
-/// Checked on the compiled assemblies' references and on the project files.
+/// Checked on the compiled assemblies' references and on the project files. Layers and Optimizers use only Core's
+/// public surface: no library assembly grants another access to its internals (InternalsVisibleTo only to the tests
+/// and the benchmarks), and neither sibling refers to a type of the <c>Rnnx.Kernels</c> namespace (kernels are
+/// Core's implementation; the public tensor operations and <c>Rnnx.Simd</c> are the surface).
 /// </summary>
 public class DependencyRuleTests
 {
@@ -55,6 +61,17 @@ public class DependencyRuleTests
             $"{assemblyName} may reference nothing outside Rnnx.Core, the BCL and {string.Join(", ", packages)}");
     }
 
+    [Test]
+    public void OnlyTheSavingCodeUsesSystemIOHashing()
+    {
+        string layers = Path.Combine(FindRepositoryRoot(), "Rnnx.Layers");
+        var users = Directory.EnumerateFiles(layers, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(f => File.ReadAllText(f).Contains("System.IO.Hashing", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(layers, f).Replace('\\', '/')).ToArray();
+        Assert.That(users, Is.EqualTo(new[] { "Saving/Crc32.cs" }));
+    }
+
     // Rnnx.Layers' saving code checksums model files with System.IO.Hashing (a BCL-family package); nothing else may
     // bring a package into the engine.
     [TestCase("Rnnx.Core", new string[0], new[] { "System.Numerics.Tensors" })]
@@ -70,6 +87,53 @@ public class DependencyRuleTests
         Assert.That(projectRefs, Is.EqualTo(allowed), $"{project}.csproj project references");
         var packages = doc.Descendants("PackageReference").Select(e => e.Attribute("Include")!.Value).ToArray();
         Assert.That(packages, Is.SubsetOf(allowedPackages), $"{project}.csproj package references");
+    }
+
+    private static readonly string[] LibraryAssemblies = ["Rnnx.Core", "Rnnx.Layers", "Rnnx.Optimizers", "Rnnx.Cli"];
+
+    [TestCase("Rnnx.Core")]
+    [TestCase("Rnnx.Layers")]
+    [TestCase("Rnnx.Optimizers")]
+    public void NoLibraryAssemblySeesAnotherOnesInternals(string assemblyName)
+    {
+        var assembly = assemblyName switch { "Rnnx.Core" => Core, "Rnnx.Layers" => Layers, _ => Optimizers };
+        var friends = assembly.GetCustomAttributes<InternalsVisibleToAttribute>().Select(a => a.AssemblyName.Split(',')[0].Trim()).ToArray();
+        Assert.That(friends, Is.SubsetOf(new[] { "Rnnx.Tests", "Rnnx.Benchmarks" }), $"{assemblyName}: InternalsVisibleTo only the tests and benchmarks");
+        Assert.That(friends.Intersect(LibraryAssemblies), Is.Empty);
+
+        var doc = XDocument.Load(Path.Combine(FindRepositoryRoot(), assemblyName, assemblyName + ".csproj"));
+        var declared = doc.Descendants("InternalsVisibleTo").Select(e => e.Attribute("Include")!.Value).ToArray();
+        Assert.That(declared, Is.SubsetOf(new[] { "Rnnx.Tests", "Rnnx.Benchmarks" }), $"{assemblyName}.csproj InternalsVisibleTo items");
+    }
+
+    [TestCase("Rnnx.Layers")]
+    [TestCase("Rnnx.Optimizers")]
+    public void LayersAndOptimizersReferNoKernelType(string assemblyName)
+    {
+        var assembly = assemblyName == "Rnnx.Layers" ? Layers : Optimizers;
+        using var pe = new PEReader(File.OpenRead(assembly.Location));
+        var md = pe.GetMetadataReader();
+        var kernelTypes = new List<string>();
+        foreach (var handle in md.TypeReferences)
+        {
+            var (ns, name) = FullName(md, handle);
+            if (ns == "Rnnx.Kernels" || ns.StartsWith("Rnnx.Kernels.", StringComparison.Ordinal)) kernelTypes.Add($"{ns}.{name}");
+        }
+        Assert.That(md.TypeReferences.Count, Is.GreaterThan(10), "the metadata reader sees the assembly's type references");
+        Assert.That(kernelTypes, Is.Empty, $"{assemblyName} must not refer to kernel types; use the public tensor operations");
+    }
+
+    /// <summary>The namespace of a type reference (a nested type's is its outermost declaring type's) and its name.</summary>
+    private static (string Namespace, string Name) FullName(MetadataReader md, TypeReferenceHandle handle)
+    {
+        var tr = md.GetTypeReference(handle);
+        string name = md.GetString(tr.Name);
+        if (tr.ResolutionScope.Kind == HandleKind.TypeReference)
+        {
+            var (ns, outer) = FullName(md, (TypeReferenceHandle)tr.ResolutionScope);
+            return (ns, outer + "+" + name);
+        }
+        return (md.GetString(tr.Namespace), name);
     }
 
     private static string FindRepositoryRoot()

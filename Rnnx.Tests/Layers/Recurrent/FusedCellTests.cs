@@ -1,3 +1,4 @@
+using Rnnx.Autodiff.Ops;
 using Rnnx.Layers;
 using Rnnx.Random;
 using static Rnnx.Tests.Layers.Recurrent.RecurrentTestUtil;
@@ -93,14 +94,14 @@ public class FusedCellTests
     }
 
     /// <summary>
-    /// LSTM inference on a large batch runs time-major (FusedRecurrent.TimeMajorMinBatch); outputs and final states
+    /// LSTM inference on a large batch runs time-major (RecurrentOpSupport.TimeMajorMinBatch); outputs and final states
     /// equal, bit for bit, those of the row layout used while recording.
     /// </summary>
     [Test, Combinatorial]
     public void LstmLargeBatchInferenceEqualsTheRecordedPath([Values(false, true)] bool goBackwards, [Values(1, 3)] int features,
         [Values(DType.Float32, DType.Float64)] DType dtype)
     {
-        const int batch = FusedRecurrent.TimeMajorMinBatch + 6, steps = 7, units = 20;
+        const int batch = RecurrentOpSupport.TimeMajorMinBatch + 6, steps = 7, units = 20;
         var layer = Make(CellKind.Lstm, units, returnSequences: true, goBackwards: goBackwards);
         BuildRandom(layer, features, dtype, seed: 12);
         var x = RandomTensor(new NumPyRandomState(6), dtype, 1.0, batch, steps, features);

@@ -1,10 +1,11 @@
 using System.Runtime.Intrinsics;
-using Rnnx.Layers;
+using Rnnx.Kernels;
+using Rnnx.Simd;
 using Rnnx.Random;
 
-namespace Rnnx.Tests.Layers.Recurrent;
+namespace Rnnx.Tests.Kernels;
 
-/// <summary>The fused kernels' float sigmoid and tanh: accuracy, identical lanes at every width, special values.</summary>
+/// <summary>The fused recurrent kernels' float sigmoid and tanh (one generic body over the SIMD width structs): accuracy, identical lanes at every width, special values.</summary>
 public class FastMathTests
 {
     private static float[] Inputs()
@@ -31,10 +32,10 @@ public class FastMathTests
         double worstSigmoid = 0, worstTanh = 0;
         for (int i = 0; i < x.Length; i += 8)
         {
-            var s8 = FastMath.Sigmoid(Vector256.Create(x.AsSpan(i, 8)));
-            var t8 = FastMath.Tanh(Vector256.Create(x.AsSpan(i, 8)));
-            var s4 = FastMath.Sigmoid(Vector128.Create(x.AsSpan(i, 4)));
-            var t4 = FastMath.Tanh(Vector128.Create(x.AsSpan(i, 4)));
+            var s8 = FastMath.Sigmoid(new Simd256<float>(Vector256.Create(x.AsSpan(i, 8)))).Value;
+            var t8 = FastMath.Tanh(new Simd256<float>(Vector256.Create(x.AsSpan(i, 8)))).Value;
+            var s4 = FastMath.Sigmoid(new Simd128<float>(Vector128.Create(x.AsSpan(i, 4)))).Value;
+            var t4 = FastMath.Tanh(new Simd128<float>(Vector128.Create(x.AsSpan(i, 4)))).Value;
             for (int l = 0; l < 8; l++)
             {
                 float v = x[i + l];
@@ -64,10 +65,10 @@ public class FastMathTests
     {
         Assert.That(float.IsNaN(FastMath.Sigmoid(float.NaN)), Is.True);
         Assert.That(float.IsNaN(FastMath.Tanh(float.NaN)), Is.True);
-        Assert.That(float.IsNaN(FastMath.Sigmoid(Vector256.Create(float.NaN))[3]), Is.True);
-        Assert.That(float.IsNaN(FastMath.Tanh(Vector256.Create(float.NaN))[5]), Is.True);
-        Assert.That(float.IsNaN(FastMath.Sigmoid(Vector128.Create(float.NaN))[1]), Is.True);
-        Assert.That(float.IsNaN(FastMath.Tanh(Vector128.Create(float.NaN))[2]), Is.True);
+        Assert.That(float.IsNaN(FastMath.Sigmoid(new Simd256<float>(Vector256.Create(float.NaN))).Value[3]), Is.True);
+        Assert.That(float.IsNaN(FastMath.Tanh(new Simd256<float>(Vector256.Create(float.NaN))).Value[5]), Is.True);
+        Assert.That(float.IsNaN(FastMath.Sigmoid(new Simd128<float>(Vector128.Create(float.NaN))).Value[1]), Is.True);
+        Assert.That(float.IsNaN(FastMath.Tanh(new Simd128<float>(Vector128.Create(float.NaN))).Value[2]), Is.True);
         Assert.That(FastMath.Sigmoid(float.PositiveInfinity), Is.EqualTo(1f));
         Assert.That(FastMath.Sigmoid(float.NegativeInfinity), Is.LessThan(1e-37f).And.GreaterThanOrEqualTo(0f));
         Assert.That(FastMath.Tanh(float.PositiveInfinity), Is.EqualTo(1f));

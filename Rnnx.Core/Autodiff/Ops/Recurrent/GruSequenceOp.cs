@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Numerics;
+using Rnnx.Kernels;
+using static Rnnx.Autodiff.Ops.RecurrentOpSupport;
+using static Rnnx.Kernels.GruKernels;
+using static Rnnx.Kernels.RecurrentKernels;
+
+namespace Rnnx.Autodiff.Ops;
+
+/// <summary>
+/// A whole GRU sequence as one tape entry (<see cref="Tensor.GruSequence"/>; Keras semantics, gates z, r, h). Output: the
+/// hidden sequence H (B, T, U) in processing order. Saved for backward: the gates [z, r, ĥ] (B, T, 3U) by time index and
+/// m_h = h·R_h + b_h (reset_after) or r ⊙ h (reset_after = false), (B, T, U) by time index.
+/// <list type="bullet">
+/// <item>reset_after: x_* = x·W + b_x, m_* = h·R + b_h; z = σ(x_z + m_z), r = σ(x_r + m_r), ĥ = tanh(x_h + r ⊙ m_h).</item>
+/// <item>reset_after = false: x_* = x·W + b; z = σ(x_z + h·R_z), r = σ(x_r + h·R_r), ĥ = tanh(x_h + (r ⊙ h)·R_h).</item>
+/// </list>
+/// Both: h' = z ⊙ h + (1 − z) ⊙ ĥ.
+/// </summary>
+internal sealed class GruSequenceOp : Op
+{
+    public static readonly GruSequenceOp Instance = new();
+
+    public override string Name => "GruSequence";
+
+    /// <summary>The op's inputs, saved activations and arguments (stored in the tape entry's slots by <see cref="Record"/>).</summary>
+    private readonly struct Saved
+    {
+        public TensorData X { get; init; }
+        public TensorData Kernel { get; init; }
+        public TensorData RecurrentKernel { get; init; }
+        public TensorData H0 { get; init; }
+        public TensorData? Bias { get; init; }
+        public TensorData Gates { get; init; }
+        /// <summary>m_h (reset_after) or r ⊙ h.</summary>
+        public TensorData RecurrentCandidate { get; init; }
+        public bool ResetAfter { get; init; }
+        public bool GoBackwards { get; init; }
+
+        public void Record(Tape tape, TensorData hidden)
+        {
+            ref var e = ref tape.Record(Instance, hidden);
+            e.A = X;
+            e.B = Kernel;
+            e.C = RecurrentKernel;
+            e.ExtraStart = tape.ExtraInputs.Count;
+            tape.ExtraInputs.Add(H0);
+            if (Bias is not null) tape.ExtraInputs.Add(Bias);
+            e.ExtraCount = Bias is null ? 1 : 2;
+            e.S0 = Gates;
+            e.S1 = RecurrentCandidate;
+            e.SetArgs(new Flags(ResetAfter, GoBackwards));
+        }
+
+        public static Saved Of(Tape tape, in TapeEntry e) => new()
+        {
+            X = e.A!,
+            Kernel = e.B!,
+            RecurrentKernel = e.C!,
+            H0 = tape.ExtraInputs[e.ExtraStart],
+            Bias = e.ExtraCount > 1 ? tape.ExtraInputs[e.ExtraStart + 1] : null,
+            Gates = e.S0!,
+            RecurrentCandidate = e.S1!,
+            ResetAfter = e.GetArgs<Flags>().ResetAfter,
+            GoBackwards = e.GetArgs<Flags>().GoBackwards,
+        };
+
+        private readonly record struct Flags(bool ResetAfter, bool GoBackwards);
+    }
+
+    /// <summary>The hidden sequence (B, T, U) in processing order; arguments checked by <see cref="Tensor.GruSequence"/>.</summary>
+    public static Tensor Apply(Tensor x, Tensor kernel, Tensor recurrent, Tensor? bias, Tensor h0, bool resetAfter, bool goBackwards)
+    {
+        TensorData dx = x.Data, dw = kernel.Data, dr = recurrent.Data, dh0 = h0.Data;
+        TensorData? db = bias?.Data;
+        int batch = dx.Shape[0], steps = dx.Shape[1], units = dr.Shape[0];
+        var rec = Recorder(dx, dw, dr, db, dh0, null);
+        var h = Tape.NewResult(new Shape(batch, steps, units), dx.DType);
+        TensorData? gates, aux;
+        if (dx.DType == DType.Float32) Forward<float>(rec, dx, dw, dr, db, dh0, h, resetAfter, goBackwards, out gates, out aux);
+        else Forward<double>(rec, dx, dw, dr, db, dh0, h, resetAfter, goBackwards, out gates, out aux);
+        if (rec is not null)
+        {
+            new Saved
+            {
+                X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, Bias = db,
+                Gates = gates!, RecurrentCandidate = aux!, ResetAfter = resetAfter, GoBackwards = goBackwards,
+            }.Record(rec, h);
+        }
+        return new Tensor(h);
+    }
+
+    private static void Forward<T>(Tape? rec, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData h,
+        bool resetAfter, bool goBackwards, out TensorData? gatesData, out TensorData? auxData)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
+        int rows = batch * steps, ldA = steps * g3, ldH = steps * units;
+        var dtype = x.DType;
+        using var scratch = new Scratch<T>(Tape.Current, rows * g3 + rows * units + batch * g3 + g3);
+        var a = scratch.Saved(rec, new Shape(batch, steps, g3), dtype, out gatesData);
+        var aux = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out auxData);
+
+        MatMulKernels.Gemm<T>(false, false, rows, g3, features, x.Span<T>(), features, w.Span<T>(), g3, a, g3, false);
+        if (bias is not null) AddBiasRows<T>(a, rows, g3, g3, bias.Span<T>()[..g3]);   // + b_x (reset_after) or + b
+        var hs = h.Span<T>();
+        ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
+        if (resetAfter)
+        {
+            ReadOnlySpan<T> bh = bias is not null ? bias.Span<T>()[g3..] : scratch.Zeroed(g3);
+            var m = scratch.Get(batch * g3);
+            for (int k = 0; k < steps; k++)
+            {
+                int t = TimeOf(k, steps, goBackwards);
+                ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..];
+                int ldPrev = k == 0 ? units : ldH;
+                MatMulKernels.Gemm<T>(false, false, batch, g3, units, hPrev, ldPrev, rk, g3, m, g3, false);
+                ForwardStepResetAfter<T>(batch, units, a[(t * g3)..], ldA, m, bh, hPrev, ldPrev, aux[(t * units)..], hs[(k * units)..], ldH);
+            }
+        }
+        else
+        {
+            for (int k = 0; k < steps; k++)
+            {
+                int t = TimeOf(k, steps, goBackwards);
+                ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..];
+                int ldPrev = k == 0 ? units : ldH;
+                var at = a[(t * g3)..];
+                var rh = aux[(t * units)..];
+                MatMulKernels.Gemm<T>(false, false, batch, 2 * units, units, hPrev, ldPrev, rk, g3, at, ldA, true);
+                GatesStep<T>(batch, units, at, ldA, hPrev, ldPrev, rh, ldH);
+                MatMulKernels.Gemm<T>(false, false, batch, units, units, rh, ldH, rk[(2 * units)..], g3, at[(2 * units)..], ldA, true);
+                CandidateStep<T>(batch, units, at, ldA, hPrev, ldPrev, hs[(k * units)..], ldH);
+            }
+        }
+    }
+
+    public override void Backward(Tape tape, in TapeEntry e)
+    {
+        if (e.Out.DType == DType.Float32) Run<float>(tape, e);
+        else Run<double>(tape, e);
+    }
+
+    private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var saved = Saved.Of(tape, e);
+        TensorData x = saved.X, w = saved.Kernel, r = saved.RecurrentKernel, h0 = saved.H0, h = e.Out;
+        TensorData gates = saved.Gates, auxData = saved.RecurrentCandidate;
+        var bias = saved.Bias;
+        bool resetAfter = saved.ResetAfter, goBackwards = saved.GoBackwards;
+        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
+        int rows = batch * steps, ldA = steps * g3, ldH = steps * units;
+
+        var dH = tape.GradOf<T>(h);
+        ReadOnlySpan<T> a = gates.Span<T>(), aux = auxData.Span<T>(), hs = h.Span<T>(), hInit = h0.Span<T>();
+        var dZ = tape.Scratch<T>(rows * g3);              // gradient of the input projection (x·W + b_x)
+        var dM = resetAfter ? tape.Scratch<T>(rows * g3) : default;   // reset_after: gradient of m = h·R + b_h
+        var dhNext = tape.Scratch<T>(batch * units);
+        dhNext.Clear();
+        var rt = tape.Scratch<T>(g3 * units);
+        Transpose<T>(r.Span<T>(), units, g3, rt);
+        var dRh = resetAfter ? default : tape.Scratch<T>(batch * units);
+
+        for (int k = steps - 1; k >= 0; k--)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..];
+            int ldPrev = k == 0 ? units : ldH;
+            var dzt = dZ[(t * g3)..];
+            bool needDh = k > 0 || h0.RequiresGrad;
+            if (resetAfter)
+            {
+                var dmt = dM[(t * g3)..];
+                BackwardStepResetAfter<T>(batch, units, dH[(k * units)..], ldH, dhNext, a[(t * g3)..], ldA, aux[(t * units)..], hPrev, ldPrev, dzt, dmt);
+                if (needDh) MatMulKernels.Gemm<T>(false, false, batch, units, g3, dmt, ldA, rt, units, dhNext, units, true);
+            }
+            else
+            {
+                var at = a[(t * g3)..];
+                CandidateBackwardStep<T>(batch, units, dH[(k * units)..], ldH, dhNext, at, ldA, hPrev, ldPrev, dzt);
+                // d(r ⊙ h) = dĥ_pre · R_hᵀ
+                MatMulKernels.Gemm<T>(false, false, batch, units, units, dzt[(2 * units)..], ldA, rt[(2 * units * units)..], units, dRh, units, false);
+                GatesBackwardStep<T>(batch, units, dRh, at, ldA, hPrev, ldPrev, dhNext, dzt);
+                if (needDh) MatMulKernels.Gemm<T>(false, false, batch, units, 2 * units, dzt, ldA, rt, units, dhNext, units, true);
+            }
+        }
+
+        AccumulateInto<T>(tape, h0, dhNext);
+        if (w.RequiresGrad)
+            MatMulKernels.Gemm<T>(true, false, features, g3, rows, x.Span<T>(), features, dZ, g3, tape.Grad<T>(w), g3, true);
+        if (r.RequiresGrad)
+        {
+            var gr = tape.Grad<T>(r);
+            var hPrevAll = tape.Scratch<T>(rows * units);
+            BuildPreviousStates<T>(hs, hInit, batch, steps, units, goBackwards, hPrevAll);
+            if (resetAfter) MatMulKernels.Gemm<T>(true, false, units, g3, rows, hPrevAll, units, dM, g3, gr, g3, true);
+            else
+            {
+                MatMulKernels.Gemm<T>(true, false, units, 2 * units, rows, hPrevAll, units, dZ, g3, gr, g3, true);
+                MatMulKernels.Gemm<T>(true, false, units, units, rows, aux, units, dZ[(2 * units)..], g3, gr[(2 * units)..], g3, true);
+            }
+        }
+        if (bias is not null && bias.RequiresGrad)
+        {
+            var gb = tape.Grad<T>(bias);
+            AddColumnSums<T>(dZ, rows, g3, g3, gb[..g3]);
+            if (resetAfter) AddColumnSums<T>(dM, rows, g3, g3, gb[g3..]);
+        }
+        if (x.RequiresGrad)
+            MatMulKernels.Gemm<T>(false, true, rows, features, g3, dZ, g3, w.Span<T>(), g3, tape.Grad<T>(x), features, true);
+    }
+}

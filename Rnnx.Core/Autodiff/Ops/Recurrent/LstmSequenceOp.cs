@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Numerics;
+using Rnnx.Kernels;
+using static Rnnx.Autodiff.Ops.RecurrentOpSupport;
+using static Rnnx.Kernels.LstmKernels;
+using static Rnnx.Kernels.RecurrentKernels;
+
+namespace Rnnx.Autodiff.Ops;
+
+/// <summary>
+/// A whole LSTM sequence as one tape entry (<see cref="Tensor.LstmSequence"/>; Keras semantics: z = (x·W + h·R) + b, gates i, f, g, o;
+/// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
+/// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index, the cell sequence C (B, T, U) and
+/// tanh(C), by processing step. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
+/// (differentiable: its gradient reaches this op through that sequence's gradient buffer).
+/// </summary>
+internal sealed class LstmSequenceOp : Op
+{
+    public static readonly LstmSequenceOp Instance = new();
+
+    public override string Name => "LstmSequence";
+
+    /// <summary>The op's inputs, saved activations and arguments (stored in the tape entry's slots by <see cref="Record"/>).</summary>
+    private readonly struct Saved
+    {
+        public TensorData X { get; init; }
+        public TensorData Kernel { get; init; }
+        public TensorData RecurrentKernel { get; init; }
+        public TensorData H0 { get; init; }
+        public TensorData C0 { get; init; }
+        public TensorData? Bias { get; init; }
+        public TensorData Gates { get; init; }
+        public TensorData Cells { get; init; }
+        public TensorData TanhCells { get; init; }
+        public bool GoBackwards { get; init; }
+
+        public void Record(Tape tape, TensorData hidden)
+        {
+            ref var e = ref tape.Record(Instance, hidden);
+            e.A = X;
+            e.B = Kernel;
+            e.C = RecurrentKernel;
+            e.ExtraStart = tape.ExtraInputs.Count;
+            tape.ExtraInputs.Add(H0);
+            tape.ExtraInputs.Add(C0);
+            if (Bias is not null) tape.ExtraInputs.Add(Bias);
+            e.ExtraCount = Bias is null ? 2 : 3;
+            e.S0 = Gates;
+            e.S1 = Cells;
+            e.S2 = TanhCells;
+            e.SetArgs(GoBackwards);
+        }
+
+        public static Saved Of(Tape tape, in TapeEntry e) => new()
+        {
+            X = e.A!,
+            Kernel = e.B!,
+            RecurrentKernel = e.C!,
+            H0 = tape.ExtraInputs[e.ExtraStart],
+            C0 = tape.ExtraInputs[e.ExtraStart + 1],
+            Bias = e.ExtraCount > 2 ? tape.ExtraInputs[e.ExtraStart + 2] : null,
+            Gates = e.S0!,
+            Cells = e.S1!,
+            TanhCells = e.S2!,
+            GoBackwards = e.GetArgs<bool>(),
+        };
+    }
+
+    /// <summary>Runs the sequence (arguments checked by <see cref="Tensor.LstmSequence"/>); <paramref name="finalC"/> is c_T (B, U) when <paramref name="wantFinalC"/>, else default.</summary>
+    public static Tensor Apply(Tensor x, Tensor kernel, Tensor recurrent, Tensor? bias, Tensor h0, Tensor c0, bool goBackwards,
+        bool wantFinalC, out Tensor finalC)
+    {
+        TensorData dx = x.Data, dw = kernel.Data, dr = recurrent.Data, dh0 = h0.Data, dc0 = c0.Data;
+        TensorData? db = bias?.Data;
+        int batch = dx.Shape[0], steps = dx.Shape[1], units = dr.Shape[0];
+        var rec = Recorder(dx, dw, dr, db, dh0, dc0);
+        var h = Tape.NewResult(new Shape(batch, steps, units), dx.DType);
+        TensorData? gates, cells, tanhCells;
+        if (dx.DType == DType.Float32)
+            Forward<float>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, out gates, out cells, out tanhCells, out finalC);
+        else
+            Forward<double>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, out gates, out cells, out tanhCells, out finalC);
+        if (rec is not null)
+        {
+            new Saved
+            {
+                X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, C0 = dc0, Bias = db,
+                Gates = gates!, Cells = cells!, TanhCells = tanhCells!, GoBackwards = goBackwards,
+            }.Record(rec, h);
+            if (wantFinalC) finalC = SequenceLastStepOp.Apply(cells!, h);
+        }
+        return new Tensor(h);
+    }
+
+    private static void Forward<T>(Tape? rec, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
+        TensorData h, bool goBackwards, bool wantFinalC, out TensorData? gatesData, out TensorData? cellsData, out TensorData? tanhData, out Tensor finalC)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
+        int rows = batch * steps, ldA = steps * g4, ldH = steps * units;
+        var dtype = x.DType;
+        if (rec is null && batch >= TimeMajorMinBatch && steps > 0)
+        {
+            gatesData = cellsData = tanhData = null;
+            ForwardTimeMajor<T>(x, w, r, bias, h0, c0, h, goBackwards, wantFinalC, out finalC);
+            return;
+        }
+        using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4);
+        var a = scratch.Saved(rec, new Shape(batch, steps, g4), dtype, out gatesData);
+        var c = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out cellsData);
+        var tc = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out tanhData);
+        ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
+
+        // x·W for all B·T rows at once; each step then adds h·R into its rows in place and activates them in place.
+        MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
+        var hs = h.Span<T>();
+        ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        if (rec is null && batch == 1 && typeof(T) == typeof(float))
+        {
+            OneSeries(steps, units, AsFloat(a), AsFloat(b), AsFloat(rk), AsFloat(hInit), AsFloat(cInit), AsFloat(c), AsFloat(hs), goBackwards);
+        }
+        else
+        for (int k = 0; k < steps; k++)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            var at = a[(t * g4)..];
+            if (k == 0)
+            {
+                MatMulKernels.Gemm<T>(false, false, batch, g4, units, hInit, units, rk, g4, at, ldA, true);
+                ForwardStep<T>(batch, units, at, ldA, b, cInit, units, c, tc, hs, ldH);
+            }
+            else
+            {
+                MatMulKernels.Gemm<T>(false, false, batch, g4, units, hs[((k - 1) * units)..], ldH, rk, g4, at, ldA, true);
+                ForwardStep<T>(batch, units, at, ldA, b, c[((k - 1) * units)..], ldH, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH);
+            }
+        }
+
+        finalC = default;
+        if (wantFinalC && rec is null)
+        {
+            var fc = Tape.NewResult(new Shape(batch, units), dtype);
+            var dst = fc.Span<T>();
+            for (int i = 0; i < batch; i++) c.Slice(i * ldH + (steps - 1) * units, units).CopyTo(dst.Slice(i * units, units));
+            finalC = new Tensor(fc);
+        }
+    }
+
+    /// <summary>
+    /// Inference on a large batch, time-major (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>): x is transposed to
+    /// (T, B, F), so x·W and every step's gate block (B x 4U), h and c are contiguous; H is transposed back to (B, T, U)
+    /// at the end. Only two cell-state blocks are kept. The same operations per element as the row path.
+    /// </summary>
+    private static void ForwardTimeMajor<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
+        TensorData h, bool goBackwards, bool wantFinalC, out Tensor finalC) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
+        int rows = batch * steps, bu = batch * units, bg = batch * g4;
+        using var scratch = new Scratch<T>(Tape.Current, rows * features + rows * g4 + rows * units + 3 * bu + g4);
+        var xt = scratch.Get(rows * features);
+        TimeMajorCopy<T>(x.Span<T>(), xt, batch, steps, features, toTimeMajor: true);
+        var a = scratch.Get(rows * g4);
+        MatMulKernels.Gemm<T>(false, false, rows, g4, features, xt, features, w.Span<T>(), g4, a, g4, false);
+        ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
+        var ht = scratch.Get(rows * units);
+        Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), tcs = scratch.Get(bu);
+        ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        for (int k = 0; k < steps; k++)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            var at = a.Slice(t * bg, bg);
+            ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
+            ReadOnlySpan<T> cPrev = k == 0 ? cInit : (k % 2 == 0 ? cB : cA);
+            Span<T> cNow = k % 2 == 0 ? cA : cB;
+            MatMulKernels.Gemm<T>(false, false, batch, g4, units, hPrev, units, rk, g4, at, g4, true);
+            ForwardStep<T>(batch, units, at, g4, b, cPrev, units, cNow, tcs, ht.Slice(k * bu, bu), units);
+        }
+        TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
+        finalC = default;
+        if (wantFinalC)
+        {
+            var fc = Tape.NewResult(new Shape(batch, units), x.DType);
+            ((steps - 1) % 2 == 0 ? cA : cB).CopyTo(fc.Span<T>());
+            finalC = new Tensor(fc);
+        }
+    }
+
+    public override void Backward(Tape tape, in TapeEntry e)
+    {
+        if (e.Out.DType == DType.Float32) Run<float>(tape, e);
+        else Run<double>(tape, e);
+    }
+
+    private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var saved = Saved.Of(tape, e);
+        TensorData x = saved.X, w = saved.Kernel, r = saved.RecurrentKernel, h0 = saved.H0, c0 = saved.C0, h = e.Out;
+        TensorData gates = saved.Gates, cells = saved.Cells, tanhCells = saved.TanhCells;
+        var bias = saved.Bias;
+        bool goBackwards = saved.GoBackwards;
+        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
+        int rows = batch * steps, ldA = steps * g4, ldH = steps * units;
+
+        var dH = tape.GradOf<T>(h);
+        // Gradient reaching the cell sequence directly (the final cell state used downstream), if any.
+        ReadOnlySpan<T> dC = tape.HasGrad(cells) ? tape.Grad<T>(cells) : default;
+        ReadOnlySpan<T> a = gates.Span<T>(), c = cells.Span<T>(), tc = tanhCells.Span<T>(), hs = h.Span<T>();
+        var dZ = tape.Scratch<T>(rows * g4);
+        var dhNext = tape.Scratch<T>(batch * units);
+        var dcNext = tape.Scratch<T>(batch * units);
+        dhNext.Clear();
+        dcNext.Clear();
+        var rt = tape.Scratch<T>(g4 * units);
+        Transpose<T>(r.Span<T>(), units, g4, rt);
+
+        for (int k = steps - 1; k >= 0; k--)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            var dzt = dZ[(t * g4)..];
+            ReadOnlySpan<T> cPrev = k == 0 ? c0.Span<T>() : c[((k - 1) * units)..];
+            int ldPrev = k == 0 ? units : ldH;
+            BackwardStep<T>(batch, units, dH[(k * units)..], ldH, dC.IsEmpty ? default : dC[(k * units)..], dhNext, dcNext,
+                a[(t * g4)..], ldA, tc[(k * units)..], cPrev, ldPrev, dzt);
+            if (k > 0 || h0.RequiresGrad)
+                MatMulKernels.Gemm<T>(false, false, batch, units, g4, dzt, ldA, rt, units, dhNext, units, false);
+        }
+
+        AccumulateInto<T>(tape, h0, dhNext);
+        AccumulateInto<T>(tape, c0, dcNext);
+        if (w.RequiresGrad)
+            MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
+        if (r.RequiresGrad)
+        {
+            var hPrev = tape.Scratch<T>(rows * units);
+            BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
+            MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
+        }
+        if (bias is not null && bias.RequiresGrad) AddColumnSums<T>(dZ, rows, g4, g4, tape.Grad<T>(bias));
+        if (x.RequiresGrad)
+            MatMulKernels.Gemm<T>(false, true, rows, features, g4, dZ, g4, w.Span<T>(), g4, tape.Grad<T>(x), features, true);
+    }
+}

@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Numerics;
+using Rnnx.Kernels;
+using static Rnnx.Autodiff.Ops.RecurrentOpSupport;
+using static Rnnx.Kernels.SimpleRnnKernels;
+using static Rnnx.Kernels.RecurrentKernels;
+
+namespace Rnnx.Autodiff.Ops;
+
+/// <summary>
+/// A whole SimpleRNN sequence as one tape entry (<see cref="Tensor.SimpleRnnSequence"/>): H = (h_1 .. h_T) in processing
+/// order, h_k = act((x_t·W + b) + h_{k-1}·R) (Keras's evaluation order). Nothing but H is saved (every activation's
+/// derivative is written in terms of its output).
+/// Backward through time: dz_k = (dH_k + dh_k) ⊙ act'(h_k), dh_{k-1} = dz_k·Rᵀ; then dW = xᵀ·dZ, dR = H_prevᵀ·dZ,
+/// db = Σ dZ and dx = dZ·Wᵀ as one GEMM (or sum) each over all B·T rows.
+/// </summary>
+internal sealed class SimpleRnnSequenceOp : Op
+{
+    public static readonly SimpleRnnSequenceOp Instance = new();
+
+    public override string Name => "SimpleRnnSequence";
+
+    /// <summary>The op's inputs and arguments as kept for backward (stored in the tape entry's slots by <see cref="Record"/>).</summary>
+    private readonly struct Saved
+    {
+        public TensorData X { get; init; }
+        public TensorData Kernel { get; init; }
+        public TensorData RecurrentKernel { get; init; }
+        public TensorData H0 { get; init; }
+        public TensorData? Bias { get; init; }
+        public CellActivation Activation { get; init; }
+        public bool GoBackwards { get; init; }
+
+        public void Record(Tape tape, TensorData hidden)
+        {
+            ref var e = ref tape.Record(Instance, hidden);
+            e.A = X;
+            e.B = Kernel;
+            e.C = RecurrentKernel;
+            e.ExtraStart = tape.ExtraInputs.Count;
+            tape.ExtraInputs.Add(H0);
+            if (Bias is not null) tape.ExtraInputs.Add(Bias);
+            e.ExtraCount = Bias is null ? 1 : 2;
+            e.SetArgs(new Flags(Activation, GoBackwards));
+        }
+
+        public static Saved Of(Tape tape, in TapeEntry e) => new()
+        {
+            X = e.A!,
+            Kernel = e.B!,
+            RecurrentKernel = e.C!,
+            H0 = tape.ExtraInputs[e.ExtraStart],
+            Bias = e.ExtraCount > 1 ? tape.ExtraInputs[e.ExtraStart + 1] : null,
+            Activation = e.GetArgs<Flags>().Activation,
+            GoBackwards = e.GetArgs<Flags>().GoBackwards,
+        };
+
+        private readonly record struct Flags(CellActivation Activation, bool GoBackwards);
+    }
+
+    /// <summary>The hidden sequence (B, T, U) in processing order; arguments checked by <see cref="Tensor.SimpleRnnSequence"/>.</summary>
+    public static Tensor Apply(Tensor x, Tensor kernel, Tensor recurrent, Tensor? bias, Tensor h0, CellActivation act, bool goBackwards)
+    {
+        TensorData dx = x.Data, dw = kernel.Data, dr = recurrent.Data, dh0 = h0.Data;
+        TensorData? db = bias?.Data;
+        int batch = dx.Shape[0], steps = dx.Shape[1], units = dr.Shape[0];
+        var rec = Recorder(dx, dw, dr, db, dh0, null);
+        var h = Tape.NewResult(new Shape(batch, steps, units), dx.DType);
+        if (dx.DType == DType.Float32) Forward<float>(dx, dw, dr, db, dh0, h, act, goBackwards);
+        else Forward<double>(dx, dw, dr, db, dh0, h, act, goBackwards);
+        if (rec is not null) new Saved { X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, Bias = db, Activation = act, GoBackwards = goBackwards }.Record(rec, h);
+        return new Tensor(h);
+    }
+
+    private static void Forward<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData h, CellActivation act, bool goBackwards)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0];
+        if (units < NarrowUnits && batch > 1)
+        {
+            ForwardTimeMajor<T>(x, w, r, bias, h0, h, act, goBackwards);
+            return;
+        }
+        int rows = batch * steps, ld = steps * units;
+        using var scratch = new Scratch<T>(Tape.Current, rows * units);
+        var z = scratch.Get(rows * units);
+        MatMulKernels.Gemm<T>(false, false, rows, units, features, x.Span<T>(), features, w.Span<T>(), units, z, units, false);
+        if (bias is not null) AddBiasRows<T>(z, rows, units, units, bias.Span<T>());
+        var hs = h.Span<T>();
+        ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
+        for (int k = 0; k < steps; k++)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            var zt = z[(t * units)..];
+            if (k == 0) MatMulKernels.Gemm<T>(false, false, batch, units, units, hInit, units, rk, units, zt, ld, true);
+            else MatMulKernels.Gemm<T>(false, false, batch, units, units, hs[((k - 1) * units)..], ld, rk, units, zt, ld, true);
+            ForwardStep<T>(act, batch, units, zt, ld, hs[(k * units)..], ld);
+        }
+    }
+
+    /// <summary>Below this many units a step's rows are too narrow for SIMD in the (b, t) layout.</summary>
+    private const int NarrowUnits = 8;
+
+    /// <summary>
+    /// The same computation for narrow layers (units &lt; 8, e.g. the chapter's SimpleRNN(1)), run time-major so that
+    /// a step's B·U values are contiguous and the activation is vectorized across the batch: z = x·W, transposed to
+    /// (T, B, U), + b; per step z_t += h·R (the same GEMM, or for U = 1 the same rounded product and sum) and
+    /// h = act(z_t) over B·U contiguous values; H is transposed back to (B, T, U). Bit-identical to the row path
+    /// (every element sees the same operations in the same order).
+    /// </summary>
+    private static unsafe void ForwardTimeMajor<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData h,
+        CellActivation act, bool goBackwards) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0];
+        int rows = batch * steps, bu = batch * units;
+        using var scratch = new Scratch<T>(Tape.Current, 3 * rows * units + bu);
+        var z = scratch.Get(rows * units);
+        var zt = scratch.Get(rows * units);
+        var ht = scratch.Get(rows * units);
+        var tmp = scratch.Get(bu);
+        MatMulKernels.Gemm<T>(false, false, rows, units, features, x.Span<T>(), features, w.Span<T>(), units, z, units, false);
+        TimeMajorCopy<T>(z, zt, batch, steps, units, toTimeMajor: true);
+        if (bias is not null) AddBiasRows<T>(zt, rows, units, units, bias.Span<T>());
+        ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
+        for (int k = 0; k < steps; k++)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            var zk = zt.Slice(t * bu, bu);
+            ReadOnlySpan<T> prev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
+            if (units == 1)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Multiply(prev, rk[0], tmp);
+                System.Numerics.Tensors.TensorPrimitives.Add(zk, tmp, zk);
+            }
+            else MatMulKernels.Gemm<T>(false, false, batch, units, units, prev, units, rk, units, zk, units, true);
+            ForwardStep<T>(act, 1, bu, zk, bu, ht.Slice(k * bu, bu), bu);
+        }
+        TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
+    }
+
+    public override void Backward(Tape tape, in TapeEntry e)
+    {
+        if (e.Out.DType == DType.Float32) Run<float>(tape, e);
+        else Run<double>(tape, e);
+    }
+
+    private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var saved = Saved.Of(tape, e);
+        TensorData x = saved.X, w = saved.Kernel, r = saved.RecurrentKernel, h0 = saved.H0, h = e.Out;
+        var bias = saved.Bias;
+        var act = saved.Activation;
+        bool goBackwards = saved.GoBackwards;
+        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0];
+        int rows = batch * steps, ld = steps * units;
+
+        var dH = tape.GradOf<T>(h);
+        var hs = h.Span<T>();
+        var dZ = tape.Scratch<T>(rows * units);
+        var dhNext = tape.Scratch<T>(batch * units);
+        dhNext.Clear();
+        var rt = tape.Scratch<T>(units * units);
+        Transpose<T>(r.Span<T>(), units, units, rt);
+
+        for (int k = steps - 1; k >= 0; k--)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            var dzt = dZ[(t * units)..];
+            BackwardStep<T>(act, batch, units, dH[(k * units)..], ld, dhNext, hs[(k * units)..], ld, dzt, ld);
+            if (k > 0 || h0.RequiresGrad)
+                MatMulKernels.Gemm<T>(false, false, batch, units, units, dzt, ld, rt, units, dhNext, units, false);
+        }
+
+        AccumulateInto<T>(tape, h0, dhNext);
+        if (w.RequiresGrad)
+            MatMulKernels.Gemm<T>(true, false, features, units, rows, x.Span<T>(), features, dZ, units, tape.Grad<T>(w), units, true);
+        if (r.RequiresGrad)
+        {
+            var hPrev = tape.Scratch<T>(rows * units);
+            BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
+            MatMulKernels.Gemm<T>(true, false, units, units, rows, hPrev, units, dZ, units, tape.Grad<T>(r), units, true);
+        }
+        if (bias is not null && bias.RequiresGrad) AddColumnSums<T>(dZ, rows, units, units, tape.Grad<T>(bias));
+        if (x.RequiresGrad)
+            MatMulKernels.Gemm<T>(false, true, rows, features, units, dZ, units, w.Span<T>(), units, tape.Grad<T>(x), features, true);
+    }
+}

@@ -1,0 +1,290 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Rnnx.Simd;
+using static Rnnx.Kernels.RecurrentKernels;
+
+namespace Rnnx.Kernels;
+
+/// <summary>The per-step element-wise kernels of the fused GRU sequence, both reset_after forms (spans and integers; gate rows strided by their leading dimensions).</summary>
+internal static class GruKernels
+{
+    /// <summary>
+    /// m (rows × 3U, contiguous) = h·R; in place on a: [x_z, x_r, x_h] → [z, r, ĥ]; mh = m_h + b_h; h' = z ⊙ h + (1 − z) ⊙ ĥ.
+    /// </summary>
+    internal static void ForwardStepResetAfter<T>(int rows, int u, Span<T> a, int lda, ReadOnlySpan<T> m, ReadOnlySpan<T> bh,
+        ReadOnlySpan<T> hPrev, int ldPrev, Span<T> mh, Span<T> h, int ldh) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var (j8, j4) = SplitFloat(u);
+            ref float pa = ref FirstAs<T, float>(a);
+            ref float pm = ref FirstAs<T, float>(m);
+            ref float pb = ref FirstAs<T, float>(bh);
+            ref float pp = ref FirstAs<T, float>(hPrev);
+            ref float pmh = ref FirstAs<T, float>(mh);
+            ref float ph = ref FirstAs<T, float>(h);
+            FwdRA<float, Simd256<float>>(rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, 0, j8);
+            FwdRA<float, Simd128<float>>(rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, j8, j4);
+            FwdRA<float, Scalar<float>>(rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, j4, u);
+        }
+        else
+        {
+            FwdRA<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(m), ref FirstAs<T, double>(bh), ref FirstAs<T, double>(hPrev), ldPrev,
+                ref FirstAs<T, double>(mh), ref FirstAs<T, double>(h), ldh, 0, u);
+        }
+    }
+
+    private static void FwdRA<T, V>(int rows, int u, ref T a, int lda, ref T m, ref T bh, ref T hPrev, int ldPrev, ref T mh, ref T h, int ldh, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    {
+        for (int b = 0; b < rows; b++)
+        {
+            ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T mr = ref Unsafe.Add(ref m, (nint)b * 3 * u);
+            ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T mhr = ref Unsafe.Add(ref mh, (nint)b * ldh);
+            ref T hr = ref Unsafe.Add(ref h, (nint)b * ldh);
+            for (int j = j0; j < j1; j += V.Count)
+            {
+                nint jr = j + u, jh = j + 2 * u;
+                var z = V.Sigmoid(V.Load(ref ar, j) + (V.Load(ref mr, j) + V.Load(ref bh, j)));
+                var r = V.Sigmoid(V.Load(ref ar, jr) + (V.Load(ref mr, jr) + V.Load(ref bh, jr)));
+                var mhv = V.Load(ref mr, jh) + V.Load(ref bh, jh);
+                var hh = V.Tanh(V.Load(ref ar, jh) + r * mhv);
+                var hp = V.Load(ref pr, j);
+                V.Store(z, ref ar, j);
+                V.Store(r, ref ar, jr);
+                V.Store(hh, ref ar, jh);
+                V.Store(mhv, ref mhr, j);
+                V.Store(z * hp + (V.One - z) * hh, ref hr, j);
+            }
+        }
+    }
+
+    /// <summary>
+    /// dh = dH + dhNext; dz_pre = dh ⊙ (h − ĥ) ⊙ z(1−z); dĥ_pre = dh ⊙ (1 − z) ⊙ (1 − ĥ²); dr_pre = dĥ_pre ⊙ m_h ⊙ r(1−r);
+    /// dZ = [dz_pre, dr_pre, dĥ_pre], dM = [dz_pre, dr_pre, dĥ_pre ⊙ r]; dhNext = dh ⊙ z (the caller adds dM·Rᵀ).
+    /// </summary>
+    internal static void BackwardStepResetAfter<T>(int rows, int u, ReadOnlySpan<T> dH, int ldh, Span<T> dhNext, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> mh, ReadOnlySpan<T> hPrev, int ldPrev, Span<T> dz, Span<T> dm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var (j8, j4) = SplitFloat(u);
+            ref float pdH = ref FirstAs<T, float>(dH);
+            ref float pdn = ref FirstAs<T, float>(dhNext);
+            ref float pa = ref FirstAs<T, float>(a);
+            ref float pmh = ref FirstAs<T, float>(mh);
+            ref float pp = ref FirstAs<T, float>(hPrev);
+            ref float pdz = ref FirstAs<T, float>(dz);
+            ref float pdm = ref FirstAs<T, float>(dm);
+            BwdRA<float, Simd256<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, 0, j8);
+            BwdRA<float, Simd128<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j8, j4);
+            BwdRA<float, Scalar<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j4, u);
+        }
+        else
+        {
+            BwdRA<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(dH), ldh, ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(mh),
+                ref FirstAs<T, double>(hPrev), ldPrev, ref FirstAs<T, double>(dz), ref FirstAs<T, double>(dm), 0, u);
+        }
+    }
+
+    private static void BwdRA<T, V>(int rows, int u, ref T dH, int ldh, ref T dhNext, ref T a, int lda, ref T mh, ref T hPrev, int ldPrev,
+        ref T dz, ref T dm, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    {
+        for (int b = 0; b < rows; b++)
+        {
+            ref T dHr = ref Unsafe.Add(ref dH, (nint)b * ldh);
+            ref T dnr = ref Unsafe.Add(ref dhNext, (nint)b * u);
+            ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T mhr = ref Unsafe.Add(ref mh, (nint)b * ldh);
+            ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T dzr = ref Unsafe.Add(ref dz, (nint)b * lda);
+            ref T dmr = ref Unsafe.Add(ref dm, (nint)b * lda);
+            for (int j = j0; j < j1; j += V.Count)
+            {
+                nint jr = j + u, jh = j + 2 * u;
+                var dh = V.Load(ref dHr, j) + V.Load(ref dnr, j);
+                var z = V.Load(ref ar, j);
+                var r = V.Load(ref ar, jr);
+                var hh = V.Load(ref ar, jh);
+                var dzp = dh * (V.Load(ref pr, j) - hh) * z * (V.One - z);
+                var dhp = dh * (V.One - z) * (V.One - hh * hh);
+                var drp = dhp * V.Load(ref mhr, j) * r * (V.One - r);
+                V.Store(dzp, ref dzr, j);
+                V.Store(drp, ref dzr, jr);
+                V.Store(dhp, ref dzr, jh);
+                V.Store(dzp, ref dmr, j);
+                V.Store(drp, ref dmr, jr);
+                V.Store(dhp * r, ref dmr, jh);
+                V.Store(dh * z, ref dnr, j);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- reset_after = false kernels
+
+    /// <summary>In place on a: [x_z + h·R_z, x_r + h·R_r] → [z, r]; rh = r ⊙ h.</summary>
+    internal static void GatesStep<T>(int rows, int u, Span<T> a, int lda, ReadOnlySpan<T> hPrev, int ldPrev, Span<T> rh, int ldrh) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var (j8, j4) = SplitFloat(u);
+            ref float pa = ref FirstAs<T, float>(a);
+            ref float pp = ref FirstAs<T, float>(hPrev);
+            ref float prh = ref FirstAs<T, float>(rh);
+            Gates<float, Simd256<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, 0, j8);
+            Gates<float, Simd128<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, j8, j4);
+            Gates<float, Scalar<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, j4, u);
+        }
+        else Gates<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(hPrev), ldPrev, ref FirstAs<T, double>(rh), ldrh, 0, u);
+    }
+
+    private static void Gates<T, V>(int rows, int u, ref T a, int lda, ref T hPrev, int ldPrev, ref T rh, int ldrh, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    {
+        for (int b = 0; b < rows; b++)
+        {
+            ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T rhr = ref Unsafe.Add(ref rh, (nint)b * ldrh);
+            for (int j = j0; j < j1; j += V.Count)
+            {
+                nint jr = j + u;
+                var z = V.Sigmoid(V.Load(ref ar, j));
+                var r = V.Sigmoid(V.Load(ref ar, jr));
+                V.Store(z, ref ar, j);
+                V.Store(r, ref ar, jr);
+                V.Store(r * V.Load(ref pr, j), ref rhr, j);
+            }
+        }
+    }
+
+    /// <summary>In place on a: x_h + (r ⊙ h)·R_h → ĥ = tanh(·); h' = z ⊙ h + (1 − z) ⊙ ĥ.</summary>
+    internal static void CandidateStep<T>(int rows, int u, Span<T> a, int lda, ReadOnlySpan<T> hPrev, int ldPrev, Span<T> h, int ldh) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var (j8, j4) = SplitFloat(u);
+            ref float pa = ref FirstAs<T, float>(a);
+            ref float pp = ref FirstAs<T, float>(hPrev);
+            ref float ph = ref FirstAs<T, float>(h);
+            Candidate<float, Simd256<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, 0, j8);
+            Candidate<float, Simd128<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, j8, j4);
+            Candidate<float, Scalar<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, j4, u);
+        }
+        else Candidate<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(hPrev), ldPrev, ref FirstAs<T, double>(h), ldh, 0, u);
+    }
+
+    private static void Candidate<T, V>(int rows, int u, ref T a, int lda, ref T hPrev, int ldPrev, ref T h, int ldh, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    {
+        for (int b = 0; b < rows; b++)
+        {
+            ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T hr = ref Unsafe.Add(ref h, (nint)b * ldh);
+            for (int j = j0; j < j1; j += V.Count)
+            {
+                nint jh = j + 2 * u;
+                var z = V.Load(ref ar, j);
+                var hh = V.Tanh(V.Load(ref ar, jh));
+                V.Store(hh, ref ar, jh);
+                V.Store(z * V.Load(ref pr, j) + (V.One - z) * hh, ref hr, j);
+            }
+        }
+    }
+
+    /// <summary>
+    /// dh = dH + dhNext; dZ_z = dh ⊙ (h − ĥ) ⊙ z(1−z); dZ_h = dh ⊙ (1 − z) ⊙ (1 − ĥ²); dhNext = dh ⊙ z.
+    /// </summary>
+    internal static void CandidateBackwardStep<T>(int rows, int u, ReadOnlySpan<T> dH, int ldh, Span<T> dhNext, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> hPrev, int ldPrev, Span<T> dz) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var (j8, j4) = SplitFloat(u);
+            ref float pdH = ref FirstAs<T, float>(dH);
+            ref float pdn = ref FirstAs<T, float>(dhNext);
+            ref float pa = ref FirstAs<T, float>(a);
+            ref float pp = ref FirstAs<T, float>(hPrev);
+            ref float pdz = ref FirstAs<T, float>(dz);
+            CandidateBwd<float, Simd256<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, 0, j8);
+            CandidateBwd<float, Simd128<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j8, j4);
+            CandidateBwd<float, Scalar<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j4, u);
+        }
+        else
+        {
+            CandidateBwd<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(dH), ldh, ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(a), lda,
+                ref FirstAs<T, double>(hPrev), ldPrev, ref FirstAs<T, double>(dz), 0, u);
+        }
+    }
+
+    private static void CandidateBwd<T, V>(int rows, int u, ref T dH, int ldh, ref T dhNext, ref T a, int lda, ref T hPrev, int ldPrev, ref T dz, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    {
+        for (int b = 0; b < rows; b++)
+        {
+            ref T dHr = ref Unsafe.Add(ref dH, (nint)b * ldh);
+            ref T dnr = ref Unsafe.Add(ref dhNext, (nint)b * u);
+            ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T dzr = ref Unsafe.Add(ref dz, (nint)b * lda);
+            for (int j = j0; j < j1; j += V.Count)
+            {
+                nint jh = j + 2 * u;
+                var dh = V.Load(ref dHr, j) + V.Load(ref dnr, j);
+                var z = V.Load(ref ar, j);
+                var hh = V.Load(ref ar, jh);
+                V.Store(dh * (V.Load(ref pr, j) - hh) * z * (V.One - z), ref dzr, j);
+                V.Store(dh * (V.One - z) * (V.One - hh * hh), ref dzr, jh);
+                V.Store(dh * z, ref dnr, j);
+            }
+        }
+    }
+
+    /// <summary>Given d(r ⊙ h) (rows × U, contiguous): dZ_r = d(rh) ⊙ h ⊙ r(1−r); dhNext += d(rh) ⊙ r.</summary>
+    internal static void GatesBackwardStep<T>(int rows, int u, ReadOnlySpan<T> dRh, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> hPrev, int ldPrev,
+        Span<T> dhNext, Span<T> dz) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var (j8, j4) = SplitFloat(u);
+            ref float prh = ref FirstAs<T, float>(dRh);
+            ref float pa = ref FirstAs<T, float>(a);
+            ref float pp = ref FirstAs<T, float>(hPrev);
+            ref float pdn = ref FirstAs<T, float>(dhNext);
+            ref float pdz = ref FirstAs<T, float>(dz);
+            GatesBwd<float, Simd256<float>>(rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, 0, j8);
+            GatesBwd<float, Simd128<float>>(rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j8, j4);
+            GatesBwd<float, Scalar<float>>(rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j4, u);
+        }
+        else
+        {
+            GatesBwd<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(dRh), ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(hPrev), ldPrev,
+                ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(dz), 0, u);
+        }
+    }
+
+    private static void GatesBwd<T, V>(int rows, int u, ref T dRh, ref T a, int lda, ref T hPrev, int ldPrev, ref T dhNext, ref T dz, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    {
+        for (int b = 0; b < rows; b++)
+        {
+            ref T drr = ref Unsafe.Add(ref dRh, (nint)b * u);
+            ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T dnr = ref Unsafe.Add(ref dhNext, (nint)b * u);
+            ref T dzr = ref Unsafe.Add(ref dz, (nint)b * lda);
+            for (int j = j0; j < j1; j += V.Count)
+            {
+                nint jr = j + u;
+                var drh = V.Load(ref drr, j);
+                var r = V.Load(ref ar, jr);
+                V.Store(drh * V.Load(ref pr, j) * r * (V.One - r), ref dzr, jr);
+                V.Store(V.Load(ref dnr, j) + drh * r, ref dnr, j);
+            }
+        }
+    }
+}

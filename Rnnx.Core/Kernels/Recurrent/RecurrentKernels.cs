@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Rnnx.Simd;
+
+namespace Rnnx.Kernels;
+
+/// <summary>
+/// Layout helpers shared by the fused recurrent kernels (spans and integers only). Layouts (B batch, T steps, F features,
+/// U units, G = gates * U): the input projection, gate activations and gate gradients are (B*T, G) matrices indexed by
+/// (b, t) with t the time index of x, so a step's rows are strided by T*G; the hidden and cell sequences are indexed by
+/// (b, k) with k the processing step (k = t, or T-1-t going backwards), which is Keras's output order.
+/// </summary>
+internal static class RecurrentKernels
+{
+    /// <summary>
+    /// Splits [0, u) for float kernels: [0, j8) in 8-lane vectors, [j8, j4) in 4-lane vectors, [j4, u) scalar.
+    /// Chunks never overlap, so kernels may update buffers in place.
+    /// </summary>
+    public static (int J8, int J4) SplitFloat(int u)
+    {
+        int j8 = Vector256.IsHardwareAccelerated ? u & ~7 : 0;
+        int j4 = Vector128.IsHardwareAccelerated ? j8 + ((u - j8) & ~3) : j8;
+        return (j8, j4);
+    }
+
+    /// <summary>A reference to the first element of <paramref name="s"/> reinterpreted as <typeparamref name="TTo"/> (same type at run time).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref TTo FirstAs<T, TTo>(Span<T> s) where T : unmanaged where TTo : unmanaged
+        => ref Unsafe.As<T, TTo>(ref MemoryMarshal.GetReference(s));
+
+    /// <inheritdoc cref="FirstAs{T, TTo}(Span{T})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref TTo FirstAs<T, TTo>(ReadOnlySpan<T> s) where T : unmanaged where TTo : unmanaged
+        => ref Unsafe.As<T, TTo>(ref MemoryMarshal.GetReference(s));
+
+    /// <summary><paramref name="s"/> as floats (T is float at run time).</summary>
+    public static Span<float> AsFloat<T>(Span<T> s) where T : unmanaged => MemoryMarshal.CreateSpan(ref FirstAs<T, float>(s), s.Length);
+
+    /// <summary><paramref name="s"/> as floats (T is float at run time).</summary>
+    public static ReadOnlySpan<float> AsFloat<T>(ReadOnlySpan<T> s) where T : unmanaged => MemoryMarshal.CreateReadOnlySpan(ref FirstAs<T, float>(s), s.Length);
+
+    /// <summary>(B, T, W) to (T, B, W) (<paramref name="toTimeMajor"/>) or back.</summary>
+    public static unsafe void TimeMajorCopy<T>(ReadOnlySpan<T> src, Span<T> dst, int batch, int steps, int width, bool toTimeMajor) where T : unmanaged
+    {
+        int rows = toTimeMajor ? batch : steps, cols = toTimeMajor ? steps : batch;
+        if (width == 1)
+        {
+            fixed (T* ps = src)
+            fixed (T* pd = dst)
+                MatMulKernels.PackTransposed(ps, cols, rows, cols, pd);
+            return;
+        }
+        ref byte s0 = ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(src));
+        ref byte d0 = ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(dst));
+        nint bytes = (nint)width * sizeof(T);
+        for (int i = 0; i < rows; i++)
+        {
+            ref byte si = ref Unsafe.Add(ref s0, i * cols * bytes);
+            for (int j = 0; j < cols; j++)
+                CopyRow(ref Unsafe.Add(ref si, j * bytes), ref Unsafe.Add(ref d0, ((nint)j * rows + i) * bytes), bytes);
+        }
+    }
+
+    /// <summary>Copies a short run of bytes with 32-, 16- and 8-byte moves (row copies of a few dozen floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(ref byte src, ref byte dst, nint bytes)
+    {
+        nint o = 0;
+        for (; o + 32 <= bytes; o += 32) Vector256.LoadUnsafe(ref src, (nuint)o).StoreUnsafe(ref dst, (nuint)o);
+        if (o + 16 <= bytes) { Vector128.LoadUnsafe(ref src, (nuint)o).StoreUnsafe(ref dst, (nuint)o); o += 16; }
+        for (; o + 8 <= bytes; o += 8) Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, o), Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref src, o)));
+        for (; o < bytes; o++) Unsafe.Add(ref dst, o) = Unsafe.Add(ref src, o);
+    }
+
+    /// <summary>The time index of x processed at step <paramref name="k"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TimeOf(int k, int steps, bool goBackwards) => goBackwards ? steps - 1 - k : k;
+
+    /// <summary>rows (rows x g, leading dimension ld) += bias (g) on every row.</summary>
+    public static void AddBiasRows<T>(Span<T> z, int rows, int g, int ld, ReadOnlySpan<T> bias) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Debug.Assert(rows == 0 || z.Length >= (rows - 1) * ld + g);
+        if (ld == g && g < 8)
+        {
+            // contiguous narrow rows (a SimpleRNN(1) projection): the kernel vectorizes across rows
+            ReductionKernels.AddRowVector(z, bias, rows, g);
+            return;
+        }
+        if (typeof(T) == typeof(float))
+        {
+            var (j8, j4) = SplitFloat(g);
+            ref float pz = ref FirstAs<T, float>(z);
+            ref float pb = ref FirstAs<T, float>(bias);
+            AddRows<float, Simd256<float>>(ref pz, rows, ld, ref pb, 0, j8);
+            AddRows<float, Simd128<float>>(ref pz, rows, ld, ref pb, j8, j4);
+            AddRows<float, Scalar<float>>(ref pz, rows, ld, ref pb, j4, g);
+        }
+        else AddRows<double, Scalar<double>>(ref FirstAs<T, double>(z), rows, ld, ref FirstAs<T, double>(bias), 0, g);
+    }
+
+    private static void AddRows<T, V>(ref T z, int rows, int ld, ref T bias, int j0, int j1) where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdVector<V, T>
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ref T row = ref Unsafe.Add(ref z, (nint)r * ld);
+            for (int j = j0; j < j1; j += V.Count) V.Store(V.Load(ref row, j) + V.Load(ref bias, j), ref row, j);
+        }
+    }
+
+    /// <summary>dst (g) += column sums of z (rows x g, leading dimension ld).</summary>
+    public static void AddColumnSums<T>(ReadOnlySpan<T> z, int rows, int g, int ld, Span<T> dst) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Debug.Assert(rows == 0 || z.Length >= (rows - 1) * ld + g);
+        if (typeof(T) == typeof(float))
+        {
+            var (j8, j4) = SplitFloat(g);
+            ref float pz = ref FirstAs<T, float>(z);
+            ref float pd = ref FirstAs<T, float>(dst);
+            ColumnSums<float, Simd256<float>>(ref pz, rows, ld, ref pd, 0, j8);
+            ColumnSums<float, Simd128<float>>(ref pz, rows, ld, ref pd, j8, j4);
+            ColumnSums<float, Scalar<float>>(ref pz, rows, ld, ref pd, j4, g);
+        }
+        else ColumnSums<double, Scalar<double>>(ref FirstAs<T, double>(z), rows, ld, ref FirstAs<T, double>(dst), 0, g);
+    }
+
+    private static void ColumnSums<T, V>(ref T z, int rows, int ld, ref T dst, int j0, int j1) where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdVector<V, T>
+    {
+        for (int j = j0; j < j1; j += V.Count)
+        {
+            // four independent accumulators: the sum is throughput-bound, not bound by the latency of one add chain
+            V a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero;
+            int r = 0;
+            for (; r + 4 <= rows; r += 4)
+            {
+                ref T row = ref Unsafe.Add(ref z, (nint)r * ld);
+                a0 += V.Load(ref row, j);
+                a1 += V.Load(ref Unsafe.Add(ref row, ld), j);
+                a2 += V.Load(ref Unsafe.Add(ref row, 2 * (nint)ld), j);
+                a3 += V.Load(ref Unsafe.Add(ref row, 3 * (nint)ld), j);
+            }
+            for (; r < rows; r++) a0 += V.Load(ref Unsafe.Add(ref z, (nint)r * ld), j);
+            V.Store(V.Load(ref dst, j) + ((a0 + a1) + (a2 + a3)), ref dst, j);
+        }
+    }
+
+    /// <summary>dst (cols x rows) = src (rows x cols) transposed.</summary>
+    public static void Transpose<T>(ReadOnlySpan<T> src, int rows, int cols, Span<T> dst) where T : unmanaged
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            var row = src.Slice(i * cols, cols);
+            for (int j = 0; j < cols; j++) dst[j * rows + i] = row[j];
+        }
+    }
+
+    /// <summary>
+    /// The state entering the step that processes time t, for every (b, t): a (B*T, U) matrix aligned with the rows
+    /// of x and dZ (for the one-GEMM recurrent-kernel gradient).
+    /// </summary>
+    public static void BuildPreviousStates<T>(ReadOnlySpan<T> h, ReadOnlySpan<T> h0, int batch, int steps, int units, bool goBackwards, Span<T> dst) where T : unmanaged
+    {
+        int rowLen = steps * units;
+        for (int b = 0; b < batch; b++)
+        {
+            var hb = h.Slice(b * rowLen, rowLen);
+            var db = dst.Slice(b * rowLen, rowLen);
+            var h0b = h0.Slice(b * units, units);
+            if (!goBackwards)
+            {
+                h0b.CopyTo(db);
+                hb[..(rowLen - units)].CopyTo(db[units..]);
+            }
+            else
+            {
+                // step k processes t = T-1-k and starts from h_{k-1} (h0 for k = 0).
+                for (int t = 0; t < steps; t++)
+                {
+                    int k = steps - 1 - t;
+                    (k == 0 ? h0b : hb.Slice((k - 1) * units, units)).CopyTo(db.Slice(t * units, units));
+                }
+            }
+        }
+    }
+}

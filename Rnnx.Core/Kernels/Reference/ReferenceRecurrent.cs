@@ -1,0 +1,200 @@
+using System.Numerics;
+
+namespace Rnnx.Kernels.Reference;
+
+/// <summary>
+/// Plain scalar twins of the fused recurrent step kernels (<see cref="SimpleRnnKernels"/>, <see cref="LstmKernels"/>,
+/// <see cref="GruKernels"/>): one element at a time, the formulas as written in docs/derivatives.md, with the same
+/// operation order and the same float activations (<see cref="FastMath"/>'s scalar form; the library functions for
+/// double), so every SIMD path must match them bit for bit. Test oracles and benchmark baselines, not for speed.
+/// </summary>
+internal static class ReferenceRecurrent
+{
+    private static T Sigmoid<T>(T x) where T : IBinaryFloatingPointIeee754<T> =>
+        typeof(T) == typeof(float) ? T.CreateTruncating(FastMath.Sigmoid(float.CreateTruncating(x))) : T.One / (T.One + T.Exp(-x));
+
+    private static T Tanh<T>(T x) where T : IBinaryFloatingPointIeee754<T> =>
+        typeof(T) == typeof(float) ? T.CreateTruncating(FastMath.Tanh(float.CreateTruncating(x))) : T.Tanh(x);
+
+    // ---------------------------------------------------------------- SimpleRNN
+
+    public static void SimpleRnnForwardStep<T>(CellActivation act, int rows, int u, Span<T> z, int ldz, Span<T> h, int ldh)
+        where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < u; j++)
+            {
+                T v = z[b * ldz + j];
+                h[b * ldh + j] = act switch
+                {
+                    CellActivation.Tanh => Tanh(v),
+                    CellActivation.Relu => T.Max(v, T.Zero),
+                    CellActivation.Sigmoid => Sigmoid(v),
+                    _ => v,
+                };
+            }
+    }
+
+    public static void SimpleRnnBackwardStep<T>(CellActivation act, int rows, int u, ReadOnlySpan<T> dH, int ldH, ReadOnlySpan<T> dhNext,
+        ReadOnlySpan<T> h, int ldh, Span<T> dz, int ldz) where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < u; j++)
+            {
+                T g = dH[b * ldH + j] + dhNext[b * u + j], y = h[b * ldh + j];
+                dz[b * ldz + j] = act switch
+                {
+                    CellActivation.Tanh => g * (T.One - y * y),
+                    CellActivation.Sigmoid => g * y * (T.One - y),
+                    CellActivation.Relu => y > T.Zero ? g : T.Zero,
+                    _ => g,
+                };
+            }
+    }
+
+    // ---------------------------------------------------------------- LSTM
+
+    public static void LstmForwardStep<T>(int rows, int u, Span<T> a, int lda, ReadOnlySpan<T> bias, ReadOnlySpan<T> cPrev, int ldPrev,
+        Span<T> c, Span<T> tc, Span<T> h, int ldh) where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < u; j++)
+            {
+                int o = b * lda;
+                T i = Sigmoid(a[o + j] + bias[j]);
+                T f = Sigmoid(a[o + u + j] + bias[u + j]);
+                T g = Tanh(a[o + 2 * u + j] + bias[2 * u + j]);
+                T og = Sigmoid(a[o + 3 * u + j] + bias[3 * u + j]);
+                T cn = f * cPrev[b * ldPrev + j] + i * g;
+                T t = Tanh(cn);
+                a[o + j] = i;
+                a[o + u + j] = f;
+                a[o + 2 * u + j] = g;
+                a[o + 3 * u + j] = og;
+                c[b * ldh + j] = cn;
+                tc[b * ldh + j] = t;
+                h[b * ldh + j] = og * t;
+            }
+    }
+
+    public static void LstmBackwardStep<T>(int rows, int u, ReadOnlySpan<T> dH, int ldh, ReadOnlySpan<T> dC, ReadOnlySpan<T> dhNext, Span<T> dcNext,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, int ldPrev, Span<T> dz) where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < u; j++)
+            {
+                int o = b * lda;
+                T dh = dH[b * ldh + j] + dhNext[b * u + j];
+                T dc = dcNext[b * u + j];
+                if (!dC.IsEmpty) dc += dC[b * ldh + j];
+                T i = a[o + j], f = a[o + u + j], g = a[o + 2 * u + j], og = a[o + 3 * u + j], t = tc[b * ldh + j];
+                T dog = dh * t;
+                dc += dh * og * (T.One - t * t);
+                dz[o + j] = dc * g * i * (T.One - i);
+                dz[o + u + j] = dc * cPrev[b * ldPrev + j] * f * (T.One - f);
+                dz[o + 2 * u + j] = dc * i * (T.One - g * g);
+                dz[o + 3 * u + j] = dog * og * (T.One - og);
+                dcNext[b * u + j] = dc * f;
+            }
+    }
+
+    // ---------------------------------------------------------------- GRU, reset_after = true
+
+    public static void GruForwardStepResetAfter<T>(int rows, int u, Span<T> a, int lda, ReadOnlySpan<T> m, ReadOnlySpan<T> bh,
+        ReadOnlySpan<T> hPrev, int ldPrev, Span<T> mh, Span<T> h, int ldh) where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < u; j++)
+            {
+                int o = b * lda, om = b * 3 * u;
+                T z = Sigmoid(a[o + j] + (m[om + j] + bh[j]));
+                T r = Sigmoid(a[o + u + j] + (m[om + u + j] + bh[u + j]));
+                T mhv = m[om + 2 * u + j] + bh[2 * u + j];
+                T hh = Tanh(a[o + 2 * u + j] + r * mhv);
+                a[o + j] = z;
+                a[o + u + j] = r;
+                a[o + 2 * u + j] = hh;
+                mh[b * ldh + j] = mhv;
+                h[b * ldh + j] = z * hPrev[b * ldPrev + j] + (T.One - z) * hh;
+            }
+    }
+
+    public static void GruBackwardStepResetAfter<T>(int rows, int u, ReadOnlySpan<T> dH, int ldh, Span<T> dhNext, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> mh, ReadOnlySpan<T> hPrev, int ldPrev, Span<T> dz, Span<T> dm) where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < u; j++)
+            {
+                int o = b * lda;
+                T dh = dH[b * ldh + j] + dhNext[b * u + j];
+                T z = a[o + j], r = a[o + u + j], hh = a[o + 2 * u + j];
+                T dzp = dh * (hPrev[b * ldPrev + j] - hh) * z * (T.One - z);
+                T dhp = dh * (T.One - z) * (T.One - hh * hh);
+                T drp = dhp * mh[b * ldh + j] * r * (T.One - r);
+                dz[o + j] = dzp;
+                dz[o + u + j] = drp;
+                dz[o + 2 * u + j] = dhp;
+                dm[o + j] = dzp;
+                dm[o + u + j] = drp;
+                dm[o + 2 * u + j] = dhp * r;
+                dhNext[b * u + j] = dh * z;
+            }
+    }
+
+    // ---------------------------------------------------------------- GRU, reset_after = false
+
+    public static void GruGatesStep<T>(int rows, int u, Span<T> a, int lda, ReadOnlySpan<T> hPrev, int ldPrev, Span<T> rh, int ldrh)
+        where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < u; j++)
+            {
+                int o = b * lda;
+                T z = Sigmoid(a[o + j]), r = Sigmoid(a[o + u + j]);
+                a[o + j] = z;
+                a[o + u + j] = r;
+                rh[b * ldrh + j] = r * hPrev[b * ldPrev + j];
+            }
+    }
+
+    public static void GruCandidateStep<T>(int rows, int u, Span<T> a, int lda, ReadOnlySpan<T> hPrev, int ldPrev, Span<T> h, int ldh)
+        where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < u; j++)
+            {
+                int o = b * lda;
+                T z = a[o + j], hh = Tanh(a[o + 2 * u + j]);
+                a[o + 2 * u + j] = hh;
+                h[b * ldh + j] = z * hPrev[b * ldPrev + j] + (T.One - z) * hh;
+            }
+    }
+
+    public static void GruCandidateBackwardStep<T>(int rows, int u, ReadOnlySpan<T> dH, int ldh, Span<T> dhNext, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> hPrev, int ldPrev, Span<T> dz) where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < u; j++)
+            {
+                int o = b * lda;
+                T dh = dH[b * ldh + j] + dhNext[b * u + j];
+                T z = a[o + j], hh = a[o + 2 * u + j];
+                dz[o + j] = dh * (hPrev[b * ldPrev + j] - hh) * z * (T.One - z);
+                dz[o + 2 * u + j] = dh * (T.One - z) * (T.One - hh * hh);
+                dhNext[b * u + j] = dh * z;
+            }
+    }
+
+    public static void GruGatesBackwardStep<T>(int rows, int u, ReadOnlySpan<T> dRh, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> hPrev, int ldPrev,
+        Span<T> dhNext, Span<T> dz) where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < u; j++)
+            {
+                int o = b * lda;
+                T drh = dRh[b * u + j], r = a[o + u + j];
+                dz[o + u + j] = drh * hPrev[b * ldPrev + j] * r * (T.One - r);
+                dhNext[b * u + j] = dhNext[b * u + j] + drh * r;
+            }
+    }
+}

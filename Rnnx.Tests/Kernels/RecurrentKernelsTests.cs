@@ -1,0 +1,207 @@
+using System.Numerics;
+using Rnnx.Kernels;
+using Rnnx.Kernels.Reference;
+
+namespace Rnnx.Tests.Kernels;
+
+/// <summary>
+/// The fused recurrent step kernels against their scalar twins in <see cref="ReferenceRecurrent"/>, bit for bit (the
+/// kernels and twins perform the same IEEE operations per element; the float activations are one generic body at every
+/// width). Unit counts cover the 8-lane, 4-lane and scalar parts of a row; rows are strided by leading dimensions
+/// larger than a row, as in the (batch, time) layout. .ci/run repeats these with 512-, 256-bit and all SIMD disabled.
+/// </summary>
+public class RecurrentKernelsTests
+{
+    private static readonly int[] Units = [1, 3, 4, 5, 8, 13, 20];
+
+    private static T[] Rand<T>(int seed, int n, double scale = 2.0) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new System.Random(seed);
+        var a = new T[n];
+        for (int i = 0; i < n; i++) a[i] = T.CreateTruncating((rng.NextDouble() * 2 - 1) * scale);
+        return a;
+    }
+
+    /// <summary>Values in (0, 1): saved gate activations.</summary>
+
+    private static void Same<T>(T[] got, T[] expected, string what) where T : unmanaged
+        => Assert.That(got, Is.EqualTo(expected), what);
+
+
+    [Test]
+    public void SimpleRnnStepsMatchTheReference([Values(CellActivation.Linear, CellActivation.Tanh, CellActivation.Relu, CellActivation.Sigmoid)] CellActivation act,
+        [Values(false, true)] bool useDouble)
+    {
+        if (useDouble) SimpleRnn<double>(act); else SimpleRnn<float>(act);
+    }
+
+    private static void SimpleRnn<T>(CellActivation act) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int rows = 3;
+        foreach (int u in Units)
+        {
+            int ld = 2 * u + 3;
+            var z = Rand<T>(1 + u, rows * ld, 4);
+            T[] h = new T[rows * ld], hRef = new T[rows * ld];
+            SimpleRnnKernels.ForwardStep<T>(act, rows, u, z.ToArray(), ld, h, ld);
+            ReferenceRecurrent.SimpleRnnForwardStep<T>(act, rows, u, z.ToArray(), ld, hRef, ld);
+            Same(h, hRef, $"forward {act} u={u}");
+
+            var dH = Rand<T>(2 + u, rows * ld);
+            var dn = Rand<T>(3 + u, rows * u);
+            T[] dz = new T[rows * ld], dzRef = new T[rows * ld];
+            SimpleRnnKernels.BackwardStep<T>(act, rows, u, dH, ld, dn, hRef, ld, dz, ld);
+            ReferenceRecurrent.SimpleRnnBackwardStep<T>(act, rows, u, dH, ld, dn, hRef, ld, dzRef, ld);
+            Same(dz, dzRef, $"backward {act} u={u}");
+        }
+    }
+
+    [Test]
+    public void LstmStepsMatchTheReference([Values(false, true)] bool useDouble, [Values(false, true)] bool withCellGradient)
+    {
+        if (useDouble) Lstm<double>(withCellGradient); else Lstm<float>(withCellGradient);
+    }
+
+    private static void Lstm<T>(bool withCellGradient) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int rows = 3;
+        foreach (int u in Units)
+        {
+            int g4 = 4 * u, lda = 2 * g4 + 1, ldh = 3 * u + 2, ldPrev = u + 1;
+            var a0 = Rand<T>(10 + u, rows * lda, 4);
+            var bias = Rand<T>(11 + u, g4);
+            var cPrev = Rand<T>(12 + u, rows * ldPrev);
+            T[] a = a0.ToArray(), aRef = a0.ToArray();
+            T[] c = new T[rows * ldh], tc = new T[rows * ldh], h = new T[rows * ldh];
+            T[] cR = new T[rows * ldh], tcR = new T[rows * ldh], hR = new T[rows * ldh];
+            LstmKernels.ForwardStep<T>(rows, u, a, lda, bias, cPrev, ldPrev, c, tc, h, ldh);
+            ReferenceRecurrent.LstmForwardStep<T>(rows, u, aRef, lda, bias, cPrev, ldPrev, cR, tcR, hR, ldh);
+            Same(a, aRef, $"gates u={u}");
+            Same(c, cR, $"c u={u}");
+            Same(tc, tcR, $"tanh c u={u}");
+            Same(h, hR, $"h u={u}");
+
+            var dH = Rand<T>(13 + u, rows * ldh);
+            var dC = withCellGradient ? Rand<T>(14 + u, rows * ldh) : [];
+            var dhNext = Rand<T>(15 + u, rows * u);
+            var dc0 = Rand<T>(16 + u, rows * u);
+            T[] dcNext = dc0.ToArray(), dcNextR = dc0.ToArray();
+            T[] dz = new T[rows * lda], dzR = new T[rows * lda];
+            LstmKernels.BackwardStep<T>(rows, u, dH, ldh, dC, dhNext, dcNext, aRef, lda, tcR, cPrev, ldPrev, dz);
+            ReferenceRecurrent.LstmBackwardStep<T>(rows, u, dH, ldh, dC, dhNext, dcNextR, aRef, lda, tcR, cPrev, ldPrev, dzR);
+            Same(dz, dzR, $"dz u={u}");
+            Same(dcNext, dcNextR, $"dcNext u={u}");
+        }
+    }
+
+    [Test]
+    public void LstmOneSeriesEqualsTheBatchStep([Values(false, true)] bool goBackwards)
+    {
+        foreach (int u in Units)
+        {
+            const int steps = 5;
+            int g4 = 4 * u;
+            var xw = Rand<float>(20 + u, steps * g4, 3);
+            var bias = Rand<float>(21 + u, g4);
+            var r = Rand<float>(22 + u, u * g4, 0.5);
+            var h0 = Rand<float>(23 + u, u);
+            var c0 = Rand<float>(24 + u, u);
+            float[] a = xw.ToArray(), c = new float[steps * u], h = new float[steps * u];
+            LstmKernels.OneSeries(steps, u, a, bias, r, h0, c0, c, h, goBackwards);
+
+            // the same recurrence with the batch-path kernels: h·R by GEMM, then the step kernel
+            float[] aRef = xw.ToArray(), cR = new float[steps * u], tcR = new float[steps * u], hR = new float[steps * u];
+            for (int k = 0; k < steps; k++)
+            {
+                int t = goBackwards ? steps - 1 - k : k;
+                var at = aRef.AsSpan(t * g4, g4);
+                ReadOnlySpan<float> hPrev = k == 0 ? h0 : hR.AsSpan((k - 1) * u, u);
+                ReadOnlySpan<float> cPrev = k == 0 ? c0 : cR.AsSpan((k - 1) * u, u);
+                MatMulKernels.Gemm<float>(false, false, 1, g4, u, hPrev, u, r, g4, at, g4, true);
+                LstmKernels.ForwardStep<float>(1, u, at, g4, bias, cPrev, u, cR.AsSpan(k * u, u), tcR.AsSpan(k * u, u), hR.AsSpan(k * u, u), u);
+            }
+            Same(c, cR, $"c u={u}");
+            Same(h, hR, $"h u={u}");
+        }
+    }
+
+    [Test]
+    public void GruResetAfterStepsMatchTheReference([Values(false, true)] bool useDouble)
+    {
+        if (useDouble) GruResetAfter<double>(); else GruResetAfter<float>();
+    }
+
+    private static void GruResetAfter<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int rows = 3;
+        foreach (int u in Units)
+        {
+            int g3 = 3 * u, lda = 2 * g3 + 1, ldh = 2 * u + 1, ldPrev = u + 2;
+            var a0 = Rand<T>(30 + u, rows * lda, 3);
+            var m = Rand<T>(31 + u, rows * g3, 3);
+            var bh = Rand<T>(32 + u, g3);
+            var hPrev = Rand<T>(33 + u, rows * ldPrev);
+            T[] a = a0.ToArray(), aR = a0.ToArray();
+            T[] mh = new T[rows * ldh], h = new T[rows * ldh], mhR = new T[rows * ldh], hR = new T[rows * ldh];
+            GruKernels.ForwardStepResetAfter<T>(rows, u, a, lda, m, bh, hPrev, ldPrev, mh, h, ldh);
+            ReferenceRecurrent.GruForwardStepResetAfter<T>(rows, u, aR, lda, m, bh, hPrev, ldPrev, mhR, hR, ldh);
+            Same(a, aR, $"gates u={u}");
+            Same(mh, mhR, $"m_h u={u}");
+            Same(h, hR, $"h u={u}");
+
+            var dH = Rand<T>(34 + u, rows * ldh);
+            var dn0 = Rand<T>(35 + u, rows * u);
+            T[] dn = dn0.ToArray(), dnR = dn0.ToArray();
+            T[] dz = new T[rows * lda], dm = new T[rows * lda], dzR = new T[rows * lda], dmR = new T[rows * lda];
+            GruKernels.BackwardStepResetAfter<T>(rows, u, dH, ldh, dn, aR, lda, mhR, hPrev, ldPrev, dz, dm);
+            ReferenceRecurrent.GruBackwardStepResetAfter<T>(rows, u, dH, ldh, dnR, aR, lda, mhR, hPrev, ldPrev, dzR, dmR);
+            Same(dz, dzR, $"dz u={u}");
+            Same(dm, dmR, $"dm u={u}");
+            Same(dn, dnR, $"dhNext u={u}");
+        }
+    }
+
+    [Test]
+    public void GruResetBeforeStepsMatchTheReference([Values(false, true)] bool useDouble)
+    {
+        if (useDouble) GruResetBefore<double>(); else GruResetBefore<float>();
+    }
+
+    private static void GruResetBefore<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int rows = 3;
+        foreach (int u in Units)
+        {
+            int g3 = 3 * u, lda = 2 * g3 + 1, ldh = 2 * u + 1, ldPrev = u + 2;
+            var a0 = Rand<T>(40 + u, rows * lda, 3);
+            var hPrev = Rand<T>(41 + u, rows * ldPrev);
+            T[] a = a0.ToArray(), aR = a0.ToArray();
+            T[] rh = new T[rows * ldh], rhR = new T[rows * ldh];
+            GruKernels.GatesStep<T>(rows, u, a, lda, hPrev, ldPrev, rh, ldh);
+            ReferenceRecurrent.GruGatesStep<T>(rows, u, aR, lda, hPrev, ldPrev, rhR, ldh);
+            Same(a, aR, $"gates u={u}");
+            Same(rh, rhR, $"r*h u={u}");
+
+            T[] h = new T[rows * ldh], hR = new T[rows * ldh];
+            GruKernels.CandidateStep<T>(rows, u, a, lda, hPrev, ldPrev, h, ldh);
+            ReferenceRecurrent.GruCandidateStep<T>(rows, u, aR, lda, hPrev, ldPrev, hR, ldh);
+            Same(a, aR, $"candidate u={u}");
+            Same(h, hR, $"h u={u}");
+
+            var dH = Rand<T>(42 + u, rows * ldh);
+            var dn0 = Rand<T>(43 + u, rows * u);
+            T[] dn = dn0.ToArray(), dnR = dn0.ToArray();
+            T[] dz = new T[rows * lda], dzR = new T[rows * lda];
+            GruKernels.CandidateBackwardStep<T>(rows, u, dH, ldh, dn, aR, lda, hPrev, ldPrev, dz);
+            ReferenceRecurrent.GruCandidateBackwardStep<T>(rows, u, dH, ldh, dnR, aR, lda, hPrev, ldPrev, dzR);
+            Same(dz, dzR, $"candidate dz u={u}");
+            Same(dn, dnR, $"candidate dhNext u={u}");
+
+            var dRh = Rand<T>(44 + u, rows * u);
+            GruKernels.GatesBackwardStep<T>(rows, u, dRh, aR, lda, hPrev, ldPrev, dn, dz);
+            ReferenceRecurrent.GruGatesBackwardStep<T>(rows, u, dRh, aR, lda, hPrev, ldPrev, dnR, dzR);
+            Same(dz, dzR, $"gates dz u={u}");
+            Same(dn, dnR, $"gates dhNext u={u}");
+        }
+    }
+}
