@@ -25,9 +25,6 @@ internal static class Limits
 
     /// <summary>Largest CSV input, in bytes (1 GiB).</summary>
     public const long MaxCsvBytes = 1L << 30;
-
-    /// <summary>Largest total of windowed training values held in memory (windows × window, float32): 512 Mi values, 2 GiB.</summary>
-    public const long MaxWindowedValues = 512L << 20;
 }
 
 /// <summary>How empty cells (and missing dates) of the series are filled.</summary>
