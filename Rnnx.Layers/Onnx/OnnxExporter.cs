@@ -142,8 +142,24 @@ public static class OnnxExporter
         "tanh" when ReferenceEquals(a, Activation.Tanh) => g.Op("Tanh", $"{path}/tanh", [x]),
         "sigmoid" when ReferenceEquals(a, Activation.Sigmoid) => g.Op("Sigmoid", $"{path}/sigmoid", [x]),
         "relu" when ReferenceEquals(a, Activation.Relu) => g.Op("Relu", $"{path}/relu", [x]),
-        _ => throw new NotSupportedException($"ONNX export: layer '{path}' uses the custom activation '{a.Name}', which cannot be exported (built-ins: tanh, sigmoid, relu, linear)."),
+        "softmax" when ReferenceEquals(a, Activation.Softmax) => g.Op("Softmax", $"{path}/softmax", [x], Attr.Int("axis", -1)),
+        "softplus" when ReferenceEquals(a, Activation.Softplus) => g.Op("Softplus", $"{path}/softplus", [x]),
+        "elu" when ReferenceEquals(a, Activation.Elu) => g.Op("Elu", $"{path}/elu", [x], Attr.Float("alpha", 1f)),
+        "selu" when ReferenceEquals(a, Activation.Selu) => g.Op("Selu", $"{path}/selu", [x],
+            Attr.Float("alpha", (float)Rnnx.Kernels.ActivationKernels.SeluAlpha), Attr.Float("gamma", (float)Rnnx.Kernels.ActivationKernels.SeluScale)),
+        "swish" when ReferenceEquals(a, Activation.Swish) => g.Op("Mul", $"{path}/swish", [x, g.Op("Sigmoid", $"{path}/swish_gate", [x])]),
+        "gelu" when ReferenceEquals(a, Activation.Gelu) => Gelu(g, x, path),
+        _ => throw new NotSupportedException($"ONNX export: layer '{path}' uses the custom activation '{a.Name}', which cannot be exported (built-ins: tanh, sigmoid, relu, softmax, softplus, elu, selu, swish, gelu, linear)."),
     };
+
+    /// <summary>Exact gelu for opsets before 20 (which lack a Gelu operator): ½ x (1 + Erf(x / √2)).</summary>
+    private static string Gelu(OnnxGraph g, string x, string path)
+    {
+        var scaled = g.Op("Mul", $"{path}/gelu_scale", [x, g.Constant($"{path}/gelu_inv_sqrt2", [0.70710678118654752f])]);
+        var onePlusErf = g.Op("Add", $"{path}/gelu_one_plus_erf", [g.Op("Erf", $"{path}/gelu_erf", [scaled]), g.Constant($"{path}/gelu_one", [1f])]);
+        var half = g.Op("Mul", $"{path}/gelu_half_x", [x, g.Constant($"{path}/gelu_half", [0.5f])]);
+        return g.Op("Mul", $"{path}/gelu", [half, onePlusErf]);
+    }
 
     private static string Conv(OnnxGraph g, Conv1D c, string x, int?[] inShape, string path)
     {
