@@ -98,6 +98,11 @@ internal static class ChapterModels
     /// <summary>The model names, in order.</summary>
     public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
 
+    /// <summary>The spec named <paramref name="name"/>.</summary>
+    /// <exception cref="ArgumentException">No chapter model has that name.</exception>
+    public static ModelSpec Get(string name) => All.SingleOrDefault(m => m.Name == name)
+        ?? throw new ArgumentException($"unknown model '{name}'; models: {string.Join(", ", Names)}", nameof(name));
+
     private static Layer[] WaveNet()
     {
         var layers = new List<Layer> { new InputLayer([null, 1]) };

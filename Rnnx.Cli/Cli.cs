@@ -47,7 +47,7 @@ internal static class Cli
                 output.WriteLine(typeof(Cli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
                 return ExitOk;
             }
-            if (SeriesCommands.IsCommand(command))   // issue #6: train / forecast / export (SeriesCommands.cs)
+            if (SeriesCommands.IsCommand(command))   // train / forecast / export
                 return SeriesCommands.Run(command, args.AsSpan(1), output, interactive);
             if (command != "chapter")
                 throw new CliException(command.StartsWith('-')

@@ -96,16 +96,50 @@ public abstract class Layer
         return layer;
     }
 
-    /// <summary>Creates a weight during <see cref="BuildCore"/>, drawn from the build context's seeded generator.</summary>
+    /// <summary>Largest number of elements a weight may have (the largest .NET array).</summary>
+    public static int MaxWeightElements => Array.MaxLength;
+
+    /// <summary>
+    /// Creates a weight during <see cref="BuildCore"/>, drawn from the build context's seeded generator. While a model
+    /// file is loaded, the initializer does not run: the weight is created as zeros (its values come from the file)
+    /// and its size is checked against what the file holds first.
+    /// </summary>
+    /// <exception cref="ArgumentException">A negative dimension, or more than <see cref="MaxWeightElements"/> elements.</exception>
     protected Parameter AddWeight(string name, int[] shape, Initializer initializer, bool trainable = true)
     {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(initializer);
         var ctx = BuildContext.Current;
-        var values = new double[shape.Aggregate(1, (a, b) => a * b)];
-        initializer.Fill(values, shape, ctx.Rng);
-        var t = Tensor.FromArray(values, shape);
-        var p = new Parameter(name, t.Copy(ctx.DType), trainable);
+        long elements = ElementCount(name, shape);
+        Tensor value;
+        if (ctx.Budget is { } budget)
+        {
+            budget.Take(Name, name, shape, elements);
+            value = Tensor.Zeros(new Shape(shape), ctx.DType);
+        }
+        else
+        {
+            var values = new double[elements];
+            initializer.Fill(values, shape, ctx.Rng);
+            value = Tensor.FromArray(values, shape).Copy(ctx.DType);
+        }
+        var p = new Parameter(name, value, trainable);
         _own.Add(p);
         return p;
+    }
+
+    private long ElementCount(string weight, int[] shape)
+    {
+        long elements = 1;
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"{Name}: weight '{weight}' has shape {ShapeText(shape)} with a negative dimension.", nameof(shape));
+            elements = d == 0 ? 0 : elements > MaxWeightElements / d ? long.MaxValue : elements * d;
+        }
+        if (elements > MaxWeightElements)
+            throw new ArgumentException(
+                $"{Name}: weight '{weight}' of shape {ShapeText(shape)} would have more than {MaxWeightElements} elements, the largest array .NET allows.", nameof(shape));
+        return elements;
     }
 
     /// <summary>
@@ -177,20 +211,40 @@ public abstract class Layer
         for (int i = 0; i < ws.Count; i++) ws[i].Assign(weights[i]);
     }
 
-    // ------------------------------------------------------------------ saving (issue #6; see Saving/LayerRegistry)
-
     /// <summary>
     /// The constructor arguments needed to re-create this layer when a model is loaded (Keras's <c>get_config</c>).
-    /// Built-in layers report theirs; a custom layer or cell overrides this to add its own (for example <c>units</c>)
-    /// and registers a factory with <see cref="Saving.LayerRegistry.Register{T}(string, Func{Saving.LayerConfig, T})"/>. Weights are not part of the config.
+    /// Every built-in layer overrides it beside its <c>FromConfig</c> factory; a custom layer or cell overrides it to
+    /// add its own arguments (for example <c>units</c>) and registers a factory with
+    /// <see cref="Saving.LayerRegistry.Register{T}(string, Func{Saving.LayerConfig, T})"/>. Weights are not part of the config.
     /// </summary>
-    /// <returns>A new config; the default for a custom layer is empty.</returns>
-    public virtual Saving.LayerConfig GetConfig() => Saving.BuiltInLayers.GetConfig(this);
+    /// <returns>A new config; empty unless overridden.</returns>
+    public virtual Saving.LayerConfig GetConfig() => new();
 
-    // ------------------------------------------------------------------ end of saving
+    /// <summary>
+    /// Emits this layer's ONNX nodes reading <paramref name="input"/> (the layer's input of shape
+    /// <paramref name="inputShape"/> without batch) and returns the name of its output. Layers without an ONNX
+    /// equivalent keep this default, which refuses naming the layer.
+    /// </summary>
+    /// <param name="graph">The graph being built.</param>
+    /// <param name="input">The ONNX name of the input tensor.</param>
+    /// <param name="inputShape">The input shape without the batch axis.</param>
+    /// <param name="path">The layer's path in the model, the prefix of its node and weight names.</param>
+    /// <exception cref="NotSupportedException">The layer (or its cell or activation) has no ONNX equivalent.</exception>
+    internal virtual string ExportOnnx(Onnx.OnnxGraph graph, string input, int?[] inputShape, string path) =>
+        throw new NotSupportedException(
+            $"ONNX export: layer '{path}' is a {GetType().Name}, which has no ONNX equivalent (custom layers are not exported; run the model in Rnnx).");
+
+    /// <summary>
+    /// Whether the layer acts on the last axis alone, so that on (batch, time, ...) it equals itself on
+    /// (batch·time, ...); lets <see cref="TimeDistributed"/> export it without reshaping.
+    /// </summary>
+    internal virtual bool ActsOnLastAxisOnly => false;
+
 
     /// <summary>Keras-like one-line description.</summary>
     public override string ToString() => $"{Name} ({GetType().Name})";
+
+    private static string ShapeText(int[] shape) => "[" + string.Join(", ", shape) + "]";
 
     internal static string ShapeText(int?[] shape) => "(" + string.Join(", ", shape.Select(d => d?.ToString() ?? "None")) + (shape.Length == 1 ? ",)" : ")");
 
@@ -232,6 +286,9 @@ public sealed class BuildContext
     /// <summary>The generator weights are drawn from, in build order.</summary>
     public NumPyRandomState Rng { get; }
 
+    /// <summary>Set while a model file is loaded: weights are sized against it and not initialized.</summary>
+    internal Saving.WeightBudget? Budget { get; private init; }
+
     internal static BuildContext? CurrentOrNull => t_current;
 
     internal static BuildContext Current => t_current ?? throw new InvalidOperationException("Weights can only be created while a layer is being built.");
@@ -240,7 +297,15 @@ public sealed class BuildContext
     public static IDisposable Enter(DType dtype, NumPyRandomState rng)
     {
         var prev = t_current;
-        t_current = new BuildContext(dtype, rng);
+        t_current = new BuildContext(dtype, rng) { Budget = prev?.Budget };
+        return new Restore(prev);
+    }
+
+    /// <summary>Enters a build context for loading a model file: weights are sized against <paramref name="budget"/> and not initialized.</summary>
+    internal static IDisposable EnterLoad(DType dtype, Saving.WeightBudget budget)
+    {
+        var prev = t_current;
+        t_current = new BuildContext(dtype, new NumPyRandomState(0)) { Budget = budget };
         return new Restore(prev);
     }
 

@@ -117,10 +117,15 @@ public sealed class Nadam : Optimizer
     }
 
     /// <inheritdoc/>
-    protected override string? ValidateScalars(IReadOnlyDictionary<string, double> scalars) =>
-        scalars.ContainsKey(ProductF) && scalars.ContainsKey(ProductD)
-            ? null
-            : $"the Nadam state must hold the scalars '{ProductF}' and '{ProductD}' (the momentum-schedule products).";
+    /// <remarks>Each product multiplies factors in [0, 1), so it lies in [0, 1] (it reaches 0 by underflow in long runs).</remarks>
+    protected override string? ValidateScalars(IReadOnlyDictionary<string, double> scalars)
+    {
+        if (!scalars.TryGetValue(ProductF, out double f) || !scalars.TryGetValue(ProductD, out double d))
+            return $"the Nadam state must hold the scalars '{ProductF}' and '{ProductD}' (the momentum-schedule products).";
+        if (!(f is >= 0 and <= 1) || !(d is >= 0 and <= 1))
+            return $"the Nadam momentum-schedule products must lie in [0, 1]; the state holds {ProductF} = {f} and {ProductD} = {d}.";
+        return null;
+    }
 
     /// <inheritdoc/>
     protected override void LoadScalars(IReadOnlyDictionary<string, double> scalars)

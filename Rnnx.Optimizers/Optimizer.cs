@@ -306,8 +306,8 @@ public abstract partial class Optimizer : ICheckpointableOptimizer
         string me = GetType().Name;
         if (state.Optimizer != me)
             throw new ArgumentException($"{me}.SetState: the state was saved by a '{state.Optimizer}' optimizer, not '{me}'.", nameof(state));
-        if (state.Iterations < 0)
-            throw new ArgumentException($"{me}.SetState: Iterations is {state.Iterations}; it must be ≥ 0.", nameof(state));
+        if (state.Iterations is < 0 or > OptimizerState.MaxIterations)
+            throw new ArgumentException($"{me}.SetState: Iterations is {state.Iterations}; it must be between 0 and {OptimizerState.MaxIterations}.", nameof(state));
         if (state.Parameters is null || state.Parameters.Count != parameters.Count)
             throw new ArgumentException(
                 $"{me}.SetState: the state holds {state.Parameters?.Count ?? 0} parameters but {parameters.Count} were given.", nameof(state));

@@ -23,7 +23,7 @@ public class PredictBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var spec = ChapterModels.All.Single(m => m.Name == Model);
+        var spec = ChapterModels.Get(Model);
         var (_, valid) = ChapterRunner.LoadData(spec.Task);
         _model = spec.Create(42);
         _model.Threads = 2;

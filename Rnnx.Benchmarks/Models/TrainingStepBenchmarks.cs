@@ -27,7 +27,7 @@ public class TrainingStepBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var spec = ChapterModels.All.Single(m => m.Name == Model);
+        var spec = ChapterModels.Get(Model);
         var (train, _) = ChapterRunner.LoadData(spec.Task);
         _model = spec.Create(42);
         _model.Threads = Threads;

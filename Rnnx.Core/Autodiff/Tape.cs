@@ -331,6 +331,6 @@ public sealed class Tape : IDisposable
             Kernels.Elementwise.AddInPlace(dst, g);
             return;
         }
-        Kernels.Broadcasting.SumTo(g, gShape, dst, input.Shape);
+        Kernels.Broadcasting.SumTo(g, gShape.Dimensions, dst, input.Shape.Dimensions);
     }
 }

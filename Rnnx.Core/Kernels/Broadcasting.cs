@@ -19,14 +19,24 @@ public enum BinaryKind
 /// <summary>
 /// Numpy-style broadcasting over row-major buffers. The outer dimensions are walked with an odometer and the
 /// innermost dimension is handed to a vectorized <see cref="TP"/> call (as a row, or a row and a scalar when
-/// one side is broadcast along it). Shapes are passed as <see cref="Shape"/> values and must already be compatible.
+/// one side is broadcast along it). Shapes are passed as dimension spans (row-major, rank = length, a scalar is empty) and
+/// must already be compatible; rank at most 8.
 /// </summary>
 public static class Broadcasting
 {
-    /// <summary>Strides of <paramref name="shape"/> aligned to <paramref name="target"/>'s rank, 0 on broadcast axes.</summary>
-    private static void Strides(in Shape shape, in Shape target, Span<int> strides)
+    private const int MaxRank = 8;
+
+    private static int Size(ReadOnlySpan<int> dims)
     {
-        int rank = target.Rank, off = rank - shape.Rank;
+        int n = 1;
+        foreach (int d in dims) n *= d;
+        return n;
+    }
+
+    /// <summary>Strides of <paramref name="shape"/> aligned to <paramref name="target"/>'s rank, 0 on broadcast axes.</summary>
+    private static void Strides(ReadOnlySpan<int> shape, ReadOnlySpan<int> target, Span<int> strides)
+    {
+        int rank = target.Length, off = rank - shape.Length;
         int s = 1;
         for (int i = rank - 1; i >= 0; i--)
         {
@@ -37,18 +47,18 @@ public static class Broadcasting
     }
 
     /// <summary>dst (shape <paramref name="outShape"/>) = a (op) b, with a and b broadcast to <paramref name="outShape"/>.</summary>
-    public static void Binary<T>(BinaryKind kind, ReadOnlySpan<T> a, in Shape aShape, ReadOnlySpan<T> b, in Shape bShape, Span<T> dst, in Shape outShape)
+    public static void Binary<T>(BinaryKind kind, ReadOnlySpan<T> a, ReadOnlySpan<int> aShape, ReadOnlySpan<T> b, ReadOnlySpan<int> bShape, Span<T> dst, ReadOnlySpan<int> outShape)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (aShape == outShape && bShape == outShape) { Row(kind, a, 1, b, 1, dst); return; }
-        if (bShape.Size == 1 && aShape == outShape) { Row(kind, a, 1, b, 0, dst); return; }
-        if (aShape.Size == 1 && bShape == outShape) { Row(kind, a, 0, b, 1, dst); return; }
-        int rank = outShape.Rank;
-        Span<int> sa = stackalloc int[Shape.MaxRank], sb = stackalloc int[Shape.MaxRank], idx = stackalloc int[Shape.MaxRank];
+        if (aShape.SequenceEqual(outShape) && bShape.SequenceEqual(outShape)) { Row(kind, a, 1, b, 1, dst); return; }
+        if (Size(bShape) == 1 && aShape.SequenceEqual(outShape)) { Row(kind, a, 1, b, 0, dst); return; }
+        if (Size(aShape) == 1 && bShape.SequenceEqual(outShape)) { Row(kind, a, 0, b, 1, dst); return; }
+        int rank = outShape.Length;
+        Span<int> sa = stackalloc int[MaxRank], sb = stackalloc int[MaxRank], idx = stackalloc int[MaxRank];
         Strides(aShape, outShape, sa);
         Strides(bShape, outShape, sb);
         idx.Clear();
-        int inner = outShape[rank - 1], outer = outShape.Size / inner;
+        int inner = outShape[rank - 1], outer = Size(outShape) / inner;
         int ia = sa[rank - 1], ib = sb[rank - 1];
         int offA = 0, offB = 0;
         for (int o = 0; o < outer; o++)
@@ -118,16 +128,16 @@ public static class Broadcasting
     /// dst (shape <paramref name="dstShape"/>) += g summed over the axes along which <paramref name="dstShape"/> is broadcast
     /// to <paramref name="gShape"/> (the reverse of broadcasting; also the forward of a sum with kept dimensions).
     /// </summary>
-    public static void SumTo<T>(ReadOnlySpan<T> g, in Shape gShape, Span<T> dst, in Shape dstShape)
+    public static void SumTo<T>(ReadOnlySpan<T> g, ReadOnlySpan<int> gShape, Span<T> dst, ReadOnlySpan<int> dstShape)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int rank = gShape.Rank;
-        if (rank == 0 || dstShape.Size == gShape.Size) { TP.Add(dst, g, dst); return; }
-        if (dstShape.Size == 1) { dst[0] += TP.Sum(g); return; }
-        Span<int> sd = stackalloc int[Shape.MaxRank], idx = stackalloc int[Shape.MaxRank];
+        int rank = gShape.Length;
+        if (rank == 0 || Size(dstShape) == Size(gShape)) { TP.Add(dst, g, dst); return; }
+        if (Size(dstShape) == 1) { dst[0] += TP.Sum(g); return; }
+        Span<int> sd = stackalloc int[MaxRank], idx = stackalloc int[MaxRank];
         Strides(dstShape, gShape, sd);
         idx.Clear();
-        int inner = gShape[rank - 1], outer = gShape.Size / inner, id = sd[rank - 1];
+        int inner = gShape[rank - 1], outer = Size(gShape) / inner, id = sd[rank - 1];
         int off = 0;
         for (int o = 0; o < outer; o++)
         {
@@ -144,16 +154,16 @@ public static class Broadcasting
     }
 
     /// <summary>dst (shape <paramref name="dstShape"/>) += src broadcast from <paramref name="srcShape"/>.</summary>
-    public static void BroadcastAdd<T>(ReadOnlySpan<T> src, in Shape srcShape, Span<T> dst, in Shape dstShape)
+    public static void BroadcastAdd<T>(ReadOnlySpan<T> src, ReadOnlySpan<int> srcShape, Span<T> dst, ReadOnlySpan<int> dstShape)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int rank = dstShape.Rank;
-        if (rank == 0 || srcShape.Size == dstShape.Size) { TP.Add(dst, src, dst); return; }
-        if (srcShape.Size == 1) { TP.Add(dst, src[0], dst); return; }
-        Span<int> ss = stackalloc int[Shape.MaxRank], idx = stackalloc int[Shape.MaxRank];
+        int rank = dstShape.Length;
+        if (rank == 0 || Size(srcShape) == Size(dstShape)) { TP.Add(dst, src, dst); return; }
+        if (Size(srcShape) == 1) { TP.Add(dst, src[0], dst); return; }
+        Span<int> ss = stackalloc int[MaxRank], idx = stackalloc int[MaxRank];
         Strides(srcShape, dstShape, ss);
         idx.Clear();
-        int inner = dstShape[rank - 1], outer = dstShape.Size / inner, isr = ss[rank - 1];
+        int inner = dstShape[rank - 1], outer = Size(dstShape) / inner, isr = ss[rank - 1];
         int off = 0;
         for (int o = 0; o < outer; o++)
         {

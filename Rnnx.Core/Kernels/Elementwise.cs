@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Rnnx.Simd;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Rnnx.Kernels;
@@ -37,45 +38,36 @@ public static class Elementwise
     public static void ReluBackwardAccumulate<T>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
         => Ternary<T, ReluGrad<T>>(dst, g, y);
 
-    /// <summary>An accumulating map dst += f(g, y) with a scalar and a vector form of f.</summary>
+    /// <summary>An accumulating map dst += f(g, y), written once over the SIMD width structs.</summary>
     internal interface ITernaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        static abstract T Invoke(T g, T y);
-        static abstract Vector128<T> Invoke(Vector128<T> g, Vector128<T> y);
-        static abstract Vector256<T> Invoke(Vector256<T> g, Vector256<T> y);
-        static abstract Vector512<T> Invoke(Vector512<T> g, Vector512<T> y);
+        static abstract V Invoke<V>(V g, V y) where V : struct, ISimdMath<V, T>;
     }
 
     /// <summary>g (1 - y²).</summary>
     internal readonly struct TanhGrad<T> : ITernaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public static T Invoke(T g, T y) => g * (T.One - y * y);
-        public static Vector128<T> Invoke(Vector128<T> g, Vector128<T> y) => g * (Vector128<T>.One - y * y);
-        public static Vector256<T> Invoke(Vector256<T> g, Vector256<T> y) => g * (Vector256<T>.One - y * y);
-        public static Vector512<T> Invoke(Vector512<T> g, Vector512<T> y) => g * (Vector512<T>.One - y * y);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static V Invoke<V>(V g, V y) where V : struct, ISimdMath<V, T> => g * (V.One - y * y);
     }
 
     /// <summary>g y (1 - y).</summary>
     internal readonly struct SigmoidGrad<T> : ITernaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public static T Invoke(T g, T y) => g * y * (T.One - y);
-        public static Vector128<T> Invoke(Vector128<T> g, Vector128<T> y) => g * y * (Vector128<T>.One - y);
-        public static Vector256<T> Invoke(Vector256<T> g, Vector256<T> y) => g * y * (Vector256<T>.One - y);
-        public static Vector512<T> Invoke(Vector512<T> g, Vector512<T> y) => g * y * (Vector512<T>.One - y);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static V Invoke<V>(V g, V y) where V : struct, ISimdMath<V, T> => g * y * (V.One - y);
     }
 
     /// <summary>g [y &gt; 0].</summary>
     internal readonly struct ReluGrad<T> : ITernaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public static T Invoke(T g, T y) => y > T.Zero ? g : T.Zero;
-        public static Vector128<T> Invoke(Vector128<T> g, Vector128<T> y) => Vector128.ConditionalSelect(Vector128.GreaterThan(y, Vector128<T>.Zero), g, Vector128<T>.Zero);
-        public static Vector256<T> Invoke(Vector256<T> g, Vector256<T> y) => Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<T>.Zero), g, Vector256<T>.Zero);
-        public static Vector512<T> Invoke(Vector512<T> g, Vector512<T> y) => Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<T>.Zero), g, Vector512<T>.Zero);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static V Invoke<V>(V g, V y) where V : struct, ISimdMath<V, T> => V.WherePositive(y, g);
     }
 
     /// <summary>
-    /// dst[i] += TOp(g[i], y[i]) at the widest accelerated width, then a scalar tail (the tail is not overlapped
-    /// because the map accumulates).
+    /// dst[i] += TOp(g[i], y[i]) at the widest accelerated width, then narrower ones and a scalar tail (the tail is not
+    /// overlapped because the map accumulates).
     /// </summary>
     internal static void Ternary<T, TOp>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TOp : struct, ITernaryOperator<T>
@@ -84,31 +76,18 @@ public static class Elementwise
         ref T d = ref MemoryMarshal.GetReference(dst);
         ref T gr = ref MemoryMarshal.GetReference(g);
         ref T yr = ref MemoryMarshal.GetReference(y);
-        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
-        {
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                var r = Vector512.LoadUnsafe(ref d, (nuint)i) + TOp.Invoke(Vector512.LoadUnsafe(ref gr, (nuint)i), Vector512.LoadUnsafe(ref yr, (nuint)i));
-                r.StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                var r = Vector256.LoadUnsafe(ref d, (nuint)i) + TOp.Invoke(Vector256.LoadUnsafe(ref gr, (nuint)i), Vector256.LoadUnsafe(ref yr, (nuint)i));
-                r.StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        if (Vector128.IsHardwareAccelerated)
-        {
-            for (; i <= n - Vector128<T>.Count; i += Vector128<T>.Count)
-            {
-                var r = Vector128.LoadUnsafe(ref d, (nuint)i) + TOp.Invoke(Vector128.LoadUnsafe(ref gr, (nuint)i), Vector128.LoadUnsafe(ref yr, (nuint)i));
-                r.StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        for (; i < n; i++) Unsafe.Add(ref d, i) += TOp.Invoke(Unsafe.Add(ref gr, i), Unsafe.Add(ref yr, i));
+        if (Vector512.IsHardwareAccelerated) TernaryRun<T, TOp, Simd512<T>>(ref d, ref gr, ref yr, n, ref i);
+        if (Vector256.IsHardwareAccelerated) TernaryRun<T, TOp, Simd256<T>>(ref d, ref gr, ref yr, n, ref i);
+        if (Vector128.IsHardwareAccelerated) TernaryRun<T, TOp, Simd128<T>>(ref d, ref gr, ref yr, n, ref i);
+        TernaryRun<T, TOp, Scalar<T>>(ref d, ref gr, ref yr, n, ref i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TernaryRun<T, TOp, V>(ref T d, ref T g, ref T y, int n, ref int i)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where TOp : struct, ITernaryOperator<T> where V : struct, ISimdMath<V, T>
+    {
+        for (; i <= n - V.Count; i += V.Count)
+            V.Store(V.Load(ref d, i) + TOp.Invoke(V.Load(ref g, i), V.Load(ref y, i)), ref d, i);
     }
 
     /// <summary>y[i] = max(x[i], 0).</summary>

@@ -14,7 +14,13 @@ public sealed class OptimizerState
     /// </summary>
     public string Optimizer { get; set; } = "";
 
-    /// <summary>Steps taken (<see cref="IOptimizer.Iterations"/>).</summary>
+    /// <summary>
+    /// Largest step count a state may hold: 2^53, the largest count a double still represents exactly, far beyond any
+    /// training run and far from the overflow of the next step number.
+    /// </summary>
+    public const long MaxIterations = 1L << 53;
+
+    /// <summary>Steps taken (<see cref="IOptimizer.Iterations"/>), between 0 and <see cref="MaxIterations"/>.</summary>
     public long Iterations { get; set; }
 
     /// <summary>The fixed learning rate (ignored on restore when a learning-rate schedule is set).</summary>

@@ -23,6 +23,10 @@ public readonly struct Shape : IEquatable<Shape>
     /// <summary>Number of dimensions.</summary>
     public int Rank { get; }
 
+    /// <summary>The dimensions as a span (kernels take spans and integers, not shapes).</summary>
+    [System.Diagnostics.CodeAnalysis.UnscopedRef]
+    internal ReadOnlySpan<int> Dimensions => System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AsRef(in _dims[0]), Rank);
+
     /// <summary>Creates a shape from its dimensions, e.g. <c>new Shape(32, 50, 1)</c>.</summary>
     /// <exception cref="ArgumentException">The rank exceeds <see cref="MaxRank"/> or a dimension is zero or negative.</exception>
     public Shape(params ReadOnlySpan<int> dims)

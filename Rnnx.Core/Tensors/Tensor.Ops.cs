@@ -100,6 +100,12 @@ public readonly partial struct Tensor
     /// <summary>elu(x) = x for x &gt; 0, else eˣ − 1 (Keras's <c>elu</c>, α = 1).</summary>
     public static Tensor Elu(Tensor x) => UnaryOp.Apply(UnaryKind.Elu, x);
 
+    /// <summary>Keras's selu α (<see cref="Selu"/>).</summary>
+    public const double SeluAlpha = ActivationKernels.SeluAlpha;
+
+    /// <summary>Keras's selu scale (<see cref="Selu"/>).</summary>
+    public const double SeluScale = ActivationKernels.SeluScale;
+
     /// <summary>selu(x) = scale · elu_α(x) with Keras's α ≈ 1.6733 and scale ≈ 1.0507.</summary>
     public static Tensor Selu(Tensor x) => UnaryOp.Apply(UnaryKind.Selu, x);
 

@@ -27,6 +27,21 @@ public readonly partial struct Tensor
     }
 
     /// <summary>
+    /// A new tensor for the caller to fill through <paramref name="values"/> before any other use (its contents start
+    /// undefined): pooled on the active tape (recycled by its Reset, so a training step that builds its batches this way
+    /// allocates nothing) or on the heap without one. Not recorded: for assembling batches of data.
+    /// </summary>
+    /// <typeparam name="T">float (a Float32 tensor) or double (Float64).</typeparam>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
+    public static Tensor CreateForWriting<T>(Shape shape, out Span<T> values) where T : unmanaged
+    {
+        if (!TensorData.IsSupported<T>()) throw new NotSupportedException($"CreateForWriting: element type {typeof(T).Name} is not supported (float or double).");
+        var d = Tape.NewResult(shape, TensorData.DTypeOf<T>());
+        values = d.Span<T>();
+        return new Tensor(d);
+    }
+
+    /// <summary>
     /// Rows <paramref name="rows"/> (indices along axis 0) of <paramref name="src"/> copied into a new tensor (on the
     /// active tape when there is one). Not recorded: for assembling batches of data.
     /// </summary>

@@ -1,4 +1,6 @@
 using Rnnx.Initializers;
+using Rnnx.Onnx;
+using Rnnx.Saving;
 
 namespace Rnnx.Layers;
 
@@ -7,6 +9,7 @@ namespace Rnnx.Layers;
 /// glorot-uniform, bias (filters,) zeros. Padding <c>"valid"</c>, <c>"same"</c> (TensorFlow's split) or
 /// <c>"causal"</c> (left pad dilation·(kernelSize − 1)). Strides greater than 1 cannot be combined with dilation greater than 1 (as in Keras).
 /// </summary>
+[SavedAs("Conv1D")]
 public sealed class Conv1D : Layer
 {
     /// <summary>Creates the layer.</summary>
@@ -94,5 +97,65 @@ public sealed class Conv1D : Layer
             throw ShapeError($"expected input (batch, length, {Kernel.Shape[1]}), got {input.Shape}.");
         var y = Tensor.Conv1D(input, Kernel.Value, Strides, DilationRate, Padding);
         return Bias is not null ? Activation.ApplyWithBias(y, Bias.Value) : Activation.Apply(y);
+    }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => new LayerConfig()
+        .Set("filters", Filters).Set("kernel_size", KernelSize).Set("strides", Strides).Set("padding", PaddingName(Padding))
+        .Set("dilation_rate", DilationRate).Set("activation", Activation).Set("use_bias", UseBias);
+
+    internal static Conv1D FromConfig(LayerConfig c) => new(c.GetInt("filters"), c.GetInt("kernel_size"), c.GetInt("strides", 1),
+        c.GetString("padding", "valid")!, c.GetInt("dilation_rate", 1), c.GetActivation("activation", Activation.Linear), c.GetBool("use_bias", true),
+        c.InputShape, c.Name);
+
+    private static string PaddingName(Conv1DPadding p) => p switch
+    {
+        Conv1DPadding.Valid => "valid",
+        Conv1DPadding.Same => "same",
+        _ => "causal",
+    };
+
+    /// <summary>
+    /// Conv on (batch, channels, length) between two Transposes, the kernel reordered to (filters, channels, width);
+    /// causal padding as pads [left, 0], "same" as TensorFlow's split.
+    /// </summary>
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path)
+    {
+        int k = KernelSize, cin = Kernel.Shape[1], cout = Filters;
+        var kernel = Kernel.Value.ToFloatArray();
+        var w = new float[cout * cin * k];
+        for (int o = 0; o < cout; o++)
+            for (int ch = 0; ch < cin; ch++)
+                for (int i = 0; i < k; i++)
+                    w[(o * cin + ch) * k + i] = kernel[(i * cin + ch) * cout + o];
+        var inputs = new List<string>
+        {
+            graph.Op("Transpose", $"{path}/to_ncw", [input], OnnxGraph.Attr.Ints("perm", 0, 2, 1)),
+            graph.Constant($"{path}/kernel_oik", w, cout, cin, k),
+        };
+        if (Bias is not null) inputs.Add(graph.Weight(Bias, path));
+        var attrs = new List<OnnxGraph.Attr>
+        {
+            OnnxGraph.Attr.Ints("kernel_shape", k),
+            OnnxGraph.Attr.Ints("strides", Strides),
+            OnnxGraph.Attr.Ints("dilations", DilationRate),
+        };
+        int span = DilationRate * (k - 1);
+        switch (Padding)
+        {
+            case Conv1DPadding.Valid:
+                attrs.Add(OnnxGraph.Attr.Ints("pads", 0, 0));
+                break;
+            case Conv1DPadding.Causal:
+                attrs.Add(OnnxGraph.Attr.Ints("pads", span, 0));
+                break;
+            default:
+                if (Strides == 1) attrs.Add(OnnxGraph.Attr.Ints("pads", span / 2, span - span / 2));   // TensorFlow's split: the extra column on the right
+                else attrs.Add(OnnxGraph.Attr.String("auto_pad", "SAME_UPPER"));
+                break;
+        }
+        var y = graph.Op("Conv", $"{path}/conv", [.. inputs], [.. attrs]);
+        y = graph.Op("Transpose", $"{path}/to_nwc", [y], OnnxGraph.Attr.Ints("perm", 0, 2, 1));
+        return graph.Activate(Activation, y, path);
     }
 }

@@ -1,4 +1,6 @@
 using Rnnx.Initializers;
+using Rnnx.Onnx;
+using Rnnx.Saving;
 
 namespace Rnnx.Layers;
 
@@ -6,6 +8,7 @@ namespace Rnnx.Layers;
 /// Densely connected layer on the last axis: y = activation(x · kernel + bias), kernel (in, units) glorot-uniform,
 /// bias (units,) zeros. On input of rank &gt; 2 it acts on the last axis at every leading index (like Keras).
 /// </summary>
+[SavedAs("Dense")]
 public sealed class Dense : Layer
 {
     /// <summary>Creates the layer.</summary>
@@ -74,9 +77,26 @@ public sealed class Dense : Layer
         var y = Tensor.MatMul(input, Kernel.Value);
         return Bias is not null ? Activation.ApplyWithBias(y, Bias.Value) : Activation.Apply(y);
     }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => new LayerConfig().Set("units", Units).Set("activation", Activation).Set("use_bias", UseBias);
+
+    internal static Dense FromConfig(LayerConfig c) =>
+        new(c.GetInt("units"), c.GetActivation("activation", Activation.Linear), c.GetBool("use_bias", true), c.InputShape, c.Name);
+
+    /// <summary>MatMul (which broadcasts over leading axes), Add, then the activation.</summary>
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path)
+    {
+        var y = graph.Op("MatMul", $"{path}/matmul", [input, graph.Weight(Kernel, path)]);
+        if (Bias is not null) y = graph.Op("Add", $"{path}/bias_add", [y, graph.Weight(Bias, path)]);
+        return graph.Activate(Activation, y, path);
+    }
+
+    internal override bool ActsOnLastAxisOnly => true;
 }
 
 /// <summary>Flattens every axis after the batch axis: (batch, d1, d2, ...) → (batch, d1·d2·...), row-major.</summary>
+[SavedAs("Flatten")]
 public sealed class Flatten(int?[]? inputShape = null, string? name = null) : Layer(name, inputShape)
 {
     /// <inheritdoc />
@@ -103,9 +123,15 @@ public sealed class Flatten(int?[]? inputShape = null, string? name = null) : La
             throw ShapeError($"expected input (batch, {string.Join(", ", b)}), got {input.Shape}.");
         return Tensor.Reshape(input, input.Shape[0], input.Size / input.Shape[0]);
     }
+
+    internal static Flatten FromConfig(LayerConfig c) => new(c.InputShape, c.Name);
+
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path) =>
+        graph.Op("Flatten", $"{path}/flatten", [input], OnnxGraph.Attr.Int("axis", 1));
 }
 
 /// <summary>Declares the model's input shape (without batch); <c>null</c> marks an unknown length, e.g. <c>[null, 1]</c>.</summary>
+[SavedAs("InputLayer")]
 public sealed class InputLayer(int?[] inputShape, string? name = null) : Layer(name, inputShape ?? throw new ArgumentNullException(nameof(inputShape)))
 {
     /// <inheritdoc />
@@ -113,9 +139,17 @@ public sealed class InputLayer(int?[] inputShape, string? name = null) : Layer(n
 
     /// <inheritdoc />
     protected override Tensor Forward(Tensor input, bool training) => input;
+
+    internal static InputLayer FromConfig(LayerConfig c) =>
+        new(c.InputShape ?? throw new ModelFormatException($"{c.Context}: an InputLayer needs input_shape"), c.Name);
+
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path) => input;
+
+    internal override bool ActsOnLastAxisOnly => true;
 }
 
 /// <summary>Applies an activation element-wise.</summary>
+[SavedAs("ActivationLayer")]
 public sealed class ActivationLayer(Activation activation, string? name = null) : Layer(name)
 {
     /// <summary>The activation.</summary>
@@ -129,4 +163,13 @@ public sealed class ActivationLayer(Activation activation, string? name = null) 
 
     /// <inheritdoc />
     protected override Tensor Forward(Tensor input, bool training) => Activation.Apply(input);
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => new LayerConfig().Set("activation", Activation);
+
+    internal static ActivationLayer FromConfig(LayerConfig c) => new(c.GetActivation("activation"), c.Name);
+
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path) => graph.Activate(Activation, input, path);
+
+    internal override bool ActsOnLastAxisOnly => true;
 }

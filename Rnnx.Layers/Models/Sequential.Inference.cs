@@ -1,22 +1,16 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Numerics;
-using System.Text;
 using Rnnx.Layers;
-using Rnnx.Losses;
-using Rnnx.Metrics;
-using Rnnx.Optimization;
-using Rnnx.Random;
 
 namespace Rnnx.Models;
 
 public sealed partial class Sequential
 {
     /// <summary>Loss and metrics on (x, y), averaged over samples as Keras does (batch-size-weighted means).</summary>
-    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <remarks>Safe to call from many threads at once and together with <see cref="Predict(Tensor, int)"/> (see the class remarks).</remarks>
+    /// <exception cref="InvalidOperationException">Not compiled, or a mutation (Fit, SetWeights, ...) is running on another thread.</exception>
     /// <exception cref="ArgumentException">Bad data.</exception>
     public Dictionary<string, double> Evaluate(Tensor x, Tensor y, int batchSize = 32)
     {
+        using var read = _access.Read(nameof(Evaluate));
         if (Loss is null) throw new InvalidOperationException($"{Name}: call Compile before Evaluate.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         x = CheckInputs(x, "inputs");
@@ -26,31 +20,38 @@ public sealed partial class Sequential
 
     private Dictionary<string, double> EvaluateCore(Tensor x, Tensor y, int batchSize)
     {
-        _evalTape ??= new Tape();
+        var ws = RentWorkspace();
+        var tape = ws.Tape(0);
         int n = x.Shape[0];
         double lossTotal = 0;
         var mSum = new double[Metrics.Count];
         var mCount = new long[Metrics.Count];
-        for (int start = 0; start < n; start += batchSize)
+        try
         {
-            int count = Math.Min(batchSize, n - start);
-            _evalTape.Reset();
-            using (_evalTape.Activate())
-            using (_evalTape.NoGrad())
+            for (int start = 0; start < n; start += batchSize)
             {
-                var xb = Range(x, start, count);
-                var yb = Range(y, start, count);
-                var pred = Call(xb, training: false);
-                lossTotal += Loss!.Compute(yb, pred).Item() * count;
-                for (int m = 0; m < Metrics.Count; m++)
+                int count = Math.Min(batchSize, n - start);
+                tape.Reset();
+                using (tape.Activate())
+                using (tape.NoGrad())
                 {
-                    var (s, c) = Metrics[m].Evaluate(yb, pred);
-                    mSum[m] += s;
-                    mCount[m] += c;
+                    var xb = Range(x, start, count);
+                    var yb = Range(y, start, count);
+                    var pred = RunLayers(xb, training: false);
+                    lossTotal += Loss!.Compute(yb, pred).Item() * count;
+                    for (int m = 0; m < Metrics.Count; m++)
+                    {
+                        var (s, c) = Metrics[m].Evaluate(yb, pred);
+                        mSum[m] += s;
+                        mCount[m] += c;
+                    }
                 }
             }
         }
-        _evalTape.Reset();
+        finally
+        {
+            ReturnWorkspace(ws);
+        }
         var r = new Dictionary<string, double> { ["loss"] = lossTotal / n };
         for (int m = 0; m < Metrics.Count; m++) r[Metrics[m].Name] = mSum[m] / mCount[m];
         return r;
@@ -65,83 +66,109 @@ public sealed partial class Sequential
     /// value keeps a second pass over the data out of every call; a non-finite input whose prediction is still finite
     /// (tanh(inf) = 1) is accepted, as Keras accepts it.
     /// </para>
+    /// <para>
+    /// Thread safety: any number of threads may call Predict (and <see cref="Evaluate(Tensor, Tensor, int)"/>) on one model at once; each
+    /// call gets the same bits it would get alone. Calls do not wait for each other: each runs on a workspace of its
+    /// own from a pool, and a large batch is split over <see cref="Threads"/> only when the model's shard threads are
+    /// free (otherwise the same split runs on the calling thread, so the results are the same).
+    /// </para>
     /// </summary>
     /// <returns>A heap tensor (samples, ...output).</returns>
     /// <exception cref="ArgumentException">Bad input shape, or a non-finite input that made a prediction non-finite.</exception>
+    /// <exception cref="InvalidOperationException">A mutation (Fit, TrainOnBatch, SetWeights, LoadWeights, ...) is running on another thread.</exception>
     public Tensor Predict(Tensor x, int batchSize = 32) => Predict(x, batchSize, out _);
 
     private Tensor Predict(Tensor x, int batchSize, out Array resultArray)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        using var read = _access.Read(nameof(Predict));
         x = CheckInputs(x, "inputs", checkFinite: false);
         int n = x.Shape[0];
-        var (outShape, perSample) = PredictPlan(x);
+        var plan = PredictPlan(x);
         // every element is written by a shard
-        var resultShape = outShape.Insert(0, n);
-        Tensor result;
-        if (DType == DType.Float32)
-        {
-            var a = GC.AllocateUninitializedArray<float>(resultShape.Size);
-            result = Tensor.Wrap(a, resultShape);
-            resultArray = a;
-        }
-        else
-        {
-            var a = GC.AllocateUninitializedArray<double>(resultShape.Size);
-            result = Tensor.Wrap(a, resultShape);
-            resultArray = a;
-        }
-        EnsureWorkers();
-        int threads = _workers!.Threads;
-        if (_inferTapes.Length < threads)
-        {
-            _inferTapes = new Tape[threads];
-            for (int i = 0; i < threads; i++) _inferTapes[i] = new Tape();
-        }
-        var st = _step;
-        st.Predicting = true;
-        st.X = x;
-        st.Result = resultArray;
+        (var result, resultArray) = AllocateResult(plan.PerSampleOutput.Insert(0, n));
+        int threads = ThreadsUsed;
+        var ws = RentWorkspace();
+        ShardWorkers? workers = null;
+        ws.X = x;
+        ws.Result = resultArray;
         try
         {
             for (int start = 0; start < n; start += batchSize)
             {
                 int count = Math.Min(batchSize, n - start);
-                st.BatchStart = start;
-                st.BatchCount = count;
+                ws.BatchStart = start;
+                ws.BatchCount = count;
                 // Split a batch over the threads only when each part keeps enough rows and enough work to be worth
-                // a hand-off (waking a worker costs about as much as a few microseconds of arithmetic). Rows are
-                // independent, so the split never changes the results.
-                long work = count * perSample;
-                st.ShardCount = (int)Math.Clamp(Math.Min(count / 8, work / MinPredictWorkPerShard), 1, threads);
-                _workers.Run(st.ShardCount);
+                // a hand-off (waking a worker costs about as much as a few microseconds of arithmetic). The split
+                // depends only on the batch and Threads, never on which thread runs a part, so results are the same
+                // whether this call got the shard threads or runs every part itself.
+                long work = count * plan.Work;
+                ws.ShardCount = (int)Math.Clamp(Math.Min(count / 8, work / MinPredictWorkPerShard), 1, threads);
+                if (ws.ShardCount > 1 && workers is null) workers = TryAcquireWorkers(threads);
+                if (ws.ShardCount > 1 && workers is not null)
+                {
+                    ws.Tape(ws.ShardCount - 1);   // grow the tapes here, not on the shard threads
+                    workers.Run(ws.ShardCount, ws.RunShard);
+                }
+                else for (int s = 0; s < ws.ShardCount; s++) ws.RunShardOnTape(s, 0);
             }
         }
         finally
         {
-            st.Predicting = false;
-            st.Result = null;
-            st.X = default;   // do not keep the caller's input (possibly their own array) alive
-            foreach (var t in _inferTapes) t.Reset();
+            if (workers is not null) ReleaseWorkers();
+            ws.X = default;   // do not keep the caller's input (possibly their own array) alive
+            ws.Result = null;
+            ReturnWorkspace(ws);
         }
         bool finite = result.AllFinite();
         if (!finite) CheckFinite(x, "inputs");
         return result;
     }
 
-    private Shape _planInput;
-    private Shape _planOutput;
-    private long _planWork;
-    private int _planLayers = -1;
+    /// <summary>A heap tensor of the model's dtype over a new array every element of which the caller writes.</summary>
+    private (Tensor Result, Array Array) AllocateResult(Shape shape)
+    {
+        if (DType == DType.Float32)
+        {
+            var a = GC.AllocateUninitializedArray<float>(shape.Size);
+            return (Tensor.Wrap(a, shape), a);
+        }
+        var d = GC.AllocateUninitializedArray<double>(shape.Size);
+        return (Tensor.Wrap(d, shape), d);
+    }
+
+    /// <summary>Predictions for a flat float input of shape (samples, steps, features) etc.</summary>
+    /// <remarks>
+    /// <paramref name="x"/> is read, never written, and not copied; the returned array is the prediction's own.
+    /// Safe to call from many threads at once, as <see cref="Predict(Tensor, int)"/>.
+    /// </remarks>
+    public float[] Predict(float[] x, params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(shape);
+        var s = new Shape(shape);
+        if (x.Length != s.Size)
+            throw new ShapeMismatchException($"{Name}: {x.Length} input values cannot have shape {s} ({s.Size} elements).", nameof(x));
+        var result = Predict(Tensor.Wrap(x, s), 32, out var array);
+        // a fresh array nobody else holds: hand it over instead of copying it
+        return array as float[] ?? result.ToFloatArray();
+    }
 
     /// <summary>
-    /// The per-sample output shape and arithmetic estimate for inputs shaped like <paramref name="x"/>, cached for the
-    /// last input shape (one-series Predict calls in a loop pay for the shape walk once).
+    /// What Predict needs to know about one input shape: the per-sample output shape and an arithmetic estimate.
+    /// Immutable, so a call reads a consistent plan while another call replaces it with the plan of another shape.
     /// </summary>
-    private (Shape PerSampleOutput, long Work) PredictPlan(Tensor x)
+    private sealed record PredictPlanEntry(Shape Input, int LayerCount, Shape PerSampleOutput, long Work);
+
+    /// <summary>The plan of the last input shape (one-series Predict calls in a loop pay for the shape walk once).</summary>
+    private PredictPlanEntry? _plan;
+
+    private PredictPlanEntry PredictPlan(Tensor x)
     {
         var inShape = x.Shape.Remove(0);
-        if (_planLayers == _layers.Count && inShape == _planInput) return (_planOutput, _planWork);
+        var cached = Volatile.Read(ref _plan);
+        if (cached is not null && cached.LayerCount == _layers.Count && cached.Input == inShape) return cached;
         var shape = DataShape(x);
         long perSample = 0;
         foreach (var l in _layers)
@@ -150,11 +177,10 @@ public sealed partial class Sequential
             perSample += WorkPerSample(l, shape, outShape);
             shape = outShape;
         }
-        _planOutput = new Shape(shape.Select(d => d ?? throw new InvalidOperationException($"{Name}: output length unknown.")).ToArray());
-        _planInput = inShape;
-        _planWork = perSample;
-        _planLayers = _layers.Count;
-        return (_planOutput, _planWork);
+        var output = new Shape(shape.Select(d => d ?? throw new InvalidOperationException($"{Name}: output length unknown.")).ToArray());
+        var plan = new PredictPlanEntry(inShape, _layers.Count, output, perSample);
+        Volatile.Write(ref _plan, plan);
+        return plan;
     }
 
     /// <summary>Rough arithmetic per sample below which a Predict shard is not worth a thread hand-off (about 20 µs).</summary>
@@ -176,39 +202,72 @@ public sealed partial class Sequential
         return positions * (2L * pars + 16 * features);
     }
 
-    /// <summary>Inference on rows [lo, hi) of the current Predict chunk, on its own tape (runs on a worker thread).</summary>
-    private void PredictShard(int s)
+    /// <summary>Idle inference workspaces, enough to keep a busy server's concurrent callers warm.</summary>
+    private readonly WorkspacePool<InferenceWorkspace> _workspaces = new(Math.Max(8, 2 * Environment.ProcessorCount));
+
+    private InferenceWorkspace RentWorkspace() => _workspaces.Rent() ?? new InferenceWorkspace(this);
+
+    private void ReturnWorkspace(InferenceWorkspace ws)
     {
-        var st = _step;
-        int count = st.BatchCount, shards = st.ShardCount;
-        int lo = st.BatchStart + (int)((long)count * s / shards), hi = st.BatchStart + (int)((long)count * (s + 1) / shards);
-        var tape = _inferTapes[s];
-        tape.Reset();
-        using (tape.Activate())
-        using (tape.NoGrad())
-        {
-            var pred = Call(Range(st.X, lo, hi - lo), training: false);
-            int rowLen = pred.Size / (hi - lo);
-            if (DType == DType.Float32) pred.AsSpan<float>().CopyTo(((float[])st.Result!).AsSpan(lo * rowLen));
-            else pred.AsSpan<double>().CopyTo(((double[])st.Result!).AsSpan(lo * rowLen));
-        }
+        ws.ResetTapes();
+        _workspaces.Return(ws);
     }
 
-    private Tape[] _inferTapes = [];
-
-
-
-    /// <summary>Predictions for a flat float input of shape (samples, steps, features) etc.</summary>
-    /// <remarks><paramref name="x"/> is read, never written, and not copied; the returned array is the prediction's own.</remarks>
-    public float[] Predict(float[] x, params int[] shape)
+    /// <summary>
+    /// Everything one Predict or Evaluate call writes while it runs: its tapes (one per shard thread) and the chunk being
+    /// predicted. A call owns its workspace exclusively, so concurrent calls share nothing mutable.
+    /// </summary>
+    private sealed class InferenceWorkspace
     {
-        ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(shape);
-        var s = new Shape(shape);
-        if (x.Length != s.Size)
-            throw new ShapeMismatchException($"{Name}: {x.Length} input values cannot have shape {s} ({s.Size} elements).", nameof(x));
-        var result = Predict(Tensor.Wrap(x, s), 32, out var array);
-        // a fresh array nobody else holds: hand it over instead of copying it
-        return array as float[] ?? result.ToFloatArray();
+        private readonly Sequential _model;
+        private Tape[] _tapes = [];
+        public Tensor X;
+
+        /// <summary>The prediction's own array (float[] or double[]), written by every shard.</summary>
+        public Array? Result;
+        public int BatchStart, BatchCount, ShardCount;
+
+        /// <summary>The shard delegate, created once per workspace so that a call allocates none.</summary>
+        public readonly Action<int> RunShard;
+
+        public InferenceWorkspace(Sequential model)
+        {
+            _model = model;
+            RunShard = s => RunShardOnTape(s, s);
+        }
+
+        public Tape Tape(int i)
+        {
+            if (i >= _tapes.Length)
+            {
+                var grown = new Tape[i + 1];
+                _tapes.CopyTo(grown, 0);
+                for (int k = _tapes.Length; k <= i; k++) grown[k] = new Tape();
+                _tapes = grown;
+            }
+            return _tapes[i];
+        }
+
+        /// <summary>Inference on shard <paramref name="s"/> of the current chunk, on tape <paramref name="tapeIndex"/>.</summary>
+        public void RunShardOnTape(int s, int tapeIndex)
+        {
+            int count = BatchCount, shards = ShardCount;
+            int lo = BatchStart + (int)((long)count * s / shards), hi = BatchStart + (int)((long)count * (s + 1) / shards);
+            var tape = Tape(tapeIndex);
+            tape.Reset();
+            using (tape.Activate())
+            using (tape.NoGrad())
+            {
+                var pred = _model.RunLayers(Range(X, lo, hi - lo), training: false);
+                int rowLen = pred.Size / (hi - lo);
+                if (_model.DType == DType.Float32) pred.AsSpan<float>().CopyTo(((float[])Result!).AsSpan(lo * rowLen));
+                else pred.AsSpan<double>().CopyTo(((double[])Result!).AsSpan(lo * rowLen));
+            }
+        }
+
+        public void ResetTapes()
+        {
+            foreach (var t in _tapes) t.Reset();
+        }
     }
 }

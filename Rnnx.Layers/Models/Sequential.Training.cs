@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
 using System.Text;
+using Rnnx.Data;
 using Rnnx.Layers;
 using Rnnx.Losses;
 using Rnnx.Metrics;
@@ -17,18 +18,17 @@ public sealed partial class Sequential
         public Tensor X, Y;
         /// <summary>Per-sample loss weights (samples, ...) for this Fit, or an invalid tensor for none.</summary>
         public Tensor W;
+        public SeriesWindows? Windows;
         public int[] Index = [];
         public int BatchStart, BatchCount;
         public int ShardCount;
-        public bool Predicting;
-        /// <summary>The prediction's own array (float[] or double[]), written by every shard.</summary>
-        public Array? Result;
         public double[] ShardLoss = [];
         public double[,] MetricSum = new double[0, 0];
         public double[,] MetricCount = new double[0, 0];
     }
 
     private readonly StepState _step = new();
+    private Action<int>? _runShard;
 
     /// <summary>
     /// Trains for <paramref name="epochs"/> epochs with Keras's defaults: batches of 32 from a fresh shuffle each epoch
@@ -54,41 +54,90 @@ public sealed partial class Sequential
     /// together with <paramref name="sampleWeight"/>.
     /// </param>
     /// <returns>Per-epoch loss, metrics and validation values.</returns>
-    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <exception cref="InvalidOperationException">Not compiled, or another call (Predict, Evaluate, another Fit, ...) runs on this model on another thread.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> or <paramref name="batchSize"/> is not positive, or <paramref name="initialEpoch"/> is negative (the parameter is named).</exception>
     /// <exception cref="ArgumentException">Bad data (shapes, sample counts, non-finite values), before any training.</exception>
     /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are those before that step.</exception>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true,
         (Tensor X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0,
         Tensor? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null)
     {
-        if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before Fit.");
-        ArgumentOutOfRangeException.ThrowIfNegative(epochs);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        ArgumentOutOfRangeException.ThrowIfNegative(initialEpoch);
-        if (Shards < 1) throw new InvalidOperationException($"{Name}: Shards must be at least 1.");
+        CheckFitArguments(epochs, batchSize, initialEpoch);
+        using var mutation = _access.Mutate(nameof(Fit));
         x = CheckInputs(x, "inputs");
         y = AlignTargets(x, y, "targets");
         var weights = SampleWeights(x, y, sampleWeight, classWeight);
-        Tensor vx = default, vy = default;
+        Func<Dictionary<string, double>>? validate = null;
         if (validationData is { } vd)
         {
-            vx = CheckInputs(vd.X, "validation inputs");
-            vy = AlignTargets(vx, vd.Y, "validation targets");
+            var vx = CheckInputs(vd.X, "validation inputs");
+            var vy = AlignTargets(vx, vd.Y, "validation targets");
+            validate = () => EvaluateCore(vx, vy, batchSize);
         }
+        return FitCore(x.Shape[0], x, y, weights, null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+    }
+
+    /// <summary>
+    /// Trains on forecasting windows cut from a series batch by batch (nothing is materialized: memory grows with the
+    /// series, not with series × window). Gives exactly the results of <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int, Tensor?, IReadOnlyDictionary{int, double}?)"/>
+    /// on <see cref="SeriesWindows.Materialize"/>'s arrays: the same shuffles, batches and bits.
+    /// </summary>
+    /// <param name="train">The training windows.</param>
+    /// <param name="epochs">Number of epochs.</param>
+    /// <param name="batchSize">Batch size.</param>
+    /// <param name="shuffle">Shuffle each epoch.</param>
+    /// <param name="validationData">Optional windows evaluated after each epoch.</param>
+    /// <param name="callbacks">Optional callbacks.</param>
+    /// <param name="verbose">0 silent, 1 one line per epoch on the console.</param>
+    /// <param name="initialEpoch">Epoch to start from (for resuming).</param>
+    /// <returns>Per-epoch loss, metrics and validation values.</returns>
+    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> or <paramref name="batchSize"/> is not positive, or <paramref name="initialEpoch"/> is negative.</exception>
+    /// <exception cref="ShapeMismatchException">The model does not take (window, 1) inputs or give horizon outputs.</exception>
+    /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are those before that step.</exception>
+    public History Fit(SeriesWindows train, int epochs = 1, int batchSize = 32, bool shuffle = true,
+        SeriesWindows? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        CheckFitArguments(epochs, batchSize, initialEpoch);
+        using var mutation = _access.Mutate(nameof(Fit));
+        var trainTargetShape = CheckWindows(train, "training windows");
+        Func<Dictionary<string, double>>? validate = null;
+        if (validationData is not null)
+        {
+            var validationTargetShape = CheckWindows(validationData, "validation windows");
+            validate = () => EvaluateWindows(validationData, batchSize, validationTargetShape);
+        }
+        _windowTargetShape = trainTargetShape;
+        return FitCore(train.Count, default, default, default, train, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+    }
+
+    private void CheckFitArguments(int epochs, int batchSize, int initialEpoch)
+    {
+        if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before Fit.");
+        if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, $"{Name}: epochs must be at least 1 (it is the index of the last epoch to run), got {epochs}.");
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"{Name}: batchSize must be at least 1, got {batchSize}.");
+        if (initialEpoch < 0) throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch, $"{Name}: initialEpoch must not be negative, got {initialEpoch}.");
+        if (Shards < 1) throw new InvalidOperationException($"{Name}: Shards must be at least 1.");
+    }
+
+    private History FitCore(int n, Tensor x, Tensor y, Tensor weights, SeriesWindows? windows, int epochs, int batchSize, bool shuffle,
+        Func<Dictionary<string, double>>? validate, IEnumerable<Callback>? callbacks, int verbose, int initialEpoch)
+    {
         var cbs = (callbacks ?? []).ToList();
         if (verbose > 0) cbs.Add(new EpochLogger());
         foreach (var c in cbs) c.Model = this;
 
-        int n = x.Shape[0];
         int steps = (n + batchSize - 1) / batchSize;
         var history = new History();
         var trainable = TrainableWeights;
+        using var workers = new WorkersLease(this);
         EnsureTraining();
         _shuffleRng ??= new NumPyRandomState(unchecked((uint)Seed + 1));
         var index = new int[n];
         var logs = new Dictionary<string, double>();
         StopTraining = false;
-        foreach (var c in cbs) c.OnTrainBegin(new TrainingInfo(epochs, steps, n, validationData is not null));
+        foreach (var c in cbs) c.OnTrainBegin(new TrainingInfo(epochs, steps, n, validate is not null));
         try
         {
             for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
@@ -104,7 +153,7 @@ public sealed partial class Sequential
                 for (int b = 0; b < steps; b++)
                 {
                     int start = b * batchSize, count = Math.Min(batchSize, n - start);
-                    double loss = TrainStep(x, y, weights, index, start, count, trainable, epoch, b, history);
+                    double loss = TrainStep(x, y, weights, windows, index, start, count, trainable, epoch, b, history);
                     lossTotal += loss * count;
                     lossCount += count;
                     for (int m = 0; m < Metrics.Count; m++)
@@ -124,9 +173,9 @@ public sealed partial class Sequential
                 var epochLogs = new Dictionary<string, double> { ["loss"] = lossTotal / lossCount };
                 for (int m = 0; m < Metrics.Count; m++) epochLogs[Metrics[m].Name] = mSum[m] / mCount[m];
                 double trainSeconds = sw.Elapsed.TotalSeconds;
-                if (validationData is not null)
+                if (validate is not null)
                 {
-                    var v = EvaluateCore(vx, vy, batchSize);
+                    var v = validate();
                     foreach (var (k, val) in v) epochLogs["val_" + k] = val;
                 }
                 sw.Stop();
@@ -135,15 +184,15 @@ public sealed partial class Sequential
             }
             if (StopTraining && history.StopReason is null) history.StopReason = "stopped by a callback";
         }
-        // --- issue #6: with a TerminateOnNaN callback a divergence ends training normally (weights from before the bad step).
+        // With a TerminateOnNaN callback a divergence ends training normally (weights from before the bad step).
         catch (TrainingDivergedException e) when (TerminateOnNaN.Handles(cbs, e))
         {
             StopTraining = true;
         }
-        // --- end issue #6
         finally
         {
             foreach (var t in _tapes) t.Reset();
+            _step.Windows = null;   // do not keep the caller's series alive
         }
         foreach (var c in cbs) c.OnTrainEnd(history);
         return history;
@@ -154,12 +203,13 @@ public sealed partial class Sequential
     /// Allocates nothing after the first call with the same batch size.
     /// </summary>
     /// <returns>The batch loss before the update.</returns>
-    /// <exception cref="InvalidOperationException">Not compiled.</exception>
+    /// <exception cref="InvalidOperationException">Not compiled, or another call (Predict, Evaluate, Fit, ...) runs on this model on another thread.</exception>
     /// <exception cref="ArgumentException">Bad data.</exception>
     /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are left unchanged.</exception>
     public double TrainOnBatch(Tensor x, Tensor y)
     {
         if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before TrainOnBatch.");
+        using var mutation = _access.Mutate(nameof(TrainOnBatch));
         if (!_lastBatch.X.IsSameTensor(x) || !_lastBatch.Y.IsSameTensor(y))
         {
             x = CheckInputs(x, "inputs");
@@ -173,13 +223,14 @@ public sealed partial class Sequential
             _batchIndex = new int[n];
             for (int i = 0; i < n; i++) _batchIndex[i] = i;
         }
+        using var workers = new WorkersLease(this);
         EnsureTraining();
         if (_trainable is null || _trainableVersion != Parameter.TrainableVersion)
         {
             _trainableVersion = Parameter.TrainableVersion;
             _trainable = TrainableWeights;
         }
-        return TrainStep(x, y, default, _batchIndex, 0, n, _trainable, 0, 0, null);
+        return TrainStep(x, y, default, null, _batchIndex, 0, n, _trainable, 0, 0, null);
     }
 
     // TrainOnBatch caches: the validated views of the last batch (re-validated when new tensors come in).
@@ -188,14 +239,24 @@ public sealed partial class Sequential
     private IReadOnlyList<Parameter>? _trainable;
     private int _trainableVersion;
 
-    private void EnsureWorkers()
+    /// <summary>
+    /// The shard threads for the duration of a training call. Training holds the model's mutation guard, so no
+    /// Predict of another thread can hold them; a Predict from a callback on the training thread runs its shards itself.
+    /// </summary>
+    private readonly ref struct WorkersLease
     {
-        int threads = Math.Clamp(Threads, 1, Math.Max(1, Shards));
-        if (_workers is null || _workers.Threads != threads)
+        private readonly Sequential _model;
+
+        public WorkersLease(Sequential model)
         {
-            _workers?.Dispose();
-            _workers = new ShardWorkers(threads - 1, RunShard);
+            _model = model;
+            Workers = model.TryAcquireWorkers(model.ThreadsUsed)
+                ?? throw new InvalidOperationException($"{model.Name}: the shard threads are in use by a prediction.");
         }
+
+        public ShardWorkers Workers { get; }
+
+        public void Dispose() => _model.ReleaseWorkers();
     }
 
     private void EnsureTraining()
@@ -206,7 +267,6 @@ public sealed partial class Sequential
             _shardGrads = new Gradients[Shards];
             for (int i = 0; i < Shards; i++) _tapes[i] = new Tape();
         }
-        EnsureWorkers();
         if (_step.ShardLoss.Length != Shards || _step.MetricSum.GetLength(1) != Metrics.Count)
         {
             _step.ShardLoss = new double[Shards];
@@ -215,17 +275,18 @@ public sealed partial class Sequential
         }
     }
 
-    private double TrainStep(Tensor x, Tensor y, Tensor weights, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
+    private double TrainStep(Tensor x, Tensor y, Tensor weights, SeriesWindows? windows, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
     {
         var st = _step;
         st.X = x;
         st.Y = y;
         st.W = weights;
+        st.Windows = windows;
         st.Index = index;
         st.BatchStart = start;
         st.BatchCount = count;
         st.ShardCount = Math.Min(Shards, count);
-        _workers!.Run(st.ShardCount);
+        _workers!.Run(st.ShardCount, _runShard ??= RunShard);
         double loss = 0;
         for (int s = 0; s < st.ShardCount; s++) loss += st.ShardLoss[s];
         Gradients g;
@@ -258,11 +319,6 @@ public sealed partial class Sequential
     private void RunShard(int s)
     {
         var st = _step;
-        if (st.Predicting)
-        {
-            PredictShard(s);
-            return;
-        }
         int count = st.BatchCount, shards = st.ShardCount;
         int lo = st.BatchStart + (int)((long)count * s / shards), hi = st.BatchStart + (int)((long)count * (s + 1) / shards);
         int rows = hi - lo;
@@ -270,9 +326,10 @@ public sealed partial class Sequential
         tape.Reset();
         using (tape.Activate())
         {
-            var xb = Gather(st.X, st.Index.AsSpan(lo, rows));
-            var yb = Gather(st.Y, st.Index.AsSpan(lo, rows));
-            var pred = Call(xb, training: true);
+            var (xb, yb) = st.Windows is { } w
+                ? GatherWindows(w, st.Index.AsSpan(lo, rows), _windowTargetShape)
+                : (Gather(st.X, st.Index.AsSpan(lo, rows)), Gather(st.Y, st.Index.AsSpan(lo, rows)));
+            var pred = RunLayers(xb, training: true);
             var wb = st.W.IsValid ? Gather(st.W, st.Index.AsSpan(lo, rows)) : default;
             var loss = wb.IsValid ? Loss!.Compute(yb, pred, wb) : Loss!.Compute(yb, pred);
             double weight = (double)rows / count;
@@ -304,7 +361,7 @@ public sealed partial class Sequential
 
     /// <summary>
     /// The state of the generator that shuffles the training samples each epoch (seeded with <see cref="Seed"/> + 1 by the
-    /// first <see cref="Fit"/>), or null before that. Checkpoints save and restore it, so that training resumed with
+    /// first <see cref="O:Rnnx.Models.Sequential.Fit"/>), or null before that. Checkpoints save and restore it, so that training resumed with
     /// <c>initialEpoch</c> shuffles exactly as an uninterrupted run would. Setting null makes the next Fit start from the seed.
     /// </summary>
     public MT19937State? ShuffleRngState

@@ -11,10 +11,22 @@ using Rnnx.Random;
 namespace Rnnx.Models;
 
 /// <summary>
-/// A linear stack of layers with Keras's training API: <see cref="Compile"/>, <see cref="Fit"/>,
-/// <see cref="Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>.
+/// A linear stack of layers with Keras's training API: <see cref="Compile"/>, <see cref="O:Rnnx.Models.Sequential.Fit"/>,
+/// <see cref="O:Rnnx.Models.Sequential.Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Concurrency: a built model serves any number of threads at once for its read-only paths —
+/// <see cref="Predict(Tensor, int)"/>, <see cref="Predict(float[], int[])"/>, <see cref="Evaluate(Tensor, Tensor, int)"/>,
+/// <see cref="Call"/>, <see cref="Summary"/>, <see cref="NamedWeights"/>, <see cref="GetWeights"/>, saving and ONNX
+/// export — each call giving the same bits as alone, without waiting for the others (every call works on a pooled
+/// workspace of its own). The first call on an unbuilt model builds it exactly once, whichever threads race to it.
+/// Mutations — <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int, Tensor?, IReadOnlyDictionary{int, double}?)"/>, <see cref="TrainOnBatch"/>, <see cref="SetWeights"/>, <c>LoadWeights</c>,
+/// <c>RestoreCheckpoint</c>, <see cref="Compile"/> — are refused with an <see cref="InvalidOperationException"/>
+/// naming both operations while a read runs on another thread, and reads are refused while a mutation runs; two
+/// mutations never run at once (two Fit calls: the second is refused). Callbacks of Fit run on Fit's thread and may
+/// read, save and set weights. Writing a <see cref="Parameter"/>'s values directly bypasses these checks.
+/// </para>
 /// Training is data-parallel: each batch is split into <see cref="Shards"/> fixed shards whose gradients are summed in
 /// shard order, so results are bit-identical whatever <see cref="Threads"/> is. Every buffer of a step comes from
 /// per-shard tapes that are reset and reused, so a step allocates nothing after the first.
@@ -22,12 +34,18 @@ namespace Rnnx.Models;
 public sealed partial class Sequential
 {
     private readonly List<Layer> _layers = [];
+    private readonly HashSet<Layer> _added = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _nextSuffix = new(StringComparer.Ordinal);
     private readonly List<int?[]> _outputShapes = [];
     private Tape[] _tapes = [];
-    private Tape? _evalTape;
     private Gradients[] _shardGrads = [];
     private readonly Gradients _sum = new();
     private ShardWorkers? _workers;
+    private int _workersBusy;
+    private readonly ModelAccessGuard _access;
+    private readonly Lock _buildLock = new();
+    private volatile bool _isBuilt;
     private NumPyRandomState? _shuffleRng;
 
     /// <summary>Creates a model from layers (the first may declare the input shape).</summary>
@@ -38,6 +56,7 @@ public sealed partial class Sequential
     {
         ArgumentNullException.ThrowIfNull(layers);
         Name = name;
+        _access = new ModelAccessGuard(() => Name);
         Seed = seed;
         foreach (var l in layers) Add(l);
     }
@@ -48,7 +67,7 @@ public sealed partial class Sequential
     /// <summary>Seed of the initial weights (drawn at build) and of the per-epoch shuffles. Same seed, same training, bit for bit.</summary>
     public int Seed { get; set; }
 
-    /// <summary>Threads used by <see cref="Fit"/> (default: up to 2). Does not change results.</summary>
+    /// <summary>Threads used by <see cref="O:Rnnx.Models.Sequential.Fit"/> (default: up to 2). Does not change results.</summary>
     public int Threads { get; set; } = Math.Min(2, Environment.ProcessorCount);
 
     /// <summary>Shards each batch is split into for data-parallel training (default 2). Part of the arithmetic: keep it fixed to reproduce a run.</summary>
@@ -61,7 +80,7 @@ public sealed partial class Sequential
     public IReadOnlyList<Layer> Layers => _layers;
 
     /// <summary>True once every layer has weights.</summary>
-    public bool IsBuilt { get; private set; }
+    public bool IsBuilt => _isBuilt;
 
     /// <summary>The weights' dtype.</summary>
     public DType DType { get; private set; } = DType.Float32;
@@ -81,21 +100,35 @@ public sealed partial class Sequential
     /// <summary>The metrics set by <see cref="Compile"/>.</summary>
     public IReadOnlyList<Metric> Metrics { get; private set; } = [];
 
-    /// <summary>Appends a layer, giving it a unique Keras-style name if it has none.</summary>
+    /// <summary>
+    /// Appends a layer, giving it a unique Keras-style name if it has none (<c>dense</c>, <c>dense_1</c>, ...). Constant
+    /// time per layer: names are checked against the names the layers had when they were added.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model is built (layers cannot change after the first prediction or Build).</exception>
     public void Add(Layer layer)
     {
         ArgumentNullException.ThrowIfNull(layer);
+        lock (_buildLock) AddUnderLock(layer);
+    }
+
+    private void AddUnderLock(Layer layer)
+    {
         if (IsBuilt) throw new InvalidOperationException($"{Name}: cannot add layers after the model is built.");
-        if (_layers.Contains(layer)) throw new ArgumentException($"{Name}: layer {layer.Name} was already added.", nameof(layer));
+        if (_added.Contains(layer)) throw new ArgumentException($"{Name}: layer {layer.Name} was already added.", nameof(layer));
         if (!layer.HasExplicitName)
         {
             string b = layer.Name, n = b;
-            for (int k = 1; _layers.Any(l => l.Name == n); k++) n = $"{b}_{k}";
+            int k = _nextSuffix.GetValueOrDefault(b, 1);
+            if (_names.Contains(n))
+                for (n = $"{b}_{k}"; _names.Contains(n); n = $"{b}_{++k}") { }
+            _nextSuffix[b] = k;
             layer.Name = n;
         }
-        else if (_layers.Any(l => l.Name == layer.Name))
+        else if (_names.Contains(layer.Name))
             throw new ArgumentException($"{Name}: a layer named '{layer.Name}' already exists; names must be unique.", nameof(layer));
         _layers.Add(layer);
+        _added.Add(layer);
+        _names.Add(layer.Name);
     }
 
     /// <summary>
@@ -104,7 +137,14 @@ public sealed partial class Sequential
     /// </summary>
     /// <exception cref="InvalidOperationException">No input shape is known.</exception>
     /// <exception cref="ShapeMismatchException">A layer rejects its input shape.</exception>
+    /// <remarks>Threads racing to build (e.g. the first Predict calls) build the model once; the others wait for it.</remarks>
     public void Build(int?[]? inputShape = null, DType dtype = DType.Float32)
+    {
+        if (IsBuilt) return;
+        lock (_buildLock) BuildUnderLock(inputShape, dtype);
+    }
+
+    private void BuildUnderLock(int?[]? inputShape, DType dtype)
     {
         if (IsBuilt) return;
         if (_layers.Count == 0) throw new InvalidOperationException($"{Name}: the model has no layers.");
@@ -126,15 +166,17 @@ public sealed partial class Sequential
             }
         }
         DType = dtype;
-        IsBuilt = true;
+        _isBuilt = true;   // last: a thread that sees the model built sees its layers, shapes and weights
     }
 
     private static bool SameShape(int?[] a, int?[] b) => a.Length == b.Length && a.Zip(b).All(p => p.First is null || p.Second is null || p.First == p.Second);
 
     /// <summary>Sets the optimizer, loss (default mean squared error) and metrics.</summary>
+    /// <exception cref="InvalidOperationException">A prediction, evaluation or training runs on another thread.</exception>
     public void Compile(IOptimizer optimizer, Loss? loss = null, params Metric[] metrics)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
+        using var mutation = _access.Mutate(nameof(Compile), reentrant: true);
         Optimizer = optimizer;
         Loss = loss ?? Loss.MeanSquaredError;
         var names = new HashSet<string> { "loss" };
@@ -144,31 +186,46 @@ public sealed partial class Sequential
     }
 
     /// <summary>All weights in Keras order (layer by layer).</summary>
-    public IReadOnlyList<Parameter> Weights => _layers.SelectMany(l => l.Weights).ToList();
+    public IReadOnlyList<Parameter> Weights
+    {
+        get
+        {
+            if (IsBuilt) return _layers.SelectMany(l => l.Weights).ToList();
+            lock (_buildLock) return _layers.SelectMany(l => l.Weights).ToList();   // not while another thread builds
+        }
+    }
 
     /// <summary>The trainable weights.</summary>
     public IReadOnlyList<Parameter> TrainableWeights => Weights.Where(p => p.Trainable).ToList();
 
     /// <summary>Number of scalars in all weights.</summary>
-    public int CountParams() => _layers.Sum(l => l.CountParams());
+    public int CountParams() => Weights.Sum(p => p.Size);
 
     /// <summary>Weights with Keras-style paths such as <c>lstm/kernel</c> or <c>rnn/ln_simple_rnn_cell/layer_normalization/gamma</c>.</summary>
     public IReadOnlyList<(string Name, Parameter Parameter)> NamedWeights()
     {
         var list = new List<(string, Parameter)>();
-        foreach (var l in _layers) l.CollectNamedWeights(l.Name, list);
+        if (IsBuilt) foreach (var l in _layers) l.CollectNamedWeights(l.Name, list);
+        else lock (_buildLock) foreach (var l in _layers) l.CollectNamedWeights(l.Name, list);   // not while another thread builds
         return list;
     }
 
     /// <summary>Copies of all weights in Keras order.</summary>
-    public Tensor[] GetWeights() => Weights.Select(p => p.Value.Copy()).ToArray();
+    /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread.</exception>
+    public Tensor[] GetWeights()
+    {
+        using var read = _access.Read(nameof(GetWeights));
+        return Weights.Select(p => p.Value.Copy()).ToArray();
+    }
 
     /// <summary>Sets all weights in Keras order (as Keras's <c>set_weights</c>); nothing changes if any shape is wrong.</summary>
     /// <exception cref="ArgumentException">Wrong count or shape, naming the weight.</exception>
+    /// <exception cref="InvalidOperationException">A prediction, evaluation or training runs on another thread.</exception>
     public void SetWeights(params Tensor[] weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
         RequireBuilt();
+        using var mutation = _access.Mutate(nameof(SetWeights), reentrant: true);
         var named = NamedWeights();
         if (weights.Length != named.Count)
             throw new ArgumentException($"{Name}: expected {named.Count} weight arrays, got {weights.Length}.", nameof(weights));
@@ -184,12 +241,44 @@ public sealed partial class Sequential
     }
 
     /// <summary>Runs the layers on a batch (records on the active tape when training).</summary>
+    /// <remarks>Safe to call from many threads at once, each with its own tape (or none).</remarks>
+    /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread.</exception>
     public Tensor Call(Tensor x, bool training = false)
     {
+        using var read = _access.Read(nameof(Call));
         if (!IsBuilt) Build(_layers.Count > 0 ? _layers[0].DeclaredInputShape ?? DataShape(x) : DataShape(x), x.DType);
+        return RunLayers(x, training);
+    }
+
+    /// <summary>The layers on a built model, without the access check (the caller holds it).</summary>
+    private Tensor RunLayers(Tensor x, bool training)
+    {
         foreach (var l in _layers) x = l.Call(x, training);
         return x;
     }
+
+    /// <summary>The access guard that saving, loading and export take around their reads and writes.</summary>
+    internal ModelAccessGuard Access => _access;
+
+    /// <summary>Threads a step or a Predict chunk is split over: <see cref="Threads"/>, at most <see cref="Shards"/>.</summary>
+    private int ThreadsUsed => Math.Clamp(Threads, 1, Math.Max(1, Shards));
+
+    /// <summary>
+    /// The shard threads for <paramref name="threads"/>, if no other call is using them (null otherwise: the caller
+    /// runs its shards itself). Give them back with <see cref="ReleaseWorkers"/>.
+    /// </summary>
+    private ShardWorkers? TryAcquireWorkers(int threads)
+    {
+        if (Interlocked.CompareExchange(ref _workersBusy, 1, 0) != 0) return null;
+        if (_workers is null || _workers.Threads != threads)
+        {
+            _workers?.Dispose();
+            _workers = new ShardWorkers(threads - 1);
+        }
+        return _workers;
+    }
+
+    private void ReleaseWorkers() => Volatile.Write(ref _workersBusy, 0);
 
     private static int?[] DataShape(Tensor x)
     {

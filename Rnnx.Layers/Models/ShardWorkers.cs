@@ -1,22 +1,23 @@
 namespace Rnnx.Models;
 
 /// <summary>
-/// Runs the shards of one training step on dedicated threads (the caller runs shard 0). No task or delegate is
-/// allocated per step: the work item is set once and threads wait on semaphores between steps.
+/// Runs the shards of one step on dedicated threads (the caller runs shard 0). No task or delegate is allocated per
+/// step: the caller passes a cached delegate and threads wait on semaphores between steps. One caller at a time: the
+/// model hands the workers to one owner (training, or one Predict call) and other Predict calls run their shards on
+/// their own threads.
 /// </summary>
 internal sealed class ShardWorkers : IDisposable
 {
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim[] _start;
     private readonly SemaphoreSlim _done;
-    private readonly Action<int> _work;
     private readonly Exception?[] _errors;
+    private Action<int> _work = static _ => { };
     private int _shards;
     private volatile bool _stopping;
 
-    public ShardWorkers(int extraThreads, Action<int> work)
+    public ShardWorkers(int extraThreads)
     {
-        _work = work;
         _threads = new Thread[extraThreads];
         _start = new SemaphoreSlim[extraThreads];
         _errors = new Exception?[extraThreads + 1];
@@ -50,15 +51,19 @@ internal sealed class ShardWorkers : IDisposable
         }
     }
 
-    /// <summary>Runs shards 0..shards-1, shard s on thread s mod Threads; returns when all are done; rethrows the first error.</summary>
-    public void Run(int shards)
+    /// <summary>
+    /// Runs <paramref name="work"/> for shards 0..shards-1, shard s on thread s mod Threads; returns when all are done;
+    /// rethrows the first error.
+    /// </summary>
+    public void Run(int shards, Action<int> work)
     {
+        _work = work;
         _shards = shards;
         int used = Math.Min(_threads.Length, Math.Max(0, shards - 1));
         for (int i = 0; i < used; i++) _start[i].Release();
         try
         {
-            for (int s = 0; s < shards; s += Threads) _work(s);
+            for (int s = 0; s < shards; s += Threads) work(s);
         }
         catch (Exception ex)
         {

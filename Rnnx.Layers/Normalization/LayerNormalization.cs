@@ -1,4 +1,6 @@
 using Rnnx.Initializers;
+using Rnnx.Onnx;
+using Rnnx.Saving;
 
 namespace Rnnx.Layers;
 
@@ -7,6 +9,7 @@ namespace Rnnx.Layers;
 /// y = gamma · (x − mean) / sqrt(var + epsilon) + beta, with a fused forward and backward.
 /// </summary>
 /// <remarks>Ba, Kiros, Hinton, "Layer Normalization", 2016, https://arxiv.org/abs/1607.06450.</remarks>
+[SavedAs("LayerNormalization")]
 public sealed class LayerNormalization(double epsilon = 1e-3, int?[]? inputShape = null, string? name = null) : Layer(name, inputShape)
 {
     /// <summary>Added to the variance.</summary>
@@ -37,4 +40,15 @@ public sealed class LayerNormalization(double epsilon = 1e-3, int?[]? inputShape
             throw ShapeError($"expected last dimension {Gamma.Shape[0]}, got input {input.Shape}.");
         return Tensor.LayerNorm(input, Gamma.Value, Beta.Value, Epsilon);
     }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => new LayerConfig().Set("epsilon", Epsilon);
+
+    internal static LayerNormalization FromConfig(LayerConfig c) => new(c.GetDouble("epsilon", 1e-3), c.InputShape, c.Name);
+
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path) =>
+        graph.Op("LayerNormalization", $"{path}/layer_norm", [input, graph.Weight(Gamma, path), graph.Weight(Beta, path)],
+            OnnxGraph.Attr.Int("axis", -1), OnnxGraph.Attr.Float("epsilon", (float)Epsilon));
+
+    internal override bool ActsOnLastAxisOnly => true;
 }

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Rnnx.Onnx;
 
 /// <summary>Builds an ONNX GraphProto: nodes, initializers, unique names; serializes a ModelProto.</summary>
-internal sealed class OnnxGraph
+internal sealed partial class OnnxGraph
 {
     // onnx.proto field numbers.
     private const int ModelIrVersion = 1, ModelProducerName = 2, ModelProducerVersion = 3, ModelDocString = 6, ModelGraph = 7, ModelOpsetImport = 8, ModelMetadataProps = 14;

@@ -1,4 +1,6 @@
 using Rnnx.Initializers;
+using Rnnx.Onnx;
+using Rnnx.Saving;
 
 namespace Rnnx.Layers;
 
@@ -8,6 +10,7 @@ namespace Rnnx.Layers;
 /// ĥ = tanh(x_h + r·m_h); h' = z·h + (1 − z)·ĥ. Bias (2, 3·units) (input row, recurrent row).
 /// reset_after = false: bias (3·units,); ĥ = tanh(x_h + (r·h)·R_h).
 /// </summary>
+[SavedAs("GRUCell")]
 public sealed partial class GRUCell : RecurrentCell
 {
     /// <summary>Creates the cell.</summary>
@@ -87,4 +90,15 @@ public sealed partial class GRUCell : RecurrentCell
         newStates[0] = hNew;
         return hNew;
     }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => new LayerConfig().Set("units", Units).Set("activation", Activation)
+        .Set("recurrent_activation", RecurrentActivation).Set("use_bias", UseBias).Set("reset_after", ResetAfter);
+
+    internal static GRUCell FromConfig(LayerConfig c) => new(c.GetInt("units"), c.GetActivation("activation", Activation.Tanh),
+        c.GetActivation("recurrent_activation", Activation.Sigmoid), c.GetBool("use_bias", true), c.GetBool("reset_after", true), c.Name);
+
+    /// <summary>Same gate order z, r, h as Keras; reset_after is ONNX's <c>linear_before_reset</c>.</summary>
+    internal override OnnxRecurrentOperator OnnxOperator => new("GRU", Units, [0, 1, 2], Kernel, RecurrentKernel, Bias,
+        [RecurrentActivation, Activation], [OnnxGraph.Attr.Int("linear_before_reset", ResetAfter ? 1 : 0)]);
 }

@@ -1,4 +1,6 @@
 using Rnnx.Initializers;
+using Rnnx.Onnx;
+using Rnnx.Saving;
 
 namespace Rnnx.Layers;
 
@@ -8,6 +10,7 @@ namespace Rnnx.Layers;
 /// Weights: kernel (features, 4·units) glorot-uniform, recurrent_kernel (units, 4·units) orthogonal,
 /// bias (4·units,) zeros with the forget slice set to ones (unit_forget_bias).
 /// </summary>
+[SavedAs("LSTMCell")]
 public sealed partial class LSTMCell : RecurrentCell
 {
     /// <summary>Creates the cell.</summary>
@@ -80,4 +83,15 @@ public sealed partial class LSTMCell : RecurrentCell
         newStates[1] = c;
         return h;
     }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => new LayerConfig().Set("units", Units).Set("activation", Activation)
+        .Set("recurrent_activation", RecurrentActivation).Set("use_bias", UseBias).Set("unit_forget_bias", UnitForgetBias);
+
+    internal static LSTMCell FromConfig(LayerConfig c) => new(c.GetInt("units"), c.GetActivation("activation", Activation.Tanh),
+        c.GetActivation("recurrent_activation", Activation.Sigmoid), c.GetBool("use_bias", true), c.GetBool("unit_forget_bias", true), c.Name);
+
+    /// <summary>ONNX orders the gates i, o, f, c (Keras: i, f, c, o).</summary>
+    internal override OnnxRecurrentOperator OnnxOperator =>
+        new("LSTM", Units, [0, 3, 1, 2], Kernel, RecurrentKernel, Bias, [RecurrentActivation, Activation, Activation], []);
 }

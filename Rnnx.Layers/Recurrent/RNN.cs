@@ -5,7 +5,8 @@ namespace Rnnx.Layers;
 /// through time runs over the unrolled steps on the tape. Built-in cells run a fused whole-sequence kernel
 /// (one op per layer) with the same values and gradients as their step-by-step composition.
 /// </summary>
-public class RNN : Layer
+[Saving.SavedAs("RNN")]
+public partial class RNN : Layer
 {
     // Per-thread pool of step-output buffers: layers run concurrently on data-parallel shards, and an RNN may sit inside a cell.
     [ThreadStatic] private static Stack<Tensor[]>? t_outputBuffers;

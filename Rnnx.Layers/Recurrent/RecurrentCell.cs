@@ -112,4 +112,7 @@ public abstract class RecurrentCell : Layer
         GetInitialState(1, dtype, s);
         Step(x, s, n);
     }
+
+    /// <summary>The ONNX recurrent operator this cell maps onto, or null (custom cells) when it has none.</summary>
+    internal virtual Onnx.OnnxRecurrentOperator? OnnxOperator => null;
 }

@@ -1,6 +1,9 @@
+using Rnnx.Saving;
+
 namespace Rnnx.Layers;
 
 /// <summary>Fully connected RNN layer: <see cref="RNN"/> over a <see cref="SimpleRNNCell"/>.</summary>
+[SavedAs("SimpleRNN")]
 public sealed class SimpleRNN(int units, Activation? activation = null, bool useBias = true, bool returnSequences = false,
     bool returnState = false, bool goBackwards = false, int?[]? inputShape = null, string? name = null)
     : RNN(new SimpleRNNCell(units, activation, useBias, "simple_rnn_cell"), returnSequences, returnState, goBackwards, inputShape, name)
@@ -10,9 +13,16 @@ public sealed class SimpleRNN(int units, Activation? activation = null, bool use
 
     /// <inheritdoc />
     protected internal override bool FlattenChildNames => true;
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => WithRecurrentFlags(Cell.GetConfig());
+
+    internal static new SimpleRNN FromConfig(LayerConfig c) => new(c.GetInt("units"), c.GetActivation("activation", Activation.Tanh), c.GetBool("use_bias", true),
+        c.GetBool("return_sequences", false), c.GetBool("return_state", false), c.GetBool("go_backwards", false), c.InputShape, c.Name);
 }
 
 /// <summary>Long short-term memory layer: <see cref="RNN"/> over an <see cref="LSTMCell"/>.</summary>
+[SavedAs("LSTM")]
 public sealed class LSTM(int units, Activation? activation = null, Activation? recurrentActivation = null, bool useBias = true,
     bool unitForgetBias = true, bool returnSequences = false, bool returnState = false, bool goBackwards = false,
     int?[]? inputShape = null, string? name = null)
@@ -23,9 +33,17 @@ public sealed class LSTM(int units, Activation? activation = null, Activation? r
 
     /// <inheritdoc />
     protected internal override bool FlattenChildNames => true;
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => WithRecurrentFlags(Cell.GetConfig());
+
+    internal static new LSTM FromConfig(LayerConfig c) => new(c.GetInt("units"), c.GetActivation("activation", Activation.Tanh),
+        c.GetActivation("recurrent_activation", Activation.Sigmoid), c.GetBool("use_bias", true), c.GetBool("unit_forget_bias", true),
+        c.GetBool("return_sequences", false), c.GetBool("return_state", false), c.GetBool("go_backwards", false), c.InputShape, c.Name);
 }
 
 /// <summary>Gated recurrent unit layer: <see cref="RNN"/> over a <see cref="GRUCell"/> (reset_after = true by default).</summary>
+[SavedAs("GRU")]
 public sealed class GRU(int units, Activation? activation = null, Activation? recurrentActivation = null, bool useBias = true,
     bool resetAfter = true, bool returnSequences = false, bool returnState = false, bool goBackwards = false,
     int?[]? inputShape = null, string? name = null)
@@ -36,4 +54,11 @@ public sealed class GRU(int units, Activation? activation = null, Activation? re
 
     /// <inheritdoc />
     protected internal override bool FlattenChildNames => true;
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => WithRecurrentFlags(Cell.GetConfig());
+
+    internal static new GRU FromConfig(LayerConfig c) => new(c.GetInt("units"), c.GetActivation("activation", Activation.Tanh),
+        c.GetActivation("recurrent_activation", Activation.Sigmoid), c.GetBool("use_bias", true), c.GetBool("reset_after", true),
+        c.GetBool("return_sequences", false), c.GetBool("return_state", false), c.GetBool("go_backwards", false), c.InputShape, c.Name);
 }

@@ -1,4 +1,6 @@
 using Rnnx.Initializers;
+using Rnnx.Onnx;
+using Rnnx.Saving;
 
 namespace Rnnx.Layers;
 
@@ -7,6 +9,7 @@ namespace Rnnx.Layers;
 /// Weights (Keras order): kernel (features, units) glorot-uniform, recurrent_kernel (units, units) orthogonal,
 /// bias (units,) zeros. The output is the new state.
 /// </summary>
+[SavedAs("SimpleRNNCell")]
 public sealed partial class SimpleRNNCell : RecurrentCell
 {
     /// <summary>Creates the cell.</summary>
@@ -60,4 +63,12 @@ public sealed partial class SimpleRNNCell : RecurrentCell
         newStates[0] = h;
         return h;
     }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => new LayerConfig().Set("units", Units).Set("activation", Activation).Set("use_bias", UseBias);
+
+    internal static SimpleRNNCell FromConfig(LayerConfig c) =>
+        new(c.GetInt("units"), c.GetActivation("activation", Activation.Tanh), c.GetBool("use_bias", true), c.Name);
+
+    internal override OnnxRecurrentOperator OnnxOperator => new("RNN", Units, [0], Kernel, RecurrentKernel, Bias, [Activation], []);
 }

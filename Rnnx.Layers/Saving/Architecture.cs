@@ -75,32 +75,28 @@ internal static class Architecture
             ? s
             : throw new ModelFormatException($"{context}: '{key}' is missing or not a string");
 
-    /// <summary>Parses architecture JSON text.</summary>
-    public static JsonObject Parse(string json)
-    {
-        try
-        {
-            return JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) as JsonObject
-                ?? throw new ModelFormatException("the architecture is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException($"the architecture is not valid JSON: {e.Message}", inner: e);
-        }
-    }
+    /// <summary>Parses architecture JSON text (see <see cref="GuardedJson"/>).</summary>
+    public static JsonObject Parse(string json, ModelLoadOptions options) => GuardedJson.ParseObject(json, "the architecture", options.MaxJsonDepth);
 
-    /// <summary>Creates and builds the model an architecture describes (weights are then the seed's initial ones).</summary>
-    /// <exception cref="ModelFormatException">Anything that does not describe a buildable model.</exception>
-    public static Sequential Create(JsonObject arch)
+    /// <summary>
+    /// Creates and builds the model an architecture describes, without running any initializer: its weights are zeros,
+    /// to be assigned from the file. The layer count, names and shards are checked against <paramref name="options"/>,
+    /// and every weight against <paramref name="fileValues"/> (the weight values the file holds) before it is allocated.
+    /// </summary>
+    /// <exception cref="ModelFormatException">Anything that does not describe a buildable model within the limits.</exception>
+    public static Sequential Create(JsonObject arch, ModelLoadOptions options, long fileValues)
     {
         string format = arch.TryGetPropertyValue("format", out var f) && f is JsonValue fv && fv.TryGetValue(out string? fs) ? fs ?? "" : "";
         if (format != Format) throw new ModelFormatException($"the architecture format is '{format}', not '{Format}'");
         int version = Int(arch, "version");
+        if (version > Version) throw new ModelFormatException($"the architecture version is {version}, written by a newer Rnnx; this Rnnx reads version {Version}");
         if (version != Version) throw new ModelFormatException($"the architecture version is {version}; this Rnnx reads version {Version}");
         string name = arch.TryGetPropertyValue("name", out var n) && n is JsonValue nv && nv.TryGetValue(out string? ns) && ns is not null ? ns : "sequential";
+        CheckName(name, "the model name", options);
         int seed = Int(arch, "seed");
         int shards = Int(arch, "shards");
-        if (shards < 1) throw new ModelFormatException($"the architecture has shards = {shards}; it must be at least 1");
+        if (shards < 1 || shards > options.MaxShards)
+            throw new ModelFormatException($"the architecture has shards = {shards}; it must be between 1 and {options.MaxShards} (ModelLoadOptions.MaxShards)");
         string dtypeText = arch.TryGetPropertyValue("dtype", out var d) && d is JsonValue dv && dv.TryGetValue(out string? ds) ? ds ?? "" : "";
         var dtype = dtypeText switch
         {
@@ -112,16 +108,24 @@ internal static class Architecture
         if (inputShape is null) throw new ModelFormatException("the architecture has no input_shape");
         if (!arch.TryGetPropertyValue("layers", out var ln) || ln is not JsonArray la || la.Count == 0)
             throw new ModelFormatException("the architecture has no layers");
-        var layers = new List<Layer>();
-        for (int i = 0; i < la.Count; i++) layers.Add(LayerFromEntry(la[i], $"layer {i}"));
+        if (la.Count > options.MaxLayers)
+            throw new ModelFormatException($"the architecture has {la.Count} layers, above the limit of {options.MaxLayers} (ModelLoadOptions.MaxLayers)");
+        var layers = new List<Layer>(la.Count);
+        for (int i = 0; i < la.Count; i++)
+        {
+            var layer = LayerFromEntry(la[i], $"layer {i}");
+            CheckNames(layer, $"layer {i}", options);
+            layers.Add(layer);
+        }
 
         Sequential model;
         try
         {
             model = new Sequential(layers, name, seed) { Shards = shards };
-            model.Build(inputShape, dtype);
+            using (BuildContext.EnterLoad(dtype, new WeightBudget(fileValues, options.MaxParameters)))
+                model.Build(inputShape, dtype);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or OverflowException)
         {
             throw new ModelFormatException($"the saved architecture does not build: {e.Message}", inner: e);
         }
@@ -138,6 +142,18 @@ internal static class Architecture
             }
         }
         return model;
+    }
+
+    private static void CheckNames(Layer layer, string context, ModelLoadOptions options)
+    {
+        CheckName(layer.Name, $"{context}: the layer name", options);
+        foreach (var child in layer.Children) CheckNames(child, context, options);
+    }
+
+    private static void CheckName(string name, string what, ModelLoadOptions options)
+    {
+        if (name.Length > options.MaxNameLength)
+            throw new ModelFormatException($"{what} has {name.Length} characters, above the limit of {options.MaxNameLength} (ModelLoadOptions.MaxNameLength)");
     }
 
     private static int Int(JsonObject o, string key) =>

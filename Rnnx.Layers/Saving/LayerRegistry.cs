@@ -6,7 +6,8 @@ namespace Rnnx.Saving;
 
 /// <summary>
 /// Maps the class names written in model files to factories that re-create layers when a model is loaded. Built-in
-/// layers and cells are registered already. A custom layer or cell (for example the chapter's <c>LNSimpleRNNCell</c>)
+/// layers and cells register themselves (each carries <c>[SavedAs]</c> and a <c>FromConfig</c> factory beside its
+/// <see cref="Layer.GetConfig"/>). A custom layer or cell (for example the chapter's <c>LNSimpleRNNCell</c>)
 /// overrides <see cref="Layer.GetConfig"/> to save its constructor arguments and is registered once, before loading:
 /// <code>LayerRegistry.Register("LNSimpleRNNCell", c =&gt; new LNSimpleRNNCell(c.GetInt("units")));</code>
 /// Custom activations, losses and metrics are registered by value. Thread-safe.
@@ -23,7 +24,7 @@ public static class LayerRegistry
 
     static LayerRegistry()
     {
-        foreach (var (type, name, factory) in BuiltInLayers.Factories())
+        foreach (var (type, name, factory) in SavedAsAttribute.BuiltInLayers())
         {
             Factories[name] = factory;
             Names[type] = name;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Rnnx.Losses;
@@ -13,40 +14,71 @@ namespace Rnnx.Saving;
 public static partial class ModelIO
 {
     /// <summary>Loads a checkpoint (a file written by <see cref="Save"/> with an epoch, e.g. by <see cref="ModelCheckpoint"/>).</summary>
-    /// <exception cref="ModelFormatException">As <see cref="Load"/>.</exception>
-    public static Checkpoint LoadCheckpoint(string path) => LoadCore(Read(path), path, true);
+    /// <param name="path">The file.</param>
+    /// <param name="options">Limits and switches (<see cref="ModelLoadOptions.Default"/> when null).</param>
+    /// <exception cref="ModelFormatException">As <see cref="Load"/>, for any file content.</exception>
+    public static Checkpoint LoadCheckpoint(string path, ModelLoadOptions? options = null)
+    {
+        options = Checked(options);
+        return LoadCore(Read(path, options), path, true, options);
+    }
 
     /// <summary>
     /// Restores a checkpoint into an existing model of the same architecture, compiled with an optimizer of the saved
     /// type (for example a custom-configured one): weights, optimizer state and shuffle state. Everything is checked
     /// before anything changes.
     /// </summary>
+    /// <param name="model">The model (built, or with a declared input shape).</param>
+    /// <param name="path">The file.</param>
+    /// <param name="options">Limits and switches (<see cref="ModelLoadOptions.Default"/> when null).</param>
     /// <returns>The epochs completed (pass it as <c>initialEpoch</c>).</returns>
-    /// <exception cref="ModelFormatException">The file is malformed or does not match the model or its optimizer.</exception>
-    /// <exception cref="InvalidOperationException">The file holds optimizer state but the model's optimizer cannot restore state (it is not an <see cref="ICheckpointableOptimizer"/>).</exception>
-    public static int RestoreCheckpoint(Sequential model, string path)
+    /// <exception cref="ModelFormatException">
+    /// The file cannot be read, is malformed, exceeds a limit, holds non-finite values or an invalid optimizer or
+    /// training state, or does not match the model or its optimizer (including a file with optimizer state for a model
+    /// compiled without a checkpointable optimizer). Raised for any file content; the model is then unchanged.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">The model is not built and declares no input shape, or a prediction, evaluation or training runs on the model on another thread.</exception>
+    public static int RestoreCheckpoint(Sequential model, string path, ModelLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return RestoreCore(model, Read(path), path);
+        options = Checked(options);
+        return RestoreCore(model, Read(path, options), path, options);
     }
 
     /// <summary>Restores a checkpoint from the bytes of a file (tests and in-memory use).</summary>
-    internal static int RestoreCheckpointFromBytes(Sequential model, byte[] bytes, string name) => RestoreCore(model, Parse(bytes, name), name);
+    internal static int RestoreCheckpointFromBytes(Sequential model, byte[] bytes, string name, ModelLoadOptions? options = null)
+    {
+        options = Checked(options);
+        return RestoreCore(model, Parse(bytes, name, options), name, options);
+    }
 
-    private static int RestoreCore(Sequential model, SafeTensorsFile file, string path)
+    private static int RestoreCore(Sequential model, SafeTensorsFile file, string path, ModelLoadOptions options)
     {
         if (!model.IsBuilt) model.Build();
-        var pairs = Guard(path, () => MatchWeights(file, model));
-        var (epoch, rng) = Guard(path, () => ReadTraining(file));
-        var compile = Guard(path, () => ReadCompileJson(file));
-        if (compile?["optimizer_state"] is JsonObject)
+        using var mutation = model.Access.Mutate(nameof(RestoreCheckpoint), reentrant: true);
+        var (pairs, epoch, rng, apply) = Guard(path, () =>
         {
-            if (model.Optimizer is not ICheckpointableOptimizer opt)
-                throw new InvalidOperationException($"{path}: the checkpoint holds optimizer state; compile the model with an optimizer of the saved type before restoring it.");
-            var state = Guard(path, () => ReadOptimizerState(file, model, compile, opt.GetConfig().ClassName));
+            CheckFormat(file);
+            var pairs = MatchWeights(file, model, options);
+            var (epoch, rng) = ReadTraining(file, options);
+            var compile = ReadCompileJson(file, options);
+            Action? apply = null;
+            if (compile is not null && OptimizerStateJson(compile) is not null)
+            {
+                if (model.Optimizer is not ICheckpointableOptimizer opt)
+                    throw new ModelFormatException("the checkpoint holds optimizer state; compile the model with an optimizer of the saved type before restoring it");
+                var state = ReadOptimizerState(file, model, compile, opt.GetConfig().ClassName, options);
+                var parameters = model.NamedWeights().Select(w => w.Parameter).ToList();
+                apply = () => opt.SetState(parameters, state);
+            }
+            else RefuseOptimizerTensors(file, "no optimizer state");
+            return (pairs, epoch, rng, apply);
+        });
+        if (apply is not null)
+        {
             try
             {
-                opt.SetState(model.NamedWeights().Select(w => w.Parameter).ToList(), state);
+                apply();
             }
             catch (ArgumentException e)
             {
@@ -58,27 +90,29 @@ public static partial class ModelIO
         return epoch ?? 0;
     }
 
-    private static OptimizerState ReadOptimizerState(SafeTensorsFile file, Sequential model, JsonObject compile, string optimizerClass)
+    private static OptimizerState ReadOptimizerState(SafeTensorsFile file, Sequential model, JsonObject compile, string optimizerClass, ModelLoadOptions options)
     {
-        var sj = compile["optimizer_state"] as JsonObject ?? throw new ModelFormatException("compile: 'optimizer_state' is not an object");
-        var optJson = compile["optimizer"] as JsonObject ?? throw new ModelFormatException("compile: 'optimizer' is missing");
+        var sj = OptimizerStateJson(compile) ?? throw new ModelFormatException("compile: 'optimizer_state' is missing");
+        CheckKeys(sj, "optimizer_state", "iterations", "learning_rate", "scalars", "slots");
+        var optJson = compile["optimizer"] as JsonObject ?? throw new ModelFormatException("compile: 'optimizer' is missing or not an object");
         string savedClass = OptimizerSerializer.Str(optJson, "class");
         if (savedClass != optimizerClass)
-            throw new ModelFormatException($"the file holds the state of a {savedClass} optimizer but the model's optimizer is a {optimizerClass}");
+            throw new ModelFormatException($"the file holds the state of a {Clip(savedClass)} optimizer but the model's optimizer is a {optimizerClass}");
         long iterations = OptimizerSerializer.L(sj, "iterations");
-        if (iterations < 0) throw new ModelFormatException($"optimizer_state: iterations is {iterations}");
-        var state = new OptimizerState
-        {
-            Optimizer = savedClass,
-            Iterations = iterations,
-            LearningRate = OptimizerSerializer.D(sj, "learning_rate"),
-        };
-        if (sj["scalars"] is JsonObject sc)
-            foreach (var (k, v) in sc)
-                state.Scalars[k] = v is JsonValue jv && jv.TryGetValue(out double d) ? d : throw new ModelFormatException($"optimizer_state: scalar '{k}' is not a number");
+        if (iterations is < 0 or > OptimizerState.MaxIterations)
+            throw new ModelFormatException($"optimizer_state: iterations is {iterations}; it must be between 0 and {OptimizerState.MaxIterations}");
+        double learningRate = OptimizerSerializer.D(sj, "learning_rate");
+        if (learningRate < 0) throw new ModelFormatException($"optimizer_state: learning_rate is {learningRate}; it must be non-negative");
+        var state = new OptimizerState { Optimizer = savedClass, Iterations = iterations, LearningRate = learningRate };
+        if (!sj.TryGetPropertyValue("scalars", out var scalarsNode) || scalarsNode is not JsonObject sc)
+            throw new ModelFormatException("optimizer_state: 'scalars' is missing or not an object");
+        foreach (var (k, v) in sc)
+            state.Scalars[k] = v is JsonValue jv && jv.TryGetValue(out double d) && double.IsFinite(d)
+                ? d : throw new ModelFormatException($"optimizer_state: scalar '{Clip(k)}' is not a finite number");
         var slots = (sj["slots"] as JsonArray ?? throw new ModelFormatException("optimizer_state: 'slots' is not an array"))
-            .Select(n => n is JsonValue v && v.TryGetValue(out string? s) && s is not null ? s : throw new ModelFormatException("optimizer_state: a slot name is not a string"))
+            .Select(n => n is JsonValue v && v.TryGetValue(out string? s) && !string.IsNullOrEmpty(s) ? s : throw new ModelFormatException("optimizer_state: a slot name is not a non-empty string"))
             .ToList();
+        if (slots.Distinct(StringComparer.Ordinal).Count() != slots.Count) throw new ModelFormatException("optimizer_state: a slot is named twice");
         var expected = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, p) in model.NamedWeights())
         {
@@ -91,8 +125,11 @@ public static partial class ModelIO
                     throw new ModelFormatException($"the optimizer slot tensor '{tn}' is missing");
                 if (e.DType != p.DType || !e.Shape.AsSpan().SequenceEqual(p.Shape.ToArray()))
                     throw new ModelFormatException($"the optimizer slot tensor '{tn}' is {Dt(e.DType)} {ShapeText(e.Shape)}, not {Dt(p.DType)} {ShapeText(p.Shape.ToArray())} like its weight", offset: 8);
-                var t = file.ToTensor(e);
-                ps.Slots.Add(p.DType == DType.Float32 ? new SlotState { Name = slot, Float32 = t.ToFloatArray() } : new SlotState { Name = slot, Float64 = t.ToDoubleArray() });
+                CheckValues(file, e, "optimizer slot", options);
+                var data = file.Data(e);
+                ps.Slots.Add(p.DType == DType.Float32
+                    ? new SlotState { Name = slot, Float32 = MemoryMarshal.Cast<byte, float>(data).ToArray() }
+                    : new SlotState { Name = slot, Float64 = MemoryMarshal.Cast<byte, double>(data).ToArray() });
             }
             state.Parameters.Add(ps);
         }
@@ -102,18 +139,11 @@ public static partial class ModelIO
         return state;
     }
 
-    private static (int? Epoch, MT19937State? Rng) ReadTraining(SafeTensorsFile file)
+    private static (int? Epoch, MT19937State? Rng) ReadTraining(SafeTensorsFile file, ModelLoadOptions options)
     {
         if (!file.Metadata.TryGetValue(TrainingKey, out var text)) return (null, null);
-        JsonObject o;
-        try
-        {
-            o = JsonNode.Parse(text) as JsonObject ?? throw new ModelFormatException("the training state is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException($"the training state is not valid JSON: {e.Message}", inner: e);
-        }
+        var o = GuardedJson.ParseObject(text, "the training state", options.MaxJsonDepth);
+        CheckKeys(o, "the training state", "epoch", "shuffle_rng");
         int? epoch = null;
         if (o.TryGetPropertyValue("epoch", out var en))
         {
@@ -121,9 +151,13 @@ public static partial class ModelIO
             epoch = ei;
         }
         MT19937State? rng = null;
-        if (o["shuffle_rng"] is JsonObject r)
+        if (o.TryGetPropertyValue("shuffle_rng", out var rn))
         {
+            var r = rn as JsonObject ?? throw new ModelFormatException($"the training state's shuffle_rng is {rn?.ToJsonString() ?? "null"}, not an object");
+            CheckKeys(r, "the shuffle generator's state", "key", "pos", "has_gauss", "gauss");
             string b64 = OptimizerSerializer.Str(r, "key");
+            if (b64.Length > NumPyRandomState.StateLength * 8)
+                throw new ModelFormatException($"the shuffle generator's key has {b64.Length} characters; base64 of {NumPyRandomState.StateLength * 4} bytes is shorter");
             byte[] bytes;
             try { bytes = Convert.FromBase64String(b64); }
             catch (FormatException) { throw new ModelFormatException("the shuffle generator's key is not base64"); }
@@ -134,7 +168,7 @@ public static partial class ModelIO
             long pos = OptimizerSerializer.L(r, "pos");
             if (pos is < 0 or > NumPyRandomState.StateLength) throw new ModelFormatException($"the shuffle generator's position {pos} is outside [0, {NumPyRandomState.StateLength}]");
             bool hasGauss = r["has_gauss"] is JsonValue hv && hv.TryGetValue(out bool hb) ? hb : throw new ModelFormatException("the shuffle generator's has_gauss is not true/false");
-            double gauss = r["gauss"] is JsonValue gv && gv.TryGetValue(out double gd) ? gd : throw new ModelFormatException("the shuffle generator's gauss is not a number");
+            double gauss = r["gauss"] is JsonValue gv && gv.TryGetValue(out double gd) && double.IsFinite(gd) ? gd : throw new ModelFormatException("the shuffle generator's gauss is not a finite number");
             rng = new MT19937State(key, (int)pos, hasGauss, gauss);
         }
         return (epoch, rng);

@@ -39,11 +39,12 @@ public static partial class ModelIO
     // ------------------------------------------------------------------ weights
 
     /// <summary>Saves the weights (built model) as safetensors, atomically.</summary>
-    /// <exception cref="InvalidOperationException">The model is not built.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, or a mutation (Fit, SetWeights, ...) runs on another thread.</exception>
     public static void SaveWeights(Sequential model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
         RequireBuilt(model);
+        using var read = model.Access.Read(nameof(SaveWeights));
         var tensors = model.NamedWeights().Select(w => (w.Name, w.Parameter.Value)).ToList();
         var meta = new Dictionary<string, string> { [FormatKey] = "weights", [VersionKey] = "1" };
         AtomicFile.WriteAllBytes(path, SafeTensorsFile.Write(tensors, meta));
@@ -54,20 +55,38 @@ public static partial class ModelIO
     /// names, dtypes and shapes) into a model of the same architecture, building it first from its declared input
     /// shape if needed. Nothing changes unless the whole file is valid and matches.
     /// </summary>
-    /// <exception cref="ModelFormatException">The file is malformed or does not match the model (names, dtypes, shapes, missing or extra tensors).</exception>
-    public static void LoadWeights(Sequential model, string path)
+    /// <param name="model">The model (built, or with a declared input shape).</param>
+    /// <param name="path">The file.</param>
+    /// <param name="options">Limits and switches (<see cref="ModelLoadOptions.Default"/> when null).</param>
+    /// <exception cref="ModelFormatException">
+    /// The file cannot be read (missing, a directory, no permission), is malformed, exceeds a limit of
+    /// <paramref name="options"/>, holds non-finite values, or does not match the model (names, dtypes, shapes, missing
+    /// or extra tensors). Raised for any file content; the model is then unchanged.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">The model is not built and declares no input shape, or a prediction, evaluation or training runs on the model on another thread.</exception>
+    public static void LoadWeights(Sequential model, string path, ModelLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        LoadWeightsCore(model, Read(path), path);
+        options = Checked(options);
+        LoadWeightsCore(model, Read(path, options), path, options);
     }
 
     /// <summary>Loads weights from the bytes of a file (tests and in-memory use); <paramref name="name"/> names it in messages.</summary>
-    internal static void LoadWeightsFromBytes(Sequential model, byte[] bytes, string name) => LoadWeightsCore(model, Parse(bytes, name), name);
+    internal static void LoadWeightsFromBytes(Sequential model, byte[] bytes, string name, ModelLoadOptions? options = null)
+    {
+        options = Checked(options);
+        LoadWeightsCore(model, Parse(bytes, name, options), name, options);
+    }
 
-    private static void LoadWeightsCore(Sequential model, SafeTensorsFile file, string path)
+    private static void LoadWeightsCore(Sequential model, SafeTensorsFile file, string path, ModelLoadOptions options)
     {
         if (!model.IsBuilt) model.Build();
-        var pairs = Guard(path, () => MatchWeights(file, model));
+        using var mutation = model.Access.Mutate(nameof(LoadWeights), reentrant: true);
+        var pairs = Guard(path, () =>
+        {
+            CheckFormat(file);
+            return MatchWeights(file, model, options);
+        });
         foreach (var (p, e) in pairs) p.Assign(file.ToTensor(e));
     }
 
@@ -78,11 +97,12 @@ public static partial class ModelIO
     /// with <see cref="SaveOptions.IncludeOptimizer"/>, the loss, metrics, optimizer (configuration and state) and the
     /// shuffle generator's state. Atomic.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The model is not built.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, or a mutation (Fit, SetWeights, ...) runs on another thread.</exception>
     public static void Save(Sequential model, string path, SaveOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         RequireBuilt(model);
+        using var read = model.Access.Read(nameof(Save));
         options ??= new SaveOptions();
         var named = model.NamedWeights();
         var tensors = named.Select(w => (w.Name, w.Parameter.Value)).ToList();
@@ -155,26 +175,53 @@ public static partial class ModelIO
     /// Loads a model saved by <see cref="Save"/>: re-creates its layers (custom ones through <see cref="LayerRegistry"/>),
     /// builds it and sets its weights, so <c>Predict</c> gives identical results. With <paramref name="compile"/> and
     /// compile settings in the file, the model is also compiled with its loss, metrics and optimizer, whose state
-    /// and the shuffle generator's state are restored.
+    /// and the shuffle generator's state are restored. No initializer runs: every weight is sized against the file
+    /// and <paramref name="options"/> before it is allocated, then assigned from the file.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="compile">Re-create the compile settings (default true); false loads an uncompiled model, e.g. when the optimizer is custom.</param>
-    /// <exception cref="ModelFormatException">The file is malformed, is a weights-only file, names an unregistered layer, or its weights do not match its architecture.</exception>
-    public static Sequential Load(string path, bool compile = true) => LoadCore(Read(path), path, compile).Model;
+    /// <param name="options">Limits and switches (<see cref="ModelLoadOptions.Default"/> when null).</param>
+    /// <exception cref="ModelFormatException">
+    /// The file cannot be read, is malformed, is a weights-only file or was written by a newer Rnnx, exceeds a limit of
+    /// <paramref name="options"/>, names an unregistered layer, loss, metric or optimizer, holds non-finite values or an
+    /// invalid optimizer or training state, or its weights do not match its architecture. Raised for any file content.
+    /// </exception>
+    public static Sequential Load(string path, bool compile = true, ModelLoadOptions? options = null)
+    {
+        options = Checked(options);
+        return LoadCore(Read(path, options), path, compile, options).Model;
+    }
 
     /// <summary>Loads a model from the bytes of a file (tests and in-memory use).</summary>
-    internal static Sequential LoadFromBytes(byte[] bytes, string name, bool compile = true) => LoadCore(Parse(bytes, name), name, compile).Model;
+    internal static Sequential LoadFromBytes(byte[] bytes, string name, bool compile = true, ModelLoadOptions? options = null)
+    {
+        options = Checked(options);
+        return LoadCore(Parse(bytes, name, options), name, compile, options).Model;
+    }
 
-    /// <summary>Reads what a file holds without building a model.</summary>
-    /// <exception cref="ModelFormatException">The file is malformed.</exception>
-    public static ModelFileInfo Inspect(string path) => InspectCore(Read(path), path);
+    /// <summary>Reads what a file holds without building a model: its structure, format, metadata JSON syntax and training state are validated.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="options">Limits (<see cref="ModelLoadOptions.Default"/> when null).</param>
+    /// <exception cref="ModelFormatException">The file cannot be read, is malformed, exceeds a limit, or was written by a newer Rnnx. Raised for any file content.</exception>
+    public static ModelFileInfo Inspect(string path, ModelLoadOptions? options = null)
+    {
+        options = Checked(options);
+        return InspectCore(Read(path, options), path, options);
+    }
 
     /// <summary>Inspects the bytes of a file (tests and in-memory use).</summary>
-    internal static ModelFileInfo InspectBytes(byte[] bytes, string name) => InspectCore(Parse(bytes, name), name);
-
-    private static ModelFileInfo InspectCore(SafeTensorsFile file, string path)
+    internal static ModelFileInfo InspectBytes(byte[] bytes, string name, ModelLoadOptions? options = null)
     {
-        var (epoch, _) = Guard(path, () => ReadTraining(file));
+        options = Checked(options);
+        return InspectCore(Parse(bytes, name, options), name, options);
+    }
+
+    private static ModelFileInfo InspectCore(SafeTensorsFile file, string path, ModelLoadOptions options) => Guard(path, () =>
+    {
+        CheckFormat(file);
+        if (file.Metadata.TryGetValue(ArchitectureKey, out var arch)) Architecture.Parse(arch, options);
+        ReadCompileJson(file, options);
+        var (epoch, _) = ReadTraining(file, options);
         return new ModelFileInfo
         {
             Kind = file.Metadata.GetValueOrDefault(FormatKey) ?? "safetensors",
@@ -184,24 +231,25 @@ public static partial class ModelIO
             Metadata = UserMetadata(file),
             Tensors = file.Tensors.Select(t => (t.Name, t.DType, t.Shape)).ToList(),
         };
-    }
+    });
 
     // ------------------------------------------------------------------ internals
 
-    private static Checkpoint LoadCore(SafeTensorsFile file, string path, bool compile)
+    private static Checkpoint LoadCore(SafeTensorsFile file, string path, bool compile, ModelLoadOptions options)
     {
         return Guard(path, () =>
         {
+            CheckFormat(file);
             if (!file.Metadata.TryGetValue(ArchitectureKey, out var archText))
                 throw new ModelFormatException("the file holds no architecture (it is a weights file): create the model in code and call LoadWeights");
-            var model = Architecture.Create(Architecture.Parse(archText));
-            var pairs = MatchWeights(file, model);
-            var (epoch, rng) = ReadTraining(file);
+            var model = Architecture.Create(Architecture.Parse(archText, options), options, WeightValues(file));
+            var pairs = MatchWeights(file, model, options);
+            var (epoch, rng) = ReadTraining(file, options);
             IOptimizer? optimizer = null;
             OptimizerState? state = null;
             Loss? loss = null;
             Metric[] metrics = [];
-            var compileJson = compile ? ReadCompileJson(file) : null;
+            var compileJson = compile ? ReadCompileJson(file, options) : null;
             if (compileJson is not null)
             {
                 string lossName = OptimizerSerializer.Str(compileJson, "loss");
@@ -212,19 +260,20 @@ public static partial class ModelIO
                         ? LayerRegistry.FindMetric(s) ?? throw new ModelFormatException($"the metric '{s}' is unknown; register it with LayerRegistry.RegisterMetric or load with compile: false")
                         : throw new ModelFormatException("compile: a metric name is not a string"))
                     .ToArray();
-                var optJson = compileJson["optimizer"] as JsonObject ?? throw new ModelFormatException("compile: 'optimizer' is missing");
-                var stateJson = compileJson["optimizer_state"] as JsonObject;
+                var optJson = compileJson["optimizer"] as JsonObject ?? throw new ModelFormatException("compile: 'optimizer' is missing or not an object");
+                var stateJson = OptimizerStateJson(compileJson);
                 double lr = stateJson is null ? 0.001 : OptimizerSerializer.D(stateJson, "learning_rate");
                 optimizer = OptimizerSerializer.Create(optJson, lr);
                 if (stateJson is not null)
                 {
                     var checkpointable = optimizer as ICheckpointableOptimizer ?? throw new ModelFormatException(
                         $"the file holds optimizer state but the re-created optimizer ({optimizer.GetType().Name}) cannot restore it: it does not implement ICheckpointableOptimizer");
-                    state = ReadOptimizerState(file, model, compileJson, checkpointable.GetConfig().ClassName);
+                    state = ReadOptimizerState(file, model, compileJson, checkpointable.GetConfig().ClassName, options);
                 }
+                else RefuseOptimizerTensors(file, "compile settings without 'optimizer_state'");
             }
-            else if (!compile && file.Tensors.Any(t => t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) && !file.Metadata.ContainsKey(CompileKey))
-                throw new ModelFormatException("the file holds optimizer tensors but no compile settings");
+            else if (!file.Metadata.ContainsKey(CompileKey))
+                RefuseOptimizerTensors(file, "no compile settings");
 
             // Everything validated: apply.
             foreach (var (p, e) in pairs) p.Assign(file.ToTensor(e));
@@ -248,61 +297,13 @@ public static partial class ModelIO
         });
     }
 
-    private static SafeTensorsFile Read(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        try
-        {
-            return SafeTensorsFile.Read(path);
-        }
-        catch (ModelFormatException e)
-        {
-            throw e.WithPath(path);
-        }
-    }
-
-    private static SafeTensorsFile Parse(byte[] bytes, string name)
-    {
-        ArgumentNullException.ThrowIfNull(bytes);
-        try
-        {
-            return SafeTensorsFile.Parse(bytes, name);
-        }
-        catch (ModelFormatException e)
-        {
-            throw e.WithPath(name);
-        }
-    }
-
-    /// <summary>
-    /// Runs a validation step, attaching the file name to its <see cref="ModelFormatException"/>. Any other failure
-    /// while reading the file's JSON (for example duplicate keys, which System.Text.Json reports lazily) is a
-    /// malformed file too.
-    /// </summary>
-    private static T Guard<T>(string path, Func<T> f)
-    {
-        try
-        {
-            return f();
-        }
-        catch (ModelFormatException e)
-        {
-            throw e.WithPath(path);
-        }
-        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException
-            or OverflowException or InvalidCastException or KeyNotFoundException or IndexOutOfRangeException)
-        {
-            throw new ModelFormatException($"the file's metadata is malformed: {e.Message}", path, inner: e);
-        }
-    }
-
     private static void RequireBuilt(Sequential model)
     {
         if (!model.IsBuilt) throw new InvalidOperationException($"{model.Name}: build the model (Build, Fit, or a declared input shape and one Predict) before saving it.");
     }
 
     /// <summary>Pairs every model weight with its file tensor, checking names, dtypes and shapes both ways.</summary>
-    private static List<(Parameter, SafeTensorEntry)> MatchWeights(SafeTensorsFile file, Sequential model)
+    private static List<(Parameter, SafeTensorEntry)> MatchWeights(SafeTensorsFile file, Sequential model, ModelLoadOptions options)
     {
         var named = model.NamedWeights();
         var pairs = new List<(Parameter, SafeTensorEntry)>(named.Count);
@@ -316,6 +317,7 @@ public static partial class ModelIO
                 throw new ModelFormatException($"tensor '{name}' is {Dt(e.DType)} but the model's weight is {Dt(p.DType)}", offset: 8);
             if (!e.Shape.AsSpan().SequenceEqual(p.Shape.ToArray()))
                 throw new ModelFormatException($"tensor '{name}' has shape {ShapeText(e.Shape)} but the model's weight has shape {ShapeText(p.Shape.ToArray())}", offset: 8);
+            CheckValues(file, e, "weight", options);
             pairs.Add((p, e));
         }
         bool allowOptimizer = file.Metadata.GetValueOrDefault(FormatKey) == "model";
@@ -325,17 +327,24 @@ public static partial class ModelIO
         return pairs;
     }
 
-    private static JsonObject? ReadCompileJson(SafeTensorsFile file)
+    private static JsonObject? ReadCompileJson(SafeTensorsFile file, ModelLoadOptions options)
     {
         if (!file.Metadata.TryGetValue(CompileKey, out var text)) return null;
-        try
-        {
-            return JsonNode.Parse(text) as JsonObject ?? throw new ModelFormatException("the compile settings are not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException($"the compile settings are not valid JSON: {e.Message}", inner: e);
-        }
+        var compile = GuardedJson.ParseObject(text, "the compile settings", options.MaxJsonDepth);
+        CheckKeys(compile, "compile", "loss", "metrics", "optimizer", "optimizer_state");
+        return compile;
+    }
+
+    /// <summary>The <c>optimizer_state</c> object of the compile settings, null when absent; any other value is refused.</summary>
+    private static JsonObject? OptimizerStateJson(JsonObject compile) =>
+        !compile.TryGetPropertyValue("optimizer_state", out var node) ? null
+        : node as JsonObject ?? throw new ModelFormatException($"compile: 'optimizer_state' is {node?.ToJsonString() ?? "null"}, not an object");
+
+    private static void RefuseOptimizerTensors(SafeTensorsFile file, string why)
+    {
+        foreach (var t in file.Tensors)
+            if (t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+                throw new ModelFormatException($"the file holds optimizer tensors ('{t.Name}') but {why}", offset: file.FileOffset(t));
     }
 
     private static Dictionary<string, string> UserMetadata(SafeTensorsFile file) =>

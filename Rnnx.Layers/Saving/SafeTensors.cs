@@ -62,62 +62,89 @@ internal sealed class SafeTensorsFile
     /// <summary>File offset of a tensor's first byte.</summary>
     public long FileOffset(SafeTensorEntry e) => DataStart + e.Begin;
 
+    /// <summary>The raw little-endian bytes of an entry.</summary>
+    public ReadOnlySpan<byte> Data(SafeTensorEntry e) => Bytes.AsSpan(checked((int)(DataStart + e.Begin)), checked((int)(e.End - e.Begin)));
+
     /// <summary>A heap tensor holding an entry's values.</summary>
     public Tensor ToTensor(SafeTensorEntry e)
     {
-        var bytes = Bytes.AsSpan(checked((int)(DataStart + e.Begin)), checked((int)(e.End - e.Begin)));
+        var bytes = Data(e);
         var shape = new Shape(e.Shape);
         return e.DType == DType.Float32
             ? Tensor.FromSpan<float>(MemoryMarshal.Cast<byte, float>(bytes), shape)
             : Tensor.FromSpan<double>(MemoryMarshal.Cast<byte, double>(bytes), shape);
     }
 
-    /// <summary>Reads and validates a file. The header length is checked against the file size before anything large is allocated.</summary>
-    /// <exception cref="ModelFormatException">Any structural problem, naming the file and offset.</exception>
-    /// <exception cref="FileNotFoundException">No such file.</exception>
-    public static SafeTensorsFile Read(string path)
+    /// <summary>
+    /// Reads and validates a file. The header length is checked against the file size and the limit before the header
+    /// is read, and the tensor table against the file size and the limits before the data is read, so a small or
+    /// sparse file that declares huge contents costs nothing.
+    /// </summary>
+    /// <exception cref="ModelFormatException">Any structural problem, or a file that cannot be read (missing, a directory, no permission), naming the file and offset.</exception>
+    public static SafeTensorsFile Read(string path, ModelLoadOptions options)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Rnnx model files are read on little-endian machines only.");
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        long length = fs.Length;
-        if (length < 8)
-            throw new ModelFormatException($"the file is {length} bytes long; a safetensors file starts with an 8-byte header length", path, 0);
-        Span<byte> prefix = stackalloc byte[8];
-        fs.ReadExactly(prefix);
-        CheckHeaderLength(BinaryPrimitives.ReadUInt64LittleEndian(prefix), length, path);
-        if (length > Array.MaxLength)
-            throw new ModelFormatException($"the file is {length} bytes long; files over {Array.MaxLength} bytes are not supported", path);
-        var bytes = GC.AllocateUninitializedArray<byte>((int)length);
-        prefix.CopyTo(bytes);
-        fs.ReadExactly(bytes.AsSpan(8));
-        return Parse(bytes, path);
+        if (Directory.Exists(path)) throw new ModelFormatException("the path is a directory, not a model file", path);
+        try
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            long length = fs.Length;
+            if (length < 8)
+                throw new ModelFormatException($"the file is {length} bytes long; a safetensors file starts with an 8-byte header length", path, 0);
+            var prefix = new byte[8];
+            fs.ReadExactly(prefix);
+            int headerLength = CheckHeaderLength(BinaryPrimitives.ReadUInt64LittleEndian(prefix), length, options, path);
+            var header = new byte[headerLength];
+            fs.ReadExactly(header);
+            long dataStart = 8 + headerLength;
+            var (tensors, metadata) = ParseHeader(header, dataStart, length - dataStart, options, path);
+            if (length > Array.MaxLength)
+                throw new ModelFormatException($"the file is {length} bytes long; files over {Array.MaxLength} bytes are not supported", path);
+            var bytes = GC.AllocateUninitializedArray<byte>((int)length);
+            prefix.CopyTo(bytes, 0);
+            header.CopyTo(bytes, 8);
+            fs.ReadExactly(bytes.AsSpan((int)dataStart));
+            return Finish(bytes, dataStart, tensors, metadata, path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            throw new ModelFormatException($"the file cannot be read: {e.Message}", path, inner: e);
+        }
     }
 
-    private static void CheckHeaderLength(ulong n, long fileLength, string? path)
+    private static int CheckHeaderLength(ulong n, long fileLength, ModelLoadOptions options, string? path)
     {
         if (n > (ulong)(fileLength - 8))
             throw new ModelFormatException(
                 $"the header length {n} (the first 8 bytes) exceeds the {fileLength - 8} bytes that follow it: the file is truncated or not a safetensors file", path, 0);
-        if (n > MaxHeaderLength)
-            throw new ModelFormatException($"the header length {n} exceeds the limit of {MaxHeaderLength} bytes", path, 0);
+        if (n > (ulong)options.MaxMetadataBytes)
+            throw new ModelFormatException($"the header length {n} exceeds the limit of {options.MaxMetadataBytes} bytes (ModelLoadOptions.MaxMetadataBytes)", path, 0);
         if (n < 2)
             throw new ModelFormatException($"the header length {n} is too small for a JSON object", path, 0);
+        return (int)n;
     }
 
     /// <summary>Validates a whole file held in memory.</summary>
     /// <exception cref="ModelFormatException">Any structural problem.</exception>
-    public static SafeTensorsFile Parse(byte[] bytes, string? path = null)
+    public static SafeTensorsFile Parse(byte[] bytes, ModelLoadOptions options, string? path = null)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         if (bytes.Length < 8)
             throw new ModelFormatException($"the file is {bytes.Length} bytes long; a safetensors file starts with an 8-byte header length", path, 0);
-        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        CheckHeaderLength(n, bytes.Length, path);
-        int headerLength = (int)n;
+        int headerLength = CheckHeaderLength(BinaryPrimitives.ReadUInt64LittleEndian(bytes), bytes.Length, options, path);
         long dataStart = 8 + headerLength;
-        long dataLength = bytes.Length - dataStart;
-        var header = bytes.AsMemory(8, headerLength);
+        var (tensors, metadata) = ParseHeader(bytes.AsMemory(8, headerLength), dataStart, bytes.Length - dataStart, options, path);
+        return Finish(bytes, dataStart, tensors, metadata, path);
+    }
+
+    /// <summary>
+    /// Validates the header (the JSON tensor table and metadata) against the data section's length and the limits:
+    /// every entry, and that the tensors tile the data section exactly.
+    /// </summary>
+    private static (List<SafeTensorEntry> Tensors, Dictionary<string, string> Metadata) ParseHeader(
+        ReadOnlyMemory<byte> header, long dataStart, long dataLength, ModelLoadOptions options, string? path)
+    {
         if (header.Span[0] != (byte)'{')
             throw new ModelFormatException($"the header does not start with '{{' (found byte 0x{header.Span[0]:x2})", path, 8);
 
@@ -178,7 +205,17 @@ internal sealed class SafeTensorsFile
         if (pos != dataLength)
             throw new ModelFormatException(
                 $"the data section has {dataLength} bytes but the tensors cover {pos}: {dataLength - pos} trailing bytes belong to no tensor", path, dataStart + pos);
+        long weightValues = 0;
+        foreach (var t in tensors)
+            if (!t.Name.StartsWith(ModelIO.OptimizerPrefix, StringComparison.Ordinal))
+                weightValues += (t.End - t.Begin) / (t.DType == DType.Float32 ? 4 : 8);
+        if (weightValues > options.MaxParameters)
+            throw new ModelFormatException($"the file holds {weightValues} weight values, above the limit of {options.MaxParameters} (ModelLoadOptions.MaxParameters)", path, 8);
+        return (tensors, metadata);
+    }
 
+    private static SafeTensorsFile Finish(byte[] bytes, long dataStart, List<SafeTensorEntry> tensors, Dictionary<string, string> metadata, string? path)
+    {
         var file = new SafeTensorsFile(bytes, dataStart, tensors, metadata, path);
         if (file.HasChecksum) file.VerifyChecksum();
         else if (metadata.Keys.Any(k => k.StartsWith("rnnx.", StringComparison.Ordinal)))

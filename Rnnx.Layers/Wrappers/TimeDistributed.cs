@@ -1,9 +1,13 @@
+using Rnnx.Onnx;
+using Rnnx.Saving;
+
 namespace Rnnx.Layers;
 
 /// <summary>
 /// Applies one inner layer (one set of weights) to every time step of (batch, time, ...): the input is viewed as
 /// (batch·time, ...), passed through the layer, and viewed back as (batch, time, ...).
 /// </summary>
+[SavedAs("TimeDistributed")]
 public sealed class TimeDistributed : Layer
 {
     /// <summary>Wraps <paramref name="layer"/>.</summary>
@@ -47,5 +51,31 @@ public sealed class TimeDistributed : Layer
         outer[1] = s[1];
         for (int i = 1; i < ys.Rank; i++) outer[i + 1] = ys[i];
         return Tensor.Reshape(y, outer);
+    }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => new LayerConfig().Set("layer", Layer);
+
+    internal static TimeDistributed FromConfig(LayerConfig c) => new(c.GetLayer("layer"), c.InputShape, c.Name);
+
+    /// <summary>
+    /// A layer acting on the last axis alone is exported as it is; any other is run on (batch·time, ...) between two
+    /// Reshapes, which needs its per-step shapes known.
+    /// </summary>
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path)
+    {
+        var innerIn = inputShape[1..];
+        string innerPath = $"{path}/{Layer.Name}";
+        if (Layer.ActsOnLastAxisOnly) return Layer.ExportOnnx(graph, input, innerIn, innerPath);
+        var innerOut = Layer.ComputeOutputShape(innerIn);
+        if (innerIn.Any(d => d is null) || innerOut.Any(d => d is null))
+            throw new NotSupportedException($"ONNX export: TimeDistributed layer '{path}' wraps a {Layer.GetType().Name} whose per-step shape is not fully known.");
+        var flat = graph.Op("Reshape", $"{path}/merge_time", [input, graph.ConstantInt64($"{path}/merged_shape", [-1, .. innerIn.Select(d => (long)d!.Value)])]);
+        var y = Layer.ExportOnnx(graph, flat, innerIn, innerPath);
+        var xShape = graph.Op("Shape", $"{path}/input_shape", [input]);
+        var bt = graph.Op("Slice", $"{path}/batch_time", [xShape, graph.ConstantInt64($"{path}/zero", 0), graph.ConstantInt64($"{path}/two", 2)]);
+        var outShape = graph.Op("Concat", $"{path}/split_shape",
+            [bt, graph.ConstantInt64($"{path}/step_shape", innerOut.Select(d => (long)d!.Value).ToArray())], OnnxGraph.Attr.Int("axis", 0));
+        return graph.Op("Reshape", $"{path}/split_time", [y, outShape]);
     }
 }

@@ -9,7 +9,7 @@ using Rnnx.Optimizers;
 namespace Rnnx.Tests.Architecture;
 
 /// <summary>
-/// The dependency rule of docs/architecture.md (issue #2): Rnnx.Core depends only on the BCL and
+/// The dependency rule of docs/architecture.md: Rnnx.Core depends only on the BCL and
 /// System.Numerics.Tensors; Rnnx.Layers and Rnnx.Optimizers are siblings that depend only on Core.
 /// Checked on the compiled assemblies' references and on the project files. Layers and Optimizers use only Core's
 /// public surface: no library assembly grants another access to its internals (InternalsVisibleTo only to the tests

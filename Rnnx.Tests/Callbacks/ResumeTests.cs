@@ -3,6 +3,7 @@ using Rnnx.Models;
 using Rnnx.Optimizers;
 using Rnnx.Saving;
 using Rnnx.Tests.Saving;
+using LNSimpleRNNCell = Rnnx.Cli.LNSimpleRNNCell;
 
 namespace Rnnx.Tests.Callbacks;
 

@@ -2,6 +2,7 @@ using Rnnx.Layers;
 using Rnnx.Losses;
 using Rnnx.Models;
 using Rnnx.Random;
+using LNSimpleRNNCell = Rnnx.Cli.LNSimpleRNNCell;
 
 namespace Rnnx.Tests.Layers;
 

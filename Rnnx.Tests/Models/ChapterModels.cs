@@ -3,59 +3,54 @@ using Rnnx.Layers;
 using Rnnx.Metrics;
 using Rnnx.Models;
 using Rnnx.Optimization;
-using Rnnx.Tests.Layers;
 
 namespace Rnnx.Tests.Models;
 
-/// <summary>The chapter 15 models (keras-semantics.md §12), built as the notebook declares them.</summary>
+/// <summary>
+/// The chapter 15 models by the notebook's variable names, created from their one definition
+/// (<see cref="Rnnx.Cli.ChapterModels"/>, which the CLI and the benchmarks use too), plus a few variants that only
+/// tests build.
+/// </summary>
 internal static class ChapterModels
 {
-    public static Sequential Linear(int outputs = 1, int seed = 42) =>
-        new([new Flatten(inputShape: [50, 1]), new Dense(outputs)], "linear", seed);
+    private static Sequential Chapter(string name, int seed) => Rnnx.Cli.ChapterModels.Get(name).Create(seed);
 
-    public static Sequential SimpleRnn(int seed = 42) =>
-        new([new SimpleRNN(1, inputShape: [null, 1])], "simple_rnn", seed);
+    public static Sequential Linear(int seed = 42) => Chapter("linear", seed);
 
-    /// <summary>SimpleRNN(20, rs) → SimpleRNN(20) → Dense(1), or with a SimpleRNN(1) head (rs on the second layer too).</summary>
-    public static Sequential DeepRnn(bool denseHead = true, int seed = 42) => denseHead
-        ? new([new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]), new SimpleRNN(20), new Dense(1)], "deep_rnn", seed)
-        : new([new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]), new SimpleRNN(20, returnSequences: true), new SimpleRNN(1)], "deep_rnn", seed);
+    public static Sequential SimpleRnn(int seed = 42) => Chapter("simple_rnn", seed);
 
-    public static Sequential SeqToVector(int seed = 42) =>
-        new([new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]), new SimpleRNN(20), new Dense(10)], "seq_to_vector", seed);
+    /// <summary>SimpleRNN(20, rs) → SimpleRNN(20) → Dense(1).</summary>
+    public static Sequential DeepRnn(int seed = 42) => Chapter("deep_rnn", seed);
 
-    public static Sequential SeqToSeq(int seed = 42) =>
-        new([new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]), new SimpleRNN(20, returnSequences: true),
-            new TimeDistributed(new Dense(10))], "seq_to_seq", seed);
+    public static Sequential SeqToVector(int seed = 42) => Chapter("deep_rnn_10steps", seed);
 
-    public static Sequential LnRnn(int seed = 42) =>
-        new([new RNN(new LNSimpleRNNCell(20), returnSequences: true, inputShape: [null, 1]),
-            new RNN(new LNSimpleRNNCell(20), returnSequences: true), new TimeDistributed(new Dense(10))], "ln_rnn", seed);
+    public static Sequential SeqToSeq(int seed = 42) => Chapter("s2s_rnn", seed);
 
-    public static Sequential Lstm(int seed = 42) =>
-        new([new LSTM(20, returnSequences: true, inputShape: [null, 1]), new LSTM(20, returnSequences: true),
-            new TimeDistributed(new Dense(10))], "lstm_rnn", seed);
+    public static Sequential LnRnn(int seed = 42) => Chapter("ln_rnn", seed);
 
+    public static Sequential Lstm(int seed = 42) => Chapter("lstm_rnn", seed);
+
+    public static Sequential ConvGru(int seed = 42) => Chapter("conv_rnn", seed);
+
+    public static Sequential WaveNet(int seed = 42) => Chapter("wavenet", seed);
+
+    /// <summary>The notebook's <c>last_time_step_mse</c>.</summary>
+    public static Metric LastTimeStepMse { get; } = Rnnx.Cli.ChapterModels.LastTimeStepMse();
+
+    // Variants that only tests build (not models of the chapter).
+
+    /// <summary>The linear model with a 10-step head: Flatten → Dense(10).</summary>
+    public static Sequential LinearTenSteps(int seed = 42) =>
+        new([new Flatten(inputShape: [50, 1]), new Dense(10)], "linear_10steps", seed);
+
+    /// <summary>The deep RNN with a SimpleRNN(1) head instead of Dense(1) (return_sequences on the second layer too).</summary>
+    public static Sequential DeepRnnSimpleRnnHead(int seed = 42) =>
+        new([new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]), new SimpleRNN(20, returnSequences: true), new SimpleRNN(1)], "deep_rnn", seed);
+
+    /// <summary>The LSTM model with GRU layers.</summary>
     public static Sequential Gru(int seed = 42) =>
         new([new GRU(20, returnSequences: true, inputShape: [null, 1]), new GRU(20, returnSequences: true),
             new TimeDistributed(new Dense(10))], "gru_rnn", seed);
-
-    public static Sequential ConvGru(int seed = 42) =>
-        new([new Conv1D(20, 4, strides: 2, padding: "valid", inputShape: [null, 1]),
-            new GRU(20, returnSequences: true), new GRU(20, returnSequences: true), new TimeDistributed(new Dense(10))], "conv_rnn", seed);
-
-    public static Sequential WaveNet(int seed = 42)
-    {
-        var layers = new List<Layer> { new InputLayer([null, 1]) };
-        foreach (int rate in new[] { 1, 2, 4, 8, 1, 2, 4, 8 })
-            layers.Add(new Conv1D(20, 2, padding: "causal", activation: "relu", dilationRate: rate));
-        layers.Add(new Conv1D(10, 1));
-        return new Sequential(layers, "wavenet", seed);
-    }
-
-    /// <summary>The notebook's <c>last_time_step_mse</c>: mse(Y_true[:, -1], Y_pred[:, -1]) per sample.</summary>
-    public static Metric LastTimeStepMse { get; } = Metric.FromFunction("last_time_step_mse",
-        (yTrue, yPred) => Metric.MeanSquaredErrorValues(Tensor.Select(yTrue, 1, -1), Tensor.Select(yPred, 1, -1)));
 }
 
 /// <summary>Slices of the chapter data as tensors.</summary>

@@ -28,9 +28,9 @@ public class ModelStructureTests
     {
         "linear" => ChapterModels.Linear(),
         "simple_rnn" => ChapterModels.SimpleRnn(),
-        "deep_rnn_dense_head" => ChapterModels.DeepRnn(denseHead: true),
-        "deep_rnn_simple_rnn_head" => ChapterModels.DeepRnn(denseHead: false),
-        "linear_10" => ChapterModels.Linear(10),
+        "deep_rnn_dense_head" => ChapterModels.DeepRnn(),
+        "deep_rnn_simple_rnn_head" => ChapterModels.DeepRnnSimpleRnnHead(),
+        "linear_10" => ChapterModels.LinearTenSteps(),
         "seq_to_vector" => ChapterModels.SeqToVector(),
         "seq_to_seq" => ChapterModels.SeqToSeq(),
         "ln_rnn" => ChapterModels.LnRnn(),
@@ -57,8 +57,8 @@ public class ModelStructureTests
     [Test]
     public void PerLayerCounts_MatchTheSection12Breakdown()
     {
-        Assert.That(PerLayer(ChapterModels.DeepRnn(denseHead: false)), Is.EqualTo(new[] { 440, 820, 22 }));
-        Assert.That(PerLayer(ChapterModels.DeepRnn(denseHead: true)), Is.EqualTo(new[] { 440, 820, 21 }));
+        Assert.That(PerLayer(ChapterModels.DeepRnnSimpleRnnHead()), Is.EqualTo(new[] { 440, 820, 22 }));
+        Assert.That(PerLayer(ChapterModels.DeepRnn()), Is.EqualTo(new[] { 440, 820, 21 }));
         Assert.That(PerLayer(ChapterModels.LnRnn()), Is.EqualTo(new[] { 480, 860, 210 }));
         Assert.That(PerLayer(ChapterModels.Lstm()), Is.EqualTo(new[] { 1760, 3280, 210 }));
         Assert.That(PerLayer(ChapterModels.Gru()), Is.EqualTo(new[] { 1380, 2520, 210 }));
@@ -76,7 +76,7 @@ public class ModelStructureTests
     public void OutputShapes_AreTheChapterShapes()
     {
         Assert.That(Built(ChapterModels.Linear()).OutputShape, Is.EqualTo(new int?[] { 1 }));
-        Assert.That(Built(ChapterModels.Linear(10)).OutputShape, Is.EqualTo(new int?[] { 10 }));
+        Assert.That(Built(ChapterModels.LinearTenSteps()).OutputShape, Is.EqualTo(new int?[] { 10 }));
         Assert.That(Built(ChapterModels.SimpleRnn()).OutputShape, Is.EqualTo(new int?[] { 1 }));
         Assert.That(Built(ChapterModels.SeqToVector()).OutputShape, Is.EqualTo(new int?[] { 10 }));
         Assert.That(Built(ChapterModels.SeqToSeq()).OutputShape, Is.EqualTo(new int?[] { null, 10 }));
@@ -100,7 +100,7 @@ public class ModelStructureTests
         m.Build();
         string s = m.Summary();
         TestContext.Out.WriteLine(s);
-        Assert.That(s, Does.Contain("Model: \"seq_to_seq\""));
+        Assert.That(s, Does.Contain("Model: \"s2s_rnn\""));
         Assert.That(s, Does.Contain("simple_rnn (SimpleRNN)"));
         Assert.That(s, Does.Contain("simple_rnn_1 (SimpleRNN)"));
         Assert.That(s, Does.Contain("time_distributed (TimeDistributed)"));
@@ -122,7 +122,7 @@ public class ModelStructureTests
         Assert.That(c, Does.Match(@"gru_1 \(GRU\)\s+\(None, None, 20\)\s+2,520"));
         Assert.That(c, Does.Contain("Total params: 5,350"));
 
-        var deep = ChapterModels.DeepRnn(denseHead: true);
+        var deep = ChapterModels.DeepRnn();
         deep.Build();
         Assert.That(deep.Summary(), Does.Match(@"simple_rnn_1 \(SimpleRNN\)\s+\(None, 20\)\s+820\b"));
     }
@@ -153,7 +153,7 @@ public class ModelStructureTests
             "lstm_1/kernel", "lstm_1/recurrent_kernel", "lstm_1/bias",
             "time_distributed/kernel", "time_distributed/bias",
         }));
-        Assert.That(Names(ChapterModels.DeepRnn(denseHead: true)), Is.EqualTo(new[]
+        Assert.That(Names(ChapterModels.DeepRnn()), Is.EqualTo(new[]
         {
             "simple_rnn/kernel", "simple_rnn/recurrent_kernel", "simple_rnn/bias",
             "simple_rnn_1/kernel", "simple_rnn_1/recurrent_kernel", "simple_rnn_1/bias",

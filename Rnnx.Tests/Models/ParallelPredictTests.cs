@@ -26,7 +26,7 @@ public class ParallelPredictTests
     }
 }
 
-/// <summary>Predictions do not depend on how the samples are chunked (found in review with a one-filter Conv1D head).</summary>
+/// <summary>Predictions do not depend on how the samples are chunked; a one-filter Conv1D head is the case where the batched kernel plan groups rows differently from a single sample.</summary>
 public class PredictChunkingTests
 {
     [TestCase(1)]

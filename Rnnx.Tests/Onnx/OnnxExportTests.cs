@@ -4,6 +4,7 @@ using Rnnx.Layers;
 using Rnnx.Models;
 using Rnnx.Onnx;
 using Rnnx.Tests.Saving;
+using LNSimpleRNNCell = Rnnx.Cli.LNSimpleRNNCell;
 
 namespace Rnnx.Tests.Onnx;
 

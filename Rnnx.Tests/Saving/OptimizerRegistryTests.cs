@@ -253,11 +253,11 @@ public sealed class OptimizerRegistryTests
     private static object? InvokeLoad(AssemblyLoadContext context, string path)
     {
         var layers = context.LoadFromAssemblyName(new AssemblyName("Rnnx.Layers"));
-        var load = layers.GetType("Rnnx.Saving.ModelIO", throwOnError: true)!.GetMethod("Load", [typeof(string), typeof(bool)])!;
+        var load = layers.GetType("Rnnx.Saving.ModelIO", throwOnError: true)!.GetMethod("Load", [typeof(string), typeof(bool), layers.GetType("Rnnx.Saving.ModelLoadOptions", throwOnError: true)!])!;
         Assert.That(context.Assemblies.Select(a => a.GetName().Name), Does.Not.Contain("Rnnx.Optimizers"), "nothing touched Rnnx.Optimizers before loading");
         try
         {
-            return load.Invoke(null, [path, true]);
+            return load.Invoke(null, [path, true, null]);
         }
         catch (TargetInvocationException e) when (e.InnerException is not null)
         {

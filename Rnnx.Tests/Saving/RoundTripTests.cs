@@ -2,6 +2,7 @@ using Rnnx.Layers;
 using Rnnx.Models;
 using Rnnx.Optimizers;
 using Rnnx.Saving;
+using LNSimpleRNNCell = Rnnx.Cli.LNSimpleRNNCell;
 
 namespace Rnnx.Tests.Saving;
 

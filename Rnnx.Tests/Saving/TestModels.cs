@@ -1,40 +1,9 @@
 using Rnnx.Layers;
 using Rnnx.Models;
 using Rnnx.Random;
-using Rnnx.Saving;
+using LNSimpleRNNCell = Rnnx.Cli.LNSimpleRNNCell;
 
 namespace Rnnx.Tests.Saving;
-
-/// <summary>The chapter's layer-normalized cell, saved through GetConfig and registered for loading.</summary>
-public sealed class LNSimpleRNNCell : RecurrentCell
-{
-    private readonly SimpleRNNCell _cell;
-    private readonly LayerNormalization _layerNorm;
-    private readonly Activation _activation;
-
-    public LNSimpleRNNCell(int units, Activation? activation = null) : base(stateSizes: [units], outputSize: units)
-    {
-        Units = units;
-        _cell = Track(new SimpleRNNCell(units, activation: Activation.Linear));
-        _layerNorm = Track(new LayerNormalization());
-        _activation = activation ?? Activation.Tanh;
-    }
-
-    public int Units { get; }
-
-    public override Tensor Step(Tensor input, ReadOnlySpan<Tensor> states, Span<Tensor> newStates)
-    {
-        var outputs = _cell.Call(input, states, newStates);
-        var normOutputs = _activation.Apply(_layerNorm.Call(outputs));
-        newStates[0] = normOutputs;
-        return normOutputs;
-    }
-
-    public override LayerConfig GetConfig() => new LayerConfig().Set("units", Units).Set("activation", _activation);
-
-    public static void Register() =>
-        LayerRegistry.Register("LNSimpleRNNCell", c => new LNSimpleRNNCell(c.GetInt("units"), c.GetActivation("activation")));
-}
 
 /// <summary>Small models of every layer type, with weights perturbed so that biases and norms are not at their initial values.</summary>
 public static class TestModels

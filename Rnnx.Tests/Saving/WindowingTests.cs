@@ -31,7 +31,7 @@ public sealed class WindowingTests
         Assert.That(valid.X.Min(), Is.EqualTo(70));
         Assert.That(valid.Y.Max(), Is.EqualTo(99));
         Assert.That((train.XShape[0], valid.XShape[0]), Is.EqualTo((68, 18)));
-        int min = Windowing.MinimumLength(10, 3, 0.2);
+        int min = (int)Windowing.MinimumLength(10, 3, 0.2);
         Assert.DoesNotThrow(() => Windowing.MakeSplit(s.AsSpan(0, min), 10, 3, 0.2));
         Assert.Throws<ArgumentException>(() => Windowing.MakeSplit(s.AsSpan(0, min - 1), 10, 3, 0.2));
         Assert.That(Windowing.Statistics([1f, 3f]), Is.EqualTo((2.0, 1.0)));

@@ -38,9 +38,9 @@ internal sealed class BinaryOp : Op
             throw new ShapeMismatchException($"{op.Name}: shapes {da.Shape} and {db.Shape} cannot be broadcast together.");
         var o = Tape.NewResult(shape, da.DType);
         if (o.DType == DType.Float32)
-            Broadcasting.Binary(kind, da.Span<float>(), da.Shape, db.Span<float>(), db.Shape, o.Span<float>(), shape);
+            Broadcasting.Binary(kind, da.Span<float>(), da.Shape.Dimensions, db.Span<float>(), db.Shape.Dimensions, o.Span<float>(), shape.Dimensions);
         else
-            Broadcasting.Binary(kind, da.Span<double>(), da.Shape, db.Span<double>(), db.Shape, o.Span<double>(), shape);
+            Broadcasting.Binary(kind, da.Span<double>(), da.Shape.Dimensions, db.Span<double>(), db.Shape.Dimensions, o.Span<double>(), shape.Dimensions);
         var tape = Tape.Recorder(da, db);
         if (tape is not null)
         {
@@ -84,13 +84,13 @@ internal sealed class BinaryOp : Op
                 if (a.RequiresGrad)
                 {
                     var s = tape.Scratch<T>(g.Length);
-                    Broadcasting.Binary(BinaryKind.Multiply, g, shape, b.Span<T>(), b.Shape, s, shape);
+                    Broadcasting.Binary(BinaryKind.Multiply, g, shape.Dimensions, b.Span<T>(), b.Shape.Dimensions, s, shape.Dimensions);
                     tape.AccumulateGrad(a, (ReadOnlySpan<T>)s, shape);
                 }
                 if (b.RequiresGrad)
                 {
                     var s = tape.Scratch<T>(g.Length);
-                    Broadcasting.Binary(BinaryKind.Multiply, g, shape, a.Span<T>(), a.Shape, s, shape);
+                    Broadcasting.Binary(BinaryKind.Multiply, g, shape.Dimensions, a.Span<T>(), a.Shape.Dimensions, s, shape.Dimensions);
                     tape.AccumulateGrad(b, (ReadOnlySpan<T>)s, shape);
                 }
                 break;
@@ -99,7 +99,7 @@ internal sealed class BinaryOp : Op
                 if (a.RequiresGrad)
                 {
                     var s = tape.Scratch<T>(g.Length);
-                    Broadcasting.Binary(BinaryKind.Divide, g, shape, b.Span<T>(), b.Shape, s, shape);
+                    Broadcasting.Binary(BinaryKind.Divide, g, shape.Dimensions, b.Span<T>(), b.Shape.Dimensions, s, shape.Dimensions);
                     tape.AccumulateGrad(a, (ReadOnlySpan<T>)s, shape);
                 }
                 if (b.RequiresGrad)
@@ -107,7 +107,7 @@ internal sealed class BinaryOp : Op
                     var s = tape.Scratch<T>(g.Length);
                     TP.Multiply(g, o.Span<T>(), s);
                     TP.Negate(s, s);
-                    Broadcasting.Binary(BinaryKind.Divide, s, shape, b.Span<T>(), b.Shape, s, shape);
+                    Broadcasting.Binary(BinaryKind.Divide, s, shape.Dimensions, b.Span<T>(), b.Shape.Dimensions, s, shape.Dimensions);
                     tape.AccumulateGrad(b, (ReadOnlySpan<T>)s, shape);
                 }
                 break;

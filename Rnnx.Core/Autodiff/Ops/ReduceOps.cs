@@ -57,7 +57,7 @@ internal sealed class SumOp : Op
     {
         var dst = o.Span<T>();
         dst.Clear();
-        Broadcasting.SumTo(x.Span<T>(), x.Shape, dst, keepShape);
+        Broadcasting.SumTo(x.Span<T>(), x.Shape.Dimensions, dst, keepShape.Dimensions);
         if (scale != T.One) TP.Multiply(dst, scale, dst);
     }
 
@@ -82,6 +82,6 @@ internal sealed class SumOp : Op
             TP.Multiply(g, T.CreateChecked(e.D0), s);
             g = s;
         }
-        Broadcasting.BroadcastAdd(g, keepShape, tape.Grad<T>(a), a.Shape);
+        Broadcasting.BroadcastAdd(g, keepShape.Dimensions, tape.Grad<T>(a), a.Shape.Dimensions);
     }
 }

@@ -9,7 +9,7 @@ namespace Rnnx.Models;
 /// </summary>
 public abstract class Callback
 {
-    /// <summary>The model being trained (set by <see cref="Sequential.Fit"/>).</summary>
+    /// <summary>The model being trained (set by <see cref="O:Rnnx.Models.Sequential.Fit"/>).</summary>
     public Sequential? Model { get; internal set; }
 
     /// <summary>Before the first epoch.</summary>

@@ -1,10 +1,10 @@
 namespace Rnnx.Models;
 
 /// <summary>
-/// Ends training cleanly when the loss becomes NaN or infinite, instead of letting <see cref="Sequential.Fit"/> throw.
+/// Ends training cleanly when the loss becomes NaN or infinite, instead of letting <see cref="O:Rnnx.Models.Sequential.Fit"/> throw.
 /// </summary>
 /// <remarks>
-/// <para>Without this callback, <see cref="Sequential.Fit"/> throws <see cref="TrainingDivergedException"/> at the first
+/// <para>Without this callback, <see cref="O:Rnnx.Models.Sequential.Fit"/> throws <see cref="TrainingDivergedException"/> at the first
 /// step whose loss or gradient norm is not finite, before applying that step. With it, the same detection ends training
 /// normally instead: Fit sets <see cref="Sequential.StopTraining"/>, skips the rest of the epoch (no epoch-end
 /// callbacks for the partial epoch), calls <see cref="Callback.OnTrainEnd"/> and returns the <see cref="History"/> of the

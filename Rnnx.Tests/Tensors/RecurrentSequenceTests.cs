@@ -1,0 +1,108 @@
+using Rnnx.Layers;
+using Rnnx.Random;
+using static Rnnx.Tests.Layers.Recurrent.RecurrentTestUtil;
+
+namespace Rnnx.Tests.Tensors;
+
+/// <summary>
+/// The public whole-sequence recurrent operations (<see cref="Tensor.LstmSequence"/>, <see cref="Tensor.GruSequence"/>,
+/// <see cref="Tensor.SimpleRnnSequence"/>) as a user's own layer would call them: same numbers as the built-in layers,
+/// differentiable final states, and bad arguments refused with messages that name the op and the shapes.
+/// </summary>
+public class RecurrentSequenceTests
+{
+    private static Tensor Rand(uint seed, params int[] shape) => RandomTensor(new NumPyRandomState(seed), DType.Float64, 0.7, shape);
+
+    [Test]
+    public void LstmSequenceEqualsTheLstmLayer([Values(false, true)] bool returnSequences, [Values(false, true)] bool goBackwards)
+    {
+        var layer = new LSTM(4, returnSequences: returnSequences, goBackwards: goBackwards);
+        var rnn = (RNN)layer;
+        BuildRandom(rnn, 3, DType.Float64, seed: 8);
+        var cell = (LSTMCell)rnn.Cell;
+        var x = Rand(1, 2, 5, 3);
+        Tensor h0 = Rand(2, 2, 4), c0 = Rand(3, 2, 4);
+        var (expected, states) = rnn.Run(x, [h0, c0]);
+        var r = Tensor.LstmSequence(x, cell.Kernel.Value, cell.RecurrentKernel.Value, cell.Bias!.Value, h0, c0,
+            new RecurrentSequenceOptions { ReturnSequences = returnSequences, GoBackwards = goBackwards, ReturnStates = true });
+        Assert.That(r.Output.ToDoubleArray(), Is.EqualTo(expected.ToDoubleArray()));
+        Assert.That(r.FinalHidden.ToDoubleArray(), Is.EqualTo(states[0].ToDoubleArray()));
+        Assert.That(r.FinalCell.ToDoubleArray(), Is.EqualTo(states[1].ToDoubleArray()));
+    }
+
+    [Test]
+    public void WithoutReturnStatesNoStateIsMade()
+    {
+        var r = Tensor.GruSequence(Rand(1, 2, 3, 2), Rand(2, 2, 9), Rand(3, 3, 9), Rand(4, 2, 9), Rand(5, 2, 3));
+        Assert.That(r.Output.Shape, Is.EqualTo(new Shape(2, 3)));
+        Assert.That(r.FinalHidden.IsValid, Is.False);
+        Assert.That(r.FinalCell.IsValid, Is.False);
+    }
+
+    /// <summary>
+    /// A loss on both final states (and not on the output) reaches the weights through the fused backward pass:
+    /// the tape gradient equals a central finite difference.
+    /// </summary>
+    [Test]
+    public void GradientThroughFinalStatesMatchesFiniteDifferences()
+    {
+        var x = Rand(1, 2, 4, 3);
+        var w = Rand(2, 3, 12);
+        var rk = Rand(3, 3, 12);
+        var b = Rand(4, 12);
+        Tensor h0 = Rand(5, 2, 3), c0 = Rand(6, 2, 3);
+        var options = new RecurrentSequenceOptions { ReturnSequences = true, ReturnStates = true };
+        double Loss(Tensor kernel)
+        {
+            var r = Tensor.LstmSequence(x, kernel, rk, b, h0, c0, options);
+            return Tensor.Sum(Tensor.Square(r.FinalHidden)).Item() + 2 * Tensor.Sum(r.FinalCell).Item();
+        }
+
+        double[] analytic;
+        using (var tape = new Tape())
+        using (tape.Activate())
+        {
+            var wg = w.Copy().RequireGrad();
+            var r = Tensor.LstmSequence(x, wg, rk, b, h0, c0, options);
+            var loss = Tensor.Sum(Tensor.Square(r.FinalHidden)) + 2.0 * Tensor.Sum(r.FinalCell);
+            analytic = tape.Backward(loss)[wg].ToDoubleArray();
+        }
+        var wv = w.ToDoubleArray();
+        const double eps = 1e-6;
+        foreach (int i in new[] { 0, 5, 13, 22, 35 })
+        {
+            var plus = (double[])wv.Clone();
+            var minus = (double[])wv.Clone();
+            plus[i] += eps;
+            minus[i] -= eps;
+            double numeric = (Loss(Tensor.FromArray(plus, 3, 12)) - Loss(Tensor.FromArray(minus, 3, 12))) / (2 * eps);
+            Assert.That(analytic[i], Is.EqualTo(numeric).Within(1e-7 + 1e-6 * Math.Abs(numeric)), $"d loss / d kernel[{i}]");
+        }
+        Assert.That(analytic.Any(v => v != 0), Is.True);
+    }
+
+    [Test]
+    public void BadArgumentsAreRefusedNamingTheOpAndShapes()
+    {
+        var x = Rand(1, 2, 5, 3);
+        Tensor h0 = Rand(2, 2, 4), c0 = Rand(3, 2, 4);
+        var ex = Assert.Throws<ShapeMismatchException>(() => Tensor.LstmSequence(x, Rand(4, 3, 15), Rand(5, 4, 16), null, h0, c0))!;
+        Assert.That(ex.Message, Does.Contain("LstmSequence").And.Contain("(3, 16)").And.Contain("(3, 15)"));
+
+        ex = Assert.Throws<ShapeMismatchException>(() => Tensor.LstmSequence(x, Rand(4, 3, 16), Rand(5, 4, 16), null, h0, Rand(6, 3, 4)))!;
+        Assert.That(ex.Message, Does.Contain("c0 must be (2, 4)"));
+
+        ex = Assert.Throws<ShapeMismatchException>(() => Tensor.GruSequence(x, Rand(4, 3, 12), Rand(5, 4, 12), Rand(6, 12), h0))!;
+        Assert.That(ex.Message, Does.Contain("GruSequence").And.Contain("(2, 12)").And.Contain("reset_after"));
+
+        ex = Assert.Throws<ShapeMismatchException>(() => Tensor.SimpleRnnSequence(Rand(1, 2, 3), Rand(4, 3, 4), Rand(5, 4, 4), null, h0))!;
+        Assert.That(ex.Message, Does.Contain("SimpleRnnSequence").And.Contain("(batch, time, features)"));
+
+        var ae = Assert.Throws<ArgumentException>(() =>
+            Tensor.SimpleRnnSequence(x, Rand(4, 3, 4).Copy(DType.Float32), Rand(5, 4, 4), null, h0))!;
+        Assert.That(ae.Message, Does.Contain("Float64").And.Contain("Float32"));
+
+        ae = Assert.Throws<ArgumentException>(() => Tensor.SimpleRnnSequence(x, Rand(4, 3, 4), Rand(5, 4, 4), null, h0, (CellActivation)9))!;
+        Assert.That(ae.Message, Does.Contain("unknown activation"));
+    }
+}
