@@ -126,6 +126,25 @@ public readonly partial struct Tensor
     public static Tensor LogSoftmax(Tensor x, int axis = -1) => SoftmaxOp.LogSoftmax.Apply(x, axis);
 
     /// <summary>
+    /// Max pooling over the length axis of (batch, length, channels) (Keras <c>MaxPooling1D</c>): windows of
+    /// <paramref name="poolSize"/> every <paramref name="stride"/> rows, valid or same padding as TensorFlow (padding
+    /// never wins). The gradient goes to the first maximum of each window.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">x is not rank 3, or the window is longer than the input with valid padding.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size below 1, or causal padding.</exception>
+    public static Tensor MaxPool1D(Tensor x, int poolSize, int stride, Conv1DPadding padding = Conv1DPadding.Valid) =>
+        Pool1DOp.Max.Apply(x, poolSize, stride, padding);
+
+    /// <summary>
+    /// Average pooling like <see cref="MaxPool1D"/> (Keras <c>AveragePooling1D</c>): each window's mean over its real
+    /// rows only (same padding does not count the padded positions, as TensorFlow).
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">x is not rank 3, or the window is longer than the input with valid padding.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size below 1, or causal padding.</exception>
+    public static Tensor AveragePool1D(Tensor x, int poolSize, int stride, Conv1DPadding padding = Conv1DPadding.Valid) =>
+        Pool1DOp.Average.Apply(x, poolSize, stride, padding);
+
+    /// <summary>
     /// x clamped to [min, max]. The gradient passes where x is inside the bounds (inclusive) and is 0 where x was
     /// clipped, as TensorFlow's <c>clip_by_value</c>.
     /// </summary>

@@ -111,6 +111,18 @@ public abstract class Loss
         _ => throw new ArgumentException($"Unknown loss '{name}'; use mse, mae, huber, binary_crossentropy, categorical_crossentropy or sparse_categorical_crossentropy, or subclass Loss.", nameof(name)),
     };
 
+    /// <summary>
+    /// A built-in cross-entropy by Keras name with its options (how saved models re-create their loss).
+    /// </summary>
+    /// <exception cref="ArgumentException">The loss has no such options (e.g. a regression loss with from_logits), or label smoothing outside [0, 1].</exception>
+    public static Loss WithOptions(string name, bool fromLogits, double labelSmoothing) => name switch
+    {
+        "binary_crossentropy" => BinaryCrossentropy(fromLogits, labelSmoothing),
+        "categorical_crossentropy" => CategoricalCrossentropy(fromLogits, labelSmoothing),
+        "sparse_categorical_crossentropy" when labelSmoothing == 0 => SparseCategoricalCrossentropy(fromLogits),
+        _ => throw new ArgumentException($"Loss '{name}' takes no from_logits = {fromLogits} / label_smoothing = {labelSmoothing}.", nameof(name)),
+    };
+
     /// <summary>Converts a Keras loss name.</summary>
     public static implicit operator Loss(string name) => Get(name);
 

@@ -316,6 +316,25 @@ public class OpGradientTests
         yield return Data(Case("Clip (17) wide bounds", r => [r.Uniform(17)], x => T.Clip(x[0], -10, 10)));
     }
 
+    public static IEnumerable<TestCaseData> PoolingCases()
+    {
+        var geometries = new (int Length, int Pool, int Stride, Conv1DPadding Padding)[]
+        {
+            (5, 2, 2, Conv1DPadding.Valid), (5, 2, 1, Conv1DPadding.Valid), (5, 2, 2, Conv1DPadding.Same), (7, 3, 2, Conv1DPadding.Same),
+            (4, 4, 1, Conv1DPadding.Valid), (1, 3, 1, Conv1DPadding.Same), (9, 2, 3, Conv1DPadding.Same), (6, 1, 1, Conv1DPadding.Valid),
+        };
+        foreach (var (len, pool, stride, padding) in geometries)
+        {
+            string geo = $"L {len} pool {pool} stride {stride} {padding}";
+            // Uniform values are distinct almost surely (far more than the checker's step apart), so no window's maximum changes.
+            yield return Data(Case($"MaxPool1D {geo}", r => [r.Uniform(2, len, 3)], x => T.MaxPool1D(x[0], pool, stride, padding)));
+            yield return Data(Case($"AveragePool1D {geo}", r => [r.Uniform(2, len, 3)], x => T.AveragePool1D(x[0], pool, stride, padding)));
+        }
+    }
+
+    [TestCaseSource(nameof(PoolingCases))]
+    public void Pooling(OpCase c) => Run(c);
+
     [TestCaseSource(nameof(SoftmaxCases))]
     public void Softmax(OpCase c) => Run(c);
 
