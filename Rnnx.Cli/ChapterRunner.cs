@@ -33,8 +33,12 @@ internal static class ChapterRunner
         var specs = ChapterModels.All.Where(m => options.Includes(m.Name)).ToList();
 
         // Fail before training, not after, when the results cannot be written.
-        ChapterPlots? plots = options.Plots ? new ChapterPlots(PrepareDirectory(options.OutputDirectory, "output folder")) : null;
-        string? jsonPath = options.JsonPath is null ? null : PrepareJsonFile(options.JsonPath);
+        var guard = new PathGuard();
+        string? jsonPath = options.JsonPath;
+        if (jsonPath is not null) guard.Output("--json", jsonPath, folderMayBeCreated: true);
+        if (options.Plots) guard.OutputFolder("--out", options.OutputDirectory, PlotNames(specs.Select(m => m.Name)));
+        ChapterPlots? plots = options.Plots ? new ChapterPlots(CreateFolder(options.OutputDirectory, "--out")) : null;
+        if (jsonPath is not null && Path.GetDirectoryName(Path.GetFullPath(jsonPath)) is { } jsonFolder) CreateFolder(jsonFolder, "--json");
 
         int threads = options.Threads ?? Math.Min(2, Environment.ProcessorCount);
         var machine = MachineInfo.Current(threads);
@@ -327,38 +331,28 @@ internal static class ChapterRunner
         }
     }
 
-    /// <summary>Creates the folder if needed and checks that a file can be written in it.</summary>
-    private static string PrepareDirectory(string directory, string what)
+    /// <summary>Every file name the plots may take (checked against the other paths before any work).</summary>
+    private static IEnumerable<string> PlotNames(IEnumerable<string> models)
     {
-        try
+        yield return "mock_series.png";
+        yield return "forecast_iterative_linear.png";
+        foreach (var m in models)
         {
-            string full = Path.GetFullPath(directory);
-            Directory.CreateDirectory(full);
-            string probe = Path.Combine(full, $".rnnx-write-test-{Environment.ProcessId}");
-            File.WriteAllBytes(probe, []);
-            File.Delete(probe);
-            return full;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new CliException($"cannot write to {what} '{directory}': {e.Message}", Cli.ExitError);
+            yield return $"learning_curves_{m}.png";
+            yield return $"forecast_{m}.png";
         }
     }
 
-    private static string PrepareJsonFile(string path)
+    private static string CreateFolder(string directory, string option)
     {
-        string full;
         try
         {
-            full = Path.GetFullPath(path);
+            return Directory.CreateDirectory(Path.GetFullPath(directory)).FullName;
         }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CliException($"cannot write the JSON report '{path}': {e.Message}", Cli.ExitError);
+            throw new CliException($"{option}: cannot create the folder '{directory}' ({e.Message})");
         }
-        if (Directory.Exists(full)) throw new CliException($"cannot write the JSON report '{path}': it is a folder", Cli.ExitError);
-        PrepareDirectory(Path.GetDirectoryName(full) ?? ".", "the JSON report's folder");
-        return full;
     }
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

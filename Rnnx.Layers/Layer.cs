@@ -79,6 +79,19 @@ public abstract class Layer
     /// </summary>
     protected internal virtual bool FlattenChildNames => false;
 
+    /// <summary>
+    /// The weights with their Keras names, prefixed by this layer's name, in <see cref="Weights"/> order: e.g.
+    /// <c>lstm/kernel</c>, <c>lstm/recurrent_kernel</c>, <c>lstm/bias</c> (the names <see cref="Models.Sequential.NamedWeights"/>
+    /// and the weight files use). Weights of a built-in cell wrapped by its layer sit directly under the layer's name; those
+    /// of other sub-layers under <c>layer/sub_layer/</c>.
+    /// </summary>
+    public IReadOnlyList<(string Name, Parameter Parameter)> NamedWeights()
+    {
+        var list = new List<(string, Parameter)>();
+        CollectNamedWeights(Name, list);
+        return list;
+    }
+
     internal void CollectNamedWeights(string prefix, List<(string, Parameter)> list)
     {
         foreach (var p in _own) list.Add(($"{prefix}/{p.Name}", p));
@@ -111,12 +124,12 @@ public abstract class Layer
         ArgumentNullException.ThrowIfNull(initializer);
         var ctx = BuildContext.Current;
         long elements = ElementCount(name, shape);
+        ctx.Budget?.Take(Name, name, shape, elements);
+        if (elements > MaxWeightElements)
+            throw new ArgumentException(
+                $"{Name}: weight '{name}' of shape {ShapeText(shape)} would have more than {MaxWeightElements} elements, the largest array .NET allows.", nameof(shape));
         Tensor value;
-        if (ctx.Budget is { } budget)
-        {
-            budget.Take(Name, name, shape, elements);
-            value = Tensor.Zeros(new Shape(shape), ctx.DType);
-        }
+        if (ctx.Budget is not null) value = Tensor.Zeros(new Shape(shape), ctx.DType);
         else
         {
             var values = new double[elements];
@@ -128,17 +141,15 @@ public abstract class Layer
         return p;
     }
 
+    /// <summary>The product of the dimensions, saturating at <see cref="long.MaxValue"/>.</summary>
     private long ElementCount(string weight, int[] shape)
     {
         long elements = 1;
         foreach (int d in shape)
         {
             if (d < 0) throw new ArgumentException($"{Name}: weight '{weight}' has shape {ShapeText(shape)} with a negative dimension.", nameof(shape));
-            elements = d == 0 ? 0 : elements > MaxWeightElements / d ? long.MaxValue : elements * d;
+            elements = d == 0 || elements == 0 ? 0 : elements > long.MaxValue / d ? long.MaxValue : elements * d;
         }
-        if (elements > MaxWeightElements)
-            throw new ArgumentException(
-                $"{Name}: weight '{weight}' of shape {ShapeText(shape)} would have more than {MaxWeightElements} elements, the largest array .NET allows.", nameof(shape));
         return elements;
     }
 
@@ -174,7 +185,13 @@ public abstract class Layer
     /// Runs the layer on a batch, building it first from the input's shape if needed (in the input's dtype).
     /// </summary>
     /// <param name="input">(batch, ...) tensor.</param>
-    /// <param name="training">True during training.</param>
+    /// <param name="training">
+    /// Keras's training flag, passed down to every sub-layer and cell for layers that behave differently while
+    /// training (such as dropout; no built-in Rnnx layer does, so it changes nothing for them). It does not decide
+    /// whether the call is recorded for backpropagation: operations are recorded whenever a tape is active and
+    /// recording, whatever this flag says. To record nothing, call outside any active tape or inside
+    /// <see cref="Tape.NoGrad"/> (as <c>Predict</c> and <c>Evaluate</c> do).
+    /// </param>
     public Tensor Call(Tensor input, bool training = false)
     {
         if (!IsBuilt)

@@ -44,41 +44,65 @@ public static class Baselines
     }
 
     /// <summary>
-    /// The season of a series from its autocorrelation: the lag in [2, <paramref name="maxLag"/>] with the highest
-    /// autocorrelation of the first differences (differencing removes a trend, which would otherwise make every lag
-    /// look alike) among the local peaks, if that autocorrelation is at least <paramref name="threshold"/>; else 1
-    /// (no season, so seasonal naive is naive).
+    /// The season of a series from its autocorrelation function (ACF): the values minus their least-squares quadratic
+    /// trend (a trend would otherwise make every lag look alike), then, among the lags in [2, <paramref name="maxLag"/>]
+    /// where the ACF has a local peak of at least <paramref name="threshold"/>, the shortest whose ACF is within 90% of
+    /// the highest peak (so a season wins over its multiples). 1 (no season: seasonal naive is naive) when no lag qualifies.
     /// </summary>
     /// <param name="training">The values to look at (the training part only: the test part must stay unseen).</param>
     /// <param name="maxLag">The longest season considered; at most a third of the values are used as lags.</param>
     /// <param name="threshold">The smallest autocorrelation that counts as a season.</param>
     public static int DetectSeason(ReadOnlySpan<float> training, int maxLag = 400, double threshold = 0.2)
     {
-        int n = training.Length - 1;
-        if (n < 6) return 1;
-        var d = new double[n];
-        double mean = 0;
-        for (int i = 0; i < n; i++) mean += d[i] = (double)training[i + 1] - training[i];
-        mean /= n;
+        int n = training.Length;
+        if (n < 9) return 1;
+        var d = Detrended(training);
         double var = 0;
-        for (int i = 0; i < n; i++) var += (d[i] -= mean) * d[i];
+        foreach (var v in d) var += v * v;
         if (!(var > 0)) return 1;
         int top = Math.Min(maxLag, n / 3);
         var acf = new double[top + 2];
-        for (int lag = 1; lag <= Math.Min(top + 1, n - 1); lag++)
+        for (int lag = 1; lag <= top + 1; lag++)
         {
             double s = 0;
             for (int i = lag; i < n; i++) s += d[i] * d[i - lag];
             acf[lag] = s / var;
         }
-        int best = 1;
-        double bestAcf = threshold;
+        var peaks = new List<int>();
         for (int lag = 2; lag <= top; lag++)
-            if (acf[lag] >= bestAcf && acf[lag] > acf[lag - 1] && acf[lag] >= acf[lag + 1])
-            {
-                best = lag;
-                bestAcf = acf[lag];
-            }
-        return best;
+            if (acf[lag] >= threshold && acf[lag] > acf[lag - 1] && acf[lag] >= acf[lag + 1]) peaks.Add(lag);
+        if (peaks.Count == 0) return 1;
+        double highest = peaks.Max(l => acf[l]);
+        return peaks.First(l => acf[l] >= 0.9 * highest);
+    }
+
+    /// <summary>The values minus their least-squares quadratic in time (then centered).</summary>
+    private static double[] Detrended(ReadOnlySpan<float> x)
+    {
+        int n = x.Length;
+        // Normal equations for a + b t + c t² on t in [-1, 1] (well conditioned), solved by Cramer's rule.
+        double s0 = n, s1 = 0, s2 = 0, s3 = 0, s4 = 0, y0 = 0, y1 = 0, y2 = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double t = n == 1 ? 0 : 2.0 * i / (n - 1) - 1, t2 = t * t;
+            s1 += t; s2 += t2; s3 += t2 * t; s4 += t2 * t2;
+            y0 += x[i]; y1 += x[i] * t; y2 += x[i] * t2;
+        }
+        static double Det(double a, double b, double c, double d, double e, double f, double g, double h, double k) =>
+            a * (e * k - f * h) - b * (d * k - f * g) + c * (d * h - e * g);
+        double det = Det(s0, s1, s2, s1, s2, s3, s2, s3, s4);
+        double ca = Det(y0, s1, s2, y1, s2, s3, y2, s3, s4) / det;
+        double cb = Det(s0, y0, s2, s1, y1, s3, s2, y2, s4) / det;
+        double cc = Det(s0, s1, y0, s1, s2, y1, s2, s3, y2) / det;
+        var d = new double[n];
+        double mean = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double t = n == 1 ? 0 : 2.0 * i / (n - 1) - 1;
+            mean += d[i] = x[i] - (ca + cb * t + cc * t * t);
+        }
+        mean /= n;
+        for (int i = 0; i < n; i++) d[i] -= mean;
+        return d;
     }
 }

@@ -205,8 +205,8 @@ public sealed partial class Sequential
     public IReadOnlyList<(string Name, Parameter Parameter)> NamedWeights()
     {
         var list = new List<(string, Parameter)>();
-        if (IsBuilt) foreach (var l in _layers) l.CollectNamedWeights(l.Name, list);
-        else lock (_buildLock) foreach (var l in _layers) l.CollectNamedWeights(l.Name, list);   // not while another thread builds
+        if (IsBuilt) foreach (var l in _layers) list.AddRange(l.NamedWeights());
+        else lock (_buildLock) foreach (var l in _layers) list.AddRange(l.NamedWeights());   // not while another thread builds
         return list;
     }
 
@@ -240,7 +240,16 @@ public sealed partial class Sequential
         if (!IsBuilt) throw new InvalidOperationException($"{Name}: the model is not built; call Build, Fit or declare an input shape.");
     }
 
-    /// <summary>Runs the layers on a batch (records on the active tape when training).</summary>
+    /// <summary>Runs the layers on a batch.</summary>
+    /// <param name="x">(batch, ...) inputs.</param>
+    /// <param name="training">
+    /// Keras's training flag, passed down to every sub-layer and cell for layers that behave differently while
+    /// training (such as dropout; no built-in Rnnx layer does, so it changes nothing for them). It does not decide
+    /// whether the call is recorded for backpropagation: operations are recorded whenever a tape is active and
+    /// recording, whatever this flag says. To record nothing, call outside any active tape or inside
+    /// <see cref="Tape.NoGrad"/> (as <c>Predict</c> and <c>Evaluate</c> do).
+    /// </param>
+    /// <returns>The outputs; recorded on the active tape, if any, for <see cref="Tape.Backward(Tensor, Tensor?)"/>.</returns>
     /// <remarks>Safe to call from many threads at once, each with its own tape (or none).</remarks>
     /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread.</exception>
     public Tensor Call(Tensor x, bool training = false)

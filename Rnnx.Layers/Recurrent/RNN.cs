@@ -64,7 +64,7 @@ public partial class RNN : Layer
     /// <summary>Runs the layer and returns the output and the final states.</summary>
     /// <param name="input">(batch, time, features).</param>
     /// <param name="initialState">Optional initial states, one (batch, size) tensor per state; zeros when omitted.</param>
-    /// <param name="training">True during training.</param>
+    /// <param name="training">Keras's training flag, passed to the cell; it does not decide recording (see <see cref="Layer.Call"/>).</param>
     public (Tensor Output, Tensor[] States) Run(Tensor input, IReadOnlyList<Tensor>? initialState = null, bool training = false)
     {
         if (!IsBuilt) Call(input, training);   // builds (one extra forward on first use only)

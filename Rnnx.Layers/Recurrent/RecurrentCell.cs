@@ -106,6 +106,7 @@ public abstract class RecurrentCell : Layer
     internal void BuildChildren(int features)
     {
         if (Children.All(c => c.IsBuilt)) return;
+        BuildContext.Current.Budget?.CheckTemporary(Name, "a probe input", features);
         var dtype = BuildContext.Current.DType;
         var x = Tensor.Zeros(new Shape(1, features), dtype);
         Span<Tensor> s = new Tensor[_stateSizes.Length], n = new Tensor[_stateSizes.Length];

@@ -22,7 +22,7 @@ internal static class GuardedJson
         try
         {
             node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
-            Materialize(node, "$");
+            Materialize(node);
         }
         catch (JsonException e)
         {
@@ -36,15 +36,15 @@ internal static class GuardedJson
     }
 
     /// <summary>Touches every key and string so that lazy decoding errors are raised now, naming the JSON path.</summary>
-    private static void Materialize(JsonNode? node, string path)
+    private static void Materialize(JsonNode? node)
     {
         switch (node)
         {
             case JsonObject o:
-                foreach (var (key, value) in o) Materialize(value, $"{path}.{key}");
+                foreach (var (_, value) in o) Materialize(value);
                 break;
             case JsonArray a:
-                for (int i = 0; i < a.Count; i++) Materialize(a[i], $"{path}[{i}]");
+                foreach (var item in a) Materialize(item);
                 break;
             case JsonValue v when v.GetValueKind() == JsonValueKind.String:
                 try
@@ -53,7 +53,7 @@ internal static class GuardedJson
                 }
                 catch (InvalidOperationException e)
                 {
-                    throw new ModelFormatException($"the string at {path} is not valid text: {e.Message}", inner: e);
+                    throw new ModelFormatException($"the string at {v.GetPath()} is not valid text: {e.Message}", inner: e);
                 }
                 break;
         }

@@ -327,9 +327,7 @@ internal sealed class SafeTensorsFile
         int at = FindChecksumDigits(Bytes.AsSpan(0, (int)DataStart));
         if (at < 0)
             throw new ModelFormatException("the checksum entry is not written in the canonical form \"rnnx.crc32\":\"xxxxxxxx\"", FilePath, 8);
-        uint crc = Crc32.Append(0, Bytes.AsSpan(0, at));
-        crc = Crc32.Append(crc, "00000000"u8);
-        crc = Crc32.Append(crc, Bytes.AsSpan(at + 8));
+        uint crc = Crc32.Of(Bytes.AsSpan(0, at), "00000000"u8, Bytes.AsSpan(at + 8));
         if (crc != stored)
             throw new ModelFormatException(
                 $"the checksum does not match: the file says {stored:x8} but its contents give {crc:x8}; the file is corrupted", FilePath);
@@ -416,7 +414,7 @@ internal sealed class SafeTensorsFile
             if (at >= 0)
             {
                 "00000000"u8.CopyTo(bytes.AsSpan(at));
-                uint crc = Crc32.Append(0, bytes);
+                uint crc = Crc32.Of(bytes);
                 Encoding.ASCII.GetBytes(crc.ToString("x8", CultureInfo.InvariantCulture)).CopyTo(bytes.AsSpan(at));
             }
         }

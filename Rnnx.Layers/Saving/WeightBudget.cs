@@ -26,6 +26,18 @@ internal sealed class WeightBudget(long fileValues, long maxParameters)
         _used = total;
     }
 
+    /// <summary>
+    /// Checks a temporary buffer a layer needs while building (for example the zero input of a cell's probe step):
+    /// it may not be larger than the weights the file may hold.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The buffer is larger than the file's weights or the limit.</exception>
+    public void CheckTemporary(string layer, string what, long elements)
+    {
+        long limit = Math.Min(fileValues, maxParameters);
+        if (elements > limit)
+            throw new ModelFormatException($"{layer} would build with {what} of {elements} values, more than the {limit} weight values the file may hold");
+    }
+
     private static string Text(ReadOnlySpan<int> shape)
     {
         var parts = new string[shape.Length];

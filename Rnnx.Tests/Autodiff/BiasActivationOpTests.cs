@@ -1,4 +1,5 @@
 using Rnnx.Autodiff.Ops;
+using Rnnx.Diagnostics;
 using Rnnx.Tests.TestUtilities;
 
 namespace Rnnx.Tests.Autodiff;

@@ -1,4 +1,5 @@
 using Rnnx.Kernels;
+using Rnnx.Diagnostics;
 using Rnnx.Tests.TestUtilities;
 using T = Rnnx.Tensor;
 

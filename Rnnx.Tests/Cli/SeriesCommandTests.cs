@@ -106,7 +106,7 @@ public sealed class SeriesCommandTests
     {
         string good = Csv("good.csv", 60);
         var (code, _, err) = Run("train", "--csv", good, "--column", "sales", "--save", P("x.rnnx"), "--window", "10", "--horizon", "2");
-        AssertOneLineError(code, err, "no column 'sales' in the header (columns: date, value, other)");
+        AssertOneLineError(code, err, "good.csv: no column 'sales' in the header (--column; columns: date, value, other)");
 
         string bad = Csv("bad.csv", 60, i => i == 5 ? "abc" : "1.5");
         (code, _, err) = Run("train", "--csv", bad, "--column", "value", "--save", P("x.rnnx"), "--window", "10", "--horizon", "2");
@@ -131,7 +131,7 @@ public sealed class SeriesCommandTests
         Assert.That(err, Does.Contain("need at least 75 rows"));
 
         (code, _, err) = Run("train", "--csv", P("missing.csv"), "--column", "value", "--save", P("x.rnnx"));
-        AssertOneLineError(code, err, "missing.csv: no such file");
+        AssertOneLineError(code, err, "missing.csv': no such file");
 
         // forecast: too few rows for the model's window.
         Assert.That(Run("train", "--csv", good, "--column", "value", "--arch", "linear", "--window", "10", "--horizon", "2", "--epochs", "1", "--save", P("lin.rnnx")).Code, Is.EqualTo(0));
@@ -140,13 +140,13 @@ public sealed class SeriesCommandTests
         AssertOneLineError(code, err, "column 'value' has 5 values; the model reads the last 10");
     }
 
-    [TestCase(new[] { "train", "--csv", "a.csv", "--column", "v" }, "'train' needs --save")]
-    [TestCase(new[] { "train", "--csv", "a.csv", "--column", "v", "--save", "m.rnnx", "--arch", "transformer" }, "unknown --arch 'transformer'")]
-    [TestCase(new[] { "train", "--csv", "a.csv", "--column", "v", "--save", "m.rnnx", "--window", "0" }, "'--window' must be at least 1")]
-    [TestCase(new[] { "train", "--bogus" }, "unknown option '--bogus' for 'train'")]
-    [TestCase(new[] { "forecast", "--model" }, "option '--model' needs a value")]
-    [TestCase(new[] { "export", "--model", "m.rnnx" }, "'export' needs --onnx")]
-    [TestCase(new[] { "export", "--model", "nothere.rnnx", "--onnx", "m.onnx" }, "nothere.rnnx: no such file")]
+    [TestCase(new[] { "train", "--csv", "a.csv", "--column", "v" }, "Option '--save' is required; try 'rnnx train --help'")]
+    [TestCase(new[] { "train", "--csv", "a.csv", "--column", "v", "--save", "m.rnnx", "--arch", "transformer" }, "option '--arch' must be one of linear, simple_rnn, lstm, gru, conv_rnn, wavenet, got 'transformer'")]
+    [TestCase(new[] { "train", "--csv", "a.csv", "--column", "v", "--save", "m.rnnx", "--window", "0" }, "option '--window' must be between 1 and 100000, got 0")]
+    [TestCase(new[] { "train", "--bogus" }, "Unrecognized command or argument '--bogus'; try 'rnnx train --help'")]
+    [TestCase(new[] { "forecast", "--model" }, "Required argument missing for option: '--model'")]
+    [TestCase(new[] { "export", "--model", "m.rnnx" }, "Option '--onnx' is required")]
+    [TestCase(new[] { "export", "--model", "nothere.rnnx", "--onnx", "m.onnx" }, "--model 'nothere.rnnx': no such file")]
     public void BadOptions(string[] args, string expected)
     {
         var (code, _, err) = Run(args);
@@ -167,7 +167,16 @@ public sealed class SeriesCommandTests
     {
         var (code, stdout, _) = Run("--help");
         Assert.That(code, Is.EqualTo(0));
-        Assert.That(stdout, Does.Contain("rnnx train --csv FILE").And.Contain("rnnx forecast --model").And.Contain("rnnx export --model"));
-        Assert.That(Run("train", "--help").Out, Does.Contain("--arch NAME"));
+        Assert.That(stdout, Does.Contain("train").And.Contain("forecast").And.Contain("export"));
+        foreach (var (command, options) in new[] { ("train", new[] { "--csv", "--column", "--save", "--arch", "--window", "--horizon", "--epochs", "--batch-size",
+            "--validation", "--learning-rate", "--patience", "--checkpoint", "--log", "--seed", "--threads", "--resume", "--date-column", "--fill", "--no-header" }),
+            ("forecast", new[] { "--model", "--csv", "--column", "--plot", "--json", "--window", "--date-column", "--fill", "--no-header" }),
+            ("export", new[] { "--model", "--onnx", "--no-standardization" }) })
+        {
+            var help = Run(command, "--help");
+            Assert.That(help.Code, Is.EqualTo(0));
+            foreach (var option in options) Assert.That(help.Out, Does.Contain(option), command);
+        }
+        Assert.That(Run("train", "--help").Out, Does.Contain("linear|simple_rnn|lstm|gru|conv_rnn|wavenet"));
     }
 }

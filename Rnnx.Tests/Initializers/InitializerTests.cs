@@ -5,13 +5,15 @@ using Rnnx.Random;
 namespace Rnnx.Tests.Initializers;
 
 /// <summary>
-/// Initializers against keras-semantics.md §2: glorot_uniform limits from the stored (packed, receptive-field) shape,
+/// Initializers against Keras's (keras-team/keras at 3422977a, keras/src/initializers/random_initializers.py: VarianceScaling with
+/// compute_fans, OrthogonalInitializer; the unit_forget_bias slice from keras/src/layers/rnn/lstm.py): glorot_uniform limits from the stored (packed, receptive-field) shape,
 /// orthogonal recurrent kernels (thin QR with sign-fixed columns, transposed when rows &lt; cols), and the LSTM
 /// unit_forget_bias slice.
 /// </summary>
 public class InitializerTests
 {
-    // The §2.1 table: stored shape → limit sqrt(6 / (fan_in + fan_out)).
+    // Every kernel of the chapter's models: stored shape → limit sqrt(6 / (fan_in + fan_out)), fans by compute_fans's rule
+    // (rank 2: (in, out); conv (k, in, out): in·k and out·k), the limits worked out by hand to 6 decimals.
     private static readonly object[] GlorotTable =
     [
         new object[] { new[] { 50, 1 }, 0.342997 },      // Dense(1) after Flatten(50×1)

@@ -4,7 +4,10 @@ using Rnnx.Random;
 namespace Rnnx.Tests.Layers;
 
 /// <summary>
-/// Forward values of the non-recurrent layers against Keras goldens and hand cases (keras-semantics.md §3, §7.1, §8).
+/// Forward values of the non-recurrent layers against Keras's own test goldens and hand cases worked out from the formulas
+/// of the Keras layer code (keras-team/keras at 3422977a: keras/src/layers/core/dense.py, normalization/layer_normalization.py,
+/// convolutional/base_conv.py with the output lengths of keras/src/ops/operation_utils.py compute_conv_output_shape;
+/// "same" padding's left/right split is TensorFlow's, tensorflow/core/framework/kernel_shape_util.cc).
 /// </summary>
 public class LayerGoldenTests
 {

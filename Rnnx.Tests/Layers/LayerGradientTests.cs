@@ -1,3 +1,4 @@
+using Rnnx.Diagnostics;
 using Rnnx.Layers;
 using Rnnx.Losses;
 using Rnnx.Models;
@@ -12,10 +13,6 @@ namespace Rnnx.Tests.Layers;
 /// </summary>
 public class LayerGradientTests
 {
-    private const double H = 1e-6;
-    private const double Abs = 1e-8;
-    private const double Rel = 1e-6;
-
     /// <summary>
     /// Checks d(Σ f(x) ⊙ R)/dx and /dθ for every weight θ of <paramref name="layer"/> (already built in float64).
     /// </summary>
@@ -24,71 +21,16 @@ public class LayerGradientTests
 
     /// <summary>
     /// Checks the gradients of <paramref name="objective"/>(forward(x)) (default Σ forward(x) ⊙ R) with respect to x
-    /// and <paramref name="weights"/>.
+    /// and <paramref name="weights"/>, with the public <see cref="GradientChecker"/>.
     /// </summary>
     private static void CheckGradients(IReadOnlyList<Parameter> weights, int[] xShape, uint seed, Func<Tensor, Tensor> forward,
         Func<Tensor, Tensor>? objective = null)
     {
-        var rng = new NumPyRandomState(seed);
-        double[] xv = rng.Randn(xShape);
-        var probe = forward(Tensor.FromArray(xv, xShape));
-        double[] rv = rng.Rand(probe.Shape.ToArray()).Select(v => 2 * v - 1).ToArray();
-        var r = Tensor.FromArray(rv, probe.Shape.ToArray());
-        objective ??= y => Tensor.Sum(y * r);
-
-        // Analytic, on the tape.
-        double[] gx;
-        var gw = new List<double[]>();
         Assert.That(weights.All(p => p.DType == DType.Float64), "the weights must be float64");
-        using (var tape = new Tape())
-        {
-            using (tape.Activate())
-            {
-                var x = Tensor.FromArray(xv, xShape).RequireGrad();
-                var loss = objective(forward(x));
-                var g = tape.Backward(loss);
-                gx = g[x].ToDoubleArray();
-                foreach (var p in weights) gw.Add(g[p].ToDoubleArray());
-            }
-        }
-
-        double Loss(double[] xs) => objective(forward(Tensor.FromArray(xs, xShape))).Item();
-
-        // Numeric, input.
-        var xp = (double[])xv.Clone();
-        for (int i = 0; i < xv.Length; i++)
-        {
-            xp[i] = xv[i] + H;
-            double fp = Loss(xp);
-            xp[i] = xv[i] - H;
-            double fm = Loss(xp);
-            xp[i] = xv[i];
-            Compare(gx[i], (fp - fm) / (2 * H), $"d/dx[{i}]");
-        }
-
-        // Numeric, weights (perturbed in place through the parameter's span).
-        for (int w = 0; w < weights.Count; w++)
-        {
-            var p = weights[w];
-            int n = p.Size;
-            for (int i = 0; i < n; i++)
-            {
-                double orig = p.AsSpan<double>()[i];
-                p.AsSpan<double>()[i] = orig + H;
-                double fp = Loss(xv);
-                p.AsSpan<double>()[i] = orig - H;
-                double fm = Loss(xv);
-                p.AsSpan<double>()[i] = orig;
-                Compare(gw[w][i], (fp - fm) / (2 * H), $"d/d{p.Name}[{i}]");
-            }
-        }
-    }
-
-    private static void Compare(double analytic, double numeric, string what)
-    {
-        double tol = Abs + Rel * Math.Max(Math.Abs(analytic), Math.Abs(numeric));
-        if (!(Math.Abs(analytic - numeric) <= tol))
-            Assert.Fail($"{what}: analytic {analytic:R}, numeric {numeric:R}, |diff| {Math.Abs(analytic - numeric):E3} > {tol:E3}");
+        var x = Tensor.FromArray(new NumPyRandomState(seed).Randn(xShape), xShape);
+        Func<Tensor> f = objective is null ? () => forward(x) : () => objective(forward(x));
+        var result = GradientChecker.Check(f, GradientCheckOptions.Default with { Seed = seed }, [x, .. weights.Select(p => p.Value)]);
+        Assert.That(result.Elements, Is.EqualTo(x.Size + weights.Sum(p => p.Size)), "every input and weight element compared");
     }
 
     /// <summary>Sets every weight to a random value (so zero biases, unit gammas etc. do not hide terms).</summary>

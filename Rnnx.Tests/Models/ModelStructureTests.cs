@@ -4,7 +4,9 @@ using Rnnx.Models;
 namespace Rnnx.Tests.Models;
 
 /// <summary>
-/// Parameter counts (keras-semantics.md §12), Summary text, and Keras-style weight names and order of the chapter's models.
+/// Parameter counts (computed from the weight shapes the Keras layers build, keras-team/keras at 3422977a: keras/src/layers/core/dense.py,
+/// rnn/simple_rnn.py, lstm.py, gru.py, convolutional/base_conv.py, normalization/layer_normalization.py; the
+/// notebook prints no summary to take them from), Summary text, and Keras-style weight names and order of the chapter's models.
 /// </summary>
 public class ModelStructureTests
 {

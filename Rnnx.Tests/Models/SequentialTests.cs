@@ -5,7 +5,8 @@ using Rnnx.Optimizers;
 namespace Rnnx.Tests.Models;
 
 /// <summary>
-/// Sequential's training loop (keras-semantics.md §9.2, §11): reproducibility, thread independence, History, the
+/// Sequential's training loop as Keras 3's (keras-team/keras at 3422977a: keras/src/trainers/trainer.py and compile_utils.py, a
+/// sample-weighted Mean loss tracker; trainers/data_adapters/array_data_adapter.py, batch 32 and a shuffle per epoch): reproducibility, thread independence, History, the
 /// sample-weighted epoch loss, validation, Predict, variable-length inference and weight I/O.
 /// </summary>
 public class SequentialTests

@@ -4,13 +4,14 @@ using static Rnnx.Tests.Optimizers.OptimizerTestHelpers;
 namespace Rnnx.Tests.Optimizers;
 
 /// <summary>
-/// Nadam against the goldens of docs/keras-semantics.md §10 and keras-team/keras
-/// <c>keras/src/optimizers/nadam_test.py</c>, and against the reference script
+/// Nadam against keras-team/keras <c>keras/src/optimizers/nadam_test.py</c> (Keras 3), the class docstring of
+/// tf_keras <c>tf_keras/optimizers/legacy/nadam.py</c>, trajectories derived from the update rules of
+/// <c>keras/src/optimizers/nadam.py</c> and the legacy <c>nadam.py</c> (no Keras test publishes them), and the reference script
 /// <c>Reference/optimizer_reference.py</c> (function <c>nadam</c>, reproduced below).
 /// </summary>
 /// <remarks>
 /// Tolerances: Keras tables printed to 4 decimals are checked to 5e-5 (their rounding) plus 1e-6;
-/// the doc's 8- and 9-digit goldens to half a unit of their last digit (5e-8, 5e-10) rounded up to 1e-7 and 1e-9;
+/// the derived 8- and 9-digit trajectories to half a unit of their last digit (5e-8, 5e-10) rounded up to 1e-7 and 1e-9;
 /// float64 trajectories against the script to 1e-14 relative (same operations in the same order, so in practice
 /// they agree to the last bit or two); float32 trajectories bit-exactly (the script reproduces TF's float32 rounding).
 /// <c>power(x, y)</c> is a correctly rounded power in the scalar's dtype (what glibc <c>powf</c> and .NET
@@ -113,7 +114,7 @@ public class NadamTests
     [TestCase(NadamSchedule.Legacy, 1.0564518)]
     public void FirstStep_MovesByMultiplierTimesLearningRateTimesSign(NadamSchedule schedule, double k)
     {
-        // §10.4: the first update is θ -= lr·k·g/(|g| + ε). Step 1 has m = (1-β1)g, v̂ = g², so
+        // From the update rule of keras/src/optimizers/nadam.py: the first update is θ -= lr·k·g/(|g| + ε). Step 1 has m = (1-β1)g, v̂ = g², so
         // k = 1 + u2·(1-β1)/(1 - u1·u2); Keras 3: u1 = 0.9·(1 - 0.5·0.96) = 0.468, u2 = 0.9·(1 - 0.5·0.96²) = 0.48528,
         // k = 1 + 0.048528/0.77288896 = 1.0627878...; legacy uses 0.96^0.004 and 0.96^0.008 instead.
         foreach (double g0 in new[] { 1.0, -3.0, 0.25, 1e4 })
@@ -130,16 +131,17 @@ public class NadamTests
     }
 
     [Test]
-    public void Keras3_FiveStepQuadraticTrajectory_MatchesDoc()
+    public void Keras3_FiveStepQuadraticTrajectory_MatchesDerivedValues()
     {
-        // §10.4, θ²/2 from θ = 1 (gradient θ), defaults, float64 (doc values to 9 decimals; script values to 17 digits).
+        // θ²/2 from θ = 1 (gradient θ), defaults, float64: 9 decimals from an independent float64 implementation of
+        // keras/src/optimizers/nadam.py (the project's Keras semantics notes), 17 digits from the script above.
         var theta = RunQuadratic64(new Nadam(), 1.0, 5);
         Assert.That(theta, Is.EqualTo(new[] { 0.998937212, 0.998163979, 0.997453142, 0.996752039, 0.996042474 }).Within(1e-9));
         Assert.That(theta, Is.EqualTo(new[] { 0.99893721230297, 0.9981639786903609, 0.9974531423031742, 0.996752039216403, 0.9960424744587293 }).Within(1e-14));
     }
 
     [Test]
-    public void Legacy_FiveStepQuadraticTrajectory_MatchesDoc()
+    public void Legacy_FiveStepQuadraticTrajectory_MatchesDerivedValues()
     {
         var theta = RunQuadratic64(new Nadam(schedule: NadamSchedule.Legacy), 1.0, 5);
         Assert.That(theta, Is.EqualTo(new[] { 0.998943548, 0.998160231, 0.997428551, 0.996698208, 0.995953106 }).Within(1e-9));
@@ -150,7 +152,7 @@ public class NadamTests
     public void Legacy_ClassDoctest()
     {
         // tf_keras/optimizers/legacy/nadam.py docstring: Nadam(learning_rate=0.2), var = 10, loss var²/2, one step,
-        // printed "9.8". §10.3: the legacy formula gives 9.78871, the Keras 3 formula 9.78744.
+        // printed "9.8". The legacy formula gives 9.78871, the Keras 3 formula 9.78744 (the script above).
         float legacy = RunQuadratic32(new Nadam(learningRate: 0.2, schedule: NadamSchedule.Legacy), 10f, 1)[0];
         float keras3 = RunQuadratic32(new Nadam(learningRate: 0.2), 10f, 1)[0];
         Assert.Multiple(() =>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Rnnx.Optimization;
 using Rnnx.Optimizers;
+using Rnnx.Tests.TestUtilities;
 using static Rnnx.Tests.Optimizers.OptimizerTestHelpers;
 
 namespace Rnnx.Tests.Optimizers;
@@ -197,11 +198,9 @@ public class OptimizerTests
                 if (p.DType == DType.Float32) SetGradient(g, p, RandomFloats(rng, p.Size, 1));
                 else SetGradient(g, p, RandomDoubles(rng, p.Size, 1));
             }
-            for (int s = 0; s < 50; s++) opt.Step(list, g);     // warm-up: state created, code jitted
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int s = 0; s < 100; s++) opt.Step(list, g);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.That(allocated, Is.EqualTo(0), $"clipping: {clip}");
+            // warm-up: state created, code jitted
+            var allocated = SteadyStateAllocation.BytesPerRun(() => opt.Step(list, g), warmUps: 50, measured: 100);
+            Assert.That(allocated, Is.All.EqualTo(0), $"clipping: {clip}");
         }
     }
 

@@ -44,7 +44,7 @@ internal sealed class BiasActivationOp : Op
             ref var e = ref tape.Record(Instance, o);
             e.A = dx;
             e.B = db;
-            e.I0 = (int)act;
+            e.SetArgs(act);
         }
         return new Tensor(o);
     }
@@ -72,7 +72,7 @@ internal sealed class BiasActivationOp : Op
     {
         TensorData x = e.A!, b = e.B!;
         var g = tape.GradOf<T>(e.Out);
-        var act = (FusedActivation)e.I0;
+        var act = e.GetArgs<FusedActivation>();
         ReadOnlySpan<T> dz = g;
         if (act != FusedActivation.Linear)
         {

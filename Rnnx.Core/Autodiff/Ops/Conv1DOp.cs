@@ -38,12 +38,13 @@ internal sealed class Conv1DOp : Op
             ref var e = ref tape.Record(Instance, o);
             e.A = dx;
             e.B = dw;
-            e.I0 = stride;
-            e.I1 = dilation;
-            e.I2 = (int)padding;
+            e.SetArgs(new Args(stride, dilation, padding));
         }
         return new Tensor(o);
     }
+
+    /// <summary>The arguments kept for backward.</summary>
+    private readonly record struct Args(int Stride, int Dilation, Conv1DPadding Padding);
 
     public override void Backward(Tape tape, in TapeEntry e)
     {
@@ -55,7 +56,8 @@ internal sealed class Conv1DOp : Op
     {
         TensorData x = e.A!, w = e.B!;
         int batch = x.Shape[0], cin = x.Shape[2], cout = w.Shape[2];
-        var geo = Conv1DGeometry.Create(x.Shape[1], w.Shape[0], e.I0, e.I1, (Conv1DPadding)e.I2);
+        var args = e.GetArgs<Args>();
+        var geo = Conv1DGeometry.Create(x.Shape[1], w.Shape[0], args.Stride, args.Dilation, args.Padding);
         var g = tape.GradOf<T>(e.Out);
         if (x.RequiresGrad) Conv1DKernels.BackwardInput<T>(g, w.Span<T>(), tape.Grad<T>(x), batch, cin, cout, geo);
         if (w.RequiresGrad) Conv1DKernels.BackwardWeight<T>(x.Span<T>(), g, tape.Grad<T>(w), batch, cin, cout, geo);

@@ -42,7 +42,7 @@ internal sealed class LossOp : Op
             e.A = t;
             e.B = p;
             e.S0 = diff;
-            e.D0 = delta;
+            e.SetArgs(delta);
         }
         return new Tensor(o);
     }
@@ -94,7 +94,7 @@ internal sealed class LossOp : Op
                 for (int i = 0; i < d.Length; i++) s[i] = d[i] > T.Zero ? g / n : d[i] < T.Zero ? -g / n : T.Zero;   // sign(d) g / N
                 break;
             default:
-                T delta = T.CreateChecked(e.D0);
+                T delta = T.CreateChecked(e.GetArgs<double>());
                 for (int i = 0; i < d.Length; i++) s[i] = T.Clamp(d[i], -delta, delta) * g / n;          // clip(d, ±delta) g / N
                 break;
         }

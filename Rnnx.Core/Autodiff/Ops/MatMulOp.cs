@@ -48,10 +48,7 @@ internal sealed class MatMulOp : Op
             ref var e = ref tape.Record(Instance, o);
             e.A = da;
             e.B = db;
-            e.I0 = batch;
-            e.I1 = m;
-            e.I2 = k;
-            e.I3 = n;
+            e.SetArgs(new Dims(batch, m, k, n));
         }
         return new Tensor(o);
     }
@@ -77,10 +74,13 @@ internal sealed class MatMulOp : Op
         else Run<double>(tape, e);
     }
 
+    /// <summary>The product's dimensions (batch = 0 for an unbatched product): (batch x) (m x k) times (k x n).</summary>
+    private readonly record struct Dims(int Batch, int M, int K, int N);
+
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         TensorData a = e.A!, b = e.B!;
-        int batch = e.I0, m = e.I1, k = e.I2, n = e.I3;
+        var (batch, m, k, n) = e.GetArgs<Dims>();
         var g = tape.GradOf<T>(e.Out);
         if (batch == 0)
         {

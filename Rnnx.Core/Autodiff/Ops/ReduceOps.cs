@@ -47,8 +47,7 @@ internal sealed class SumOp : Op
         {
             ref var e = ref tape.Record(Instance, o);
             e.A = d;
-            e.I0 = mask;
-            e.D0 = scale;
+            e.SetArgs(new Args(mask, scale));
         }
         return new Tensor(o);
     }
@@ -68,18 +67,22 @@ internal sealed class SumOp : Op
         else Run<double>(tape, e);
     }
 
+    /// <summary>Bit i of <c>ReducedAxes</c> set when axis i is summed; <c>Scale</c> 1 for Sum, 1/count for Mean.</summary>
+    private readonly record struct Args(int ReducedAxes, double Scale);
+
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var a = e.A!;
         int rank = a.Shape.Rank;
         Span<int> keep = stackalloc int[Shape.MaxRank];
-        for (int i = 0; i < rank; i++) keep[i] = (e.I0 & (1 << i)) != 0 ? 1 : a.Shape[i];
+        var args = e.GetArgs<Args>();
+        for (int i = 0; i < rank; i++) keep[i] = (args.ReducedAxes & (1 << i)) != 0 ? 1 : a.Shape[i];
         var keepShape = new Shape(keep[..rank]);
         ReadOnlySpan<T> g = tape.GradOf<T>(e.Out);
-        if (e.D0 != 1.0)
+        if (args.Scale != 1.0)
         {
             var s = tape.Scratch<T>(g.Length);
-            TP.Multiply(g, T.CreateChecked(e.D0), s);
+            TP.Multiply(g, T.CreateChecked(args.Scale), s);
             g = s;
         }
         Broadcasting.BroadcastAdd(g, keepShape.Dimensions, tape.Grad<T>(a), a.Shape.Dimensions);

@@ -83,8 +83,7 @@ internal sealed class TransposeOp : Op
             e.A = d;
             int code = 0;
             for (int i = 0; i < rank; i++) code |= p[i] << (4 * i);
-            e.I0 = code;
-            e.I1 = rank;
+            e.SetArgs(new PermuteArgs(code, rank));
         }
         return new Tensor(o);
     }
@@ -118,13 +117,16 @@ internal sealed class TransposeOp : Op
         else Run<double>(tape, e);
     }
 
+    /// <summary>The permutation (4 bits per axis, axis i of the output is axis (Code >> 4i) &amp; 15 of the input) and the rank.</summary>
+    private readonly record struct PermuteArgs(int Code, int Rank);
+
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var a = e.A!;
         if (!a.RequiresGrad) return;
-        int rank = e.I1;
+        var (code, rank) = e.GetArgs<PermuteArgs>();
         Span<int> inv = stackalloc int[Shape.MaxRank];
-        for (int i = 0; i < rank; i++) inv[(e.I0 >> (4 * i)) & 15] = i;
+        for (int i = 0; i < rank; i++) inv[(code >> (4 * i)) & 15] = i;
         Permute(tape.GradOf<T>(e.Out), e.Out.Shape, inv[..rank], tape.Grad<T>(a), accumulate: true);
     }
 }
@@ -159,7 +161,7 @@ internal sealed class SliceOp : Op
         {
             ref var en = ref tape.Record(Instance, o);
             en.A = d;
-            en.I0 = outer; en.I1 = len; en.I2 = inner; en.I3 = s; en.I4 = step; en.I5 = count;
+            en.SetArgs(new SliceArgs(outer, len, inner, s, step, count));
         }
         return new Tensor(o);
     }
@@ -191,10 +193,14 @@ internal sealed class SliceOp : Op
         else Run<double>(tape, e);
     }
 
+    /// <summary>The slice as (outer, axis length, inner) blocks: Count positions from Start every Step along the axis.</summary>
+    private readonly record struct SliceArgs(int Outer, int Length, int Inner, int Start, int Step, int Count);
+
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var g = tape.Grad<T>(e.Out);
-        Copy(tape.Grad<T>(e.A!), g, e.I0, e.I1, e.I2, e.I3, e.I4, e.I5, scatter: true);
+        var a = e.GetArgs<SliceArgs>();
+        Copy(tape.Grad<T>(e.A!), g, a.Outer, a.Length, a.Inner, a.Start, a.Step, a.Count, scatter: true);
     }
 }
 
@@ -262,7 +268,7 @@ internal sealed class ConcatOp : Op
                 ref var e = ref tape.Record(Instance, o);
                 e.ExtraStart = tape.ExtraInputs.Count;
                 e.ExtraCount = inputs.Length;
-                e.I0 = outer;
+                e.SetArgs(outer);
                 foreach (var t in inputs) tape.ExtraInputs.Add(t.Data);
             }
         }
@@ -292,7 +298,7 @@ internal sealed class ConcatOp : Op
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var g = tape.GradOf<T>(e.Out);
-        int outer = e.I0, rowOut = e.Out.Length / outer, pos = 0;
+        int outer = e.GetArgs<int>(), rowOut = e.Out.Length / outer, pos = 0;
         for (int i = 0; i < e.ExtraCount; i++)
         {
             var d = tape.ExtraInputs[e.ExtraStart + i];

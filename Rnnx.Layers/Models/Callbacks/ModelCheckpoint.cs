@@ -63,6 +63,12 @@ public sealed class ModelCheckpoint : Callback
     /// <summary>The best monitored value so far (kept across Fit calls, as in Keras; settable when resuming).</summary>
     public double Best { get; set; }
 
+    /// <summary>
+    /// Metadata saved in every whole-model checkpoint (<see cref="SaveOptions.Metadata"/>), e.g. what an application
+    /// needs to use the model (its input window, its scaling); null for none. Ignored with <see cref="SaveWeightsOnly"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
     /// <summary>The files written, in order.</summary>
     public IReadOnlyList<string> SavedPaths => _saved;
 
@@ -84,7 +90,7 @@ public sealed class ModelCheckpoint : Callback
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
         if (SaveWeightsOnly) ModelIO.SaveWeights(model, path);
-        else ModelIO.Save(model, path, new SaveOptions { Epoch = epoch + 1 });
+        else ModelIO.Save(model, path, new SaveOptions { Epoch = epoch + 1, Metadata = Metadata?.ToDictionary() });
         _saved.Add(path);
     }
 

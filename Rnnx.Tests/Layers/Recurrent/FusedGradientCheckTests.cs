@@ -1,3 +1,4 @@
+using Rnnx.Diagnostics;
 using Rnnx.Layers;
 using Rnnx.Random;
 using static Rnnx.Tests.Layers.Recurrent.RecurrentTestUtil;
@@ -13,8 +14,6 @@ public class FusedGradientCheckTests
 {
     private static readonly CellKind[] AllKinds = Enum.GetValues<CellKind>();
 
-    private delegate Span<double> Values();
-
     [Test, Combinatorial]
     public void FiniteDifferences([ValueSource(nameof(AllKinds))] CellKind kind, [Values(false, true)] bool returnSequences, [Values(false, true)] bool goBackwards)
     {
@@ -24,49 +23,17 @@ public class FusedGradientCheckTests
         var x = RandomTensor(rng, DType.Float64, 1.0, 2, 4, 3).RequireGrad();
         var init = layer.Cell.StateSizes.Select(s => RandomTensor(rng, DType.Float64, 0.7, 2, s).RequireGrad()).ToArray();
 
-        var analytic = Run(layer, x, init, fused: true);
-
-        double Loss()
+        // Analytic: the fused training path on a tape; numeric: the fused inference path (no tape).
+        layer.UseFusedKernel = true;
+        Tensor Loss()
         {
-            var (y, states) = layer.Run(x, init);   // no tape: the fused inference path
-            double l = Probe(y, 11).Item();
-            for (int i = 0; i < states.Length; i++) l += Probe(states[i], 20 + (uint)i).Item();
+            var (y, states) = layer.Run(x, init);
+            var l = Probe(y, 11);
+            for (int i = 0; i < states.Length; i++) l += Probe(states[i], 20 + (uint)i);
             return l;
         }
-
-        var targets = new List<(string Name, Values Get)> { ("x", () => x.Data.Span<double>()) };
-        foreach (var p in layer.Weights) targets.Add((p.Name, () => p.AsSpan<double>()));
-        for (int i = 0; i < init.Length; i++)
-        {
-            var s = init[i];
-            targets.Add(($"initial_state_{i}", () => s.Data.Span<double>()));
-        }
-        Assert.That(targets.Select(t => t.Name), Is.EqualTo(analytic.Grads.Select(g => g.Name)));
-
-        for (int n = 0; n < targets.Count; n++)
-        {
-            var numeric = CentralDifference(Loss, targets[n].Get);
-            var ana = analytic.Grads[n].Values;
-            for (int i = 0; i < numeric.Length; i++)
-                Assert.That(Math.Abs(numeric[i] - ana[i]), Is.LessThanOrEqualTo(1e-8 + 1e-6 * Math.Abs(ana[i])),
-                    $"d/d {targets[n].Name}[{i}]: numeric {numeric[i]:R}, analytic {ana[i]:R}");
-        }
-    }
-
-    private static double[] CentralDifference(Func<double> loss, Values values, double h = 1e-6)
-    {
-        int n = values().Length;
-        var result = new double[n];
-        for (int i = 0; i < n; i++)
-        {
-            double orig = values()[i];
-            values()[i] = orig + h;
-            double up = loss();
-            values()[i] = orig - h;
-            double down = loss();
-            values()[i] = orig;
-            result[i] = (up - down) / (2 * h);
-        }
-        return result;
+        var result = GradientChecker.Check(Loss, GradientCheckOptions.Default with { RecordNumeric = false },
+            [x, .. layer.Weights.Select(p => p.Value), .. init]);
+        Assert.That(result.Elements, Is.EqualTo(x.Size + layer.CountParams() + init.Sum(s => s.Size)));
     }
 }

@@ -4,7 +4,8 @@ using static Rnnx.Tests.Layers.Recurrent.RecurrentTestUtil;
 namespace Rnnx.Tests.Layers.Recurrent;
 
 /// <summary>
-/// Keras 3 golden values (docs keras-semantics.md §4.2, §5, §6), each checked through the fused kernel and the composed
+/// Keras 3 golden values from keras-team/keras at 3422977a keras/src/layers/rnn/simple_rnn_test.py, lstm_test.py and gru_test.py
+/// (each case names its test function), each checked through the fused kernel and the composed
 /// step loop, in float32. Setup as in the Keras tests: constant initializers kernel 0.01, recurrent 0.02, bias 0.03
 /// (for LSTM with unit_forget_bias=True the bias initializer is [0.03·U, ones(U), 0.03·2U]: Keras concatenates
 /// bias_initializer(U), Ones()(U), bias_initializer(2U)); input np.arange(n).reshape(shape).astype("float32").

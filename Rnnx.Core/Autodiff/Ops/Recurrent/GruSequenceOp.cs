@@ -49,8 +49,7 @@ internal sealed class GruSequenceOp : Op
             e.ExtraCount = Bias is null ? 1 : 2;
             e.S0 = Gates;
             e.S1 = RecurrentCandidate;
-            e.I0 = ResetAfter ? 1 : 0;
-            e.I1 = GoBackwards ? 1 : 0;
+            e.SetArgs(new Flags(ResetAfter, GoBackwards));
         }
 
         public static Saved Of(Tape tape, in TapeEntry e) => new()
@@ -62,9 +61,11 @@ internal sealed class GruSequenceOp : Op
             Bias = e.ExtraCount > 1 ? tape.ExtraInputs[e.ExtraStart + 1] : null,
             Gates = e.S0!,
             RecurrentCandidate = e.S1!,
-            ResetAfter = e.I0 != 0,
-            GoBackwards = e.I1 != 0,
+            ResetAfter = e.GetArgs<Flags>().ResetAfter,
+            GoBackwards = e.GetArgs<Flags>().GoBackwards,
         };
+
+        private readonly record struct Flags(bool ResetAfter, bool GoBackwards);
     }
 
     /// <summary>The hidden sequence (B, T, U) in processing order; arguments checked by <see cref="Tensor.GruSequence"/>.</summary>

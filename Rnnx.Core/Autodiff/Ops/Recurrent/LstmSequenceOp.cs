@@ -48,7 +48,7 @@ internal sealed class LstmSequenceOp : Op
             e.S0 = Gates;
             e.S1 = Cells;
             e.S2 = TanhCells;
-            e.I1 = GoBackwards ? 1 : 0;
+            e.SetArgs(GoBackwards);
         }
 
         public static Saved Of(Tape tape, in TapeEntry e) => new()
@@ -62,7 +62,7 @@ internal sealed class LstmSequenceOp : Op
             Gates = e.S0!,
             Cells = e.S1!,
             TanhCells = e.S2!,
-            GoBackwards = e.I1 != 0,
+            GoBackwards = e.GetArgs<bool>(),
         };
     }
 

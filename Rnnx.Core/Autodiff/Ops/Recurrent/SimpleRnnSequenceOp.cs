@@ -41,8 +41,7 @@ internal sealed class SimpleRnnSequenceOp : Op
             tape.ExtraInputs.Add(H0);
             if (Bias is not null) tape.ExtraInputs.Add(Bias);
             e.ExtraCount = Bias is null ? 1 : 2;
-            e.I0 = (int)Activation;
-            e.I1 = GoBackwards ? 1 : 0;
+            e.SetArgs(new Flags(Activation, GoBackwards));
         }
 
         public static Saved Of(Tape tape, in TapeEntry e) => new()
@@ -52,9 +51,11 @@ internal sealed class SimpleRnnSequenceOp : Op
             RecurrentKernel = e.C!,
             H0 = tape.ExtraInputs[e.ExtraStart],
             Bias = e.ExtraCount > 1 ? tape.ExtraInputs[e.ExtraStart + 1] : null,
-            Activation = (CellActivation)e.I0,
-            GoBackwards = e.I1 != 0,
+            Activation = e.GetArgs<Flags>().Activation,
+            GoBackwards = e.GetArgs<Flags>().GoBackwards,
         };
+
+        private readonly record struct Flags(CellActivation Activation, bool GoBackwards);
     }
 
     /// <summary>The hidden sequence (B, T, U) in processing order; arguments checked by <see cref="Tensor.SimpleRnnSequence"/>.</summary>

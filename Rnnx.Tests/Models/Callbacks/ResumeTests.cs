@@ -5,7 +5,7 @@ using Rnnx.Saving;
 using Rnnx.Tests.Saving;
 using LNSimpleRNNCell = Rnnx.Cli.LNSimpleRNNCell;
 
-namespace Rnnx.Tests.Callbacks;
+namespace Rnnx.Tests.Models.Callbacks;
 
 /// <summary>Training stopped after epoch k and resumed from a checkpoint equals training straight through, bit for bit.</summary>
 [TestFixture]

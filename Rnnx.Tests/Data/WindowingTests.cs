@@ -1,6 +1,6 @@
 using Rnnx.Data;
 
-namespace Rnnx.Tests.Saving;
+namespace Rnnx.Tests.Data;
 
 [TestFixture]
 public sealed class WindowingTests

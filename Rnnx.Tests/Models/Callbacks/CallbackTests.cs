@@ -5,7 +5,7 @@ using Rnnx.Optimizers;
 using Rnnx.Saving;
 using Rnnx.Tests.Saving;
 
-namespace Rnnx.Tests.Callbacks;
+namespace Rnnx.Tests.Models.Callbacks;
 
 [TestFixture]
 public sealed class CallbackTests

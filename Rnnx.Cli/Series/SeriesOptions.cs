@@ -1,0 +1,175 @@
+namespace Rnnx.Cli;
+
+/// <summary>The documented limits of the command line's sizes (each checked by the parser with a message naming it).</summary>
+internal static class Limits
+{
+    /// <summary>Largest --window.</summary>
+    public const int MaxWindow = 100_000;
+
+    /// <summary>Largest --horizon.</summary>
+    public const int MaxHorizon = 100_000;
+
+    /// <summary>Largest --batch-size.</summary>
+    public const int MaxBatchSize = 1_000_000;
+
+    /// <summary>Largest --epochs.</summary>
+    public const int MaxEpochs = 1_000_000;
+
+    /// <summary>Largest --threads.</summary>
+    public const int MaxThreads = 1024;
+
+    /// <summary>Largest --patience.</summary>
+    public const int MaxPatience = 1_000_000;
+
+    /// <summary>Largest CSV input, in bytes (1 GiB).</summary>
+    public const long MaxCsvBytes = 1L << 30;
+
+    /// <summary>Largest total of windowed training values held in memory (windows × window, float32): 512 Mi values, 2 GiB.</summary>
+    public const long MaxWindowedValues = 512L << 20;
+}
+
+/// <summary>How empty cells (and missing dates) of the series are filled.</summary>
+internal enum FillMode
+{
+    /// <summary>An empty cell is an error naming its row and column.</summary>
+    None,
+
+    /// <summary>An empty cell takes the previous value.</summary>
+    Previous,
+
+    /// <summary>An empty cell is interpolated linearly between its neighbours.</summary>
+    Linear,
+}
+
+/// <summary>Where a series comes from: a CSV file, its value column, and how to read it.</summary>
+/// <param name="Csv">The CSV file.</param>
+/// <param name="Column">The value column: a header name, or a 1-based index with <paramref name="NoHeader"/>.</param>
+/// <param name="DateColumn">The date column, or null when rows are not dated.</param>
+/// <param name="Fill">How empty cells are filled.</param>
+/// <param name="NoHeader">The file has no header row; columns are named by 1-based index.</param>
+internal sealed record SeriesSource(string Csv, string Column, string? DateColumn = null, FillMode Fill = FillMode.None, bool NoHeader = false);
+
+/// <summary>The settings of <c>rnnx train</c>; null sizes take their default (or, when resuming, the checkpoint's).</summary>
+internal sealed record TrainOptions
+{
+    /// <summary>Default --arch.</summary>
+    public const string DefaultArch = "lstm";
+
+    /// <summary>Default --window.</summary>
+    public const int DefaultWindow = 50;
+
+    /// <summary>Default --horizon.</summary>
+    public const int DefaultHorizon = 10;
+
+    /// <summary>Default --epochs.</summary>
+    public const int DefaultEpochs = 10;
+
+    /// <summary>Default --batch-size.</summary>
+    public const int DefaultBatchSize = 32;
+
+    /// <summary>Default --validation.</summary>
+    public const double DefaultValidation = 0.2;
+
+    /// <summary>Default --learning-rate.</summary>
+    public const double DefaultLearningRate = 0.001;
+
+    /// <summary>Default --seed.</summary>
+    public const int DefaultSeed = 42;
+
+    /// <summary>The series (its column may come from the checkpoint when resuming).</summary>
+    public required string Csv { get; init; }
+
+    /// <summary>The value column, or null to take the checkpoint's.</summary>
+    public string? Column { get; init; }
+
+    /// <summary>The date column, or null.</summary>
+    public string? DateColumn { get; init; }
+
+    /// <summary>How empty cells are filled.</summary>
+    public FillMode Fill { get; init; }
+
+    /// <summary>Whether the CSV has no header row.</summary>
+    public bool NoHeader { get; init; }
+
+    /// <summary>Where the model is saved.</summary>
+    public required string Save { get; init; }
+
+    /// <summary>The architecture name.</summary>
+    public string? Arch { get; init; }
+
+    /// <summary>Input steps.</summary>
+    public int? Window { get; init; }
+
+    /// <summary>Steps forecast at once.</summary>
+    public int? Horizon { get; init; }
+
+    /// <summary>Total epochs (when resuming, the epoch to stop at, as Keras's <c>epochs</c> with <c>initial_epoch</c>).</summary>
+    public int? Epochs { get; init; }
+
+    /// <summary>Batch size.</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>Share of the series kept for validation.</summary>
+    public double? Validation { get; init; }
+
+    /// <summary>Nadam's learning rate.</summary>
+    public double? LearningRate { get; init; }
+
+    /// <summary>Early-stopping patience, or null for none.</summary>
+    public int? Patience { get; init; }
+
+    /// <summary>Checkpoint path pattern, or null.</summary>
+    public string? Checkpoint { get; init; }
+
+    /// <summary>Per-epoch CSV log, or null.</summary>
+    public string? Log { get; init; }
+
+    /// <summary>Seed of weights and shuffles.</summary>
+    public int? Seed { get; init; }
+
+    /// <summary>Training threads, or null for up to 2.</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>A checkpoint to continue from, or null.</summary>
+    public string? Resume { get; init; }
+
+    /// <summary>Whether the output is a terminal (live progress).</summary>
+    public bool Interactive { get; init; }
+}
+
+/// <summary>The settings of <c>rnnx forecast</c>.</summary>
+internal sealed record ForecastOptions
+{
+    /// <summary>The model file.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>The CSV file.</summary>
+    public required string Csv { get; init; }
+
+    /// <summary>The value column, or null for the model's.</summary>
+    public string? Column { get; init; }
+
+    /// <summary>The date column, or null for the model's (if any).</summary>
+    public string? DateColumn { get; init; }
+
+    /// <summary>How empty cells are filled.</summary>
+    public FillMode Fill { get; init; }
+
+    /// <summary>Whether the CSV has no header row.</summary>
+    public bool NoHeader { get; init; }
+
+    /// <summary>The PNG plot, or null.</summary>
+    public string? Plot { get; init; }
+
+    /// <summary>The JSON output, or null.</summary>
+    public string? Json { get; init; }
+
+    /// <summary>The window, for a model that does not record it.</summary>
+    public int? Window { get; init; }
+}
+
+/// <summary>The settings of <c>rnnx export</c>.</summary>
+/// <param name="Model">The model file.</param>
+/// <param name="Onnx">The ONNX output.</param>
+/// <param name="NoStandardization">Leave the standardization out of the graph.</param>
+internal sealed record ExportOptions(string Model, string Onnx, bool NoStandardization);

@@ -1,0 +1,70 @@
+using Rnnx.Tests.TestUtilities;
+
+namespace Rnnx.Tests.Autodiff;
+
+/// <summary>A steady-state training step recorded on a warm tape allocates nothing per op.</summary>
+[NonParallelizable]
+public class TapeAllocationTests
+{
+    private sealed class RnnStep
+    {
+        private const int Batch = 4, Features = 3, Units = 8;
+        private readonly Tensor _x, _y, _h0;
+        private readonly Parameter _w, _r, _b;
+        private readonly Tensor[] _hs;
+        private readonly Tape _tape = new();
+        public double Checksum;
+
+        public RnnStep(int steps)
+        {
+            var rng = new global::Rnnx.Random.NumPyRandomState(1);
+            _x = Tensor.FromArray(Array.ConvertAll(rng.Rand(Batch * steps * Features), v => (float)v - 0.5f), Batch, steps, Features);
+            _y = Tensor.FromArray(Array.ConvertAll(rng.Rand(Batch * steps * Units), v => (float)v), Batch, steps, Units);
+            _h0 = Tensor.Zeros(new Shape(Batch, Units));
+            _w = new Parameter("rnn/kernel", Tensor.FromArray(Array.ConvertAll(rng.Rand(Features * Units), v => (float)v - 0.5f), Features, Units));
+            _r = new Parameter("rnn/recurrent_kernel", Tensor.FromArray(Array.ConvertAll(rng.Rand(Units * Units), v => (float)v * 0.2f - 0.1f), Units, Units));
+            _b = new Parameter("rnn/bias", Tensor.Zeros(new Shape(Units)));
+            _hs = new Tensor[steps];
+        }
+
+        /// <summary>Forward (h = tanh(x_t W + h R + b) over all steps, stacked), MSE, backward, a read of the gradients, reset.</summary>
+        public void Run()
+        {
+            using (_tape.Activate())
+            {
+                var h = _h0;
+                for (int t = 0; t < _hs.Length; t++)
+                {
+                    h = Tensor.Tanh(Tensor.MatMul(Tensor.Select(_x, 1, t), _w.Value) + Tensor.MatMul(h, _r.Value) + _b.Value);
+                    _hs[t] = h;
+                }
+                var loss = Tensor.MeanSquaredError(_y, Tensor.Stack(1, _hs));
+                var g = _tape.Backward(loss);
+                Checksum = loss.Item() + g.GetSpan<float>(_w)[0] + g.GetSpan<float>(_r)[0] + g.GetSpan<float>(_b)[0];
+            }
+            _tape.Reset();
+            Array.Clear(_hs);
+        }
+    }
+
+    /// <summary>The most a warm step allocated over three consecutive steps (after one warm-up that fills the tape's pools).</summary>
+    private static long AllocatedBySteadyStateStep(int steps)
+    {
+        var step = new RnnStep(steps);
+        long[] bytes = SteadyStateAllocation.BytesPerRun(step.Run, warmUps: 1, measured: 3);
+        Assert.That(double.IsFinite(step.Checksum));
+        return bytes.Max();
+    }
+
+    [Test]
+    public void TrainingStep_AfterWarmUp_AllocatesNothingPerOp()
+    {
+        long short20 = AllocatedBySteadyStateStep(20);
+        long long80 = AllocatedBySteadyStateStep(80);
+        TestContext.Out.WriteLine($"allocated by a steady-state step: 20 steps {short20} B, 80 steps {long80} B");
+        // 20 steps record ~130 ops, 80 steps ~490: any per-op allocation would show up many times over.
+        Assert.That(short20, Is.LessThanOrEqualTo(256), "20 time steps");
+        Assert.That(long80, Is.LessThanOrEqualTo(256), "80 time steps");
+        Assert.That(long80 - short20, Is.LessThanOrEqualTo(64), "allocation must not grow with the number of time steps");
+    }
+}
