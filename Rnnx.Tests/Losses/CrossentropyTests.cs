@@ -1,4 +1,5 @@
 using Rnnx.Losses;
+using Rnnx.Diagnostics;
 using Rnnx.Tests.TestUtilities;
 
 namespace Rnnx.Tests.LossTests;

@@ -32,15 +32,19 @@ internal sealed class Pool1DOp : Op
         {
             ref var e = ref tape.Record(op, output);
             e.A = X;
-            e.I0 = PoolSize;
-            e.I1 = Stride;
-            e.I2 = (int)Padding;
+            e.SetArgs(new Args(PoolSize, Stride, Padding));
         }
 
-        public static Saved Of(in TapeEntry e) => new() { X = e.A!, PoolSize = e.I0, Stride = e.I1, Padding = (Conv1DPadding)e.I2 };
+        public static Saved Of(in TapeEntry e)
+        {
+            var a = e.GetArgs<Args>();
+            return new() { X = e.A!, PoolSize = a.PoolSize, Stride = a.Stride, Padding = a.Padding };
+        }
 
         public Conv1DGeometry Geometry => Conv1DGeometry.Create(X.Shape[1], PoolSize, Stride, 1, Padding);
     }
+
+    private readonly record struct Args(int PoolSize, int Stride, Conv1DPadding Padding);
 
     public Tensor Apply(Tensor x, int poolSize, int stride, Conv1DPadding padding)
     {

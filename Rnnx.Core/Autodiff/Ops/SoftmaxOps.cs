@@ -32,13 +32,17 @@ internal sealed class SoftmaxOp : Op
         {
             ref var e = ref tape.Record(op, output);
             e.A = X;
-            e.I0 = Outer;
-            e.I1 = Length;
-            e.I2 = Inner;
+            e.SetArgs(new Args(Outer, Length, Inner));
         }
 
-        public static Saved Of(in TapeEntry e) => new() { X = e.A!, Outer = e.I0, Length = e.I1, Inner = e.I2 };
+        public static Saved Of(in TapeEntry e)
+        {
+            var a = e.GetArgs<Args>();
+            return new() { X = e.A!, Outer = a.Outer, Length = a.Length, Inner = a.Inner };
+        }
     }
+
+    private readonly record struct Args(int Outer, int Length, int Inner);
 
     public Tensor Apply(Tensor x, int axis)
     {
