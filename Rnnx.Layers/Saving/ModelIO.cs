@@ -117,10 +117,12 @@ public static partial class ModelIO
             var compile = new JsonObject
             {
                 ["loss"] = loss.Name,
-                ["loss_config"] = new JsonObject { ["from_logits"] = loss.FromLogits, ["label_smoothing"] = loss.LabelSmoothing },
                 ["metrics"] = new JsonArray(model.Metrics.Select(m => (JsonNode?)JsonValue.Create(m.Name)).ToArray()),
                 ["optimizer"] = OptimizerSerializer.Describe(optimizer),
             };
+            // Only options that differ from the defaults are written, so files of losses without options stay as before.
+            if (loss.FromLogits || loss.LabelSmoothing != 0)
+                compile["loss_config"] = new JsonObject { ["from_logits"] = loss.FromLogits, ["label_smoothing"] = loss.LabelSmoothing };
             if (optimizer is ICheckpointableOptimizer opt)
             {
                 var parameters = named.Select(w => w.Parameter).ToList();
