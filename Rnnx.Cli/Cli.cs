@@ -17,10 +17,10 @@ internal static class Cli
     /// <summary>Exit code of a successful run.</summary>
     public const int ExitOk = 0;
 
-    /// <summary>Exit code of an unexpected failure, or of an input whose contents are wrong (a bad CSV cell, a corrupt model).</summary>
+    /// <summary>Exit code of a failure during the work (an I/O error, a model the exporter cannot express).</summary>
     public const int ExitError = 1;
 
-    /// <summary>Exit code of a bad command line or a refused input or output path.</summary>
+    /// <summary>Exit code of bad input: the command line, a refused path, a bad CSV or model file, bad model metadata.</summary>
     public const int ExitUsage = 2;
 
     // Response files (@file) are off: a path starting with '@' is a path, never a file of arguments.
@@ -50,7 +50,7 @@ internal static class Cli
         catch (ModelFormatException e)
         {
             WriteError(error, e.Message);
-            return ExitError;
+            return ExitUsage;
         }
         catch (Exception e)
         {

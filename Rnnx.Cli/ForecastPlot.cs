@@ -27,7 +27,13 @@ internal static class ForecastPlot
         f.MarkerShape = MarkerShape.FilledCircle;
         f.MarkerSize = 5;
         f.LegendText = "forecast";
-        if (dated) plt.Axes.DateTimeTicksBottom();
+        if (dated)
+        {
+            // ISO dates on the axis, not the invariant culture's month/day/year.
+            var axis = plt.Axes.DateTimeTicksBottom();
+            if (axis.TickGenerator is ScottPlot.TickGenerators.DateTimeAutomatic ticks)
+                ticks.LabelFormatter = d => d.ToString(d.TimeOfDay == TimeSpan.Zero ? "yyyy-MM-dd" : "yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        }
         plt.Title(title, 16);
         plt.XLabel(dated ? "date" : "row", 14);
         plt.YLabel("value", 14);

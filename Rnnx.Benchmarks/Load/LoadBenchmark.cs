@@ -9,8 +9,10 @@ namespace Rnnx.Benchmarks.Load;
 /// <summary>
 /// Serving under load: N callers on one shared model each send one-series requests back to back for a fixed time
 /// (closed loop), through Rnnx's <c>Predict(float[], shape)</c> and through ONNX Runtime's <c>Run</c> on the model Rnnx
-/// exports. Reports requests/s, p50/p99 latency and bytes allocated per request, and checks every answer: Rnnx's
-/// bit for bit against the same request predicted alone, ONNX Runtime's within 1e-5 of it.
+/// exports. Reports requests/s, p50/p99 latency, bytes allocated per request and requests per CPU-second of the
+/// process, and checks every answer: Rnnx's bit for bit against the same request predicted alone, ONNX Runtime's within
+/// 1e-5 of it. Requests per CPU-second do not depend on how much of the machine other jobs take: when N callers get as
+/// many per CPU-second as one, they wait for nothing and scale with the cores they are given.
 /// <c>--control</c> adds a row with a model per caller (nothing shared): the scaling the machine itself allows.
 /// <code>dotnet run -c Release --project Rnnx.Benchmarks -- load [--model lstm_rnn] [--callers 1,8] [--seconds 5] [--control]</code>
 /// </summary>
@@ -57,9 +59,9 @@ internal static class LoadBenchmark
         try
         {
             Console.WriteLine($"model {modelName}: one {steps}-step series per request; {Environment.ProcessorCount} cores; {seconds:F0} s per row, closed loop");
-            Console.WriteLine("| engine | callers | requests/s | p50 µs | p99 µs | bytes/request | wrong answers |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-            var rows = new List<(string Engine, int Callers, double Rps)>();
+            Console.WriteLine("| engine | callers | requests/s | p50 µs | p99 µs | bytes/request | requests/CPU-s | wrong answers |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+            var rows = new List<(string Engine, int Callers, double Rps, double PerCpuSecond)>();
             using var ortOne = Session(onnxPath, intraOpThreads: 1);
             foreach (int n in callers)
             {
@@ -79,7 +81,8 @@ internal static class LoadBenchmark
             {
                 var mine = rows.Where(r => r.Engine == engine).ToList();
                 if (mine.Count > 1)
-                    Console.WriteLine($"{engine}: {mine[^1].Callers} callers = {mine[^1].Rps / mine[0].Rps:F2}x the throughput of {mine[0].Callers}");
+                    Console.WriteLine($"{engine}: {mine[^1].Callers} callers = {mine[^1].Rps / mine[0].Rps:F2}x the throughput of {mine[0].Callers}, " +
+                        $"{mine[^1].PerCpuSecond / mine[0].PerCpuSecond:F2}x the requests per CPU-second");
             }
             foreach (int n in callers)
             {
@@ -111,22 +114,22 @@ internal static class LoadBenchmark
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
-    private static (string, int, double) Measure(string engine, int callers, double seconds, float[][] series, float[][] alone,
+    private static (string, int, double, double) Measure(string engine, int callers, double seconds, float[][] series, float[][] alone,
         bool exact, Func<int, float[], float[]> predict)
     {
         // warm-up: every caller's thread, JIT, pools and sessions
-        RunCallers(callers, 0.5, series, alone, exact, predict, out _, out _, out _, out _, out _);
-        RunCallers(callers, seconds, series, alone, exact, predict, out var latencies, out long requests, out long wrong, out double elapsed, out long bytes);
+        RunCallers(callers, 0.5, series, alone, exact, predict, out _, out _, out _, out _, out _, out _);
+        RunCallers(callers, seconds, series, alone, exact, predict, out var latencies, out long requests, out long wrong, out double elapsed, out long bytes, out double cpu);
         Array.Sort(latencies);
         double Pct(double p) => latencies.Length == 0 ? double.NaN : latencies[(int)Math.Min(latencies.Length - 1, p * latencies.Length)] * 1e6 / Stopwatch.Frequency;
-        double rps = requests / elapsed;
+        double rps = requests / elapsed, perCpu = requests / cpu;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {engine} | {callers} | {rps:F0} | {Pct(0.50):F0} | {Pct(0.99):F0} | {(double)bytes / Math.Max(1, requests):F0} | {wrong} |"));
-        return (engine, callers, rps);
+            $"| {engine} | {callers} | {rps:F0} | {Pct(0.50):F0} | {Pct(0.99):F0} | {(double)bytes / Math.Max(1, requests):F0} | {perCpu:F0} | {wrong} |"));
+        return (engine, callers, rps, perCpu);
     }
 
     private static void RunCallers(int callers, double seconds, float[][] series, float[][] alone, bool exact,
-        Func<int, float[], float[]> predict, out long[] latencies, out long requests, out long wrong, out double elapsed, out long bytes)
+        Func<int, float[], float[]> predict, out long[] latencies, out long requests, out long wrong, out double elapsed, out long bytes, out double cpu)
     {
         var perCaller = new long[callers][];
         var counts = new int[callers];
@@ -154,12 +157,14 @@ internal static class LoadBenchmark
         }
         // Latency buffers and threads exist before the count starts: what is counted is the requests' own allocation.
         long bytesBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var cpuBefore = Environment.CpuUsage.TotalTime;
         long start = Stopwatch.GetTimestamp();
         end = start + (long)(seconds * Stopwatch.Frequency);
         foreach (var t in threads) t.Start();
         foreach (var t in threads) t.Join();
         elapsed = (double)(Stopwatch.GetTimestamp() - start) / Stopwatch.Frequency;
         bytes = GC.GetTotalAllocatedBytes(precise: true) - bytesBefore;
+        cpu = (Environment.CpuUsage.TotalTime - cpuBefore).TotalSeconds;
         latencies = perCaller.SelectMany((l, c) => l.Take(counts[c])).ToArray();
         requests = counts.Sum();
         wrong = errors.Sum();

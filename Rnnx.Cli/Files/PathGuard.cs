@@ -24,7 +24,7 @@ internal sealed class PathGuard
     {
         string full = Full(option, path);
         var stat = FileStat.Of(full, followLinks: true);
-        if (stat.Kind == FileKind.Missing) throw new CliException($"{option} '{path}': no such file", Cli.ExitError);
+        if (stat.Kind == FileKind.Missing) throw new CliException($"{option} '{path}': no such file");
         if (stat.Kind != FileKind.Regular)
             throw new CliException($"{option} '{path}' is {FileStat.Describe(stat.Kind)}, not a regular file");
         if (stat.Size > maxBytes)

@@ -36,7 +36,7 @@ internal static class ForecastCommand
         var series = SeriesCsv.Read(new SeriesSource(o.Csv, column, dateColumn, o.Fill, o.NoHeader || (meta?.NoHeader ?? false)));
         var values = series.Values;
         if (values.Length < window)
-            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}' has {values.Length} values; the model reads the last {window} (its window), so it needs at least {window} rows", Cli.ExitError);
+            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}' has {values.Length} values; the model reads the last {window} (its window), so it needs at least {window} rows");
         if (meta?.Series is { } trained && trained.Unlike(SeriesFingerprint.Of(values)) is { } why)
             Cli.Warn(error, $"column '{column}' of {Path.GetFileName(o.Csv)} looks unlike the series the model was trained on: {why}; the forecast may be meaningless");
         if (meta is not null && column != meta.Column)

@@ -35,7 +35,7 @@ internal static class SeriesCsv
         string? first = reader.ReadLine();
         while (first is not null && first.Trim().Length == 0 && source.NoHeader) first = reader.ReadLine();
         if (first is null || first.Trim().Length == 0)
-            throw new CliException($"{name}: the file is empty (expected {(source.NoHeader ? "rows of values" : "a header row naming the columns")})", Cli.ExitError);
+            throw new CliException($"{name}: the file is empty (expected {(source.NoHeader ? "rows of values" : "a header row naming the columns")})");
         char sep = first.Contains(',') ? ',' : first.Contains(';') ? ';' : first.Contains('\t') ? '\t' : ',';
         var firstCells = Split(first, sep, name, 1);
         int col, dateCol = -1;
@@ -65,14 +65,14 @@ internal static class SeriesCsv
             if (line.Trim().Length == 0) continue;
             Collect(Split(line, sep, name, row), row);
         }
-        if (rows.Count == 0) throw new CliException($"{name}: column '{columnName}' has no values{(source.NoHeader ? "" : " (only a header row)")}", Cli.ExitError);
+        if (rows.Count == 0) throw new CliException($"{name}: column '{columnName}' has no values{(source.NoHeader ? "" : " (only a header row)")}");
         return Build(rows, source, name, columnName);
 
         void Collect(List<string> cells, int r)
         {
             int needed = Math.Max(col, dateCol);
             if (needed >= cells.Count)
-                throw new CliException($"{name}: row {r} has {cells.Count} cell(s); column '{(needed == col ? source.Column : source.DateColumn)}' is cell {needed + 1}", Cli.ExitError);
+                throw new CliException($"{name}: row {r} has {cells.Count} cell(s); column '{(needed == col ? source.Column : source.DateColumn)}' is cell {needed + 1}");
             rows.Add((r, cells[col].Trim(), dateCol >= 0 ? cells[dateCol].Trim() : null));
         }
     }
@@ -87,14 +87,14 @@ internal static class SeriesCsv
             if (cell.Length == 0)
             {
                 if (source.Fill == FillMode.None)
-                    throw new CliException($"{file}: row {r}, column '{column}': the cell is empty (use --fill previous or --fill linear to fill gaps)", Cli.ExitError);
+                    throw new CliException($"{file}: row {r}, column '{column}': the cell is empty (use --fill previous or --fill linear to fill gaps)");
                 values.Add(double.NaN);
                 continue;
             }
             if (!StrictNumber.TryParseDouble(cell, out double v))
-                throw new CliException($"{file}: row {r}, column '{column}': '{CliOptions.Short(cell)}' is not a number", Cli.ExitError);
+                throw new CliException($"{file}: row {r}, column '{column}': '{CliOptions.Short(cell)}' is not a number");
             if (!double.IsFinite(v) || Math.Abs(v) > float.MaxValue)
-                throw new CliException($"{file}: row {r}, column '{column}': '{CliOptions.Short(cell)}' is not a finite number", Cli.ExitError);
+                throw new CliException($"{file}: row {r}, column '{column}': '{CliOptions.Short(cell)}' is not a finite number");
             values.Add(v);
         }
         DateTime[]? dates = null;
@@ -107,9 +107,9 @@ internal static class SeriesCsv
             {
                 string d = rows[i].Date!;
                 if (!DateTime.TryParseExact(d, DateFormats, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t))
-                    throw new CliException($"{file}: row {rows[i].Row}, column '{source.DateColumn}': '{CliOptions.Short(d)}' is not an ISO 8601 date (e.g. 2024-01-31 or 2024-01-31T12:00:00)", Cli.ExitError);
+                    throw new CliException($"{file}: row {rows[i].Row}, column '{source.DateColumn}': '{CliOptions.Short(d)}' is not an ISO 8601 date (e.g. 2024-01-31 or 2024-01-31T12:00:00)");
                 if (parsed.Count > 0 && t <= parsed[^1])
-                    throw new CliException($"{file}: row {rows[i].Row}, column '{source.DateColumn}': {d} does not come after the previous row's date; rows must be in time order", Cli.ExitError);
+                    throw new CliException($"{file}: row {rows[i].Row}, column '{source.DateColumn}': {d} does not come after the previous row's date; rows must be in time order");
                 parsed.Add(t);
             }
             frequency = Frequency.Infer(parsed);
@@ -133,14 +133,14 @@ internal static class SeriesCsv
                 long? steps = f.StepsBetween(dates[i - 1], dates[i]);
                 if (steps is null)
                     throw new CliException(string.Create(CultureInfo.InvariantCulture,
-                        $"{file}: row {rows[i]}, column '{source.DateColumn}': {dates[i]:s} is not a whole number of steps ({f.Name}) after {dates[i - 1]:s}"), Cli.ExitError);
+                        $"{file}: row {rows[i]}, column '{source.DateColumn}': {dates[i]:s} is not a whole number of steps ({f.Name}) after {dates[i - 1]:s}"));
                 if (steps > 1)
                 {
                     if (source.Fill == FillMode.None)
                         throw new CliException(string.Create(CultureInfo.InvariantCulture,
-                            $"{file}: row {rows[i]}: {steps - 1} date(s) missing ({f.Name}) between {dates[i - 1]:s} and {dates[i]:s} (use --fill previous or --fill linear)"), Cli.ExitError);
+                            $"{file}: row {rows[i]}: {steps - 1} date(s) missing ({f.Name}) between {dates[i - 1]:s} and {dates[i]:s} (use --fill previous or --fill linear)"));
                     if (checked(outValues.Count + steps.Value) > int.MaxValue / 2)
-                        throw new CliException($"{file}: row {rows[i]}: the gap before it is too long to fill ({steps - 1} missing dates)", Cli.ExitError);
+                        throw new CliException($"{file}: row {rows[i]}: the gap before it is too long to fill ({steps - 1} missing dates)");
                     for (int k = 1; k < steps; k++)
                     {
                         outValues.Add(double.NaN);
@@ -162,7 +162,7 @@ internal static class SeriesCsv
     private static void FillGaps(List<double> values, List<int> rows, FillMode fill, string file, string column)
     {
         if (double.IsNaN(values[0]))
-            throw new CliException($"{file}: row {rows[0]}, column '{column}': the first value is missing, so there is nothing to fill it from", Cli.ExitError);
+            throw new CliException($"{file}: row {rows[0]}, column '{column}': the first value is missing, so there is nothing to fill it from");
         for (int i = 1; i < values.Count; i++)
         {
             if (!double.IsNaN(values[i])) continue;
@@ -182,7 +182,7 @@ internal static class SeriesCsv
     {
         if (!StrictNumber.TryParseInt(text, out int index) || index < 1)
             throw new CliException($"{option} '{CliOptions.Short(text)}': with --no-header, columns are named by 1-based index (1 to {count})");
-        if (index > count) throw new CliException($"{file}: {option} {index}: the first row has {count} column(s)", Cli.ExitError);
+        if (index > count) throw new CliException($"{file}: {option} {index}: the first row has {count} column(s)");
         return index - 1;
     }
 
@@ -192,7 +192,7 @@ internal static class SeriesCsv
         if (col >= 0) return col;
         string listed = string.Join(", ", names.Take(ColumnsListed).Select(CliOptions.Short));
         string more = names.Count > ColumnsListed ? $", ... ({names.Count} columns)" : "";
-        throw new CliException($"{file}: no column '{CliOptions.Short(column)}' in the header ({option}; columns: {listed}{more})", Cli.ExitError);
+        throw new CliException($"{file}: no column '{CliOptions.Short(column)}' in the header ({option}; columns: {listed}{more})");
     }
 
     /// <summary>Splits one line into cells, RFC 4180 quotes, in time linear in the line's length.</summary>
@@ -218,7 +218,7 @@ internal static class SeriesCsv
                 content |= !char.IsWhiteSpace(c);
             }
         }
-        if (quoted) throw new CliException($"{file}: row {row}: a quoted cell is not closed", Cli.ExitError);
+        if (quoted) throw new CliException($"{file}: row {row}: a quoted cell is not closed");
         cells.Add(sb.ToString());
         return cells;
     }

@@ -63,7 +63,7 @@ internal static class TrainCommand
         int trainCount = values.Length - (int)Math.Round(values.Length * validation);
         if (values.Length < needed)
             throw new CliException(string.Create(CultureInfo.InvariantCulture,
-                $"{Path.GetFileName(o.Csv)}: column '{column}' has {values.Length} values; --window {window} and --horizon {horizon} with {validation:P0} kept for validation need at least {needed} rows"), Cli.ExitError);
+                $"{Path.GetFileName(o.Csv)}: column '{column}' has {values.Length} values; --window {window} and --horizon {horizon} with {validation:P0} kept for validation need at least {needed} rows"));
         long windowed = checked((long)(values.Length - horizon) * (window + horizon));
         if (windowed > Limits.MaxWindowedValues)
             throw new CliException(string.Create(CultureInfo.InvariantCulture,

@@ -106,7 +106,12 @@ public abstract class RecurrentCell : Layer
     internal void BuildChildren(int features)
     {
         if (Children.All(c => c.IsBuilt)) return;
-        BuildContext.Current.Budget?.CheckTemporary(Name, "a probe input", features);
+        if (BuildContext.Current.Budget is { } budget)
+        {
+            long probe = features;
+            foreach (int size in _stateSizes) probe += size;
+            budget.CheckTemporary(Name, "a probe step's input and states", probe);
+        }
         var dtype = BuildContext.Current.DType;
         var x = Tensor.Zeros(new Shape(1, features), dtype);
         Span<Tensor> s = new Tensor[_stateSizes.Length], n = new Tensor[_stateSizes.Length];

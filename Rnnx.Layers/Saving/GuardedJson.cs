@@ -4,25 +4,27 @@ using System.Text.Json.Nodes;
 namespace Rnnx.Saving;
 
 /// <summary>
-/// The one way metadata JSON of a model file (architecture, compile settings, training state) is parsed: eagerly and
-/// completely, so that every defect surfaces here as a <see cref="ModelFormatException"/>. <see cref="JsonNode"/> parses
-/// lazily: duplicate keys (<see cref="ArgumentException"/>) and escaped lone surrogates
+/// The one way metadata JSON of a model file (architecture, compile settings, training state) is parsed: validated
+/// completely up front, so that every defect surfaces here as a <see cref="ModelFormatException"/>. <see cref="JsonNode"/>
+/// decodes lazily: duplicate keys (<see cref="ArgumentException"/>) and escaped lone surrogates
 /// (<see cref="InvalidOperationException"/>) would otherwise escape later, from whichever code first reads the value.
 /// </summary>
 internal static class GuardedJson
 {
-    /// <summary>Parses <paramref name="text"/> into a fully materialized object, refusing duplicate keys, invalid text and deep nesting.</summary>
+    /// <summary>Parses <paramref name="text"/> into an object, refusing duplicate keys, invalid text and deep nesting.</summary>
     /// <param name="text">The JSON text.</param>
     /// <param name="what">What the text is, for messages (<c>the architecture</c>).</param>
     /// <param name="maxDepth">The deepest nesting accepted.</param>
     /// <exception cref="ModelFormatException">Anything but a valid JSON object within the depth.</exception>
     public static JsonObject ParseObject(string text, string what, int maxDepth)
     {
-        JsonNode? node;
         try
         {
-            node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
-            Materialize(node);
+            using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ModelFormatException($"{what} is not a JSON object");
+            // A lone surrogate can only be written as a \u escape, so texts without one need no decoding pass.
+            if (text.Contains("\\u", StringComparison.Ordinal)) CheckStrings(doc.RootElement);
+            return JsonObject.Create(doc.RootElement.Clone())!;
         }
         catch (JsonException e)
         {
@@ -32,29 +34,25 @@ internal static class GuardedJson
         {
             throw new ModelFormatException($"{what} is not valid JSON: {e.Message}", inner: e);
         }
-        return node as JsonObject ?? throw new ModelFormatException($"{what} is not a JSON object");
     }
 
-    /// <summary>Touches every key and string so that lazy decoding errors are raised now, naming the JSON path.</summary>
-    private static void Materialize(JsonNode? node)
+    /// <summary>Decodes every key and string, so that invalid UTF-16 (a lone surrogate) is refused now.</summary>
+    private static void CheckStrings(JsonElement e)
     {
-        switch (node)
+        switch (e.ValueKind)
         {
-            case JsonObject o:
-                foreach (var (_, value) in o) Materialize(value);
-                break;
-            case JsonArray a:
-                foreach (var item in a) Materialize(item);
-                break;
-            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
-                try
+            case JsonValueKind.Object:
+                foreach (var p in e.EnumerateObject())
                 {
-                    v.GetValue<string>();
+                    _ = p.Name;
+                    CheckStrings(p.Value);
                 }
-                catch (InvalidOperationException e)
-                {
-                    throw new ModelFormatException($"the string at {v.GetPath()} is not valid text: {e.Message}", inner: e);
-                }
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in e.EnumerateArray()) CheckStrings(item);
+                break;
+            case JsonValueKind.String:
+                e.GetString();
                 break;
         }
     }

@@ -61,6 +61,17 @@ public class DependencyRuleTests
             $"{assemblyName} may reference nothing outside Rnnx.Core, the BCL and {string.Join(", ", packages)}");
     }
 
+    [Test]
+    public void OnlyTheSavingCodeUsesSystemIOHashing()
+    {
+        string layers = Path.Combine(FindRepositoryRoot(), "Rnnx.Layers");
+        var users = Directory.EnumerateFiles(layers, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(f => File.ReadAllText(f).Contains("System.IO.Hashing", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(layers, f).Replace('\\', '/')).ToArray();
+        Assert.That(users, Is.EqualTo(new[] { "Saving/Crc32.cs" }));
+    }
+
     // Rnnx.Layers' saving code checksums model files with System.IO.Hashing (a BCL-family package); nothing else may
     // bring a package into the engine.
     [TestCase("Rnnx.Core", new string[0], new[] { "System.Numerics.Tensors" })]

@@ -97,6 +97,18 @@ public class CliTests
     }
 
     [Test]
+    public void Completions_ComeFromTheParser()
+    {
+        // The [suggest:position] directive that dotnet-suggest calls for shell completion.
+        var (code, stdout, _) = Run("[suggest:8]", "rnnx tra");
+        Assert.That((code, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)), Is.EqualTo((0, new[] { "train" })));
+        (code, stdout, _) = Run("[suggest:19]", "rnnx train --arch ");
+        Assert.That(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EquivalentTo(new[] { "linear", "simple_rnn", "lstm", "gru", "conv_rnn", "wavenet" }));
+        (code, stdout, _) = Run("[suggest:21]", "rnnx chapter --only ");
+        Assert.That(stdout, Does.Contain("wavenet").And.Contain("deep_rnn_10steps"));
+    }
+
+    [Test]
     public void ParseChapter_Defaults()
     {
         var o = Rnnx.Cli.Cli.ParseChapter([], interactive: false);

@@ -89,6 +89,16 @@ public sealed class ModelMetadataTests
             "--window 20 differs from the checkpoint's 12", before);
         _kit.AssertRefused(CliTestKit.Run("train", "--csv", _csv, "--resume", _kit.P("rc-1.rnnx"), "--epochs", "1", "--save", _kit.P("r2.rnnx")),
             "has already completed 1 epoch(s)", before);
+        _kit.AssertRefused(CliTestKit.Run("train", "--csv", _csv, "--resume", _kit.P("rc.rnnx.missing"), "--epochs", "3", "--save", _kit.P("r2.rnnx")),
+            "no such file", before);
+        _kit.AssertRefused(CliTestKit.Run("train", "--csv", _csv, "--resume", _kit.P("rc-1.rnnx"), "--epochs", "3", "--save", _kit.P("rc-1.rnnx")),
+            "is the same file as the input --resume", before);
+
+        // Another series: allowed (fine-tuning), with a warning that it is not a continuation.
+        string other = _kit.Csv("other-series.csv", 120, seed: 9);
+        var r = CliTestKit.Run("train", "--csv", other, "--resume", _kit.P("rc-1.rnnx"), "--epochs", "2", "--save", _kit.P("r3.rnnx"));
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        Assert.That(r.Err, Does.StartWith("rnnx: warning: the series differs from the one the checkpoint was trained on"));
     }
 
     [Test]

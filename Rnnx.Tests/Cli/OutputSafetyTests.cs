@@ -110,6 +110,8 @@ public sealed class OutputSafetyTests
         Refused(["train", "--csv", "/dev/zero", "--column", "value", "--save", _kit.P("x.rnnx")], "--csv '/dev/zero' is a character device, not a regular file");
         Refused(["train", "--csv", _kit.Dir, "--column", "value", "--save", _kit.P("x.rnnx")], "is a folder, not a regular file");
         Refused(["forecast", "--model", fifo, "--csv", _csv], $"--model '{fifo}' is a named pipe (FIFO)");
+        Refused(["forecast", "--model", _kit.Dir, "--csv", _csv], "is a folder, not a regular file");
+        Refused(["forecast", "--model", _kit.P("absent.rnnx"), "--csv", _csv], "absent.rnnx': no such file");
         Refused(["export", "--model", "/dev/zero", "--onnx", _kit.P("x.onnx")], "--model '/dev/zero' is a character device");
         Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "special inputs are refused without reading them");
     }
@@ -126,6 +128,21 @@ public sealed class OutputSafetyTests
         Refused(Train("--save", _kit.P("c.rnnx"), "--checkpoint", _kit.P("ck-{nope}.rnnx")), "'{nope}'");
         Refused(Train("--save", _kit.P("c.rnnx"), "--checkpoint", _kit.P("ck-{epoch.rnnx")), "unclosed");
         Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+    }
+
+    [Test]
+    public void CheckpointNamesFromLoggedValues_AreCheckedWhenWritten()
+    {
+        // A name that depends on the loss is known only after the epoch: the guard runs just before the save.
+        string victim = _kit.Csv("ck-0.25.csv", 10);
+        var guard = new Rnnx.Cli.PathGuard();
+        guard.Input("--csv", victim);
+        string pattern = _kit.P("ck-{loss}.csv");
+        Rnnx.Cli.CheckpointPattern.Check(pattern, 1, 3, guard);   // the sample name (loss 0.5) is free
+        var check = new Rnnx.Cli.CheckpointPattern.Guard(pattern, guard);
+        Assert.That(() => check.OnEpochEnd(0, new Dictionary<string, double> { ["loss"] = 0.75 }, 0), Throws.Nothing);
+        Assert.That(() => check.OnEpochEnd(1, new Dictionary<string, double> { ["loss"] = 0.25 }, 0),
+            Throws.TypeOf<Rnnx.Cli.CliException>().With.Message.Contains("is the same file as --csv").And.Message.Contains("training stopped before writing it"));
     }
 
     [Test]

@@ -100,6 +100,25 @@ public class ForecastServiceTests
     }
 
     [Test]
+    public async Task ConvolutionModel_TooShort_Gets400_SequenceOutput_GivesTheLastStep()
+    {
+        // the chapter's conv_rnn shape: a strided valid convolution needs 4 steps; sequence output, 10 per step
+        var conv = new Sequential([new Conv1D(filters: 4, kernelSize: 4, strides: 2, padding: "valid", inputShape: [null, 1]),
+            new GRU(4, returnSequences: true), new TimeDistributed(new Dense(10))], "conv", seed: 2);
+        conv.Build();
+        string path = Path.Combine(_dir, "conv.rnnx");
+        conv.Save(path);
+        using var factory = Serve(path, maxSteps: 1000);
+        using var client = factory.CreateClient();
+        using var response = await client.PostAsJsonAsync("/forecast", new { series = new float[3] });
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("at least 4 values, got 3"));
+        var series = Series(30, 4);
+        var all = conv.Predict(series, 1, 30, 1);   // (1, 14, 10)
+        Assert.That(await Forecast(client, series), Is.EqualTo(all.AsSpan(all.Length - 10).ToArray()));
+    }
+
+    [Test]
     public async Task FixedLengthModel_WrongLength_Gets400()
     {
         var linear = new Sequential([new Flatten(inputShape: [50, 1]), new Dense(1)], "linear", seed: 1);

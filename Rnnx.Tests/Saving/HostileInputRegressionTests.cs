@@ -105,6 +105,15 @@ public sealed class HostileInputRegressionTests
         AllRefuse(EditJson(bytes, "rnnx.architecture", a => FirstLayerConfig(a)["filters"] = 536870913), "weight values");
     }
 
+    [TestCase(536870913, TestName = "CustomCellUnits536870913_ProbeStepStatesTook2GB")]
+    [TestCase(2147483647, TestName = "CustomCellUnits2147483647_ProbeStepStatesWereArrayDimensionsExceeded")]
+    public void CustomCellWithHugeUnitsIsRefusedBeforeItsProbeStep(int units)
+    {
+        Rnnx.Cli.LNSimpleRNNCell.Register();
+        var bytes = Saved(new Sequential(new RNN(new Rnnx.Cli.LNSimpleRNNCell(3), inputShape: [null, 1]), new Dense(1)), new Adam(), [4, 1]);
+        AllRefuse(EditJson(bytes, "rnnx.architecture", a => FirstLayerConfig(a)["cell"]!["config"]!["units"] = units), "probe step");
+    }
+
     [Test]
     public void InputShape2147483647_WasArrayDimensionsExceeded() =>
         AllRefuse(EditJson(_lstm, "rnnx.architecture", a => { a["input_shape"]![1] = 2147483647; a["layers"]![0]!["input_shape"]![1] = 2147483647; }), "weight values");

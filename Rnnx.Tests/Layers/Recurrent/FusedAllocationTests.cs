@@ -1,5 +1,6 @@
 using Rnnx.Layers;
 using Rnnx.Random;
+using Rnnx.Tests.TestUtilities;
 using static Rnnx.Tests.Layers.Recurrent.RecurrentTestUtil;
 
 namespace Rnnx.Tests.Layers.Recurrent;
@@ -23,9 +24,8 @@ public class FusedAllocationTests
         var kernel = l1.Weights[0];
         using var tape = new Tape();
 
-        long Step()
+        void Step()
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
             using (tape.Activate())
             {
                 var y = l2.Call(l1.Call(x, true), true);
@@ -34,12 +34,10 @@ public class FusedAllocationTests
                 _ = g.GetSpan<float>(kernel);
             }
             tape.Reset();
-            return GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        for (int i = 0; i < 5; i++) Step();   // warm-up: pools, gradient slots, JIT
-        long allocated = 0;
-        for (int i = 0; i < 3; i++) allocated = Math.Max(allocated, Step());
+        // warm-up: pools, gradient slots, JIT
+        long allocated = SteadyStateAllocation.BytesPerRun(Step, warmUps: 5, measured: 3).Max();
         TestContext.Out.WriteLine($"{(lstm ? "LSTM" : "GRU")} T={steps}: {allocated} bytes per training step after warm-up");
         Assert.That(allocated, Is.LessThan(1024), $"bytes allocated by one training step with T = {steps}");
     }

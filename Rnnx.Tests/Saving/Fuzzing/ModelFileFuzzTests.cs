@@ -60,6 +60,7 @@ public sealed class ModelFileFuzzTests
         var parsed = bases.Select(b => FuzzFile.From(b.Bytes)).ToList();
         var pcg = new PCG(1, seed);
         var stats = new Stats();
+        var targets = new Targets();
         var clock = Stopwatch.StartNew();
         string path = Path.Combine(_dir, "fuzz.rnnx");
         while (stats.Files < maxFiles && clock.Elapsed.TotalSeconds < seconds && stats.Failures.Count < 10)
@@ -71,7 +72,7 @@ public sealed class ModelFileFuzzTests
             byte[] bytes = file.Assemble();
             File.WriteAllBytes(path, bytes);
             string name = $"file {stats.Files} (seed {seed}): {fb.Name} + {string.Join(" + ", steps)}";
-            RunAll(fb, bytes, path, name, stats);
+            RunAll(fb, bytes, path, name, stats, targets);
             stats.Files++;
         }
         string byCall = string.Join(", ", stats.TimeByCall.Select(p => FormattableString.Invariant($"{p.Key} {p.Value.TotalSeconds:F1} s")));
@@ -84,7 +85,7 @@ public sealed class ModelFileFuzzTests
         Assert.That(stats.ReachedParser, Is.GreaterThan(stats.Files / 2), "most mutations must get past the checksum");
     }
 
-    private static void RunAll(FuzzBase fb, byte[] bytes, string path, string name, Stats stats)
+    private static void RunAll(FuzzBase fb, byte[] bytes, string path, string name, Stats stats, Targets targets)
     {
         bool checksumPassed = true;
         Call(stats, $"{name}: Inspect", () => ModelIO.Inspect(path), e => checksumPassed = !e.Problem.Contains("checksum", StringComparison.Ordinal));
@@ -92,17 +93,36 @@ public sealed class ModelFileFuzzTests
         Call(stats, $"{name}: LoadCheckpoint + Predict", () => PredictOnce(ModelIO.LoadCheckpoint(path).Model));
         Call(stats, $"{name}: Load(compile: false) + Predict", () => PredictOnce(ModelIO.LoadFromBytes(bytes, "fuzz.rnnx", compile: false)));
 
-        var weightsTarget = fb.NewTarget(compiled: false);
-        var before = TestModels.Snapshot(weightsTarget);
-        if (!Call(stats, $"{name}: LoadWeights", () => ModelIO.LoadWeightsFromBytes(weightsTarget, bytes, "fuzz.rnnx")))
-            Unchanged(stats, $"{name}: LoadWeights", weightsTarget, before, 0);
+        var (weightsTarget, before) = targets.Get(fb, compiled: false);
+        if (Call(stats, $"{name}: LoadWeights", () => ModelIO.LoadWeightsFromBytes(weightsTarget, bytes, "fuzz.rnnx"))) targets.Spent(fb, compiled: false);
+        else Unchanged(stats, $"{name}: LoadWeights", weightsTarget, before, 0);
 
-        var restoreTarget = fb.NewTarget(compiled: true);
-        before = TestModels.Snapshot(restoreTarget);
+        (var restoreTarget, before) = targets.Get(fb, compiled: true);
         int epoch = 0;
         if (Call(stats, $"{name}: RestoreCheckpoint", () => epoch = ModelIO.RestoreCheckpointFromBytes(restoreTarget, bytes, "fuzz.rnnx")))
+        {
+            targets.Spent(fb, compiled: true);
             Call(stats, $"{name}: resumed Fit", () => ResumeFit(restoreTarget, fb, epoch));
+        }
         else Unchanged(stats, $"{name}: RestoreCheckpoint", restoreTarget, before, 0);
+    }
+
+    /// <summary>Built targets per base, reused while loads into them fail (which must leave them unchanged) and replaced after a load succeeded.</summary>
+    private sealed class Targets
+    {
+        private readonly Dictionary<(FuzzBase, bool), (Sequential Model, double[][] Snapshot)> _ready = [];
+
+        public (Sequential Model, double[][] Snapshot) Get(FuzzBase fb, bool compiled)
+        {
+            if (!_ready.TryGetValue((fb, compiled), out var t))
+            {
+                var m = fb.NewTarget(compiled);
+                _ready[(fb, compiled)] = t = (m, TestModels.Snapshot(m));
+            }
+            return t;
+        }
+
+        public void Spent(FuzzBase fb, bool compiled) => _ready.Remove((fb, compiled));
     }
 
     /// <summary>One epoch after a restore. A learning rate or state that makes the loss diverge is training's documented outcome, not a loading defect.</summary>

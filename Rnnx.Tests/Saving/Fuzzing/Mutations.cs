@@ -14,7 +14,8 @@ internal readonly record struct Mutation(int Kind, int A, int B, int C)
 /// metadata (numbers made huge, negative or fractional, types swapped, keys removed or duplicated, deep nesting, lone
 /// surrogates, long names, many layers), targeted values (units, shards, optimizer state, shuffle state), tensor-table
 /// edits (shape, dtype, offsets, names), data values (NaN, infinities, huge), format and version, truncation and
-/// trailing bytes.
+/// trailing bytes. Layer counts stop just above the default limit: the 100,000-layer file (above the header limit)
+/// is a regression test, too slow to generate thousands of times.
 /// </summary>
 internal static class Mutations
 {
@@ -43,7 +44,7 @@ internal static class Mutations
             case 4: EditJson(f, m, (node, parent, key) => Replace(parent, key, Nested(new[] { 20, 65, 70, 200, 3000 }[Index(m.C, 5)])), _ => true); break;
             case 5: EditText(f, m, LoneSurrogate); break;
             case 6: SetArchitecture(f, m, a => Rename(a, m.B, new string('n', new[] { 257, 300, 5000, 100_000 }[Index(m.C, 4)]))); break;
-            case 7: SetArchitecture(f, m, a => ManyLayers(a, new[] { 2, 3, 50, 200, 1000, 10_001, 100_000 }[Index(m.C, 7)])); break;
+            case 7: SetArchitecture(f, m, a => ManyLayers(a, new[] { 2, 3, 50, 200, 1000, 10_001 }[Index(m.C, 6)])); break;
             case 8: Shape(f, m); break;
             case 9: DType(f, m); break;
             case 10: Offsets(f, m); break;

@@ -5,6 +5,7 @@ namespace Rnnx.Models;
 /// <summary>
 /// Saving members on <see cref="Sequential"/> (C# 14 extension members over <see cref="ModelIO"/>):
 /// <c>model.SaveWeights(path)</c>, <c>model.LoadWeights(path)</c>, <c>model.Save(path)</c> and <c>Sequential.Load(path)</c>.
+/// Declared in <c>Rnnx.Models</c>, Sequential's namespace, so the members come with the model without another using.
 /// </summary>
 public static class SequentialSavingExtensions
 {
@@ -32,18 +33,5 @@ public static class SequentialSavingExtensions
         /// <param name="compile">Also re-create the loss, metrics and optimizer with its state (default true).</param>
         /// <returns>The model, built with its saved weights.</returns>
         public static Sequential Load(string path, bool compile = true) => ModelIO.Load(path, compile);
-    }
-}
-
-/// <summary>ONNX export on <see cref="Sequential"/>: <c>model.ExportOnnx(path)</c> (see <see cref="Onnx.OnnxExporter"/>).</summary>
-public static class SequentialOnnxExtensions
-{
-    /// <param name="model">The model.</param>
-    extension(Sequential model)
-    {
-        /// <summary>Exports the model to an ONNX file (see <see cref="Onnx.OnnxExporter"/>).</summary>
-        /// <param name="path">The .onnx file.</param>
-        /// <param name="options">Opset, tensor names, standardization.</param>
-        public void ExportOnnx(string path, Onnx.OnnxExportOptions? options = null) => Onnx.OnnxExporter.Export(model, path, options);
     }
 }
