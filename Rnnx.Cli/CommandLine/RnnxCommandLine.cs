@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Rnnx.Data;
 
 namespace Rnnx.Cli;
 
@@ -10,7 +11,7 @@ namespace Rnnx.Cli;
 internal static class RnnxCommandLine
 {
     /// <summary>The architectures of <c>rnnx train --arch</c>.</summary>
-    public static readonly string[] Architectures = ["linear", "simple_rnn", "lstm", "gru", "conv_rnn", "wavenet"];
+    public static readonly string[] Architectures = [.. Rnnx.Forecasting.ForecastModels.Architectures];
 
     /// <summary>Builds the command tree; the actions write to <paramref name="output"/> and <paramref name="error"/>.</summary>
     /// <param name="output">Normal output.</param>
@@ -25,6 +26,7 @@ internal static class RnnxCommandLine
         root.Subcommands.Add(Chapter(interactive, runChapter ?? (o => ChapterRunner.Run(o, output))));
         root.Subcommands.Add(Train(output, error, interactive));
         root.Subcommands.Add(Forecast(output, error));
+        root.Subcommands.Add(Evaluate(output, error));
         root.Subcommands.Add(Export(output, error));
         return root;
     }
@@ -124,10 +126,16 @@ internal static class RnnxCommandLine
         var seed = CliOptions.Int("--seed", $"Initial weights and shuffles (default {TrainOptions.DefaultSeed})", 0, int.MaxValue);
         var threads = CliOptions.Int("--threads", "Training threads (default: up to 2; results do not depend on it)", 1, Limits.MaxThreads);
         var resume = CliOptions.Text("--resume", "Continue bit-exactly from a checkpoint written by --checkpoint", "CHECKPOINT");
-        var command = new Command("train", "Train a forecaster on a column of a CSV file and save it (.rnnx). The series is standardized with "
-            + "the training part's mean and std, windowed (--window inputs -> --horizon targets) and split in time order (the last --validation share for validation).");
+        var test = CliOptions.Real("--test", "Share of the series, at its end, kept for the final test report (default 0.2)", 0.01, 0.9);
+        var scaling = CliOptions.Choice("--scaling", "Scaling: last_value (default; survives trends), window_mean, difference, or standard (breaks on trends)",
+            ["last_value", "window_mean", "difference", "standard"]);
+        var season = CliOptions.Int("--season", "Season of the seasonal-naive baseline (default: detected from the training part)", 1, Limits.MaxWindow);
+        var command = new Command("train", "Train a forecaster on a column of a CSV file and save it (.rnnx). The series is split in time order "
+            + "(training, the --validation share for early stopping, the last --test share for the final report), scaled with statistics of the training "
+            + "part only, and cut into windows (--window inputs -> --horizon targets) on the fly. The report compares the test errors with the naive "
+            + "and seasonal-naive baselines.");
         src.AddTo(command);
-        foreach (var o in new Option[] { save, arch, window, horizon, epochs, batch, validation, lr, patience, checkpoint, log, seed, threads, resume })
+        foreach (var o in new Option[] { save, arch, window, horizon, epochs, batch, validation, test, scaling, season, lr, patience, checkpoint, log, seed, threads, resume })
             command.Options.Add(o);
         command.SetAction(p =>
         {
@@ -145,6 +153,9 @@ internal static class RnnxCommandLine
                 Epochs = p.GetValue(epochs),
                 BatchSize = p.GetValue(batch),
                 Validation = p.GetValue(validation),
+                Test = p.GetValue(test),
+                Scaling = p.GetValue(scaling) is { } sc ? SeriesScaler.Parse(sc) : null,
+                Season = p.GetValue(season),
                 LearningRate = p.GetValue(lr),
                 Patience = p.GetValue(patience),
                 Checkpoint = p.GetValue(checkpoint),
@@ -186,6 +197,36 @@ internal static class RnnxCommandLine
                 Plot = p.GetValue(plot),
                 Json = p.GetValue(json),
                 Window = p.GetValue(window),
+            }, output, error);
+            return Cli.ExitOk;
+        });
+        return command;
+    }
+
+    private static Command Evaluate(TextWriter output, TextWriter error)
+    {
+        var src = new SourceOptions();
+        var model = CliOptions.Text("--model", "The model (.rnnx) written by 'rnnx train'", "MODEL", required: true);
+        var json = CliOptions.Text("--json", "Also write the report as JSON", "FILE");
+        var season = CliOptions.Int("--season", "Season of the seasonal-naive baseline (default: the one training used)", 1, Limits.MaxWindow);
+        var command = new Command("evaluate", "Errors (MSE, MAE, MASE) of a saved model on the test part of a series (the split and scaling of its "
+            + "training), beside the naive and seasonal-naive baselines; says plainly when the model loses to one (--column defaults to the model's).");
+        command.Options.Add(model);
+        src.AddTo(command);
+        command.Options.Add(season);
+        command.Options.Add(json);
+        command.SetAction(p =>
+        {
+            EvaluateCommand.Run(new EvaluateOptions
+            {
+                Model = p.GetValue(model)!,
+                Csv = p.GetValue(src.Csv)!,
+                Column = p.GetValue(src.Column),
+                DateColumn = p.GetValue(src.DateColumn),
+                Fill = SourceOptions.FillOf(p.GetValue(src.Fill)),
+                NoHeader = p.GetValue(src.NoHeader),
+                Season = p.GetValue(season),
+                Json = p.GetValue(json),
             }, output, error);
             return Cli.ExitOk;
         });

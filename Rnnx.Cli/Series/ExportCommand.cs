@@ -17,6 +17,9 @@ internal static class ExportCommand
         var meta = ModelMetadata.Read(info.Metadata, o.Model);
         var model = ModelIO.Load(o.Model, compile: false);
         var options = new OnnxExportOptions();
+        if (!o.NoStandardization && meta is not null && meta.Scaling != Rnnx.Data.SeriesScaling.Standard)
+            throw new CliException($"{Path.GetFileName(o.Model)} was trained with {Rnnx.Data.SeriesScaler.NameOf(meta.Scaling)} scaling, which is per window and cannot be part of the graph; " +
+                "pass --no-standardization and scale each window as docs/forecasting.md describes (or train with --scaling standard)");
         bool standardize = !o.NoStandardization && meta is not null;
         if (standardize) options.Standardization = (meta!.Mean, meta.Std);
         if (meta is null && !o.NoStandardization)

@@ -30,23 +30,28 @@ internal static class ForecastCommand
         if (window <= 0) throw new CliException("the model does not say its window (it was not trained by 'rnnx train'); pass --window N");
         if (meta is null)
             Cli.Warn(error, $"{Path.GetFileName(o.Model)} has no 'rnnx train' metadata: values are fed and returned unscaled");
-        double mean = meta?.Mean ?? 0, std = meta?.Std ?? 1;
+        var scaler = meta?.Scaler;
+        int lookback = scaler?.Lookback ?? 0;
         string column = o.Column ?? meta?.Column ?? throw new CliException("'forecast' needs --column (the model does not name one)");
         string? dateColumn = o.DateColumn ?? meta?.DateColumn;
         var series = SeriesCsv.Read(new SeriesSource(o.Csv, column, dateColumn, o.Fill, o.NoHeader || (meta?.NoHeader ?? false)));
         var values = series.Values;
-        if (values.Length < window)
-            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}' has {values.Length} values; the model reads the last {window} (its window), so it needs at least {window} rows");
+        if (values.Length < window + lookback)
+            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}' has {values.Length} values; the model reads the last {window + lookback} (its window{(lookback > 0 ? " and the value before it" : "")}), so it needs at least {window + lookback} rows");
         if (meta?.Series is { } trained && trained.Unlike(SeriesFingerprint.Of(values)) is { } why)
             Cli.Warn(error, $"column '{column}' of {Path.GetFileName(o.Csv)} looks unlike the series the model was trained on: {why}; the forecast may be meaningless");
         if (meta is not null && column != meta.Column)
             Cli.Warn(error, $"the model was trained on column '{meta.Column}', not '{column}'");
 
-        var last = values[^window..].Select(v => (float)((v - mean) / std)).ToArray();
+        var history = values.AsSpan(values.Length - window - lookback);
+        var last = new float[window];
+        if (scaler is null) history.CopyTo(last);
+        else scaler.Transform(history, last, []);
         var pred = model.Predict(Tensor.FromArray(last, 1, window, 1));
         var flat = pred.ToFloatArray();
         int k = pred.Shape.Last;   // a sequence output: its last step
-        var forecast = flat[^k..].Select(v => (float)(v * std + mean)).ToArray();
+        var forecast = flat[^k..];
+        scaler?.Inverse(history, forecast.ToArray(), forecast);
         var frequency = series.Frequency ?? meta?.Frequency;
         DateTime?[] dates = series.Dates is { } d && frequency is not null
             ? Enumerable.Range(1, forecast.Length).Select(i => frequency.After(d[^1], i)).ToArray()

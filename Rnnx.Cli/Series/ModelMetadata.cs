@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Rnnx.Data;
 
 namespace Rnnx.Cli;
 
@@ -52,7 +53,8 @@ internal sealed record ModelMetadata
         KArch = "cli.arch", KSource = "cli.source", KScaling = "cli.scaling", KValidation = "cli.validation", KBatch = "cli.batch_size",
         KLearningRate = "cli.learning_rate", KSeed = "cli.seed", KDateColumn = "cli.date_column", KFrequency = "cli.frequency",
         KFill = "cli.fill", KNoHeader = "cli.no_header", KCount = "cli.series.count", KSeriesMean = "cli.series.mean",
-        KSeriesStd = "cli.series.std", KMin = "cli.series.min", KMax = "cli.series.max", KHash = "cli.series.sha256";
+        KSeriesStd = "cli.series.std", KMin = "cli.series.min", KMax = "cli.series.max", KHash = "cli.series.sha256",
+        KTest = "cli.test", KSeason = "cli.season";
 
     /// <summary>The value column.</summary>
     public required string Column { get; init; }
@@ -63,10 +65,10 @@ internal sealed record ModelMetadata
     /// <summary>Steps forecast at once.</summary>
     public required int Horizon { get; init; }
 
-    /// <summary>Standardization: the training part's mean.</summary>
+    /// <summary>The scaler's center: the training part's mean for standard scaling, 0 for the per-window scalings.</summary>
     public required double Mean { get; init; }
 
-    /// <summary>Standardization: the training part's standard deviation (positive).</summary>
+    /// <summary>The scaler's scale (positive): the training std (standard) or the training one-step-difference std (the others).</summary>
     public required double Std { get; init; }
 
     /// <summary>The architecture name.</summary>
@@ -102,6 +104,18 @@ internal sealed record ModelMetadata
     /// <summary>The training series' fingerprint, or null.</summary>
     public SeriesFingerprint? Series { get; init; }
 
+    /// <summary>How inputs and targets were scaled (<see cref="Mean"/> is the scaler's center, <see cref="Std"/> its scale).</summary>
+    public SeriesScaling Scaling { get; init; } = SeriesScaling.Standard;
+
+    /// <summary>Share of the series (at its end) kept as the test part, or null for a model trained without one.</summary>
+    public double? Test { get; init; }
+
+    /// <summary>The seasonal-naive baseline's season used in training's report, or null.</summary>
+    public int? Season { get; init; }
+
+    /// <summary>The scaler the model was trained with.</summary>
+    public SeriesScaler Scaler => new(Scaling, Mean, Std);
+
     /// <summary>The metadata entries to save.</summary>
     public Dictionary<string, string> ToDictionary()
     {
@@ -112,13 +126,15 @@ internal sealed record ModelMetadata
             [KHorizon] = I(Horizon),
             [KMean] = R(Mean),
             [KStd] = R(Std),
-            [KScaling] = "standard",
+            [KScaling] = SeriesScaler.NameOf(Scaling),
             [KFill] = Fill.ToString().ToLowerInvariant(),
             [KNoHeader] = NoHeader ? "true" : "false",
         };
         if (Arch is not null) d[KArch] = Arch;
         if (Source is not null) d[KSource] = Source;
         if (Validation is double v) d[KValidation] = R(v);
+        if (Test is double t) d[KTest] = R(t);
+        if (Season is int season) d[KSeason] = I(season);
         if (BatchSize is int b) d[KBatch] = I(b);
         if (LearningRate is double lr) d[KLearningRate] = R(lr);
         if (Seed is int s) d[KSeed] = I(s);
@@ -156,8 +172,12 @@ internal sealed record ModelMetadata
 
         string column = Need(KColumn);
         if (column.Length == 0 || column.Length > 1000) throw Bad(file, KColumn, column, "is not a column name");
-        if (m.TryGetValue(KScaling, out var scaling) && scaling != "standard")
-            throw Bad(file, KScaling, scaling, "is not a scaling this version knows (standard)");
+        var scalingMethod = SeriesScaling.Standard;
+        if (m.TryGetValue(KScaling, out var scaling))
+        {
+            try { scalingMethod = SeriesScaler.Parse(scaling); }
+            catch (ArgumentException) { throw Bad(file, KScaling, scaling, "is not a scaling this version knows (standard, last_value, window_mean, difference)"); }
+        }
         var fill = m.GetValueOrDefault(KFill, "none") switch
         {
             "none" => FillMode.None,
@@ -198,6 +218,9 @@ internal sealed record ModelMetadata
             Fill = fill,
             NoHeader = noHeader,
             Series = fp,
+            Scaling = scalingMethod,
+            Test = m.TryGetValue(KTest, out var ts) ? Real(KTest, ts, true) is var tv && tv is >= 0.01 and <= 0.9 ? tv : throw Bad(file, KTest, ts, "is not in [0.01, 0.9]") : null,
+            Season = OptInt(KSeason, 1, int.MaxValue),
         };
     }
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Rnnx.Data;
-using Rnnx.Layers;
+using Rnnx.Forecasting;
 using Rnnx.Models;
 using Rnnx.Optimizers;
 using Rnnx.Saving;
@@ -44,9 +44,15 @@ internal static class TrainCommand
         double lr = Same("--learning-rate", o.LearningRate, saved?.LearningRate) ?? TrainOptions.DefaultLearningRate;
         int seed = Same("--seed", o.Seed, saved?.Seed) ?? TrainOptions.DefaultSeed;
         string? dateColumn = Same("--date-column", o.DateColumn, saved?.DateColumn);
+        double test = Same("--test", o.Test, saved?.Test) ?? TrainOptions.DefaultTest;
+        var scaling = Same("--scaling", o.Scaling, saved?.Scaling) ?? TrainOptions.DefaultScaling;
+        int? season = Same("--season", o.Season, saved?.Season);
+        if (validation + test > 0.9)
+            throw new CliException(string.Create(CultureInfo.InvariantCulture, $"--validation {validation} and --test {test} leave {(1 - validation - test) * 100:F0}% of the series for training; keep their sum at most 0.9"));
         int epochs = o.Epochs ?? TrainOptions.DefaultEpochs;
         int threads = o.Threads ?? Math.Min(2, Environment.ProcessorCount);
-        if (arch == "conv_rnn" && window < 4) throw new CliException("--arch conv_rnn needs --window of at least 4 (its first convolution spans 4 steps)");
+        if (window < ForecastModels.MinimumWindow(arch))
+            throw new CliException($"--arch {arch} needs --window of at least {ForecastModels.MinimumWindow(arch)} (its first convolution spans 4 steps)");
         if (o.Resume is not null)
         {
             resumed = ModelIO.LoadCheckpoint(o.Resume);
@@ -56,44 +62,39 @@ internal static class TrainCommand
         int firstEpoch = resumed?.Epoch ?? 0;
         if (o.Checkpoint is not null) CheckpointPattern.Check(o.Checkpoint, firstEpoch + 1, epochs, guard);
 
-        // 3. The data, with every size checked before anything is allocated for it.
+        // 3. The data: split in time order (train / validation / test), scaled with the training part's statistics
+        //    (or the checkpoint's), cut into windows on the fly (memory grows with the series, not series x window).
         var series = SeriesCsv.Read(new SeriesSource(o.Csv, column, dateColumn, o.Fill, o.NoHeader));
         var values = series.Values;
-        int needed = MinimumLength(window, horizon, validation);
-        int trainCount = values.Length - (int)Math.Round(values.Length * validation);
-        if (values.Length < needed)
-            throw new CliException(string.Create(CultureInfo.InvariantCulture,
-                $"{Path.GetFileName(o.Csv)}: column '{column}' has {values.Length} values; --window {window} and --horizon {horizon} with {validation:P0} kept for validation need at least {needed} rows"));
-        long windowed = checked((long)(values.Length - horizon) * (window + horizon));
-        if (windowed > Limits.MaxWindowedValues)
-            throw new CliException(string.Create(CultureInfo.InvariantCulture,
-                $"--window {window} and --horizon {horizon} over {values.Length} values make {windowed} windowed values, above the limit {Limits.MaxWindowedValues}; use a smaller --window"));
         var fingerprint = SeriesFingerprint.Of(values);
         if (saved?.Series is { } trainedOn && trainedOn.Sha256 != fingerprint.Sha256)
             Cli.Warn(error, $"the series differs from the one the checkpoint was trained on ({trainedOn.Count} values, hash {trainedOn.Sha256}; now {fingerprint.Count}, {fingerprint.Sha256}): this is fine-tuning, not a bit-exact continuation");
-        var (mean, std) = saved is null ? Windowing.Statistics(values.AsSpan(0, trainCount)) : (saved.Mean, saved.Std);
-        var scaled = values.Select(v => (float)((v - mean) / std)).ToArray();
-        var (train, valid) = Windowing.MakeSplit(scaled, window, horizon, validation);
+        var setup = new ForecastSetup(window, horizon, scaling, validation, test, season);
+        ForecastData data;
+        try
+        {
+            data = ForecastData.Prepare(values, setup, saved?.Scaler);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}': {e.Message.Split(" (Parameter")[0]} Use a smaller --window/--horizon or a longer series.");
+        }
 
         var meta = new ModelMetadata
         {
-            Column = column, Window = window, Horizon = horizon, Mean = mean, Std = std, Arch = arch, Source = Path.GetFileName(o.Csv),
-            Validation = validation, BatchSize = batch, LearningRate = lr, Seed = seed, DateColumn = dateColumn, Frequency = series.Frequency,
-            Fill = o.Fill, NoHeader = o.NoHeader, Series = saved?.Series ?? fingerprint,
+            Column = column, Window = window, Horizon = horizon, Mean = data.Scaler.Center, Std = data.Scaler.Scale, Scaling = scaling, Arch = arch,
+            Source = Path.GetFileName(o.Csv), Validation = validation, Test = test, Season = data.Season, BatchSize = batch, LearningRate = lr, Seed = seed,
+            DateColumn = dateColumn, Frequency = series.Frequency, Fill = o.Fill, NoHeader = o.NoHeader, Series = saved?.Series ?? fingerprint,
         }.ToDictionary();
 
         // 4. The model: new, or the checkpoint's with its optimizer and shuffle state.
-        var model = resumed?.Model ?? CreateModel(arch, window, horizon, seed);
+        var model = resumed?.Model ?? ForecastModels.Create(arch, window, horizon, seed);
         model.Threads = threads;
         if (resumed is null) model.Compile(new Nadam(lr), Losses.Loss.MeanSquaredError);
-        var x = Tensor.FromArray(train.X, train.XShape);
-        var y = Tensor.FromArray(train.Y, train.YShape);
-        var xv = Tensor.FromArray(valid.X, valid.XShape);
-        var yv = Tensor.FromArray(valid.Y, valid.YShape);
         string filled = series.Filled > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({series.Filled} filled)") : "";
         string resuming = resumed is null ? "" : string.Create(CultureInfo.InvariantCulture, $", resuming after epoch {firstEpoch}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Training {arch} on column '{column}' of {Path.GetFileName(o.Csv)}: {values.Length} values{filled}, {train.Count} training and {valid.Count} validation windows of {window} -> {horizon}{resuming}"));
+            $"Training {arch} on column '{column}' of {Path.GetFileName(o.Csv)}: {values.Length} values{filled}, {data.Train.Count} training, {data.Valid?.Count ?? 0} validation and {data.Test.Count} test windows of {window} -> {horizon}, {SeriesScaler.NameOf(scaling)} scaling{resuming}"));
         var callbacks = new List<Callback> { new ProgressCallback(output, o.Interactive ? ProgressMode.Live : ProgressMode.Lines) };
         if (o.Patience is int p) callbacks.Add(new EarlyStopping(patience: p, restoreBestWeights: true));
         if (o.Checkpoint is not null)
@@ -102,13 +103,14 @@ internal static class TrainCommand
             callbacks.Add(new ModelCheckpoint(o.Checkpoint) { Metadata = meta });
         }
         if (o.Log is not null) callbacks.Add(new CSVLogger(o.Log, append: resumed is not null));
-        var history = model.Fit(x, y, epochs, batch, validationData: (xv, yv), callbacks: callbacks, verbose: 0, initialEpoch: firstEpoch);
+        var history = model.Fit(data.Train, epochs, batch, validationData: data.Valid, callbacks: callbacks, verbose: 0, initialEpoch: firstEpoch);
 
-        double valMse = model.Evaluate(xv, yv, batch)["loss"];
         int done = firstEpoch + history.Epochs;
         model.Save(o.Save, new SaveOptions { Epoch = done, Metadata = meta });
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Saved {o.Save} ({model.CountParams()} parameters, {done} epochs{(history.StopReason is { } r ? ", " + r : "")}): validation MSE {valMse:G5} on standardized values, RMSE {Math.Sqrt(valMse) * std:G5} in '{column}' units"));
+            $"Saved {o.Save} ({model.CountParams()} parameters, {done} epochs{(history.StopReason is { } r ? ", " + r : "")})"));
+        // 5. The test part, seen for the first time: the model beside the naive and seasonal-naive baselines.
+        EvaluateCommand.Report(data.Evaluate(model), column, output);
     }
 
     /// <summary>The option's value, or the checkpoint's; both given and different is an error.</summary>
@@ -124,44 +126,5 @@ internal static class TrainCommand
         if (given is not null && saved is not null && given != saved)
             throw new CliException($"{option} '{CliOptions.Short(given)}' differs from the checkpoint's '{CliOptions.Short(saved)}'; leave it out when resuming");
         return given ?? saved;
-    }
-
-    /// <summary>The shortest series that trains with these sizes (both parts hold a window), in checked arithmetic.</summary>
-    private static int MinimumLength(int window, int horizon, double validation)
-    {
-        int span = checked(window + horizon);   // both at most 100,000: no overflow, and the search below is short
-        for (long n = span; n < int.MaxValue; n++)
-        {
-            long validCount = (long)Math.Round(n * validation);
-            if (n - validCount >= span && validCount >= horizon) return (int)n;
-        }
-        return int.MaxValue;
-    }
-
-    /// <summary>The forecaster of an architecture name: (window, 1) inputs → (horizon) outputs.</summary>
-    public static Sequential CreateModel(string arch, int window, int horizon, int seed)
-    {
-        Layer[] layers = arch switch
-        {
-            "linear" => [new Flatten(inputShape: [window, 1]), new Dense(horizon)],
-            "simple_rnn" => [new SimpleRNN(20, returnSequences: true, inputShape: [null, 1]), new SimpleRNN(20), new Dense(horizon)],
-            "lstm" => [new LSTM(20, returnSequences: true, inputShape: [null, 1]), new LSTM(20), new Dense(horizon)],
-            "gru" => [new GRU(20, returnSequences: true, inputShape: [null, 1]), new GRU(20), new Dense(horizon)],
-            "conv_rnn" => [new Conv1D(20, 4, strides: 2, padding: "valid", inputShape: [null, 1]), new GRU(20, returnSequences: true), new GRU(20), new Dense(horizon)],
-            "wavenet" => WaveNet(window, horizon),
-            _ => throw new CliException($"unknown --arch '{arch}'; architectures: {string.Join(", ", RnnxCommandLine.Architectures)}"),
-        };
-        return new Sequential(layers, arch, seed);
-    }
-
-    private static Layer[] WaveNet(int window, int horizon)
-    {
-        // The chapter's causal dilated stack, read out by a dense layer over the whole window.
-        var layers = new List<Layer> { new InputLayer([window, 1]) };
-        foreach (int rate in new[] { 1, 2, 4, 8, 1, 2, 4, 8 }) layers.Add(new Conv1D(20, 2, padding: "causal", activation: "relu", dilationRate: rate));
-        layers.Add(new Conv1D(10, 1));
-        layers.Add(new Flatten());
-        layers.Add(new Dense(horizon));
-        return [.. layers];
     }
 }

@@ -91,6 +91,66 @@ public readonly partial struct Tensor
     /// <summary>|x|; the derivative at 0 is 0.</summary>
     public static Tensor Abs(Tensor x) => UnaryOp.Apply(UnaryKind.Abs, x);
 
+    /// <summary>softplus(x) = log(1 + eˣ) in the stable form max(x, 0) + log1p(e^−|x|); the derivative is σ(x).</summary>
+    public static Tensor Softplus(Tensor x) => UnaryOp.Apply(UnaryKind.Softplus, x);
+
+    /// <summary>gelu(x) = ½ x (1 + erf(x/√2)): Keras's <c>gelu</c> with its default <c>approximate=False</c>.</summary>
+    public static Tensor Gelu(Tensor x) => UnaryOp.Apply(UnaryKind.Gelu, x);
+
+    /// <summary>elu(x) = x for x &gt; 0, else eˣ − 1 (Keras's <c>elu</c>, α = 1).</summary>
+    public static Tensor Elu(Tensor x) => UnaryOp.Apply(UnaryKind.Elu, x);
+
+    /// <summary>Keras's selu α (<see cref="Selu"/>).</summary>
+    public const double SeluAlpha = ActivationKernels.SeluAlpha;
+
+    /// <summary>Keras's selu scale (<see cref="Selu"/>).</summary>
+    public const double SeluScale = ActivationKernels.SeluScale;
+
+    /// <summary>selu(x) = scale · elu_α(x) with Keras's α ≈ 1.6733 and scale ≈ 1.0507.</summary>
+    public static Tensor Selu(Tensor x) => UnaryOp.Apply(UnaryKind.Selu, x);
+
+    /// <summary>swish(x) = x σ(x) (Keras's <c>swish</c>, also called silu).</summary>
+    public static Tensor Swish(Tensor x) => UnaryOp.Apply(UnaryKind.Swish, x);
+
+    /// <summary>
+    /// Softmax along <paramref name="axis"/> (default the last, as Keras), max-shifted so no finite input overflows.
+    /// </summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public static Tensor Softmax(Tensor x, int axis = -1) => SoftmaxOp.Softmax.Apply(x, axis);
+
+    /// <summary>
+    /// log(softmax(x)) along <paramref name="axis"/>, computed as (x − max) − log Σ exp(x − max): finite wherever the
+    /// input is, unlike <c>Log(Softmax(x))</c> (the form the cross-entropy losses use with <c>fromLogits</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The axis is out of range.</exception>
+    public static Tensor LogSoftmax(Tensor x, int axis = -1) => SoftmaxOp.LogSoftmax.Apply(x, axis);
+
+    /// <summary>
+    /// Max pooling over the length axis of (batch, length, channels) (Keras <c>MaxPooling1D</c>): windows of
+    /// <paramref name="poolSize"/> every <paramref name="stride"/> rows, valid or same padding as TensorFlow (padding
+    /// never wins). The gradient goes to the first maximum of each window.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">x is not rank 3, or the window is longer than the input with valid padding.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size below 1, or causal padding.</exception>
+    public static Tensor MaxPool1D(Tensor x, int poolSize, int stride, Conv1DPadding padding = Conv1DPadding.Valid) =>
+        Pool1DOp.Max.Apply(x, poolSize, stride, padding);
+
+    /// <summary>
+    /// Average pooling like <see cref="MaxPool1D"/> (Keras <c>AveragePooling1D</c>): each window's mean over its real
+    /// rows only (same padding does not count the padded positions, as TensorFlow).
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">x is not rank 3, or the window is longer than the input with valid padding.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size below 1, or causal padding.</exception>
+    public static Tensor AveragePool1D(Tensor x, int poolSize, int stride, Conv1DPadding padding = Conv1DPadding.Valid) =>
+        Pool1DOp.Average.Apply(x, poolSize, stride, padding);
+
+    /// <summary>
+    /// x clamped to [min, max]. The gradient passes where x is inside the bounds (inclusive) and is 0 where x was
+    /// clipped, as TensorFlow's <c>clip_by_value</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">min &gt; max or a bound is NaN.</exception>
+    public static Tensor Clip(Tensor x, double min, double max) => ClipOp.Apply(x, min, max);
+
     /// <summary>
     /// act(x + bias) with bias (n,) added to every row of x (..., n), fused in one pass with a fused backward: the
     /// epilogue of Dense and Conv1D layers.

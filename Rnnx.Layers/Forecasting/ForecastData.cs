@@ -36,10 +36,18 @@ public sealed class ForecastData
     }
 
     /// <summary>Splits, scales and windows <paramref name="series"/> (held, not copied).</summary>
+    /// <param name="series">The values, oldest first.</param>
+    /// <param name="setup">Window, horizon, scaling, split and season.</param>
+    /// <param name="scaler">
+    /// A scaler to use instead of fitting one on the training part (e.g. a saved model's, to evaluate it on the data it
+    /// was trained with); its method must be <see cref="ForecastSetup.Scaling"/>.
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException">A size or fraction out of range (the parameter is named).</exception>
-    /// <exception cref="ArgumentException">A part too short for one sample (the message gives the lengths), or a gap (NaN) in the series.</exception>
-    public static ForecastData Prepare(float[] series, ForecastSetup setup)
+    /// <exception cref="ArgumentException">A part too short for one sample (the message gives the lengths), a gap (NaN) in the series, or a scaler of another method.</exception>
+    public static ForecastData Prepare(float[] series, ForecastSetup setup, SeriesScaler? scaler = null)
     {
+        if (scaler is not null && setup is not null && scaler.Method != setup.Scaling)
+            throw new ArgumentException($"The scaler is {SeriesScaler.NameOf(scaler.Method)}, the setup asks for {SeriesScaler.NameOf(setup.Scaling)}.", nameof(scaler));
         ArgumentNullException.ThrowIfNull(series);
         ArgumentNullException.ThrowIfNull(setup);
         if (setup.Window <= 0) throw new ArgumentOutOfRangeException(nameof(setup), setup.Window, "Window must be at least 1.");
@@ -52,11 +60,30 @@ public sealed class ForecastData
         if (split.TrainEnd < Math.Max(needTrain, 2) || split.ValidEnd - split.TrainEnd < (setup.ValidationFraction > 0 ? setup.Horizon : 0) || split.Length - split.ValidEnd < setup.Horizon)
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                 $"The series has {series.Length} values: {split.TrainEnd} for training, {split.ValidEnd - split.TrainEnd} for validation and {split.Length - split.ValidEnd} for testing; " +
-                $"training needs at least {needTrain} ({setup.Window} inputs{(probe.Lookback > 0 ? " + 1 before them" : "")} + {setup.Horizon} targets) and the other parts at least {setup.Horizon} each."), nameof(series));
-        var scaler = SeriesScaler.Fit(setup.Scaling, series.AsSpan(0, split.TrainEnd));
+                $"training needs at least {needTrain} ({setup.Window} inputs{(probe.Lookback > 0 ? " + 1 before them" : "")} + {setup.Horizon} targets) and the other parts at least {setup.Horizon} each, " +
+                $"so the series needs at least {MinimumLength(setup)} values."), nameof(series));
+        scaler ??= SeriesScaler.Fit(setup.Scaling, series.AsSpan(0, split.TrainEnd));
         int season = setup.Season ?? Baselines.DetectSeason(series.AsSpan(0, split.TrainEnd));
         if (season > split.ValidEnd) season = 1;
         return new ForecastData(series, setup, split, scaler, season);
+    }
+
+    /// <summary>
+    /// The shortest series <see cref="Prepare"/> accepts for <paramref name="setup"/> (a long: it may exceed any array).
+    /// Computed from the real-valued bound, so huge sizes answer at once.
+    /// </summary>
+    public static long MinimumLength(ForecastSetup setup)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
+        double v = setup.ValidationFraction, t = setup.TestFraction;
+        long needTrain = Math.Max(2, (long)setup.Window + (setup.Scaling == SeriesScaling.Difference ? 1 : 0) + setup.Horizon);
+        long needValid = v > 0 ? setup.Horizon : 0, needTest = setup.Horizon;
+        double bound = Math.Max(needTrain / (1 - v - t), Math.Max(v > 0 ? (needValid - 0.5) / v : 0, (needTest - 0.5) / t));
+        for (long n = Math.Max(needTrain + needValid + needTest, (long)bound - 2); ; n++)
+        {
+            long test = (long)Math.Round(n * t), valid = (long)Math.Round(n * v), train = n - test - valid;
+            if (train >= needTrain && valid >= needValid && test >= needTest) return n;
+        }
     }
 
     /// <summary>The whole series (not a copy).</summary>

@@ -16,13 +16,15 @@ public sealed partial class Sequential
     private sealed class StepState
     {
         public Tensor X, Y;
+        /// <summary>Per-sample loss weights (samples, ...) for this Fit, or an invalid tensor for none.</summary>
+        public Tensor W;
         public SeriesWindows? Windows;
         public int[] Index = [];
         public int BatchStart, BatchCount;
         public int ShardCount;
         public double[] ShardLoss = [];
         public double[,] MetricSum = new double[0, 0];
-        public int[,] MetricCount = new int[0, 0];
+        public double[,] MetricCount = new double[0, 0];
     }
 
     private readonly StepState _step = new();
@@ -41,18 +43,30 @@ public sealed partial class Sequential
     /// <param name="callbacks">Optional callbacks.</param>
     /// <param name="verbose">0 silent, 1 one line per epoch on the console.</param>
     /// <param name="initialEpoch">Epoch to start from (for resuming).</param>
+    /// <param name="sampleWeight">
+    /// Optional weights (samples,) or (samples, steps...) matching the leading axes of the loss's per-sample values (Keras
+    /// <c>sample_weight</c>): the batch loss becomes Σ w·loss / (number of values), Keras's <c>sum_over_batch_size</c>,
+    /// and the training metrics weighted means Σ w·v / Σ w. Needs a loss that gives per-sample values.
+    /// </param>
+    /// <param name="classWeight">
+    /// Optional weight per class (Keras <c>class_weight</c>), turned into sample weights from the targets as Keras does:
+    /// the arg-max of one-hot targets, else the rounded class index or 0/1 label; classes not listed weigh 1. Not
+    /// together with <paramref name="sampleWeight"/>.
+    /// </param>
     /// <returns>Per-epoch loss, metrics and validation values.</returns>
     /// <exception cref="InvalidOperationException">Not compiled, or another call (Predict, Evaluate, another Fit, ...) runs on this model on another thread.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> or <paramref name="batchSize"/> is not positive, or <paramref name="initialEpoch"/> is negative (the parameter is named).</exception>
     /// <exception cref="ArgumentException">Bad data (shapes, sample counts, non-finite values), before any training.</exception>
     /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are those before that step.</exception>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true,
-        (Tensor X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0)
+        (Tensor X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0,
+        Tensor? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null)
     {
         CheckFitArguments(epochs, batchSize, initialEpoch);
         using var mutation = _access.Mutate(nameof(Fit));
         x = CheckInputs(x, "inputs");
         y = AlignTargets(x, y, "targets");
+        var weights = SampleWeights(x, y, sampleWeight, classWeight);
         Func<Dictionary<string, double>>? validate = null;
         if (validationData is { } vd)
         {
@@ -60,12 +74,12 @@ public sealed partial class Sequential
             var vy = AlignTargets(vx, vd.Y, "validation targets");
             validate = () => EvaluateCore(vx, vy, batchSize);
         }
-        return FitCore(x.Shape[0], x, y, null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+        return FitCore(x.Shape[0], x, y, weights, null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
     }
 
     /// <summary>
     /// Trains on forecasting windows cut from a series batch by batch (nothing is materialized: memory grows with the
-    /// series, not with series × window). Gives exactly the results of <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int)"/>
+    /// series, not with series × window). Gives exactly the results of <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int, Tensor?, IReadOnlyDictionary{int, double}?)"/>
     /// on <see cref="SeriesWindows.Materialize"/>'s arrays: the same shuffles, batches and bits.
     /// </summary>
     /// <param name="train">The training windows.</param>
@@ -95,7 +109,7 @@ public sealed partial class Sequential
             validate = () => EvaluateWindows(validationData, batchSize, validationTargetShape);
         }
         _windowTargetShape = trainTargetShape;
-        return FitCore(train.Count, default, default, train, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+        return FitCore(train.Count, default, default, default, train, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
     }
 
     private void CheckFitArguments(int epochs, int batchSize, int initialEpoch)
@@ -107,7 +121,7 @@ public sealed partial class Sequential
         if (Shards < 1) throw new InvalidOperationException($"{Name}: Shards must be at least 1.");
     }
 
-    private History FitCore(int n, Tensor x, Tensor y, SeriesWindows? windows, int epochs, int batchSize, bool shuffle,
+    private History FitCore(int n, Tensor x, Tensor y, Tensor weights, SeriesWindows? windows, int epochs, int batchSize, bool shuffle,
         Func<Dictionary<string, double>>? validate, IEnumerable<Callback>? callbacks, int verbose, int initialEpoch)
     {
         var cbs = (callbacks ?? []).ToList();
@@ -135,11 +149,11 @@ public sealed partial class Sequential
                 double lossTotal = 0;
                 int lossCount = 0;
                 var mSum = new double[Metrics.Count];
-                var mCount = new long[Metrics.Count];
+                var mCount = new double[Metrics.Count];
                 for (int b = 0; b < steps; b++)
                 {
                     int start = b * batchSize, count = Math.Min(batchSize, n - start);
-                    double loss = TrainStep(x, y, windows, index, start, count, trainable, epoch, b, history);
+                    double loss = TrainStep(x, y, weights, windows, index, start, count, trainable, epoch, b, history);
                     lossTotal += loss * count;
                     lossCount += count;
                     for (int m = 0; m < Metrics.Count; m++)
@@ -216,7 +230,7 @@ public sealed partial class Sequential
             _trainableVersion = Parameter.TrainableVersion;
             _trainable = TrainableWeights;
         }
-        return TrainStep(x, y, null, _batchIndex, 0, n, _trainable, 0, 0, null);
+        return TrainStep(x, y, default, null, _batchIndex, 0, n, _trainable, 0, 0, null);
     }
 
     // TrainOnBatch caches: the validated views of the last batch (re-validated when new tensors come in).
@@ -257,15 +271,16 @@ public sealed partial class Sequential
         {
             _step.ShardLoss = new double[Shards];
             _step.MetricSum = new double[Shards, Metrics.Count];
-            _step.MetricCount = new int[Shards, Metrics.Count];
+            _step.MetricCount = new double[Shards, Metrics.Count];
         }
     }
 
-    private double TrainStep(Tensor x, Tensor y, SeriesWindows? windows, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
+    private double TrainStep(Tensor x, Tensor y, Tensor weights, SeriesWindows? windows, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
     {
         var st = _step;
         st.X = x;
         st.Y = y;
+        st.W = weights;
         st.Windows = windows;
         st.Index = index;
         st.BatchStart = start;
@@ -315,7 +330,8 @@ public sealed partial class Sequential
                 ? GatherWindows(w, st.Index.AsSpan(lo, rows), _windowTargetShape)
                 : (Gather(st.X, st.Index.AsSpan(lo, rows)), Gather(st.Y, st.Index.AsSpan(lo, rows)));
             var pred = RunLayers(xb, training: true);
-            var loss = Loss!.Compute(yb, pred);
+            var wb = st.W.IsValid ? Gather(st.W, st.Index.AsSpan(lo, rows)) : default;
+            var loss = wb.IsValid ? Loss!.Compute(yb, pred, wb) : Loss!.Compute(yb, pred);
             double weight = (double)rows / count;
             st.ShardLoss[s] = loss.Item() * weight;
             if (Metrics.Count > 0)
@@ -323,7 +339,7 @@ public sealed partial class Sequential
                 using (tape.NoGrad())
                     for (int m = 0; m < Metrics.Count; m++)
                     {
-                        var (sum, c) = Metrics[m].Evaluate(yb, pred);
+                        var (sum, c) = wb.IsValid ? Metrics[m].Evaluate(yb, pred, wb) : Metrics[m].Evaluate(yb, pred);
                         st.MetricSum[s, m] = sum;
                         st.MetricCount[s, m] = c;
                     }

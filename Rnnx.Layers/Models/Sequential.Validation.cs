@@ -52,6 +52,57 @@ public sealed partial class Sequential
         }
     }
 
+    /// <summary>
+    /// The per-sample loss weights for Fit: the given sample weights checked against the targets, or class weights
+    /// mapped through the targets' classes (keras/src/trainers/data_adapters/data_adapter_utils.py,
+    /// class_weight_to_sample_weights), or an invalid tensor for neither.
+    /// </summary>
+    private Tensor SampleWeights(Tensor x, Tensor y, Tensor? sampleWeight, IReadOnlyDictionary<int, double>? classWeight)
+    {
+        if (sampleWeight is not null && classWeight is not null)
+            throw new ArgumentException($"{Name}: pass either sampleWeight or classWeight, not both (as Keras).");
+        if (sampleWeight is { } sw)
+        {
+            if (!sw.IsValid) throw new ArgumentException($"{Name}: sampleWeight is an invalid tensor.");
+            bool leading = sw.Rank >= 1 && sw.Rank <= y.Rank;
+            for (int i = 0; leading && i < sw.Rank; i++) leading = sw.Shape[i] == y.Shape[i];
+            if (!leading || sw.Shape[0] != x.Shape[0])
+                throw new ShapeMismatchException($"{Name}: sampleWeight {sw.Shape} must be (samples,) or (samples, steps...) matching the targets {y.Shape}.");
+            CheckFinite(sw, "sampleWeight");
+            return sw.DType == DType ? sw : sw.Copy(DType);
+        }
+        if (classWeight is null) return default;
+        if (y.Rank > 2)
+            throw new ArgumentException($"{Name}: classWeight needs targets of rank at most 2 (samples, classes), got {y.Shape}; use sampleWeight for sequence targets.");
+        foreach (var (cls, wv) in classWeight)
+            if (!double.IsFinite(wv)) throw new ArgumentException($"{Name}: classWeight[{cls}] is {wv}; weights must be finite.");
+        int n = y.Shape[0], width = y.Rank == 2 ? y.Shape[1] : 1;
+        var w = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            int cls;
+            if (width > 1)
+            {
+                cls = 0;
+                for (int j = 1; j < width; j++) if (y.GetValue(i * width + j) > y.GetValue(i * width + cls)) cls = j;
+            }
+            else cls = (int)Math.Round(y.GetValue(i), MidpointRounding.ToEven);
+            w[i] = classWeight.TryGetValue(cls, out var cw) ? cw : 1.0;
+        }
+        var t = Tensor.FromArray(w, n);
+        return DType == DType.Float64 ? t : t.Copy(DType);
+    }
+
+    private void CheckClassIndices(Tensor y, int classes, string what)
+    {
+        for (int i = 0; i < y.Size; i++)
+        {
+            double v = y.GetValue(i);
+            if (v != Math.Floor(v) || v < 0 || v >= classes)
+                throw new ArgumentException($"{Name}: {what} hold class index {v} at sample {i / Math.Max(1, y.Size / y.Shape[0])} (flat index {i}); {Loss!.Name} needs integers in [0, {classes}) for {classes} output classes.");
+        }
+    }
+
     private Tensor AlignTargets(Tensor x, Tensor y, string what)
     {
         if (!y.IsValid) throw new ArgumentException($"{Name}: {what} is an invalid tensor.");
@@ -66,6 +117,18 @@ public sealed partial class Sequential
         var outShape = new Shape([x.Shape[0], .. shape.Select(d => d ?? 1)]);
         CheckFinite(y, what);
         var yy = y.DType == DType ? y : y.Copy(DType);
+        if (Loss is { TakesClassIndices: true } classLoss)
+        {
+            // Class-index targets: the output's shape without the class axis, or with a trailing 1 (dropped).
+            var expected = outShape.Remove(-1);
+            if (yy.Shape != expected && yy.Rank == outShape.Rank && yy.Shape.Last == 1 && yy.Shape.Remove(-1) == expected) yy = Tensor.Reshape(yy, expected);
+            if (yy.Shape == expected)
+            {
+                CheckClassIndices(yy, outShape.Last, what);
+                return yy;
+            }
+            throw new ShapeMismatchException($"{Name}: {what} have shape {y.Shape} but {classLoss.Name} needs class indices of shape {expected} (or with a trailing 1) for outputs {outShape}.");
+        }
         if (yy.Shape == outShape) return yy;
         if (yy.Size == outShape.Size && (yy.Rank == outShape.Rank + 1 && yy.Shape.Last == 1 || yy.Rank + 1 == outShape.Rank && outShape.Last == 1))
             return Tensor.Reshape(yy, outShape);   // Keras squeezes/expands a trailing size-1 axis

@@ -131,13 +131,7 @@ public static class LayerRegistry
 
     internal static Activation? FindActivation(string name)
     {
-        switch (name)
-        {
-            case "tanh": return Activation.Tanh;
-            case "sigmoid": return Activation.Sigmoid;
-            case "relu": return Activation.Relu;
-            case "linear": return Activation.Linear;
-        }
+        if (name.Length > 0 && Activation.FindBuiltIn(name) is { } builtIn) return builtIn;
         lock (Gate) return Activations.GetValueOrDefault(name);
     }
 

@@ -120,6 +120,9 @@ public static partial class ModelIO
                 ["metrics"] = new JsonArray(model.Metrics.Select(m => (JsonNode?)JsonValue.Create(m.Name)).ToArray()),
                 ["optimizer"] = OptimizerSerializer.Describe(optimizer),
             };
+            // Only options that differ from the defaults are written, so files of losses without options stay as before.
+            if (loss.FromLogits || loss.LabelSmoothing != 0)
+                compile["loss_config"] = new JsonObject { ["from_logits"] = loss.FromLogits, ["label_smoothing"] = loss.LabelSmoothing };
             if (optimizer is ICheckpointableOptimizer opt)
             {
                 var parameters = named.Select(w => w.Parameter).ToList();
@@ -255,6 +258,7 @@ public static partial class ModelIO
                 string lossName = OptimizerSerializer.Str(compileJson, "loss");
                 loss = LayerRegistry.FindLoss(lossName)
                     ?? throw new ModelFormatException($"the loss '{lossName}' is unknown; register it with LayerRegistry.RegisterLoss or load with compile: false");
+                loss = WithSavedOptions(loss, compileJson);
                 metrics = (compileJson["metrics"] as JsonArray ?? throw new ModelFormatException("compile: 'metrics' is not an array"))
                     .Select(n => n is JsonValue v && v.TryGetValue(out string? s) && s is not null
                         ? LayerRegistry.FindMetric(s) ?? throw new ModelFormatException($"the metric '{s}' is unknown; register it with LayerRegistry.RegisterMetric or load with compile: false")
@@ -327,11 +331,35 @@ public static partial class ModelIO
         return pairs;
     }
 
+    /// <summary>
+    /// The loss re-created with its saved <c>from_logits</c> / <c>label_smoothing</c> (absent in older files: the
+    /// defaults); options a loss does not have are refused rather than silently dropped.
+    /// </summary>
+    private static Loss WithSavedOptions(Loss loss, JsonObject compile)
+    {
+        if (!compile.TryGetPropertyValue("loss_config", out var node)) return loss;
+        if (node is not JsonObject cfg) throw new ModelFormatException("compile: 'loss_config' is not an object");
+        CheckKeys(cfg, "compile.loss_config", "from_logits", "label_smoothing");
+        bool fromLogits = cfg.TryGetPropertyValue("from_logits", out var fl)
+            ? fl is JsonValue v && v.TryGetValue(out bool b) ? b : throw new ModelFormatException("compile.loss_config: 'from_logits' is not true or false")
+            : false;
+        double smoothing = cfg.ContainsKey("label_smoothing") ? OptimizerSerializer.D(cfg, "label_smoothing") : 0;
+        if (fromLogits == loss.FromLogits && smoothing == loss.LabelSmoothing) return loss;
+        try
+        {
+            return Loss.WithOptions(loss.Name, fromLogits, smoothing);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelFormatException($"compile.loss_config: {e.Message}", inner: e);
+        }
+    }
+
     private static JsonObject? ReadCompileJson(SafeTensorsFile file, ModelLoadOptions options)
     {
         if (!file.Metadata.TryGetValue(CompileKey, out var text)) return null;
         var compile = GuardedJson.ParseObject(text, "the compile settings", options.MaxJsonDepth);
-        CheckKeys(compile, "compile", "loss", "metrics", "optimizer", "optimizer_state");
+        CheckKeys(compile, "compile", "loss", "loss_config", "metrics", "optimizer", "optimizer_state");
         return compile;
     }
 

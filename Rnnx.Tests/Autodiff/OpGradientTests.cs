@@ -103,6 +103,11 @@ public class OpGradientTests
             ("Sigmoid", T.Sigmoid, (r, s) => r.Uniform(s, -3, 3)),
             ("Relu", T.Relu, (r, s) => r.AwayFromZero(s)),           // |x| > 0.05: no kink within a step
             ("Abs", T.Abs, (r, s) => r.AwayFromZero(s)),
+            ("Softplus", T.Softplus, (r, s) => r.Uniform(s, -4, 4)),
+            ("Gelu", T.Gelu, (r, s) => r.Uniform(s, -4, 4)),
+            ("Elu", T.Elu, (r, s) => r.AwayFromZero(s, max: 3)),     // second derivative jumps at 0
+            ("Selu", T.Selu, (r, s) => r.AwayFromZero(s, max: 3)),   // derivative jumps at 0 (scale vs scale·α)
+            ("Swish", T.Swish, (r, s) => r.Uniform(s, -4, 4)),
         };
         foreach (var (name, f, input) in ops)
             foreach (var shape in UnaryShapes)
@@ -289,6 +294,50 @@ public class OpGradientTests
         yield return Data(Case("LayerNorm of an intermediate", r => [r.Uniform(2, 3, 20), r.Uniform(20), r.Uniform(20)],
             x => T.LayerNorm(T.Tanh(x[0]) * 2.0, x[1], x[2])));
     }
+
+    // ------------------------------------------------------------------ softmax, log-softmax, clip
+
+    public static IEnumerable<TestCaseData> SoftmaxCases()
+    {
+        var shapes = new (int[] Shape, int Axis)[]
+        {
+            ([1], -1), ([7], -1), ([3, 7], -1), ([3, 7], 0), ([2, 3, 5], 1), ([2, 3, 5], 0), ([2, 3, 33], -1), ([4, 1], -1),
+        };
+        foreach (var (shape, axis) in shapes)
+        {
+            yield return Data(Case($"Softmax {Fmt(shape)} axis {axis}", r => [r.Uniform(S(shape), -3, 3)], x => T.Softmax(x[0], axis)));
+            yield return Data(Case($"LogSoftmax {Fmt(shape)} axis {axis}", r => [r.Uniform(S(shape), -3, 3)], x => T.LogSoftmax(x[0], axis)));
+        }
+        // Large logits: the max shift keeps both finite and the gradients exact.
+        yield return Data(Case("LogSoftmax (2, 5) logits near 800", r => [r.Uniform(S(2, 5), 795, 805)], x => T.LogSoftmax(x[0])));
+        yield return Data(Case("Softmax of an intermediate", r => [r.Uniform(3, 7)], x => T.Softmax(T.Tanh(x[0]) * 4.0) * x[0]));
+        // Clip: inputs kept 0.1 away from the bounds so no difference straddles one; clipped elements get 0.
+        yield return Data(Case("Clip (3, 7) [-0.5, 0.5]", r => [r.OffsetFrom(T.Full(S(3, 7), 0.5, DType.Float64), kink: 1.0)],
+            x => T.Clip(x[0], -0.5, 0.5)));
+        yield return Data(Case("Clip (17) wide bounds", r => [r.Uniform(17)], x => T.Clip(x[0], -10, 10)));
+    }
+
+    public static IEnumerable<TestCaseData> PoolingCases()
+    {
+        var geometries = new (int Length, int Pool, int Stride, Conv1DPadding Padding)[]
+        {
+            (5, 2, 2, Conv1DPadding.Valid), (5, 2, 1, Conv1DPadding.Valid), (5, 2, 2, Conv1DPadding.Same), (7, 3, 2, Conv1DPadding.Same),
+            (4, 4, 1, Conv1DPadding.Valid), (1, 3, 1, Conv1DPadding.Same), (9, 2, 3, Conv1DPadding.Same), (6, 1, 1, Conv1DPadding.Valid),
+        };
+        foreach (var (len, pool, stride, padding) in geometries)
+        {
+            string geo = $"L {len} pool {pool} stride {stride} {padding}";
+            // Uniform values are distinct almost surely (far more than the checker's step apart), so no window's maximum changes.
+            yield return Data(Case($"MaxPool1D {geo}", r => [r.Uniform(2, len, 3)], x => T.MaxPool1D(x[0], pool, stride, padding)));
+            yield return Data(Case($"AveragePool1D {geo}", r => [r.Uniform(2, len, 3)], x => T.AveragePool1D(x[0], pool, stride, padding)));
+        }
+    }
+
+    [TestCaseSource(nameof(PoolingCases))]
+    public void Pooling(OpCase c) => Run(c);
+
+    [TestCaseSource(nameof(SoftmaxCases))]
+    public void Softmax(OpCase c) => Run(c);
 
     // ------------------------------------------------------------------ composites
 

@@ -41,7 +41,7 @@ public sealed class ModelMetadataTests
     public void Checkpoints_CarryTheMetadata_ForecastAndExportUseIt()
     {
         string model = _kit.P("lin.rnnx"), pattern = _kit.P("ck/lin-{epoch:02d}.rnnx");
-        var r = Train("linear", 2, model, "--checkpoint", pattern);
+        var r = Train("linear", 2, model, "--checkpoint", pattern, "--scaling", "standard");
         Assert.That(r.Code, Is.EqualTo(0), r.Err);
         string ck = _kit.P("ck/lin-02.rnnx");
         var saved = ModelIO.Inspect(model).Metadata;

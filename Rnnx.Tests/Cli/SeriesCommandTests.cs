@@ -57,7 +57,7 @@ public sealed class SeriesCommandTests
         string csv = Csv($"series_{arch}.csv", 120);
         string model = P($"{arch}.rnnx"), plot = P($"{arch}.png"), json = P($"{arch}.json"), onnx = P($"{arch}.onnx"), log = P($"{arch}.csv");
         var (code, stdout, stderr) = Run("train", "--csv", csv, "--column", "value", "--arch", arch, "--window", "16", "--horizon", "4",
-            "--epochs", "2", "--save", model, "--log", log);
+            "--epochs", "2", "--save", model, "--log", log, "--scaling", "standard");
         Assert.That((code, stderr), Is.EqualTo((0, "")), stdout);
         Assert.That(stdout, Does.Contain($"Training {arch} on column 'value'").And.Contain("Saved"));
         Assert.That(File.ReadAllLines(log), Has.Length.EqualTo(3));
@@ -127,8 +127,8 @@ public sealed class SeriesCommandTests
 
         string few = Csv("few.csv", 30);
         (code, _, err) = Run("train", "--csv", few, "--column", "value", "--save", P("x.rnnx"), "--window", "50", "--horizon", "10");
-        AssertOneLineError(code, err, "column 'value' has 30 values; --window 50 and --horizon 10");
-        Assert.That(err, Does.Contain("need at least 75 rows"));
+        AssertOneLineError(code, err, "few.csv: column 'value': The series has 30 values: 18 for training, 6 for validation and 6 for testing; training needs at least 60 (50 inputs + 10 targets)");
+        Assert.That(err, Does.Contain("so the series needs at least 100 values"));
 
         (code, _, err) = Run("train", "--csv", P("missing.csv"), "--column", "value", "--save", P("x.rnnx"));
         AssertOneLineError(code, err, "missing.csv': no such file");

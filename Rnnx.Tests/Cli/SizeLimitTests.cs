@@ -53,7 +53,7 @@ public sealed class SizeLimitTests
     {
         var before = _kit.Snapshot();
         var r = CliTestKit.Run("train", "--csv", _csv, "--column", "value", "--save", _kit.P("m.rnnx"), "--window", "100000", "--horizon", "100000");
-        _kit.AssertRefused(r, "need at least 499998 rows", before);
+        _kit.AssertRefused(r, "training needs at least 200000 (100000 inputs + 100000 targets)", before);
     }
 
     [Test]

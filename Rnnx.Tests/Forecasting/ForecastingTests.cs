@@ -61,7 +61,11 @@ public sealed class ForecastingTests
         Assert.That((d2.Scaler.Center, d2.Scaler.Scale, d2.Season, d2.MaseScale), Is.EqualTo((d.Scaler.Center, d.Scaler.Scale, d.Season, d.MaseScale)),
             "nothing is learned from the validation or test parts");
         var e = Assert.Throws<ArgumentException>(() => ForecastData.Prepare(s.AsSpan(0, 40).ToArray(), d.Setup))!;
-        Assert.That(e.Message, Does.Contain("training needs at least 27"));
+        Assert.That(e.Message, Does.Contain("training needs at least 27").And.Contain("so the series needs at least 45 values"));
+        long min = ForecastData.MinimumLength(d.Setup);
+        Assert.DoesNotThrow(() => ForecastData.Prepare(s.AsSpan(0, (int)min).ToArray(), d.Setup));
+        Assert.Throws<ArgumentException>(() => ForecastData.Prepare(s.AsSpan(0, (int)min - 1).ToArray(), d.Setup));
+        Assert.That(ForecastData.MinimumLength(new ForecastSetup(int.MaxValue, int.MaxValue)), Is.GreaterThan((long)int.MaxValue), "huge sizes answer at once");
         Assert.Throws<ArgumentOutOfRangeException>(() => ForecastData.Prepare(s, d.Setup with { TestFraction = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => ForecastData.Prepare(s, d.Setup with { ValidationFraction = 0.5, TestFraction = 0.5 }));
     }

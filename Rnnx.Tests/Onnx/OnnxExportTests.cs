@@ -47,6 +47,11 @@ public sealed class OnnxExportTests
             new RNN(new LSTMCell(3, unitForgetBias: false)), new Dense(1)), [8]);
         yield return new("conv_same_layernorm", () => new Sequential(new Conv1D(6, 3, padding: "same", inputShape: [null, 2]), new Conv1D(4, 4, strides: 3, padding: "same", activation: "tanh"),
             new LayerNormalization(), new TimeDistributed(new LayerNormalization()), new ActivationLayer(Activation.Sigmoid), new TimeDistributed(new Dense(2, "relu"))), [10, 11, 12]);
+        yield return new("pooling_classifier", () => new Sequential(new Conv1D(8, 3, padding: "same", activation: "relu", inputShape: [null, 2]),
+            new MaxPooling1D(2), new AveragePooling1D(3, strides: 2, padding: "same"), new MaxPooling1D(2, strides: 1, padding: "same"),
+            new GlobalAveragePooling1D(), new Dense(4, "gelu"), new Dense(3, "softmax")), [12, 17]);
+        yield return new("shape_layers_and_activations", () => new Sequential(new Permute([2, 1], inputShape: [6, 4]), new Reshape([-1, 3]),
+            new AveragePooling1D(3), new Dense(5, "elu"), new GlobalMaxPooling1D(), new Dense(4, "selu"), new Dense(3, "swish"), new Dense(2, "softplus")), [6]);
         yield return new("time_distributed_flatten", () => new Sequential(new Conv1D(4, 2, inputShape: [null, 3]), new Dense(6), new TimeDistributed(new Flatten()), new LayerNormalization()), [5, 9]);
     }
 

@@ -28,6 +28,10 @@ public static class TestModels
             new Conv1D(3, 2, padding: "same", activation: "relu"),
             new Conv1D(2, 2, padding: "causal", dilationRate: 2, useBias: false),
             new TimeDistributed(new Dense(1))), [12, 1]);
+        yield return new("pooling_softmax", () => new Sequential(new Conv1D(4, 2, padding: "same", activation: "gelu", inputShape: [null, 2]),
+            new MaxPooling1D(2, padding: "same"), new AveragePooling1D(2, strides: 1), new GlobalMaxPooling1D(), new Dense(3, "softmax")), [9, 2]);
+        yield return new("shape_layers", () => new Sequential(new Permute([2, 1], inputShape: [4, 3]), new Reshape([2, 6]),
+            new GlobalAveragePooling1D(), new Dense(2, "swish")), [4, 3]);
         yield return new("layer_norm", () => new Sequential(new Dense(4, inputShape: [null, 3]), new LayerNormalization(epsilon: 1e-2), new Dense(2)), [5, 3]);
         yield return new("ln_rnn_custom_cell", () => new Sequential(
             new RNN(new LNSimpleRNNCell(4), returnSequences: true, inputShape: [null, 1]),

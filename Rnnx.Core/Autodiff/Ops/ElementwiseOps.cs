@@ -116,17 +116,19 @@ internal sealed class BinaryOp : Op
 }
 
 /// <summary>The unary element-wise functions.</summary>
-internal enum UnaryKind { Negate, Exp, Log, Sqrt, Square, Tanh, Sigmoid, Relu, Abs }
+internal enum UnaryKind { Negate, Exp, Log, Sqrt, Square, Tanh, Sigmoid, Relu, Abs, Softplus, Gelu, Elu, Selu, Swish }
 
 /// <summary>
 /// Unary element-wise maps. Where cheaper, backward uses the saved output y (exp' = y, tanh' = 1 - y^2,
-/// sigmoid' = y(1 - y), sqrt' = 1/(2y), relu' = [y &gt; 0]); log, square and abs use the input.
+/// sigmoid' = y(1 - y), sqrt' = 1/(2y), relu' = [y &gt; 0], elu' = y + 1 and selu' = y + scale·α below 0); log, square,
+/// abs, softplus (σ(x)), gelu and swish use the input.
 /// </summary>
 internal sealed class UnaryOp : Op
 {
     private static readonly UnaryOp[] Instances =
         [new(UnaryKind.Negate), new(UnaryKind.Exp), new(UnaryKind.Log), new(UnaryKind.Sqrt), new(UnaryKind.Square),
-         new(UnaryKind.Tanh), new(UnaryKind.Sigmoid), new(UnaryKind.Relu), new(UnaryKind.Abs)];
+         new(UnaryKind.Tanh), new(UnaryKind.Sigmoid), new(UnaryKind.Relu), new(UnaryKind.Abs),
+         new(UnaryKind.Softplus), new(UnaryKind.Gelu), new(UnaryKind.Elu), new(UnaryKind.Selu), new(UnaryKind.Swish)];
 
     private readonly UnaryKind _kind;
 
@@ -161,6 +163,11 @@ internal sealed class UnaryOp : Op
             case UnaryKind.Tanh: Elementwise.Tanh(x, y); break;
             case UnaryKind.Sigmoid: Elementwise.Sigmoid(x, y); break;
             case UnaryKind.Relu: Elementwise.Relu(x, y); break;
+            case UnaryKind.Softplus: ActivationKernels.Map(x, y, ActivationKernels.Softplus); break;
+            case UnaryKind.Gelu: ActivationKernels.Map(x, y, ActivationKernels.Gelu); break;
+            case UnaryKind.Elu: ActivationKernels.Map(x, y, ActivationKernels.Elu); break;
+            case UnaryKind.Selu: ActivationKernels.Map(x, y, ActivationKernels.Selu); break;
+            case UnaryKind.Swish: ActivationKernels.Map(x, y, ActivationKernels.Swish); break;
             default: TP.Abs(x, y); break;
         }
     }
@@ -195,6 +202,13 @@ internal sealed class UnaryOp : Op
             case UnaryKind.Tanh: Elementwise.TanhBackwardAccumulate(dx, g, y); break;   // g (1 - y^2)
             case UnaryKind.Sigmoid: Elementwise.SigmoidBackwardAccumulate(dx, g, y); break; // g y (1 - y)
             case UnaryKind.Relu: Elementwise.ReluBackwardAccumulate(dx, g, y); break;   // g [y > 0]
+            case UnaryKind.Softplus: ActivationKernels.BackwardAccumulate(dx, g, x, y, static (xi, _) => ActivationKernels.Sigmoid(xi)); break;
+            case UnaryKind.Gelu: ActivationKernels.BackwardAccumulate(dx, g, x, y, static (xi, _) => ActivationKernels.GeluDerivative(xi)); break;
+            case UnaryKind.Elu: ActivationKernels.BackwardAccumulate(dx, g, x, y, static (xi, yi) => xi > 0 ? 1 : yi + 1); break;
+            case UnaryKind.Selu:
+                ActivationKernels.BackwardAccumulate(dx, g, x, y, static (xi, yi) => xi > 0 ? ActivationKernels.SeluScale : yi + ActivationKernels.SeluScale * ActivationKernels.SeluAlpha);
+                break;
+            case UnaryKind.Swish: ActivationKernels.BackwardAccumulate(dx, g, x, y, static (xi, _) => ActivationKernels.SwishDerivative(xi)); break;
             default:                                                                    // g sign(x), 0 at 0
                 for (int i = 0; i < dx.Length; i++)
                     if (x[i] > T.Zero) dx[i] += g[i];

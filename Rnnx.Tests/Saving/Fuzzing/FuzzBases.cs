@@ -1,3 +1,4 @@
+using Rnnx.Cli;
 using Rnnx.Layers;
 using Rnnx.Models;
 using Rnnx.Optimization;
