@@ -58,6 +58,10 @@ public sealed class Adam : Optimizer
     public bool Amsgrad { get; }
 
     /// <inheritdoc/>
+    /// <remarks>velocity (and velocity_hat with amsgrad) are running means of squared gradients.</remarks>
+    protected override bool IsNonNegativeSlot(int index) => index >= 1;
+
+    /// <inheritdoc/>
     protected override void WriteConfig(OptimizerConfig config) =>
         config.Set("beta1", Beta1).Set("beta2", Beta2).Set("epsilon", Epsilon).Set("amsgrad", Amsgrad);
 

@@ -93,6 +93,10 @@ public sealed class Nadam : Optimizer
     public float MomentumProductFloat32 => _productF;
 
     /// <inheritdoc/>
+    /// <remarks>velocity is a running mean of squared gradients.</remarks>
+    protected override bool IsNonNegativeSlot(int index) => index == 1;
+
+    /// <inheritdoc/>
     protected override void WriteConfig(OptimizerConfig config) =>
         config.Set("beta1", Beta1).Set("beta2", Beta2).Set("epsilon", Epsilon).Set("schedule", MomentumSchedule.ToString());
 

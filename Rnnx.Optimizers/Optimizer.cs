@@ -238,6 +238,14 @@ public abstract partial class Optimizer : ICheckpointableOptimizer
     /// <returns>Null when valid, otherwise a message describing what is missing.</returns>
     protected virtual string? ValidateScalars(IReadOnlyDictionary<string, double> scalars) => null;
 
+    /// <summary>
+    /// Whether slot <paramref name="index"/> holds values that can never be negative (a running mean of squared
+    /// gradients): <see cref="SetState"/> refuses a negative value there, which would turn the next step's square root
+    /// into NaN.
+    /// </summary>
+    /// <param name="index">The slot's index in <see cref="SlotNames"/>.</param>
+    protected virtual bool IsNonNegativeSlot(int index) => false;
+
     /// <summary>Resets the optimizer-wide scalars to their initial values (for <see cref="ResetState"/>).</summary>
     protected virtual void ResetScalars()
     {
@@ -285,6 +293,13 @@ public abstract partial class Optimizer : ICheckpointableOptimizer
             state.Parameters.Add(ps);
         }
         return state;
+    }
+
+    private static int? FirstNegative(SlotState s, DType dtype)
+    {
+        if (dtype == DType.Float32) { int i = Array.FindIndex(s.Float32!, v => v < 0); return i < 0 ? null : i; }
+        int k = Array.FindIndex(s.Float64!, v => v < 0);
+        return k < 0 ? null : k;
     }
 
     /// <summary>
@@ -336,6 +351,8 @@ public abstract partial class Optimizer : ICheckpointableOptimizer
                     throw new ArgumentException($"{me}.SetState: {who}: slot '{s.Name}' has no {p.DType} array.", nameof(state));
                 if (length != p.Size)
                     throw new ArgumentException($"{me}.SetState: {who}: slot '{s.Name}' has {length} values but the parameter has {p.Size} elements.", nameof(state));
+                if (IsNonNegativeSlot(j) && FirstNegative(s, p.DType) is int at)
+                    throw new ArgumentException($"{me}.SetState: {who}: slot '{s.Name}' holds a negative value at index {at}; it is a mean of squares and cannot be negative.", nameof(state));
             }
         }
 

@@ -63,6 +63,10 @@ public sealed class RmsProp : Optimizer
     }
 
     /// <inheritdoc/>
+    /// <remarks>velocity is a running mean of squared gradients (momentum and the centered mean may be negative).</remarks>
+    protected override bool IsNonNegativeSlot(int index) => index == 0;
+
+    /// <inheritdoc/>
     protected override void WriteConfig(OptimizerConfig config) =>
         config.Set("rho", Rho).Set("momentum", Momentum).Set("epsilon", Epsilon).Set("centered", Centered);
 

@@ -123,7 +123,8 @@ public sealed class SeriesScaler
     public void Transform(ReadOnlySpan<float> raw, Span<float> x, Span<float> y)
     {
         int w = x.Length, lb = Lookback;
-        if (raw.Length != lb + w + y.Length && raw.Length != lb + w)
+        if (w == 0) throw new ArgumentException("the window must hold at least one value.", nameof(x));
+        if (raw.Length != lb + w + y.Length)
             throw new ArgumentException($"raw has {raw.Length} values; {lb} lookback + {w} inputs + {y.Length} targets expected.", nameof(raw));
         if (Method == SeriesScaling.Difference)
         {

@@ -76,14 +76,17 @@ public sealed class ForecastData
     {
         ArgumentNullException.ThrowIfNull(setup);
         double v = setup.ValidationFraction, t = setup.TestFraction;
+        if (!(v >= 0 && t > 0 && v + t < 1))
+            throw new ArgumentOutOfRangeException(nameof(setup), $"the validation ({v}) and test ({t}) fractions must satisfy 0 <= validation, 0 < test and validation + test < 1.");
         long needTrain = Math.Max(2, (long)setup.Window + (setup.Scaling == SeriesScaling.Difference ? 1 : 0) + setup.Horizon);
         long needValid = v > 0 ? setup.Horizon : 0, needTest = setup.Horizon;
         double bound = Math.Max(needTrain / (1 - v - t), Math.Max(v > 0 ? (needValid - 0.5) / v : 0, (needTest - 0.5) / t));
-        for (long n = Math.Max(needTrain + needValid + needTest, (long)bound - 2); ; n++)
+        for (long n = Math.Max(needTrain + needValid + needTest, (long)bound - 2); n < long.MaxValue; n++)
         {
             long test = (long)Math.Round(n * t), valid = (long)Math.Round(n * v), train = n - test - valid;
             if (train >= needTrain && valid >= needValid && test >= needTest) return n;
         }
+        throw new ArgumentOutOfRangeException(nameof(setup), "no series length fits this window, horizon and split.");
     }
 
     /// <summary>The whole series (not a copy).</summary>

@@ -367,6 +367,10 @@ public sealed partial class Sequential
     public MT19937State? ShuffleRngState
     {
         get => _shuffleRng?.GetState();
-        set => _shuffleRng = value is null ? null : new NumPyRandomState(value);
+        set
+        {
+            using var mutation = _access.Mutate(nameof(ShuffleRngState), reentrant: true);
+            _shuffleRng = value is null ? null : new NumPyRandomState(value);
+        }
     }
 }

@@ -4,6 +4,9 @@ namespace Rnnx.Models;
 
 public sealed partial class Sequential
 {
+    // Bounds Predict(SeriesWindows)'s input buffer (values), so long windows do not make it grow with the window.
+    private const long MaxWindowValuesPerChunk = 1L << 22;
+
     // The per-sample target shape of the training windows of the running Fit (horizon, or horizon × 1); written only
     // by Fit, which no read runs beside.
     private Shape _windowTargetShape;
@@ -30,16 +33,24 @@ public sealed partial class Sequential
     /// same values as <see cref="Predict(Tensor, int)"/> on the materialized windows). The outputs are in the windows'
     /// scaled units; <see cref="SeriesWindows.InverseForecasts"/> turns them into series values.
     /// </summary>
+    /// <remarks>
+    /// Safe to call from many threads at once, as <see cref="Predict(Tensor, int)"/>; every row comes from the same
+    /// weights (a mutation cannot start between two chunks). The input buffer holds at most about 4 Mi values whatever
+    /// the window, so memory stays bounded by the output, not by windows × window.
+    /// </remarks>
     /// <exception cref="ShapeMismatchException">The model does not take (window, 1) inputs or give horizon outputs.</exception>
+    /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) is running on another thread.</exception>
     public Tensor Predict(SeriesWindows windows, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(windows);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        using var read = _access.Read(nameof(Predict));
         CheckWindows(windows, "windows");
-        int n = windows.Count, w = windows.Window, chunk = Math.Max(batchSize, 4096);
+        int n = windows.Count, w = windows.Window;
+        int chunk = (int)Math.Max(1, Math.Min(Math.Max(batchSize, 4096), MaxWindowValuesPerChunk / w));
         Tensor result = default;
         Array? resultArray = null;
-        var xs = new float[Math.Min(n, chunk) * w];
+        var xs = new float[checked(Math.Min(n, chunk) * w)];
         for (int start = 0; start < n; start += chunk)
         {
             int count = Math.Min(chunk, n - start);
@@ -65,34 +76,39 @@ public sealed partial class Sequential
 
     private Dictionary<string, double> EvaluateWindows(SeriesWindows windows, int batchSize, Shape targetShape)
     {
-        var ws = RentWorkspace();
-        var tape = ws.Tape(0);
         int n = windows.Count;
         var rows = new int[Math.Min(batchSize, n)];
         double lossTotal = 0;
         var mSum = new double[Metrics.Count];
         var mCount = new long[Metrics.Count];
-        for (int start = 0; start < n; start += batchSize)
+        var ws = RentWorkspace();
+        var tape = ws.Tape(0);
+        try
         {
-            int count = Math.Min(batchSize, n - start);
-            for (int i = 0; i < count; i++) rows[i] = start + i;
-            tape.Reset();
-            using (tape.Activate())
-            using (tape.NoGrad())
+            for (int start = 0; start < n; start += batchSize)
             {
-                var (xb, yb) = GatherWindows(windows, rows.AsSpan(0, count), targetShape);
-                var pred = RunLayers(xb, training: false);
-                lossTotal += Loss!.Compute(yb, pred).Item() * count;
-                for (int m = 0; m < Metrics.Count; m++)
+                int count = Math.Min(batchSize, n - start);
+                for (int i = 0; i < count; i++) rows[i] = start + i;
+                tape.Reset();
+                using (tape.Activate())
+                using (tape.NoGrad())
                 {
-                    var (s, c) = Metrics[m].Evaluate(yb, pred);
-                    mSum[m] += s;
-                    mCount[m] += c;
+                    var (xb, yb) = GatherWindows(windows, rows.AsSpan(0, count), targetShape);
+                    var pred = RunLayers(xb, training: false);
+                    lossTotal += Loss!.Compute(yb, pred).Item() * count;
+                    for (int m = 0; m < Metrics.Count; m++)
+                    {
+                        var (s, c) = Metrics[m].Evaluate(yb, pred);
+                        mSum[m] += s;
+                        mCount[m] += c;
+                    }
                 }
             }
         }
-        tape.Reset();
-        ReturnWorkspace(ws);
+        finally
+        {
+            ReturnWorkspace(ws);
+        }
         var r = new Dictionary<string, double> { ["loss"] = lossTotal / n };
         for (int m = 0; m < Metrics.Count; m++) r[Metrics[m].Name] = mSum[m] / mCount[m];
         return r;

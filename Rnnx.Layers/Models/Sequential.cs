@@ -71,7 +71,17 @@ public sealed partial class Sequential
     public int Threads { get; set; } = Math.Min(2, Environment.ProcessorCount);
 
     /// <summary>Shards each batch is split into for data-parallel training (default 2). Part of the arithmetic: keep it fixed to reproduce a run.</summary>
-    public int Shards { get; set; } = 2;
+    /// <exception cref="InvalidOperationException">Set while Fit, TrainOnBatch or another change runs (for example from a Fit callback): the running step's buffers are sized for the old value.</exception>
+    public int Shards
+    {
+        get => _shards;
+        set
+        {
+            using var mutation = _access.Mutate(nameof(Shards));
+            _shards = value;
+        }
+    }
+    private int _shards = 2;
 
     /// <summary>Set by a callback to stop after the current epoch.</summary>
     public bool StopTraining { get; set; }

@@ -71,4 +71,15 @@ public sealed class SeriesScalerTests
         Assert.That(SeriesScaler.Parse(SeriesScaler.NameOf(SeriesScaling.WindowMean)), Is.EqualTo(SeriesScaling.WindowMean));
         Assert.That(SeriesScaler.Fit(SeriesScaling.LastValue, [5f, 5f, 5f]).Scale, Is.EqualTo(1.0), "a constant series scales by 1");
     }
+
+    [Test]
+    public void TransformRefusesRawValuesThatMissTheTargets()
+    {
+        // Three raw values fit a 3-value window but not the 2 targets asked for: an ArgumentException naming the
+        // lengths, never an index past the end.
+        var s = SeriesScaler.Fit(SeriesScaling.LastValue, Train);
+        var e = Assert.Throws<ArgumentException>(() => s.Transform([1f, 2f, 3f], new float[3], new float[2]));
+        Assert.That(e!.Message, Does.Contain("3 inputs + 2 targets"));
+        Assert.Throws<ArgumentException>(() => s.Transform([], [], []), "an empty window has no reference value");
+    }
 }

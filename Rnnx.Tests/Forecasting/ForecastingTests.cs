@@ -91,4 +91,15 @@ public sealed class ForecastingTests
         Assert.That(standard.LosesToABaseline, Is.True, "standard scaling extrapolates badly past the training range");
         Assert.That(standard.Verdict(), Does.StartWith("WARNING: the model loses to the naive baseline"));
     }
+
+    [TestCase(0.2, 0.0)]
+    [TestCase(0.5, 0.5)]
+    [TestCase(-0.1, 0.2)]
+    public void MinimumLengthRefusesSplitsWithoutATestPartOrATrainingPart(double validation, double test)
+    {
+        // These once looped forever (a division by zero or a negative bound); now they answer at once.
+        var setup = new ForecastSetup(10, 3, ValidationFraction: validation, TestFraction: test);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ForecastData.MinimumLength(setup));
+        Assert.That(e!.Message, Does.Contain("fractions"));
+    }
 }

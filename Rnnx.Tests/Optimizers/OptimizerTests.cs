@@ -316,6 +316,12 @@ public class OptimizerTests
         var extraSlot = Copy(); extraSlot.Parameters[0].Slots.Add(new SlotState { Name = "velocity_hat", Float32 = [0f, 0f, 0f] });
         Expect(extraSlot, [p], "3 slots", "2");
 
+        // A mean of squared gradients below zero would make the next step's square root NaN.
+        var negativeVelocity = Copy(); negativeVelocity.Parameters[0].Slots[1].Float32 = [0f, -1e-3f, 0f];
+        Expect(negativeVelocity, [p], "'velocity'", "negative value at index 1");
+        var negativeMomentum = Copy(); negativeMomentum.Parameters[0].Slots[0].Float32 = [0f, -1e-3f, 0f];
+        Assert.DoesNotThrow(() => new Adam().SetState([p], negativeMomentum), "a first moment may be negative");
+
         var nadam = new Nadam();
         var nadamState = nadam.GetState([p]);
         nadamState.Scalars.Clear();
