@@ -57,7 +57,9 @@ internal static class LstmKernels
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // Compiled as a method of its own per width: inlined into OneSeries, the three widths' gate math together
+    // exhausts the JIT's inlining budget and the narrower widths end up calling every vector operation.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Step<V>(int u, ref float a, ref float bias, ref float cPrev, ref float c, ref float h, int j0, int j1)
         where V : struct, ISimdMath<V, float>
     {
