@@ -18,14 +18,20 @@ public sealed partial class Sequential
         return EvaluateCore(x, y, batchSize);
     }
 
-    private Dictionary<string, double> EvaluateCore(Tensor x, Tensor y, int batchSize)
+    private Dictionary<string, double> EvaluateCore(Tensor x, Tensor y, int batchSize) =>
+        EvaluateBatches(x.Shape[0], batchSize, (start, count) => (Range(x, start, count), Range(y, start, count)));
+
+    /// <summary>
+    /// Loss and metrics over <paramref name="n"/> samples in batches that <paramref name="batch"/> cuts (on the active
+    /// tape, from the sample start and count), averaged as Keras does, on a rented workspace.
+    /// </summary>
+    private Dictionary<string, double> EvaluateBatches(int n, int batchSize, Func<int, int, (Tensor X, Tensor Y)> batch)
     {
-        var ws = RentWorkspace();
-        var tape = ws.Tape(0);
-        int n = x.Shape[0];
         double lossTotal = 0;
         var mSum = new double[Metrics.Count];
         var mCount = new long[Metrics.Count];
+        var ws = RentWorkspace();
+        var tape = ws.Tape(0);
         try
         {
             for (int start = 0; start < n; start += batchSize)
@@ -35,8 +41,7 @@ public sealed partial class Sequential
                 using (tape.Activate())
                 using (tape.NoGrad())
                 {
-                    var xb = Range(x, start, count);
-                    var yb = Range(y, start, count);
+                    var (xb, yb) = batch(start, count);
                     var pred = RunLayers(xb, training: false);
                     lossTotal += Loss!.Compute(yb, pred).Item() * count;
                     for (int m = 0; m < Metrics.Count; m++)

@@ -76,42 +76,12 @@ public sealed partial class Sequential
 
     private Dictionary<string, double> EvaluateWindows(SeriesWindows windows, int batchSize, Shape targetShape)
     {
-        int n = windows.Count;
-        var rows = new int[Math.Min(batchSize, n)];
-        double lossTotal = 0;
-        var mSum = new double[Metrics.Count];
-        var mCount = new long[Metrics.Count];
-        var ws = RentWorkspace();
-        var tape = ws.Tape(0);
-        try
+        var rows = new int[Math.Min(batchSize, windows.Count)];
+        return EvaluateBatches(windows.Count, batchSize, (start, count) =>
         {
-            for (int start = 0; start < n; start += batchSize)
-            {
-                int count = Math.Min(batchSize, n - start);
-                for (int i = 0; i < count; i++) rows[i] = start + i;
-                tape.Reset();
-                using (tape.Activate())
-                using (tape.NoGrad())
-                {
-                    var (xb, yb) = GatherWindows(windows, rows.AsSpan(0, count), targetShape);
-                    var pred = RunLayers(xb, training: false);
-                    lossTotal += Loss!.Compute(yb, pred).Item() * count;
-                    for (int m = 0; m < Metrics.Count; m++)
-                    {
-                        var (s, c) = Metrics[m].Evaluate(yb, pred);
-                        mSum[m] += s;
-                        mCount[m] += c;
-                    }
-                }
-            }
-        }
-        finally
-        {
-            ReturnWorkspace(ws);
-        }
-        var r = new Dictionary<string, double> { ["loss"] = lossTotal / n };
-        for (int m = 0; m < Metrics.Count; m++) r[Metrics[m].Name] = mSum[m] / mCount[m];
-        return r;
+            for (int i = 0; i < count; i++) rows[i] = start + i;
+            return GatherWindows(windows, rows.AsSpan(0, count), targetShape);
+        });
     }
 
     [ThreadStatic] private static float[]? t_windowBuffer;
