@@ -27,19 +27,6 @@ internal static class Limits
     public const long MaxCsvBytes = 1L << 30;
 }
 
-/// <summary>How empty cells (and missing dates) of the series are filled.</summary>
-internal enum FillMode
-{
-    /// <summary>An empty cell is an error naming its row and column.</summary>
-    None,
-
-    /// <summary>An empty cell takes the previous value.</summary>
-    Previous,
-
-    /// <summary>An empty cell is interpolated linearly between its neighbours.</summary>
-    Linear,
-}
-
 /// <summary>Where a series comes from: a CSV file, its value column, and how to read it.</summary>
 /// <param name="Csv">The CSV file.</param>
 /// <param name="Column">The value column: a header name, or a 1-based index with <paramref name="NoHeader"/>.</param>

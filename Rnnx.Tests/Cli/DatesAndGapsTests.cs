@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Rnnx.Cli;
+using FillMode = Rnnx.Data.FillMode;
+using Frequency = Rnnx.Data.Frequency;
 
 namespace Rnnx.Tests.Cli;
 

@@ -103,7 +103,7 @@ public sealed class SizeLimitTests
         // Quoted runs of escaped quotes too.
         var line = "\"" + string.Concat(Enumerable.Repeat("\"\"", 500_000)) + "\",7";
         sw.Restart();
-        var cells = Rnnx.Cli.SeriesCsv.Split(line, ',', "q.csv", 2);
+        var cells = Rnnx.Data.SeriesCsv.Split(line, ',', "q.csv", 2);
         Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1)));
         Assert.That(cells, Has.Count.EqualTo(2));
         Assert.That(cells[0], Has.Length.EqualTo(500_000));

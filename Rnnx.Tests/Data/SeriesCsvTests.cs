@@ -60,7 +60,7 @@ public sealed class SeriesCsvTests
         var opts = new SeriesCsvOptions { HasHeader = false };
         var s = Read("40.6,1\n40.8,2\n", 0, null, opts);
         Assert.That((s.Column, s.Values), Is.EqualTo(("#1", new[] { 40.6f, 40.8f })), "the first row is data, not lost");
-        Assert.That(Bad("40.6,1\n40.8,2\n", "40.6").Message, Does.Contain("holds only numbers, so it looks like data"));
+        Assert.That(Bad("40.6,1\n40.8,2\n", "40.6").Message, Does.Contain("is all numbers, so the file has no header"));
         Assert.That(Bad("1,2\n", "a", null, opts).Message, Does.Contain("given by name but the file is read without a header"));
         Assert.That(Bad("1,2\n", 5, null, opts).Message, Does.Contain("column #6 does not exist; the first row has 2 cell(s)"));
     }
@@ -99,5 +99,60 @@ public sealed class SeriesCsvTests
         var s = Read(sb.ToString(), "v");
         Assert.That(s.Values.Length, Is.EqualTo(200_001));
         Assert.That(s.Values[^1], Is.EqualTo(199_999 % 97));
+    }
+
+    [Test]
+    public void ParsedDates_FrequencyInferred_MissingDatesAreGaps()
+    {
+        const string text = "t,v\n2024-01-01,1\n2024-01-02,2\n2024-01-03,\n2024-01-04,\n2024-01-05,8\n2024-01-07,10\n";
+        var previous = Read(text, "v", "t", new SeriesCsvOptions { ParseDates = true, Fill = FillMode.Previous });
+        Assert.That(previous.Values, Is.EqualTo(new float[] { 1, 2, 2, 2, 8, 8, 10 }));
+        Assert.That(previous.Gaps, Is.EqualTo(3), "two empty cells and one missing date (2024-01-06)");
+        Assert.That(previous.Frequency!.Name, Is.EqualTo("daily"));
+        Assert.That(previous.Times![5], Is.EqualTo(new DateTimeOffset(2024, 1, 6, 0, 0, 0, TimeSpan.Zero)));
+        Assert.That(previous.Dates![5], Is.EqualTo("2024-01-06T00:00:00"), "an inserted date in ISO 8601");
+        Assert.That(previous.Rows[5], Is.EqualTo(7), "an inserted date has the row after the gap");
+        var linear = Read(text, "v", "t", new SeriesCsvOptions { ParseDates = true, Fill = FillMode.Linear });
+        Assert.That(linear.Values, Is.EqualTo(new float[] { 1, 2, 4, 6, 8, 9, 10 }));
+        var kept = Read(text, "v", "t", new SeriesCsvOptions { ParseDates = true, AllowMissing = true });
+        Assert.That(kept.Values.Select(float.IsNaN), Is.EqualTo(new[] { false, false, true, true, false, true, false }));
+
+        Assert.That(Read(text, "v", "t", new SeriesCsvOptions { AllowMissing = true }).Times, Is.Null, "dates stay text unless parsed");
+        var missing = Bad("t,v\n2024-01-01,1\n2024-01-02,2\n2024-01-05,5\n", "v", "t", new SeriesCsvOptions { ParseDates = true });
+        Assert.That((missing.Message, missing.Problem, missing.Row),
+            Is.EqualTo(("d.csv: row 4: 2 date(s) missing (daily) between 2024-01-02T00:00:00 and 2024-01-05T00:00:00", SeriesCsvProblem.MissingDates, 4)));
+        Assert.That(Bad("t,v\n2024-01-02,1\n2024-01-01,2\n", "v", "t", new SeriesCsvOptions { ParseDates = true }).Message,
+            Is.EqualTo("d.csv: row 3, column 't': 2024-01-01 does not come after the previous row's date; rows must be in time order"));
+        Assert.That(Bad("t,v\n2024-01-01,1\n01/02/2024,2\n", "v", "t", new SeriesCsvOptions { ParseDates = true }).Message,
+            Does.StartWith("d.csv: row 3, column 't': '01/02/2024' is not an ISO 8601 date"));
+        Assert.That(Bad("i,v\n1,\n2,1\n", "v", null, new SeriesCsvOptions { Fill = FillMode.Previous }).Message,
+            Is.EqualTo("d.csv: row 2, column 'v': the first value is missing, so there is nothing to fill it from"));
+    }
+
+    [Test]
+    public void CallersCanNameColumnsAndAddTheirOwnHints()
+    {
+        var labels = new SeriesCsvOptions { ColumnLabel = "--column", DateColumnLabel = "--date-column" };
+        Assert.That(Bad("a,b\n1,2\n", "c", null, labels).Message, Is.EqualTo("d.csv: no column 'c' in the header (--column; columns: a, b)"));
+        Assert.That(Bad("a,b\n1,2\n", "b", "c", labels).Message, Is.EqualTo("d.csv: no column 'c' in the header (--date-column; columns: a, b)"));
+        Assert.That(Bad("1,2\n", 2, null, labels with { HasHeader = false }).Message, Is.EqualTo("d.csv: --column 3: the first row has 2 column(s)"));
+        var wide = string.Join(',', Enumerable.Range(0, 12).Select(i => $"c{i}")) + "\n" + string.Join(',', Enumerable.Repeat("1", 12)) + "\n";
+        Assert.That(Bad(wide, "x").Message, Does.EndWith("(columns: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, ... (12 columns))"));
+
+        var headerless = Bad("40.6,1\n", "x");
+        Assert.That((headerless.Problem, headerless.FirstRowCells, headerless.Reason),
+            Is.EqualTo((SeriesCsvProblem.LooksHeaderless, 2, "d.csv: the first row (40.6,1) is all numbers, so the file has no header")));
+        Assert.That(headerless.Message, Does.StartWith(headerless.Reason + "; "));
+        var empty = Bad("a,b\n1,\n", "b");
+        Assert.That((empty.Problem, empty.Reason), Is.EqualTo((SeriesCsvProblem.EmptyCell, empty.Message)));
+        var named = Bad("1,2\n", "a", null, new SeriesCsvOptions { HasHeader = false });
+        Assert.That((named.Problem, named.FirstRowCells), Is.EqualTo((SeriesCsvProblem.NameWithoutHeader, 2)));
+    }
+
+    [Test]
+    public void NumbersAreStrict()
+    {
+        Assert.That(Bad("a,b\n1,5\0\n", "b").Message, Is.EqualTo("d.csv: row 2, column 'b': '5?' is not a number"), "no trailing NUL");
+        Assert.That(Bad("a,b\n1,0x10\n", "b").Message, Does.Contain("'0x10' is not a number"));
     }
 }

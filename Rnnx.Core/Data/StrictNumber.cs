@@ -1,12 +1,13 @@
 using System.Globalization;
 
-namespace Rnnx.Cli;
+namespace Rnnx.Data;
 
 /// <summary>
-/// Number parsing for options, CSV cells and model metadata: invariant culture, and nothing accepted that is not
-/// written as a number (.NET's parsers accept trailing NUL characters, so <c>"5\0"</c> would otherwise be 5).
+/// Number parsing for text from outside (CSV cells, command-line options, file metadata): invariant culture, and nothing
+/// accepted that is not written as a number (.NET's parsers accept trailing NUL characters, so <c>"5\0"</c> would
+/// otherwise be 5).
 /// </summary>
-internal static class StrictNumber
+public static class StrictNumber
 {
     /// <summary>Parses an optionally signed decimal integer of ASCII digits (no spaces, no separators).</summary>
     public static bool TryParseInt(string text, out int value)

@@ -1,12 +1,12 @@
 using System.Globalization;
 
-namespace Rnnx.Cli;
+namespace Rnnx.Data;
 
-/// <summary>The spacing of dated rows: a whole number of calendar months, or a fixed duration.</summary>
+/// <summary>The spacing of dated rows (UTC dates): a whole number of calendar months, or a fixed duration.</summary>
 /// <param name="Months">Months between rows (0 for a fixed duration).</param>
 /// <param name="Step">The duration between rows when <paramref name="Months"/> is 0.</param>
 /// <param name="MonthEnd">Monthly rows dated on each month's last day (January 31, February 28, ...).</param>
-internal sealed record Frequency(int Months, TimeSpan Step, bool MonthEnd = false)
+public sealed record Frequency(int Months, TimeSpan Step, bool MonthEnd = false)
 {
     /// <summary>A name for messages and the JSON output ("monthly", "daily", "every 6 hours", ...).</summary>
     public string Name => Months switch
