@@ -50,10 +50,7 @@ public sealed class ForecastData
             throw new ArgumentException($"The scaler is {SeriesScaler.NameOf(scaler.Method)}, the setup asks for {SeriesScaler.NameOf(setup.Scaling)}.", nameof(scaler));
         ArgumentNullException.ThrowIfNull(series);
         ArgumentNullException.ThrowIfNull(setup);
-        if (setup.Window <= 0) throw new ArgumentOutOfRangeException(nameof(setup), setup.Window, "Window must be at least 1.");
-        if (setup.Horizon <= 0) throw new ArgumentOutOfRangeException(nameof(setup), setup.Horizon, "Horizon must be at least 1.");
-        if (!(setup.TestFraction > 0)) throw new ArgumentOutOfRangeException(nameof(setup), setup.TestFraction, "TestFraction must be positive: the test part is what the report is about.");
-        if (setup.Season is <= 0) throw new ArgumentOutOfRangeException(nameof(setup), setup.Season, "Season must be at least 1.");
+        CheckSetup(setup);
         var split = Windowing.SplitPoints(series.Length, setup.ValidationFraction, setup.TestFraction);
         var probe = new SeriesScaler(setup.Scaling, 0, 1);
         long needTrain = (long)setup.Window + probe.Lookback + setup.Horizon;
@@ -68,17 +65,27 @@ public sealed class ForecastData
         return new ForecastData(series, setup, split, scaler, season);
     }
 
+    /// <summary>Sizes, season and fractions of a setup, checked as <see cref="Prepare"/> and <see cref="MinimumLength"/> need them.</summary>
+    private static void CheckSetup(ForecastSetup setup)
+    {
+        if (setup.Window <= 0) throw new ArgumentOutOfRangeException(nameof(setup), setup.Window, "Window must be at least 1.");
+        if (setup.Horizon <= 0) throw new ArgumentOutOfRangeException(nameof(setup), setup.Horizon, "Horizon must be at least 1.");
+        if (!(setup.TestFraction > 0)) throw new ArgumentOutOfRangeException(nameof(setup), setup.TestFraction, "TestFraction must be positive: the test part is what the report is about.");
+        if (setup.Season is <= 0) throw new ArgumentOutOfRangeException(nameof(setup), setup.Season, "Season must be at least 1.");
+        Windowing.SplitPoints(0, setup.ValidationFraction, setup.TestFraction);   // the fractions' own checks
+    }
+
     /// <summary>
     /// The shortest series <see cref="Prepare"/> accepts for <paramref name="setup"/> (a long: it may exceed any array).
     /// Computed from the real-valued bound, so huge sizes answer at once.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size, season or fraction out of range, as <see cref="Prepare"/> refuses it.</exception>
     public static long MinimumLength(ForecastSetup setup)
     {
         ArgumentNullException.ThrowIfNull(setup);
+        CheckSetup(setup);
         double v = setup.ValidationFraction, t = setup.TestFraction;
-        if (!(v >= 0 && t > 0 && v + t < 1))
-            throw new ArgumentOutOfRangeException(nameof(setup), $"the validation ({v}) and test ({t}) fractions must satisfy 0 <= validation, 0 < test and validation + test < 1.");
-        long needTrain = Math.Max(2, (long)setup.Window + (setup.Scaling == SeriesScaling.Difference ? 1 : 0) + setup.Horizon);
+        long needTrain = Math.Max(2, (long)setup.Window + new SeriesScaler(setup.Scaling, 0, 1).Lookback + setup.Horizon);
         long needValid = v > 0 ? setup.Horizon : 0, needTest = setup.Horizon;
         double bound = Math.Max(needTrain / (1 - v - t), Math.Max(v > 0 ? (needValid - 0.5) / v : 0, (needTest - 0.5) / t));
         for (long n = Math.Max(needTrain + needValid + needTest, (long)bound - 2); n < long.MaxValue; n++)

@@ -100,6 +100,6 @@ public sealed class ForecastingTests
         // These once looped forever (a division by zero or a negative bound); now they answer at once.
         var setup = new ForecastSetup(10, 3, ValidationFraction: validation, TestFraction: test);
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => ForecastData.MinimumLength(setup));
-        Assert.That(e!.Message, Does.Contain("fractions"));
+        Assert.That(e!.Message, Does.Contain("Fraction"));
     }
 }
