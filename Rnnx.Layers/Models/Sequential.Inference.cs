@@ -27,6 +27,8 @@ public sealed partial class Sequential
     /// </summary>
     private Dictionary<string, double> EvaluateBatches(int n, int batchSize, Func<int, int, (Tensor X, Tensor Y)> batch)
     {
+        CheckStatefulData(nameof(Evaluate), n, batchSize);
+        using var statefulCall = EnterStatefulCall(nameof(Evaluate));
         double lossTotal = 0;
         var mSum = new double[Metrics.Count];
         var mCount = new long[Metrics.Count];
@@ -89,6 +91,8 @@ public sealed partial class Sequential
         using var read = _access.Read(nameof(Predict));
         x = CheckInputs(x, "inputs", checkFinite: false);
         int n = x.Shape[0];
+        CheckStatefulData(nameof(Predict), n, batchSize);
+        using var statefulCall = EnterStatefulCall(nameof(Predict));
         var plan = PredictPlan(x);
         // every element is written by a shard
         (var result, resultArray) = AllocateResult(plan.PerSampleOutput.Insert(0, n));
@@ -262,6 +266,7 @@ public sealed partial class Sequential
             tape.Reset();
             using (tape.Activate())
             using (tape.NoGrad())
+            using (StatefulBatch.Enter(lo - BatchStart, count))
             {
                 var pred = _model.RunLayers(Range(X, lo, hi - lo), training: false);
                 int rowLen = pred.Size / (hi - lo);

@@ -67,10 +67,12 @@ public sealed partial class Sequential
         x = CheckInputs(x, "inputs");
         y = AlignTargets(x, y, "targets");
         var weights = SampleWeights(x, y, sampleWeight, classWeight);
+        CheckStatefulData(nameof(Fit), x.Shape[0], batchSize, shuffle);
         Func<Dictionary<string, double>>? validate = null;
         if (validationData is { } vd)
         {
             var vx = CheckInputs(vd.X, "validation inputs");
+            CheckStatefulData("validation during Fit", vx.Shape[0], batchSize);
             var vy = AlignTargets(vx, vd.Y, "validation targets");
             validate = () => EvaluateCore(vx, vy, batchSize);
         }
@@ -102,9 +104,11 @@ public sealed partial class Sequential
         CheckFitArguments(epochs, batchSize, initialEpoch);
         using var mutation = _access.Mutate(nameof(Fit));
         var trainTargetShape = CheckWindows(train, "training windows");
+        CheckStatefulData(nameof(Fit), train.Count, batchSize, shuffle);
         Func<Dictionary<string, double>>? validate = null;
         if (validationData is not null)
         {
+            CheckStatefulData("validation during Fit", validationData.Count, batchSize);
             var validationTargetShape = CheckWindows(validationData, "validation windows");
             validate = () => EvaluateWindows(validationData, batchSize, validationTargetShape);
         }
@@ -325,6 +329,7 @@ public sealed partial class Sequential
         var tape = _tapes[s];
         tape.Reset();
         using (tape.Activate())
+        using (StatefulBatch.Enter(lo - st.BatchStart, count))
         {
             var (xb, yb) = st.Windows is { } w
                 ? GatherWindows(w, st.Index.AsSpan(lo, rows), _windowTargetShape)

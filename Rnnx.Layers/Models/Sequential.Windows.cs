@@ -48,6 +48,11 @@ public sealed partial class Sequential
         CheckWindows(windows, "windows");
         int n = windows.Count, w = windows.Window;
         int chunk = (int)Math.Max(1, Math.Min(Math.Max(batchSize, 4096), MaxWindowValuesPerChunk / w));
+        if (StatefulLayers.Any())
+        {
+            CheckStatefulData(nameof(Predict), n, batchSize);
+            chunk = Math.Max(batchSize, chunk - chunk % batchSize);   // whole batches per chunk
+        }
         Tensor result = default;
         Array? resultArray = null;
         var xs = new float[checked(Math.Min(n, chunk) * w)];

@@ -175,6 +175,7 @@ public sealed partial class Sequential
                 _outputShapes.Add(shape);
             }
         }
+        UseModelBatchSize();
         DType = dtype;
         _isBuilt = true;   // last: a thread that sees the model built sees its layers, shapes and weights
     }

@@ -18,9 +18,14 @@ public partial class RNN : Layer
     /// <param name="goBackwards">Process the sequence from the last step to the first (outputs reversed, as Keras).</param>
     /// <param name="inputShape">Optional input shape without batch, e.g. [null, 1].</param>
     /// <param name="name">Optional name.</param>
+    /// <param name="stateful">Carry each batch's final states into the next batch (Keras <c>stateful</c>); needs a fixed batch size.</param>
+    /// <param name="batchSize">The fixed batch size (Keras <c>batch_input_shape[0]</c>); a stateful layer without one takes the model's first layer's.</param>
     public RNN(RecurrentCell cell, bool returnSequences = false, bool returnState = false, bool goBackwards = false,
-        int?[]? inputShape = null, string? name = null) : base(name, inputShape)
+        int?[]? inputShape = null, string? name = null, bool stateful = false, int? batchSize = null) : base(name, inputShape)
     {
+        if (batchSize is <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"{GetType().Name}: batchSize must be positive, got {batchSize}.");
+        Stateful = stateful;
+        BatchSize = _declaredBatchSize = batchSize;
         Cell = Track(cell ?? throw new ArgumentNullException(nameof(cell)));
         ReturnSequences = returnSequences;
         ReturnState = returnState;
@@ -29,6 +34,8 @@ public partial class RNN : Layer
 
     /// <summary>The cell.</summary>
     public RecurrentCell Cell { get; }
+
+    private readonly int? _declaredBatchSize;
 
     /// <summary>Whether every step's output is returned.</summary>
     public bool ReturnSequences { get; }
@@ -88,8 +95,12 @@ public partial class RNN : Layer
         int features = BuiltInputShape![1]!.Value;
         if (input.Shape[2] != features) throw ShapeError($"expects {features} features per step, got input {input.Shape}.");
         int batch = input.Shape[0], steps = input.Shape[1], ns = Cell.StateSizes.Count;
-        StateBuffer stateBuffer = default, nextBuffer = default;   // no per-call arrays for up to 4 states
+        int statefulOffset = Stateful ? CheckStatefulBatch(batch) : 0;
+        StateBuffer stateBuffer = default, nextBuffer = default, finalBuffer = default;   // no per-call arrays for up to 4 states
         Span<Tensor> states = ns <= StateBuffer.Length ? ((Span<Tensor>)stateBuffer)[..ns] : new Tensor[ns];
+        // A stateful layer always needs the final states, to carry them to the next batch.
+        Span<Tensor> finals = finalStates.Length == ns || !Stateful ? finalStates
+            : ns <= StateBuffer.Length ? ((Span<Tensor>)finalBuffer)[..ns] : new Tensor[ns];
         if (initialState.Length > 0)
         {
             if (initialState.Length != ns) throw new ArgumentException($"{Name}: expected {ns} initial state tensor(s), got {initialState.Length}.");
@@ -101,10 +112,15 @@ public partial class RNN : Layer
                 states[i] = s;
             }
         }
+        else if (Stateful) LoadStates(statefulOffset, batch, states);
         else Cell.GetInitialState(batch, input.DType, states);
 
         if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse)
-            return fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finalStates.Length == ns ? finalStates : default);
+        {
+            var fusedOutput = fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finals.Length == ns ? finals : default);
+            if (Stateful) StoreStates(statefulOffset, finals);
+            return fusedOutput;
+        }
 
         Span<Tensor> next = ns <= StateBuffer.Length ? ((Span<Tensor>)nextBuffer)[..ns] : new Tensor[ns];
         var pool = t_outputBuffers ??= new Stack<Tensor[]>();
@@ -119,7 +135,8 @@ public partial class RNN : Layer
             outputs[k] = last;
             for (int i = 0; i < ns; i++) states[i] = next[i];
         }
-        if (finalStates.Length == ns) states.CopyTo(finalStates);
+        if (finals.Length == ns) states.CopyTo(finals);
+        if (Stateful) StoreStates(statefulOffset, finals);
         var result = ReturnSequences ? Tensor.Stack(1, outputs.AsSpan(0, steps)) : last;
         Array.Clear(outputs, 0, steps);
         pool.Push(outputs);

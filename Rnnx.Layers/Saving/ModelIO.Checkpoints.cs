@@ -56,10 +56,11 @@ public static partial class ModelIO
     {
         if (!model.IsBuilt) model.Build();
         using var mutation = model.Access.Mutate(nameof(RestoreCheckpoint), reentrant: true);
-        var (pairs, epoch, rng, apply) = Guard(path, () =>
+        var (pairs, epoch, rng, apply, setStates) = Guard(path, () =>
         {
             CheckFormat(file);
             var pairs = MatchWeights(file, model, options);
+            var setStates = MatchStates(file, model, options);
             var (epoch, rng) = ReadTraining(file, options);
             var compile = ReadCompileJson(file, options);
             Action? apply = null;
@@ -72,7 +73,7 @@ public static partial class ModelIO
                 apply = () => opt.SetState(parameters, state);
             }
             else RefuseOptimizerTensors(file, "no optimizer state");
-            return (pairs, epoch, rng, apply);
+            return (pairs, epoch, rng, apply, setStates);
         });
         if (apply is not null)
         {
@@ -86,6 +87,7 @@ public static partial class ModelIO
             }
         }
         foreach (var (p, e) in pairs) p.Assign(file.ToTensor(e));
+        setStates();
         if (rng is not null) model.ShuffleRngState = rng;
         return epoch ?? 0;
     }

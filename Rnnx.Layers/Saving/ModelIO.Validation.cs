@@ -135,7 +135,7 @@ public static partial class ModelIO
     {
         long total = 0;
         foreach (var t in file.Tensors)
-            if (!t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+            if (!t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal) && !t.Name.StartsWith(StatePrefix, StringComparison.Ordinal))
                 total += (t.End - t.Begin) / (t.DType == DType.Float32 ? 4 : 8);
         return total;
     }

@@ -106,6 +106,7 @@ public static partial class ModelIO
         options ??= new SaveOptions();
         var named = model.NamedWeights();
         var tensors = named.Select(w => (w.Name, w.Parameter.Value)).ToList();
+        tensors.AddRange(StateTensors(model));
         var meta = new Dictionary<string, string>
         {
             [FormatKey] = "model",
@@ -247,6 +248,7 @@ public static partial class ModelIO
                 throw new ModelFormatException("the file holds no architecture (it is a weights file): create the model in code and call LoadWeights");
             var model = Architecture.Create(Architecture.Parse(archText, options), options, WeightValues(file));
             var pairs = MatchWeights(file, model, options);
+            var setStates = MatchStates(file, model, options);
             var (epoch, rng) = ReadTraining(file, options);
             IOptimizer? optimizer = null;
             OptimizerState? state = null;
@@ -281,6 +283,7 @@ public static partial class ModelIO
 
             // Everything validated: apply.
             foreach (var (p, e) in pairs) p.Assign(file.ToTensor(e));
+            setStates();
             if (optimizer is not null)
             {
                 model.Compile(optimizer, loss, metrics);
@@ -326,7 +329,7 @@ public static partial class ModelIO
         }
         bool allowOptimizer = file.Metadata.GetValueOrDefault(FormatKey) == "model";
         foreach (var t in file.Tensors)
-            if (!expected.Contains(t.Name) && !(allowOptimizer && t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)))
+            if (!expected.Contains(t.Name) && !(allowOptimizer && (t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal) || t.Name.StartsWith(StatePrefix, StringComparison.Ordinal))))
                 throw new ModelFormatException($"tensor '{t.Name}' is not a weight of the model (an extra tensor); the model's weights are {string.Join(", ", expected)}", offset: file.FileOffset(t));
         return pairs;
     }

@@ -1,0 +1,156 @@
+using Rnnx.Layers;
+using Rnnx.Models;
+using Rnnx.Optimizers;
+using Rnnx.Saving;
+using Rnnx.Tests.Saving;
+
+namespace Rnnx.Tests.Models;
+
+/// <summary>
+/// Stateful recurrent layers in a Sequential model, with Keras's rules (keras.io, "Recurrent Neural Networks" guide,
+/// "Cross-batch statefulness"; tf.keras Model.fit requires shuffle=False and batches of the layer's fixed size): states
+/// carry across Predict, Evaluate and Fit batches, the data checks happen before anything runs, the states survive a
+/// checkpoint, and data-parallel shards each keep their own rows' states.
+/// </summary>
+[TestFixture]
+public sealed class StatefulModelTests
+{
+    private string _dir = "";
+
+    [OneTimeSetUp]
+    public void Setup() => _dir = TestModels.TempDir();
+
+    [OneTimeTearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private static Sequential Stateful(int batch, int seed = 42) =>
+        new([new InputLayer([null, 1], batchSize: batch), new LSTM(5, returnSequences: true, stateful: true), new GRU(4, stateful: true), new Dense(1)], seed: seed);
+
+    private static Sequential Plain(int seed = 42) =>
+        new([new InputLayer([null, 1]), new LSTM(5, returnSequences: true), new GRU(4), new Dense(1)], seed: seed);
+
+    private static (Tensor X, Tensor Y) Data(int samples, int steps, uint seed = 3) =>
+        (TestModels.Input([steps, 1], samples, DType.Float32, seed), TestModels.Input([1], samples, DType.Float32, seed + 1));
+
+    [Test]
+    public void TheModelsBatchSizeReachesItsStatefulLayers()
+    {
+        var m = Stateful(4);
+        m.Build();
+        Assert.That(m.BatchSize, Is.EqualTo(4));
+        Assert.That(m.Layers.OfType<RNN>().Select(l => l.BatchSize), Is.All.EqualTo(4));
+    }
+
+    [Test]
+    public void PredictingInChunksEqualsPredictingTheWholeSeries()
+    {
+        var (x, _) = Data(4, 12);
+        var plain = Plain();
+        var stateful = Stateful(4);
+        var expected = plain.Predict(x, batchSize: 4).ToFloatArray();
+        stateful.Predict(Tensor.Slice(x, 1, 0, 7), batchSize: 4);
+        var continued = stateful.Predict(Tensor.Slice(x, 1, 7, 12), batchSize: 4).ToFloatArray();
+        Assert.That(continued, Is.EqualTo(expected).Within(2e-6));
+        stateful.ResetStates();
+        Assert.That(stateful.Predict(x, batchSize: 4).ToFloatArray(), Is.EqualTo(expected), "after ResetStates the model starts from zeros");
+    }
+
+    [Test]
+    public void FitRefusesShufflingAndBatchesOfAnotherSizeBeforeTraining()
+    {
+        var m = Stateful(4);
+        m.Compile(new Adam(), Losses.Loss.MeanSquaredError);
+        var (x, y) = Data(12, 6);
+        m.Build();
+        var before = TestModels.Snapshot(m);
+        var shuffled = Assert.Throws<ArgumentException>(() => m.Fit(x, y, batchSize: 4, verbose: 0));
+        Assert.That(shuffled!.Message, Does.Contain("shuffle: false").And.Contain("lstm"));
+        var other = Assert.Throws<ArgumentException>(() => m.Fit(x, y, batchSize: 3, shuffle: false, verbose: 0));
+        Assert.That(other!.Message, Does.Contain("batches of 3").And.Contain("batch size 4"));
+        var (x10, y10) = Data(10, 6);
+        var ragged = Assert.Throws<ArgumentException>(() => m.Fit(x10, y10, batchSize: 4, shuffle: false, verbose: 0));
+        Assert.That(ragged!.Message, Does.Contain("10 samples").And.Contain("batch size 4"));
+        var validation = Assert.Throws<ArgumentException>(() => m.Fit(x, y, batchSize: 4, shuffle: false, validationData: (x10, y10), verbose: 0));
+        Assert.That(validation!.Message, Does.Contain("validation"));
+        Assert.Throws<ArgumentException>(() => m.Predict(x10, batchSize: 4));
+        Assert.Throws<ArgumentException>(() => m.Evaluate(x, y, batchSize: 2));
+        var single = Assert.Throws<ShapeMismatchException>(() => m.TrainOnBatch(Tensor.Slice(x, 0, 0, 3), Tensor.Slice(y, 0, 0, 3)));
+        Assert.That(single!.Message, Does.Contain("batch of 3"));
+        TestModels.AssertSame(TestModels.Snapshot(m), before, "weights after refused calls");
+        Assert.That(m.Layers.OfType<RNN>().SelectMany(l => l.GetStates()).SelectMany(s => s.ToFloatArray()), Is.All.EqualTo(0f), "states after refused calls");
+    }
+
+    private static (double[][] Weights, float[][] States) Train(int threads, int shards, int epochs = 2)
+    {
+        var m = Stateful(6);
+        m.Threads = threads;
+        m.Shards = shards;
+        m.Compile(new Adam(0.01), Losses.Loss.MeanSquaredError);
+        var (x, y) = Data(24, 8);
+        m.Fit(x, y, epochs: epochs, batchSize: 6, shuffle: false, verbose: 0);
+        return (TestModels.Snapshot(m), m.Layers.OfType<RNN>().SelectMany(l => l.GetStates()).Select(s => s.ToFloatArray()).ToArray());
+    }
+
+    [Test]
+    public void TrainingIsBitIdenticalAcrossThreadCountsAndEachShardKeepsItsRows()
+    {
+        var one = Train(threads: 1, shards: 3);
+        var three = Train(threads: 3, shards: 3);
+        TestModels.AssertSame(three.Weights, one.Weights, "weights, 3 threads vs 1");
+        Assert.That(three.States, Is.EqualTo(one.States), "states, 3 threads vs 1");
+
+        // One shard holds all six rows; three shards hold two each. Only the order of the gradient sums differs, so the
+        // states agree to rounding: a shard that read or wrote another shard's rows would be far off.
+        var whole = Train(threads: 1, shards: 1);
+        for (int i = 0; i < whole.States.Length; i++)
+            Assert.That(one.States[i], Is.EqualTo(whole.States[i]).Within(1e-4), $"state {i}, 3 shards vs 1");
+        Assert.That(whole.States.SelectMany(s => s).Count(v => v != 0), Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void ACheckpointCarriesTheStatesSoResumingIsExact()
+    {
+        var (x, y) = Data(12, 6);
+        var straight = Stateful(4);
+        straight.Compile(new Adam(0.01), Losses.Loss.MeanSquaredError);
+        straight.Fit(x, y, epochs: 4, batchSize: 4, shuffle: false, verbose: 0);
+
+        var first = Stateful(4);
+        first.Compile(new Adam(0.01), Losses.Loss.MeanSquaredError);
+        var ckpt = new ModelCheckpoint(Path.Combine(_dir, "stateful-{epoch:02d}.rnnx"));
+        first.Fit(x, y, epochs: 2, batchSize: 4, shuffle: false, callbacks: [ckpt], verbose: 0);
+        var info = ModelIO.Inspect(ckpt.SavedPaths[^1]);
+        Assert.That(info.Tensors.Select(t => t.Name), Does.Contain(ModelIO.StatePrefix + "lstm/1"));
+
+        var resumed = ModelIO.LoadCheckpoint(ckpt.SavedPaths[^1]);
+        Assert.That(((RNN)resumed.Model.Layers[1]).Stateful, Is.True);
+        Assert.That(((RNN)resumed.Model.Layers[1]).GetStates()[0].ToFloatArray(), Is.EqualTo(((RNN)first.Layers[1]).GetStates()[0].ToFloatArray()));
+        resumed.Model.Fit(x, y, epochs: 4, batchSize: 4, shuffle: false, verbose: 0, initialEpoch: resumed.Epoch);
+        TestModels.AssertSame(TestModels.Snapshot(resumed.Model), TestModels.Snapshot(straight), "resumed vs straight");
+
+        // Restoring into an existing model sets the states too; without them the run differs (the states matter).
+        var restored = Stateful(4);
+        restored.Compile(new Adam(0.01), Losses.Loss.MeanSquaredError);
+        int epoch = ModelIO.RestoreCheckpoint(restored, ckpt.SavedPaths[^1]);
+        restored.Fit(x, y, epochs: 4, batchSize: 4, shuffle: false, verbose: 0, initialEpoch: epoch);
+        TestModels.AssertSame(TestModels.Snapshot(restored), TestModels.Snapshot(straight), "restored vs straight");
+
+        var reset = ModelIO.LoadCheckpoint(ckpt.SavedPaths[^1]).Model;
+        reset.ResetStates();
+        reset.Fit(x, y, epochs: 4, batchSize: 4, shuffle: false, verbose: 0, initialEpoch: 2);
+        Assert.That(TestModels.Snapshot(reset), Is.Not.EqualTo(TestModels.Snapshot(straight)));
+    }
+
+    [Test]
+    public void EvaluateUsesAndUpdatesTheStates()
+    {
+        var m = Stateful(4);
+        m.Compile(new Adam(), Losses.Loss.MeanSquaredError);
+        var (x, y) = Data(8, 5);
+        var first = m.Evaluate(x, y, batchSize: 4)["loss"];
+        var second = m.Evaluate(x, y, batchSize: 4)["loss"];
+        Assert.That(second, Is.Not.EqualTo(first));
+        m.ResetStates();
+        Assert.That(m.Evaluate(x, y, batchSize: 4)["loss"], Is.EqualTo(first));
+    }
+}
