@@ -42,13 +42,23 @@ public readonly partial struct Tensor
     /// <param name="h0">Initial hidden state (B, U).</param>
     /// <param name="c0">Initial cell state (B, U).</param>
     /// <param name="options">Outputs wanted and direction; with <see cref="RecurrentSequenceOptions.ReturnStates"/> both final states.</param>
+    /// <param name="peepholes">
+    /// Optional diagonal peephole weights (3U,) = [p_i, p_f, p_o] (tf.keras.experimental.PeepholeLSTMCell): the input and
+    /// forget gates become σ(z_i + p_i ⊙ c_{t−1}), σ(z_f + p_f ⊙ c_{t−1}) and the output gate σ(z_o + p_o ⊙ c_t). Differentiable.
+    /// </param>
     /// <exception cref="ShapeMismatchException">A shape does not fit the others.</exception>
     /// <exception cref="ArgumentException">The tensors do not share one dtype.</exception>
     public static RecurrentSequence LstmSequence(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor h0, Tensor c0,
-        RecurrentSequenceOptions options = default)
+        RecurrentSequenceOptions options = default, Tensor? peepholes = null)
     {
-        CheckSequenceArgs(nameof(LstmSequence), x, kernel, recurrentKernel, bias, h0, c0, gates: 4, options);
-        var h = LstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, options.GoBackwards, options.ReturnStates, out var finalC);
+        int units = CheckSequenceArgs(nameof(LstmSequence), x, kernel, recurrentKernel, bias, h0, c0, gates: 4, options);
+        if (peepholes is Tensor p)
+        {
+            if (p.Shape != new Shape(3 * units))
+                throw new ShapeMismatchException($"{nameof(LstmSequence)}: peepholes must be ({3 * units},) = [input, forget, output] gate weights, got {p.Shape}.", nameof(peepholes));
+            CheckDType(nameof(LstmSequence), x, p, nameof(peepholes));
+        }
+        var h = LstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, options.GoBackwards, options.ReturnStates, out var finalC, peepholes);
         return Finish(h, finalC, options);
     }
 

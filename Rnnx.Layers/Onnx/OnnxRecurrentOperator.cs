@@ -14,5 +14,6 @@ namespace Rnnx.Onnx;
 /// <param name="Bias">The bias (gates·units,) or (2, gates·units) with separate recurrent biases, or null.</param>
 /// <param name="Activations">The activations in the order of the operator's <c>activations</c> attribute.</param>
 /// <param name="Attributes">Operator attributes besides activations, hidden size and direction.</param>
+/// <param name="Peepholes">LSTM only: the diagonal peephole weights in ONNX's order of the <c>P</c> input (i, o, f), or null.</param>
 internal sealed record OnnxRecurrentOperator(string OpType, int Units, int[] KerasGateOfOnnxGate, Parameter Kernel, Parameter RecurrentKernel,
-    Parameter? Bias, Activation[] Activations, OnnxGraph.Attr[] Attributes);
+    Parameter? Bias, Activation[] Activations, OnnxGraph.Attr[] Attributes, Parameter[]? Peepholes = null);

@@ -1,6 +1,6 @@
 namespace Rnnx.Layers;
 
-public sealed partial class LSTMCell : IFusedRecurrentCell
+public partial class LSTMCell : IFusedRecurrentCell
 {
     bool IFusedRecurrentCell.CanFuse =>
         ReferenceEquals(Activation, Activation.Tanh) && ReferenceEquals(RecurrentActivation, Activation.Sigmoid);
@@ -8,7 +8,7 @@ public sealed partial class LSTMCell : IFusedRecurrentCell
     Tensor IFusedRecurrentCell.ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates)
     {
         var options = new RecurrentSequenceOptions { ReturnSequences = returnSequences, GoBackwards = goBackwards, ReturnStates = finalStates.Length > 0 };
-        var result = Tensor.LstmSequence(x, Kernel.Value, RecurrentKernel.Value, Bias?.Value, initialStates[0], initialStates[1], options);
+        var result = Tensor.LstmSequence(x, Kernel.Value, RecurrentKernel.Value, Bias?.Value, initialStates[0], initialStates[1], options, FusedPeepholes());
         if (finalStates.Length > 0)
         {
             finalStates[0] = result.FinalHidden;
@@ -16,4 +16,7 @@ public sealed partial class LSTMCell : IFusedRecurrentCell
         }
         return result.Output;
     }
+
+    /// <summary>The diagonal peephole weights [p_i, p_f, p_o] of the fused op, or null (a plain LSTM cell has none).</summary>
+    private protected virtual Tensor? FusedPeepholes() => null;
 }

@@ -11,7 +11,7 @@ namespace Rnnx.Layers;
 /// bias (4·units,) zeros with the forget slice set to ones (unit_forget_bias).
 /// </summary>
 [SavedAs("LSTMCell")]
-public sealed partial class LSTMCell : RecurrentCell
+public partial class LSTMCell : RecurrentCell
 {
     /// <summary>Creates the cell.</summary>
     public LSTMCell(int units, Activation? activation = null, Activation? recurrentActivation = null, bool useBias = true,
@@ -67,12 +67,18 @@ public sealed partial class LSTMCell : RecurrentCell
         }
     }
 
+    /// <summary>z = (x·W + h·R) + b, the four gates' pre-activations (batch, 4·units) in the order i, f, c, o.</summary>
+    private protected Tensor PreActivations(Tensor input, Tensor hidden)
+    {
+        var z = Tensor.MatMul(input, Kernel.Value) + Tensor.MatMul(hidden, RecurrentKernel.Value);
+        return Bias is not null ? z + Bias.Value : z;
+    }
+
     /// <inheritdoc />
     public override Tensor Step(Tensor input, ReadOnlySpan<Tensor> states, Span<Tensor> newStates)
     {
         int u = Units;
-        var z = Tensor.MatMul(input, Kernel.Value) + Tensor.MatMul(states[0], RecurrentKernel.Value);
-        if (Bias is not null) z += Bias.Value;
+        var z = PreActivations(input, states[0]);
         var i = RecurrentActivation.Apply(Tensor.Slice(z, 1, 0, u));
         var f = RecurrentActivation.Apply(Tensor.Slice(z, 1, u, 2 * u));
         var g = Activation.Apply(Tensor.Slice(z, 1, 2 * u, 3 * u));

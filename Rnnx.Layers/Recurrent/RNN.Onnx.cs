@@ -49,6 +49,11 @@ public partial class RNN
                 }
             inputs.Add(graph.Constant($"{path}/B", bb, 1, 2 * cols));
         }
+        if (op.Peepholes is { } peepholes)   // inputs 4-7: B, sequence_lens, initial_h, initial_c (omitted: ""), P
+        {
+            while (inputs.Count < 7) inputs.Add("");
+            inputs.Add(graph.Constant($"{path}/P", peepholes.SelectMany(p => p.Value.ToFloatArray()).ToArray(), 1, peepholes.Length * units));
+        }
         var attrs = new List<OnnxGraph.Attr>(op.Attributes);
         var names = op.Activations.Select(a => OnnxGraph.RecurrentActivationName(a, path)).ToArray();
         attrs.Add(OnnxGraph.Attr.Strings("activations", names));

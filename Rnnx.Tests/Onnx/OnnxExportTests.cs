@@ -45,6 +45,8 @@ public sealed class OnnxExportTests
             new LSTM(5, goBackwards: true, returnSequences: true, useBias: false), new GRU(4, goBackwards: true), new Dense(2, "tanh")), [9, 11]);
         yield return new("linear_rnn_cells", () => new Sequential(new RNN(new SimpleRNNCell(4, Activation.Linear), returnSequences: true, inputShape: [null, 1]),
             new RNN(new LSTMCell(3, unitForgetBias: false)), new Dense(1)), [8]);
+        yield return new("peephole_lstm", () => new Sequential(new RNN(new PeepholeLSTMCell(5), returnSequences: true, inputShape: [null, 2]),
+            new RNN(new PeepholeLSTMCell(4, useBias: false), returnSequences: true, goBackwards: true), new RNN(new PeepholeLSTMCell(3)), new Dense(1)), [9, 12]);
         yield return new("conv_same_layernorm", () => new Sequential(new Conv1D(6, 3, padding: "same", inputShape: [null, 2]), new Conv1D(4, 4, strides: 3, padding: "same", activation: "tanh"),
             new LayerNormalization(), new TimeDistributed(new LayerNormalization()), new ActivationLayer(Activation.Sigmoid), new TimeDistributed(new Dense(2, "relu"))), [10, 11, 12]);
         yield return new("pooling_classifier", () => new Sequential(new Conv1D(8, 3, padding: "same", activation: "relu", inputShape: [null, 2]),

@@ -65,32 +65,50 @@ internal static class LstmKernels
     {
         for (int j = j0; j < j1; j += V.Count)
         {
-            Gates<float, V>(ref a, ref bias, ref cPrev, j, u, out _, out _, out _, out var og, out var cn);
+            Gates<float, V>(ref a, ref bias, ref cPrev, false, ref bias, j, u, out _, out _, out _, out var og, out var cn);
             V.Store(cn, ref c, j);
             V.Store(og * V.Tanh(cn), ref h, j);
         }
     }
 
-    /// <summary>The gate activations of units [j, j + V.Count) of one row and the new cell state (shared by both forward passes).</summary>
+    /// <summary>
+    /// The gate activations of units [j, j + V.Count) of one row and the new cell state (shared by both forward passes).
+    /// With <paramref name="peep"/>, the diagonal peephole weights p = [p_i, p_f, p_o] (3U) add p_i ⊙ cPrev and
+    /// p_f ⊙ cPrev to the input and forget pre-activations and p_o ⊙ c (the new cell state) to the output gate's.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Gates<T, V>(ref T a, ref T bias, ref T cPrev, int j, int u, out V i, out V f, out V g, out V og, out V cn)
+    private static void Gates<T, V>(ref T a, ref T bias, ref T cPrev, bool peep, ref T p, int j, int u, out V i, out V f, out V g, out V og, out V cn)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
     {
         nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
-        i = V.Sigmoid(V.Load(ref a, j) + V.Load(ref bias, j));
-        f = V.Sigmoid(V.Load(ref a, jf) + V.Load(ref bias, jf));
+        var cp = V.Load(ref cPrev, j);
+        var zi = V.Load(ref a, j) + V.Load(ref bias, j);
+        var zf = V.Load(ref a, jf) + V.Load(ref bias, jf);
+        if (peep)
+        {
+            zi += V.Load(ref p, j) * cp;
+            zf += V.Load(ref p, jf) * cp;
+        }
+        i = V.Sigmoid(zi);
+        f = V.Sigmoid(zf);
         g = V.Tanh(V.Load(ref a, jg) + V.Load(ref bias, jg));
-        og = V.Sigmoid(V.Load(ref a, jo) + V.Load(ref bias, jo));
-        cn = f * V.Load(ref cPrev, j) + i * g;
+        cn = f * cp + i * g;
+        var zo = V.Load(ref a, jo) + V.Load(ref bias, jo);
+        if (peep) zo += V.Load(ref p, jg) * cn;
+        og = V.Sigmoid(zo);
     }
 
     /// <summary>
     /// In place on the step's gate rows a (rows × 4U, lda): z + b → [σ(z_i), σ(z_f), tanh(z_g), σ(z_o)]; then
-    /// c = f ⊙ cPrev + i ⊙ g, tc = tanh(c), h = o ⊙ tc (c, tc, h with leading dimension ldh).
+    /// c = f ⊙ cPrev + i ⊙ g, tc = tanh(c), h = o ⊙ tc (c, tc, h with leading dimension ldh). With
+    /// <paramref name="peephole"/> (3U: p_i, p_f, p_o; empty for none) the gates see the cell state as in <see cref="Gates"/>.
     /// </summary>
     internal static void ForwardStep<T>(int rows, int u, Span<T> a, int lda, ReadOnlySpan<T> bias, ReadOnlySpan<T> cPrev, int ldPrev,
-        Span<T> c, Span<T> tc, Span<T> h, int ldh) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        Span<T> c, Span<T> tc, Span<T> h, int ldh, ReadOnlySpan<T> peephole = default) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        bool peep = !peephole.IsEmpty;
+        Debug.Assert(!peep || peephole.Length >= 3 * u);
+        if (!peep) peephole = bias;   // any valid reference; not read
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
@@ -100,18 +118,20 @@ internal static class LstmKernels
             ref float pc = ref FirstAs<T, float>(c);
             ref float ptc = ref FirstAs<T, float>(tc);
             ref float ph = ref FirstAs<T, float>(h);
-            Fwd<float, Simd256<float>>(rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, 0, j8);
-            Fwd<float, Simd128<float>>(rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, j8, j4);
-            Fwd<float, Scalar<float>>(rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, j4, u);
+            ref float pp = ref FirstAs<T, float>(peephole);
+            Fwd<float, Simd256<float>>(rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, 0, j8);
+            Fwd<float, Simd128<float>>(rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, j8, j4);
+            Fwd<float, Scalar<float>>(rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, j4, u);
         }
         else
         {
             Fwd<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(bias), ref FirstAs<T, double>(cPrev), ldPrev,
-                ref FirstAs<T, double>(c), ref FirstAs<T, double>(tc), ref FirstAs<T, double>(h), ldh, 0, u);
+                ref FirstAs<T, double>(c), ref FirstAs<T, double>(tc), ref FirstAs<T, double>(h), ldh, peep, ref FirstAs<T, double>(peephole), 0, u);
         }
     }
 
-    private static void Fwd<T, V>(int rows, int u, ref T a, int lda, ref T bias, ref T cPrev, int ldPrev, ref T c, ref T tc, ref T h, int ldh, int j0, int j1)
+    private static void Fwd<T, V>(int rows, int u, ref T a, int lda, ref T bias, ref T cPrev, int ldPrev, ref T c, ref T tc, ref T h, int ldh,
+        bool peep, ref T p, int j0, int j1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
     {
         for (int b = 0; b < rows; b++)
@@ -125,7 +145,7 @@ internal static class LstmKernels
             for (int j = j0; j < j1; j += V.Count)
             {
                 nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
-                Gates<T, V>(ref ar, ref bias, ref cpr, j, u, out var i, out var f, out var g, out var og, out var cn);
+                Gates<T, V>(ref ar, ref bias, ref cpr, peep, ref p, j, u, out var i, out var f, out var g, out var og, out var cn);
                 var t = V.Tanh(cn);
                 V.Store(i, ref ar, j);
                 V.Store(f, ref ar, jf);
@@ -141,13 +161,18 @@ internal static class LstmKernels
     /// <summary>
     /// One step back: dh = dH + dhNext, dc = dcNext (+ dC); do = dh ⊙ tc; dc += dh ⊙ o ⊙ (1 − tc²);
     /// dz = [dc ⊙ g ⊙ i(1−i), dc ⊙ cPrev ⊙ f(1−f), dc ⊙ i ⊙ (1−g²), do ⊙ o(1−o)] into dz (same layout as a);
-    /// dcNext = dc ⊙ f (in place).
+    /// dcNext = dc ⊙ f (in place). With <paramref name="peephole"/> (3U: p_i, p_f, p_o; empty for none), the output
+    /// gate's peephole adds dz_o ⊙ p_o to dc before the other gates use it, and dcNext gains dz_i ⊙ p_i + dz_f ⊙ p_f.
     /// </summary>
     internal static void BackwardStep<T>(int rows, int u, ReadOnlySpan<T> dH, int ldh, ReadOnlySpan<T> dC, ReadOnlySpan<T> dhNext, Span<T> dcNext,
-        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, int ldPrev, Span<T> dz) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, int ldPrev, Span<T> dz, ReadOnlySpan<T> peephole = default)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         bool hasDc = !dC.IsEmpty;
         if (!hasDc) dC = dH;   // any valid reference; not read
+        bool peep = !peephole.IsEmpty;
+        Debug.Assert(!peep || peephole.Length >= 3 * u);
+        if (!peep) peephole = dH;   // any valid reference; not read
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
@@ -159,19 +184,21 @@ internal static class LstmKernels
             ref float ptc = ref FirstAs<T, float>(tc);
             ref float pcp = ref FirstAs<T, float>(cPrev);
             ref float pdz = ref FirstAs<T, float>(dz);
-            Bwd<float, Simd256<float>>(rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, 0, j8);
-            Bwd<float, Simd128<float>>(rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, j8, j4);
-            Bwd<float, Scalar<float>>(rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, j4, u);
+            ref float pp = ref FirstAs<T, float>(peephole);
+            Bwd<float, Simd256<float>>(rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, 0, j8);
+            Bwd<float, Simd128<float>>(rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j8, j4);
+            Bwd<float, Scalar<float>>(rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j4, u);
         }
         else
         {
             Bwd<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(dH), ldh, hasDc, ref FirstAs<T, double>(dC), ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(dcNext),
-                ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(tc), ref FirstAs<T, double>(cPrev), ldPrev, ref FirstAs<T, double>(dz), 0, u);
+                ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(tc), ref FirstAs<T, double>(cPrev), ldPrev, ref FirstAs<T, double>(dz),
+                peep, ref FirstAs<T, double>(peephole), 0, u);
         }
     }
 
     private static void Bwd<T, V>(int rows, int u, ref T dH, int ldh, bool hasDc, ref T dC, ref T dhNext, ref T dcNext,
-        ref T a, int lda, ref T tc, ref T cPrev, int ldPrev, ref T dz, int j0, int j1)
+        ref T a, int lda, ref T tc, ref T cPrev, int ldPrev, ref T dz, bool peep, ref T p, int j0, int j1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
     {
         for (int b = 0; b < rows; b++)
@@ -197,12 +224,63 @@ internal static class LstmKernels
                 var og = V.Load(ref ar, jo);
                 var t = V.Load(ref tcr, j);
                 var dog = dh * t;
+                var dzo = dog * og * (V.One - og);
                 dc += dh * og * (V.One - t * t);
-                V.Store(dc * g * i * (V.One - i), ref dzr, j);
-                V.Store(dc * V.Load(ref cpr, j) * f * (V.One - f), ref dzr, jf);
+                if (peep) dc += dzo * V.Load(ref p, jg);
+                var dzi = dc * g * i * (V.One - i);
+                var dzf = dc * V.Load(ref cpr, j) * f * (V.One - f);
+                V.Store(dzi, ref dzr, j);
+                V.Store(dzf, ref dzr, jf);
                 V.Store(dc * i * (V.One - g * g), ref dzr, jg);
-                V.Store(dog * og * (V.One - og), ref dzr, jo);
-                V.Store(dc * f, ref dcr, j);
+                V.Store(dzo, ref dzr, jo);
+                var dcPrev = dc * f;
+                if (peep) dcPrev += dzi * V.Load(ref p, j) + dzf * V.Load(ref p, jf);
+                V.Store(dcPrev, ref dcr, j);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds one step's peephole weight gradients into gp (3U): gp_i += Σ_rows dz_i ⊙ cPrev, gp_f += Σ_rows dz_f ⊙ cPrev,
+    /// gp_o += Σ_rows dz_o ⊙ c (dz as written by <see cref="BackwardStep"/>, rows × 4U with leading dimension ldz).
+    /// </summary>
+    internal static void AccumulatePeepholeGradient<T>(int rows, int u, ReadOnlySpan<T> dz, int ldz, ReadOnlySpan<T> cPrev, int ldPrev,
+        ReadOnlySpan<T> c, int ldc, Span<T> gp) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Debug.Assert(gp.Length >= 3 * u);
+        if (typeof(T) == typeof(float))
+        {
+            var (j8, j4) = SplitFloat(u);
+            ref float pdz = ref FirstAs<T, float>(dz);
+            ref float pcp = ref FirstAs<T, float>(cPrev);
+            ref float pc = ref FirstAs<T, float>(c);
+            ref float pg = ref FirstAs<T, float>(gp);
+            PeepGrad<float, Simd256<float>>(rows, u, ref pdz, ldz, ref pcp, ldPrev, ref pc, ldc, ref pg, 0, j8);
+            PeepGrad<float, Simd128<float>>(rows, u, ref pdz, ldz, ref pcp, ldPrev, ref pc, ldc, ref pg, j8, j4);
+            PeepGrad<float, Scalar<float>>(rows, u, ref pdz, ldz, ref pcp, ldPrev, ref pc, ldc, ref pg, j4, u);
+        }
+        else
+        {
+            PeepGrad<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(dz), ldz, ref FirstAs<T, double>(cPrev), ldPrev,
+                ref FirstAs<T, double>(c), ldc, ref FirstAs<T, double>(gp), 0, u);
+        }
+    }
+
+    private static void PeepGrad<T, V>(int rows, int u, ref T dz, int ldz, ref T cPrev, int ldPrev, ref T c, int ldc, ref T gp, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    {
+        for (int b = 0; b < rows; b++)
+        {
+            ref T dzr = ref Unsafe.Add(ref dz, (nint)b * ldz);
+            ref T cpr = ref Unsafe.Add(ref cPrev, (nint)b * ldPrev);
+            ref T cr = ref Unsafe.Add(ref c, (nint)b * ldc);
+            for (int j = j0; j < j1; j += V.Count)
+            {
+                nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
+                var cp = V.Load(ref cpr, j);
+                V.Store(V.Load(ref gp, j) + V.Load(ref dzr, j) * cp, ref gp, j);
+                V.Store(V.Load(ref gp, jf) + V.Load(ref dzr, jf) * cp, ref gp, jf);
+                V.Store(V.Load(ref gp, jg) + V.Load(ref dzr, jo) * V.Load(ref cr, j), ref gp, jg);
             }
         }
     }

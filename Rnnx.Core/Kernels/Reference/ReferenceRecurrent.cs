@@ -54,18 +54,28 @@ internal static class ReferenceRecurrent
 
     // ---------------------------------------------------------------- LSTM
 
+    /// <summary>The LSTM step; with <paramref name="peephole"/> (p_i, p_f, p_o) the gates also see the cell state (PeepholeLSTMCell).</summary>
     public static void LstmForwardStep<T>(int rows, int u, Span<T> a, int lda, ReadOnlySpan<T> bias, ReadOnlySpan<T> cPrev, int ldPrev,
-        Span<T> c, Span<T> tc, Span<T> h, int ldh) where T : IBinaryFloatingPointIeee754<T>
+        Span<T> c, Span<T> tc, Span<T> h, int ldh, ReadOnlySpan<T> peephole = default) where T : IBinaryFloatingPointIeee754<T>
     {
+        bool peep = !peephole.IsEmpty;
         for (int b = 0; b < rows; b++)
             for (int j = 0; j < u; j++)
             {
                 int o = b * lda;
-                T i = Sigmoid(a[o + j] + bias[j]);
-                T f = Sigmoid(a[o + u + j] + bias[u + j]);
+                T cp = cPrev[b * ldPrev + j];
+                T zi = a[o + j] + bias[j], zf = a[o + u + j] + bias[u + j], zo = a[o + 3 * u + j] + bias[3 * u + j];
+                if (peep)
+                {
+                    zi += peephole[j] * cp;
+                    zf += peephole[u + j] * cp;
+                }
+                T i = Sigmoid(zi);
+                T f = Sigmoid(zf);
                 T g = Tanh(a[o + 2 * u + j] + bias[2 * u + j]);
-                T og = Sigmoid(a[o + 3 * u + j] + bias[3 * u + j]);
-                T cn = f * cPrev[b * ldPrev + j] + i * g;
+                T cn = f * cp + i * g;
+                if (peep) zo += peephole[2 * u + j] * cn;
+                T og = Sigmoid(zo);
                 T t = Tanh(cn);
                 a[o + j] = i;
                 a[o + u + j] = f;
@@ -78,8 +88,10 @@ internal static class ReferenceRecurrent
     }
 
     public static void LstmBackwardStep<T>(int rows, int u, ReadOnlySpan<T> dH, int ldh, ReadOnlySpan<T> dC, ReadOnlySpan<T> dhNext, Span<T> dcNext,
-        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, int ldPrev, Span<T> dz) where T : IBinaryFloatingPointIeee754<T>
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, int ldPrev, Span<T> dz, ReadOnlySpan<T> peephole = default)
+        where T : IBinaryFloatingPointIeee754<T>
     {
+        bool peep = !peephole.IsEmpty;
         for (int b = 0; b < rows; b++)
             for (int j = 0; j < u; j++)
             {
@@ -89,12 +101,31 @@ internal static class ReferenceRecurrent
                 if (!dC.IsEmpty) dc += dC[b * ldh + j];
                 T i = a[o + j], f = a[o + u + j], g = a[o + 2 * u + j], og = a[o + 3 * u + j], t = tc[b * ldh + j];
                 T dog = dh * t;
+                T dzo = dog * og * (T.One - og);
                 dc += dh * og * (T.One - t * t);
-                dz[o + j] = dc * g * i * (T.One - i);
-                dz[o + u + j] = dc * cPrev[b * ldPrev + j] * f * (T.One - f);
+                if (peep) dc += dzo * peephole[2 * u + j];
+                T dzi = dc * g * i * (T.One - i), dzf = dc * cPrev[b * ldPrev + j] * f * (T.One - f);
+                dz[o + j] = dzi;
+                dz[o + u + j] = dzf;
                 dz[o + 2 * u + j] = dc * i * (T.One - g * g);
-                dz[o + 3 * u + j] = dog * og * (T.One - og);
-                dcNext[b * u + j] = dc * f;
+                dz[o + 3 * u + j] = dzo;
+                T dcPrev = dc * f;
+                if (peep) dcPrev += dzi * peephole[j] + dzf * peephole[u + j];
+                dcNext[b * u + j] = dcPrev;
+            }
+    }
+
+    /// <summary>gp (p_i, p_f, p_o) += Σ_rows (dz_i ⊙ cPrev, dz_f ⊙ cPrev, dz_o ⊙ c) for one step.</summary>
+    public static void LstmPeepholeGradient<T>(int rows, int u, ReadOnlySpan<T> dz, int ldz, ReadOnlySpan<T> cPrev, int ldPrev,
+        ReadOnlySpan<T> c, int ldc, Span<T> gp) where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < u; j++)
+            {
+                T cp = cPrev[b * ldPrev + j];
+                gp[j] += dz[b * ldz + j] * cp;
+                gp[u + j] += dz[b * ldz + u + j] * cp;
+                gp[2 * u + j] += dz[b * ldz + 3 * u + j] * c[b * ldc + j];
             }
     }
 

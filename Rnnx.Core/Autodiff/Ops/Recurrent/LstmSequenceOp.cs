@@ -12,7 +12,9 @@ namespace Rnnx.Autodiff.Ops;
 /// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
 /// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index, the cell sequence C (B, T, U) and
 /// tanh(C), by processing step. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
-/// (differentiable: its gradient reaches this op through that sequence's gradient buffer).
+/// (differentiable: its gradient reaches this op through that sequence's gradient buffer). With diagonal peephole
+/// weights P = [p_i, p_f, p_o] (3U, PeepholeLSTMCell) the input and forget gates also see c_{k-1} and the output gate c_k;
+/// those sequences run on the row path (the one-series and time-major inference paths have no peephole form).
 /// </summary>
 internal sealed class LstmSequenceOp : Op
 {
@@ -29,6 +31,7 @@ internal sealed class LstmSequenceOp : Op
         public TensorData H0 { get; init; }
         public TensorData C0 { get; init; }
         public TensorData? Bias { get; init; }
+        public TensorData? Peephole { get; init; }
         public TensorData Gates { get; init; }
         public TensorData Cells { get; init; }
         public TensorData TanhCells { get; init; }
@@ -44,47 +47,57 @@ internal sealed class LstmSequenceOp : Op
             tape.ExtraInputs.Add(H0);
             tape.ExtraInputs.Add(C0);
             if (Bias is not null) tape.ExtraInputs.Add(Bias);
-            e.ExtraCount = Bias is null ? 2 : 3;
+            if (Peephole is not null) tape.ExtraInputs.Add(Peephole);
+            e.ExtraCount = 2 + (Bias is null ? 0 : 1) + (Peephole is null ? 0 : 1);
             e.S0 = Gates;
             e.S1 = Cells;
             e.S2 = TanhCells;
-            e.SetArgs(GoBackwards);
+            e.SetArgs(new Args(GoBackwards, Bias is not null));
         }
 
-        public static Saved Of(Tape tape, in TapeEntry e) => new()
+        public static Saved Of(Tape tape, in TapeEntry e)
         {
-            X = e.A!,
-            Kernel = e.B!,
-            RecurrentKernel = e.C!,
-            H0 = tape.ExtraInputs[e.ExtraStart],
-            C0 = tape.ExtraInputs[e.ExtraStart + 1],
-            Bias = e.ExtraCount > 2 ? tape.ExtraInputs[e.ExtraStart + 2] : null,
-            Gates = e.S0!,
-            Cells = e.S1!,
-            TanhCells = e.S2!,
-            GoBackwards = e.GetArgs<bool>(),
-        };
+            var args = e.GetArgs<Args>();
+            int bias = args.HasBias ? 1 : 0;
+            return new()
+            {
+                X = e.A!,
+                Kernel = e.B!,
+                RecurrentKernel = e.C!,
+                H0 = tape.ExtraInputs[e.ExtraStart],
+                C0 = tape.ExtraInputs[e.ExtraStart + 1],
+                Bias = args.HasBias ? tape.ExtraInputs[e.ExtraStart + 2] : null,
+                Peephole = e.ExtraCount > 2 + bias ? tape.ExtraInputs[e.ExtraStart + 2 + bias] : null,
+                Gates = e.S0!,
+                Cells = e.S1!,
+                TanhCells = e.S2!,
+                GoBackwards = args.GoBackwards,
+            };
+        }
     }
+
+    /// <summary>The op's flags in the tape entry (the extra inputs are h0, c0, then the bias and the peephole weights when present).</summary>
+    private readonly record struct Args(bool GoBackwards, bool HasBias);
 
     /// <summary>Runs the sequence (arguments checked by <see cref="Tensor.LstmSequence"/>); <paramref name="finalC"/> is c_T (B, U) when <paramref name="wantFinalC"/>, else default.</summary>
     public static Tensor Apply(Tensor x, Tensor kernel, Tensor recurrent, Tensor? bias, Tensor h0, Tensor c0, bool goBackwards,
-        bool wantFinalC, out Tensor finalC)
+        bool wantFinalC, out Tensor finalC, Tensor? peephole = null)
     {
         TensorData dx = x.Data, dw = kernel.Data, dr = recurrent.Data, dh0 = h0.Data, dc0 = c0.Data;
-        TensorData? db = bias?.Data;
+        TensorData? db = bias?.Data, dp = peephole?.Data;
         int batch = dx.Shape[0], steps = dx.Shape[1], units = dr.Shape[0];
-        var rec = Recorder(dx, dw, dr, db, dh0, dc0);
+        var rec = Recorder(dx, dw, dr, db, dh0, dc0) ?? (dp is { RequiresGrad: true } ? Tape.RecordingTape() : null);
         var h = Tape.NewResult(new Shape(batch, steps, units), dx.DType);
         TensorData? gates, cells, tanhCells;
         if (dx.DType == DType.Float32)
-            Forward<float>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, out gates, out cells, out tanhCells, out finalC);
+            Forward<float>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, out gates, out cells, out tanhCells, out finalC, dp);
         else
-            Forward<double>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, out gates, out cells, out tanhCells, out finalC);
+            Forward<double>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, out gates, out cells, out tanhCells, out finalC, dp);
         if (rec is not null)
         {
             new Saved
             {
-                X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, C0 = dc0, Bias = db,
+                X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, C0 = dc0, Bias = db, Peephole = dp,
                 Gates = gates!, Cells = cells!, TanhCells = tanhCells!, GoBackwards = goBackwards,
             }.Record(rec, h);
             if (wantFinalC) finalC = SequenceLastStepOp.Apply(cells!, h);
@@ -93,13 +106,14 @@ internal sealed class LstmSequenceOp : Op
     }
 
     private static void Forward<T>(Tape? rec, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
-        TensorData h, bool goBackwards, bool wantFinalC, out TensorData? gatesData, out TensorData? cellsData, out TensorData? tanhData, out Tensor finalC)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        TensorData h, bool goBackwards, bool wantFinalC, out TensorData? gatesData, out TensorData? cellsData, out TensorData? tanhData, out Tensor finalC,
+        TensorData? peephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
         int rows = batch * steps, ldA = steps * g4, ldH = steps * units;
         var dtype = x.DType;
-        if (rec is null && batch >= TimeMajorMinBatch && steps > 0)
+        ReadOnlySpan<T> p = peephole is not null ? peephole.Span<T>() : default;
+        if (rec is null && batch >= TimeMajorMinBatch && steps > 0 && peephole is null)
         {
             gatesData = cellsData = tanhData = null;
             ForwardTimeMajor<T>(x, w, r, bias, h0, c0, h, goBackwards, wantFinalC, out finalC);
@@ -115,7 +129,7 @@ internal sealed class LstmSequenceOp : Op
         MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
         var hs = h.Span<T>();
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
-        if (rec is null && batch == 1 && typeof(T) == typeof(float))
+        if (rec is null && batch == 1 && typeof(T) == typeof(float) && peephole is null)
         {
             OneSeries(steps, units, AsFloat(a), AsFloat(b), AsFloat(rk), AsFloat(hInit), AsFloat(cInit), AsFloat(c), AsFloat(hs), goBackwards);
         }
@@ -127,12 +141,12 @@ internal sealed class LstmSequenceOp : Op
             if (k == 0)
             {
                 MatMulKernels.Gemm<T>(false, false, batch, g4, units, hInit, units, rk, g4, at, ldA, true);
-                ForwardStep<T>(batch, units, at, ldA, b, cInit, units, c, tc, hs, ldH);
+                ForwardStep<T>(batch, units, at, ldA, b, cInit, units, c, tc, hs, ldH, p);
             }
             else
             {
                 MatMulKernels.Gemm<T>(false, false, batch, g4, units, hs[((k - 1) * units)..], ldH, rk, g4, at, ldA, true);
-                ForwardStep<T>(batch, units, at, ldA, b, c[((k - 1) * units)..], ldH, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH);
+                ForwardStep<T>(batch, units, at, ldA, b, c[((k - 1) * units)..], ldH, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, p);
             }
         }
 
@@ -197,6 +211,9 @@ internal sealed class LstmSequenceOp : Op
         TensorData x = saved.X, w = saved.Kernel, r = saved.RecurrentKernel, h0 = saved.H0, c0 = saved.C0, h = e.Out;
         TensorData gates = saved.Gates, cells = saved.Cells, tanhCells = saved.TanhCells;
         var bias = saved.Bias;
+        var peephole = saved.Peephole;
+        ReadOnlySpan<T> p = peephole is not null ? peephole.Span<T>() : default;
+        Span<T> gp = peephole is { RequiresGrad: true } ? tape.Grad<T>(peephole) : default;
         bool goBackwards = saved.GoBackwards;
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
         int rows = batch * steps, ldA = steps * g4, ldH = steps * units;
@@ -220,7 +237,8 @@ internal sealed class LstmSequenceOp : Op
             ReadOnlySpan<T> cPrev = k == 0 ? c0.Span<T>() : c[((k - 1) * units)..];
             int ldPrev = k == 0 ? units : ldH;
             BackwardStep<T>(batch, units, dH[(k * units)..], ldH, dC.IsEmpty ? default : dC[(k * units)..], dhNext, dcNext,
-                a[(t * g4)..], ldA, tc[(k * units)..], cPrev, ldPrev, dzt);
+                a[(t * g4)..], ldA, tc[(k * units)..], cPrev, ldPrev, dzt, p);
+            if (!gp.IsEmpty) AccumulatePeepholeGradient<T>(batch, units, dzt, ldA, cPrev, ldPrev, c[(k * units)..], ldH, gp);
             if (k > 0 || h0.RequiresGrad)
                 MatMulKernels.Gemm<T>(false, false, batch, units, g4, dzt, ldA, rt, units, dhNext, units, false);
         }
