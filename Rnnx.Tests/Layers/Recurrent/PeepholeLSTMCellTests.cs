@@ -170,7 +170,7 @@ public class PeepholeLSTMCellTests
         layer.Build([null, 1], DType.Float64);
         var wrong = Assert.Throws<ShapeMismatchException>(() => layer.Call(Tensor.Zeros(new Shape(2, 3, 2), DType.Float64)));
         Assert.That(wrong!.Message, Does.Contain("peep").And.Contain("(2, 3, 2)"));
-        var states = Assert.Throws<ArgumentException>(() => layer.Run(x, [h0]));
+        var states = Assert.Throws<ShapeMismatchException>(() => layer.Run(x, [h0]));
         Assert.That(states!.Message, Does.Contain("peep").And.Contain("2 initial state"));
     }
 }
