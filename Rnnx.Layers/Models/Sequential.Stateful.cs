@@ -15,8 +15,13 @@ public sealed partial class Sequential
         _ => null,
     };
 
+    // Found once when the model builds (the layers cannot change after that), so that a call does not search them.
+    private RNN[]? _statefulLayers;
+
     /// <summary>The stateful recurrent layers, nested ones included.</summary>
-    internal IEnumerable<RNN> StatefulLayers => _layers.SelectMany(Descendants).OfType<RNN>().Where(r => r.Stateful);
+    internal IReadOnlyList<RNN> StatefulLayers => _statefulLayers ?? FindStatefulLayers();
+
+    private RNN[] FindStatefulLayers() => _layers.SelectMany(Descendants).OfType<RNN>().Where(r => r.Stateful).ToArray();
 
     private static IEnumerable<Layer> Descendants(Layer layer) => layer.Children.SelectMany(Descendants).Prepend(layer);
 
@@ -34,7 +39,8 @@ public sealed partial class Sequential
     /// <summary>Gives stateful layers without a batch size the model's (while building).</summary>
     private void UseModelBatchSize()
     {
-        foreach (var layer in StatefulLayers) layer.UseModelBatchSize(BatchSize);
+        _statefulLayers = FindStatefulLayers();
+        foreach (var layer in _statefulLayers) layer.UseModelBatchSize(BatchSize);
     }
 
     /// <summary>
@@ -64,7 +70,7 @@ public sealed partial class Sequential
     /// </summary>
     private StatefulCallScope EnterStatefulCall(string operation)
     {
-        if (!StatefulLayers.Any()) return default;
+        if (StatefulLayers.Count == 0) return default;
         if (Interlocked.CompareExchange(ref _statefulCallBusy, 1, 0) != 0)
             throw new InvalidOperationException($"{Name}: {operation} cannot run while another Predict or Evaluate runs on this model: its stateful layers update their states, so calls run one at a time.");
         return new StatefulCallScope(this);

@@ -48,7 +48,7 @@ public sealed partial class Sequential
         CheckWindows(windows, "windows");
         int n = windows.Count, w = windows.Window;
         int chunk = (int)Math.Max(1, Math.Min(Math.Max(batchSize, 4096), MaxWindowValuesPerChunk / w));
-        if (StatefulLayers.Any())
+        if (StatefulLayers.Count > 0)
         {
             CheckStatefulData(nameof(Predict), n, batchSize);
             chunk = Math.Max(batchSize, chunk - chunk % batchSize);   // whole batches per chunk

@@ -57,12 +57,12 @@ public class RecurrentKernelsTests
     }
 
     [Test]
-    public void LstmStepsMatchTheReference([Values(false, true)] bool useDouble, [Values(false, true)] bool withCellGradient)
+    public void LstmStepsMatchTheReference([Values(false, true)] bool useDouble, [Values(false, true)] bool withCellGradient, [Values(false, true)] bool withPeephole)
     {
-        if (useDouble) Lstm<double>(withCellGradient); else Lstm<float>(withCellGradient);
+        if (useDouble) Lstm<double>(withCellGradient, withPeephole); else Lstm<float>(withCellGradient, withPeephole);
     }
 
-    private static void Lstm<T>(bool withCellGradient) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    private static void Lstm<T>(bool withCellGradient, bool withPeephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         const int rows = 3;
         foreach (int u in Units)
@@ -71,15 +71,22 @@ public class RecurrentKernelsTests
             var a0 = Rand<T>(10 + u, rows * lda, 4);
             var bias = Rand<T>(11 + u, g4);
             var cPrev = Rand<T>(12 + u, rows * ldPrev);
+            var peephole = withPeephole ? Rand<T>(17 + u, 3 * u) : [];
             T[] a = a0.ToArray(), aRef = a0.ToArray();
             T[] c = new T[rows * ldh], tc = new T[rows * ldh], h = new T[rows * ldh];
             T[] cR = new T[rows * ldh], tcR = new T[rows * ldh], hR = new T[rows * ldh];
-            LstmKernels.ForwardStep<T>(rows, u, a, lda, bias, cPrev, ldPrev, c, tc, h, ldh);
-            ReferenceRecurrent.LstmForwardStep<T>(rows, u, aRef, lda, bias, cPrev, ldPrev, cR, tcR, hR, ldh);
+            LstmKernels.ForwardStep<T>(rows, u, a, lda, bias, cPrev, ldPrev, c, tc, h, ldh, peephole);
+            ReferenceRecurrent.LstmForwardStep<T>(rows, u, aRef, lda, bias, cPrev, ldPrev, cR, tcR, hR, ldh, peephole);
             Same(a, aRef, $"gates u={u}");
             Same(c, cR, $"c u={u}");
             Same(tc, tcR, $"tanh c u={u}");
             Same(h, hR, $"h u={u}");
+            if (withPeephole)
+            {
+                var aPlain = a0.ToArray();
+                LstmKernels.ForwardStep<T>(rows, u, aPlain, lda, bias, cPrev, ldPrev, new T[rows * ldh], new T[rows * ldh], new T[rows * ldh], ldh);
+                Assert.That(aPlain, Is.Not.EqualTo(a), "the peephole weights change the gates");
+            }
 
             var dH = Rand<T>(13 + u, rows * ldh);
             var dC = withCellGradient ? Rand<T>(14 + u, rows * ldh) : [];
@@ -87,52 +94,13 @@ public class RecurrentKernelsTests
             var dc0 = Rand<T>(16 + u, rows * u);
             T[] dcNext = dc0.ToArray(), dcNextR = dc0.ToArray();
             T[] dz = new T[rows * lda], dzR = new T[rows * lda];
-            LstmKernels.BackwardStep<T>(rows, u, dH, ldh, dC, dhNext, dcNext, aRef, lda, tcR, cPrev, ldPrev, dz);
-            ReferenceRecurrent.LstmBackwardStep<T>(rows, u, dH, ldh, dC, dhNext, dcNextR, aRef, lda, tcR, cPrev, ldPrev, dzR);
-            Same(dz, dzR, $"dz u={u}");
-            Same(dcNext, dcNextR, $"dcNext u={u}");
-        }
-    }
-
-    [Test]
-    public void LstmPeepholeStepsMatchTheReference([Values(false, true)] bool useDouble, [Values(false, true)] bool withCellGradient)
-    {
-        if (useDouble) LstmPeephole<double>(withCellGradient); else LstmPeephole<float>(withCellGradient);
-    }
-
-    private static void LstmPeephole<T>(bool withCellGradient) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        const int rows = 3;
-        foreach (int u in Units)
-        {
-            int g4 = 4 * u, lda = 2 * g4 + 1, ldh = 3 * u + 2, ldPrev = u + 1;
-            var a0 = Rand<T>(40 + u, rows * lda, 4);
-            var bias = Rand<T>(41 + u, g4);
-            var cPrev = Rand<T>(42 + u, rows * ldPrev);
-            var peephole = Rand<T>(43 + u, 3 * u);
-            T[] a = a0.ToArray(), aRef = a0.ToArray(), aPlain = a0.ToArray();
-            T[] c = new T[rows * ldh], tc = new T[rows * ldh], h = new T[rows * ldh];
-            T[] cR = new T[rows * ldh], tcR = new T[rows * ldh], hR = new T[rows * ldh];
-            LstmKernels.ForwardStep<T>(rows, u, a, lda, bias, cPrev, ldPrev, c, tc, h, ldh, peephole);
-            ReferenceRecurrent.LstmForwardStep<T>(rows, u, aRef, lda, bias, cPrev, ldPrev, cR, tcR, hR, ldh, peephole);
-            Same(a, aRef, $"gates u={u}");
-            Same(c, cR, $"c u={u}");
-            Same(h, hR, $"h u={u}");
-            LstmKernels.ForwardStep<T>(rows, u, aPlain, lda, bias, cPrev, ldPrev, new T[rows * ldh], new T[rows * ldh], new T[rows * ldh], ldh);
-            Assert.That(aPlain, Is.Not.EqualTo(a), "the peephole weights change the gates");
-
-            var dH = Rand<T>(44 + u, rows * ldh);
-            var dC = withCellGradient ? Rand<T>(45 + u, rows * ldh) : [];
-            var dhNext = Rand<T>(46 + u, rows * u);
-            var dc0 = Rand<T>(47 + u, rows * u);
-            T[] dcNext = dc0.ToArray(), dcNextR = dc0.ToArray();
-            T[] dz = new T[rows * lda], dzR = new T[rows * lda];
             LstmKernels.BackwardStep<T>(rows, u, dH, ldh, dC, dhNext, dcNext, aRef, lda, tcR, cPrev, ldPrev, dz, peephole);
             ReferenceRecurrent.LstmBackwardStep<T>(rows, u, dH, ldh, dC, dhNext, dcNextR, aRef, lda, tcR, cPrev, ldPrev, dzR, peephole);
             Same(dz, dzR, $"dz u={u}");
             Same(dcNext, dcNextR, $"dcNext u={u}");
+            if (!withPeephole) continue;
 
-            var gp0 = Rand<T>(48 + u, 3 * u);
+            var gp0 = Rand<T>(18 + u, 3 * u);
             T[] gp = gp0.ToArray(), gpR = gp0.ToArray();
             LstmKernels.AccumulatePeepholeGradient<T>(rows, u, dzR, lda, cPrev, ldPrev, cR, ldh, gp);
             ReferenceRecurrent.LstmPeepholeGradient<T>(rows, u, dzR, lda, cPrev, ldPrev, cR, ldh, gpR);

@@ -1,4 +1,3 @@
-using Rnnx.Diagnostics;
 using Rnnx.Layers;
 using Rnnx.Random;
 using static Rnnx.Tests.Layers.Recurrent.RecurrentTestUtil;
@@ -25,15 +24,6 @@ public class FusedGradientCheckTests
 
         // Analytic: the fused training path on a tape; numeric: the fused inference path (no tape).
         layer.UseFusedKernel = true;
-        Tensor Loss()
-        {
-            var (y, states) = layer.Run(x, init);
-            var l = Probe(y, 11);
-            for (int i = 0; i < states.Length; i++) l += Probe(states[i], 20 + (uint)i);
-            return l;
-        }
-        var result = GradientChecker.Check(Loss, GradientCheckOptions.Default with { RecordNumeric = false },
-            [x, .. layer.Weights.Select(p => p.Value), .. init]);
-        Assert.That(result.Elements, Is.EqualTo(x.Size + layer.CountParams() + init.Sum(s => s.Size)));
+        Assert.That(CheckGradients(layer, x, init), Is.EqualTo(x.Size + layer.CountParams() + init.Sum(s => s.Size)));
     }
 }

@@ -1,4 +1,3 @@
-using Rnnx.Diagnostics;
 using Rnnx.Layers;
 using Rnnx.Models;
 using Rnnx.Random;
@@ -113,16 +112,7 @@ public class PeepholeLSTMCellTests
         var rng = new NumPyRandomState(14);
         var x = RandomTensor(rng, DType.Float64, 1.0, 2, 4, 2).RequireGrad();
         var init = layer.Cell.StateSizes.Select(s => RandomTensor(rng, DType.Float64, 0.7, 2, s).RequireGrad()).ToArray();
-        Tensor Loss()
-        {
-            var (y, states) = layer.Run(x, init);
-            var l = Probe(y, 11);
-            for (int i = 0; i < states.Length; i++) l += Probe(states[i], 20 + (uint)i);
-            return l;
-        }
-        var result = GradientChecker.Check(Loss, GradientCheckOptions.Default with { RecordNumeric = false },
-            [x, .. layer.Weights.Select(p => p.Value), .. init]);
-        Assert.That(result.Elements, Is.EqualTo(x.Size + layer.CountParams() + init.Sum(s => s.Size)));
+        Assert.That(CheckGradients(layer, x, init), Is.EqualTo(x.Size + layer.CountParams() + init.Sum(s => s.Size)));
     }
 
     [Test]

@@ -90,6 +90,24 @@ internal static class RecurrentTestUtil
         }
     }
 
+    /// <summary>
+    /// Float64 central differences (the public <see cref="Rnnx.Diagnostics.GradientChecker"/>) of the probe loss on the output and
+    /// final states with respect to x, every weight and the initial states; returns the number of elements checked.
+    /// </summary>
+    public static int CheckGradients(RNN layer, Tensor x, Tensor[] init)
+    {
+        Tensor Loss()
+        {
+            var (y, states) = layer.Run(x, init);
+            var l = Probe(y, 11);
+            for (int i = 0; i < states.Length; i++) l += Probe(states[i], 20 + (uint)i);
+            return l;
+        }
+        var result = Rnnx.Diagnostics.GradientChecker.Check(Loss, Rnnx.Diagnostics.GradientCheckOptions.Default with { RecordNumeric = false },
+            [x, .. layer.Weights.Select(p => p.Value), .. init]);
+        return result.Elements;
+    }
+
     /// <summary>Σ c ⊙ t with c ~ U(0.5, 1.5) seeded by <paramref name="seed"/>.</summary>
     public static Tensor Probe(Tensor t, uint seed)
     {
