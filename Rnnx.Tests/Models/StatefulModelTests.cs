@@ -142,6 +142,46 @@ public sealed class StatefulModelTests
     }
 
     [Test]
+    public void AFileWhoseStatesDoNotFitIsRefusedAndChangesNothing()
+    {
+        var (x, y) = Data(8, 5);
+        var four = Stateful(4);
+        four.Compile(new Adam(0.01), Losses.Loss.MeanSquaredError);
+        four.Fit(x, y, batchSize: 4, shuffle: false, verbose: 0);
+        var path = Path.Combine(_dir, "four.rnnx");
+        four.Save(path);
+
+        var two = Stateful(2);
+        two.Compile(new Adam(0.01), Losses.Loss.MeanSquaredError);
+        two.Build();
+        var before = TestModels.Snapshot(two);
+        var ex = Assert.Throws<ModelFormatException>(() => ModelIO.RestoreCheckpoint(two, path));
+        Assert.That(ex!.Message, Does.Contain(ModelIO.StatePrefix + "lstm/0").And.Contain("[4, 5]").And.Contain("[2, 5]"));
+        TestModels.AssertSame(TestModels.Snapshot(two), before, "weights after the refused restore");
+
+        var plain = Plain();
+        plain.Compile(new Adam(0.01), Losses.Loss.MeanSquaredError);
+        var extra = Assert.Throws<ModelFormatException>(() => ModelIO.RestoreCheckpoint(plain, path));
+        Assert.That(extra!.Message, Does.Contain("not a state of a stateful layer"));
+    }
+
+    [Test]
+    public void OnnxExportRunsFromZeroStatesAsAfterResetStates()
+    {
+        var m = Stateful(3);
+        var (x, _) = Data(3, 7);
+        m.Predict(x, batchSize: 3);                     // carried states are not part of the graph
+        var onnx = Rnnx.Onnx.OnnxExporter.Export(m);
+        m.ResetStates();
+        var expected = m.Predict(x, batchSize: 3).ToFloatArray();
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx);
+        var input = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x.ToFloatArray(), x.Shape.ToArray());
+        using var results = session.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("input", input)]);
+        var actual = results.Single(r => r.Name == "output").AsTensor<float>().ToArray();
+        Assert.That(actual, Is.EqualTo(expected).Within(1e-5));
+    }
+
+    [Test]
     public void EvaluateUsesAndUpdatesTheStates()
     {
         var m = Stateful(4);
