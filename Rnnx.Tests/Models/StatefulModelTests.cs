@@ -56,6 +56,24 @@ public sealed class StatefulModelTests
     }
 
     [Test]
+    public void APredictionSplitOverThreadsKeepsEachRowsState()
+    {
+        // 64 series of 40 steps are enough work for Predict to split each batch over two threads.
+        var (x, _) = Data(64, 40);
+        float[] Chunked(int threads)
+        {
+            var m = new Sequential([new InputLayer([null, 1], batchSize: 64), new LSTM(20, returnSequences: true, stateful: true), new LSTM(20, stateful: true), new Dense(1)]);
+            m.Threads = threads;
+            m.Predict(Tensor.Slice(x, 1, 0, 25), batchSize: 64);
+            return m.Predict(Tensor.Slice(x, 1, 25, 40), batchSize: 64).ToFloatArray();
+        }
+        var plain = new Sequential([new InputLayer([null, 1]), new LSTM(20, returnSequences: true), new LSTM(20), new Dense(1)]);
+        var one = Chunked(1);
+        Assert.That(Chunked(2), Is.EqualTo(one), "2 threads vs 1, bit for bit");
+        Assert.That(one, Is.EqualTo(plain.Predict(x, batchSize: 64).ToFloatArray()).Within(2e-6), "chunks vs the whole series");
+    }
+
+    [Test]
     public void FitRefusesShufflingAndBatchesOfAnotherSizeBeforeTraining()
     {
         var m = Stateful(4);
