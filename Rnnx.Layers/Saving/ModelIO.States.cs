@@ -13,7 +13,7 @@ public static partial class ModelIO
     public const string StatePrefix = "__states__/";
 
     /// <summary>The carried states of the model's stateful layers, named for the file.</summary>
-    private static IEnumerable<(string Name, Tensor Value)> StateTensors(Sequential model) =>
+    private static IEnumerable<(string Name, Tensor Value)> StateTensors(Model model) =>
         model.StatefulLayers.Where(l => l.BatchSize is not null)
             .SelectMany(l => l.GetStates().Select((t, i) => ($"{StatePrefix}{l.Name}/{i}", t)));
 
@@ -21,7 +21,7 @@ public static partial class ModelIO
     /// Checks the file's state tensors against the model's stateful layers and returns what sets them (zeros for a
     /// file without states, e.g. one written before the layer was stateful). Every state tensor must belong to a layer.
     /// </summary>
-    private static Action MatchStates(SafeTensorsFile file, Sequential model, ModelLoadOptions options)
+    private static Action MatchStates(SafeTensorsFile file, Model model, ModelLoadOptions options)
     {
         var expected = new HashSet<string>(StringComparer.Ordinal);
         var apply = new List<Action>();

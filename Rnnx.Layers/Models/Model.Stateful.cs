@@ -3,7 +3,7 @@ using Rnnx.Layers;
 namespace Rnnx.Models;
 
 /// <summary>Stateful recurrent layers in a model: the fixed batch size, the data checks and resetting the states.</summary>
-public sealed partial class Sequential
+public partial class Model
 {
     private int _statefulCallBusy;
 
@@ -76,7 +76,7 @@ public sealed partial class Sequential
         return new StatefulCallScope(this);
     }
 
-    private readonly struct StatefulCallScope(Sequential? model) : IDisposable
+    private readonly struct StatefulCallScope(Model? model) : IDisposable
     {
         public void Dispose()
         {
