@@ -56,6 +56,29 @@ public sealed class StatefulModelTests
     }
 
     [Test]
+    public void AFunctionalModelTakesItsInputsBatchSize()
+    {
+        static Model Create(int? batch)
+        {
+            var input = new Input([null, 1], batchSize: batch);
+            var h = new LSTM(5, returnSequences: true, stateful: batch is not null).Apply(input);
+            return new Model(input, new Dense(1).Apply(new GRU(4, stateful: batch is not null).Apply(h)));
+        }
+        var stateful = Create(4);
+        var plain = Create(null);
+        stateful.Build();
+        plain.Build();
+        plain.SetWeights(stateful.GetWeights());
+        Assert.That(stateful.BatchSize, Is.EqualTo(4));
+        var (x, _) = Data(4, 10);
+        var expected = plain.Predict(x, batchSize: 4).ToFloatArray();
+        stateful.Predict(Tensor.Slice(x, 1, 0, 6), batchSize: 4);
+        Assert.That(stateful.Predict(Tensor.Slice(x, 1, 6, 10), batchSize: 4).ToFloatArray(), Is.EqualTo(expected).Within(2e-6));
+        stateful.ResetStates();
+        Assert.That(stateful.Predict(x, batchSize: 4).ToFloatArray(), Is.EqualTo(expected));
+    }
+
+    [Test]
     public void APredictionSplitOverThreadsKeepsEachRowsState()
     {
         // 64 series of 40 steps are enough work for Predict to split each batch over two threads.
