@@ -76,6 +76,16 @@ public sealed class StatefulModelTests
         Assert.That(stateful.Predict(Tensor.Slice(x, 1, 6, 10), batchSize: 4).ToFloatArray(), Is.EqualTo(expected).Within(2e-6));
         stateful.ResetStates();
         Assert.That(stateful.Predict(x, batchSize: 4).ToFloatArray(), Is.EqualTo(expected));
+
+        // Saved mid-series, loaded, continued: the same as continuing the original.
+        stateful.ResetStates();
+        stateful.Predict(Tensor.Slice(x, 1, 0, 6), batchSize: 4);
+        var path = Path.Combine(_dir, "functional-stateful.rnnx");
+        stateful.Save(path);
+        var loaded = ModelIO.LoadModel(path);
+        Assert.That(loaded.BatchSize, Is.EqualTo(4));
+        var rest = Tensor.Slice(x, 1, 6, 10);
+        Assert.That(loaded.Predict(rest, batchSize: 4).ToFloatArray(), Is.EqualTo(stateful.Predict(rest, batchSize: 4).ToFloatArray()));
     }
 
     [Test]
