@@ -23,11 +23,11 @@ internal enum ChapterTask
 /// <summary>One of the chapter's models: its notebook settings, Keras reference value and layers.</summary>
 /// <param name="Name">The name used in output, <c>--only</c> and the JSON report.</param>
 /// <param name="NotebookEpochs">Epochs the notebook trains for.</param>
-/// <param name="KerasValMse">The notebook's printed validation MSE (Keras).</param>
+/// <param name="KerasValMse">The notebook's printed validation MSE (Keras), or null for a model beyond the notebook.</param>
 /// <param name="Task">The data and targets.</param>
 /// <param name="UsesLastTimeStepMse">Whether the notebook compiles it with the <c>last_time_step_mse</c> metric.</param>
 /// <param name="Layers">Creates fresh layers for the model.</param>
-internal sealed record ModelSpec(string Name, int NotebookEpochs, float KerasValMse, ChapterTask Task, bool UsesLastTimeStepMse, Func<Layer[]> Layers)
+internal sealed record ModelSpec(string Name, int NotebookEpochs, float? KerasValMse, ChapterTask Task, bool UsesLastTimeStepMse, Func<Layer[]> Layers)
 {
     /// <summary>A new, unbuilt model with this spec's layers; weights and shuffles are drawn from <paramref name="seed"/>.</summary>
     public Sequential Create(int seed) => new(Layers(), Name, seed);
@@ -95,13 +95,32 @@ internal static class ChapterModels
         new("wavenet", 10, 0.022441423f, ChapterTask.TenStepSequence, true, WaveNet),
     ];
 
-    /// <summary>The model names, in order.</summary>
+    /// <summary>
+    /// Models beyond the notebook on the same data, trained only when named in <c>--only</c> (so a default run gives the
+    /// notebook's models alone). bidirectional_lstm: a Bidirectional LSTM forecasting the 10-step horizon as a vector, as
+    /// deep_rnn_10steps does. Not as a sequence-to-sequence model: its backward direction would read, at step t, the
+    /// inputs after t, which are the very values that step's targets ask for.
+    /// </summary>
+    public static IReadOnlyList<ModelSpec> Extras { get; } =
+    [
+        new("bidirectional_lstm", 10, null, ChapterTask.TenStepVector, false, () =>
+        [
+            new Bidirectional(new LSTM(20, returnSequences: true), inputShape: [null, 1]),
+            new Bidirectional(new LSTM(20)),
+            new Dense(10),
+        ]),
+    ];
+
+    /// <summary>The notebook's model names, in order.</summary>
     public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
 
-    /// <summary>The spec named <paramref name="name"/>.</summary>
+    /// <summary>Every name <c>--only</c> accepts: the notebook's models, then the extras.</summary>
+    public static IReadOnlyList<string> AllNames { get; } = All.Concat(Extras).Select(m => m.Name).ToArray();
+
+    /// <summary>The spec named <paramref name="name"/> (a notebook model or an extra).</summary>
     /// <exception cref="ArgumentException">No chapter model has that name.</exception>
-    public static ModelSpec Get(string name) => All.SingleOrDefault(m => m.Name == name)
-        ?? throw new ArgumentException($"unknown model '{name}'; models: {string.Join(", ", Names)}", nameof(name));
+    public static ModelSpec Get(string name) => All.Concat(Extras).SingleOrDefault(m => m.Name == name)
+        ?? throw new ArgumentException($"unknown model '{name}'; models: {string.Join(", ", AllNames)}", nameof(name));
 
     private static Layer[] WaveNet()
     {
