@@ -41,4 +41,33 @@ public class FusedAllocationTests
         TestContext.Out.WriteLine($"{(lstm ? "LSTM" : "GRU")} T={steps}: {allocated} bytes per training step after warm-up");
         Assert.That(allocated, Is.LessThan(1024), $"bytes allocated by one training step with T = {steps}");
     }
+
+    /// <summary>The same for the Bidirectional forecaster of example (c), every merge mode: flip and merge come from the tape too.</summary>
+    [Test]
+    public void BidirectionalTrainingStepAllocatesNothingAfterWarmUp([Values("concat", "sum", "mul", "ave")] string mergeMode)
+    {
+        var l1 = new Bidirectional(new LSTM(20, returnSequences: true), mergeMode);
+        var l2 = new Bidirectional(new LSTM(20), mergeMode);
+        l1.Build([null, 1], DType.Float32, new NumPyRandomState(1));
+        l2.Build([null, mergeMode == "concat" ? 40 : 20], DType.Float32, new NumPyRandomState(2));
+        var x = RandomTensor(new NumPyRandomState(3), DType.Float32, 1.0, 32, 50, 1);
+        var kernel = l1.Weights[0];
+        using var tape = new Tape();
+
+        void Step()
+        {
+            using (tape.Activate())
+            {
+                var y = l2.Call(l1.Call(x, true), true);
+                var loss = Tensor.Mean(Tensor.Square(y));
+                var g = tape.Backward(loss);
+                _ = g.GetSpan<float>(kernel);
+            }
+            tape.Reset();
+        }
+
+        long allocated = SteadyStateAllocation.BytesPerRun(Step, warmUps: 5, measured: 3).Max();
+        TestContext.Out.WriteLine($"Bidirectional LSTM ({mergeMode}): {allocated} bytes per training step after warm-up");
+        Assert.That(allocated, Is.LessThan(1024), "bytes allocated by one training step");
+    }
 }
