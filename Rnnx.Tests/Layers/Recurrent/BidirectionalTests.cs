@@ -14,13 +14,6 @@ namespace Rnnx.Tests.Layers.Recurrent;
 /// </summary>
 public class BidirectionalTests
 {
-    private static Tensor Arange(params int[] shape)
-    {
-        var v = new float[shape.Aggregate(1, (a, b) => a * b)];
-        for (int i = 0; i < v.Length; i++) v[i] = i;
-        return Tensor.FromArray(v, shape);
-    }
-
     /// <summary>
     /// Keras's constant initializers on one direction's weights: kernel <paramref name="k"/>, recurrent <paramref name="r"/>,
     /// bias <paramref name="b"/> (for LSTM with unit_forget_bias Keras concatenates b·U, ones(U), b·2U).
