@@ -102,6 +102,31 @@ public sealed class OnnxExportTests
             }
     }
 
+    /// <summary>
+    /// Bidirectional is one node with direction "bidirectional" when both directions share the operator, its size and
+    /// settings, and a "forward" plus a "reverse" node otherwise (the layer is named "bi" so no tensor name spells a
+    /// direction); several outputs are refused naming the layer.
+    /// </summary>
+    [Test]
+    public void BidirectionalIsOneNodeWhereOnnxAllowsIt()
+    {
+        static string Exported(Bidirectional layer)
+        {
+            var m = new Sequential(layer);
+            m.Build();
+            return System.Text.Encoding.Latin1.GetString(OnnxExporter.Export(m));
+        }
+        var one = Exported(new Bidirectional(new GRU(3, returnSequences: true), "sum", inputShape: [null, 2], name: "bi"));
+        Assert.That(one, Does.Contain("bidirectional").And.Not.Contain("reverse"));
+        var two = Exported(new Bidirectional(new GRU(3), backwardLayer: new GRU(3, resetAfter: false, goBackwards: true, name: "back"), inputShape: [null, 2], name: "bi"));
+        Assert.That(two, Does.Contain("reverse").And.Not.Contain("bidirectional"));
+
+        var pair = new Bidirectional(new LSTM(3), mergeMode: null, name: "pair");
+        pair.Build([null, 2]);
+        Assert.That(() => pair.ExportOnnx(new OnnxGraph(), "input", [null, 2], "pair"), Throws.TypeOf<NotSupportedException>()
+            .With.Message.Contains("Bidirectional layer 'pair' has 2 outputs (merge mode null)"));
+    }
+
     [Test]
     public void StandardizationIsPartOfTheGraph()
     {
