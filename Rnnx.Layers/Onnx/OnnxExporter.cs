@@ -36,7 +36,8 @@ public sealed class OnnxExportOptions
 /// Reshape around it; SimpleRNN/LSTM/GRU (and <see cref="RNN"/> over their cells) → RNN/LSTM/GRU with weights
 /// transposed to [num_directions, gates·hidden, input], LSTM gates permuted from Keras's i, f, c, o to ONNX's i, o, f, c,
 /// GRU bias rows as [Wb, Rb] with <c>linear_before_reset = 1</c> for reset_after, inputs and outputs transposed around
-/// the time-major operator; Conv1D → Conv on (batch, channels, length) with causal padding as pads [left, 0] and
+/// the time-major operator; Bidirectional → one such node with direction "bidirectional" (or one node per direction when
+/// an explicit backward layer differs in operator, size or bias) followed by the merge (Concat, Add, Mul); Conv1D → Conv on (batch, channels, length) with causal padding as pads [left, 0] and
 /// "same" as TensorFlow's split; LayerNormalization → LayerNormalization (axis −1); activations tanh, sigmoid, relu.</para>
 /// <para>Not exported (a <see cref="NotSupportedException"/> names the layer): custom cells and layers, custom
 /// activations, <c>return_state</c> outputs (only the main output is exported). Float64 models are exported with their

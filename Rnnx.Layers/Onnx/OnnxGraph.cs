@@ -57,6 +57,15 @@ internal sealed partial class OnnxGraph
         return name;
     }
 
+    /// <summary>A scalar (rank 0) int64 initializer, e.g. a Gather index that drops the axis.</summary>
+    public string ConstantInt64Scalar(string hint, long value)
+    {
+        string name = Name(hint);
+        var t = new ProtoWriter().Varint(TensorDataType, Int64).String(TensorName, name).Bytes(TensorRawData, MemoryMarshal.AsBytes(new[] { value }.AsSpan()));
+        _initializers.Add(t);
+        return name;
+    }
+
     /// <summary>Adds a node; returns its output names (fresh names from <paramref name="outputHints"/>; an empty hint is an omitted optional output).</summary>
     public string[] Node(string opType, string[] inputs, string[] outputHints, params Attr[] attributes)
     {
