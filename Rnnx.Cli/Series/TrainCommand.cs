@@ -53,8 +53,12 @@ internal static class TrainCommand
             throw new CliException($"--box-cox-lambda is for --transform box-cox, not {SeriesTransform.NameOf(transformKind)}");
         if (o.NoEarlyStopping && o.Patience is not null)
             throw new CliException("--patience and --no-early-stopping contradict each other; pass one of them");
-        bool earlyStopping = Same("--no-early-stopping", o.NoEarlyStopping ? false : null, saved?.EarlyStopping) ?? true;
+        if (o.NoEarlyStopping && saved?.EarlyStopping == true)
+            throw new CliException("--no-early-stopping: the checkpoint was trained with early stopping; leave it out when resuming");
+        bool earlyStopping = !o.NoEarlyStopping && (saved?.EarlyStopping ?? true);
         int patience = Same("--patience", o.Patience, saved?.Patience) ?? TrainOptions.DefaultPatience;
+        if (!earlyStopping && o.Patience is not null)
+            throw new CliException("--patience: the checkpoint was trained without early stopping; leave --patience out when resuming");
         if (validation + test > 0.9)
             throw new CliException(string.Create(CultureInfo.InvariantCulture, $"--validation {validation} and --test {test} leave {(1 - validation - test) * 100:F0}% of the series for training; keep their sum at most 0.9"));
         int epochs = o.Epochs ?? TrainOptions.DefaultEpochs;
@@ -112,17 +116,32 @@ internal static class TrainCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Training {arch} on column '{column}' of {Path.GetFileName(o.Source.Csv)}: {values.Length} values{filled}, {data.Train.Count} training, {data.Valid?.Count ?? 0} validation and {data.Test.Count} test windows of {window} -> {horizon}, {Describe(data)}{resuming}"));
         var callbacks = new List<Callback> { new ProgressCallback(output, o.Interactive ? ProgressMode.Live : ProgressMode.Lines) };
-        if (earlyStopping) callbacks.Add(new EarlyStopping(patience: patience, restoreBestWeights: true));
+        var states = new List<ICheckpointedCallback>();
+        if (earlyStopping) states.Add(new EarlyStopping(patience: patience, restoreBestWeights: true));
+        if (resumed is not null)
+        {
+            try
+            {
+                CheckpointedCallbacks.Restore(resumed.Metadata, model, states);
+            }
+            catch (FormatException e)
+            {
+                throw new CliException($"--resume '{o.Resume}': {e.Message}; the file was not written by this version of 'rnnx train' or was altered");
+            }
+        }
+        callbacks.AddRange(states.Cast<Callback>());
         if (o.Checkpoint is not null)
         {
             callbacks.Add(new CheckpointPattern.Guard(o.Checkpoint, guard));
-            callbacks.Add(new ModelCheckpoint(o.Checkpoint) { Metadata = meta });
+            callbacks.Add(new ModelCheckpoint(o.Checkpoint) { Metadata = meta, States = states });
         }
         if (o.Log is not null) callbacks.Add(new CSVLogger(o.Log, append: resumed is not null));
         var history = model.Fit(data.Train, epochs, batch, validationData: data.Valid, callbacks: callbacks, verbose: 0, initialEpoch: firstEpoch);
 
         int done = firstEpoch + history.Epochs;
-        model.Save(o.Save, new SaveOptions { Epoch = done, Metadata = meta });
+        var finalMeta = new Dictionary<string, string>(meta);
+        foreach (var (k, v) in CheckpointedCallbacks.Save(states)) finalMeta[k] = v;
+        model.Save(o.Save, new SaveOptions { Epoch = done, Metadata = finalMeta });
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Saved {o.Save} ({model.CountParams()} parameters, {done} epochs{(history.StopReason is { } r ? ", " + r : "")})"));
         // 5. The test part, seen for the first time: the model beside the naive and seasonal-naive baselines.
