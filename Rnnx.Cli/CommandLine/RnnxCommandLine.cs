@@ -238,9 +238,9 @@ internal static class RnnxCommandLine
     {
         var model = CliOptions.Text("--model", "The model (.rnnx)", "MODEL", required: true);
         var onnx = CliOptions.Text("--onnx", "The ONNX file to write (opset 17)", "FILE", required: true);
-        var noStd = CliOptions.Flag("--no-standardization", "Leave the standardization out of the graph (it then takes standardized values)");
-        var command = new Command("export", "Export a saved model to ONNX. A model trained by 'rnnx train' takes and returns raw values "
-            + "(the standardization is part of the graph) unless --no-standardization.")
+        var noStd = CliOptions.Flag("--no-standardization", "Leave the scaling and transform out of the graph (it then takes and returns scaled values)");
+        var command = new Command("export", "Export a saved model to ONNX. A model trained by 'rnnx train' takes raw windows and returns raw forecasts "
+            + "(its transform, per-window scaling and their inverses are part of the graph) unless --no-standardization.")
         {
             model, onnx, noStd,
         };

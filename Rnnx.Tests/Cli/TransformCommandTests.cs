@@ -83,6 +83,33 @@ public sealed class TransformCommandTests
         Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
     }
 
+    [TestCase("difference", "log")]
+    [TestCase("window_mean", "none")]
+    [TestCase("last_value", "box-cox")]
+    public void ExportedGraphMapsRawWindowsToTheForecastOfRnnxForecast(string scaling, string transform)
+    {
+        string model = _kit.P($"exp-{scaling}-{transform}.rnnx"), onnx = _kit.P($"exp-{scaling}-{transform}.onnx"), json = _kit.P($"exp-{scaling}-{transform}.json");
+        var r = CliTestKit.Run("train", "--csv", _csv, "--column", "value", "--arch", "gru", "--window", "24", "--horizon", "3",
+            "--epochs", "2", "--scaling", scaling, "--transform", transform, "--save", model);
+        Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
+        r = CliTestKit.Run("export", "--model", model, "--onnx", onnx);
+        Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
+        Assert.That(r.Out, Does.Contain("raw values in and out").And.Contain($"{scaling} scaling"));
+        int steps = scaling == "difference" ? 25 : 24;
+        if (scaling == "difference") Assert.That(r.Out, Does.Contain("the window holds one value more"));
+
+        r = CliTestKit.Run("forecast", "--model", model, "--csv", _csv, "--json", json);
+        Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var forecast = doc.RootElement.GetProperty("forecast").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        var values = SeriesCsv.Read(_csv, "value").Values;
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx);
+        using var results = session.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("input",
+            new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(values[^steps..], [1, steps, 1]))]);
+        var y = results.Single().AsTensor<float>().ToArray();
+        for (int i = 0; i < 3; i++) Assert.That(y[i], Is.EqualTo(forecast[i]).Within(1e-6 * Math.Abs(forecast[i])), $"step {i + 1}");
+    }
+
     [Test]
     public void BadTransformInputsAreOneLineRefusalsThatTouchNoFile()
     {
