@@ -179,10 +179,13 @@ internal static class RnnxCommandLine
         return command;
     }
 
+    // The saved model that forecast and evaluate apply.
+    private static Option<string?> TrainedModel() => CliOptions.Text("--model", "The model (.rnnx) written by 'rnnx train'", "MODEL", required: true);
+
     private static Command Forecast(TextWriter output, TextWriter error)
     {
         var src = new SourceOptions();
-        var model = CliOptions.Text("--model", "The model (.rnnx) written by 'rnnx train'", "MODEL", required: true);
+        var model = TrainedModel();
         var plot = CliOptions.Text("--plot", "Also plot the recent history and the forecast (PNG)", "FILE");
         var json = CliOptions.Text("--json", "Also write the forecast as JSON", "FILE");
         var window = CliOptions.Int("--window", "Input steps, for a model that does not record its window", 1, Limits.MaxWindow);
@@ -211,7 +214,7 @@ internal static class RnnxCommandLine
     private static Command Evaluate(TextWriter output, TextWriter error)
     {
         var src = new SourceOptions();
-        var model = CliOptions.Text("--model", "The model (.rnnx) written by 'rnnx train'", "MODEL", required: true);
+        var model = TrainedModel();
         var json = CliOptions.Text("--json", "Also write the report as JSON", "FILE");
         var season = CliOptions.Int("--season", "Season of the seasonal-naive baseline (default: the one training used)", 1, Limits.MaxWindow);
         var command = new Command("evaluate", "Errors (MSE, MAE, MASE) of a saved model on the test part of a series (the split and scaling of its "

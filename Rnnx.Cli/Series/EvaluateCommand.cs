@@ -27,8 +27,7 @@ internal static class EvaluateCommand
         if (meta.Test is not double test)
             throw new CliException($"{Path.GetFileName(o.Model)} was trained without a test part; train it again with this version of 'rnnx train' (--test)");
         var model = ModelIO.Load(o.Model, compile: false);
-        var series = SeriesCsv.Read(o.Source.WithModelDefaults(meta));
-        series.CheckFor(meta.Transform.Kind);
+        var series = SeriesCsv.ReadFor(o.Source, meta);
         string column = series.Column;
         var values = series.Values;
         if (meta.Series is { } trained && trained.Sha256 != SeriesFingerprint.Of(values).Sha256)

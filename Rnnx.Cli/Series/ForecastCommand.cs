@@ -33,11 +33,8 @@ internal static class ForecastCommand
             Cli.Warn(error, $"{Path.GetFileName(o.Model)} has no 'rnnx train' metadata: values are fed and returned unscaled");
         var scaler = meta?.Scaler;
         int lookback = scaler?.Lookback ?? 0;
-        var source = o.Source.WithModelDefaults(meta);
-        if (source.Column is null) throw new CliException("'forecast' needs --column (the model does not name one)");
-        var series = SeriesCsv.Read(source);
+        var series = SeriesCsv.ReadFor(o.Source, meta);
         var transform = meta?.Transform ?? SeriesTransform.None;
-        series.CheckFor(transform.Kind);
         string column = series.Column;
         var values = series.Values;
         if (values.Length < window + lookback)

@@ -59,6 +59,19 @@ internal static class SeriesCsv
         }
     }
 
+    /// <summary>
+    /// Reads the series a saved model is applied to: the options' source with the model's column, date column and
+    /// header setting where the options leave them out, refusing values the model's transform cannot take.
+    /// </summary>
+    public static SeriesData ReadFor(SeriesSource source, ModelMetadata? meta)
+    {
+        var withDefaults = source.WithModelDefaults(meta);
+        if (withDefaults.Column is null) throw new CliException("no --column given and the model names none; pass --column");
+        var series = Read(withDefaults);
+        series.CheckFor(meta?.Transform.Kind ?? SeriesTransformKind.None);
+        return series;
+    }
+
     /// <summary>A column option: a header name, or with <c>--no-header</c> a 1-based index (anything else is left for the reader to refuse with the column count).</summary>
     private static CsvColumn ColumnOf(string text, string option, bool noHeader)
     {
