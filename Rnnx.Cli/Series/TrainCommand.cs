@@ -129,6 +129,10 @@ internal static class TrainCommand
                 throw new CliException($"--resume '{o.Resume}': {e.Message}; the file was not written by this version of 'rnnx train' or was altered");
             }
         }
+        if (!model.IsBuilt) model.Build();
+        if (earlyStopping && CheckpointedCallbacks.EstimatedStateChars(model) > CheckpointedCallbacks.MaxStateChars)
+            throw new CliException(string.Create(CultureInfo.InvariantCulture,
+                $"the model has {model.CountParams()} parameters: too many to keep early stopping's best weights in its files; pass --no-early-stopping (or a smaller --window/--horizon)"));
         callbacks.AddRange(states.Cast<Callback>());
         if (o.Checkpoint is not null)
         {

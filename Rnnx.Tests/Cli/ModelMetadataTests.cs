@@ -112,6 +112,15 @@ public sealed class ModelMetadataTests
     }
 
     [Test]
+    public void EarlyStoppingOfAModelTooLargeToKeepItsBestWeightsIsRefusedBeforeTraining()
+    {
+        string big = _kit.Csv("long.csv", 5200);
+        var before = _kit.Snapshot();
+        _kit.AssertRefused(CliTestKit.Run("train", "--csv", big, "--column", "value", "--arch", "linear", "--window", "2000", "--horizon", "1000", "--save", _kit.P("big.rnnx")),
+            "the model has 2001000 parameters: too many to keep early stopping's best weights in its files; pass --no-early-stopping", before);
+    }
+
+    [Test]
     public void Resume_RefusesConflictsAndNonCheckpoints()
     {
         string ck = _kit.P("rc-{epoch}.rnnx");

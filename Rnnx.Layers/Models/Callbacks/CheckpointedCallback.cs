@@ -32,12 +32,31 @@ public static class CheckpointedCallbacks
     /// <summary>The prefix of the metadata keys holding callback states.</summary>
     public const string KeyPrefix = "rnnx.callback.";
 
+    /// <summary>
+    /// The most text the states of one checkpoint may take (8 MiB: half the file format's metadata limit, which also
+    /// holds the architecture and optimizer settings). Best weights take about 4/3 of their bytes.
+    /// </summary>
+    public const long MaxStateChars = 8L << 20;
+
+    /// <summary>About how much text an <see cref="EarlyStopping"/> state with best weights takes for <paramref name="model"/> (for checking before training).</summary>
+    public static long EstimatedStateChars(Sequential model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        long bytes = model.NamedWeights().Sum(w => (long)w.Parameter.Shape.Size * (w.Parameter.DType == DType.Float64 ? 8 : 4));
+        return (bytes + 2) / 3 * 4 + 1024;
+    }
+
     /// <summary>The metadata entries holding the states of <paramref name="callbacks"/>.</summary>
+    /// <exception cref="InvalidOperationException">The states exceed <see cref="MaxStateChars"/> (nothing is written).</exception>
     public static Dictionary<string, string> Save(IEnumerable<ICheckpointedCallback> callbacks)
     {
         ArgumentNullException.ThrowIfNull(callbacks);
         var d = new Dictionary<string, string>();
         foreach (var c in callbacks) d[KeyPrefix + c.StateKey] = c.SaveState();
+        long total = d.Values.Sum(v => (long)v.Length);
+        if (total > MaxStateChars)
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"the callback states take {total} characters, more than a checkpoint holds ({MaxStateChars}); the model is too large to checkpoint its best weights (drop restoreBestWeights or the callback from ModelCheckpoint.States)."));
         return d;
     }
 
