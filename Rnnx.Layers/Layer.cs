@@ -8,7 +8,7 @@ namespace Rnnx.Layers;
 /// (without the batch axis; <c>null</c> marks an unknown length such as the time axis), and a forward pass
 /// on tensors that records onto the active tape.
 /// </summary>
-public abstract class Layer
+public abstract partial class Layer
 {
     private readonly List<Parameter> _own = [];
     private readonly List<Layer> _children = [];
@@ -81,7 +81,7 @@ public abstract class Layer
 
     /// <summary>
     /// The weights with their Keras names, prefixed by this layer's name, in <see cref="Weights"/> order: e.g.
-    /// <c>lstm/kernel</c>, <c>lstm/recurrent_kernel</c>, <c>lstm/bias</c> (the names <see cref="Models.Sequential.NamedWeights"/>
+    /// <c>lstm/kernel</c>, <c>lstm/recurrent_kernel</c>, <c>lstm/bias</c> (the names <see cref="Models.Model.NamedWeights"/>
     /// and the weight files use). Weights of a built-in cell wrapped by its layer sit directly under the layer's name; those
     /// of other sub-layers under <c>layer/sub_layer/</c>.
     /// </summary>

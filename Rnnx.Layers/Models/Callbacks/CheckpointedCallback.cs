@@ -23,7 +23,7 @@ public interface ICheckpointedCallback
     /// <paramref name="model"/>'s weights before anything changes.
     /// </summary>
     /// <exception cref="FormatException">The state is malformed or does not fit the model (the message says why).</exception>
-    void RestoreState(string state, Sequential model);
+    void RestoreState(string state, Model model);
 }
 
 /// <summary>Saving and restoring the states of <see cref="ICheckpointedCallback"/>s in checkpoint metadata.</summary>
@@ -39,7 +39,7 @@ public static class CheckpointedCallbacks
     public const long MaxStateChars = 8L << 20;
 
     /// <summary>About how much text an <see cref="EarlyStopping"/> state with best weights takes for <paramref name="model"/> (for checking before training).</summary>
-    public static long EstimatedStateChars(Sequential model)
+    public static long EstimatedStateChars(Model model)
     {
         ArgumentNullException.ThrowIfNull(model);
         long bytes = model.NamedWeights().Sum(w => (long)w.Parameter.Shape.Size * (w.Parameter.DType == DType.Float64 ? 8 : 4));
@@ -65,7 +65,7 @@ public static class CheckpointedCallbacks
     /// holds; returns how many were restored. A callback without a saved state keeps starting fresh.
     /// </summary>
     /// <exception cref="FormatException">A saved state is malformed or does not fit the model (the key is named).</exception>
-    public static int Restore(IReadOnlyDictionary<string, string> metadata, Sequential model, IEnumerable<ICheckpointedCallback> callbacks)
+    public static int Restore(IReadOnlyDictionary<string, string> metadata, Model model, IEnumerable<ICheckpointedCallback> callbacks)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         ArgumentNullException.ThrowIfNull(model);
@@ -120,7 +120,7 @@ public static class CheckpointedCallbacks
     }).ToArray());
 
     /// <summary>Weights read back from <see cref="WeightsJson"/>, checked against the model's weights (count, dtype, shape, finite values).</summary>
-    internal static Tensor[] ReadWeights(JsonNode? node, Sequential model)
+    internal static Tensor[] ReadWeights(JsonNode? node, Model model)
     {
         if (node is not JsonArray a) throw new FormatException("'best_weights' is not an array");
         var current = model.GetWeights();

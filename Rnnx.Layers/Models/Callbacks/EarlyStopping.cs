@@ -5,7 +5,7 @@ namespace Rnnx.Models;
 /// <summary>
 /// Stops training when a monitored value has stopped improving (Keras 3's <c>EarlyStopping</c>, same rules): an epoch
 /// improves when its value beats the best by more than <see cref="MinDelta"/>; after <see cref="Patience"/> epochs
-/// without improvement, <see cref="Sequential.StopTraining"/> is set. With <see cref="RestoreBestWeights"/> the best
+/// without improvement, <see cref="Model.StopTraining"/> is set. With <see cref="RestoreBestWeights"/> the best
 /// epoch's weights are put back when training is stopped early (as in Keras, not when all epochs ran). Its state
 /// (wait, best value and epoch, best weights) goes into checkpoints (<see cref="ICheckpointedCallback"/>), so a resumed
 /// run stops where an uninterrupted one would.
@@ -100,7 +100,7 @@ public sealed class EarlyStopping : Callback, ICheckpointedCallback
     }.ToJsonString();
 
     /// <inheritdoc />
-    public void RestoreState(string state, Sequential model)
+    public void RestoreState(string state, Model model)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(model);

@@ -108,7 +108,7 @@ public sealed class ReduceLROnPlateau : Callback, ICheckpointedCallback
 
     /// <inheritdoc />
     /// <remarks>The learning rate itself is part of the optimizer's state, which the checkpoint restores.</remarks>
-    public void RestoreState(string state, Sequential model)
+    public void RestoreState(string state, Model model)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(model);
