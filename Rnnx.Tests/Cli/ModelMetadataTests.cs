@@ -167,6 +167,10 @@ public sealed class ModelMetadataTests
     [TestCase("cli.horizon", "x", "is not an integer")]
     [TestCase("cli.scaling", "minmax", "is not a scaling this version knows")]
     [TestCase("cli.frequency", "months:-1", "is not months:N[:end] or ticks:N")]
+    [TestCase("cli.transform", "sqrt", "is not a transform this version knows (none, log, box-cox)")]
+    [TestCase("cli.box_cox_lambda", "0.5", "is set but the transform is none")]
+    [TestCase("cli.early_stopping", "maybe", "is not true or false")]
+    [TestCase("cli.patience", "-1", "is not an integer in [0, 1000000]")]
     public void BadMetadata_IsAOneLineErrorForForecastAndExport(string key, string value, string expected)
     {
         string good = _kit.P("meta-good.rnnx");

@@ -26,12 +26,15 @@ public sealed class TransformCommandTests
     [OneTimeTearDown]
     public void TearDown() => _kit.Dispose();
 
+    /// <summary>rnnx train on the multiplicative series, window 24, horizon 3.</summary>
+    private (int Code, string Out, string Err) Train(string arch, params string[] extra) =>
+        CliTestKit.Run(["train", "--csv", _csv, "--column", "value", "--arch", arch, "--window", "24", "--horizon", "3", .. extra]);
+
     [Test]
     public void LogTransformIsSavedAndUsedByForecastAndEvaluate()
     {
         string model = _kit.P("log.rnnx"), json = _kit.P("log.json");
-        var r = CliTestKit.Run("train", "--csv", _csv, "--column", "value", "--arch", "linear", "--window", "24", "--horizon", "3",
-            "--epochs", "3", "--transform", "log", "--save", model);
+        var r = Train("linear", "--epochs", "3", "--transform", "log", "--save", model);
         Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
         Assert.That(r.Out, Does.Contain("log transform, last_value scaling"));
         var meta = ModelIO.Inspect(model).Metadata;
@@ -65,8 +68,7 @@ public sealed class TransformCommandTests
     public void BoxCoxLambdaIsEstimatedOrGivenAndSaved()
     {
         string estimated = _kit.P("bc.rnnx"), given = _kit.P("bc-given.rnnx");
-        var r = CliTestKit.Run("train", "--csv", _csv, "--column", "value", "--arch", "linear", "--window", "24", "--horizon", "3",
-            "--epochs", "2", "--transform", "box-cox", "--save", estimated);
+        var r = Train("linear", "--epochs", "2", "--transform", "box-cox", "--save", estimated);
         Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
         var values = SeriesCsv.Read(_csv, "value").Values;
         var split = Windowing.SplitPoints(values.Length, 0.2, 0.2);
@@ -75,8 +77,7 @@ public sealed class TransformCommandTests
         Assert.That((meta["cli.transform"], meta["cli.box_cox_lambda"]), Is.EqualTo(("box-cox", lambda.ToString("R", CultureInfo.InvariantCulture))));
         Assert.That(r.Out, Does.Contain("box-cox (lambda "));
 
-        r = CliTestKit.Run("train", "--csv", _csv, "--column", "value", "--arch", "linear", "--window", "24", "--horizon", "3",
-            "--epochs", "2", "--transform", "box-cox", "--box-cox-lambda", "0.5", "--save", given);
+        r = Train("linear", "--epochs", "2", "--transform", "box-cox", "--box-cox-lambda", "0.5", "--save", given);
         Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
         Assert.That(ModelIO.Inspect(given).Metadata["cli.box_cox_lambda"], Is.EqualTo("0.5"));
         r = CliTestKit.Run("forecast", "--model", given, "--csv", _csv);
@@ -89,8 +90,7 @@ public sealed class TransformCommandTests
     public void ExportedGraphMapsRawWindowsToTheForecastOfRnnxForecast(string scaling, string transform)
     {
         string model = _kit.P($"exp-{scaling}-{transform}.rnnx"), onnx = _kit.P($"exp-{scaling}-{transform}.onnx"), json = _kit.P($"exp-{scaling}-{transform}.json");
-        var r = CliTestKit.Run("train", "--csv", _csv, "--column", "value", "--arch", "gru", "--window", "24", "--horizon", "3",
-            "--epochs", "2", "--scaling", scaling, "--transform", transform, "--save", model);
+        var r = Train("gru", "--epochs", "2", "--scaling", scaling, "--transform", transform, "--save", model);
         Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
         r = CliTestKit.Run("export", "--model", model, "--onnx", onnx);
         Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
@@ -129,8 +129,7 @@ public sealed class TransformCommandTests
 
         // A log model forecasting a series with a non-positive value in its last window.
         string model = _kit.P("log-ok.rnnx");
-        Assert.That(CliTestKit.Run("train", "--csv", _csv, "--column", "value", "--arch", "linear", "--window", "24", "--horizon", "3",
-            "--epochs", "1", "--transform", "log", "--save", model).Code, Is.EqualTo(0));
+        Assert.That(Train("linear", "--epochs", "1", "--transform", "log", "--save", model).Code, Is.EqualTo(0));
         string negative = _kit.Csv("neg.csv", 60, i => i == 50 ? "-4" : "100");
         string json = _kit.P("f.json");
         before = _kit.Snapshot();
