@@ -52,6 +52,8 @@ public sealed class OnnxExportTests
             new GlobalAveragePooling1D(), new Dense(4, "gelu"), new Dense(3, "softmax")), [12, 17]);
         yield return new("shape_layers_and_activations", () => new Sequential(new Permute([2, 1], inputShape: [6, 4]), new Reshape([-1, 3]),
             new AveragePooling1D(3), new Dense(5, "elu"), new GlobalMaxPooling1D(), new Dense(4, "selu"), new Dense(3, "swish"), new Dense(2, "softplus")), [6]);
+        yield return new("noise_layers_vanish", () => new Sequential(new Dense(4, inputShape: [null, 3]), new Dropout(0.3), new SpatialDropout1D(0.2),
+            new GaussianNoise(0.1), new Dense(2), new Dropout(0.5)), [5, 8]);
         yield return new("time_distributed_flatten", () => new Sequential(new Conv1D(4, 2, inputShape: [null, 3]), new Dense(6), new TimeDistributed(new Flatten()), new LayerNormalization()), [5, 9]);
     }
 
