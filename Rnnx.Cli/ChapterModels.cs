@@ -95,13 +95,31 @@ internal static class ChapterModels
         new("wavenet", 10, 0.022441423f, ChapterTask.TenStepSequence, true, WaveNet),
     ];
 
+    /// <summary>
+    /// Models beyond the notebook, trained only when named in <c>--only</c> (so the chapter run itself is unchanged):
+    /// <c>lstm_dropout</c> is the chapter's LSTM forecaster with <c>dropout=0.2, recurrent_dropout=0.2</c> on both LSTM
+    /// layers. The notebook has no such model; its reference value is the notebook's plain LSTM's.
+    /// </summary>
+    public static IReadOnlyList<ModelSpec> Extras { get; } =
+    [
+        new("lstm_dropout", 10, 0.02758335f, ChapterTask.TenStepSequence, true, () =>
+        [
+            new LSTM(20, returnSequences: true, inputShape: [null, 1], dropout: 0.2, recurrentDropout: 0.2),
+            new LSTM(20, returnSequences: true, dropout: 0.2, recurrentDropout: 0.2),
+            new TimeDistributed(new Dense(10)),
+        ]),
+    ];
+
     /// <summary>The model names, in order.</summary>
     public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
 
-    /// <summary>The spec named <paramref name="name"/>.</summary>
-    /// <exception cref="ArgumentException">No chapter model has that name.</exception>
-    public static ModelSpec Get(string name) => All.SingleOrDefault(m => m.Name == name)
-        ?? throw new ArgumentException($"unknown model '{name}'; models: {string.Join(", ", Names)}", nameof(name));
+    /// <summary>Every name <c>--only</c> accepts: the chapter's models, then the <see cref="Extras"/>.</summary>
+    public static IReadOnlyList<string> SelectableNames { get; } = [.. Names, .. Extras.Select(m => m.Name)];
+
+    /// <summary>The spec named <paramref name="name"/> (a chapter model or an extra).</summary>
+    /// <exception cref="ArgumentException">No chapter model or extra has that name.</exception>
+    public static ModelSpec Get(string name) => All.Concat(Extras).SingleOrDefault(m => m.Name == name)
+        ?? throw new ArgumentException($"unknown model '{name}'; models: {string.Join(", ", SelectableNames)}", nameof(name));
 
     private static Layer[] WaveNet()
     {

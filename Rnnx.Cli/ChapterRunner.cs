@@ -28,9 +28,10 @@ internal static class ChapterRunner
         var total = Stopwatch.StartNew();
         var w = output;
         foreach (var name in options.Only ?? [])
-            if (!ChapterModels.Names.Contains(name))
-                throw new CliException($"unknown model '{name}'; models: {string.Join(", ", ChapterModels.Names)}");
-        var specs = ChapterModels.All.Where(m => options.Includes(m.Name)).ToList();
+            if (!ChapterModels.SelectableNames.Contains(name))
+                throw new CliException($"unknown model '{name}'; models: {string.Join(", ", ChapterModels.SelectableNames)}");
+        // The extras (beyond the notebook) run only when named.
+        var specs = (options.Only is null ? ChapterModels.All : ChapterModels.All.Concat(ChapterModels.Extras)).Where(m => options.Includes(m.Name)).ToList();
 
         // Fail before training, not after, when the results cannot be written.
         var guard = new PathGuard();
