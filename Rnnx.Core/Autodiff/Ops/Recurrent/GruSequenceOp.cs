@@ -143,7 +143,7 @@ internal sealed class GruSequenceOp : Op
                 {
                     // z and r from (h ⊙ m_z)·R_z and (h ⊙ m_r)·R_r; the candidate from r ⊙ (h ⊙ m_h)
                     SequenceMasks.MaskedGemm<T>(3, batch, units, units, hPrev, ldPrev, mr, 1, rk, g3, at, ldA, true, hm, usedGates: 2);
-                    MaskedRowKernels.Multiply<T>(hPrev, ldPrev, batch, units, mr, 3, 2, 1, hmH);
+                    MaskedRowKernels.Multiply<T>(hPrev, ldPrev, batch, units, mr[(2 * units)..], 3 * units, 1, hmH);
                     GatesStep<T>(batch, units, at, ldA, hmH, units, rh, ldH);
                 }
                 MatMulKernels.Gemm<T>(false, false, batch, units, units, rh, ldH, rk[(2 * units)..], g3, at[(2 * units)..], ldA, true);
@@ -179,8 +179,7 @@ internal sealed class GruSequenceOp : Op
         Transpose<T>(r.Span<T>(), units, g3, rt);
         var dRh = resetAfter ? default : tape.Scratch<T>(batch * units);
         var mr = masks.Recurrent is { } rm ? rm.Span<T>() : default;
-        Span<T> maskScratch = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), hmH = mr.IsEmpty ? default : tape.Scratch<T>(batch * units),
-            dhm = mr.IsEmpty ? default : tape.Scratch<T>(batch * units);
+        Span<T> stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), hmH = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), dhm = mr.IsEmpty ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
         {
@@ -195,7 +194,7 @@ internal sealed class GruSequenceOp : Op
                 BackwardStepResetAfter<T>(batch, units, dH[(k * units)..], ldH, dhNext, a[(t * g3)..], ldA, aux[(t * units)..], hPrev, ldPrev, dzt, dmt);
                 if (!needDh) continue;
                 if (mr.IsEmpty) MatMulKernels.Gemm<T>(false, false, batch, units, g3, dmt, ldA, rt, units, dhNext, units, true);
-                else SequenceMasks.MaskedGemmInputGrad<T>(3, batch, units, units, dmt, ldA, rt, mr, 1, dhNext, units, maskScratch);
+                else SequenceMasks.MaskedGemmInputGrad<T>(3, batch, units, units, dmt, ldA, rt, mr, 1, dhNext, units, stepScratch);
             }
             else
             {
@@ -211,12 +210,12 @@ internal sealed class GruSequenceOp : Op
                 else
                 {
                     // the candidate saw h ⊙ m_h: its gradient reaches h through the same mask
-                    MaskedRowKernels.Multiply<T>(hPrev, ldPrev, batch, units, mr, 3, 2, 1, hmH);
+                    MaskedRowKernels.Multiply<T>(hPrev, ldPrev, batch, units, mr[(2 * units)..], 3 * units, 1, hmH);
                     dhm.Clear();
                     GatesBackwardStep<T>(batch, units, dRh, at, ldA, hmH, units, dhm, dzt);
                     if (!needDh) continue;
-                    MaskedRowKernels.AddMultiplied<T>(dhm, batch, units, mr, 3, 2, 1, dhNext, units);
-                    SequenceMasks.MaskedGemmInputGrad<T>(3, batch, units, units, dzt, ldA, rt, mr, 1, dhNext, units, maskScratch, usedGates: 2);
+                    MaskedRowKernels.AddMultiplied<T>(dhm, batch, units, mr[(2 * units)..], 3 * units, 1, dhNext, units);
+                    SequenceMasks.MaskedGemmInputGrad<T>(3, batch, units, units, dzt, ldA, rt, mr, 1, dhNext, units, stepScratch, usedGates: 2);
                 }
             }
         }

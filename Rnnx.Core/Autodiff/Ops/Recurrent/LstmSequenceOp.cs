@@ -240,7 +240,7 @@ internal sealed class LstmSequenceOp : Op
         dcNext.Clear();
         var rt = tape.Scratch<T>(g4 * units);
         Transpose<T>(r.Span<T>(), units, g4, rt);
-        var maskScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
+        var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
         {
@@ -254,7 +254,7 @@ internal sealed class LstmSequenceOp : Op
             if (masks.Recurrent is { } mr)
             {
                 dhNext.Clear();
-                SequenceMasks.MaskedGemmInputGrad<T>(4, batch, units, units, dzt, ldA, rt, mr.Span<T>(), 1, dhNext, units, maskScratch);
+                SequenceMasks.MaskedGemmInputGrad<T>(4, batch, units, units, dzt, ldA, rt, mr.Span<T>(), 1, dhNext, units, stepScratch);
             }
             else MatMulKernels.Gemm<T>(false, false, batch, units, g4, dzt, ldA, rt, units, dhNext, units, false);
         }

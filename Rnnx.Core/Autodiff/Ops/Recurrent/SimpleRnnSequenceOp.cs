@@ -89,9 +89,9 @@ internal sealed class SimpleRnnSequenceOp : Op
         if (masks.Input is { } mx)
             SequenceMasks.MaskedGemm<T>(1, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, w.Span<T>(), units, z, units, false, scratch.Get(rows * features));
         else MatMulKernels.Gemm<T>(false, false, rows, units, features, x.Span<T>(), features, w.Span<T>(), units, z, units, false);
-        var hm = masks.Recurrent is null ? default : scratch.Get(batch * units);
         if (bias is not null) AddBiasRows<T>(z, rows, units, units, bias.Span<T>());
         var hs = h.Span<T>();
+        var hm = masks.Recurrent is null ? default : scratch.Get(batch * units);
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
         for (int k = 0; k < steps; k++)
         {
@@ -169,7 +169,7 @@ internal sealed class SimpleRnnSequenceOp : Op
         dhNext.Clear();
         var rt = tape.Scratch<T>(units * units);
         Transpose<T>(r.Span<T>(), units, units, rt);
-        var maskScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
+        var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
         {
@@ -180,7 +180,7 @@ internal sealed class SimpleRnnSequenceOp : Op
             if (masks.Recurrent is { } mr)
             {
                 dhNext.Clear();
-                SequenceMasks.MaskedGemmInputGrad<T>(1, batch, units, units, dzt, ld, rt, mr.Span<T>(), 1, dhNext, units, maskScratch);
+                SequenceMasks.MaskedGemmInputGrad<T>(1, batch, units, units, dzt, ld, rt, mr.Span<T>(), 1, dhNext, units, stepScratch);
             }
             else MatMulKernels.Gemm<T>(false, false, batch, units, units, dzt, ld, rt, units, dhNext, units, false);
         }
