@@ -108,6 +108,7 @@ internal static class ChapterModels
     /// deep_rnn_10steps does. Not as a sequence-to-sequence model: its backward direction would read, at step t, the
     /// inputs after t, which are the very values that step's targets ask for. encoder_repeat_decoder and
     /// encoder_decoder_states: the chapter's encoder–decoder kinds on the same 10-step vector targets, as functional models.
+    /// lstm_dropout: the chapter's LSTM forecaster with <c>dropout=0.2, recurrent_dropout=0.2</c> on both LSTM layers.
     /// </summary>
     public static IReadOnlyList<ModelSpec> Extras { get; } =
     [
@@ -119,6 +120,12 @@ internal static class ChapterModels
         ]),
         new("encoder_repeat_decoder", 20, null, ChapterTask.TenStepVector, false, () => [], EncoderRepeatDecoder),
         new("encoder_decoder_states", 20, null, ChapterTask.TenStepVector, false, () => [], EncoderDecoderStates),
+        new("lstm_dropout", 10, null, ChapterTask.TenStepSequence, true, () =>
+        [
+            new LSTM(20, returnSequences: true, inputShape: [null, 1], dropout: 0.2, recurrentDropout: 0.2),
+            new LSTM(20, returnSequences: true, dropout: 0.2, recurrentDropout: 0.2),
+            new TimeDistributed(new Dense(10)),
+        ]),
     ];
 
     /// <summary>The notebook's model names, in order.</summary>
