@@ -110,11 +110,14 @@ public sealed partial class Sequential
                 // whether this call got the shard threads or runs every part itself.
                 long work = count * plan.Work;
                 ws.ShardCount = (int)Math.Clamp(Math.Min(count / 8, work / MinPredictWorkPerShard), 1, threads);
-                if (ws.ShardCount > 1 && workers is null) workers = TryAcquireWorkers(threads);
-                if (ws.ShardCount > 1 && workers is not null)
+                // threads beyond the shards split the shards' large products (one series of a big model)
+                bool teams = ws.ShardCount < threads && work >= MinPredictWorkPerTeam;
+                bool parallel = ws.ShardCount > 1 || teams;
+                if (parallel && workers is null) workers = TryAcquireWorkers(threads);
+                if (parallel && workers is not null)
                 {
                     ws.Tape(ws.ShardCount - 1);   // grow the tapes here, not on the shard threads
-                    workers.Run(ws.ShardCount, ws.RunShard);
+                    workers.Run(ws.ShardCount, ws.RunShard, teams);
                 }
                 else for (int s = 0; s < ws.ShardCount; s++) ws.RunShardOnTape(s, 0);
             }
@@ -190,6 +193,9 @@ public sealed partial class Sequential
 
     /// <summary>Rough arithmetic per sample below which a Predict shard is not worth a thread hand-off (about 20 µs).</summary>
     private const long MinPredictWorkPerShard = 1_000_000;
+
+    /// <summary>Rough arithmetic of a chunk below which its shards' products are not split over the other threads (about 0.2 ms).</summary>
+    private const long MinPredictWorkPerTeam = 10_000_000;
 
     /// <summary>
     /// A rough count of the arithmetic one sample costs in a layer: 2 x parameters per position the layer is applied at
