@@ -145,7 +145,8 @@ public static class ScalingBenchmark
 
         int n = ScalingGrid.PredictBatch;
         var x256 = Tensor.FromArray(ScalingGrid.Uniform(n * c.Steps * c.Features, 4), [n, c.Steps, c.Features]);
-        var p256 = ScalingGrid.Measure(() => model.Predict(x256, n), protocol);
+        var out256 = new float[n * c.Steps * ScalingGrid.Outputs];
+        var p256 = ScalingGrid.Measure(() => model.Predict(x256, out256, n), protocol);
 
         if (!double.IsFinite(loss)) throw new InvalidOperationException($"{c.Name}: loss {loss}");
         return new ScalingResult(c.Name, c.Model, c.Units, c.Steps, c.Batch, c.Features, parameters,

@@ -88,10 +88,73 @@ public sealed partial class Sequential
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         using var read = _access.Read(nameof(Predict));
         x = CheckInputs(x, "inputs", checkFinite: false);
-        int n = x.Shape[0];
         var plan = PredictPlan(x);
         // every element is written by a shard
-        (var result, resultArray) = AllocateResult(plan.PerSampleOutput.Insert(0, n));
+        (var result, resultArray) = AllocateResult(plan.PerSampleOutput.Insert(0, x.Shape[0]));
+        PredictCore(x, plan, resultArray, batchSize);
+        bool finite = result.AllFinite();
+        if (!finite) CheckFinite(x, "inputs");
+        return result;
+    }
+
+    /// <summary>
+    /// Predictions for (samples, ...) inputs written into <paramref name="output"/>, the caller's buffer of samples ×
+    /// (values per sample of <see cref="OutputShape"/>) floats in row-major order: the same values as
+    /// <see cref="Predict(Tensor, int)"/>, without allocating once warm (serving loops, large batches).
+    /// </summary>
+    /// <remarks>Safe to call from many threads at once, as <see cref="Predict(Tensor, int)"/> (with a buffer per call).</remarks>
+    /// <exception cref="ArgumentException">
+    /// Bad input shape, an output buffer of the wrong length (nothing is written), a float64 model (use the double[]
+    /// overload), or a non-finite input that made a prediction non-finite (the buffer then holds the predictions).
+    /// </exception>
+    /// <exception cref="InvalidOperationException">A mutation (Fit, TrainOnBatch, SetWeights, LoadWeights, ...) is running on another thread.</exception>
+    public void Predict(Tensor x, float[] output, int batchSize = 32) => PredictInto(x, output, batchSize);
+
+    /// <inheritdoc cref="Predict(Tensor, float[], int)"/>
+    public void Predict(Tensor x, double[] output, int batchSize = 32) => PredictInto(x, output, batchSize);
+
+    private void PredictInto(Tensor x, Array output, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        using var read = _access.Read(nameof(Predict));
+        x = CheckInputs(x, "inputs", checkFinite: false);
+        var plan = PredictPlan(x);
+        bool isFloat = output is float[];
+        if (isFloat != (DType == DType.Float32))
+            throw new ArgumentException($"{Name}: a {DType} model predicts into a {(DType == DType.Float32 ? "float[]" : "double[]")}, got {output.GetType().Name}.", nameof(output));
+        long needed = (long)x.Shape[0] * plan.PerSampleOutput.Size;
+        if (output.Length != needed)
+            throw new ArgumentException($"{Name}: the output buffer for {x.Shape[0]} samples of shape {plan.PerSampleOutput} must hold {needed} values, got {output.Length}.", nameof(output));
+        PredictCore(x, plan, output, batchSize);
+        bool finite = isFloat ? AllFinite<float>((float[])output) : AllFinite<double>((double[])output);
+        if (!finite) CheckFinite(x, "inputs");
+    }
+
+    private static bool AllFinite<T>(T[] values) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        // x - x is 0 for finite x and NaN for infinities and NaN
+        var span = values.AsSpan();
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var acc = System.Numerics.Vector<T>.Zero;
+            for (; i + System.Numerics.Vector<T>.Count <= span.Length; i += System.Numerics.Vector<T>.Count)
+            {
+                var v = new System.Numerics.Vector<T>(span[i..]);
+                acc += v - v;
+            }
+            if (!System.Numerics.Vector.EqualsAll(acc, System.Numerics.Vector<T>.Zero)) return false;
+        }
+        for (; i < span.Length; i++)
+            if (!T.IsFinite(span[i])) return false;
+        return true;
+    }
+
+    /// <summary>Runs the chunks of <paramref name="x"/> (checked, with its plan) into <paramref name="resultArray"/> on a rented workspace.</summary>
+    private void PredictCore(Tensor x, PredictPlanEntry plan, Array resultArray, int batchSize)
+    {
+        int n = x.Shape[0];
         int threads = ThreadsUsed;
         var ws = RentWorkspace();
         ShardWorkers? workers = null;
@@ -129,9 +192,6 @@ public sealed partial class Sequential
             ws.Result = null;
             ReturnWorkspace(ws);
         }
-        bool finite = result.AllFinite();
-        if (!finite) CheckFinite(x, "inputs");
-        return result;
     }
 
     /// <summary>A heap tensor of the model's dtype over a new array every element of which the caller writes.</summary>
