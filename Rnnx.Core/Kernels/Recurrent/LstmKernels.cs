@@ -156,6 +156,29 @@ internal static class LstmKernels
     }
 
     /// <summary>
+    /// Inference on a block of rows (the time-major batch path): the gate math of <see cref="ForwardStep{T}"/> writing
+    /// only c and h (no gate activations or tanh(c) are kept for a backward pass). Float32 only; the same operations
+    /// per element as <see cref="ForwardStep{T}"/>, so the same numbers.
+    /// </summary>
+    internal static void InferenceStep(int rows, int u, Span<float> a, int lda, ReadOnlySpan<float> bias, ReadOnlySpan<float> cPrev, int ldPrev,
+        Span<float> c, Span<float> h, int ldh)
+    {
+        Debug.Assert(rows == 0 || (a.Length >= (rows - 1) * lda + 4 * u && c.Length >= (rows - 1) * ldh + u && h.Length >= (rows - 1) * ldh + u));
+        var (j8, j4) = SplitFloat(u);
+        ref float pb = ref FirstAs<float, float>(bias);
+        for (int r = 0; r < rows; r++)
+        {
+            ref float ar = ref Unsafe.Add(ref FirstAs<float, float>(a), (nint)r * lda);
+            ref float cp = ref Unsafe.Add(ref FirstAs<float, float>(cPrev), (nint)r * ldPrev);
+            ref float cr = ref Unsafe.Add(ref FirstAs<float, float>(c), (nint)r * ldh);
+            ref float hr = ref Unsafe.Add(ref FirstAs<float, float>(h), (nint)r * ldh);
+            Step<Simd256<float>>(u, ref ar, ref pb, ref cp, ref cr, ref hr, 0, j8);
+            Step<Simd128<float>>(u, ref ar, ref pb, ref cp, ref cr, ref hr, j8, j4);
+            Step<Scalar<float>>(u, ref ar, ref pb, ref cp, ref cr, ref hr, j4, u);
+        }
+    }
+
+    /// <summary>
     /// In place on the step's gate rows a (rows × 4U, lda): z + b → [σ(z_i), σ(z_f), tanh(z_g), σ(z_o)]; then
     /// c = f ⊙ cPrev + i ⊙ g, tc = tanh(c), h = o ⊙ tc (c, tc, h with leading dimension ldh).
     /// </summary>
