@@ -61,6 +61,41 @@ public class ParallelGemmTests
         Check<double>(m, n, k);
     }
 
+    [TestCase(Conv1DPadding.Causal, 2, 1)]
+    [TestCase(Conv1DPadding.Valid, 3, 2)]
+    [TestCase(Conv1DPadding.Same, 2, 1)]
+    public void SplitConvolution_IsBitIdenticalToUnsplit(Conv1DPadding padding, int kernel, int stride)
+    {
+        // the batch is folded into M as groups: split between whole series
+        const int batch = 6, length = 40, cin = 24, cout = 80;
+        var g = Conv1DGeometry.Create(length, kernel, stride, 2, padding);
+        var rng = new System.Random(kernel * 10 + stride);
+        var x = Random<float>(rng, batch * length * cin);
+        var w = Random<float>(rng, kernel * cin * cout);
+        var dy = Random<float>(rng, batch * g.OutputLength * cout);
+        (float[] Y, float[] Dx, float[] Dw) Run()
+        {
+            var y = new float[batch * g.OutputLength * cout];
+            var dx = new float[x.Length];
+            var dw = new float[w.Length];
+            Conv1DKernels.Forward<float>(x, w, y, batch, cin, cout, g);
+            Conv1DKernels.BackwardInput<float>(dy, w, dx, batch, cin, cout, g);
+            Conv1DKernels.BackwardWeight<float>(x, dy, dw, batch, cin, cout, g);
+            return (y, dx, dw);
+        }
+        var alone = Run();
+        foreach (var (size, helpers) in new[] { (2, 1), (4, 3), (16, 1) })
+        {
+            (float[] Y, float[] Dx, float[] Dw) split = default;
+            long splits = TeamBoard.SplitLoops;
+            InTeam(size, helpers, () => split = Run());
+            Assert.That(TeamBoard.SplitLoops, Is.GreaterThan(splits), "the convolution's products were split");
+            Assert.That(split.Y, Is.EqualTo(alone.Y), $"forward, team {size}");
+            Assert.That(split.Dx, Is.EqualTo(alone.Dx), $"backward input, team {size}");
+            Assert.That(split.Dw, Is.EqualTo(alone.Dw), $"backward weight, team {size}");
+        }
+    }
+
     [Test]
     public void Blocks_CoverTheRangeWithStepAlignedBoundaries()
     {

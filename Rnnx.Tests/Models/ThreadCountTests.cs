@@ -56,6 +56,37 @@ public class ThreadCountTests
     }
 
     [Test]
+    public void WaveNetTraining_IsBitIdenticalFor1To16Threads()
+    {
+        Sequential Make()
+        {
+            var layers = new List<Layer> { new InputLayer([null, 1]) };
+            foreach (int rate in new[] { 1, 2, 4, 8 })
+                layers.Add(new Conv1D(filters: 64, kernelSize: 2, padding: "causal", activation: Activation.Relu, dilationRate: rate));
+            layers.Add(new Conv1D(filters: 3, kernelSize: 1));
+            return new Sequential(layers, "wavenet", 4);
+        }
+        var x = Uniform(5, 16, 60, 1);
+        var y = Uniform(6, 16, 60, 3);
+        float[][] Train(int threads)
+        {
+            var m = Make();
+            m.Threads = threads;
+            m.Compile(new Nadam(0.01), Loss.MeanSquaredError);
+            for (int i = 0; i < 2; i++) m.TrainOnBatch(x, y);
+            return m.Weights.Select(p => p.Value.ToFloatArray()).ToArray();
+        }
+        var one = Train(1);
+        foreach (int threads in new[] { 2, 3, 5, 16 })
+        {
+            long splits = TeamBoard.SplitLoops;
+            var w = Train(threads);
+            if (threads > 2) Assert.That(TeamBoard.SplitLoops, Is.GreaterThan(splits), $"Threads {threads}: the convolutions were split");
+            for (int i = 0; i < one.Length; i++) Assert.That(w[i], Is.EqualTo(one[i]), $"Threads {threads}: weight {i}");
+        }
+    }
+
+    [Test]
     public void PredictOneSeriesOfABigLstm_IsBitIdenticalFor1To16Threads()
     {
         // LSTM(256): one series' steps are split by units over the threads (4 x 256 x 256 multiply-adds per step)

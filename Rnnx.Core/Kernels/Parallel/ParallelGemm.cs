@@ -4,7 +4,7 @@ namespace Rnnx.Kernels;
 
 /// <summary>
 /// Splits a large GEMM or GEMV over the current thread's team (<see cref="TeamBoard"/>): into row blocks (multiples
-/// of the 4-row tile) or column blocks (multiples of <see cref="ColumnStep"/>, so every block keeps the vector paths).
+/// of the 4-row tile, or whole groups of a grouped plan) or column blocks (multiples of <see cref="ColumnStep"/>, so every block keeps the vector paths).
 /// Each output element is computed by exactly the arithmetic of the unsplit product: the engine sums an element's
 /// products in increasing k order in one accumulator whatever tile, vector width or block it is in, and adds the old C
 /// once; so the results do not depend on the number of threads.
@@ -29,8 +29,10 @@ internal static unsafe class ParallelGemm
             GemmCore.Run(p);
             return;
         }
-        // rows only for one-group plans (a grouped plan's rows are not evenly strided)
-        int rowParts = p.RowsPerGroup >= p.M ? p.M / MinRows : 1;
+        // a grouped plan (a convolution folding the batch into M) is split between whole groups: its rows are evenly
+        // strided only inside a group
+        int groups = p.RowsPerGroup >= p.M ? 1 : p.M % p.RowsPerGroup == 0 ? p.M / p.RowsPerGroup : 0;
+        int rowParts = groups == 1 ? p.M / MinRows : groups;
         int colParts = p.N / ColumnStep;
         int parts = Math.Min(size, Math.Max(rowParts, colParts));
         if (parts <= 1)
@@ -95,6 +97,13 @@ internal static unsafe class ParallelGemm
                 q.N = j1 - j0;
                 q.B += j0;
                 q.C += j0;
+            }
+            else if (q.RowsPerGroup < q.M)
+            {
+                var (g0, g1) = Block(q.M / q.RowsPerGroup, Parts, part, 1);
+                q.M = (g1 - g0) * q.RowsPerGroup;
+                q.A += g0 * q.AGroup;
+                q.C += g0 * q.CGroup;
             }
             else
             {
