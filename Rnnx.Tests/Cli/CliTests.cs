@@ -167,7 +167,7 @@ public class CliTests
     [Test]
     public void Extras_RunOnlyWhenNamed()
     {
-        Assert.That(ChapterModels.Extras.Select(m => m.Name), Is.EqualTo(new[] { "bidirectional_lstm", "encoder_repeat_decoder", "encoder_decoder_states" }));
+        Assert.That(ChapterModels.Extras.Select(m => m.Name), Is.EqualTo(new[] { "bidirectional_lstm", "encoder_repeat_decoder", "encoder_decoder_states", "lstm_dropout" }));
         var spec = ChapterModels.Get("bidirectional_lstm");
         Assert.That((spec.KerasValMse, spec.Task, spec.NotebookEpochs), Is.EqualTo(((float?)null, ChapterTask.TenStepVector, 10)));
         var model = spec.Create(42);
