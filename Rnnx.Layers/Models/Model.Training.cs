@@ -328,6 +328,8 @@ public partial class Model
         int rows = hi - lo;
         var tape = _tapes[s];
         tape.Reset();
+        // Random layers draw from (seed, step, row): the same noise whatever the shard and thread counts.
+        using var noise = TrainingContext.Enter(new TrainingContext(Seed, Optimizer!.Iterations, lo));
         using (tape.Activate())
         using (StatefulBatch.Enter(lo - st.BatchStart, count))
         {

@@ -44,11 +44,11 @@ public sealed class PeepholeLSTMCell : LSTMCell
         OutputGatePeepholeWeights = AddWeight("output_gate_peephole_weights", [Units], Initializer.GlorotUniform);
     }
 
-    /// <inheritdoc />
-    public override Tensor Step(Tensor input, ReadOnlySpan<Tensor> states, Span<Tensor> newStates)
+    /// <summary>The peephole step (dropout masks, if any, as <see cref="LSTMCell"/>).</summary>
+    private protected override Tensor Step(Tensor input, ReadOnlySpan<Tensor> states, Span<Tensor> newStates, in RecurrentDropoutMasks masks)
     {
         int u = Units;
-        var z = PreActivations(input, states[0]);
+        var z = PreActivations(input, states[0], masks);
         var cPrev = states[1];
         var i = RecurrentActivation.Apply(Tensor.Slice(z, 1, 0, u) + InputGatePeepholeWeights.Value * cPrev);
         var f = RecurrentActivation.Apply(Tensor.Slice(z, 1, u, 2 * u) + ForgetGatePeepholeWeights.Value * cPrev);

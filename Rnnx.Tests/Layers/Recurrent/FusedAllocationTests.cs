@@ -8,33 +8,42 @@ namespace Rnnx.Tests.Layers.Recurrent;
 /// <summary>
 /// A training step (forward, backward, tape reset) of the chapter's 2-layer LSTM on (32, T, 1) allocates (almost)
 /// nothing once the tape's pools are warm, whatever T: all buffers come from the tape, the per-step loop creates no
-/// tensors and RNN keeps its states inline. The same for a stateful LSTM (its carried states are copied through
-/// tape buffers) and the peephole LSTM.
+/// tensors and RNN keeps its states inline.
 /// </summary>
 [NonParallelizable]
 public class FusedAllocationTests
 {
-    public enum Kind { Lstm, Gru, StatefulLstm, PeepholeLstm }
-
     [Test]
-    public void TrainingStepAllocatesNothingAfterWarmUp([Values(20, 80)] int steps, [Values] Kind kind)
+    public void TrainingStepAllocatesNothingAfterWarmUp([Values(20, 80)] int steps, [Values(true, false)] bool lstm)
     {
-        RNN l1 = kind switch
-        {
-            Kind.Lstm => new LSTM(20, returnSequences: true),
-            Kind.Gru => new GRU(20, returnSequences: true),
-            Kind.StatefulLstm => new LSTM(20, returnSequences: true, stateful: true, batchSize: 32),
-            _ => new RNN(new PeepholeLSTMCell(20), returnSequences: true),
-        };
-        RNN l2 = kind switch
-        {
-            Kind.Lstm => new LSTM(20),
-            Kind.Gru => new GRU(20),
-            Kind.StatefulLstm => new LSTM(20, stateful: true, batchSize: 32),
-            _ => new RNN(new PeepholeLSTMCell(20)),
-        };
+        RNN l1 = lstm ? new LSTM(20, returnSequences: true) : new GRU(20, returnSequences: true);
+        RNN l2 = lstm ? new LSTM(20) : new GRU(20);
+        AssertStepAllocatesNothing(l1, l2, 20, steps, $"{(lstm ? "LSTM" : "GRU")} T={steps}");
+    }
+
+    /// <summary>The same for a stateful LSTM (its carried states are copied through tape buffers) and the peephole LSTM.</summary>
+    [Test]
+    public void StatefulAndPeepholeTrainingStepsAllocateNothingAfterWarmUp([Values(false, true)] bool peephole)
+    {
+        RNN l1 = peephole ? new RNN(new PeepholeLSTMCell(20), returnSequences: true) : new LSTM(20, returnSequences: true, stateful: true, batchSize: 32);
+        RNN l2 = peephole ? new RNN(new PeepholeLSTMCell(20)) : new LSTM(20, stateful: true, batchSize: 32);
+        AssertStepAllocatesNothing(l1, l2, 20, 50, peephole ? "peephole LSTM" : "stateful LSTM");
+    }
+
+    /// <summary>The same for the Bidirectional forecaster of example (c), every merge mode: flip and merge come from the tape too.</summary>
+    [Test]
+    public void BidirectionalTrainingStepAllocatesNothingAfterWarmUp([Values("concat", "sum", "mul", "ave")] string mergeMode)
+    {
+        var l1 = new Bidirectional(new LSTM(20, returnSequences: true), mergeMode);
+        var l2 = new Bidirectional(new LSTM(20), mergeMode);
+        AssertStepAllocatesNothing(l1, l2, mergeMode == "concat" ? 40 : 20, 50, $"Bidirectional LSTM ({mergeMode})");
+    }
+
+    /// <summary>Forward through <paramref name="l1"/> and <paramref name="l2"/> on (32, steps, 1), backward, tape reset: under 1 KiB after warm-up.</summary>
+    private static void AssertStepAllocatesNothing(Layer l1, Layer l2, int between, int steps, string what)
+    {
         l1.Build([null, 1], DType.Float32, new NumPyRandomState(1));
-        l2.Build([null, 20], DType.Float32, new NumPyRandomState(2));
+        l2.Build([null, between], DType.Float32, new NumPyRandomState(2));
         var x = RandomTensor(new NumPyRandomState(3), DType.Float32, 1.0, 32, steps, 1);
         var kernel = l1.Weights[0];
         using var tape = new Tape();
@@ -53,7 +62,7 @@ public class FusedAllocationTests
 
         // warm-up: pools, gradient slots, JIT
         long allocated = SteadyStateAllocation.BytesPerRun(Step, warmUps: 5, measured: 3).Max();
-        TestContext.Out.WriteLine($"{kind} T={steps}: {allocated} bytes per training step after warm-up");
-        Assert.That(allocated, Is.LessThan(1024), $"bytes allocated by one training step with T = {steps}");
+        TestContext.Out.WriteLine($"{what}: {allocated} bytes per training step after warm-up");
+        Assert.That(allocated, Is.LessThan(1024), $"bytes allocated by one training step ({what})");
     }
 }
