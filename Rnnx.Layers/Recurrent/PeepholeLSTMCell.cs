@@ -20,9 +20,10 @@ namespace Rnnx.Layers;
 [SavedAs("PeepholeLSTMCell")]
 public sealed class PeepholeLSTMCell : LSTMCell
 {
-    /// <summary>Creates the cell.</summary>
+    /// <summary>Creates the cell (arguments as <see cref="LSTMCell"/>'s, dropout included).</summary>
     public PeepholeLSTMCell(int units, Activation? activation = null, Activation? recurrentActivation = null, bool useBias = true,
-        bool unitForgetBias = true, string? name = null) : base(units, activation, recurrentActivation, useBias, unitForgetBias, name)
+        bool unitForgetBias = true, string? name = null, double dropout = 0, double recurrentDropout = 0, int? seed = null)
+        : base(units, activation, recurrentActivation, useBias, unitForgetBias, name, dropout, recurrentDropout, seed)
     {
     }
 
@@ -64,7 +65,8 @@ public sealed class PeepholeLSTMCell : LSTMCell
         Tensor.Concat(0, InputGatePeepholeWeights.Value, ForgetGatePeepholeWeights.Value, OutputGatePeepholeWeights.Value);
 
     internal static new PeepholeLSTMCell FromConfig(LayerConfig c) => new(c.GetInt("units"), c.GetActivation("activation", Activation.Tanh),
-        c.GetActivation("recurrent_activation", Activation.Sigmoid), c.GetBool("use_bias", true), c.GetBool("unit_forget_bias", true), c.Name);
+        c.GetActivation("recurrent_activation", Activation.Sigmoid), c.GetBool("use_bias", true), c.GetBool("unit_forget_bias", true), c.Name,
+        c.GetDouble("dropout", 0), c.GetDouble("recurrent_dropout", 0), c.GetIntOrNull("seed"));
 
     /// <summary>The ONNX LSTM operator with its peephole input P, which ONNX orders i, o, f.</summary>
     internal override OnnxRecurrentOperator OnnxOperator =>

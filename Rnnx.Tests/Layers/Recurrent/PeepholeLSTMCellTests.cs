@@ -103,6 +103,23 @@ public class PeepholeLSTMCellTests
         for (int i = 0; i < fused.Grads.Count; i++) AssertClose(fused.Grads[i].Values, composed.Grads[i].Values, tol, tol, fused.Grads[i].Name);
     }
 
+    [Test]
+    public void WithDropoutFusedEqualsComposed([Values(0.0, 0.3)] double dropout, [Values(0.0, 0.25)] double recurrentDropout)
+    {
+        var layer = new RNN(new PeepholeLSTMCell(5, dropout: dropout, recurrentDropout: recurrentDropout, seed: 7), returnSequences: true);
+        BuildRandom(layer, 3, DType.Float64, seed: 17);
+        var rng = new NumPyRandomState(18);
+        var x = RandomTensor(rng, DType.Float64, 1.0, 4, 6, 3).RequireGrad();
+        var init = layer.Cell.StateSizes.Select(s => RandomTensor(rng, DType.Float64, 0.7, 4, s).RequireGrad()).ToArray();
+        using var ctx = TrainingContext.Enter(new TrainingContext(Seed: 5, Step: 9, FirstRow: 0));   // the same masks for both runs
+        var composed = RecurrentTestUtil.Run(layer, x, init, fused: false, training: true);
+        var fused = RecurrentTestUtil.Run(layer, x, init, fused: true, training: true);
+        AssertClose(fused.Output, composed.Output, 1e-10, 1e-12, "output");
+        for (int i = 0; i < fused.Grads.Count; i++) AssertClose(fused.Grads[i].Values, composed.Grads[i].Values, 1e-10, 1e-12, fused.Grads[i].Name);
+        var config = layer.Cell.GetConfig();
+        Assert.That(config.GetDouble("recurrent_dropout", 0), Is.EqualTo(recurrentDropout));
+    }
+
     [Test, Combinatorial]
     public void FiniteDifferences([Values(false, true)] bool fused, [Values(false, true)] bool returnSequences, [Values(false, true)] bool goBackwards)
     {
