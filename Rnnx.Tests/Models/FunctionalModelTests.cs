@@ -189,7 +189,11 @@ public class FunctionalModelTests
 
     [TestCase("sequential")]
     [TestCase("chain")]
+    [TestCase("encoder_decoder")]
     [TestCase("lstm_state")]
+    [TestCase("output_and_state")]
+    [TestCase("lstm_initial_state")]
+    [TestCase("gru_initial_state")]
     [TestCase("repeat")]
     [TestCase("lstm_seq")]
     public void TrainingStepAllocatesUnderOneKilobyte(string kind)
@@ -205,6 +209,15 @@ public class FunctionalModelTests
                 case "lstm_state":
                     var (_, h, _) = new LSTM(4, returnState: true).ApplyMany(x);
                     return new Model(x, new Dense(10).Apply(h));
+                case "output_and_state":
+                    var (y1, h1, _) = new LSTM(4, returnState: true).ApplyMany(x);
+                    return new Model(x, new Dense(10).Apply(new Add().ApplyMany(y1, h1)[0]));
+                case "lstm_initial_state":
+                    var (_, h2, c2) = new LSTM(4, returnState: true).ApplyMany(x);
+                    return new Model(x, new Dense(10).Apply(new LSTM(4).ApplyMany(x, h2, c2)[0]));
+                case "gru_initial_state":
+                    var (_, h3) = new GRU(4, returnState: true).ApplyMany(x);
+                    return new Model(x, new Dense(10).Apply(new GRU(4).ApplyMany(x, h3)[0]));
                 case "repeat":
                     var r = new RepeatVector(10).Apply(new LSTM(4).Apply(x));
                     return new Model(x, new Dense(1).Apply(new Flatten().Apply(new TimeDistributed(new Dense(1)).Apply(r))));
