@@ -50,7 +50,8 @@ public sealed class OnnxExportOptions
 /// Reshape around it; SimpleRNN/LSTM/GRU (and <see cref="RNN"/> over their cells) → RNN/LSTM/GRU with weights
 /// transposed to [num_directions, gates·hidden, input], LSTM gates permuted from Keras's i, f, c, o to ONNX's i, o, f, c,
 /// GRU bias rows as [Wb, Rb] with <c>linear_before_reset = 1</c> for reset_after, inputs and outputs transposed around
-/// the time-major operator; Conv1D → Conv on (batch, channels, length) with causal padding as pads [left, 0] and
+/// the time-major operator; Bidirectional → one such node with direction "bidirectional" (or one node per direction when
+/// an explicit backward layer differs in operator, size or bias) followed by the merge (Concat, Add, Mul); Conv1D → Conv on (batch, channels, length) with causal padding as pads [left, 0] and
 /// "same" as TensorFlow's split; LayerNormalization → LayerNormalization (axis −1); activations tanh, sigmoid, relu.</para>
 /// <para>Not exported (a <see cref="NotSupportedException"/> names the layer): custom cells and layers, custom
 /// activations, <c>return_state</c> outputs (only the main output is exported). Float64 models are exported with their
@@ -99,11 +100,9 @@ public static class OnnxExporter
             x = g.Op("Sub", "standardize/centered", [x, g.Constant("standardize/mean", [(float)mean])]);
             x = g.Op("Div", "standardize/scaled", [x, g.Constant("standardize/std", [(float)std])]);
         }
-        foreach (var layer in model.Layers)
-        {
-            x = layer.ExportOnnx(g, x, shape, layer.Name);
-            shape = layer.ComputeOutputShape(shape);
-        }
+        if (model.IsFunctional && (model.Inputs.Count != 1 || model.Outputs.Count != 1))
+            throw new NotSupportedException($"ONNX export: model '{model.Name}' has {model.Inputs.Count} inputs and {model.Outputs.Count} outputs; only models with one input and one output are exported.");
+        (x, shape) = ExportGraph(g, model, x, shape);
         if (options.Scaler is { } unscaler)
             x = OnnxSeriesScaling.Unscale(g, x, shape.Length + 1, reference!.Value, unscaler, options.Transform ?? Rnnx.Data.SeriesTransform.None, options.Opset);
         if (options.Standardization is (double m2, double s2))
@@ -137,6 +136,28 @@ public static class OnnxExporter
             if (tr.Kind == Rnnx.Data.SeriesTransformKind.BoxCox) meta["rnnx.transform.lambda"] = tr.Lambda.ToString("R", CultureInfo.InvariantCulture);
         }
         return g.ToModel(model.Name, (input, inDims), (output, outDims), options.Opset,
-            $"Exported by Rnnx from the Sequential model '{model.Name}' ({model.Layers.Count} layers, {model.CountParams()} parameters).", meta);
+            $"Exported by Rnnx from the {(model.IsFunctional ? "functional" : "Sequential")} model '{model.Name}' ({model.Layers.Count} layers, {model.CountParams()} parameters).", meta);
+    }
+
+    /// <summary>
+    /// Emits every call of the model's graph in its order and returns the ONNX name and shape (without batch) of its
+    /// output. A layer called more than once (shared weights) gets one set of nodes per call, named by the call index.
+    /// </summary>
+    private static (string Output, int?[] Shape) ExportGraph(OnnxGraph g, Model model, string input, int?[] inputShape)
+    {
+        var graph = model.Graph;
+        var names = new string[graph.SlotCount];
+        var shapes = graph.SlotShapes([inputShape]);
+        names[0] = input;
+        var calls = new Dictionary<Layer, int>(ReferenceEqualityComparer.Instance);
+        foreach (var node in graph.Nodes)
+        {
+            int call = calls[node.Layer] = calls.GetValueOrDefault(node.Layer, -1) + 1;
+            string path = call == 0 ? node.Layer.Name : $"{node.Layer.Name}/call_{call}";
+            var outs = node.Layer.ExportOnnxMany(g, node.InputSlots.Select(s => names[s]).ToArray(), node.InputSlots.Select(s => shapes[s]).ToArray(), path);
+            for (int i = 0; i < node.OutputCount; i++) names[node.FirstOutputSlot + i] = outs[i];
+        }
+        int o = graph.OutputSlots[0];
+        return (names[o], shapes[o]);
     }
 }

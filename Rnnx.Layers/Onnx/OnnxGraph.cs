@@ -66,11 +66,12 @@ internal sealed partial class OnnxGraph
         return name;
     }
 
-    /// <summary>A 0-D int64 initializer (an axis input such as CumSum's).</summary>
-    public string ScalarInt64(string hint, long value)
+    /// <summary>A scalar (rank 0) int64 initializer, e.g. a Gather index that drops the axis.</summary>
+    public string ConstantInt64Scalar(string hint, long value)
     {
         string name = Name(hint);
-        _initializers.Add(new ProtoWriter().Varint(TensorDataType, Int64).String(TensorName, name).Bytes(TensorRawData, MemoryMarshal.AsBytes(new[] { value }.AsSpan())));
+        var t = new ProtoWriter().Varint(TensorDataType, Int64).String(TensorName, name).Bytes(TensorRawData, MemoryMarshal.AsBytes(new[] { value }.AsSpan()));
+        _initializers.Add(t);
         return name;
     }
 

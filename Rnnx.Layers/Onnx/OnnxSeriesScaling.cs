@@ -46,7 +46,7 @@ internal static class OnnxSeriesScaling
             _ => ToOutputRank(g, Center(g, reference.Transformed, scaler, opset), outputRank),
         };
         if (scaler.Method == SeriesScaling.Difference)
-            scaled = g.Op("CumSum", "unscale/summed", [scaled, g.ScalarInt64("unscale/horizon_axis", outputRank - 1)]);
+            scaled = g.Op("CumSum", "unscale/summed", [scaled, g.ConstantInt64Scalar("unscale/horizon_axis", outputRank - 1)]);
         string f = ToFloat(g, g.Op("Add", "unscale/shifted", [scaled, level]), "unscale/forecast");
         if (transform.Kind == SeriesTransformKind.None) return f;
         return ToFloat(g, Backward(g, ToDouble(g, f, "untransform/forecast64"), transform), "untransform/forecast");
