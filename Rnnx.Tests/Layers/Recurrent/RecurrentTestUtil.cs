@@ -39,6 +39,14 @@ internal static class RecurrentTestUtil
         }
     }
 
+    /// <summary>numpy's <c>np.arange(n).reshape(shape).astype("float32")</c>, the input of Keras's recurrent tests.</summary>
+    public static Tensor Arange(params int[] shape)
+    {
+        var v = new float[shape.Aggregate(1, (a, b) => a * b)];
+        for (int i = 0; i < v.Length; i++) v[i] = i;
+        return Tensor.FromArray(v, shape);
+    }
+
     /// <summary>A heap tensor of U(-scale, scale) values.</summary>
     public static Tensor RandomTensor(NumPyRandomState rng, DType dtype, double scale, params int[] shape)
     {
