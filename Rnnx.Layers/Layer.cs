@@ -194,6 +194,13 @@ public abstract class Layer
     /// </param>
     public Tensor Call(Tensor input, bool training = false)
     {
+        EnsureBuiltFor(input);
+        return Forward(input, training);
+    }
+
+    /// <summary>Builds the layer from the input's shape and dtype on first use; afterwards checks the dtype.</summary>
+    private void EnsureBuiltFor(Tensor input)
+    {
         if (!IsBuilt)
         {
             var s = input.Shape;
@@ -204,11 +211,64 @@ public abstract class Layer
         }
         else if (input.DType != DType)
             throw new ArgumentException($"{Name}: input dtype {input.DType} differs from the layer's {DType}.", nameof(input));
-        return Forward(input, training);
     }
 
     /// <summary>The forward computation (the layer is built).</summary>
     protected abstract Tensor Forward(Tensor input, bool training);
+
+    // ------------------------------------------------------------ masks (Keras's supports_masking / compute_mask)
+
+    /// <summary>
+    /// Whether the layer accepts a (batch, time) mask (Keras <c>supports_masking</c>). False by default: such a layer
+    /// refuses a mask (Keras 3 warns and drops it; Rnnx refuses, so that padding never silently reaches a result).
+    /// Layers that act per step (Dense, activations) pass the mask on unchanged; recurrent layers, pooling and the
+    /// losses use it.
+    /// </summary>
+    public virtual bool SupportsMasking => false;
+
+    /// <summary>
+    /// Runs the layer with the mask produced by the layers before it (Keras's <c>layer(x, mask=mask)</c>); a mask is
+    /// (batch, time) of 1 (use the step) and 0 (skip it), in the input's dtype. How a model carries masks: for each
+    /// layer, <c>y = layer.Call(x, mask, training)</c>, then <c>mask = layer.ComputeMask(x, mask)</c> for the next one.
+    /// </summary>
+    /// <param name="input">(batch, time, ...) when a mask is given.</param>
+    /// <param name="mask">(batch, time) or null (no mask).</param>
+    /// <param name="training">As in <see cref="Call(Tensor, bool)"/>.</param>
+    /// <exception cref="ArgumentException">The layer cannot take a mask, or the mask does not fit the input.</exception>
+    public Tensor Call(Tensor input, Tensor? mask, bool training = false)
+    {
+        if (mask is not Tensor m) return Call(input, training);
+        CheckMask(input, m);
+        EnsureBuiltFor(input);
+        return Forward(input, m, training);
+    }
+
+    /// <summary>
+    /// The mask of the layer's output for the next layer (Keras <c>compute_mask</c>), given the layer's input and
+    /// input mask: by default the input mask when <see cref="SupportsMasking"/> (null stays null). Layers that make
+    /// a mask (Masking, Embedding) or consume it (a recurrent layer returning only its last output, global pooling)
+    /// override it.
+    /// </summary>
+    /// <exception cref="ArgumentException">A mask reaches a layer that cannot take one.</exception>
+    public virtual Tensor? ComputeMask(Tensor input, Tensor? mask)
+    {
+        if (mask is Tensor m) CheckMask(input, m);
+        return mask;
+    }
+
+    /// <summary>The forward computation with a mask (the layer is built, the mask checked); by default the mask changes nothing.</summary>
+    protected virtual Tensor Forward(Tensor input, Tensor mask, bool training) => Forward(input, training);
+
+    /// <summary>Refuses a mask this layer cannot take, or one whose shape is not the input's (batch, time).</summary>
+    /// <exception cref="ArgumentException">Naming the layer and both shapes.</exception>
+    protected void CheckMask(Tensor input, Tensor mask)
+    {
+        if (!SupportsMasking)
+            throw new ArgumentException(
+                $"{Name}: a {GetType().Name} layer cannot take a mask (input {input.Shape}, mask {mask.Shape}); the mask comes from a Masking or Embedding(maskZero: true) layer before it. Put the layers that use masks (recurrent layers, GlobalAveragePooling1D, TimeDistributed, Dense) between them, or drop the mask.");
+        if (mask.Rank != 2 || input.Rank < 2 || mask.Shape[0] != input.Shape[0] || mask.Shape[1] != input.Shape[1])
+            throw new ArgumentException($"{Name}: mask {mask.Shape} must be (batch, time) of the input {input.Shape}.", nameof(mask));
+    }
 
     /// <summary>Copies of the weights in Keras order (heap tensors).</summary>
     public Tensor[] GetWeights() => Weights.Select(p => p.Value.Copy()).ToArray();

@@ -29,7 +29,7 @@ public sealed partial class Sequential
     {
         double lossTotal = 0;
         var mSum = new double[Metrics.Count];
-        var mCount = new long[Metrics.Count];
+        var mCount = new double[Metrics.Count];
         var ws = RentWorkspace();
         var tape = ws.Tape(0);
         try
@@ -42,11 +42,11 @@ public sealed partial class Sequential
                 using (tape.NoGrad())
                 {
                     var (xb, yb) = batch(start, count);
-                    var pred = RunLayers(xb, training: false);
-                    lossTotal += Loss!.Compute(yb, pred).Item() * count;
+                    var pred = RunLayers(xb, training: false, out var mask);
+                    lossTotal += Loss!.Compute(yb, pred, null, mask).Item() * count;
                     for (int m = 0; m < Metrics.Count; m++)
                     {
-                        var (s, c) = Metrics[m].Evaluate(yb, pred);
+                        var (s, c) = Metrics[m].Evaluate(yb, pred, null, mask);
                         mSum[m] += s;
                         mCount[m] += c;
                     }

@@ -270,9 +270,23 @@ public sealed partial class Sequential
     }
 
     /// <summary>The layers on a built model, without the access check (the caller holds it).</summary>
-    private Tensor RunLayers(Tensor x, bool training)
+    private Tensor RunLayers(Tensor x, bool training) => RunLayers(x, training, out _);
+
+    /// <summary>
+    /// The layers on a built model, carrying Keras's mask from layer to layer: each layer runs on its input and the mask
+    /// so far (<see cref="Layer.Call(Tensor, Tensor?, bool)"/>), then gives the mask for the next
+    /// (<see cref="Layer.ComputeMask"/>). <paramref name="mask"/> is the output's mask (null when none), which the loss
+    /// and metrics use.
+    /// </summary>
+    private Tensor RunLayers(Tensor x, bool training, out Tensor? mask)
     {
-        foreach (var l in _layers) x = l.Call(x, training);
+        mask = null;
+        foreach (var l in _layers)
+        {
+            var y = l.Call(x, mask, training);
+            mask = l.ComputeMask(x, mask);
+            x = y;
+        }
         return x;
     }
 

@@ -4,7 +4,7 @@ public sealed partial class SimpleRNNCell : IFusedRecurrentCell
 {
     bool IFusedRecurrentCell.CanFuse => FusedActivation(Activation) is not null;
 
-    Tensor IFusedRecurrentCell.ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates)
+    Tensor IFusedRecurrentCell.ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates, Tensor? mask)
     {
         var options = new RecurrentSequenceOptions { ReturnSequences = returnSequences, GoBackwards = goBackwards, ReturnStates = finalStates.Length > 0 };
         var result = Tensor.SimpleRnnSequence(x, Kernel.Value, RecurrentKernel.Value, Bias?.Value, initialStates[0], FusedActivation(Activation)!.Value, options);
