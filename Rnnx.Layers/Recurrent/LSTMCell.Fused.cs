@@ -7,7 +7,7 @@ public sealed partial class LSTMCell : IFusedRecurrentCell
 
     Tensor IFusedRecurrentCell.ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates, Tensor? mask)
     {
-        var options = new RecurrentSequenceOptions { ReturnSequences = returnSequences, GoBackwards = goBackwards, ReturnStates = finalStates.Length > 0 };
+        var options = new RecurrentSequenceOptions { ReturnSequences = returnSequences, GoBackwards = goBackwards, ReturnStates = finalStates.Length > 0, Mask = mask };
         var result = Tensor.LstmSequence(x, Kernel.Value, RecurrentKernel.Value, Bias?.Value, initialStates[0], initialStates[1], options);
         if (finalStates.Length > 0)
         {

@@ -122,7 +122,7 @@ public partial class RNN : Layer
         }
         else Cell.GetInitialState(batch, input.DType, states);
 
-        if (UseFusedKernel && mask is null && Cell is IFusedRecurrentCell fused && fused.CanFuse)
+        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse)
             return fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finalStates.Length == ns ? finalStates : default, mask);
         if (mask is Tensor stepMask) return RunMaskedSteps(input, stepMask, states, finalStates);
 
