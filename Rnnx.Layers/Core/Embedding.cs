@@ -101,9 +101,10 @@ public sealed class Embedding : Layer
         return graph.Op("Gather", $"{path}/gather", [graph.Weight(Embeddings, path), ids], OnnxGraph.Attr.Int("axis", 0));
     }
 
-    /// <summary>The (batch, time) float mask ids ≠ 0.</summary>
-    internal string ExportMask(OnnxGraph graph, string input, string path)
+    /// <summary>With maskZero, the (batch, time) float mask ids ≠ 0.</summary>
+    internal override string? ExportOnnxMask(OnnxGraph graph, string input, string path, string? mask)
     {
+        if (!MaskZero) return null;
         var zero = graph.Constant($"{path}/pad_id", [0f]);
         var equal = graph.Op("Equal", $"{path}/is_pad", [input, zero]);
         var keep = graph.Op("Not", $"{path}/is_token", [equal]);

@@ -43,15 +43,18 @@ public sealed class Masking(double maskValue = 0.0, int?[]? inputShape = null, s
 
     internal static Masking FromConfig(LayerConfig c) => new(c.GetDouble("mask_value", 0.0), c.InputShape, c.Name);
 
-    /// <summary>Output = x ⊙ any(x ≠ maskValue, last axis); the mask itself is exported by <see cref="ExportMask"/> when a later layer needs it.</summary>
+    /// <summary>Output = x ⊙ any(x ≠ maskValue, last axis).</summary>
     internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path)
     {
         var keep = ExportMask(graph, input, path, keepDims: true);
         return graph.Op("Mul", $"{path}/masked", [input, keep]);
     }
 
+    /// <summary>The (batch, time) mask for the following layers.</summary>
+    internal override string? ExportOnnxMask(OnnxGraph graph, string input, string path, string? mask) => ExportMask(graph, input, path, keepDims: false);
+
     /// <summary>The (batch, time) (or (batch, time, 1)) float mask: any(x ≠ maskValue) over the features.</summary>
-    internal string ExportMask(OnnxGraph graph, string input, string path, bool keepDims)
+    private string ExportMask(OnnxGraph graph, string input, string path, bool keepDims)
     {
         var value = graph.Constant($"{path}/mask_value", [(float)MaskValue]);
         var equal = graph.Op("Equal", $"{path}/equal", [input, value]);

@@ -74,9 +74,12 @@ public static class OnnxExporter
             x = g.Op("Sub", "standardize/centered", [x, g.Constant("standardize/mean", [(float)mean])]);
             x = g.Op("Div", "standardize/scaled", [x, g.Constant("standardize/std", [(float)std])]);
         }
+        string? mask = null;   // the (batch, time) mask of Masking / Embedding(maskZero) as it travels through the layers
         foreach (var layer in model.Layers)
         {
-            x = layer.ExportOnnx(g, x, shape, layer.Name);
+            var y = layer.ExportOnnx(g, x, shape, layer.Name, mask);
+            mask = layer.ExportOnnxMask(g, x, layer.Name, mask);
+            x = y;
             shape = layer.ComputeOutputShape(shape);
         }
         if (options.Standardization is (double m2, double s2))

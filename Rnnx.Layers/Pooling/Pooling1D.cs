@@ -138,6 +138,19 @@ public sealed class GlobalAveragePooling1D(int?[]? inputShape = null, string? na
 
     internal static GlobalAveragePooling1D FromConfig(LayerConfig c) => new(c.InputShape, c.Name);
 
+    /// <summary>With a mask: ReduceSum(x ⊙ m) / ReduceSum(m) over the steps, as <see cref="Forward(Tensor, Tensor, bool)"/>.</summary>
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path, string? mask)
+    {
+        if (mask is null) return ExportOnnx(graph, input, inputShape, path);
+        var m = graph.Op("Unsqueeze", $"{path}/mask3", [mask, graph.ConstantInt64($"{path}/feature_axis", 2)]);
+        var steps = graph.ConstantInt64($"{path}/step_axis", 1);
+        var sum = graph.Op("ReduceSum", $"{path}/masked_sum", [graph.Op("Mul", $"{path}/masked", [input, m]), steps], OnnxGraph.Attr.Int("keepdims", 0));
+        var count = graph.Op("ReduceSum", $"{path}/count", [m, steps], OnnxGraph.Attr.Int("keepdims", 0));
+        return graph.Op("Div", $"{path}/mean", [sum, count]);
+    }
+
+    internal override string? ExportOnnxMask(OnnxGraph graph, string input, string path, string? mask) => null;
+
     internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path) =>
         graph.Op("ReduceMean", $"{path}/mean", [input], OnnxGraph.Attr.Ints("axes", 1), OnnxGraph.Attr.Int("keepdims", 0));
 }

@@ -9,7 +9,29 @@ public partial class RNN
     /// input] in ONNX's gate order and the bias as [Wb, Rb]; the output is transposed back to batch-major (and, going
     /// backwards with return_sequences, reversed into Keras's processing order). Only the main output is exported.
     /// </summary>
-    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path)
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path) => ExportOnnxCore(graph, input, path, null);
+
+    /// <summary>
+    /// With a mask: ONNX's <c>sequence_lens</c> = Σ_t mask (per sample), which is Keras's masked result when the mask is
+    /// right padding (each sequence's steps first, then padding) and the layer returns its last output (ONNX's Y_h is
+    /// the state after each sequence's last step, as Keras's carried output). With return_sequences ONNX zeroes the
+    /// outputs past each length where Keras repeats the last one, so that is refused.
+    /// </summary>
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path, string? mask)
+    {
+        if (mask is null) return ExportOnnxCore(graph, input, path, null);
+        if (ReturnSequences)
+            throw new NotSupportedException(
+                $"ONNX export: recurrent layer '{path}' returns sequences under a mask; ONNX's sequence_lens zero the outputs past each length where Keras repeats the last one. Export a model whose masked recurrent layers return only their last output, or run the model in Rnnx.");
+        var lengths = graph.Op("ReduceSum", $"{path}/lengths", [mask, graph.ConstantInt64($"{path}/time_axis", 1)], OnnxGraph.Attr.Int("keepdims", 0));
+        var sequenceLens = graph.Op("Cast", $"{path}/sequence_lens", [lengths], OnnxGraph.Attr.Int("to", OnnxGraph.Int32));
+        return ExportOnnxCore(graph, input, path, sequenceLens);
+    }
+
+    /// <summary>The output keeps its mask only with return_sequences.</summary>
+    internal override string? ExportOnnxMask(OnnxGraph graph, string input, string path, string? mask) => ReturnSequences ? mask : null;
+
+    private string ExportOnnxCore(OnnxGraph graph, string input, string path, string? sequenceLens)
     {
         var op = Cell.OnnxOperator ?? throw new NotSupportedException(
             $"ONNX export: recurrent layer '{path}' uses the custom cell {Cell.GetType().Name}; only SimpleRNN, LSTM and GRU cells map to ONNX operators " +
@@ -48,6 +70,11 @@ public partial class RNN
                     if (twoRows) bb[cols + dst] = b[cols + src];
                 }
             inputs.Add(graph.Constant($"{path}/B", bb, 1, 2 * cols));
+        }
+        if (sequenceLens is not null)
+        {
+            if (op.Bias is null) inputs.Add("");   // no B: an omitted optional input before sequence_lens
+            inputs.Add(sequenceLens);
         }
         var attrs = new List<OnnxGraph.Attr>(op.Attributes);
         var names = op.Activations.Select(a => OnnxGraph.RecurrentActivationName(a, path)).ToArray();
