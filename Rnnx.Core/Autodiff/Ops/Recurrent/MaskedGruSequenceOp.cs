@@ -164,7 +164,7 @@ internal sealed class MaskedGruSequenceOp : Op
         Span<T> carry = tape.Scratch<T>(bu), dhState = tape.Scratch<T>(bu), dOut = tape.Scratch<T>(bu), dh = tape.Scratch<T>(bu);
         var dRh = resetAfter ? default : tape.Scratch<T>(bu);
         carry.Clear();
-        if (tape.HasGrad(s.FinalH)) tape.GradOf<T>(s.FinalH).CopyTo(dhState); else dhState.Clear();
+        MaskedSequenceSupport.StartStateGradient<T>(tape, s.FinalH, dhState);
         var rt = tape.Scratch<T>(g3 * units);
         Transpose<T>(r.Span<T>(), units, g3, rt);
 
@@ -195,12 +195,6 @@ internal sealed class MaskedGruSequenceOp : Op
 
         AccumulateInto<T>(tape, s.H0, dhState);
         if (n == 0) return;
-        if (w.RequiresGrad)
-        {
-            var xp = tape.Scratch<T>(n * features);
-            GatherSteps<T>(x.Span<T>(), steps, features, rows, offsets, goBackwards, xp);
-            MatMulKernels.Gemm<T>(true, false, features, g3, n, xp, features, dZ, g3, tape.Grad<T>(w), g3, true);
-        }
         if (r.RequiresGrad)
         {
             var gr = tape.Grad<T>(r);
@@ -217,11 +211,6 @@ internal sealed class MaskedGruSequenceOp : Op
             AddColumnSums<T>(dZ, n, g3, g3, gb[..g3]);
             if (resetAfter) AddColumnSums<T>(dM, n, g3, g3, gb[g3..]);
         }
-        if (x.RequiresGrad)
-        {
-            var dxp = tape.Scratch<T>(n * features);
-            MatMulKernels.Gemm<T>(false, true, n, features, g3, dZ, g3, w.Span<T>(), g3, dxp, features, false);
-            ScatterAddSteps<T>(dxp, steps, features, rows, offsets, goBackwards, tape.Grad<T>(x));
-        }
+        MaskedSequenceSupport.InputGradients<T>(tape, x, w, dZ, n, g3, rows, offsets, goBackwards);
     }
 }

@@ -162,9 +162,8 @@ internal sealed class MaskedLstmSequenceOp : Op
         Span<T> carry = tape.Scratch<T>(bu), dhState = tape.Scratch<T>(bu), dcState = tape.Scratch<T>(bu);
         Span<T> dOut = tape.Scratch<T>(bu), dh = tape.Scratch<T>(bu), dc = tape.Scratch<T>(bu);
         carry.Clear();
-        // The final states' own gradients (when they are used downstream) start the recurrence.
-        if (tape.HasGrad(s.FinalH)) tape.GradOf<T>(s.FinalH).CopyTo(dhState); else dhState.Clear();
-        if (tape.HasGrad(s.FinalC)) tape.GradOf<T>(s.FinalC).CopyTo(dcState); else dcState.Clear();
+        MaskedSequenceSupport.StartStateGradient<T>(tape, s.FinalH, dhState);
+        MaskedSequenceSupport.StartStateGradient<T>(tape, s.FinalC, dcState);
         var rt = tape.Scratch<T>(g4 * units);
         Transpose<T>(r.Span<T>(), units, g4, rt);
 
@@ -186,19 +185,8 @@ internal sealed class MaskedLstmSequenceOp : Op
         AccumulateInto<T>(tape, s.H0, dhState);
         AccumulateInto<T>(tape, s.C0, dcState);
         if (n == 0) return;
-        if (w.RequiresGrad)
-        {
-            var xp = tape.Scratch<T>(n * features);
-            GatherSteps<T>(x.Span<T>(), steps, features, rows, offsets, goBackwards, xp);
-            MatMulKernels.Gemm<T>(true, false, features, g4, n, xp, features, dZ, g4, tape.Grad<T>(w), g4, true);
-        }
         if (r.RequiresGrad) MatMulKernels.Gemm<T>(true, false, units, g4, n, s.PrevH.Span<T>(), units, dZ, g4, tape.Grad<T>(r), g4, true);
         if (s.Bias is { RequiresGrad: true } bias) AddColumnSums<T>(dZ, n, g4, g4, tape.Grad<T>(bias));
-        if (x.RequiresGrad)
-        {
-            var dxp = tape.Scratch<T>(n * features);
-            MatMulKernels.Gemm<T>(false, true, n, features, g4, dZ, g4, w.Span<T>(), g4, dxp, features, false);
-            ScatterAddSteps<T>(dxp, steps, features, rows, offsets, goBackwards, tape.Grad<T>(x));
-        }
+        MaskedSequenceSupport.InputGradients<T>(tape, x, w, dZ, n, g4, rows, offsets, goBackwards);
     }
 }

@@ -147,7 +147,7 @@ internal sealed class MaskedSimpleRnnSequenceOp : Op
         var dZ = tape.Scratch<T>(n * units);
         Span<T> carry = tape.Scratch<T>(bu), dhState = tape.Scratch<T>(bu), dOut = tape.Scratch<T>(bu), dh = tape.Scratch<T>(bu);
         carry.Clear();
-        if (tape.HasGrad(s.FinalH)) tape.GradOf<T>(s.FinalH).CopyTo(dhState); else dhState.Clear();
+        MaskedSequenceSupport.StartStateGradient<T>(tape, s.FinalH, dhState);
         var rt = tape.Scratch<T>(units * units);
         Transpose<T>(r.Span<T>(), units, units, rt);
 
@@ -166,19 +166,8 @@ internal sealed class MaskedSimpleRnnSequenceOp : Op
 
         AccumulateInto<T>(tape, s.H0, dhState);
         if (n == 0) return;
-        if (w.RequiresGrad)
-        {
-            var xp = tape.Scratch<T>(n * features);
-            GatherSteps<T>(x.Span<T>(), steps, features, rows, offsets, goBackwards, xp);
-            MatMulKernels.Gemm<T>(true, false, features, units, n, xp, features, dZ, units, tape.Grad<T>(w), units, true);
-        }
         if (r.RequiresGrad) MatMulKernels.Gemm<T>(true, false, units, units, n, s.PrevH.Span<T>(), units, dZ, units, tape.Grad<T>(r), units, true);
         if (s.Bias is { RequiresGrad: true } bias) AddColumnSums<T>(dZ, n, units, units, tape.Grad<T>(bias));
-        if (x.RequiresGrad)
-        {
-            var dxp = tape.Scratch<T>(n * features);
-            MatMulKernels.Gemm<T>(false, true, n, features, units, dZ, units, w.Span<T>(), units, dxp, features, false);
-            ScatterAddSteps<T>(dxp, steps, features, rows, offsets, goBackwards, tape.Grad<T>(x));
-        }
+        MaskedSequenceSupport.InputGradients<T>(tape, x, w, dZ, n, units, rows, offsets, goBackwards);
     }
 }
