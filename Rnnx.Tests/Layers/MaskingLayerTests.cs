@@ -74,10 +74,15 @@ public class MaskingLayerTests
         Assert.That(result.Elements, Is.EqualTo(18));
     }
 
-    /// <summary>keras/src/layers/core/masking_test.py: a step is masked when all its features equal mask_value; masked steps become 0.</summary>
+    /// <summary>
+    /// keras/src/layers/core/masking_test.py, test_masking_correctness: x [[[0, 0], [1, 2], [0, 0]], [[2, 2], [0, 0], [2, 1]]]
+    /// gives the mask [[F, T, F], [T, F, T]]; and with another value, masked steps' features become 0.
+    /// </summary>
     [Test]
     public void Masking_MasksStepsWhoseFeaturesAllEqualTheValue()
     {
+        var keras = Tensor.FromArray(new float[] { 0, 0, 1, 2, 0, 0, 2, 2, 0, 0, 2, 1 }, 2, 3, 2);
+        Assert.That(new Masking().ComputeMask(keras, null)!.Value.ToFloatArray(), Is.EqualTo(new float[] { 0, 1, 0, 1, 0, 1 }));
         var x = Tensor.FromArray(new float[] { 0, 0, 1, 2, 0, 0, 2, 2, 0, 1, 7, 7 }, 2, 3, 2);
         var masking = new Masking();
         Assert.That(masking.ComputeMask(x, null)!.Value.ToFloatArray(), Is.EqualTo(new float[] { 0, 1, 0, 1, 1, 1 }));
