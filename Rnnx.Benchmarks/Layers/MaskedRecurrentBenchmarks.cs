@@ -9,8 +9,9 @@ namespace Rnnx.Benchmarks.Layers;
 /// 16 features, float32, through the fused ops: every sequence 50 steps long (no mask, the baseline), the same batch
 /// padded to 50 with lengths spread evenly over 10..50 (a mask; mean length 30), and every sequence 30 steps long
 /// (no mask). Masked work follows the steps actually computed, so the spread case should cost about what 30 steps do.
+/// On a shared machine compare the Min column (the least disturbed iteration) of rows from one run.
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn, MedianColumn]
 public class MaskedRecurrentBenchmarks
 {
     private RNN _layer = null!;

@@ -75,6 +75,45 @@ public class MaskingLayerTests
     }
 
     /// <summary>
+    /// Float64 central differences of a masked loss through Embedding(maskZero) → GRU(sequences) → TimeDistributed(Dense)
+    /// → GlobalAveragePooling1D, and through Masking → LSTM(sequences) with a per-step MSE masked as Keras, with respect
+    /// to every weight (the mask is carried layer to layer exactly as Sequential does).
+    /// </summary>
+    [Test]
+    public void MaskedStacks_GradientCheck_Float64()
+    {
+        var ids = Tensor.FromArray(new double[] { 3, 1, 4, 0, 0, 2, 0, 0, 0, 0, 1, 2, 3, 4, 1 }, 3, 5);
+        var values = Enumerable.Range(0, 3 * 4 * 2).Select(i => 0.2 + Math.Sin(i)).ToArray();
+        foreach (int i in new[] { 0, 1, 6, 7 }) values[i] = 0;   // sample 0: steps 0 and 3 masked
+        var x = Tensor.FromArray(values, 3, 4, 2);
+        var targets = Tensor.Full(new Shape(3, 4, 2), 0.3, DType.Float64);
+        var cases = new (Layer[] Layers, Tensor Input, bool MaskedLoss)[]
+        {
+            ([new Embedding(5, 3, maskZero: true), new GRU(3, returnSequences: true), new TimeDistributed(new Dense(2)), new GlobalAveragePooling1D()], ids, false),
+            ([new Masking(), new LSTM(2, returnSequences: true)], x, true),
+        };
+        foreach (var (layers, input, maskedLoss) in cases)
+        {
+            Tensor Run()
+            {
+                Tensor h = input;
+                Tensor? mask = null;
+                foreach (var l in layers)
+                {
+                    var y = l.Call(h, mask, training: true);
+                    mask = l.ComputeMask(h, mask);
+                    h = y;
+                }
+                return maskedLoss ? Loss.MeanSquaredError.Compute(targets, h, null, mask) : Tensor.Sum(Tensor.Square(h));
+            }
+            Run();   // builds the layers in float64
+            var weights = layers.SelectMany(l => l.Weights).ToList();
+            var result = GradientChecker.Check(Run, weights, GradientCheckOptions.Default);
+            Assert.That(result.Elements, Is.EqualTo(weights.Sum(p => p.Size)));
+        }
+    }
+
+    /// <summary>
     /// keras/src/layers/core/masking_test.py, test_masking_correctness: x [[[0, 0], [1, 2], [0, 0]], [[2, 2], [0, 0], [2, 1]]]
     /// gives the mask [[F, T, F], [T, F, T]]; and with another value, masked steps' features become 0.
     /// </summary>
