@@ -1,3 +1,4 @@
+using Rnnx.Data;
 using Rnnx.Layers;
 using Rnnx.Metrics;
 using Rnnx.Models;
@@ -27,10 +28,16 @@ internal enum ChapterTask
 /// <param name="Task">The data and targets.</param>
 /// <param name="UsesLastTimeStepMse">Whether the notebook compiles it with the <c>last_time_step_mse</c> metric.</param>
 /// <param name="Layers">Creates fresh layers for the model.</param>
-internal sealed record ModelSpec(string Name, int NotebookEpochs, float KerasValMse, ChapterTask Task, bool UsesLastTimeStepMse, Func<Layer[]> Layers)
+/// <param name="Graph">For a functional model (not a layer stack): creates it with a name and seed; null for a Sequential one.</param>
+internal sealed record ModelSpec(string Name, int NotebookEpochs, float KerasValMse, ChapterTask Task, bool UsesLastTimeStepMse, Func<Layer[]> Layers,
+    Func<string, int, Model>? Graph = null)
 {
     /// <summary>A new, unbuilt model with this spec's layers; weights and shuffles are drawn from <paramref name="seed"/>.</summary>
-    public Sequential Create(int seed) => new(Layers(), Name, seed);
+    /// <exception cref="InvalidOperationException">The spec is a functional model (use <see cref="CreateModel"/>).</exception>
+    public Sequential Create(int seed) => Graph is null ? new(Layers(), Name, seed) : throw new InvalidOperationException($"{Name} is a functional model, not a layer stack.");
+
+    /// <summary>A new, unbuilt model of any kind for this spec.</summary>
+    public Model CreateModel(int seed) => Graph?.Invoke(Name, seed) ?? Create(seed);
 }
 
 /// <summary>The chapter's models in the notebook's order.</summary>
@@ -97,6 +104,41 @@ internal static class ChapterModels
 
     /// <summary>The model names, in order.</summary>
     public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
+
+    /// <summary>
+    /// Experiments beyond the notebook, trained only when named with <c>--only</c> (so the chapter's own results and run
+    /// stay as they are): the chapter's encoder–decoder kinds on the 10-step vector targets, as functional models. No
+    /// notebook value exists for them (NaN in the report).
+    /// </summary>
+    public static IReadOnlyList<ModelSpec> Extras { get; } =
+    [
+        new("encoder_repeat_decoder", 20, float.NaN, ChapterTask.TenStepVector, false, () => [], EncoderRepeatDecoder),
+        new("encoder_decoder_states", 20, float.NaN, ChapterTask.TenStepVector, false, () => [], EncoderDecoderStates),
+    ];
+
+    /// <summary>Every name <c>--only</c> accepts: the chapter's models, then the extras.</summary>
+    public static IReadOnlyList<string> KnownNames { get; } = [.. Names, .. Extras.Select(m => m.Name)];
+
+    /// <summary>
+    /// (a) A sequence-to-vector encoder, LSTM(20), whose last output is repeated for each of the 10 forecast steps and
+    /// decoded by a vector-to-sequence LSTM(20) with a Dense(1) per step: (batch, 50, 1) → (batch, 10, 1).
+    /// </summary>
+    private static Model EncoderRepeatDecoder(string name, int seed)
+    {
+        var x = new Input([null, 1]);
+        var encoded = new LSTM(20, name: "encoder").Apply(x);
+        var decoded = new LSTM(20, returnSequences: true, name: "decoder").Apply(new RepeatVector(ChapterData.Horizon).Apply(encoded));
+        return new Model(x, new TimeDistributed(new Dense(1)).Apply(decoded), name, seed);
+    }
+
+    /// <summary>(b) As (a), with the encoder's final states (h, c) as the decoder's initial states.</summary>
+    private static Model EncoderDecoderStates(string name, int seed)
+    {
+        var x = new Input([null, 1]);
+        var (encoded, h, c) = new LSTM(20, returnState: true, name: "encoder").ApplyMany(x);
+        var decoded = new LSTM(20, returnSequences: true, name: "decoder").ApplyMany(new RepeatVector(ChapterData.Horizon).Apply(encoded), h, c)[0];
+        return new Model(x, new TimeDistributed(new Dense(1)).Apply(decoded), name, seed);
+    }
 
     /// <summary>The spec named <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">No chapter model has that name.</exception>

@@ -28,9 +28,10 @@ internal static class ChapterRunner
         var total = Stopwatch.StartNew();
         var w = output;
         foreach (var name in options.Only ?? [])
-            if (!ChapterModels.Names.Contains(name))
-                throw new CliException($"unknown model '{name}'; models: {string.Join(", ", ChapterModels.Names)}");
-        var specs = ChapterModels.All.Where(m => options.Includes(m.Name)).ToList();
+            if (!ChapterModels.KnownNames.Contains(name))
+                throw new CliException($"unknown model '{name}'; models: {string.Join(", ", ChapterModels.KnownNames)}");
+        var specs = ChapterModels.All.Where(m => options.Includes(m.Name))
+            .Concat(ChapterModels.Extras.Where(m => options.Only?.Contains(m.Name) == true)).ToList();
 
         // Fail before training, not after, when the results cannot be written.
         var guard = new PathGuard();
@@ -138,11 +139,11 @@ internal static class ChapterRunner
         return KerasMath.MeanSquaredError(valid.Y, last, 1);
     }
 
-    private static (Sequential Model, ModelResult Result) Train(ModelSpec spec, DataSplit train, DataSplit valid, ChapterOptions options,
+    private static (Model Model, ModelResult Result) Train(ModelSpec spec, DataSplit train, DataSplit valid, ChapterOptions options,
         int threads, TextWriter w, ChapterPlots? plots)
     {
         int epochs = options.Epochs ?? spec.NotebookEpochs;
-        var model = spec.Create(options.Seed);
+        var model = spec.CreateModel(options.Seed);
         model.Threads = threads;
         Metric[] metrics = spec.UsesLastTimeStepMse ? [ChapterModels.LastTimeStepMse()] : [];
         model.Compile(new Nadam(schedule: options.NadamSchedule), Loss.MeanSquaredError, metrics);
@@ -182,7 +183,7 @@ internal static class ChapterRunner
         float? lastStep = spec.UsesLastTimeStepMse
             ? KerasMath.LastTimeStepMse(valid.Y, pred, valid.Count, valid.YShape[1], lastDim)
             : null;
-        var line = new StringBuilder(Invariant($"  validation MSE {valMse} (notebook {spec.KerasValMse})"));
+        var line = new StringBuilder(Invariant($"  validation MSE {valMse}{(float.IsNaN(spec.KerasValMse) ? "" : Invariant($" (notebook {spec.KerasValMse})"))}"));
         if (lastStep is float ls) line.Append(Invariant($", last_time_step_mse {ls}"));
         line.Append(Invariant($", trained in {ProgressCallback.FormatSeconds(seconds)}"));
         w.WriteLine(line.ToString());
@@ -216,7 +217,7 @@ internal static class ChapterRunner
     /// median of 300 calls after 30 warm-up calls, in µs; and the whole validation set in one Predict call (one batch), median of
     /// 5 after one warm-up, in ms.
     /// </summary>
-    private static (double Batch1Us, double ValidationMs) TimeInference(Sequential model, Tensor xValid)
+    private static (double Batch1Us, double ValidationMs) TimeInference(Model model, Tensor xValid)
     {
         int steps = xValid.Shape[1], features = xValid.Shape[2];
         var one = xValid.ToFloatArray().AsSpan(0, steps * features).ToArray();
@@ -248,7 +249,7 @@ internal static class ChapterRunner
     /// with the linear model trained on 50-step windows.
     /// </summary>
     /// <returns>The extended series (60 steps) and the MSE of its last 10 steps against the true values.</returns>
-    public static (float[] Series, float Mse) IterativeForecast(Sequential model, DataSplit newSeries)
+    public static (float[] Series, float Mse) IterativeForecast(Model model, DataSplit newSeries)
     {
         int steps = newSeries.XShape[1];
         var x = new List<float>(newSeries.X);
@@ -315,8 +316,9 @@ internal static class ChapterRunner
         foreach (var row in rows) Row(row);
         return sb.ToString();
 
-        static string F(float v) => v.ToString(CultureInfo.InvariantCulture);
-        static string Ratio(float v, float reference) => (v / reference).ToString("F2", CultureInfo.InvariantCulture) + "x";
+        // A model beyond the notebook has no Keras value (NaN): "-" rather than "NaN".
+        static string F(float v) => float.IsNaN(v) ? "-" : v.ToString(CultureInfo.InvariantCulture);
+        static string Ratio(float v, float reference) => float.IsNaN(reference) ? "-" : (v / reference).ToString("F2", CultureInfo.InvariantCulture) + "x";
     }
 
     private static void WriteJson(ChapterResult result, string path)

@@ -8,7 +8,7 @@ namespace Rnnx.Layers;
 /// (without the batch axis; <c>null</c> marks an unknown length such as the time axis), and a forward pass
 /// on tensors that records onto the active tape.
 /// </summary>
-public abstract class Layer
+public abstract partial class Layer
 {
     private readonly List<Parameter> _own = [];
     private readonly List<Layer> _children = [];
@@ -81,7 +81,7 @@ public abstract class Layer
 
     /// <summary>
     /// The weights with their Keras names, prefixed by this layer's name, in <see cref="Weights"/> order: e.g.
-    /// <c>lstm/kernel</c>, <c>lstm/recurrent_kernel</c>, <c>lstm/bias</c> (the names <see cref="Models.Sequential.NamedWeights"/>
+    /// <c>lstm/kernel</c>, <c>lstm/recurrent_kernel</c>, <c>lstm/bias</c> (the names <see cref="Models.Model.NamedWeights"/>
     /// and the weight files use). Weights of a built-in cell wrapped by its layer sit directly under the layer's name; those
     /// of other sub-layers under <c>layer/sub_layer/</c>.
     /// </summary>
@@ -425,6 +425,16 @@ public abstract class Layer
 
     /// <summary>The ONNX name of the mask after this layer, given its input and input mask (<see cref="ComputeMask"/> in the graph).</summary>
     internal virtual string? ExportOnnxMask(Onnx.OnnxGraph graph, string input, string path, string? mask) => mask;
+
+    /// <summary>
+    /// Emits the ONNX nodes of a call on several inputs (ONNX names, shapes without batch) and returns the names of its
+    /// <see cref="OutputCount"/> outputs. The default handles one input through <see cref="ExportOnnx(Onnx.OnnxGraph, string, int?[], string)"/>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The layer has no ONNX equivalent for this call.</exception>
+    internal virtual string[] ExportOnnxMany(Onnx.OnnxGraph graph, IReadOnlyList<string> inputs, IReadOnlyList<int?[]> inputShapes, string path) =>
+        inputs.Count == 1 && OutputCount == 1
+            ? [ExportOnnx(graph, inputs[0], inputShapes[0], path)]
+            : throw new NotSupportedException($"ONNX export: layer '{path}' ({GetType().Name}) is called on {inputs.Count} inputs, which has no ONNX equivalent.");
 
     /// <summary>
     /// Whether the layer acts on the last axis alone, so that on (batch, time, ...) it equals itself on

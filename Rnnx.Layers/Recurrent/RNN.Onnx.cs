@@ -9,7 +9,8 @@ public partial class RNN
     /// input] in ONNX's gate order and the bias as [Wb, Rb]; the output is transposed back to batch-major (and, going
     /// backwards with return_sequences, reversed into Keras's processing order). Only the main output is exported.
     /// </summary>
-    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path) => ExportOnnxCore(graph, input, path, null);
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path) =>
+        ExportOnnxCore(graph, input, [], path, returnStates: false, sequenceLens: null)[0];
 
     /// <summary>
     /// With a mask: ONNX's <c>sequence_lens</c> = Σ_t mask (per sample), which is Keras's masked result when the mask is
@@ -19,19 +20,23 @@ public partial class RNN
     /// </summary>
     internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path, string? mask)
     {
-        if (mask is null) return ExportOnnxCore(graph, input, path, null);
+        if (mask is null) return ExportOnnx(graph, input, inputShape, path);
         if (ReturnSequences)
             throw new NotSupportedException(
                 $"ONNX export: recurrent layer '{path}' returns sequences under a mask; ONNX's sequence_lens zero the outputs past each length where Keras repeats the last one. Export a model whose masked recurrent layers return only their last output, or run the model in Rnnx.");
         var lengths = graph.Op("ReduceSum", $"{path}/lengths", [mask, graph.ConstantInt64($"{path}/time_axis", 1)], OnnxGraph.Attr.Int("keepdims", 0));
         var sequenceLens = graph.Op("Cast", $"{path}/sequence_lens", [lengths], OnnxGraph.Attr.Int("to", OnnxGraph.Int32));
-        return ExportOnnxCore(graph, input, path, sequenceLens);
+        return ExportOnnxCore(graph, input, [], path, returnStates: false, sequenceLens)[0];
     }
 
     /// <summary>The output keeps its mask only with return_sequences.</summary>
     internal override string? ExportOnnxMask(OnnxGraph graph, string input, string path, string? mask) => ReturnSequences ? mask : null;
 
-    private string ExportOnnxCore(OnnxGraph graph, string input, string path, string? sequenceLens)
+    /// <summary>[x, initial states...] → [output] or, with return state, [output, final states...]: ONNX's initial_h/initial_c inputs and Y_h/Y_c outputs.</summary>
+    internal override string[] ExportOnnxMany(OnnxGraph graph, IReadOnlyList<string> inputs, IReadOnlyList<int?[]> inputShapes, string path) =>
+        ExportOnnxCore(graph, inputs[0], inputs.Skip(1).ToArray(), path, ReturnState, sequenceLens: null);
+
+    private string[] ExportOnnxCore(OnnxGraph graph, string input, string[] initialStates, string path, bool returnStates, string? sequenceLens)
     {
         var op = Cell.OnnxOperator ?? throw new NotSupportedException(
             $"ONNX export: recurrent layer '{path}' uses the custom cell {Cell.GetType().Name}; only SimpleRNN, LSTM and GRU cells map to ONNX operators " +
@@ -71,10 +76,10 @@ public partial class RNN
                 }
             inputs.Add(graph.Constant($"{path}/B", bb, 1, 2 * cols));
         }
-        if (sequenceLens is not null)
+        if (sequenceLens is not null || initialStates.Length > 0)
         {
             if (op.Bias is null) inputs.Add("");   // no B: an omitted optional input before sequence_lens
-            inputs.Add(sequenceLens);
+            inputs.Add(sequenceLens ?? "");        // sequence_lens: Σ mask, or (omitted) every sequence at full length
         }
         var attrs = new List<OnnxGraph.Attr>(op.Attributes);
         var names = op.Activations.Select(a => OnnxGraph.RecurrentActivationName(a, path)).ToArray();
@@ -87,17 +92,38 @@ public partial class RNN
         attrs.Add(OnnxGraph.Attr.Int("hidden_size", units));
         attrs.Add(OnnxGraph.Attr.String("direction", GoBackwards ? "reverse" : "forward"));
 
+        if (initialStates.Length > 0)
+        {
+            for (int i = 0; i < initialStates.Length; i++)   // (batch, units) → (1, batch, units)
+                inputs.Add(graph.Op("Unsqueeze", $"{path}/initial_state_{i}", [initialStates[i], graph.ConstantInt64($"{path}/state_axis_{i}", 0)]));
+        }
+        if (returnStates)
+        {
+            int ns = Cell.StateSizes.Count;
+            string[] outs = [ReturnSequences ? $"{path}/Y" : "", $"{path}/Y_h", .. ns == 2 ? new[] { $"{path}/Y_c" } : []];
+            var produced = graph.Node(op.OpType, [.. inputs], outs, [.. attrs]);
+            var states = Enumerable.Range(0, ns).Select(i =>
+                graph.Op("Squeeze", $"{path}/state_{i}", [produced[1 + i], graph.ConstantInt64($"{path}/state_squeeze_axis_{i}", 0)])).ToArray();
+            string main = ReturnSequences ? BatchMajor(graph, produced[0], path) : states[0];
+            return [main, .. states];
+        }
         if (ReturnSequences)
         {
             var y = graph.Node(op.OpType, [.. inputs], [$"{path}/Y"], [.. attrs])[0];                      // (time, 1, batch, units)
-            y = graph.Op("Squeeze", $"{path}/Y_squeezed", [y, graph.ConstantInt64($"{path}/direction_axis", 1)]);
-            y = graph.Op("Transpose", $"{path}/batch_major", [y], OnnxGraph.Attr.Ints("perm", 1, 0, 2));     // (batch, time, units)
-            if (GoBackwards)   // Keras returns the outputs in processing order, i.e. reversed in time
-                y = graph.Op("Slice", $"{path}/reversed", [y, graph.ConstantInt64($"{path}/rev_start", -1), graph.ConstantInt64($"{path}/rev_end", long.MinValue),
-                    graph.ConstantInt64($"{path}/rev_axis", 1), graph.ConstantInt64($"{path}/rev_step", -1)]);
-            return y;
+            return [BatchMajor(graph, y, path)];
         }
         var yh = graph.Node(op.OpType, [.. inputs], ["", $"{path}/Y_h"], [.. attrs])[1];                    // (1, batch, units)
-        return graph.Op("Squeeze", $"{path}/last", [yh, graph.ConstantInt64($"{path}/direction_axis", 0)]);
+        return [graph.Op("Squeeze", $"{path}/last", [yh, graph.ConstantInt64($"{path}/direction_axis", 0)])];
+    }
+
+    /// <summary>ONNX's Y (time, 1, batch, units) as Keras's (batch, time, units), in processing order.</summary>
+    private string BatchMajor(OnnxGraph graph, string y, string path)
+    {
+        y = graph.Op("Squeeze", $"{path}/Y_squeezed", [y, graph.ConstantInt64($"{path}/direction_axis", 1)]);
+        y = graph.Op("Transpose", $"{path}/batch_major", [y], OnnxGraph.Attr.Ints("perm", 1, 0, 2));     // (batch, time, units)
+        if (GoBackwards)   // Keras returns the outputs in processing order, i.e. reversed in time
+            y = graph.Op("Slice", $"{path}/reversed", [y, graph.ConstantInt64($"{path}/rev_start", -1), graph.ConstantInt64($"{path}/rev_end", long.MinValue),
+                graph.ConstantInt64($"{path}/rev_axis", 1), graph.ConstantInt64($"{path}/rev_step", -1)]);
+        return y;
     }
 }

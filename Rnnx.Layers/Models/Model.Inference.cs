@@ -2,7 +2,7 @@ using Rnnx.Layers;
 
 namespace Rnnx.Models;
 
-public sealed partial class Sequential
+public partial class Model
 {
     /// <summary>Loss and metrics on (x, y), averaged over samples as Keras does (batch-size-weighted means).</summary>
     /// <remarks>Safe to call from many threads at once and together with <see cref="Predict(Tensor, int)"/> (see the class remarks).</remarks>
@@ -174,14 +174,11 @@ public sealed partial class Sequential
         var inShape = x.Shape.Remove(0);
         var cached = Volatile.Read(ref _plan);
         if (cached is not null && cached.LayerCount == _layers.Count && cached.Input == inShape) return cached;
-        var shape = DataShape(x);
+        var slots = Graph.SlotShapes([DataShape(x)]);
         long perSample = 0;
-        foreach (var l in _layers)
-        {
-            var outShape = l.ComputeOutputShape(shape);
-            perSample += WorkPerSample(l, shape, outShape);
-            shape = outShape;
-        }
+        foreach (var node in Graph.Nodes)
+            perSample += WorkPerSample(node.Layer, slots[node.InputSlots[0]], slots[node.FirstOutputSlot]);
+        var shape = slots[Graph.OutputSlots[0]];
         var output = new Shape(shape.Select(d => d ?? throw new InvalidOperationException($"{Name}: output length unknown.")).ToArray());
         var plan = new PredictPlanEntry(inShape, _layers.Count, output, perSample);
         Volatile.Write(ref _plan, plan);
@@ -224,7 +221,7 @@ public sealed partial class Sequential
     /// </summary>
     private sealed class InferenceWorkspace
     {
-        private readonly Sequential _model;
+        private readonly Model _model;
         private Tape[] _tapes = [];
         public Tensor X;
 
@@ -235,7 +232,7 @@ public sealed partial class Sequential
         /// <summary>The shard delegate, created once per workspace so that a call allocates none.</summary>
         public readonly Action<int> RunShard;
 
-        public InferenceWorkspace(Sequential model)
+        public InferenceWorkspace(Model model)
         {
             _model = model;
             RunShard = s => RunShardOnTape(s, s);
