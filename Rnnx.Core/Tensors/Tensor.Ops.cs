@@ -235,6 +235,13 @@ public readonly partial struct Tensor
     /// <exception cref="ShapeMismatchException">Shapes differ.</exception>
     public static Tensor Stack(int axis, params ReadOnlySpan<Tensor> tensors) => ConcatOp.Apply(tensors, axis, stack: true);
 
+    /// <summary>
+    /// Reverses the order of positions along <paramref name="axis"/> (numpy's and Keras's <c>flip</c>), e.g. a sequence
+    /// (batch, time, units) back into time order after a layer that ran from the last step to the first.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bad axis.</exception>
+    public static Tensor Flip(Tensor x, int axis) => FlipOp.Apply(x, axis);
+
     // ------------------------------------------------------------ reductions
 
     /// <summary>Sum over <paramref name="axes"/> (all axes when none are given).</summary>

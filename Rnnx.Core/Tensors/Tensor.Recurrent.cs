@@ -31,7 +31,7 @@ public readonly partial struct Tensor
             var hm = MaskedSimpleRnnSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, mask, activation, options.GoBackwards, out var finalH);
             return FinishMasked(hm, finalH, null, options);
         }
-        var h = SimpleRnnSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, activation, options.GoBackwards);
+        var h = SimpleRnnSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, activation, options.GoBackwards, SequenceMasks.Of(options));
         return Finish(h, default, options);
     }
 
@@ -58,7 +58,7 @@ public readonly partial struct Tensor
             var hm = MaskedLstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, mask, options.GoBackwards, out var maskedH, out var maskedC);
             return FinishMasked(hm, maskedH, maskedC, options);
         }
-        var h = LstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, options.GoBackwards, options.ReturnStates, out var finalC);
+        var h = LstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, options.GoBackwards, options.ReturnStates, SequenceMasks.Of(options), out var finalC);
         return Finish(h, finalC, options);
     }
 
@@ -94,7 +94,7 @@ public readonly partial struct Tensor
             var hm = MaskedGruSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, mask, resetAfter, options.GoBackwards, out var finalH);
             return FinishMasked(hm, finalH, null, options);
         }
-        var h = GruSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, resetAfter, options.GoBackwards);
+        var h = GruSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, resetAfter, options.GoBackwards, SequenceMasks.Of(options));
         return Finish(h, default, options);
     }
 
@@ -140,15 +140,30 @@ public readonly partial struct Tensor
             throw new ShapeMismatchException($"{op}: bias must be ({g},), got {b.Shape}.", nameof(bias));
         if (options.Mask is Tensor m && (m.Rank != 2 || m.Shape[0] != batch || m.Shape[1] != steps))
             throw new ShapeMismatchException($"{op}: mask must be (batch, time) = ({batch}, {steps}) for x {x.Shape}, got {m.Shape}.", "options");
-        if (options.Mask is Tensor m1) CheckDType(op, x, m1, "mask");
+        if (options.Mask is Tensor m1)
+        {
+            CheckDType(op, x, m1, "mask");
+            if (options.InputMasks is not null || options.RecurrentMasks is not null)
+                throw new ArgumentException($"{op}: a step mask and dropout masks together are not fused; run the step loop (RNN does) or drop one.", "options");
+        }
         if (steps == 0 && (!options.ReturnSequences || options.ReturnStates))
             throw new ShapeMismatchException($"{op}: x {x.Shape} has no time steps, so there is no last output or final state.", nameof(x));
+        CheckMasks(op, x, options.InputMasks, new Shape(batch, gates, features), nameof(options.InputMasks));
+        CheckMasks(op, x, options.RecurrentMasks, new Shape(batch, gates, units), nameof(options.RecurrentMasks));
         CheckDType(op, x, kernel, nameof(kernel));
         CheckDType(op, x, recurrentKernel, nameof(recurrentKernel));
         CheckDType(op, x, h0, nameof(h0));
         if (c0 is Tensor c1) CheckDType(op, x, c1, nameof(c0));
         if (bias is Tensor b1) CheckDType(op, x, b1, nameof(bias));
         return units;
+    }
+
+    private static void CheckMasks(string op, Tensor x, Tensor? masks, Shape expected, string name)
+    {
+        if (masks is not Tensor m) return;
+        if (m.Shape != expected)
+            throw new ShapeMismatchException($"{op}: {name} must be (batch, gates, size) = {expected} for x {x.Shape}, got {m.Shape}.", "options");
+        CheckDType(op, x, m, name);
     }
 
     private static void CheckDType(string op, Tensor x, Tensor other, string name)

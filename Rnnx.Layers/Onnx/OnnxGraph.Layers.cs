@@ -9,6 +9,11 @@ internal sealed partial class OnnxGraph
     public string Weight(Parameter p, string path) =>
         Constant($"{path}/{p.Name}", p.Value.ToFloatArray(), p.Shape.ToArray().Select(d => (long)d).ToArray());
 
+    /// <summary>Reverses the time axis (axis 1) of a (batch, time, ...) tensor: a Slice with step −1.</summary>
+    public string FlipTime(string x, string path) =>
+        Op("Slice", $"{path}/reversed", [x, ConstantInt64($"{path}/rev_start", -1), ConstantInt64($"{path}/rev_end", long.MinValue),
+            ConstantInt64($"{path}/rev_axis", 1), ConstantInt64($"{path}/rev_step", -1)]);
+
     /// <summary>Applies a built-in activation to <paramref name="x"/> (the identity adds no node).</summary>
     /// <exception cref="NotSupportedException">A custom activation (named with the layer).</exception>
     public string Activate(Activation a, string x, string path) => a.Name switch

@@ -17,7 +17,7 @@ internal sealed partial class OnnxGraph
     private const int KeyValueKey = 1, KeyValueValue = 2;
 
     /// <summary>ONNX TensorProto.DataType values.</summary>
-    public const int Float = 1, Int32 = 6, Int64 = 7;
+    public const int Float = 1, Int32 = 6, Int64 = 7, Double = 11;
 
     private readonly List<ProtoWriter> _nodes = [];
     private readonly List<ProtoWriter> _initializers = [];
@@ -53,6 +53,24 @@ internal sealed partial class OnnxGraph
         string name = Name(hint);
         var t = new ProtoWriter().Varint(TensorDims, values.Length).Varint(TensorDataType, Int64).String(TensorName, name)
             .Bytes(TensorRawData, MemoryMarshal.AsBytes(values.AsSpan()));
+        _initializers.Add(t);
+        return name;
+    }
+
+    /// <summary>A float64 initializer of shape [values.Length].</summary>
+    public string ConstantFloat64(string hint, params double[] values)
+    {
+        string name = Name(hint);
+        _initializers.Add(new ProtoWriter().Varint(TensorDims, values.Length).Varint(TensorDataType, Double).String(TensorName, name)
+            .Bytes(TensorRawData, MemoryMarshal.AsBytes(values.AsSpan())));
+        return name;
+    }
+
+    /// <summary>A scalar (rank 0) int64 initializer, e.g. a Gather index that drops the axis.</summary>
+    public string ConstantInt64Scalar(string hint, long value)
+    {
+        string name = Name(hint);
+        var t = new ProtoWriter().Varint(TensorDataType, Int64).String(TensorName, name).Bytes(TensorRawData, MemoryMarshal.AsBytes(new[] { value }.AsSpan()));
         _initializers.Add(t);
         return name;
     }

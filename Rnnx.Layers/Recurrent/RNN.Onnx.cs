@@ -38,59 +38,22 @@ public partial class RNN
 
     private string[] ExportOnnxCore(OnnxGraph graph, string input, string[] initialStates, string path, bool returnStates, string? sequenceLens)
     {
-        var op = Cell.OnnxOperator ?? throw new NotSupportedException(
-            $"ONNX export: recurrent layer '{path}' uses the custom cell {Cell.GetType().Name}; only SimpleRNN, LSTM and GRU cells map to ONNX operators " +
-            "(export a model with built-in cells, or run the model in Rnnx).");
-        int units = op.Units, gates = op.KerasGateOfOnnxGate.Length;
-        var perm = op.KerasGateOfOnnxGate;
-        int features = op.Kernel.Shape[0];
-        var k = op.Kernel.Value.ToFloatArray();
-        var rk = op.RecurrentKernel.Value.ToFloatArray();
-        int cols = gates * units;
-        var w = new float[cols * features];
-        var rr = new float[cols * units];
-        for (int og = 0; og < gates; og++)
-            for (int u = 0; u < units; u++)
-            {
-                int src = perm[og] * units + u, dst = og * units + u;
-                for (int f = 0; f < features; f++) w[dst * features + f] = k[f * cols + src];
-                for (int j = 0; j < units; j++) rr[dst * units + j] = rk[j * cols + src];
-            }
+        var op = OnnxOperatorOrRefusal(path);
+        var (w, r, b) = op.DirectionWeights();
+        int features = op.Kernel.Shape[0], cols = op.KerasGateOfOnnxGate.Length * op.Units;
         var inputs = new List<string>
         {
             graph.Op("Transpose", $"{path}/time_major", [input], OnnxGraph.Attr.Ints("perm", 1, 0, 2)),
             graph.Constant($"{path}/W", w, 1, cols, features),
-            graph.Constant($"{path}/R", rr, 1, cols, units),
+            graph.Constant($"{path}/R", r, 1, cols, op.Units),
         };
-        if (op.Bias is not null)
-        {
-            var b = op.Bias.Value.ToFloatArray();
-            var bb = new float[2 * cols];
-            bool twoRows = b.Length == 2 * cols;   // GRU reset_after: (2, 3·units) = [input bias; recurrent bias]
-            for (int og = 0; og < gates; og++)
-                for (int u = 0; u < units; u++)
-                {
-                    int src = perm[og] * units + u, dst = og * units + u;
-                    bb[dst] = b[src];
-                    if (twoRows) bb[cols + dst] = b[cols + src];
-                }
-            inputs.Add(graph.Constant($"{path}/B", bb, 1, 2 * cols));
-        }
+        if (b is not null) inputs.Add(graph.Constant($"{path}/B", b, 1, 2 * cols));
         if (sequenceLens is not null || initialStates.Length > 0)
         {
-            if (op.Bias is null) inputs.Add("");   // no B: an omitted optional input before sequence_lens
-            inputs.Add(sequenceLens ?? "");        // sequence_lens: Σ mask, or (omitted) every sequence at full length
+            if (b is null) inputs.Add("");   // no B: an omitted optional input before sequence_lens
+            inputs.Add(sequenceLens ?? "");  // sequence_lens: Σ mask, or (omitted) every sequence at full length
         }
-        var attrs = new List<OnnxGraph.Attr>(op.Attributes);
-        var names = op.Activations.Select(a => OnnxGraph.RecurrentActivationName(a, path)).ToArray();
-        attrs.Add(OnnxGraph.Attr.Strings("activations", names));
-        if (names.Contains("Affine"))
-        {
-            attrs.Add(OnnxGraph.Attr.Floats("activation_alpha", names.Where(n => n == "Affine").Select(_ => 1f).ToArray()));
-            attrs.Add(OnnxGraph.Attr.Floats("activation_beta", names.Where(n => n == "Affine").Select(_ => 0f).ToArray()));
-        }
-        attrs.Add(OnnxGraph.Attr.Int("hidden_size", units));
-        attrs.Add(OnnxGraph.Attr.String("direction", GoBackwards ? "reverse" : "forward"));
+        var attrs = OnnxRecurrentOperator.NodeAttributes(path, GoBackwards ? "reverse" : "forward", op);
 
         if (initialStates.Length > 0)
         {
@@ -121,9 +84,12 @@ public partial class RNN
     {
         y = graph.Op("Squeeze", $"{path}/Y_squeezed", [y, graph.ConstantInt64($"{path}/direction_axis", 1)]);
         y = graph.Op("Transpose", $"{path}/batch_major", [y], OnnxGraph.Attr.Ints("perm", 1, 0, 2));     // (batch, time, units)
-        if (GoBackwards)   // Keras returns the outputs in processing order, i.e. reversed in time
-            y = graph.Op("Slice", $"{path}/reversed", [y, graph.ConstantInt64($"{path}/rev_start", -1), graph.ConstantInt64($"{path}/rev_end", long.MinValue),
-                graph.ConstantInt64($"{path}/rev_axis", 1), graph.ConstantInt64($"{path}/rev_step", -1)]);
+        if (GoBackwards) y = graph.FlipTime(y, path);   // Keras returns the outputs in processing order, i.e. reversed in time
         return y;
     }
+
+    /// <summary>The cell's ONNX operator; refuses a custom cell naming the layer.</summary>
+    internal OnnxRecurrentOperator OnnxOperatorOrRefusal(string path) => Cell.OnnxOperator ?? throw new NotSupportedException(
+        $"ONNX export: recurrent layer '{path}' uses the custom cell {Cell.GetType().Name}; only SimpleRNN, LSTM and GRU cells map to ONNX operators " +
+        "(export a model with built-in cells, or run the model in Rnnx).");
 }

@@ -159,10 +159,13 @@ public partial class RNN : Layer
             }
         }
         else Cell.GetInitialState(batch, input.DType, states);
+        var dropoutCell = training ? Cell as IDropoutCell : null;
+        var masks = dropoutCell is null ? default : DropoutMasks(dropoutCell, batch, features, input.DType);
 
-        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse)
-            return fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finalStates.Length == ns ? finalStates : default, mask);
-        if (mask is Tensor stepMask) return RunMaskedSteps(input, stepMask, states, finalStates);
+        // The fused ops take a step mask or dropout masks; both at once (training with dropout on masked sequences) run the step loop.
+        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse && !(mask is not null && masks.Any))
+            return fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finalStates.Length == ns ? finalStates : default, masks, mask);
+        if (mask is Tensor stepMask) return RunMaskedSteps(input, stepMask, states, finalStates, dropoutCell, masks);
 
         Span<Tensor> next = ns <= StateBuffer.Length ? ((Span<Tensor>)nextBuffer)[..ns] : new Tensor[ns];
         var pool = t_outputBuffers ??= new Stack<Tensor[]>();
@@ -173,7 +176,7 @@ public partial class RNN : Layer
         {
             int t = GoBackwards ? steps - 1 - k : k;
             var xt = Tensor.Select(input, 1, t);
-            last = Cell.Step(xt, states, next);
+            last = masks.Any ? dropoutCell!.Step(xt, states, next, masks) : Cell.Step(xt, states, next);
             outputs[k] = last;
             for (int i = 0; i < ns; i++) states[i] = next[i];
         }
@@ -188,7 +191,7 @@ public partial class RNN : Layer
     /// The composed step loop with a mask: s_k = m ⊙ cell(x_t, s_{k−1}) + (1 − m) ⊙ s_{k−1} for every state, and the
     /// output y_k = m ⊙ out_k + (1 − m) ⊙ y_{k−1} with y_{−1} = 0 (m = mask[:, t] as a column; exact selection for 0/1).
     /// </summary>
-    private Tensor RunMaskedSteps(Tensor input, Tensor mask, Span<Tensor> states, Span<Tensor> finalStates)
+    private Tensor RunMaskedSteps(Tensor input, Tensor mask, Span<Tensor> states, Span<Tensor> finalStates, IDropoutCell? dropoutCell, in RecurrentDropoutMasks masks)
     {
         int batch = input.Shape[0], steps = input.Shape[1], ns = states.Length;
         var keep = Tensor.Reshape(mask, batch, steps, 1);
@@ -200,7 +203,8 @@ public partial class RNN : Layer
         {
             int t = GoBackwards ? steps - 1 - k : k;
             Tensor m = Tensor.Select(keep, 1, t), notM = Tensor.Select(drop, 1, t);
-            var y = Cell.Step(Tensor.Select(input, 1, t), states, next);
+            var xt = Tensor.Select(input, 1, t);
+            var y = masks.Any ? dropoutCell!.Step(xt, states, next, masks) : Cell.Step(xt, states, next);
             for (int i = 0; i < ns; i++) states[i] = m * next[i] + notM * states[i];
             last = m * y + notM * last;
             outputs[k] = last;
@@ -229,8 +233,10 @@ internal interface IFusedRecurrentCell
 
     /// <summary>
     /// x (batch, time, features) with initial states → (batch, time, units) when <paramref name="returnSequences"/>,
-    /// else (batch, units); writes the final states into <paramref name="finalStates"/> unless it is empty (not wanted).
-    /// With a (batch, time) <paramref name="mask"/>, masked steps carry the states and the previous output.
+    /// else (batch, units); writes the final states into <paramref name="finalStates"/> unless it is empty (not wanted);
+    /// the sequence's dropout masks (none by default) enter the fused op.
+    /// With a (batch, time) <paramref name="mask"/>, masked steps carry the states and repeat the previous output.
     /// </summary>
-    Tensor ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates, Tensor? mask);
+    Tensor ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates,
+        in RecurrentDropoutMasks masks = default, Tensor? mask = null);
 }

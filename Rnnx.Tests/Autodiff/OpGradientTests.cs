@@ -175,6 +175,11 @@ public class OpGradientTests
         yield return Data(Case("Slice overlapping uses of one tensor", r => [r.Uniform(2, 9)],
             x => T.Slice(x[0], 1, 0, 6) * T.Slice(x[0], 1, 3, null)));
 
+        // Flip
+        foreach (var (shape, axis) in new (int[], int)[] { ([2, 5, 3], 1), ([2, 5, 3], 0), ([2, 5, 3], -1), ([7], 0), ([1, 1], 1) })
+            yield return Data(Case($"Flip {Fmt(shape)} axis {axis}", r => [r.Uniform(S(shape))], x => T.Flip(x[0], axis)));
+        yield return Data(Case("Flip times its input", r => [r.Uniform(3, 4)], x => T.Flip(x[0], 1) * x[0]));
+
         // Select (Slice + Reshape)
         var selects = new (int[] Shape, int Axis, int Index)[]
         {

@@ -52,6 +52,19 @@ public sealed class OnnxExportTests
             new GlobalAveragePooling1D(), new Dense(4, "gelu"), new Dense(3, "softmax")), [12, 17]);
         yield return new("shape_layers_and_activations", () => new Sequential(new Permute([2, 1], inputShape: [6, 4]), new Reshape([-1, 3]),
             new AveragePooling1D(3), new Dense(5, "elu"), new GlobalMaxPooling1D(), new Dense(4, "selu"), new Dense(3, "swish"), new Dense(2, "softplus")), [6]);
+        // Bidirectional: one direction="bidirectional" node when both directions share the operator and its settings
+        // (activations may differ per direction), else a node per direction; each merge mode after it.
+        yield return new("bidirectional_lstm_concat", () => new Sequential(new Bidirectional(new LSTM(5, returnSequences: true), inputShape: [null, 1]),
+            new Bidirectional(new LSTM(4)), new Dense(2)), [9, 11]);
+        yield return new("bidirectional_merge_modes", () => new Sequential(new Bidirectional(new GRU(4, returnSequences: true), "sum", inputShape: [null, 2]),
+            new Bidirectional(new SimpleRNN(3, returnSequences: true), "mul"), new Bidirectional(new GRU(3, resetAfter: false), "ave"), new Dense(1)), [7, 12]);
+        yield return new("bidirectional_backward_layers", () => new Sequential(
+            new Bidirectional(new LSTM(4, returnSequences: true), backwardLayer: new LSTM(3, useBias: false, returnSequences: true, goBackwards: true), inputShape: [null, 2]),
+            new Bidirectional(new SimpleRNN(3, activation: "relu"), "sum", backwardLayer: new SimpleRNN(3, goBackwards: true)), new Dense(1)), [6, 10]);
+        yield return new("noise_layers_vanish", () => new Sequential(new Dense(4, inputShape: [null, 3]), new Dropout(0.3), new SpatialDropout1D(0.2),
+            new GaussianNoise(0.1), new Dense(2), new Dropout(0.5)), [5, 8]);
+        yield return new("recurrent_dropout_vanishes", () => new Sequential(new LSTM(6, returnSequences: true, inputShape: [null, 2], dropout: 0.2, recurrentDropout: 0.3),
+            new GRU(5, returnSequences: true, recurrentDropout: 0.4), new SimpleRNN(4, dropout: 0.5), new Dense(2)), [7, 9]);
         yield return new("time_distributed_flatten", () => new Sequential(new Conv1D(4, 2, inputShape: [null, 3]), new Dense(6), new TimeDistributed(new Flatten()), new LayerNormalization()), [5, 9]);
     }
 
@@ -91,6 +104,31 @@ public sealed class OnnxExportTests
                 TestContext.Out.WriteLine($"{a.Name} steps {steps} batch {batch}: max abs error {maxErr:E2}, max abs value {e.Max(Math.Abs):G3}");
                 Assert.That(maxErr, Is.LessThanOrEqualTo(1e-5), $"{a.Name}: max |Δ| over {steps} steps, batch {batch}");
             }
+    }
+
+    /// <summary>
+    /// Bidirectional is one node with direction "bidirectional" when both directions share the operator, its size and
+    /// settings, and a "forward" plus a "reverse" node otherwise (the layer is named "bi" so no tensor name spells a
+    /// direction); several outputs are refused naming the layer.
+    /// </summary>
+    [Test]
+    public void BidirectionalIsOneNodeWhereOnnxAllowsIt()
+    {
+        static string Exported(Bidirectional layer)
+        {
+            var m = new Sequential(layer);
+            m.Build();
+            return System.Text.Encoding.Latin1.GetString(OnnxExporter.Export(m));
+        }
+        var one = Exported(new Bidirectional(new GRU(3, returnSequences: true), "sum", inputShape: [null, 2], name: "bi"));
+        Assert.That(one, Does.Contain("bidirectional").And.Not.Contain("reverse"));
+        var two = Exported(new Bidirectional(new GRU(3), backwardLayer: new GRU(3, resetAfter: false, goBackwards: true, name: "back"), inputShape: [null, 2], name: "bi"));
+        Assert.That(two, Does.Contain("reverse").And.Not.Contain("bidirectional"));
+
+        var pair = new Bidirectional(new LSTM(3), mergeMode: null, name: "pair");
+        pair.Build([null, 2]);
+        Assert.That(() => pair.ExportOnnx(new OnnxGraph(), "input", [null, 2], "pair"), Throws.TypeOf<NotSupportedException>()
+            .With.Message.Contains("Bidirectional layer 'pair' has 2 outputs (merge mode null)"));
     }
 
     [Test]

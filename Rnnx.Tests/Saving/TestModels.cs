@@ -23,6 +23,10 @@ public static class TestModels
         yield return new("lstm", () => new Sequential(new LSTM(4, returnSequences: true, inputShape: [null, 1]), new LSTM(3, unitForgetBias: false), new Dense(2)), [6, 1]);
         yield return new("gru", () => new Sequential(new GRU(4, returnSequences: true, inputShape: [null, 1]), new GRU(3, resetAfter: false, useBias: true), new Dense(1)), [6, 1]);
         yield return new("rnn_cells", () => new Sequential(new RNN(new LSTMCell(3), returnSequences: true, inputShape: [null, 2]), new RNN(new GRUCell(2)), new Dense(1)), [5, 2]);
+        yield return new("bidirectional", () => new Sequential(new Bidirectional(new LSTM(3, returnSequences: true), inputShape: [null, 2]),
+            new Bidirectional(new GRU(2), "ave"), new Dense(1)), [6, 2]);
+        yield return new("bidirectional_backward_layer", () => new Sequential(new Bidirectional(new SimpleRNN(3, returnSequences: true), "mul",
+            backwardLayer: new SimpleRNN(3, activation: "relu", returnSequences: true, goBackwards: true), inputShape: [null, 1]), new TimeDistributed(new Dense(1))), [5, 1]);
         yield return new("conv1d", () => new Sequential(
             new Conv1D(4, 3, strides: 2, padding: "valid", inputShape: [null, 1]),
             new Conv1D(3, 2, padding: "same", activation: "relu"),
@@ -37,6 +41,8 @@ public static class TestModels
             new RNN(new LNSimpleRNNCell(4), returnSequences: true, inputShape: [null, 1]),
             new RNN(new LNSimpleRNNCell(3, Activation.Relu)),
             new Dense(2)), [6, 1]);
+        yield return new("dropout_layers", () => new Sequential(new Dense(4, inputShape: [null, 3]), new Dropout(0.25, noiseShape: [null, 1, null], seed: 9),
+            new SpatialDropout1D(0.125), new GaussianNoise(0.5), new Dense(2)), [5, 3]);
         yield return new("float64", () => Float64(new Sequential(new GRU(3, returnSequences: true, inputShape: [null, 1]), new TimeDistributed(new Dense(2)))), [5, 1]);
     }
 

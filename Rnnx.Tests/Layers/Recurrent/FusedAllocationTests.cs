@@ -18,8 +18,23 @@ public class FusedAllocationTests
     {
         RNN l1 = lstm ? new LSTM(20, returnSequences: true) : new GRU(20, returnSequences: true);
         RNN l2 = lstm ? new LSTM(20) : new GRU(20);
+        AssertStepAllocatesNothing(l1, l2, 20, steps, $"{(lstm ? "LSTM" : "GRU")} T={steps}");
+    }
+
+    /// <summary>The same for the Bidirectional forecaster of example (c), every merge mode: flip and merge come from the tape too.</summary>
+    [Test]
+    public void BidirectionalTrainingStepAllocatesNothingAfterWarmUp([Values("concat", "sum", "mul", "ave")] string mergeMode)
+    {
+        var l1 = new Bidirectional(new LSTM(20, returnSequences: true), mergeMode);
+        var l2 = new Bidirectional(new LSTM(20), mergeMode);
+        AssertStepAllocatesNothing(l1, l2, mergeMode == "concat" ? 40 : 20, 50, $"Bidirectional LSTM ({mergeMode})");
+    }
+
+    /// <summary>Forward through <paramref name="l1"/> and <paramref name="l2"/> on (32, steps, 1), backward, tape reset: under 1 KiB after warm-up.</summary>
+    private static void AssertStepAllocatesNothing(Layer l1, Layer l2, int between, int steps, string what)
+    {
         l1.Build([null, 1], DType.Float32, new NumPyRandomState(1));
-        l2.Build([null, 20], DType.Float32, new NumPyRandomState(2));
+        l2.Build([null, between], DType.Float32, new NumPyRandomState(2));
         var x = RandomTensor(new NumPyRandomState(3), DType.Float32, 1.0, 32, steps, 1);
         var kernel = l1.Weights[0];
         using var tape = new Tape();
@@ -38,8 +53,8 @@ public class FusedAllocationTests
 
         // warm-up: pools, gradient slots, JIT
         long allocated = SteadyStateAllocation.BytesPerRun(Step, warmUps: 5, measured: 3).Max();
-        TestContext.Out.WriteLine($"{(lstm ? "LSTM" : "GRU")} T={steps}: {allocated} bytes per training step after warm-up");
-        Assert.That(allocated, Is.LessThan(1024), $"bytes allocated by one training step with T = {steps}");
+        TestContext.Out.WriteLine($"{what}: {allocated} bytes per training step after warm-up");
+        Assert.That(allocated, Is.LessThan(1024), $"bytes allocated by one training step ({what})");
     }
 
     /// <summary>The same with a per-sample mask (lengths spread over the batch, as Embedding(maskZero) gives): the packed plan and buffers come from the tape too.</summary>

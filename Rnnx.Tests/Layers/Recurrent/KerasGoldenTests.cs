@@ -14,13 +14,6 @@ namespace Rnnx.Tests.Layers.Recurrent;
 /// </summary>
 public class KerasGoldenTests
 {
-    private static Tensor Arange(params int[] shape)
-    {
-        var v = new float[shape.Aggregate(1, (a, b) => a * b)];
-        for (int i = 0; i < v.Length; i++) v[i] = i;
-        return Tensor.FromArray(v, shape);
-    }
-
     /// <summary>Sets kernel 0.01, recurrent 0.02, bias 0.03 (LSTM forget slice 1 when <paramref name="unitForgetBias"/>).</summary>
     private static void SetConstantWeights(RNN layer, int features, bool unitForgetBias = false)
     {

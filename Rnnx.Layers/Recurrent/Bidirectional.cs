@@ -1,0 +1,292 @@
+using System.Text.Json.Nodes;
+using Rnnx.Onnx;
+using Rnnx.Random;
+using Rnnx.Saving;
+
+namespace Rnnx.Layers;
+
+/// <summary>
+/// Keras's <c>Bidirectional</c> wrapper: a copy of a recurrent layer reads the sequence forward in time, another copy
+/// (with <c>go_backwards</c> set) reads it backward, and their outputs are merged. As Keras: the copies are made from
+/// the wrapped layer's config (its weights are not reused) and named <c>forward_{name}</c> and <c>backward_{name}</c>;
+/// the weights are the forward layer's then the backward layer's; with <c>return_sequences</c> the backward output is
+/// flipped back into time order before merging; <c>return_sequences</c> and <c>return_state</c> come from the wrapped
+/// layer. Both directions run as fused whole-sequence ops for the built-in cells.
+/// </summary>
+/// <remarks>
+/// Merge modes: <c>"concat"</c> (default, features of the forward output then the backward one), <c>"sum"</c>,
+/// <c>"mul"</c>, <c>"ave"</c> ((y + y_rev) / 2), or <c>null</c> (both outputs, unmerged). With <c>null</c> or with
+/// <c>return_state</c> the layer has several outputs, in Keras's order: the merged output (or the forward then the
+/// backward output), then the forward layer's final states, then the backward layer's; get them from <see cref="Run"/>.
+/// </remarks>
+[SavedAs("Bidirectional")]
+public sealed class Bidirectional : Layer
+{
+    /// <summary>Creates the wrapper.</summary>
+    /// <param name="layer">The recurrent layer to run in both directions (SimpleRNN, LSTM, GRU or RNN); only its config is used.</param>
+    /// <param name="mergeMode"><c>"concat"</c>, <c>"sum"</c>, <c>"mul"</c>, <c>"ave"</c>, or null for two unmerged outputs.</param>
+    /// <param name="backwardLayer">
+    /// Optional recurrent layer used as it is for the backward direction; it must differ from <paramref name="layer"/> in
+    /// <c>go_backwards</c> and agree in <c>return_sequences</c> and <c>return_state</c> (as Keras checks).
+    /// </param>
+    /// <param name="inputShape">Optional input shape without batch, e.g. [null, 1] (default: the wrapped layer's).</param>
+    /// <param name="name">Optional name.</param>
+    /// <exception cref="ArgumentException">Not a recurrent layer, an unknown merge mode, or a backward layer that does not fit.</exception>
+    /// <exception cref="ShapeMismatchException">A sum, product or average of outputs of different sizes.</exception>
+    public Bidirectional(Layer layer, string? mergeMode = "concat", Layer? backwardLayer = null, int?[]? inputShape = null, string? name = null)
+        : base(name, inputShape ?? layer?.DeclaredInputShape)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        var forward = AsRecurrent(layer, nameof(layer));
+        if (mergeMode is not ("concat" or "sum" or "mul" or "ave" or null))
+            throw new ArgumentException(
+                $"{Name}: invalid merge mode '{mergeMode}'; use one of \"concat\", \"sum\", \"mul\", \"ave\", or null for two unmerged outputs.", nameof(mergeMode));
+        MergeMode = mergeMode;
+        ForwardLayer = Track(Copy(forward, "forward_" + RemovePrefix(forward.Name, "forward_"), goBackwards: null));
+        BackwardLayer = Track(backwardLayer is null
+            ? Copy(forward, "backward_" + RemovePrefix(forward.Name, "backward_"), goBackwards: true)
+            : AsRecurrent(backwardLayer, nameof(backwardLayer)));
+        Verify();
+    }
+
+    /// <summary>The layer run forward in time (a copy of the wrapped layer, named <c>forward_...</c>).</summary>
+    public RNN ForwardLayer { get; }
+
+    /// <summary>The layer run backward in time (a copy with <c>go_backwards</c> set, or the given backward layer).</summary>
+    public RNN BackwardLayer { get; }
+
+    /// <summary><c>"concat"</c>, <c>"sum"</c>, <c>"mul"</c>, <c>"ave"</c>, or null (two outputs).</summary>
+    public string? MergeMode { get; }
+
+    /// <summary>Whether every step's output is returned (the wrapped layer's <c>return_sequences</c>).</summary>
+    public bool ReturnSequences => ForwardLayer.ReturnSequences;
+
+    /// <summary>Whether both layers' final states are outputs too (the wrapped layer's <c>return_state</c>).</summary>
+    public bool ReturnState => ForwardLayer.ReturnState;
+
+    /// <summary>The number of outputs <see cref="Run"/> returns: 1 or 2 (null merge mode), plus each direction's states with <see cref="ReturnState"/>.</summary>
+    public override int OutputCount => (MergeMode is null ? 2 : 1) + (ReturnState ? ForwardLayer.Cell.StateSizes.Count + BackwardLayer.Cell.StateSizes.Count : 0);
+
+    /// <summary>Run both directions with the fused sequence kernels when the cells have them (default true); false runs the composed step loops.</summary>
+    public bool UseFusedKernel
+    {
+        get => ForwardLayer.UseFusedKernel && BackwardLayer.UseFusedKernel;
+        set => ForwardLayer.UseFusedKernel = BackwardLayer.UseFusedKernel = value;
+    }
+
+    private RNN AsRecurrent(Layer layer, string parameter) => layer as RNN ?? throw new ArgumentException(
+        $"{Name}: '{layer.Name}' is a {layer.GetType().Name}; Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU or RNN).", parameter);
+
+    private static string RemovePrefix(string s, string prefix) => s.StartsWith(prefix, StringComparison.Ordinal) ? s[prefix.Length..] : s;
+
+    /// <summary>A fresh layer from <paramref name="layer"/>'s config (Keras re-creates it by serializing and deserializing).</summary>
+    private RNN Copy(RNN layer, string name, bool? goBackwards)
+    {
+        var entry = Architecture.LayerEntry(layer);
+        entry["name"] = name;
+        if (goBackwards is bool g) ((JsonObject)entry["config"]!)["go_backwards"] = g;
+        try
+        {
+            return (RNN)Architecture.LayerFromEntry(entry, $"{Name}: copying '{layer.Name}' as '{name}'");
+        }
+        catch (ModelFormatException e)
+        {
+            throw new ArgumentException($"{Name}: cannot re-create '{layer.Name}' from its config ({e.Message}); register its classes with " +
+                "LayerRegistry (and override GetConfig), or pass both directions' layers (layer and backwardLayer).", nameof(layer), e);
+        }
+    }
+
+    /// <summary>Keras's checks: different directions, same return_sequences and return_state; equal sizes for an elementwise merge.</summary>
+    private void Verify()
+    {
+        RNN f = ForwardLayer, b = BackwardLayer;
+        if (f.GoBackwards == b.GoBackwards)
+            throw new ArgumentException($"{Name}: the forward layer '{f.Name}' and the backward layer '{b.Name}' must have different go_backwards values; both have {f.GoBackwards}.");
+        if (f.ReturnSequences != b.ReturnSequences)
+            throw new ArgumentException($"{Name}: the forward layer '{f.Name}' and the backward layer '{b.Name}' must have the same return_sequences; got {f.ReturnSequences} and {b.ReturnSequences}.");
+        if (f.ReturnState != b.ReturnState)
+            throw new ArgumentException($"{Name}: the forward layer '{f.Name}' and the backward layer '{b.Name}' must have the same return_state; got {f.ReturnState} and {b.ReturnState}.");
+        if (MergeMode is "sum" or "mul" or "ave" && f.Cell.OutputSize != b.Cell.OutputSize)
+            throw ShapeError($"merge mode '{MergeMode}' combines outputs element by element, but '{f.Name}' gives {OutputText(f)} and '{b.Name}' gives {OutputText(b)}.");
+    }
+
+    private static string OutputText(RNN layer) => layer.ReturnSequences ? $"(batch, time, {layer.Cell.OutputSize})" : $"(batch, {layer.Cell.OutputSize})";
+
+    /// <inheritdoc />
+    protected override void BuildCore(int?[] inputShape)
+    {
+        CheckSequenceShape(inputShape);
+        ForwardLayer.BuildInContext(inputShape);
+        BackwardLayer.BuildInContext(inputShape);
+    }
+
+    private void CheckSequenceShape(int?[] inputShape)
+    {
+        if (inputShape.Length != 2 || inputShape[1] is null)
+            throw ShapeError($"expects input (batch, time, features) with known features, got (batch, {string.Join(", ", inputShape.Select(d => d?.ToString() ?? "None"))}).");
+    }
+
+    /// <summary>The shapes (without batch) of every output, in <see cref="Run"/>'s order.</summary>
+    /// <exception cref="ShapeMismatchException">The input shape does not fit.</exception>
+    public IReadOnlyList<int?[]> ComputeOutputShapes(int?[] inputShape)
+    {
+        ArgumentNullException.ThrowIfNull(inputShape);
+        CheckSequenceShape(inputShape);
+        var y = ForwardLayer.ComputeOutputShape(inputShape);
+        var yr = BackwardLayer.ComputeOutputShape(inputShape);
+        var shapes = new List<int?[]>();
+        if (MergeMode is null) shapes.AddRange([y, yr]);
+        else if (MergeMode == "concat") shapes.Add([.. y[..^1], y[^1] + yr[^1]]);
+        else shapes.Add(y);
+        if (ReturnState)
+            foreach (var size in ForwardLayer.Cell.StateSizes.Concat(BackwardLayer.Cell.StateSizes)) shapes.Add([size]);
+        return shapes;
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The layer has several outputs (null merge mode or return_state).</exception>
+    public override int?[] ComputeOutputShape(int?[] inputShape)
+    {
+        RequireSingleOutput();
+        return ComputeOutputShapes(inputShape)[0];
+    }
+
+    private void RequireSingleOutput()
+    {
+        if (OutputCount > 1)
+            throw new InvalidOperationException($"{Name}: with {(MergeMode is null ? "merge mode null" : "return_state")} the layer has {OutputCount} outputs, " +
+                "so it cannot be a layer of a Sequential model or be called for one tensor; use Run, which returns every output.");
+    }
+
+    /// <inheritdoc />
+    protected override Tensor Forward(Tensor input, bool training)
+    {
+        RequireSingleOutput();
+        CheckInput(input);
+        var y = ForwardLayer.Call(input, training);
+        var yr = BackwardLayer.Call(input, training);
+        return Merge(y, ReturnSequences ? Tensor.Flip(yr, 1) : yr);
+    }
+
+    private void CheckInput(Tensor input)
+    {
+        if (input.Rank != 3) throw ShapeError($"expects input (batch, time, features), got {input.Shape}.");
+        if (input.DType != DType) throw new ArgumentException($"{Name}: input dtype {input.DType} differs from the layer's {DType}.", nameof(input));
+    }
+
+    private Tensor Merge(Tensor y, Tensor yr) => MergeMode switch
+    {
+        "concat" => Tensor.Concat(-1, y, yr),
+        "sum" => y + yr,
+        "mul" => y * yr,
+        _ => (y + yr) * 0.5,   // "ave": Keras's (y + y_rev) / 2, the same value in floating point
+    };
+
+    /// <summary>
+    /// Runs the layer and returns every output in Keras's order: the merged output (or, with a null merge mode, the
+    /// forward output then the backward one in time order), then, with <see cref="ReturnState"/>, the forward layer's
+    /// final states and the backward layer's.
+    /// </summary>
+    /// <param name="input">(batch, time, features).</param>
+    /// <param name="initialState">
+    /// Optional initial states as Keras takes them: the forward layer's first, then the backward layer's (e.g.
+    /// [h_fwd, c_fwd, h_bwd, c_bwd] for LSTM); zeros when omitted.
+    /// </param>
+    /// <param name="training">Keras's training flag, passed to both layers; it does not decide recording (see <see cref="Layer.Call(Tensor, bool)"/>).</param>
+    /// <exception cref="ArgumentException">Wrong number of initial states, or the input's dtype differs from the layer's.</exception>
+    /// <exception cref="ShapeMismatchException">The input or an initial state has the wrong shape.</exception>
+    public Tensor[] Run(Tensor input, IReadOnlyList<Tensor>? initialState = null, bool training = false)
+    {
+        int nf = ForwardLayer.Cell.StateSizes.Count, nb = BackwardLayer.Cell.StateSizes.Count;
+        if (initialState is not null && initialState.Count != nf + nb)
+            throw new ArgumentException($"{Name}: expected {nf + nb} initial state tensors ({nf} for '{ForwardLayer.Name}', then {nb} for '{BackwardLayer.Name}'), " +
+                $"got {initialState.Count}.", nameof(initialState));
+        if (input.Rank != 3) throw ShapeError($"expects input (batch, time, features), got {input.Shape}.");
+        if (!IsBuilt)
+        {
+            using var scope = BuildContext.Enter(input.DType, BuildContext.CurrentOrNull?.Rng ?? new NumPyRandomState(0));
+            BuildInContext([input.Shape[1], input.Shape[2]]);
+        }
+        CheckInput(input);
+        var (y, forwardStates) = ForwardLayer.Run(input, initialState?.Take(nf).ToArray(), training);
+        var (yr, backwardStates) = BackwardLayer.Run(input, initialState?.Skip(nf).ToArray(), training);
+        if (ReturnSequences) yr = Tensor.Flip(yr, 1);
+        var outputs = new List<Tensor>(OutputCount);
+        if (MergeMode is null) outputs.AddRange([y, yr]);
+        else outputs.Add(Merge(y, yr));
+        if (ReturnState) outputs.AddRange([.. forwardStates, .. backwardStates]);
+        return [.. outputs];
+    }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => new LayerConfig().Set("merge_mode", MergeMode).Set("layer", ForwardLayer).Set("backward_layer", BackwardLayer);
+
+    internal static Bidirectional FromConfig(LayerConfig c) => new(c.GetLayer("layer"),
+        c.Contains("merge_mode") ? c.GetString("merge_mode", null) : "concat",
+        c.ToJson()["backward_layer"] is null ? null : c.GetLayer("backward_layer"), c.InputShape, c.Name);
+
+    /// <summary>
+    /// One ONNX recurrent node with <c>direction="bidirectional"</c> when both layers map onto the same operator with the
+    /// same size and settings and the forward layer runs forward; otherwise each layer's own node. The merge is
+    /// expressed with ONNX ops after it (Concat, Add, Mul). Several outputs (null merge mode, return_state) are refused.
+    /// </summary>
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path)
+    {
+        if (OutputCount > 1)
+            throw new NotSupportedException($"ONNX export: Bidirectional layer '{path}' has {OutputCount} outputs ({(MergeMode is null ? "merge mode null" : "return_state")}); " +
+                "only a single output is exported (use a merge mode and return_state false, or run the model in Rnnx).");
+        string fPath = $"{path}/{ForwardLayer.Name}", bPath = $"{path}/{BackwardLayer.Name}";
+        var f = ForwardLayer.OnnxOperatorOrRefusal(fPath);
+        var b = BackwardLayer.OnnxOperatorOrRefusal(bPath);
+        string y, yr;
+        if (!ForwardLayer.GoBackwards && f.OpType == b.OpType && f.Units == b.Units && (f.Bias is null) == (b.Bias is null)
+            && f.Attributes.SequenceEqual(b.Attributes))
+            (y, yr) = ExportOneNode(graph, input, path, f, b);
+        else
+        {
+            y = ForwardLayer.ExportOnnx(graph, input, inputShape, fPath);
+            yr = BackwardLayer.ExportOnnx(graph, input, inputShape, bPath);
+            if (ReturnSequences) yr = graph.FlipTime(yr, bPath);
+        }
+        return MergeMode switch
+        {
+            "concat" => graph.Op("Concat", $"{path}/concat", [y, yr], OnnxGraph.Attr.Int("axis", -1)),
+            "sum" => graph.Op("Add", $"{path}/sum", [y, yr]),
+            "mul" => graph.Op("Mul", $"{path}/mul", [y, yr]),
+            _ => graph.Op("Mul", $"{path}/ave", [graph.Op("Add", $"{path}/sum", [y, yr]), graph.Constant($"{path}/half", [0.5f])]),
+        };
+    }
+
+    /// <summary>The bidirectional node; returns the forward and backward outputs, batch-major and in time order.</summary>
+    private (string Y, string YRev) ExportOneNode(OnnxGraph graph, string input, string path, OnnxRecurrentOperator f, OnnxRecurrentOperator b)
+    {
+        var (fw, fr, fb) = f.DirectionWeights();
+        var (bw, br, bb) = b.DirectionWeights();
+        int features = f.Kernel.Shape[0], cols = f.KerasGateOfOnnxGate.Length * f.Units;
+        var inputs = new List<string>
+        {
+            graph.Op("Transpose", $"{path}/time_major", [input], OnnxGraph.Attr.Ints("perm", 1, 0, 2)),
+            graph.Constant($"{path}/W", [.. fw, .. bw], 2, cols, features),
+            graph.Constant($"{path}/R", [.. fr, .. br], 2, cols, f.Units),
+        };
+        if (fb is not null) inputs.Add(graph.Constant($"{path}/B", [.. fb, .. bb!], 2, 2 * cols));
+        var attrs = OnnxRecurrentOperator.NodeAttributes(path, "bidirectional", f, b);
+        string directions;
+        int axis;
+        if (ReturnSequences)
+        {
+            // Y is (time, 2, batch, units); ONNX gives the reverse direction's outputs in time order, as Keras's flipped y_rev.
+            var yAll = graph.Node(f.OpType, [.. inputs], [$"{path}/Y"], [.. attrs])[0];
+            directions = graph.Op("Transpose", $"{path}/batch_major", [yAll], OnnxGraph.Attr.Ints("perm", 2, 0, 1, 3));   // (batch, time, 2, units)
+            axis = 2;
+        }
+        else
+        {
+            directions = graph.Node(f.OpType, [.. inputs], ["", $"{path}/Y_h"], [.. attrs])[1];   // (2, batch, units)
+            axis = 0;
+        }
+        string Direction(int d, string hint) => graph.Op("Gather", $"{path}/{hint}", [directions, graph.ConstantInt64Scalar($"{path}/{hint}_index", d)],
+            OnnxGraph.Attr.Int("axis", axis));
+        return (Direction(0, "forward"), Direction(1, "backward"));
+    }
+}
