@@ -155,6 +155,31 @@ public class MaskingLayerTests
         Assert.That(masked, Is.EqualTo(shortened).Within(1e-6f));
     }
 
+    /// <summary>
+    /// Recurrent dropout on masked sequences (training): the step loop runs with both, and a padded sample's final
+    /// state and gradients are those of its own steps: padding after the sequence changes nothing.
+    /// </summary>
+    [Test]
+    public void DropoutWithMask_TrainsOnTheUnmaskedStepsOnly()
+    {
+        var ids = Tensor.FromArray(new float[] { 1, 2, 3, 0, 0, 4, 2, 0, 0, 0 }, 2, 5);
+        var model = new Sequential([new Embedding(5, 3, maskZero: true), new LSTM(4, dropout: 0.2, recurrentDropout: 0.3), new Dense(1)], seed: 4);
+        model.Compile(new Rnnx.Optimizers.Adam(), Loss.MeanSquaredError);
+        var y = Tensor.FromArray(new float[] { 0.5f, -0.5f }, 2, 1);
+        model.Shards = 1;
+        double loss = model.TrainOnBatch(ids, y);
+        Assert.That(double.IsFinite(loss), Is.True);
+        // The same data padded to 8 steps trains to the same weights (masked steps are skipped; masks drawn per sample row).
+        var wider = Tensor.FromArray(new float[] { 1, 2, 3, 0, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 0, 0 }, 2, 8);
+        var twin = new Sequential([new Embedding(5, 3, maskZero: true), new LSTM(4, dropout: 0.2, recurrentDropout: 0.3), new Dense(1)], seed: 4);
+        twin.Compile(new Rnnx.Optimizers.Adam(), Loss.MeanSquaredError);
+        twin.Shards = 1;
+        twin.TrainOnBatch(wider, y);
+        var a = model.GetWeights().SelectMany(w => w.ToFloatArray()).ToArray();
+        var b = twin.GetWeights().SelectMany(w => w.ToFloatArray()).ToArray();
+        Assert.That(b, Is.EqualTo(a).Within(1e-6f));
+    }
+
     [Test]
     public void GlobalAveragePooling1D_AveragesUnmaskedStepsOnly()
     {
