@@ -234,6 +234,13 @@ public abstract partial class Layer
     /// </param>
     public Tensor Call(Tensor input, bool training = false)
     {
+        EnsureBuiltFor(input);
+        return Forward(input, training);
+    }
+
+    /// <summary>Builds the layer from the input's shape and dtype on first use; afterwards checks the dtype.</summary>
+    private void EnsureBuiltFor(Tensor input)
+    {
         if (!IsBuilt)
         {
             var shape = WithoutBatch(input.Shape);
@@ -242,11 +249,64 @@ public abstract partial class Layer
         }
         else if (input.DType != DType)
             throw new ArgumentException($"{Name}: input dtype {input.DType} differs from the layer's {DType}.", nameof(input));
-        return Forward(input, training);
     }
 
     /// <summary>The forward computation (the layer is built).</summary>
     protected abstract Tensor Forward(Tensor input, bool training);
+
+    // ------------------------------------------------------------ masks (Keras's supports_masking / compute_mask)
+
+    /// <summary>
+    /// Whether the layer accepts a (batch, time) mask (Keras <c>supports_masking</c>). False by default: such a layer
+    /// refuses a mask (Keras 3 warns and drops it; Rnnx refuses, so that padding never silently reaches a result).
+    /// Layers that act per step (Dense, activations) pass the mask on unchanged; recurrent layers, pooling and the
+    /// losses use it.
+    /// </summary>
+    public virtual bool SupportsMasking => false;
+
+    /// <summary>
+    /// Runs the layer with the mask produced by the layers before it (Keras's <c>layer(x, mask=mask)</c>); a mask is
+    /// (batch, time) of 1 (use the step) and 0 (skip it), in the input's dtype. How a model carries masks: for each
+    /// layer, <c>y = layer.Call(x, mask, training)</c>, then <c>mask = layer.ComputeMask(x, mask)</c> for the next one.
+    /// </summary>
+    /// <param name="input">(batch, time, ...) when a mask is given.</param>
+    /// <param name="mask">(batch, time) or null (no mask).</param>
+    /// <param name="training">As in <see cref="Call(Tensor, bool)"/>.</param>
+    /// <exception cref="ArgumentException">The layer cannot take a mask, or the mask does not fit the input.</exception>
+    public Tensor Call(Tensor input, Tensor? mask, bool training = false)
+    {
+        if (mask is not Tensor m) return Call(input, training);
+        CheckMask(input, m);
+        EnsureBuiltFor(input);
+        return Forward(input, m, training);
+    }
+
+    /// <summary>
+    /// The mask of the layer's output for the next layer (Keras <c>compute_mask</c>), given the layer's input and
+    /// input mask: by default the input mask when <see cref="SupportsMasking"/> (null stays null). Layers that make
+    /// a mask (Masking, Embedding) or consume it (a recurrent layer returning only its last output, global pooling)
+    /// override it.
+    /// </summary>
+    /// <exception cref="ArgumentException">A mask reaches a layer that cannot take one.</exception>
+    public virtual Tensor? ComputeMask(Tensor input, Tensor? mask)
+    {
+        if (mask is Tensor m) CheckMask(input, m);
+        return mask;
+    }
+
+    /// <summary>The forward computation with a mask (the layer is built, the mask checked); by default the mask changes nothing.</summary>
+    protected virtual Tensor Forward(Tensor input, Tensor mask, bool training) => Forward(input, training);
+
+    /// <summary>Refuses a mask this layer cannot take, or one whose shape is not the input's (batch, time).</summary>
+    /// <exception cref="ArgumentException">Naming the layer and both shapes.</exception>
+    protected void CheckMask(Tensor input, Tensor mask)
+    {
+        if (!SupportsMasking)
+            throw new ArgumentException(
+                $"{Name}: a {GetType().Name} layer cannot take a mask (input {input.Shape}, mask {mask.Shape}); the mask comes from a Masking or Embedding(maskZero: true) layer before it. Put the layers that use masks (recurrent layers, GlobalAveragePooling1D, TimeDistributed, Dense) between them, or drop the mask.");
+        if (mask.Rank != 2 || input.Rank < 2 || mask.Shape[0] != input.Shape[0] || mask.Shape[1] != input.Shape[1])
+            throw new ArgumentException($"{Name}: mask {mask.Shape} must be (batch, time) of the input {input.Shape}.", nameof(mask));
+    }
 
     /// <summary>
     /// Runs the layer on several inputs (e.g. the tensors a merge layer combines, or a recurrent layer's input followed by
@@ -254,7 +314,7 @@ public abstract partial class Layer
     /// its final states with return state). Builds the layer first from all input shapes if needed.
     /// </summary>
     /// <param name="inputs">(batch, ...) tensors, in the layer's input order.</param>
-    /// <param name="training">Keras's training flag (see <see cref="Call"/>).</param>
+    /// <param name="training">Keras's training flag (see <see cref="Call(Tensor, bool)"/>).</param>
     /// <exception cref="ArgumentException">No inputs, or an input dtype differs from the layer's.</exception>
     /// <exception cref="ShapeMismatchException">The number of inputs or their shapes do not fit the layer (the message names both).</exception>
     public Tensor[] CallMany(IReadOnlyList<Tensor> inputs, bool training = false)
@@ -291,7 +351,7 @@ public abstract partial class Layer
 
     /// <summary>
     /// The forward computation on several inputs (the layer is built), writing <see cref="OutputCount"/> outputs. The
-    /// default accepts exactly one input and calls <see cref="Forward"/>.
+    /// default accepts exactly one input and calls <see cref="Forward(Tensor, bool)"/>.
     /// </summary>
     /// <exception cref="ShapeMismatchException">The number of inputs does not fit the layer.</exception>
     protected virtual void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training)
@@ -351,8 +411,24 @@ public abstract partial class Layer
             $"ONNX export: layer '{path}' is a {GetType().Name}, which has no ONNX equivalent (custom layers are not exported; run the model in Rnnx).");
 
     /// <summary>
+    /// ONNX export with the mask reaching the layer (the ONNX name of a (batch, time) float mask, or null). By default a
+    /// layer that supports masking exports as without one (its computation does not depend on the mask); a layer that
+    /// cannot take a mask refuses it. Layers whose result depends on the mask (recurrent layers, average pooling) override it.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The layer cannot take the mask, or ONNX cannot express what it does with it.</exception>
+    internal virtual string ExportOnnx(Onnx.OnnxGraph graph, string input, int?[] inputShape, string path, string? mask)
+    {
+        if (mask is not null && !SupportsMasking)
+            throw new NotSupportedException($"ONNX export: layer '{path}' is a {GetType().Name}, which cannot take the mask of the layers before it (as when running it).");
+        return ExportOnnx(graph, input, inputShape, path);
+    }
+
+    /// <summary>The ONNX name of the mask after this layer, given its input and input mask (<see cref="ComputeMask"/> in the graph).</summary>
+    internal virtual string? ExportOnnxMask(Onnx.OnnxGraph graph, string input, string path, string? mask) => mask;
+
+    /// <summary>
     /// Emits the ONNX nodes of a call on several inputs (ONNX names, shapes without batch) and returns the names of its
-    /// <see cref="OutputCount"/> outputs. The default handles one input through <see cref="ExportOnnx"/>.
+    /// <see cref="OutputCount"/> outputs. The default handles one input through <see cref="ExportOnnx(Onnx.OnnxGraph, string, int?[], string)"/>.
     /// </summary>
     /// <exception cref="NotSupportedException">The layer has no ONNX equivalent for this call.</exception>
     internal virtual string[] ExportOnnxMany(Onnx.OnnxGraph graph, IReadOnlyList<string> inputs, IReadOnlyList<int?[]> inputShapes, string path) =>

@@ -28,6 +28,7 @@ public sealed class Tape : IDisposable
     private int _poolUsed;
     private readonly Arena<float> _arenaF = new();
     private readonly Arena<double> _arenaD = new();
+    private readonly Arena<int> _arenaI = new();   // integer scratch (token ids, active-row lists of masked sequences)
     private TapeEntry[] _entries = new TapeEntry[256];
     private int _count;
     internal readonly List<TensorData> ExtraInputs = [];
@@ -122,6 +123,7 @@ public sealed class Tape : IDisposable
         ExtraInputs.Clear();
         _arenaF.Reset();
         _arenaD.Reset();
+        _arenaI.Reset();
         _gradients.Invalidate();
         _backwardDone = false;
     }
@@ -191,6 +193,11 @@ public sealed class Tape : IDisposable
         if (typeof(T) == typeof(double))
         {
             var a = _arenaD.Rent(length, out int off);
+            return Unsafe.As<T[]>(a).AsSpan(off, length);
+        }
+        if (typeof(T) == typeof(int))
+        {
+            var a = _arenaI.Rent(length, out int off);
             return Unsafe.As<T[]>(a).AsSpan(off, length);
         }
         throw new NotSupportedException(typeof(T).Name);

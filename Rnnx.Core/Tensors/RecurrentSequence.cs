@@ -38,6 +38,15 @@ public readonly record struct RecurrentSequenceOptions
     public bool ReturnStates { get; init; }
 
     /// <summary>
+    /// Optional (batch, time) step mask in x's dtype, 1 for a step to compute and 0 to skip (Keras's RNN mask; right
+    /// padding or any pattern). At a skipped step every state is carried and the output repeats the previous output
+    /// (zeros before the first computed step; Keras's <c>zero_output_for_mask=False</c>); the final states are those
+    /// after each sample's last computed step. Only the computed (row, step) pairs cost work.
+    /// <see cref="Tensor.SequenceMask"/> makes the mask of per-sample lengths.
+    /// </summary>
+    public Tensor? Mask { get; init; }
+
+    /// <summary>
     /// Optional per-sequence dropout masks on the input, one per gate: (batch, gates, features), gates 1 for
     /// <see cref="Tensor.SimpleRnnSequence"/>, 4 (i, f, g, o) for <see cref="Tensor.LstmSequence"/>, 3 (z, r, h) for
     /// <see cref="Tensor.GruSequence"/>. Gate g's input projection becomes (x_t ⊙ m_g)·kernel_g at every step (Keras's

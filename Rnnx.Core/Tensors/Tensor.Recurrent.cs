@@ -26,6 +26,11 @@ public readonly partial struct Tensor
         const string op = nameof(SimpleRnnSequence);
         if (activation is < CellActivation.Linear or > CellActivation.Sigmoid) throw new ArgumentException($"{op}: unknown activation {(int)activation}.", nameof(activation));
         CheckSequenceArgs(op, x, kernel, recurrentKernel, bias, h0, null, gates: 1, options);
+        if (options.Mask is Tensor mask)
+        {
+            var hm = MaskedSimpleRnnSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, mask, activation, options.GoBackwards, out var finalH);
+            return FinishMasked(hm, finalH, null, options);
+        }
         var h = SimpleRnnSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, activation, options.GoBackwards, SequenceMasks.Of(options));
         return Finish(h, default, options);
     }
@@ -58,6 +63,13 @@ public readonly partial struct Tensor
                 throw new ShapeMismatchException($"{nameof(LstmSequence)}: peepholes must be ({3 * units},) = [input, forget, output] gate weights, got {p.Shape}.", nameof(peepholes));
             CheckDType(nameof(LstmSequence), x, p, nameof(peepholes));
         }
+        if (options.Mask is Tensor mask)
+        {
+            if (peepholes is not null)
+                throw new NotSupportedException($"{nameof(LstmSequence)}: a step mask together with peephole weights has no fused op; run the cell's step loop.");
+            var hm = MaskedLstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, mask, options.GoBackwards, out var maskedH, out var maskedC);
+            return FinishMasked(hm, maskedH, maskedC, options);
+        }
         var h = LstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, options.GoBackwards, options.ReturnStates, SequenceMasks.Of(options), out var finalC, peepholes);
         return Finish(h, finalC, options);
     }
@@ -89,6 +101,11 @@ public readonly partial struct Tensor
                 throw new ShapeMismatchException($"{op}: bias must be {expected} (reset_after = {resetAfter}), got {b.Shape}.", nameof(bias));
             CheckDType(op, x, b, nameof(bias));
         }
+        if (options.Mask is Tensor mask)
+        {
+            var hm = MaskedGruSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, mask, resetAfter, options.GoBackwards, out var finalH);
+            return FinishMasked(hm, finalH, null, options);
+        }
         var h = GruSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, resetAfter, options.GoBackwards, SequenceMasks.Of(options));
         return Finish(h, default, options);
     }
@@ -101,6 +118,19 @@ public readonly partial struct Tensor
         if (!options.ReturnStates) return new RecurrentSequence(output, default, default);
         var finalHidden = options.ReturnSequences ? SequenceLastStepOp.Apply(hd, hd) : output;
         return new RecurrentSequence(output, finalHidden, finalCell);
+    }
+
+    /// <summary>
+    /// The output and final states of a masked sequence: the last output is the hidden sequence's last step (carried
+    /// through masked steps); the final states are the op's (B, 1, U) state buffers, read through
+    /// <see cref="SequenceLastStepOp"/> so that their gradients reach the op.
+    /// </summary>
+    private static RecurrentSequence FinishMasked(Tensor h, TensorData finalHidden, TensorData? finalCell, RecurrentSequenceOptions options)
+    {
+        var hd = h.Data;
+        var output = options.ReturnSequences ? h : SequenceLastStepOp.Apply(hd, hd);
+        if (!options.ReturnStates) return new RecurrentSequence(output, default, default);
+        return new RecurrentSequence(output, SequenceLastStepOp.Apply(finalHidden, hd), finalCell is null ? default : SequenceLastStepOp.Apply(finalCell, hd));
     }
 
     /// <summary>Checks the arguments every sequence op shares; returns U.</summary>
@@ -120,6 +150,14 @@ public readonly partial struct Tensor
             throw new ShapeMismatchException($"{op}: c0 must be ({batch}, {units}), got {c.Shape}.", nameof(c0));
         if (bias is Tensor b && b.Shape != new Shape(g))
             throw new ShapeMismatchException($"{op}: bias must be ({g},), got {b.Shape}.", nameof(bias));
+        if (options.Mask is Tensor m && (m.Rank != 2 || m.Shape[0] != batch || m.Shape[1] != steps))
+            throw new ShapeMismatchException($"{op}: mask must be (batch, time) = ({batch}, {steps}) for x {x.Shape}, got {m.Shape}.", "options");
+        if (options.Mask is Tensor m1)
+        {
+            CheckDType(op, x, m1, "mask");
+            if (options.InputMasks is not null || options.RecurrentMasks is not null)
+                throw new ArgumentException($"{op}: a step mask and dropout masks together are not fused; run the step loop (RNN does) or drop one.", "options");
+        }
         if (steps == 0 && (!options.ReturnSequences || options.ReturnStates))
             throw new ShapeMismatchException($"{op}: x {x.Shape} has no time steps, so there is no last output or final state.", nameof(x));
         CheckMasks(op, x, options.InputMasks, new Shape(batch, gates, features), nameof(options.InputMasks));

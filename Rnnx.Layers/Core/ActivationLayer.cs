@@ -16,6 +16,9 @@ public sealed class ActivationLayer(Activation activation, string? name = null) 
     /// <inheritdoc />
     public override int?[] ComputeOutputShape(int?[] inputShape) => inputShape;
 
+    /// <summary>Element-wise: the mask passes through unchanged (Keras: supports_masking = True).</summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     protected override Tensor Forward(Tensor input, bool training) => Activation.Apply(input);
 

@@ -69,6 +69,9 @@ public sealed class Dense : Layer
         return o;
     }
 
+    /// <summary>Dense acts on the last axis alone, so the mask passes through unchanged (Keras: supports_masking = True).</summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     protected override Tensor Forward(Tensor input, bool training)
     {

@@ -15,6 +15,9 @@ public sealed class InputLayer(int?[] inputShape, string? name = null, int? batc
     /// <inheritdoc />
     public override int?[] ComputeOutputShape(int?[] inputShape) => inputShape;
 
+    /// <summary>The identity: a mask passes through unchanged.</summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     protected override Tensor Forward(Tensor input, bool training) => input;
 

@@ -20,6 +20,10 @@ public abstract class Initializer
     /// <summary>Ones.</summary>
     public static Initializer Ones { get; } = new ConstantInitializer(1, "ones");
 
+    /// <summary>Keras <c>RandomUniform(minval, maxval)</c> (the string <c>"uniform"</c> is (-0.05, 0.05), Embedding's default).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The bounds are not finite or minval &gt; maxval.</exception>
+    public static Initializer RandomUniform(double minval = -0.05, double maxval = 0.05) => new RandomUniformInitializer(minval, maxval);
+
     /// <summary>Glorot (Xavier) uniform: U[-limit, limit), limit = sqrt(6 / (fan_in + fan_out)).</summary>
     public static Initializer GlorotUniform { get; } = new GlorotUniformInitializer();
 
@@ -151,5 +155,34 @@ public sealed class OrthogonalInitializer(double gain) : Initializer
             for (int i = 0; i < m; i++) q[i * n + j] *= sign;
         }
         return q;
+    }
+}
+
+/// <summary>Keras <c>RandomUniform</c>: each value minval + (maxval − minval)·u, u uniform in [0, 1).</summary>
+public sealed class RandomUniformInitializer : Initializer
+{
+    /// <summary>Creates the initializer.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The bounds are not finite or minval &gt; maxval.</exception>
+    public RandomUniformInitializer(double minval, double maxval)
+    {
+        if (!double.IsFinite(minval) || !double.IsFinite(maxval) || minval > maxval)
+            throw new ArgumentOutOfRangeException(nameof(minval), $"RandomUniform: bounds [{minval}, {maxval}) must be finite with minval <= maxval.");
+        Minval = minval;
+        Maxval = maxval;
+    }
+
+    /// <summary>Lower bound.</summary>
+    public double Minval { get; }
+
+    /// <summary>Upper bound.</summary>
+    public double Maxval { get; }
+
+    /// <inheritdoc />
+    public override string Name => "random_uniform";
+
+    /// <inheritdoc />
+    public override void Fill(Span<double> values, ReadOnlySpan<int> shape, NumPyRandomState rng)
+    {
+        for (int i = 0; i < values.Length; i++) values[i] = Minval + (Maxval - Minval) * rng.NextDouble();
     }
 }

@@ -47,6 +47,39 @@ public abstract class Loss
         return Tensor.Sum(values * w) / values.Size;
     }
 
+    /// <summary>
+    /// The loss with the mask of the model's output (Keras's loss masking, keras/src/losses/loss.py <c>apply_mask</c>):
+    /// the mask (batch, time) becomes weights m · total / (valid + ε) (total = the mask's size, valid = Σ m, ε = 1e-7),
+    /// times the sample weights if any, so the loss is Σ over unmasked steps / valid. Without a mask, the plain or
+    /// sample-weighted loss.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The mask or weights do not match the leading axes of the per-step losses.</exception>
+    public Tensor Compute(Tensor yTrue, Tensor yPred, Tensor? sampleWeight, Tensor? mask)
+    {
+        if (mask is not Tensor m) return sampleWeight is Tensor w ? Compute(yTrue, yPred, w) : Compute(yTrue, yPred);
+        return Compute(yTrue, yPred, MaskWeights(m, sampleWeight, normalize: true));
+    }
+
+    /// <summary>
+    /// Keras's <c>apply_mask</c>: the mask in the weights' place, scaled by total / (valid + 1e-7) when
+    /// <paramref name="normalize"/> (the <c>sum_over_batch_size</c> reduction of losses; metrics use the plain mask), then
+    /// multiplied by the sample weights (batch,) or (batch, time) when given.
+    /// </summary>
+    public static Tensor MaskWeights(Tensor mask, Tensor? sampleWeight, bool normalize)
+    {
+        var w = mask;
+        if (normalize)
+        {
+            double valid = Tensor.Sum(mask).Item(), total = mask.Size;
+            double scale = mask.DType == DType.Float32 ? (float)total / ((float)valid + 1e-7f) : total / (valid + 1e-7);
+            w = mask * scale;
+        }
+        if (sampleWeight is not Tensor sw) return w;
+        if (sw.DType != w.DType) sw = sw.Copy(w.DType);
+        if (sw.Rank == 1 && sw.Shape[0] == w.Shape[0]) sw = Tensor.Reshape(sw, sw.Shape[0], 1);
+        return w * sw;
+    }
+
     /// <summary>True for losses whose targets are class indices (samples, ...) rather than the prediction's shape.</summary>
     public virtual bool TakesClassIndices => false;
 

@@ -149,6 +149,18 @@ public sealed class Metric
         return (s, c);
     }
 
+    /// <summary>
+    /// The metric over the unmasked steps only: the mask (batch, time) of the model's output as weights (times the
+    /// sample weights when given; Keras's <c>MeanMetricWrapper</c> with <c>apply_mask(..., reduction="sum")</c>), so the
+    /// value is Σ m·v / Σ m. Without a mask, the plain or weighted form.
+    /// </summary>
+    public (double Sum, double Count) Evaluate(Tensor yTrue, Tensor yPred, Tensor? sampleWeight, Tensor? mask)
+    {
+        if (mask is Tensor m) return Evaluate(yTrue, yPred, Losses.Loss.MaskWeights(m, sampleWeight, normalize: false));
+        if (sampleWeight is Tensor w) return Evaluate(yTrue, yPred, w);
+        return Evaluate(yTrue, yPred);
+    }
+
     /// <summary>Computes the per-sample values for a batch and returns their sum and count.</summary>
     public (double Sum, int Count) Evaluate(Tensor yTrue, Tensor yPred)
     {

@@ -28,6 +28,7 @@ internal sealed class LayerGraph
 {
     // Per-thread slot buffers: shards run the graph concurrently, and a graph may run inside a layer of another.
     [ThreadStatic] private static Stack<Tensor[]>? t_slotBuffers;
+    [ThreadStatic] private static Stack<Tensor?[]>? t_maskBuffers;
 
     private readonly int _maxNodeInputs;
 
@@ -62,20 +63,59 @@ internal sealed class LayerGraph
     }
 
     /// <summary>Runs a one-input, one-output graph on <paramref name="x"/>.</summary>
-    public Tensor Run(Tensor x, bool training)
+    public Tensor Run(Tensor x, bool training) => Run(x, training, out _);
+
+    /// <summary>
+    /// Runs a one-input, one-output graph on <paramref name="x"/>, carrying Keras's mask from layer to layer: each call
+    /// gets the mask of its input (<see cref="Layer.Call(Tensor, Tensor?, bool)"/>) and gives the mask of its output
+    /// (<see cref="Layer.ComputeMask"/>); <paramref name="mask"/> is the output's (null when none), for the loss and metrics.
+    /// </summary>
+    public Tensor Run(Tensor x, bool training, out Tensor? mask)
     {
+        mask = null;
         if (IsChain)
         {
-            foreach (var node in (GraphNode[])Nodes) x = node.Layer.Call(x, training);
+            foreach (var node in (GraphNode[])Nodes)
+            {
+                var y = node.Layer.Call(x, mask, training);
+                mask = node.Layer.ComputeMask(x, mask);
+                x = y;
+            }
             return x;
         }
-        Tensor y = default;
-        Run(new ReadOnlySpan<Tensor>(in x), new Span<Tensor>(ref y), training);
-        return y;
+        Tensor output = default;
+        Tensor? outputMask = null;
+        Run(new ReadOnlySpan<Tensor>(in x), new Span<Tensor>(ref output), training, new Span<Tensor?>(ref outputMask));
+        mask = outputMask;
+        return output;
     }
 
     /// <summary>Runs the graph: every node in order, on the active tape (if any).</summary>
-    public void Run(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training)
+    public void Run(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training) => Run(inputs, outputs, training, default);
+
+    /// <summary>
+    /// Runs the graph, carrying masks along single-input calls as <see cref="Run(Tensor, bool, out Tensor?)"/>, and
+    /// writes the outputs' masks into <paramref name="outputMasks"/> unless it is empty. A mask reaching a call on several
+    /// inputs is refused naming the layer (how Keras merges masks there is not implemented).
+    /// </summary>
+    public void Run(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training, Span<Tensor?> outputMasks)
+    {
+        var maskPool = t_maskBuffers ??= new Stack<Tensor?[]>();
+        var masks = maskPool.Count > 0 ? maskPool.Pop() : [];
+        if (masks.Length < SlotCount) masks = new Tensor?[SlotCount];
+        try
+        {
+            RunSlots(inputs, outputs, training, masks);
+            for (int i = 0; i < outputMasks.Length; i++) outputMasks[i] = masks[OutputSlots[i]];
+        }
+        finally
+        {
+            Array.Clear(masks, 0, SlotCount);
+            maskPool.Push(masks);
+        }
+    }
+
+    private void RunSlots(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training, Tensor?[] masks)
     {
         if (inputs.Length != InputCount) throw new ArgumentException($"the model takes {InputCount} input(s), got {inputs.Length}.", nameof(inputs));
         if (outputs.Length != OutputSlots.Length) throw new ArgumentException($"the model gives {OutputSlots.Length} output(s), the caller expects {outputs.Length}.", nameof(outputs));
@@ -92,9 +132,15 @@ internal sealed class LayerGraph
                 var ins = node.InputSlots;
                 if (ins.Length == 1 && node.OutputCount == 1)
                 {
-                    slots[node.FirstOutputSlot] = node.Layer.Call(slots[ins[0]], training);
+                    var x = slots[ins[0]];
+                    var mask = masks[ins[0]];
+                    slots[node.FirstOutputSlot] = node.Layer.Call(x, mask, training);
+                    masks[node.FirstOutputSlot] = node.Layer.ComputeMask(x, mask);
                     continue;
                 }
+                for (int i = 0; i < ins.Length; i++)
+                    if (masks[ins[i]] is not null)
+                        throw new NotSupportedException($"{node.Layer.Name}: a mask reaches this call on {ins.Length} inputs; masks are carried through single-input calls only.");
                 for (int i = 0; i < ins.Length; i++) scratch[i] = slots[ins[i]];
                 node.Layer.CallMany(scratch[..ins.Length], slots.AsSpan(node.FirstOutputSlot, node.OutputCount), training);
             }

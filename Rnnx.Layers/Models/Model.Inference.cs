@@ -31,7 +31,7 @@ public partial class Model
         using var statefulCall = EnterStatefulCall(nameof(Evaluate));
         double lossTotal = 0;
         var mSum = new double[Metrics.Count];
-        var mCount = new long[Metrics.Count];
+        var mCount = new double[Metrics.Count];
         var ws = RentWorkspace();
         var tape = ws.Tape(0);
         try
@@ -44,11 +44,11 @@ public partial class Model
                 using (tape.NoGrad())
                 {
                     var (xb, yb) = batch(start, count);
-                    var pred = RunLayers(xb, training: false);
-                    lossTotal += Loss!.Compute(yb, pred).Item() * count;
+                    var pred = RunLayers(xb, training: false, out var mask);
+                    lossTotal += Loss!.Compute(yb, pred, null, mask).Item() * count;
                     for (int m = 0; m < Metrics.Count; m++)
                     {
-                        var (s, c) = Metrics[m].Evaluate(yb, pred);
+                        var (s, c) = Metrics[m].Evaluate(yb, pred, null, mask);
                         mSum[m] += s;
                         mCount[m] += c;
                     }

@@ -339,9 +339,10 @@ public partial class Model
             var (xb, yb) = st.Windows is { } w
                 ? GatherWindows(w, st.Index.AsSpan(lo, rows), _windowTargetShape)
                 : (Gather(st.X, st.Index.AsSpan(lo, rows)), Gather(st.Y, st.Index.AsSpan(lo, rows)));
-            var pred = RunLayers(xb, training: true);
+            var pred = RunLayers(xb, training: true, out var mask);
             var wb = st.W.IsValid ? Gather(st.W, st.Index.AsSpan(lo, rows)) : default;
-            var loss = wb.IsValid ? Loss!.Compute(yb, pred, wb) : Loss!.Compute(yb, pred);
+            Tensor? sw = wb.IsValid ? wb : null;
+            var loss = Loss!.Compute(yb, pred, sw, mask);
             double weight = (double)rows / count;
             st.ShardLoss[s] = loss.Item() * weight;
             if (Metrics.Count > 0)
@@ -349,7 +350,7 @@ public partial class Model
                 using (tape.NoGrad())
                     for (int m = 0; m < Metrics.Count; m++)
                     {
-                        var (sum, c) = wb.IsValid ? Metrics[m].Evaluate(yb, pred, wb) : Metrics[m].Evaluate(yb, pred);
+                        var (sum, c) = Metrics[m].Evaluate(yb, pred, sw, mask);
                         st.MetricSum[s, m] = sum;
                         st.MetricCount[s, m] = c;
                     }

@@ -324,6 +324,9 @@ public partial class Model
     /// <summary>The graph on a built one-input, one-output model, without the access check (the caller holds it).</summary>
     private Tensor RunLayers(Tensor x, bool training) => _graph!.Run(x, training);
 
+    /// <summary>The graph with the output's mask (Keras's mask of Masking / Embedding(maskZero), carried layer to layer), for the loss and metrics.</summary>
+    private Tensor RunLayers(Tensor x, bool training, out Tensor? mask) => _graph!.Run(x, training, out mask);
+
     /// <summary>The access guard that saving, loading and export take around their reads and writes.</summary>
     internal ModelAccessGuard Access => _access;
 

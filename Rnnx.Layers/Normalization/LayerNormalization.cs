@@ -33,6 +33,9 @@ public sealed class LayerNormalization(double epsilon = 1e-3, int?[]? inputShape
     /// <inheritdoc />
     public override int?[] ComputeOutputShape(int?[] inputShape) => inputShape;
 
+    /// <summary>Normalizes each step alone: the mask passes through unchanged (Keras 3: supports_masking = True).</summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     protected override Tensor Forward(Tensor input, bool training)
     {

@@ -151,12 +151,21 @@ public static class OnnxExporter
         var graph = model.Graph;
         var names = new string[graph.SlotCount];
         var shapes = graph.SlotShapes([inputShape]);
+        var masks = new string?[graph.SlotCount];   // the (batch, time) masks of Masking / Embedding(maskZero), carried as when running
         names[0] = input;
         var calls = new Dictionary<Layer, int>(ReferenceEqualityComparer.Instance);
         foreach (var node in graph.Nodes)
         {
             int call = calls[node.Layer] = calls.GetValueOrDefault(node.Layer, -1) + 1;
             string path = call == 0 ? node.Layer.Name : $"{node.Layer.Name}/call_{call}";
+            if (node.InputSlots is [int slot] && node.OutputCount == 1)
+            {
+                names[node.FirstOutputSlot] = node.Layer.ExportOnnx(g, names[slot], shapes[slot], path, masks[slot]);
+                masks[node.FirstOutputSlot] = node.Layer.ExportOnnxMask(g, names[slot], path, masks[slot]);
+                continue;
+            }
+            if (node.InputSlots.Any(s => masks[s] is not null))
+                throw new NotSupportedException($"ONNX export: a mask reaches layer '{path}', called on {node.InputSlots.Length} inputs; masks are carried through single-input calls only.");
             var outs = node.Layer.ExportOnnxMany(g, node.InputSlots.Select(s => names[s]).ToArray(), node.InputSlots.Select(s => shapes[s]).ToArray(), path);
             for (int i = 0; i < node.OutputCount; i++) names[node.FirstOutputSlot + i] = outs[i];
         }

@@ -17,7 +17,7 @@ internal sealed partial class OnnxGraph
     private const int KeyValueKey = 1, KeyValueValue = 2;
 
     /// <summary>ONNX TensorProto.DataType values.</summary>
-    public const int Float = 1, Int64 = 7, Double = 11;
+    public const int Float = 1, Int32 = 6, Int64 = 7, Double = 11;
 
     private readonly List<ProtoWriter> _nodes = [];
     private readonly List<ProtoWriter> _initializers = [];

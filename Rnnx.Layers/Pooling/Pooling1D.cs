@@ -117,7 +117,39 @@ public sealed class GlobalAveragePooling1D(int?[]? inputShape = null, string? na
         ? Tensor.Mean(input, 1)
         : throw ShapeError($"expected input (batch, steps, features), got {input.Shape}.");
 
+    /// <summary>Keras: with a mask, the mean over the unmasked steps only (keras/src/layers/pooling/global_average_pooling1d.py).</summary>
+    public override bool SupportsMasking => true;
+
+    /// <summary>Σ_t x[:, t] ⊙ m[:, t] / Σ_t m[:, t], as Keras (a sample with every step masked divides by 0, as in Keras).</summary>
+    protected override Tensor Forward(Tensor input, Tensor mask, bool training)
+    {
+        if (input.Rank != 3) throw ShapeError($"expected input (batch, steps, features), got {input.Shape}.");
+        int batch = input.Shape[0];
+        var sum = Tensor.Sum(input * Tensor.Reshape(mask, batch, input.Shape[1], 1), 1);
+        return sum / Tensor.Reshape(Tensor.Sum(mask, 1), batch, 1);
+    }
+
+    /// <summary>The time axis is pooled away, and the mask with it (Keras: <c>compute_mask</c> returns None).</summary>
+    public override Tensor? ComputeMask(Tensor input, Tensor? mask)
+    {
+        base.ComputeMask(input, mask);
+        return null;
+    }
+
     internal static GlobalAveragePooling1D FromConfig(LayerConfig c) => new(c.InputShape, c.Name);
+
+    /// <summary>With a mask: ReduceSum(x ⊙ m) / ReduceSum(m) over the steps, as <see cref="Forward(Tensor, Tensor, bool)"/>.</summary>
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path, string? mask)
+    {
+        if (mask is null) return ExportOnnx(graph, input, inputShape, path);
+        var m = graph.Op("Unsqueeze", $"{path}/mask3", [mask, graph.ConstantInt64($"{path}/feature_axis", 2)]);
+        var steps = graph.ConstantInt64($"{path}/step_axis", 1);
+        var sum = graph.Op("ReduceSum", $"{path}/masked_sum", [graph.Op("Mul", $"{path}/masked", [input, m]), steps], OnnxGraph.Attr.Int("keepdims", 0));
+        var count = graph.Op("ReduceSum", $"{path}/count", [m, steps], OnnxGraph.Attr.Int("keepdims", 0));
+        return graph.Op("Div", $"{path}/mean", [sum, count]);
+    }
+
+    internal override string? ExportOnnxMask(OnnxGraph graph, string input, string path, string? mask) => null;
 
     internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path) =>
         graph.Op("ReduceMean", $"{path}/mean", [input], OnnxGraph.Attr.Ints("axes", 1), OnnxGraph.Attr.Int("keepdims", 0));

@@ -192,7 +192,7 @@ public sealed class Bidirectional : Layer
     /// Optional initial states as Keras takes them: the forward layer's first, then the backward layer's (e.g.
     /// [h_fwd, c_fwd, h_bwd, c_bwd] for LSTM); zeros when omitted.
     /// </param>
-    /// <param name="training">Keras's training flag, passed to both layers; it does not decide recording (see <see cref="Layer.Call"/>).</param>
+    /// <param name="training">Keras's training flag, passed to both layers; it does not decide recording (see <see cref="Layer.Call(Tensor, bool)"/>).</param>
     /// <exception cref="ArgumentException">Wrong number of initial states, or the input's dtype differs from the layer's.</exception>
     /// <exception cref="ShapeMismatchException">The input or an initial state has the wrong shape.</exception>
     public Tensor[] Run(Tensor input, IReadOnlyList<Tensor>? initialState = null, bool training = false)

@@ -6,9 +6,9 @@ public sealed partial class GRUCell : IFusedRecurrentCell
         ReferenceEquals(Activation, Activation.Tanh) && ReferenceEquals(RecurrentActivation, Activation.Sigmoid);
 
     Tensor IFusedRecurrentCell.ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates,
-        in RecurrentDropoutMasks masks)
+        in RecurrentDropoutMasks masks, Tensor? mask)
     {
-        var options = masks.Options(new RecurrentSequenceOptions { ReturnSequences = returnSequences, GoBackwards = goBackwards, ReturnStates = finalStates.Length > 0 });
+        var options = masks.Options(new RecurrentSequenceOptions { ReturnSequences = returnSequences, GoBackwards = goBackwards, ReturnStates = finalStates.Length > 0, Mask = mask });
         var result = Tensor.GruSequence(masks.SharedInput(x), Kernel.Value, RecurrentKernel.Value, Bias?.Value, initialStates[0], ResetAfter, options);
         if (finalStates.Length > 0) finalStates[0] = result.FinalHidden;
         return result.Output;

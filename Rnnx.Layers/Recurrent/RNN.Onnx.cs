@@ -10,13 +10,33 @@ public partial class RNN
     /// backwards with return_sequences, reversed into Keras's processing order). Only the main output is exported.
     /// </summary>
     internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path) =>
-        ExportOnnxCore(graph, input, [], path, returnStates: false)[0];
+        ExportOnnxCore(graph, input, [], path, returnStates: false, sequenceLens: null)[0];
+
+    /// <summary>
+    /// With a mask: ONNX's <c>sequence_lens</c> = Σ_t mask (per sample), which is Keras's masked result when the mask is
+    /// right padding (each sequence's steps first, then padding) and the layer returns its last output (ONNX's Y_h is
+    /// the state after each sequence's last step, as Keras's carried output). With return_sequences ONNX zeroes the
+    /// outputs past each length where Keras repeats the last one, so that is refused.
+    /// </summary>
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path, string? mask)
+    {
+        if (mask is null) return ExportOnnx(graph, input, inputShape, path);
+        if (ReturnSequences)
+            throw new NotSupportedException(
+                $"ONNX export: recurrent layer '{path}' returns sequences under a mask; ONNX's sequence_lens zero the outputs past each length where Keras repeats the last one. Export a model whose masked recurrent layers return only their last output, or run the model in Rnnx.");
+        var lengths = graph.Op("ReduceSum", $"{path}/lengths", [mask, graph.ConstantInt64($"{path}/time_axis", 1)], OnnxGraph.Attr.Int("keepdims", 0));
+        var sequenceLens = graph.Op("Cast", $"{path}/sequence_lens", [lengths], OnnxGraph.Attr.Int("to", OnnxGraph.Int32));
+        return ExportOnnxCore(graph, input, [], path, returnStates: false, sequenceLens)[0];
+    }
+
+    /// <summary>The output keeps its mask only with return_sequences.</summary>
+    internal override string? ExportOnnxMask(OnnxGraph graph, string input, string path, string? mask) => ReturnSequences ? mask : null;
 
     /// <summary>[x, initial states...] → [output] or, with return state, [output, final states...]: ONNX's initial_h/initial_c inputs and Y_h/Y_c outputs.</summary>
     internal override string[] ExportOnnxMany(OnnxGraph graph, IReadOnlyList<string> inputs, IReadOnlyList<int?[]> inputShapes, string path) =>
-        ExportOnnxCore(graph, inputs[0], inputs.Skip(1).ToArray(), path, ReturnState);
+        ExportOnnxCore(graph, inputs[0], inputs.Skip(1).ToArray(), path, ReturnState, sequenceLens: null);
 
-    private string[] ExportOnnxCore(OnnxGraph graph, string input, string[] initialStates, string path, bool returnStates)
+    private string[] ExportOnnxCore(OnnxGraph graph, string input, string[] initialStates, string path, bool returnStates, string? sequenceLens)
     {
         var op = OnnxOperatorOrRefusal(path);
         var (w, r, b) = op.DirectionWeights();
@@ -28,12 +48,15 @@ public partial class RNN
             graph.Constant($"{path}/R", r, 1, cols, op.Units),
         };
         if (b is not null) inputs.Add(graph.Constant($"{path}/B", b, 1, 2 * cols));
+        if (sequenceLens is not null || initialStates.Length > 0)
+        {
+            if (b is null) inputs.Add("");   // no B: an omitted optional input before sequence_lens
+            inputs.Add(sequenceLens ?? "");  // sequence_lens: Σ mask, or (omitted) every sequence at full length
+        }
         var attrs = OnnxRecurrentOperator.NodeAttributes(path, GoBackwards ? "reverse" : "forward", op);
 
         if (initialStates.Length > 0)
         {
-            if (op.Bias is null) inputs.Add("");
-            inputs.Add("");   // sequence_lens: every sequence has the full length
             for (int i = 0; i < initialStates.Length; i++)   // (batch, units) → (1, batch, units)
                 inputs.Add(graph.Op("Unsqueeze", $"{path}/initial_state_{i}", [initialStates[i], graph.ConstantInt64($"{path}/state_axis_{i}", 0)]));
         }

@@ -67,7 +67,24 @@ public partial class RNN : Layer
     }
 
     /// <inheritdoc />
-    protected override Tensor Forward(Tensor input, bool training) => RunCore(input, default, training, default);
+    protected override Tensor Forward(Tensor input, bool training) => RunCore(input, default, training, default, null);
+
+    /// <summary>
+    /// Keras's RNN with a mask (keras/src/layers/rnn/rnn.py, backend <c>rnn</c>): at a masked step the states are carried
+    /// unchanged and the output is the previous step's output (zeros before the first unmasked step; Keras's default
+    /// <c>zero_output_for_mask=False</c>); the last output is the output at the last processed step.
+    /// </summary>
+    public override bool SupportsMasking => true;
+
+    /// <inheritdoc />
+    protected override Tensor Forward(Tensor input, Tensor mask, bool training) => RunCore(input, default, training, default, mask);
+
+    /// <summary>The output keeps the time axis only with return_sequences; then the mask goes on unchanged (also with go_backwards, as Keras).</summary>
+    public override Tensor? ComputeMask(Tensor input, Tensor? mask)
+    {
+        base.ComputeMask(input, mask);
+        return ReturnSequences ? mask : null;
+    }
 
     /// <summary>1, or 1 + the number of states with <see cref="ReturnState"/> (the output, then the final states).</summary>
     public override int OutputCount => ReturnState ? 1 + Cell.StateSizes.Count : 1;
@@ -92,7 +109,7 @@ public partial class RNN : Layer
 
     /// <summary>Runs on [sequence, initial states...] and writes [output] or, with <see cref="ReturnState"/>, [output, final states...].</summary>
     protected override void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training) =>
-        outputs[0] = RunCore(inputs[0], inputs[1..], training, ReturnState ? outputs[1..] : default);
+        outputs[0] = RunCore(inputs[0], inputs[1..], training, ReturnState ? outputs[1..] : default, null);
 
     private void CheckStateShapes(IReadOnlyList<int?[]> inputShapes)
     {
@@ -110,13 +127,15 @@ public partial class RNN : Layer
     /// <summary>Runs the layer and returns the output and the final states.</summary>
     /// <param name="input">(batch, time, features).</param>
     /// <param name="initialState">Optional initial states, one (batch, size) tensor per state; zeros when omitted.</param>
-    /// <param name="training">Keras's training flag, passed to the cell; it does not decide recording (see <see cref="Layer.Call"/>).</param>
-    public (Tensor Output, Tensor[] States) Run(Tensor input, IReadOnlyList<Tensor>? initialState = null, bool training = false)
+    /// <param name="training">Keras's training flag, passed to the cell; it does not decide recording (see <see cref="Layer.Call(Tensor, bool)"/>).</param>
+    /// <param name="mask">Optional (batch, time) mask: masked steps are skipped, their states carried (see <see cref="SupportsMasking"/>).</param>
+    public (Tensor Output, Tensor[] States) Run(Tensor input, IReadOnlyList<Tensor>? initialState = null, bool training = false, Tensor? mask = null)
     {
+        if (mask is Tensor m) CheckMask(input, m);
         if (!IsBuilt) Call(input, training);   // builds (one extra forward on first use only)
         var states = new Tensor[Cell.StateSizes.Count];
         Tensor[]? init = initialState?.ToArray();
-        var output = RunCore(input, init, training, states);
+        var output = RunCore(input, init, training, states, mask);
         return (output, states);
     }
 
@@ -127,7 +146,7 @@ public partial class RNN : Layer
         return ReturnState ? [o, .. s] : [o];
     }
 
-    private Tensor RunCore(Tensor input, ReadOnlySpan<Tensor> initialState, bool training, Span<Tensor> finalStates)
+    private Tensor RunCore(Tensor input, ReadOnlySpan<Tensor> initialState, bool training, Span<Tensor> finalStates, Tensor? mask)
     {
         if (input.Rank != 3) throw ShapeError($"expects input (batch, time, features), got {input.Shape}.");
         int features = BuiltInputShape![1]!.Value;
@@ -155,11 +174,19 @@ public partial class RNN : Layer
         var dropoutCell = training ? Cell as IDropoutCell : null;
         var masks = dropoutCell is null ? default : DropoutMasks(dropoutCell, batch, features, input.DType);
 
-        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse)
+        // The fused ops take a step mask or dropout masks; both at once (training with dropout on masked sequences), or a
+        // mask the cell's fused op cannot take, run the step loop.
+        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse && !(mask is not null && (masks.Any || !fused.CanFuseMask)))
         {
-            var fusedOutput = fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finals.Length == ns ? finals : default, masks);
+            var fusedOutput = fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finals.Length == ns ? finals : default, masks, mask);
             if (Stateful) StoreStates(statefulOffset, finals);
             return fusedOutput;
+        }
+        if (mask is Tensor stepMask)
+        {
+            var maskedOutput = RunMaskedSteps(input, stepMask, states, finals, dropoutCell, masks);
+            if (Stateful) StoreStates(statefulOffset, finals);
+            return maskedOutput;
         }
 
         Span<Tensor> next = ns <= StateBuffer.Length ? ((Span<Tensor>)nextBuffer)[..ns] : new Tensor[ns];
@@ -183,6 +210,32 @@ public partial class RNN : Layer
         return result;
     }
 
+    /// <summary>
+    /// The composed step loop with a mask: s_k = m ⊙ cell(x_t, s_{k−1}) + (1 − m) ⊙ s_{k−1} for every state, and the
+    /// output y_k = m ⊙ out_k + (1 − m) ⊙ y_{k−1} with y_{−1} = 0 (m = mask[:, t] as a column; exact selection for 0/1).
+    /// </summary>
+    private Tensor RunMaskedSteps(Tensor input, Tensor mask, Span<Tensor> states, Span<Tensor> finalStates, IDropoutCell? dropoutCell, in RecurrentDropoutMasks masks)
+    {
+        int batch = input.Shape[0], steps = input.Shape[1], ns = states.Length;
+        var keep = Tensor.Reshape(mask, batch, steps, 1);
+        var drop = 1.0 - keep;
+        var next = new Tensor[ns];
+        var outputs = new Tensor[steps];
+        var last = Tensor.Zeros(new Shape(batch, Cell.OutputSize), input.DType);
+        for (int k = 0; k < steps; k++)
+        {
+            int t = GoBackwards ? steps - 1 - k : k;
+            Tensor m = Tensor.Select(keep, 1, t), notM = Tensor.Select(drop, 1, t);
+            var xt = Tensor.Select(input, 1, t);
+            var y = masks.Any ? dropoutCell!.Step(xt, states, next, masks) : Cell.Step(xt, states, next);
+            for (int i = 0; i < ns; i++) states[i] = m * next[i] + notM * states[i];
+            last = m * y + notM * last;
+            outputs[k] = last;
+        }
+        if (finalStates.Length == ns) states.CopyTo(finalStates);
+        return ReturnSequences ? Tensor.Stack(1, outputs) : last;
+    }
+
     /// <summary>Inline storage for the states of a step (cells have 1 or 2).</summary>
     [System.Runtime.CompilerServices.InlineArray(Length)]
     private struct StateBuffer
@@ -201,11 +254,15 @@ internal interface IFusedRecurrentCell
     /// <summary>False when a setting (e.g. a custom activation) has no fused kernel.</summary>
     bool CanFuse { get; }
 
+    /// <summary>False when the fused op cannot also take a step mask (peephole weights); masked sequences then run the step loop.</summary>
+    bool CanFuseMask => true;
+
     /// <summary>
     /// x (batch, time, features) with initial states → (batch, time, units) when <paramref name="returnSequences"/>,
     /// else (batch, units); writes the final states into <paramref name="finalStates"/> unless it is empty (not wanted);
     /// the sequence's dropout masks (none by default) enter the fused op.
+    /// With a (batch, time) <paramref name="mask"/>, masked steps carry the states and repeat the previous output.
     /// </summary>
     Tensor ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates,
-        in RecurrentDropoutMasks masks = default);
+        in RecurrentDropoutMasks masks = default, Tensor? mask = null);
 }

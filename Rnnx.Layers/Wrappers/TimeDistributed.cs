@@ -36,6 +36,9 @@ public sealed class TimeDistributed : Layer
         return [inputShape[0], .. Layer.ComputeOutputShape(inputShape[1..])];
     }
 
+    /// <summary>The wrapped layer runs on each step alone: the mask passes through unchanged (Keras: supports_masking = True).</summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     protected override Tensor Forward(Tensor input, bool training)
     {

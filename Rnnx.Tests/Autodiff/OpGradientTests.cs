@@ -338,6 +338,17 @@ public class OpGradientTests
         }
     }
 
+    public static IEnumerable<TestCaseData> EmbeddingCases()
+    {
+        // Repeated ids accumulate into one row; id 0 and the last id are both used.
+        var ids = T.FromArray(new double[] { 0, 3, 1, 3, 4, 0 }, 2, 3);
+        yield return Data(Case("Embedding (2, 3) ids into (5, 4)", r => [r.Uniform(5, 4)], x => T.Embedding(ids, x[0])));
+        yield return Data(Case("Embedding of a single id", r => [r.Uniform(1, 3)], x => T.Embedding(T.FromArray(new double[] { 0 }, 1, 1), x[0]) * x[0]));
+    }
+
+    [TestCaseSource(nameof(EmbeddingCases))]
+    public void Embedding(OpCase c) => Run(c);
+
     [TestCaseSource(nameof(PoolingCases))]
     public void Pooling(OpCase c) => Run(c);
 

@@ -65,4 +65,36 @@ public class FusedAllocationTests
         TestContext.Out.WriteLine($"{what}: {allocated} bytes per training step after warm-up");
         Assert.That(allocated, Is.LessThan(1024), $"bytes allocated by one training step ({what})");
     }
+
+    /// <summary>The same with a per-sample mask (lengths spread over the batch, as Embedding(maskZero) gives): the packed plan and buffers come from the tape too.</summary>
+    [Test]
+    public void MaskedTrainingStepAllocatesNothingAfterWarmUp([Values(true, false)] bool lstm)
+    {
+        const int steps = 40;
+        RNN l1 = lstm ? new LSTM(20, returnSequences: true) : new GRU(20, returnSequences: true);
+        RNN l2 = lstm ? new LSTM(20) : new GRU(20);
+        l1.Build([null, 1], DType.Float32, new NumPyRandomState(1));
+        l2.Build([null, 20], DType.Float32, new NumPyRandomState(2));
+        var x = RandomTensor(new NumPyRandomState(3), DType.Float32, 1.0, 32, steps, 1);
+        var mask = Tensor.SequenceMask(Enumerable.Range(0, 32).Select(b => 10 + b % 31).ToArray(), steps);
+        var kernel = l1.Weights[0];
+        using var tape = new Tape();
+
+        void Step()
+        {
+            using (tape.Activate())
+            {
+                var h = l1.Call(x, mask, true);
+                var y = l2.Call(h, l1.ComputeMask(x, mask), true);
+                var loss = Tensor.Mean(Tensor.Square(y));
+                var g = tape.Backward(loss);
+                _ = g.GetSpan<float>(kernel);
+            }
+            tape.Reset();
+        }
+
+        long allocated = SteadyStateAllocation.BytesPerRun(Step, warmUps: 5, measured: 3).Max();
+        TestContext.Out.WriteLine($"masked {(lstm ? "LSTM" : "GRU")} T={steps}: {allocated} bytes per training step after warm-up");
+        Assert.That(allocated, Is.LessThan(1024), "bytes allocated by one masked training step");
+    }
 }

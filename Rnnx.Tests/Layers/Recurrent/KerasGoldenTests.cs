@@ -37,18 +37,18 @@ public class KerasGoldenTests
 
     private static double[] Repeat(int units, params double[] perRow) => perRow.SelectMany(v => Enumerable.Repeat(v, units)).ToArray();
 
-    private static void CheckBothPaths(RNN layer, Tensor x, Tensor[]? init, double[] expected, double tol)
+    private static void CheckBothPaths(RNN layer, Tensor x, Tensor[]? init, double[] expected, double tol, Tensor? mask = null)
     {
         foreach (bool fused in new[] { true, false })
         {
             layer.UseFusedKernel = fused;
-            var (y, _) = layer.Run(x, init);
+            var (y, _) = layer.Run(x, init, mask: mask);
             AssertClose(y.ToDoubleArray(), expected, tol, tol, fused ? "fused" : "composed");
             // and on a recording tape (tape buffers, one fused entry)
             using var tape = new Tape();
             using (tape.Activate())
             {
-                var (yt, _) = layer.Run(x, init);
+                var (yt, _) = layer.Run(x, init, mask: mask);
                 AssertClose(yt.ToDoubleArray(), expected, tol, tol, (fused ? "fused" : "composed") + " on a tape");
             }
         }
@@ -98,6 +98,42 @@ public class KerasGoldenTests
         var noBias = new LSTM(3, useBias: false);
         SetConstantWeights(noBias, 4);
         CheckBothPaths(noBias, Arange(3, 6, 4), null, Repeat(3, 0.54986924, 0.86226785, 0.9443936), 1e-5);
+    }
+
+    private static Tensor MaskOf(params bool[] values) => Tensor.FromArray(values.Select(v => v ? 1f : 0f).ToArray(), 2, values.Length / 2);
+
+    // keras-team/keras keras/src/layers/rnn/lstm_test.py, test_masking: LSTM(2), input arange(24) (2, 4, 3), mask
+    // [[T, T, T, F], [T, T, F, F]] (go_backwards: [[F, T, T, T], [F, F, T, T]]); a masked step repeats the previous output.
+    [Test]
+    public void LstmMasking([Values("last", "sequences", "backwards")] string mode)
+    {
+        var layer = new LSTM(2, returnSequences: mode == "sequences", goBackwards: mode == "backwards");
+        SetConstantWeights(layer, 3, unitForgetBias: true);
+        var mask = mode == "backwards" ? MaskOf(false, true, true, true, false, false, true, true) : MaskOf(true, true, true, false, true, true, false, false);
+        var expected = mode switch
+        {
+            "last" => Repeat(2, 0.11755939, 0.28556206),
+            "sequences" => Repeat(2, 0.01588910, 0.05552048, 0.11755939, 0.11755939, 0.14185596, 0.28556206, 0.28556206, 0.28556206),
+            _ => Repeat(2, 0.15341201, 0.3844719),
+        };
+        CheckBothPaths(layer, Arange(2, 4, 3), null, expected, 1e-5, mask);
+    }
+
+    // keras-team/keras keras/src/layers/rnn/gru_test.py, test_masking: GRU(2), input arange(24) (2, 4, 3), mask
+    // [[T, T, F, T], [T, F, F, T]] (holes in the middle); assertAllClose defaults.
+    [Test]
+    public void GruMasking([Values("last", "sequences", "backwards")] string mode)
+    {
+        var layer = new GRU(2, returnSequences: mode == "sequences", goBackwards: mode == "backwards");
+        SetConstantWeights(layer, 3);
+        var mask = MaskOf(true, true, false, true, true, false, false, true);
+        var expected = mode switch
+        {
+            "last" => Repeat(2, 0.19393763, 0.30818558),
+            "sequences" => Repeat(2, 0.03606692, 0.09497581, 0.09497581, 0.19393763, 0.16051409, 0.16051409, 0.16051409, 0.30818558),
+            _ => Repeat(2, 0.11669192, 0.28380975),
+        };
+        CheckBothPaths(layer, Arange(2, 4, 3), null, expected, 1e-6, mask);
     }
 
     // keras-team/keras keras/src/layers/rnn/lstm_test.py, test_pass_initial_state: LSTM(2), input arange(24) (2, 4, 3),

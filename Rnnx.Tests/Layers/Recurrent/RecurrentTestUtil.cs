@@ -69,13 +69,13 @@ internal static class RecurrentTestUtil
     /// Runs the layer on a tape and differentiates L = Σ coefOut ⊙ output + Σ_i coefState_i ⊙ finalState_i
     /// (fixed pseudo-random coefficients, so every element gets a distinct gradient).
     /// </summary>
-    public static Pass Run(RNN layer, Tensor x, Tensor[]? init, bool fused, bool useOutput = true, bool useStates = true, bool training = false)
+    public static Pass Run(RNN layer, Tensor x, Tensor[]? init, bool fused, bool useOutput = true, bool useStates = true, bool training = false, Tensor? mask = null)
     {
         layer.UseFusedKernel = fused;
         using var tape = new Tape();
         using (tape.Activate())
         {
-            var (y, states) = layer.Run(x, init, training);
+            var (y, states) = layer.Run(x, init, training, mask);
             Tensor? loss = useOutput ? Probe(y, 11) : null;
             if (useStates)
                 for (int i = 0; i < states.Length; i++)
