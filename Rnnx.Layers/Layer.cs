@@ -8,7 +8,7 @@ namespace Rnnx.Layers;
 /// (without the batch axis; <c>null</c> marks an unknown length such as the time axis), and a forward pass
 /// on tensors that records onto the active tape.
 /// </summary>
-public abstract class Layer
+public abstract partial class Layer
 {
     private readonly List<Parameter> _own = [];
     private readonly List<Layer> _children = [];
@@ -81,7 +81,7 @@ public abstract class Layer
 
     /// <summary>
     /// The weights with their Keras names, prefixed by this layer's name, in <see cref="Weights"/> order: e.g.
-    /// <c>lstm/kernel</c>, <c>lstm/recurrent_kernel</c>, <c>lstm/bias</c> (the names <see cref="Models.Sequential.NamedWeights"/>
+    /// <c>lstm/kernel</c>, <c>lstm/recurrent_kernel</c>, <c>lstm/bias</c> (the names <see cref="Models.Model.NamedWeights"/>
     /// and the weight files use). Weights of a built-in cell wrapped by its layer sit directly under the layer's name; those
     /// of other sub-layers under <c>layer/sub_layer/</c>.
     /// </summary>
@@ -113,7 +113,7 @@ public abstract class Layer
     public static int MaxWeightElements => Array.MaxLength;
 
     /// <summary>
-    /// Creates a weight during <see cref="BuildCore"/>, drawn from the build context's seeded generator. While a model
+    /// Creates a weight during <see cref="BuildCore(int?[])"/>, drawn from the build context's seeded generator. While a model
     /// file is loaded, the initializer does not run: the weight is created as zeros (its values come from the file)
     /// and its size is checked against what the file holds first.
     /// </summary>
@@ -165,17 +165,57 @@ public abstract class Layer
         BuildInContext(inputShape);
     }
 
-    internal void BuildInContext(int?[] inputShape)
+    internal void BuildInContext(int?[] inputShape) => BuildInContext([inputShape]);
+
+    internal void BuildInContext(IReadOnlyList<int?[]> inputShapes)
     {
         if (IsBuilt) return;
-        BuiltInputShape = (int?[])inputShape.Clone();
+        if (inputShapes.Count == 0) throw new ArgumentException($"{Name}: a layer needs at least one input.", nameof(inputShapes));
+        BuiltInputShape = (int?[])inputShapes[0].Clone();
+        BuiltInputShapes = inputShapes.Select(s => (int?[])s.Clone()).ToArray();
         DType = BuildContext.Current.DType;
-        BuildCore(inputShape);
+        BuildCore(inputShapes);
         IsBuilt = true;
     }
 
+    /// <summary>The input shapes (without batch) the layer was built for, one per input (see <see cref="CallMany(IReadOnlyList{Tensor}, bool)"/>).</summary>
+    public IReadOnlyList<int?[]>? BuiltInputShapes { get; private set; }
+
     /// <summary>Creates the weights (call <see cref="AddWeight"/>); build sub-layers explicitly or let them build lazily on first call.</summary>
     protected virtual void BuildCore(int?[] inputShape) { }
+
+    /// <summary>
+    /// Creates the weights for several inputs (shapes without batch, in call order). The default accepts exactly one
+    /// input and calls <see cref="BuildCore(int?[])"/>; layers taking several inputs (merge layers, a recurrent layer
+    /// given initial states) override it.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The number of inputs or a shape does not fit the layer.</exception>
+    protected virtual void BuildCore(IReadOnlyList<int?[]> inputShapes)
+    {
+        RequireOneInput(inputShapes);
+        BuildCore(inputShapes[0]);
+    }
+
+    /// <summary>
+    /// The output shapes (without batch) for several input shapes (without batch), one per output. The default accepts
+    /// exactly one input and returns <see cref="ComputeOutputShape"/>'s single shape.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The number of inputs or a shape does not fit the layer.</exception>
+    public virtual IReadOnlyList<int?[]> ComputeOutputShapes(IReadOnlyList<int?[]> inputShapes)
+    {
+        ArgumentNullException.ThrowIfNull(inputShapes);
+        RequireOneInput(inputShapes);
+        return [ComputeOutputShape(inputShapes[0])];
+    }
+
+    /// <summary>How many tensors a call gives (1 for most layers; 1 + the number of states for a recurrent layer with return state).</summary>
+    public virtual int OutputCount => 1;
+
+    private void RequireOneInput(IReadOnlyList<int?[]> inputShapes)
+    {
+        if (inputShapes.Count != 1)
+            throw ShapeError($"{GetType().Name} takes one input, got {inputShapes.Count}: {string.Join(", ", inputShapes.Select(ShapeText))}.");
+    }
 
     /// <summary>The output shape (without batch) for an input shape (without batch); <c>null</c> dimensions stay unknown.</summary>
     /// <exception cref="ShapeMismatchException">The input shape does not fit the layer.</exception>
@@ -196,9 +236,7 @@ public abstract class Layer
     {
         if (!IsBuilt)
         {
-            var s = input.Shape;
-            var shape = new int?[s.Rank - 1];
-            for (int i = 1; i < s.Rank; i++) shape[i - 1] = s[i];
+            var shape = WithoutBatch(input.Shape);
             using var scope = BuildContext.Enter(input.DType, BuildContext.CurrentOrNull?.Rng ?? new NumPyRandomState(0));
             BuildInContext(shape);
         }
@@ -209,6 +247,67 @@ public abstract class Layer
 
     /// <summary>The forward computation (the layer is built).</summary>
     protected abstract Tensor Forward(Tensor input, bool training);
+
+    /// <summary>
+    /// Runs the layer on several inputs (e.g. the tensors a merge layer combines, or a recurrent layer's input followed by
+    /// its initial states) and returns its <see cref="OutputCount"/> outputs (e.g. a recurrent layer's output followed by
+    /// its final states with return state). Builds the layer first from all input shapes if needed.
+    /// </summary>
+    /// <param name="inputs">(batch, ...) tensors, in the layer's input order.</param>
+    /// <param name="training">Keras's training flag (see <see cref="Call"/>).</param>
+    /// <exception cref="ArgumentException">No inputs, or an input dtype differs from the layer's.</exception>
+    /// <exception cref="ShapeMismatchException">The number of inputs or their shapes do not fit the layer (the message names both).</exception>
+    public Tensor[] CallMany(IReadOnlyList<Tensor> inputs, bool training = false)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var outputs = new Tensor[OutputCount];
+        CallMany(inputs as Tensor[] ?? inputs.ToArray(), outputs, training);
+        return outputs;
+    }
+
+    /// <summary>
+    /// <see cref="CallMany(IReadOnlyList{Tensor}, bool)"/> into a caller's span of <see cref="OutputCount"/> tensors: the
+    /// form models and wrappers use on every step, which allocates no array.
+    /// </summary>
+    /// <exception cref="ArgumentException">No inputs, the wrong number of outputs, or an input dtype differs from the layer's.</exception>
+    /// <exception cref="ShapeMismatchException">The number of inputs or their shapes do not fit the layer.</exception>
+    public void CallMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training = false)
+    {
+        if (inputs.Length == 0) throw new ArgumentException($"{Name}: called with no inputs.", nameof(inputs));
+        if (outputs.Length != OutputCount)
+            throw new ArgumentException($"{Name}: gives {OutputCount} output(s), the caller expects {outputs.Length}.", nameof(outputs));
+        if (!IsBuilt)
+        {
+            var shapes = new int?[inputs.Length][];
+            for (int i = 0; i < inputs.Length; i++) shapes[i] = WithoutBatch(inputs[i].Shape);
+            using var scope = BuildContext.Enter(inputs[0].DType, BuildContext.CurrentOrNull?.Rng ?? new NumPyRandomState(0));
+            BuildInContext(shapes);
+        }
+        foreach (var input in inputs)
+            if (input.DType != DType)
+                throw new ArgumentException($"{Name}: input dtype {input.DType} differs from the layer's {DType}.", nameof(inputs));
+        ForwardMany(inputs, outputs, training);
+    }
+
+    /// <summary>
+    /// The forward computation on several inputs (the layer is built), writing <see cref="OutputCount"/> outputs. The
+    /// default accepts exactly one input and calls <see cref="Forward"/>.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The number of inputs does not fit the layer.</exception>
+    protected virtual void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training)
+    {
+        if (inputs.Length != 1)
+            throw ShapeError($"{GetType().Name} takes one input, got {inputs.Length}.");
+        outputs[0] = Forward(inputs[0], training);
+    }
+
+    /// <summary>A tensor's shape without its batch axis.</summary>
+    internal static int?[] WithoutBatch(Shape s)
+    {
+        var shape = new int?[s.Rank - 1];
+        for (int i = 1; i < s.Rank; i++) shape[i - 1] = s[i];
+        return shape;
+    }
 
     /// <summary>Copies of the weights in Keras order (heap tensors).</summary>
     public Tensor[] GetWeights() => Weights.Select(p => p.Value.Copy()).ToArray();

@@ -18,7 +18,7 @@ public static class ForecastModels
     /// <param name="arch">One of <see cref="Architectures"/>.</param>
     /// <param name="window">Input steps.</param>
     /// <param name="horizon">Output steps.</param>
-    /// <param name="seed">Seed of the initial weights (and of the shuffles, through <see cref="Sequential.Seed"/>).</param>
+    /// <param name="seed">Seed of the initial weights (and of the shuffles, through <see cref="Model.Seed"/>).</param>
     /// <exception cref="ArgumentException">An unknown architecture (the message lists the known ones) or a window too short for it.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
     public static Sequential Create(string arch, int window, int horizon, int seed)

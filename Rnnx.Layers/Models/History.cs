@@ -1,6 +1,6 @@
 namespace Rnnx.Models;
 
-/// <summary>Per-epoch values recorded by <see cref="O:Rnnx.Models.Sequential.Fit"/>, like Keras's <c>History.history</c>.</summary>
+/// <summary>Per-epoch values recorded by <see cref="O:Rnnx.Models.Model.Fit"/>, like Keras's <c>History.history</c>.</summary>
 public sealed class History
 {
     private readonly Dictionary<string, List<double>> _values = [];

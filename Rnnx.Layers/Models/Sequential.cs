@@ -1,114 +1,24 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Numerics;
-using System.Text;
 using Rnnx.Layers;
-using Rnnx.Losses;
-using Rnnx.Metrics;
-using Rnnx.Optimization;
-using Rnnx.Random;
 
 namespace Rnnx.Models;
 
 /// <summary>
-/// A linear stack of layers with Keras's training API: <see cref="Compile"/>, <see cref="O:Rnnx.Models.Sequential.Fit"/>,
-/// <see cref="O:Rnnx.Models.Sequential.Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>.
+/// A linear stack of layers (Keras's <c>Sequential</c>): a <see cref="Model"/> whose graph is the chain of its layers,
+/// each called on the previous one's output. Training, inference, saving and export are the model's.
 /// </summary>
-/// <remarks>
-/// <para>
-/// Concurrency: a built model serves any number of threads at once for its read-only paths —
-/// <see cref="Predict(Tensor, int)"/>, <see cref="Predict(float[], int[])"/>, <see cref="Evaluate(Tensor, Tensor, int)"/>,
-/// <see cref="Call"/>, <see cref="Summary"/>, <see cref="NamedWeights"/>, <see cref="GetWeights"/>, saving and ONNX
-/// export — each call giving the same bits as alone, without waiting for the others (every call works on a pooled
-/// workspace of its own). The first call on an unbuilt model builds it exactly once, whichever threads race to it.
-/// Mutations — <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int, Tensor?, IReadOnlyDictionary{int, double}?)"/>, <see cref="TrainOnBatch"/>, <see cref="SetWeights"/>, <c>LoadWeights</c>,
-/// <c>RestoreCheckpoint</c>, <see cref="Compile"/> — are refused with an <see cref="InvalidOperationException"/>
-/// naming both operations while a read runs on another thread, and reads are refused while a mutation runs; two
-/// mutations never run at once (two Fit calls: the second is refused). Callbacks of Fit run on Fit's thread and may
-/// read, save and set weights. Writing a <see cref="Parameter"/>'s values directly bypasses these checks.
-/// </para>
-/// Training is data-parallel: each batch is split into <see cref="Shards"/> fixed shards whose gradients are summed in
-/// shard order, so results are bit-identical whatever <see cref="Threads"/> is. Every buffer of a step comes from
-/// per-shard tapes that are reset and reused, so a step allocates nothing after the first.
-/// </remarks>
-public sealed partial class Sequential
+public sealed class Sequential : Model
 {
-    private readonly List<Layer> _layers = [];
     private readonly HashSet<Layer> _added = new(ReferenceEqualityComparer.Instance);
-    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _nextSuffix = new(StringComparer.Ordinal);
-    private readonly List<int?[]> _outputShapes = [];
-    private Tape[] _tapes = [];
-    private Gradients[] _shardGrads = [];
-    private readonly Gradients _sum = new();
-    private ShardWorkers? _workers;
-    private int _workersBusy;
-    private readonly ModelAccessGuard _access;
-    private readonly Lock _buildLock = new();
-    private volatile bool _isBuilt;
-    private NumPyRandomState? _shuffleRng;
 
     /// <summary>Creates a model from layers (the first may declare the input shape).</summary>
     public Sequential(params Layer[] layers) : this((IEnumerable<Layer>)layers) { }
 
     /// <summary>Creates a model from layers with a name and the seed of its initial weights and shuffling.</summary>
-    public Sequential(IEnumerable<Layer> layers, string name = "sequential", int seed = 42)
+    public Sequential(IEnumerable<Layer> layers, string name = "sequential", int seed = 42) : base(name, seed)
     {
         ArgumentNullException.ThrowIfNull(layers);
-        Name = name;
-        _access = new ModelAccessGuard(() => Name);
-        Seed = seed;
         foreach (var l in layers) Add(l);
     }
-
-    /// <summary>The model name.</summary>
-    public string Name { get; set; }
-
-    /// <summary>Seed of the initial weights (drawn at build) and of the per-epoch shuffles. Same seed, same training, bit for bit.</summary>
-    public int Seed { get; set; }
-
-    /// <summary>Threads used by <see cref="O:Rnnx.Models.Sequential.Fit"/> (default: up to 2). Does not change results.</summary>
-    public int Threads { get; set; } = Math.Min(2, Environment.ProcessorCount);
-
-    /// <summary>Shards each batch is split into for data-parallel training (default 2). Part of the arithmetic: keep it fixed to reproduce a run.</summary>
-    /// <exception cref="InvalidOperationException">Set while Fit, TrainOnBatch or another change runs (for example from a Fit callback): the running step's buffers are sized for the old value.</exception>
-    public int Shards
-    {
-        get => _shards;
-        set
-        {
-            using var mutation = _access.Mutate(nameof(Shards));
-            _shards = value;
-        }
-    }
-    private int _shards = 2;
-
-    /// <summary>Set by a callback to stop after the current epoch.</summary>
-    public bool StopTraining { get; set; }
-
-    /// <summary>The layers.</summary>
-    public IReadOnlyList<Layer> Layers => _layers;
-
-    /// <summary>True once every layer has weights.</summary>
-    public bool IsBuilt => _isBuilt;
-
-    /// <summary>The weights' dtype.</summary>
-    public DType DType { get; private set; } = DType.Float32;
-
-    /// <summary>The input shape the model was built for (without batch).</summary>
-    public int?[]? InputShape { get; private set; }
-
-    /// <summary>The output shape (without batch).</summary>
-    public int?[]? OutputShape => _outputShapes.Count > 0 ? _outputShapes[^1] : null;
-
-    /// <summary>The optimizer set by <see cref="Compile"/>.</summary>
-    public IOptimizer? Optimizer { get; private set; }
-
-    /// <summary>The loss set by <see cref="Compile"/>.</summary>
-    public Loss? Loss { get; private set; }
-
-    /// <summary>The metrics set by <see cref="Compile"/>.</summary>
-    public IReadOnlyList<Metric> Metrics { get; private set; } = [];
 
     /// <summary>
     /// Appends a layer, giving it a unique Keras-style name if it has none (<c>dense</c>, <c>dense_1</c>, ...). Constant
@@ -118,219 +28,12 @@ public sealed partial class Sequential
     public void Add(Layer layer)
     {
         ArgumentNullException.ThrowIfNull(layer);
-        lock (_buildLock) AddUnderLock(layer);
-    }
-
-    private void AddUnderLock(Layer layer)
-    {
-        if (IsBuilt) throw new InvalidOperationException($"{Name}: cannot add layers after the model is built.");
-        if (_added.Contains(layer)) throw new ArgumentException($"{Name}: layer {layer.Name} was already added.", nameof(layer));
-        if (!layer.HasExplicitName)
+        lock (_buildLock)
         {
-            string b = layer.Name, n = b;
-            int k = _nextSuffix.GetValueOrDefault(b, 1);
-            if (_names.Contains(n))
-                for (n = $"{b}_{k}"; _names.Contains(n); n = $"{b}_{++k}") { }
-            _nextSuffix[b] = k;
-            layer.Name = n;
+            if (IsBuilt) throw new InvalidOperationException($"{Name}: cannot add layers after the model is built.");
+            if (_added.Contains(layer)) throw new ArgumentException($"{Name}: layer {layer.Name} was already added.", nameof(layer));
+            AdoptLayer(layer);
+            _added.Add(layer);
         }
-        else if (_names.Contains(layer.Name))
-            throw new ArgumentException($"{Name}: a layer named '{layer.Name}' already exists; names must be unique.", nameof(layer));
-        _layers.Add(layer);
-        _added.Add(layer);
-        _names.Add(layer.Name);
-    }
-
-    /// <summary>
-    /// Creates all weights for inputs of <paramref name="inputShape"/> (without batch; <c>null</c> for unknown lengths),
-    /// or the shape declared by the first layer. Weights are drawn from a generator seeded with <see cref="Seed"/>.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">No input shape is known.</exception>
-    /// <exception cref="ShapeMismatchException">A layer rejects its input shape.</exception>
-    /// <remarks>Threads racing to build (e.g. the first Predict calls) build the model once; the others wait for it.</remarks>
-    public void Build(int?[]? inputShape = null, DType dtype = DType.Float32)
-    {
-        if (IsBuilt) return;
-        lock (_buildLock) BuildUnderLock(inputShape, dtype);
-    }
-
-    private void BuildUnderLock(int?[]? inputShape, DType dtype)
-    {
-        if (IsBuilt) return;
-        if (_layers.Count == 0) throw new InvalidOperationException($"{Name}: the model has no layers.");
-        var shape = inputShape ?? _layers[0].DeclaredInputShape
-            ?? throw new InvalidOperationException($"{Name}: no input shape; declare one on the first layer (inputShape: [null, 1]) or call Build(inputShape).");
-        InputShape = (int?[])shape.Clone();
-        using (BuildContext.Enter(dtype, new NumPyRandomState(unchecked((uint)Seed))))
-        {
-            _outputShapes.Clear();
-            foreach (var layer in _layers)
-            {
-                if (layer.IsBuilt && layer.DType != dtype)
-                    throw new InvalidOperationException($"{Name}: layer {layer.Name} is already built in {layer.DType}.");
-                if (layer.DeclaredInputShape is not null && layer != _layers[0] && !SameShape(layer.DeclaredInputShape, shape))
-                    throw new ShapeMismatchException($"{Name}: layer {layer.Name} declares input {Layer.ShapeText(layer.DeclaredInputShape)} but receives {Layer.ShapeText(shape)}.");
-                layer.BuildInContext(shape);
-                shape = layer.ComputeOutputShape(shape);
-                _outputShapes.Add(shape);
-            }
-        }
-        DType = dtype;
-        _isBuilt = true;   // last: a thread that sees the model built sees its layers, shapes and weights
-    }
-
-    private static bool SameShape(int?[] a, int?[] b) => a.Length == b.Length && a.Zip(b).All(p => p.First is null || p.Second is null || p.First == p.Second);
-
-    /// <summary>Sets the optimizer, loss (default mean squared error) and metrics.</summary>
-    /// <exception cref="InvalidOperationException">A prediction, evaluation or training runs on another thread.</exception>
-    public void Compile(IOptimizer optimizer, Loss? loss = null, params Metric[] metrics)
-    {
-        ArgumentNullException.ThrowIfNull(optimizer);
-        using var mutation = _access.Mutate(nameof(Compile), reentrant: true);
-        Optimizer = optimizer;
-        Loss = loss ?? Loss.MeanSquaredError;
-        var names = new HashSet<string> { "loss" };
-        foreach (var m in metrics)
-            if (!names.Add(m.Name)) throw new ArgumentException($"{Name}: metric name '{m.Name}' is used twice.", nameof(metrics));
-        Metrics = metrics.ToArray();
-    }
-
-    /// <summary>All weights in Keras order (layer by layer).</summary>
-    public IReadOnlyList<Parameter> Weights
-    {
-        get
-        {
-            if (IsBuilt) return _layers.SelectMany(l => l.Weights).ToList();
-            lock (_buildLock) return _layers.SelectMany(l => l.Weights).ToList();   // not while another thread builds
-        }
-    }
-
-    /// <summary>The trainable weights.</summary>
-    public IReadOnlyList<Parameter> TrainableWeights => Weights.Where(p => p.Trainable).ToList();
-
-    /// <summary>Number of scalars in all weights.</summary>
-    public int CountParams() => Weights.Sum(p => p.Size);
-
-    /// <summary>Weights with Keras-style paths such as <c>lstm/kernel</c> or <c>rnn/ln_simple_rnn_cell/layer_normalization/gamma</c>.</summary>
-    public IReadOnlyList<(string Name, Parameter Parameter)> NamedWeights()
-    {
-        var list = new List<(string, Parameter)>();
-        if (IsBuilt) foreach (var l in _layers) list.AddRange(l.NamedWeights());
-        else lock (_buildLock) foreach (var l in _layers) list.AddRange(l.NamedWeights());   // not while another thread builds
-        return list;
-    }
-
-    /// <summary>Copies of all weights in Keras order.</summary>
-    /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread.</exception>
-    public Tensor[] GetWeights()
-    {
-        using var read = _access.Read(nameof(GetWeights));
-        return Weights.Select(p => p.Value.Copy()).ToArray();
-    }
-
-    /// <summary>Sets all weights in Keras order (as Keras's <c>set_weights</c>); nothing changes if any shape is wrong.</summary>
-    /// <exception cref="ArgumentException">Wrong count or shape, naming the weight.</exception>
-    /// <exception cref="InvalidOperationException">A prediction, evaluation or training runs on another thread.</exception>
-    public void SetWeights(params Tensor[] weights)
-    {
-        ArgumentNullException.ThrowIfNull(weights);
-        RequireBuilt();
-        using var mutation = _access.Mutate(nameof(SetWeights), reentrant: true);
-        var named = NamedWeights();
-        if (weights.Length != named.Count)
-            throw new ArgumentException($"{Name}: expected {named.Count} weight arrays, got {weights.Length}.", nameof(weights));
-        for (int i = 0; i < named.Count; i++)
-            if (weights[i].Shape != named[i].Parameter.Shape)
-                throw new ShapeMismatchException($"{Name}: weight {i} '{named[i].Name}' has shape {named[i].Parameter.Shape}, the value has {weights[i].Shape}.", nameof(weights));
-        for (int i = 0; i < named.Count; i++) named[i].Parameter.Assign(weights[i]);
-    }
-
-    private void RequireBuilt()
-    {
-        if (!IsBuilt) throw new InvalidOperationException($"{Name}: the model is not built; call Build, Fit or declare an input shape.");
-    }
-
-    /// <summary>Runs the layers on a batch.</summary>
-    /// <param name="x">(batch, ...) inputs.</param>
-    /// <param name="training">
-    /// Keras's training flag, passed down to every sub-layer and cell for layers that behave differently while
-    /// training (such as dropout; no built-in Rnnx layer does, so it changes nothing for them). It does not decide
-    /// whether the call is recorded for backpropagation: operations are recorded whenever a tape is active and
-    /// recording, whatever this flag says. To record nothing, call outside any active tape or inside
-    /// <see cref="Tape.NoGrad"/> (as <c>Predict</c> and <c>Evaluate</c> do).
-    /// </param>
-    /// <returns>The outputs; recorded on the active tape, if any, for <see cref="Tape.Backward(Tensor, Tensor?)"/>.</returns>
-    /// <remarks>Safe to call from many threads at once, each with its own tape (or none).</remarks>
-    /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread.</exception>
-    public Tensor Call(Tensor x, bool training = false)
-    {
-        using var read = _access.Read(nameof(Call));
-        if (!IsBuilt) Build(_layers.Count > 0 ? _layers[0].DeclaredInputShape ?? DataShape(x) : DataShape(x), x.DType);
-        return RunLayers(x, training);
-    }
-
-    /// <summary>The layers on a built model, without the access check (the caller holds it).</summary>
-    private Tensor RunLayers(Tensor x, bool training)
-    {
-        foreach (var l in _layers) x = l.Call(x, training);
-        return x;
-    }
-
-    /// <summary>The access guard that saving, loading and export take around their reads and writes.</summary>
-    internal ModelAccessGuard Access => _access;
-
-    /// <summary>Threads a step or a Predict chunk is split over: <see cref="Threads"/>, at most <see cref="Shards"/>.</summary>
-    private int ThreadsUsed => Math.Clamp(Threads, 1, Math.Max(1, Shards));
-
-    /// <summary>
-    /// The shard threads for <paramref name="threads"/>, if no other call is using them (null otherwise: the caller
-    /// runs its shards itself). Give them back with <see cref="ReleaseWorkers"/>.
-    /// </summary>
-    private ShardWorkers? TryAcquireWorkers(int threads)
-    {
-        if (Interlocked.CompareExchange(ref _workersBusy, 1, 0) != 0) return null;
-        if (_workers is null || _workers.Threads != threads)
-        {
-            _workers?.Dispose();
-            _workers = new ShardWorkers(threads - 1);
-        }
-        return _workers;
-    }
-
-    private void ReleaseWorkers() => Volatile.Write(ref _workersBusy, 0);
-
-    private static int?[] DataShape(Tensor x)
-    {
-        var s = new int?[x.Rank - 1];
-        for (int i = 1; i < x.Rank; i++) s[i - 1] = x.Shape[i];
-        return s;
-    }
-
-
-    /// <summary>A Keras-style table of layers, output shapes and parameter counts.</summary>
-    public string Summary()
-    {
-        RequireBuilt();
-        var sb = new StringBuilder();
-        string line = new('_', 65), dline = new('=', 65);
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Model: \"{Name}\"");
-        sb.AppendLine(line);
-        sb.AppendLine(" Layer (type)                Output Shape              Param #   ");
-        sb.AppendLine(dline);
-        for (int i = 0; i < _layers.Count; i++)
-        {
-            var l = _layers[i];
-            if (l is InputLayer) continue;   // as Keras: the input layer is not a row of a Sequential summary
-            string shape = "(None, " + string.Join(", ", _outputShapes[i].Select(d => d?.ToString() ?? "None")) + ")";
-            string name = $"{l.Name} ({l.GetType().Name})";
-            sb.AppendLine(CultureInfo.InvariantCulture, $" {name,-27} {shape,-25} {l.CountParams().ToString("N0", CultureInfo.InvariantCulture),-10}");
-            sb.AppendLine(i == _layers.Count - 1 ? dline : "");
-        }
-        int total = CountParams(), trainable = TrainableWeights.Sum(p => p.Size);
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Total params: {total:N0}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Trainable params: {trainable:N0}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Non-trainable params: {total - trainable:N0}");
-        sb.Append(line);
-        return sb.ToString();
     }
 }

@@ -48,7 +48,7 @@ public static class OnnxExporter
     /// <summary>Exports the model to an ONNX file, atomically.</summary>
     /// <exception cref="NotSupportedException">A layer, cell or activation has no ONNX equivalent (named).</exception>
     /// <exception cref="InvalidOperationException">The model is not built.</exception>
-    public static void Export(Sequential model, string path, OnnxExportOptions? options = null)
+    public static void Export(Model model, string path, OnnxExportOptions? options = null)
     {
         var bytes = Export(model, options);
         AtomicFile.WriteAllBytes(path, bytes);
@@ -57,7 +57,7 @@ public static class OnnxExporter
     /// <summary>The serialized ONNX ModelProto of the model.</summary>
     /// <exception cref="NotSupportedException">A layer, cell or activation has no ONNX equivalent (named).</exception>
     /// <exception cref="InvalidOperationException">The model is not built, or a mutation (Fit, SetWeights, ...) runs on another thread.</exception>
-    public static byte[] Export(Sequential model, OnnxExportOptions? options = null)
+    public static byte[] Export(Model model, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new OnnxExportOptions();

@@ -62,6 +62,44 @@ public partial class RNN : Layer
     /// <inheritdoc />
     protected override Tensor Forward(Tensor input, bool training) => RunCore(input, default, training, default);
 
+    /// <summary>1, or 1 + the number of states with <see cref="ReturnState"/> (the output, then the final states).</summary>
+    public override int OutputCount => ReturnState ? 1 + Cell.StateSizes.Count : 1;
+
+    /// <summary>Inputs are the sequence, optionally followed by one initial state per cell state (Keras's <c>initial_state</c>).</summary>
+    protected override void BuildCore(IReadOnlyList<int?[]> inputShapes)
+    {
+        CheckStateShapes(inputShapes);
+        BuildCore(inputShapes[0]);
+    }
+
+    /// <summary>The output shape, then with <see cref="ReturnState"/> one (size,) shape per state.</summary>
+    public override IReadOnlyList<int?[]> ComputeOutputShapes(IReadOnlyList<int?[]> inputShapes)
+    {
+        ArgumentNullException.ThrowIfNull(inputShapes);
+        CheckStateShapes(inputShapes);
+        var shapes = new List<int?[]> { ComputeOutputShape(inputShapes[0]) };
+        if (ReturnState)
+            foreach (int size in Cell.StateSizes) shapes.Add([size]);
+        return shapes;
+    }
+
+    /// <summary>Runs on [sequence, initial states...] and writes [output] or, with <see cref="ReturnState"/>, [output, final states...].</summary>
+    protected override void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training) =>
+        outputs[0] = RunCore(inputs[0], inputs[1..], training, ReturnState ? outputs[1..] : default);
+
+    private void CheckStateShapes(IReadOnlyList<int?[]> inputShapes)
+    {
+        int ns = Cell.StateSizes.Count, given = inputShapes.Count - 1;
+        string Shapes() => string.Join(", ", inputShapes.Skip(1).Select(ShapeText));
+        string Expected() => string.Join(", ", Cell.StateSizes.Select(n => $"(None, {n})"));
+        if (inputShapes.Count == 0) throw ShapeError("called with no inputs.");
+        if (given != 0 && given != ns)
+            throw ShapeError($"expects {ns} initial state(s) {Expected()}, got {given}: {Shapes()}.");
+        for (int i = 0; i < given; i++)
+            if (inputShapes[i + 1] is not [int size] || size != Cell.StateSizes[i])
+                throw ShapeError($"initial state {i} must be (None, {Cell.StateSizes[i]}), got (None, {string.Join(", ", inputShapes[i + 1].Select(d => d?.ToString() ?? "None"))}); expected {Expected()}.");
+    }
+
     /// <summary>Runs the layer and returns the output and the final states.</summary>
     /// <param name="input">(batch, time, features).</param>
     /// <param name="initialState">Optional initial states, one (batch, size) tensor per state; zeros when omitted.</param>
@@ -82,7 +120,7 @@ public partial class RNN : Layer
         return ReturnState ? [o, .. s] : [o];
     }
 
-    private Tensor RunCore(Tensor input, ReadOnlySpan<Tensor> initialState, bool training, Span<Tensor> finalStates)
+    internal Tensor RunCore(Tensor input, ReadOnlySpan<Tensor> initialState, bool training, Span<Tensor> finalStates)
     {
         if (input.Rank != 3) throw ShapeError($"expects input (batch, time, features), got {input.Shape}.");
         int features = BuiltInputShape![1]!.Value;
@@ -92,7 +130,7 @@ public partial class RNN : Layer
         Span<Tensor> states = ns <= StateBuffer.Length ? ((Span<Tensor>)stateBuffer)[..ns] : new Tensor[ns];
         if (initialState.Length > 0)
         {
-            if (initialState.Length != ns) throw new ArgumentException($"{Name}: expected {ns} initial state tensor(s), got {initialState.Length}.");
+            if (initialState.Length != ns) throw ShapeError($"expected {ns} initial state tensor(s), got {initialState.Length}.");
             for (int i = 0; i < ns; i++)
             {
                 var s = initialState[i];

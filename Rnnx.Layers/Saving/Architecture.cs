@@ -15,7 +15,7 @@ internal static class Architecture
     public const int Version = 1;
 
     /// <summary>The architecture of a built model.</summary>
-    public static JsonObject Describe(Sequential model)
+    public static JsonObject Describe(Model model)
     {
         var layers = new JsonArray();
         foreach (var l in model.Layers) layers.Add(LayerEntry(l));

@@ -20,7 +20,8 @@ public static partial class ModelIO
     public static Checkpoint LoadCheckpoint(string path, ModelLoadOptions? options = null)
     {
         options = Checked(options);
-        return LoadCore(Read(path, options), path, true, options);
+        var loaded = LoadCore(Read(path, options), path, true, options);
+        return new Checkpoint(AsSequential(loaded.Model, path), loaded.Epoch, loaded.Metadata);
     }
 
     /// <summary>
@@ -38,7 +39,7 @@ public static partial class ModelIO
     /// compiled without a checkpointable optimizer). Raised for any file content; the model is then unchanged.
     /// </exception>
     /// <exception cref="InvalidOperationException">The model is not built and declares no input shape, or a prediction, evaluation or training runs on the model on another thread.</exception>
-    public static int RestoreCheckpoint(Sequential model, string path, ModelLoadOptions? options = null)
+    public static int RestoreCheckpoint(Model model, string path, ModelLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options = Checked(options);
@@ -46,13 +47,13 @@ public static partial class ModelIO
     }
 
     /// <summary>Restores a checkpoint from the bytes of a file (tests and in-memory use).</summary>
-    internal static int RestoreCheckpointFromBytes(Sequential model, byte[] bytes, string name, ModelLoadOptions? options = null)
+    internal static int RestoreCheckpointFromBytes(Model model, byte[] bytes, string name, ModelLoadOptions? options = null)
     {
         options = Checked(options);
         return RestoreCore(model, Parse(bytes, name, options), name, options);
     }
 
-    private static int RestoreCore(Sequential model, SafeTensorsFile file, string path, ModelLoadOptions options)
+    private static int RestoreCore(Model model, SafeTensorsFile file, string path, ModelLoadOptions options)
     {
         if (!model.IsBuilt) model.Build();
         using var mutation = model.Access.Mutate(nameof(RestoreCheckpoint), reentrant: true);
@@ -90,7 +91,7 @@ public static partial class ModelIO
         return epoch ?? 0;
     }
 
-    private static OptimizerState ReadOptimizerState(SafeTensorsFile file, Sequential model, JsonObject compile, string optimizerClass, ModelLoadOptions options)
+    private static OptimizerState ReadOptimizerState(SafeTensorsFile file, Model model, JsonObject compile, string optimizerClass, ModelLoadOptions options)
     {
         var sj = OptimizerStateJson(compile) ?? throw new ModelFormatException("compile: 'optimizer_state' is missing");
         CheckKeys(sj, "optimizer_state", "iterations", "learning_rate", "scalars", "slots");

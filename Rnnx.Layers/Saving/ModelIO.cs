@@ -12,7 +12,7 @@ namespace Rnnx.Saving;
 /// <summary>
 /// Saving and loading models in the safetensors format.
 /// <list type="bullet">
-/// <item><see cref="SaveWeights"/>/<see cref="LoadWeights"/>: the weights only, named as <see cref="Sequential.NamedWeights"/> (<c>lstm/kernel</c>...).</item>
+/// <item><see cref="SaveWeights"/>/<see cref="LoadWeights"/>: the weights only, named as <see cref="Model.NamedWeights"/> (<c>lstm/kernel</c>...).</item>
 /// <item><see cref="Save"/>/<see cref="Load"/>: one <c>.rnnx</c> file with the architecture JSON in the safetensors
 /// <c>__metadata__</c>, the weights, and (for a compiled model) loss, metrics, optimizer state and shuffle state.</item>
 /// <item><see cref="LoadCheckpoint"/>/<see cref="RestoreCheckpoint"/>: resume training bit for bit.</item>
@@ -40,7 +40,7 @@ public static partial class ModelIO
 
     /// <summary>Saves the weights (built model) as safetensors, atomically.</summary>
     /// <exception cref="InvalidOperationException">The model is not built, or a mutation (Fit, SetWeights, ...) runs on another thread.</exception>
-    public static void SaveWeights(Sequential model, string path)
+    public static void SaveWeights(Model model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
         RequireBuilt(model);
@@ -64,7 +64,7 @@ public static partial class ModelIO
     /// or extra tensors). Raised for any file content; the model is then unchanged.
     /// </exception>
     /// <exception cref="InvalidOperationException">The model is not built and declares no input shape, or a prediction, evaluation or training runs on the model on another thread.</exception>
-    public static void LoadWeights(Sequential model, string path, ModelLoadOptions? options = null)
+    public static void LoadWeights(Model model, string path, ModelLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options = Checked(options);
@@ -72,13 +72,13 @@ public static partial class ModelIO
     }
 
     /// <summary>Loads weights from the bytes of a file (tests and in-memory use); <paramref name="name"/> names it in messages.</summary>
-    internal static void LoadWeightsFromBytes(Sequential model, byte[] bytes, string name, ModelLoadOptions? options = null)
+    internal static void LoadWeightsFromBytes(Model model, byte[] bytes, string name, ModelLoadOptions? options = null)
     {
         options = Checked(options);
         LoadWeightsCore(model, Parse(bytes, name, options), name, options);
     }
 
-    private static void LoadWeightsCore(Sequential model, SafeTensorsFile file, string path, ModelLoadOptions options)
+    private static void LoadWeightsCore(Model model, SafeTensorsFile file, string path, ModelLoadOptions options)
     {
         if (!model.IsBuilt) model.Build();
         using var mutation = model.Access.Mutate(nameof(LoadWeights), reentrant: true);
@@ -98,7 +98,7 @@ public static partial class ModelIO
     /// shuffle generator's state. Atomic.
     /// </summary>
     /// <exception cref="InvalidOperationException">The model is not built, or a mutation (Fit, SetWeights, ...) runs on another thread.</exception>
-    public static void Save(Sequential model, string path, SaveOptions? options = null)
+    public static void Save(Model model, string path, SaveOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         RequireBuilt(model);
@@ -189,18 +189,33 @@ public static partial class ModelIO
     /// <paramref name="options"/>, names an unregistered layer, loss, metric or optimizer, holds non-finite values or an
     /// invalid optimizer or training state, or its weights do not match its architecture. Raised for any file content.
     /// </exception>
-    public static Sequential Load(string path, bool compile = true, ModelLoadOptions? options = null)
+    public static Sequential Load(string path, bool compile = true, ModelLoadOptions? options = null) =>
+        AsSequential(LoadModel(path, compile, options), path);
+
+    /// <summary>Loads a whole model, functional or <see cref="Sequential"/>, as <see cref="Load"/> does.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="compile">Re-create the compile settings (default true).</param>
+    /// <param name="options">Limits and switches (<see cref="ModelLoadOptions.Default"/> when null).</param>
+    /// <exception cref="ModelFormatException">As <see cref="Load"/>, for any file content.</exception>
+    public static Model LoadModel(string path, bool compile = true, ModelLoadOptions? options = null)
     {
         options = Checked(options);
         return LoadCore(Read(path, options), path, compile, options).Model;
     }
 
     /// <summary>Loads a model from the bytes of a file (tests and in-memory use).</summary>
-    internal static Sequential LoadFromBytes(byte[] bytes, string name, bool compile = true, ModelLoadOptions? options = null)
+    internal static Sequential LoadFromBytes(byte[] bytes, string name, bool compile = true, ModelLoadOptions? options = null) =>
+        AsSequential(LoadModelFromBytes(bytes, name, compile, options), name);
+
+    /// <summary>Loads a model of any kind from the bytes of a file (tests and in-memory use).</summary>
+    internal static Model LoadModelFromBytes(byte[] bytes, string name, bool compile = true, ModelLoadOptions? options = null)
     {
         options = Checked(options);
         return LoadCore(Parse(bytes, name, options), name, compile, options).Model;
     }
+
+    private static Sequential AsSequential(Model model, string path) => model as Sequential
+        ?? throw new ModelFormatException($"{path}: the file holds the functional model '{model.Name}', not a Sequential one; load it with Model.Load (ModelIO.LoadModel)");
 
     /// <summary>Reads what a file holds without building a model: its structure, format, metadata JSON syntax and training state are validated.</summary>
     /// <param name="path">The file.</param>
@@ -238,7 +253,10 @@ public static partial class ModelIO
 
     // ------------------------------------------------------------------ internals
 
-    private static Checkpoint LoadCore(SafeTensorsFile file, string path, bool compile, ModelLoadOptions options)
+    /// <summary>A loaded model of any kind with its training epoch and metadata.</summary>
+    private sealed record LoadedModel(Model Model, int Epoch, IReadOnlyDictionary<string, string> Metadata);
+
+    private static LoadedModel LoadCore(SafeTensorsFile file, string path, bool compile, ModelLoadOptions options)
     {
         return Guard(path, () =>
         {
@@ -297,17 +315,17 @@ public static partial class ModelIO
                 }
                 if (rng is not null) model.ShuffleRngState = rng;
             }
-            return new Checkpoint(model, epoch ?? 0, UserMetadata(file));
+            return new LoadedModel(model, epoch ?? 0, UserMetadata(file));
         });
     }
 
-    private static void RequireBuilt(Sequential model)
+    private static void RequireBuilt(Model model)
     {
         if (!model.IsBuilt) throw new InvalidOperationException($"{model.Name}: build the model (Build, Fit, or a declared input shape and one Predict) before saving it.");
     }
 
     /// <summary>Pairs every model weight with its file tensor, checking names, dtypes and shapes both ways.</summary>
-    private static List<(Parameter, SafeTensorEntry)> MatchWeights(SafeTensorsFile file, Sequential model, ModelLoadOptions options)
+    private static List<(Parameter, SafeTensorEntry)> MatchWeights(SafeTensorsFile file, Model model, ModelLoadOptions options)
     {
         var named = model.NamedWeights();
         var pairs = new List<(Parameter, SafeTensorEntry)>(named.Count);

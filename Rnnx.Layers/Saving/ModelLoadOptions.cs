@@ -2,8 +2,8 @@ namespace Rnnx.Saving;
 
 /// <summary>
 /// Limits and switches applied when a model, weights or checkpoint file is read (<see cref="ModelIO.Load(string, bool, ModelLoadOptions?)"/>,
-/// <see cref="ModelIO.LoadWeights(Models.Sequential, string, ModelLoadOptions?)"/>, <see cref="ModelIO.LoadCheckpoint(string, ModelLoadOptions?)"/>,
-/// <see cref="ModelIO.RestoreCheckpoint(Models.Sequential, string, ModelLoadOptions?)"/>, <see cref="ModelIO.Inspect(string, ModelLoadOptions?)"/>).
+/// <see cref="ModelIO.LoadWeights(Models.Model, string, ModelLoadOptions?)"/>, <see cref="ModelIO.LoadCheckpoint(string, ModelLoadOptions?)"/>,
+/// <see cref="ModelIO.RestoreCheckpoint(Models.Model, string, ModelLoadOptions?)"/>, <see cref="ModelIO.Inspect(string, ModelLoadOptions?)"/>).
 /// A file beyond a limit is refused with a <see cref="ModelFormatException"/> naming the limit, before anything
 /// large is allocated. The defaults accept every model Rnnx can train on an ordinary machine; raise them for larger ones.
 /// </summary>

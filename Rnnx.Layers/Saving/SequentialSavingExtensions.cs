@@ -3,14 +3,15 @@ using Rnnx.Saving;
 namespace Rnnx.Models;
 
 /// <summary>
-/// Saving members on <see cref="Sequential"/> (C# 14 extension members over <see cref="ModelIO"/>):
-/// <c>model.SaveWeights(path)</c>, <c>model.LoadWeights(path)</c>, <c>model.Save(path)</c> and <c>Sequential.Load(path)</c>.
+/// Saving members on <see cref="Model"/> and <see cref="Sequential"/> (C# 14 extension members over <see cref="ModelIO"/>):
+/// <c>model.SaveWeights(path)</c>, <c>model.LoadWeights(path)</c>, <c>model.Save(path)</c>, <c>Sequential.Load(path)</c> and
+/// <c>Model.Load(path)</c> (any model, functional or Sequential).
 /// Declared in <c>Rnnx.Models</c>, Sequential's namespace, so the members come with the model without another using.
 /// </summary>
 public static class SequentialSavingExtensions
 {
     /// <param name="model">The model.</param>
-    extension(Sequential model)
+    extension(Model model)
     {
         /// <summary>Saves the weights as safetensors (see <see cref="ModelIO.SaveWeights"/>).</summary>
         /// <param name="path">The file.</param>
@@ -33,5 +34,18 @@ public static class SequentialSavingExtensions
         /// <param name="compile">Also re-create the loss, metrics and optimizer with its state (default true).</param>
         /// <returns>The model, built with its saved weights.</returns>
         public static Sequential Load(string path, bool compile = true) => ModelIO.Load(path, compile);
+    }
+}
+
+/// <summary><c>Model.Load(path)</c>: loads a whole model of any kind, functional or Sequential.</summary>
+public static class ModelLoadingExtensions
+{
+    extension(Model)
+    {
+        /// <summary>Loads a whole model saved with <c>Save</c>, functional or Sequential (see <see cref="ModelIO.LoadModel"/>).</summary>
+        /// <param name="path">The file.</param>
+        /// <param name="compile">Also re-create the loss, metrics and optimizer with its state (default true).</param>
+        /// <returns>The model, built with its saved weights.</returns>
+        public static Model Load(string path, bool compile = true) => ModelIO.LoadModel(path, compile);
     }
 }

@@ -4,7 +4,7 @@ using Rnnx.Models;
 namespace ForecastService;
 
 /// <summary>
-/// The served model, loaded once and shared by every request: <see cref="Sequential.Predict(float[], int[])"/> may be
+/// The served model, loaded once and shared by every request: <see cref="Model.Predict(float[], int[])"/> may be
 /// called from any number of threads at once, so no lock and no per-request copy of the model are needed.
 /// </summary>
 public sealed class ForecastModel

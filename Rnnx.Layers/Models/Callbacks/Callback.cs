@@ -5,12 +5,12 @@ namespace Rnnx.Models;
 
 /// <summary>
 /// Receives training events. Values are passed as logs keyed like Keras (<c>loss</c>, metric names, <c>val_loss</c>, ...).
-/// Set <see cref="Sequential.StopTraining"/> to end training after the current epoch.
+/// Set <see cref="Model.StopTraining"/> to end training after the current epoch.
 /// </summary>
 public abstract class Callback
 {
-    /// <summary>The model being trained (set by <see cref="O:Rnnx.Models.Sequential.Fit"/>).</summary>
-    public Sequential? Model { get; internal set; }
+    /// <summary>The model being trained (set by <see cref="O:Rnnx.Models.Model.Fit"/>).</summary>
+    public Model? Model { get; internal set; }
 
     /// <summary>Before the first epoch.</summary>
     public virtual void OnTrainBegin(TrainingInfo info) { }

@@ -3,7 +3,7 @@ namespace Rnnx.Models;
 /// <summary>
 /// Stops training when a monitored value has stopped improving (Keras 3's <c>EarlyStopping</c>, same rules): an epoch
 /// improves when its value beats the best by more than <see cref="MinDelta"/>; after <see cref="Patience"/> epochs
-/// without improvement, <see cref="Sequential.StopTraining"/> is set. With <see cref="RestoreBestWeights"/> the best
+/// without improvement, <see cref="Model.StopTraining"/> is set. With <see cref="RestoreBestWeights"/> the best
 /// epoch's weights are put back when training is stopped early (as in Keras, not when all epochs ran).
 /// </summary>
 public sealed class EarlyStopping : Callback

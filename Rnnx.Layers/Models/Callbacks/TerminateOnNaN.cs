@@ -1,16 +1,16 @@
 namespace Rnnx.Models;
 
 /// <summary>
-/// Ends training cleanly when the loss becomes NaN or infinite, instead of letting <see cref="O:Rnnx.Models.Sequential.Fit"/> throw.
+/// Ends training cleanly when the loss becomes NaN or infinite, instead of letting <see cref="O:Rnnx.Models.Model.Fit"/> throw.
 /// </summary>
 /// <remarks>
-/// <para>Without this callback, <see cref="O:Rnnx.Models.Sequential.Fit"/> throws <see cref="TrainingDivergedException"/> at the first
+/// <para>Without this callback, <see cref="O:Rnnx.Models.Model.Fit"/> throws <see cref="TrainingDivergedException"/> at the first
 /// step whose loss or gradient norm is not finite, before applying that step. With it, the same detection ends training
-/// normally instead: Fit sets <see cref="Sequential.StopTraining"/>, skips the rest of the epoch (no epoch-end
+/// normally instead: Fit sets <see cref="Model.StopTraining"/>, skips the rest of the epoch (no epoch-end
 /// callbacks for the partial epoch), calls <see cref="Callback.OnTrainEnd"/> and returns the <see cref="History"/> of the
 /// completed epochs, whose <see cref="History.StopReason"/> says where it happened. The weights are those from before the
 /// bad step, so (unlike Keras, which applies the NaN update before stopping) the model stays usable.</para>
-/// <para>The callback also checks the running loss at each batch end and sets <see cref="Sequential.StopTraining"/> if it
+/// <para>The callback also checks the running loss at each batch end and sets <see cref="Model.StopTraining"/> if it
 /// is not finite (Keras's rule), which matters only for losses that Fit itself does not reject.</para>
 /// </remarks>
 public sealed class TerminateOnNaN(TextWriter? log = null) : Callback

@@ -2,7 +2,7 @@ using Rnnx.Layers;
 
 namespace Rnnx.Models;
 
-public sealed partial class Sequential
+public partial class Model
 {
     /// <summary>Loss and metrics on (x, y), averaged over samples as Keras does (batch-size-weighted means).</summary>
     /// <remarks>Safe to call from many threads at once and together with <see cref="Predict(Tensor, int)"/> (see the class remarks).</remarks>
@@ -224,7 +224,7 @@ public sealed partial class Sequential
     /// </summary>
     private sealed class InferenceWorkspace
     {
-        private readonly Sequential _model;
+        private readonly Model _model;
         private Tape[] _tapes = [];
         public Tensor X;
 
@@ -235,7 +235,7 @@ public sealed partial class Sequential
         /// <summary>The shard delegate, created once per workspace so that a call allocates none.</summary>
         public readonly Action<int> RunShard;
 
-        public InferenceWorkspace(Sequential model)
+        public InferenceWorkspace(Model model)
         {
             _model = model;
             RunShard = s => RunShardOnTape(s, s);

@@ -10,7 +10,7 @@ using Rnnx.Random;
 
 namespace Rnnx.Models;
 
-public sealed partial class Sequential
+public partial class Model
 {
     private Tensor CheckInputs(Tensor x, string what, bool checkFinite = true)
     {

@@ -11,7 +11,7 @@ using Rnnx.Random;
 
 namespace Rnnx.Models;
 
-public sealed partial class Sequential
+public partial class Model
 {
     private sealed class StepState
     {
@@ -245,9 +245,9 @@ public sealed partial class Sequential
     /// </summary>
     private readonly ref struct WorkersLease
     {
-        private readonly Sequential _model;
+        private readonly Model _model;
 
-        public WorkersLease(Sequential model)
+        public WorkersLease(Model model)
         {
             _model = model;
             Workers = model.TryAcquireWorkers(model.ThreadsUsed)
@@ -361,7 +361,7 @@ public sealed partial class Sequential
 
     /// <summary>
     /// The state of the generator that shuffles the training samples each epoch (seeded with <see cref="Seed"/> + 1 by the
-    /// first <see cref="O:Rnnx.Models.Sequential.Fit"/>), or null before that. Checkpoints save and restore it, so that training resumed with
+    /// first <see cref="O:Rnnx.Models.Model.Fit"/>), or null before that. Checkpoints save and restore it, so that training resumed with
     /// <c>initialEpoch</c> shuffles exactly as an uninterrupted run would. Setting null makes the next Fit start from the seed.
     /// </summary>
     public MT19937State? ShuffleRngState

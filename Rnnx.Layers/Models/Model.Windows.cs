@@ -2,7 +2,7 @@ using Rnnx.Data;
 
 namespace Rnnx.Models;
 
-public sealed partial class Sequential
+public partial class Model
 {
     // Bounds Predict(SeriesWindows)'s input buffer (values), so long windows do not make it grow with the window.
     private const long MaxWindowValuesPerChunk = 1L << 22;

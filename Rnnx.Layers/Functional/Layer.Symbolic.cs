@@ -1,0 +1,105 @@
+namespace Rnnx.Layers;
+
+public abstract partial class Layer
+{
+    private readonly List<LayerNode> _inboundNodes = [];
+    private readonly Lock _nodesLock = new();
+
+    /// <summary>
+    /// Calls the layer on a symbolic tensor (Keras's <c>layer(x)</c> in a functional model) and returns its output; a
+    /// layer with several outputs (a recurrent layer with return state) gives its first here, all with <see cref="ApplyMany"/>.
+    /// Shapes are checked now: a layer that does not fit <paramref name="input"/> is refused naming the layer and the shapes.
+    /// Calling one layer on several tensors shares its weights between the calls.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The input shape does not fit the layer.</exception>
+    public SymbolicTensor Apply(SymbolicTensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return ApplyMany(input)[0];
+    }
+
+    /// <summary>
+    /// Calls the layer on several symbolic tensors (merge layers; a recurrent layer's input followed by its initial states)
+    /// and returns every output (a recurrent layer with return state: the output, then the final states). Deconstructs:
+    /// <c>var (y, h, c) = new LSTM(20, returnState: true).ApplyMany(x);</c>
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The number of inputs or a shape does not fit the layer, or a shared layer is called on shapes other than its first call's.</exception>
+    public SymbolicTensor[] ApplyMany(params SymbolicTensor[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Length == 0) throw new ArgumentException($"{Name}: called with no inputs.", nameof(inputs));
+        foreach (var t in inputs) ArgumentNullException.ThrowIfNull(t, nameof(inputs));
+        if (this is InputLayer) throw new ArgumentException($"{Name}: an input layer is not called on tensors; use new Input(shape).", nameof(inputs));
+        var shapes = inputs.Select(t => t.ShapeArray).ToArray();
+        var first = FirstCallShapes();
+        if (first is not null && !SameShapes(first, shapes))
+            throw ShapeError($"is shared and was first called on {ShapesText(first)}; it cannot be called on {ShapesText(shapes)} (one weight set needs the same input shapes).");
+        if (IsBuilt && !SameShapes(BuiltInputShapes!, shapes))
+            throw ShapeError($"is built for {ShapesText(BuiltInputShapes!)}; it cannot be called on {ShapesText(shapes)}.");
+        IReadOnlyList<int?[]> outputShapes;
+        try
+        {
+            outputShapes = ComputeOutputShapes(shapes);
+        }
+        catch (ShapeMismatchException e) when (!e.Message.Contains(ShapesText(shapes), StringComparison.Ordinal))
+        {
+            throw ShapeError($"cannot be called on {ShapesText(shapes)}: {e.Message}");
+        }
+        return LayerNode.Create(this, inputs, outputShapes).Outputs.ToArray();
+    }
+
+    /// <summary>The layer's calls on symbolic tensors, in call order.</summary>
+    internal IReadOnlyList<LayerNode> InboundNodes
+    {
+        get
+        {
+            lock (_nodesLock) return _inboundNodes.ToArray();
+        }
+    }
+
+    internal int AddInboundNode(LayerNode node)
+    {
+        lock (_nodesLock)
+        {
+            _inboundNodes.Add(node);
+            return _inboundNodes.Count - 1;
+        }
+    }
+
+    private int?[][]? FirstCallShapes()
+    {
+        lock (_nodesLock) return _inboundNodes.Count > 0 ? _inboundNodes[0].Inputs.Select(t => t.ShapeArray).ToArray() : null;
+    }
+
+    private static bool SameShapes(IReadOnlyList<int?[]> a, IReadOnlyList<int?[]> b) =>
+        a.Count == b.Count && a.Zip(b).All(p => p.First.Length == p.Second.Length && p.First.Zip(p.Second).All(d => d.First == d.Second));
+
+    internal static string ShapesText(IReadOnlyList<int?[]> shapes) => string.Join(" and ", shapes.Select(s => "(None, " + string.Join(", ", s.Select(d => d?.ToString() ?? "None")) + ")"));
+}
+
+/// <summary>Deconstruction of a layer's symbolic outputs: <c>var (y, h, c) = lstm.ApplyMany(x);</c>.</summary>
+public static class SymbolicTensorDeconstruction
+{
+    /// <summary>Two outputs (e.g. a GRU's output and state).</summary>
+    /// <exception cref="ArgumentException">The layer gave another number of outputs.</exception>
+    public static void Deconstruct(this SymbolicTensor[] outputs, out SymbolicTensor first, out SymbolicTensor second)
+    {
+        Require(outputs, 2);
+        (first, second) = (outputs[0], outputs[1]);
+    }
+
+    /// <summary>Three outputs (e.g. an LSTM's output, h and c).</summary>
+    /// <exception cref="ArgumentException">The layer gave another number of outputs.</exception>
+    public static void Deconstruct(this SymbolicTensor[] outputs, out SymbolicTensor first, out SymbolicTensor second, out SymbolicTensor third)
+    {
+        Require(outputs, 3);
+        (first, second, third) = (outputs[0], outputs[1], outputs[2]);
+    }
+
+    private static void Require(SymbolicTensor[] outputs, int count)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        if (outputs.Length != count)
+            throw new ArgumentException($"{(outputs.Length > 0 ? outputs[0].Layer.Name : "the layer")} gives {outputs.Length} output(s), not {count}.", nameof(outputs));
+    }
+}
