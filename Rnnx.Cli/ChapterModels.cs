@@ -1,3 +1,4 @@
+using Rnnx.Data;
 using Rnnx.Layers;
 using Rnnx.Metrics;
 using Rnnx.Models;
@@ -23,14 +24,20 @@ internal enum ChapterTask
 /// <summary>One of the chapter's models: its notebook settings, Keras reference value and layers.</summary>
 /// <param name="Name">The name used in output, <c>--only</c> and the JSON report.</param>
 /// <param name="NotebookEpochs">Epochs the notebook trains for.</param>
-/// <param name="KerasValMse">The notebook's printed validation MSE (Keras), or null for a model beyond the notebook.</param>
+/// <param name="KerasValMse">The notebook's printed validation MSE (Keras).</param>
 /// <param name="Task">The data and targets.</param>
 /// <param name="UsesLastTimeStepMse">Whether the notebook compiles it with the <c>last_time_step_mse</c> metric.</param>
 /// <param name="Layers">Creates fresh layers for the model.</param>
-internal sealed record ModelSpec(string Name, int NotebookEpochs, float? KerasValMse, ChapterTask Task, bool UsesLastTimeStepMse, Func<Layer[]> Layers)
+/// <param name="Graph">For a functional model (not a layer stack): creates it with a name and seed; null for a Sequential one.</param>
+internal sealed record ModelSpec(string Name, int NotebookEpochs, float KerasValMse, ChapterTask Task, bool UsesLastTimeStepMse, Func<Layer[]> Layers,
+    Func<string, int, Model>? Graph = null)
 {
     /// <summary>A new, unbuilt model with this spec's layers; weights and shuffles are drawn from <paramref name="seed"/>.</summary>
-    public Sequential Create(int seed) => new(Layers(), Name, seed);
+    /// <exception cref="InvalidOperationException">The spec is a functional model (use <see cref="CreateModel"/>).</exception>
+    public Sequential Create(int seed) => Graph is null ? new(Layers(), Name, seed) : throw new InvalidOperationException($"{Name} is a functional model, not a layer stack.");
+
+    /// <summary>A new, unbuilt model of any kind for this spec.</summary>
+    public Model CreateModel(int seed) => Graph?.Invoke(Name, seed) ?? Create(seed);
 }
 
 /// <summary>The chapter's models in the notebook's order.</summary>
@@ -95,15 +102,21 @@ internal static class ChapterModels
         new("wavenet", 10, 0.022441423f, ChapterTask.TenStepSequence, true, WaveNet),
     ];
 
+    /// <summary>The model names, in order.</summary>
+    public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
+
     /// <summary>
-    /// Models beyond the notebook on the same data, trained only when named in <c>--only</c> (so a default run gives the
-    /// notebook's models alone). bidirectional_lstm: a Bidirectional LSTM forecasting the 10-step horizon as a vector, as
-    /// deep_rnn_10steps does. Not as a sequence-to-sequence model: its backward direction would read, at step t, the
-    /// inputs after t, which are the very values that step's targets ask for.
+    /// Experiments beyond the notebook, trained only when named with <c>--only</c> (so the chapter's own results and run
+    /// stay as they are): the chapter's encoder–decoder kinds on the 10-step vector targets, as functional models, and
+    /// a Bidirectional LSTM forecasting the horizon as a vector as deep_rnn_10steps does (not sequence-to-sequence: its
+    /// backward direction would read, at step t, the inputs after t, the very values that step's targets ask for). No
+    /// notebook value exists for them (NaN in the report).
     /// </summary>
     public static IReadOnlyList<ModelSpec> Extras { get; } =
     [
-        new("bidirectional_lstm", 10, null, ChapterTask.TenStepVector, false, () =>
+        new("encoder_repeat_decoder", 20, float.NaN, ChapterTask.TenStepVector, false, () => [], EncoderRepeatDecoder),
+        new("encoder_decoder_states", 20, float.NaN, ChapterTask.TenStepVector, false, () => [], EncoderDecoderStates),
+        new("bidirectional_lstm", 10, float.NaN, ChapterTask.TenStepVector, false, () =>
         [
             new Bidirectional(new LSTM(20, returnSequences: true), inputShape: [null, 1]),
             new Bidirectional(new LSTM(20)),
@@ -111,16 +124,34 @@ internal static class ChapterModels
         ]),
     ];
 
-    /// <summary>The notebook's model names, in order.</summary>
-    public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
+    /// <summary>Every name <c>--only</c> accepts: the chapter's models, then the extras.</summary>
+    public static IReadOnlyList<string> KnownNames { get; } = [.. Names, .. Extras.Select(m => m.Name)];
 
-    /// <summary>Every name <c>--only</c> accepts: the notebook's models, then the extras.</summary>
-    public static IReadOnlyList<string> AllNames { get; } = All.Concat(Extras).Select(m => m.Name).ToArray();
+    /// <summary>
+    /// (a) A sequence-to-vector encoder, LSTM(20), whose last output is repeated for each of the 10 forecast steps and
+    /// decoded by a vector-to-sequence LSTM(20) with a Dense(1) per step: (batch, 50, 1) → (batch, 10, 1).
+    /// </summary>
+    private static Model EncoderRepeatDecoder(string name, int seed)
+    {
+        var x = new Input([null, 1]);
+        var encoded = new LSTM(20, name: "encoder").Apply(x);
+        var decoded = new LSTM(20, returnSequences: true, name: "decoder").Apply(new RepeatVector(ChapterData.Horizon).Apply(encoded));
+        return new Model(x, new TimeDistributed(new Dense(1)).Apply(decoded), name, seed);
+    }
 
-    /// <summary>The spec named <paramref name="name"/> (a notebook model or an extra).</summary>
+    /// <summary>(b) As (a), with the encoder's final states (h, c) as the decoder's initial states.</summary>
+    private static Model EncoderDecoderStates(string name, int seed)
+    {
+        var x = new Input([null, 1]);
+        var (encoded, h, c) = new LSTM(20, returnState: true, name: "encoder").ApplyMany(x);
+        var decoded = new LSTM(20, returnSequences: true, name: "decoder").ApplyMany(new RepeatVector(ChapterData.Horizon).Apply(encoded), h, c)[0];
+        return new Model(x, new TimeDistributed(new Dense(1)).Apply(decoded), name, seed);
+    }
+
+    /// <summary>The spec named <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">No chapter model has that name.</exception>
-    public static ModelSpec Get(string name) => All.Concat(Extras).SingleOrDefault(m => m.Name == name)
-        ?? throw new ArgumentException($"unknown model '{name}'; models: {string.Join(", ", AllNames)}", nameof(name));
+    public static ModelSpec Get(string name) => All.SingleOrDefault(m => m.Name == name)
+        ?? throw new ArgumentException($"unknown model '{name}'; models: {string.Join(", ", Names)}", nameof(name));
 
     private static Layer[] WaveNet()
     {

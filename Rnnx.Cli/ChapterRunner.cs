@@ -27,7 +27,11 @@ internal static class ChapterRunner
         ArgumentNullException.ThrowIfNull(output);
         var total = Stopwatch.StartNew();
         var w = output;
-        var specs = SelectModels(options);
+        foreach (var name in options.Only ?? [])
+            if (!ChapterModels.KnownNames.Contains(name))
+                throw new CliException($"unknown model '{name}'; models: {string.Join(", ", ChapterModels.KnownNames)}");
+        var specs = ChapterModels.All.Where(m => options.Includes(m.Name))
+            .Concat(ChapterModels.Extras.Where(m => options.Only?.Contains(m.Name) == true)).ToList();
 
         // Fail before training, not after, when the results cannot be written.
         var guard = new PathGuard();
@@ -126,17 +130,6 @@ internal static class ChapterRunner
         return result;
     }
 
-    /// <summary>The models a run trains, in order: the notebook's (those named in <c>--only</c>), then the extras named in it.</summary>
-    /// <exception cref="CliException">An unknown model name.</exception>
-    public static List<ModelSpec> SelectModels(ChapterOptions options)
-    {
-        foreach (var name in options.Only ?? [])
-            if (!ChapterModels.AllNames.Contains(name))
-                throw new CliException($"unknown model '{name}'; models: {string.Join(", ", ChapterModels.AllNames)}");
-        var candidates = options.Only is null ? ChapterModels.All : ChapterModels.All.Concat(ChapterModels.Extras);
-        return candidates.Where(m => options.Includes(m.Name)).ToList();
-    }
-
     /// <summary><c>np.mean(mse(y_valid, X_valid[:, -1]))</c>: the last input value as the forecast.</summary>
     public static float NaiveForecastMse(DataSplit valid)
     {
@@ -146,11 +139,11 @@ internal static class ChapterRunner
         return KerasMath.MeanSquaredError(valid.Y, last, 1);
     }
 
-    private static (Sequential Model, ModelResult Result) Train(ModelSpec spec, DataSplit train, DataSplit valid, ChapterOptions options,
+    private static (Model Model, ModelResult Result) Train(ModelSpec spec, DataSplit train, DataSplit valid, ChapterOptions options,
         int threads, TextWriter w, ChapterPlots? plots)
     {
         int epochs = options.Epochs ?? spec.NotebookEpochs;
-        var model = spec.Create(options.Seed);
+        var model = spec.CreateModel(options.Seed);
         model.Threads = threads;
         Metric[] metrics = spec.UsesLastTimeStepMse ? [ChapterModels.LastTimeStepMse()] : [];
         model.Compile(new Nadam(schedule: options.NadamSchedule), Loss.MeanSquaredError, metrics);
@@ -190,7 +183,7 @@ internal static class ChapterRunner
         float? lastStep = spec.UsesLastTimeStepMse
             ? KerasMath.LastTimeStepMse(valid.Y, pred, valid.Count, valid.YShape[1], lastDim)
             : null;
-        var line = new StringBuilder(Invariant($"  validation MSE {valMse} ({(spec.KerasValMse is float k ? "notebook " + k.ToString(CultureInfo.InvariantCulture) : "not in the notebook")})"));
+        var line = new StringBuilder(Invariant($"  validation MSE {valMse}{(float.IsNaN(spec.KerasValMse) ? "" : Invariant($" (notebook {spec.KerasValMse})"))}"));
         if (lastStep is float ls) line.Append(Invariant($", last_time_step_mse {ls}"));
         line.Append(Invariant($", trained in {ProgressCallback.FormatSeconds(seconds)}"));
         w.WriteLine(line.ToString());
@@ -224,7 +217,7 @@ internal static class ChapterRunner
     /// median of 300 calls after 30 warm-up calls, in µs; and the whole validation set in one Predict call (one batch), median of
     /// 5 after one warm-up, in ms.
     /// </summary>
-    private static (double Batch1Us, double ValidationMs) TimeInference(Sequential model, Tensor xValid)
+    private static (double Batch1Us, double ValidationMs) TimeInference(Model model, Tensor xValid)
     {
         int steps = xValid.Shape[1], features = xValid.Shape[2];
         var one = xValid.ToFloatArray().AsSpan(0, steps * features).ToArray();
@@ -256,7 +249,7 @@ internal static class ChapterRunner
     /// with the linear model trained on 50-step windows.
     /// </summary>
     /// <returns>The extended series (60 steps) and the MSE of its last 10 steps against the true values.</returns>
-    public static (float[] Series, float Mse) IterativeForecast(Sequential model, DataSplit newSeries)
+    public static (float[] Series, float Mse) IterativeForecast(Model model, DataSplit newSeries)
     {
         int steps = newSeries.XShape[1];
         var x = new List<float>(newSeries.X);
@@ -304,7 +297,7 @@ internal static class ChapterRunner
             new[] { "naive", "-", F(r.NaiveBaseline.ValMse), F(r.NaiveBaseline.KerasValMse), Ratio(r.NaiveBaseline.ValMse, r.NaiveBaseline.KerasValMse), "-", "-", "-", "-", "-" },
         };
         foreach (var m in r.Models)
-            rows.Add([m.Name, m.Params.ToString(CultureInfo.InvariantCulture), F(m.ValMse), m.KerasValMse is float k ? F(k) : "-", m.KerasValMse is float kr ? Ratio(m.ValMse, kr) : "-",
+            rows.Add([m.Name, m.Params.ToString(CultureInfo.InvariantCulture), F(m.ValMse), F(m.KerasValMse), Ratio(m.ValMse, m.KerasValMse),
                 m.LastStepMse is float l ? F(l) : "-", m.Epochs.ToString(CultureInfo.InvariantCulture), ProgressCallback.FormatSeconds(m.TrainingSeconds),
                 m.MeanEpochSeconds.ToString("F3", CultureInfo.InvariantCulture), m.PredictBatch1Us.ToString("F0", CultureInfo.InvariantCulture) + " µs"]);
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(row => row[i].Length))).ToArray();
@@ -323,8 +316,9 @@ internal static class ChapterRunner
         foreach (var row in rows) Row(row);
         return sb.ToString();
 
-        static string F(float v) => v.ToString(CultureInfo.InvariantCulture);
-        static string Ratio(float v, float reference) => (v / reference).ToString("F2", CultureInfo.InvariantCulture) + "x";
+        // A model beyond the notebook has no Keras value (NaN): "-" rather than "NaN".
+        static string F(float v) => float.IsNaN(v) ? "-" : v.ToString(CultureInfo.InvariantCulture);
+        static string Ratio(float v, float reference) => float.IsNaN(reference) ? "-" : (v / reference).ToString("F2", CultureInfo.InvariantCulture) + "x";
     }
 
     private static void WriteJson(ChapterResult result, string path)

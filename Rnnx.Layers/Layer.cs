@@ -351,6 +351,16 @@ public abstract partial class Layer
             $"ONNX export: layer '{path}' is a {GetType().Name}, which has no ONNX equivalent (custom layers are not exported; run the model in Rnnx).");
 
     /// <summary>
+    /// Emits the ONNX nodes of a call on several inputs (ONNX names, shapes without batch) and returns the names of its
+    /// <see cref="OutputCount"/> outputs. The default handles one input through <see cref="ExportOnnx"/>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The layer has no ONNX equivalent for this call.</exception>
+    internal virtual string[] ExportOnnxMany(Onnx.OnnxGraph graph, IReadOnlyList<string> inputs, IReadOnlyList<int?[]> inputShapes, string path) =>
+        inputs.Count == 1 && OutputCount == 1
+            ? [ExportOnnx(graph, inputs[0], inputShapes[0], path)]
+            : throw new NotSupportedException($"ONNX export: layer '{path}' ({GetType().Name}) is called on {inputs.Count} inputs, which has no ONNX equivalent.");
+
+    /// <summary>
     /// Whether the layer acts on the last axis alone, so that on (batch, time, ...) it equals itself on
     /// (batch·time, ...); lets <see cref="TimeDistributed"/> export it without reshaping.
     /// </summary>

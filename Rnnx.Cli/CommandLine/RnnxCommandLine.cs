@@ -35,23 +35,22 @@ internal static class RnnxCommandLine
     {
         var only = new Option<string[]?>("--only")
         {
-            Description = $"Train only these models (comma-separated; the naive baseline always runs): {string.Join(", ", ChapterModels.Names)}; " +
-                $"beyond the notebook, run only when named: {string.Join(", ", ChapterModels.Extras.Select(m => m.Name))}",
+            Description = $"Train only these models (comma-separated; the naive baseline always runs): {string.Join(", ", ChapterModels.KnownNames)}",
             HelpName = "a,b",
             CustomParser = r =>
             {
                 var names = r.Tokens[0].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 if (names.Length == 0) r.AddError("option '--only' needs at least one model name");
                 foreach (var n in names)
-                    if (!ChapterModels.AllNames.Contains(n))
+                    if (!ChapterModels.KnownNames.Contains(n))
                     {
-                        r.AddError($"unknown model '{CliOptions.Short(n)}' in --only; models: {string.Join(", ", ChapterModels.AllNames)}");
+                        r.AddError($"unknown model '{CliOptions.Short(n)}' in --only; models: {string.Join(", ", ChapterModels.KnownNames)}");
                         break;
                     }
                 return names.Distinct().ToArray();
             },
         };
-        only.CompletionSources.Add(ChapterModels.AllNames.ToArray());
+        only.CompletionSources.Add(ChapterModels.KnownNames.ToArray());
         var epochs = CliOptions.Int("--epochs", "Train every model for N epochs instead of the notebook's (20 linear, 13 s2s_rnn, 10 others)", 1, Limits.MaxEpochs);
         var seed = CliOptions.Int("--seed", "Seed of the models' initial weights and shuffles (default 42)", 0, int.MaxValue);
         var outDir = CliOptions.Text("--out", "Folder for the PNG plots (default out)", "DIR");

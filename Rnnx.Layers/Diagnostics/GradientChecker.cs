@@ -105,7 +105,7 @@ public static class GradientChecker
     /// </summary>
     /// <exception cref="GradientCheckException">A derivative is outside the tolerance.</exception>
     /// <exception cref="ArgumentException">Not Float64 or not built; only one of <paramref name="y"/> and <paramref name="loss"/> given.</exception>
-    public static GradientCheckResult CheckModel(Sequential model, Tensor x, Tensor? y = null, Loss? loss = null, GradientCheckOptions? options = null)
+    public static GradientCheckResult CheckModel(Model model, Tensor x, Tensor? y = null, Loss? loss = null, GradientCheckOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         RequireFloat64(model.IsBuilt, model.DType, model.Name);

@@ -50,6 +50,9 @@ public sealed class Input : SymbolicTensor
     {
     }
 
+    /// <summary>An input for an existing input layer (a model being loaded).</summary>
+    internal Input(InputLayer layer) : base(LayerNode.ForInput(layer), 0, layer.DeclaredInputShape!) { }
+
     /// <summary>The fixed batch size, or null.</summary>
     public int? BatchSize => ((InputLayer)Layer).BatchSize;
 }

@@ -174,14 +174,11 @@ public partial class Model
         var inShape = x.Shape.Remove(0);
         var cached = Volatile.Read(ref _plan);
         if (cached is not null && cached.LayerCount == _layers.Count && cached.Input == inShape) return cached;
-        var shape = DataShape(x);
+        var slots = Graph.SlotShapes([DataShape(x)]);
         long perSample = 0;
-        foreach (var l in _layers)
-        {
-            var outShape = l.ComputeOutputShape(shape);
-            perSample += WorkPerSample(l, shape, outShape);
-            shape = outShape;
-        }
+        foreach (var node in Graph.Nodes)
+            perSample += WorkPerSample(node.Layer, slots[node.InputSlots[0]], slots[node.FirstOutputSlot]);
+        var shape = slots[Graph.OutputSlots[0]];
         var output = new Shape(shape.Select(d => d ?? throw new InvalidOperationException($"{Name}: output length unknown.")).ToArray());
         var plan = new PredictPlanEntry(inShape, _layers.Count, output, perSample);
         Volatile.Write(ref _plan, plan);

@@ -15,6 +15,7 @@ public partial class Model
     private Tensor CheckInputs(Tensor x, string what, bool checkFinite = true)
     {
         if (!x.IsValid) throw new ArgumentException($"{Name}: {what} is an invalid tensor.");
+        RequireOneInputAndOutput();
         if (x.Rank < 2) throw new ShapeMismatchException($"{Name}: {what} must be (samples, ...), got {x.Shape}.");
         if (!IsBuilt)
         {
@@ -110,8 +111,7 @@ public partial class Model
         if (y.Shape[0] != x.Shape[0])
             throw new ShapeMismatchException($"{Name}: {x.Shape[0]} input samples but {y.Shape[0]} samples in the {what} ({x.Shape} vs {y.Shape}).");
         // Concrete output shape for this input.
-        var shape = DataShape(x);
-        foreach (var l in _layers) shape = l.ComputeOutputShape(shape);
+        var shape = OutputShapeFor(DataShape(x));
         int outSize = 1;
         foreach (var d in shape) outSize *= d ?? 1;
         var outShape = new Shape([x.Shape[0], .. shape.Select(d => d ?? 1)]);
@@ -133,5 +133,19 @@ public partial class Model
         if (yy.Size == outShape.Size && (yy.Rank == outShape.Rank + 1 && yy.Shape.Last == 1 || yy.Rank + 1 == outShape.Rank && outShape.Last == 1))
             return Tensor.Reshape(yy, outShape);   // Keras squeezes/expands a trailing size-1 axis
         throw new ShapeMismatchException($"{Name}: {what} have shape {y.Shape} but the model outputs (samples, {string.Join(", ", shape)}) for inputs {x.Shape}.");
+    }
+
+    /// <summary>
+    /// The output shape (without batch) for inputs of <paramref name="inputShape"/> (without batch) on a one-input,
+    /// one-output model: the graph's shapes with that input.
+    /// </summary>
+    private int?[] OutputShapeFor(int?[] inputShape) => Graph.SlotShapes([inputShape])[Graph.OutputSlots[0]];
+
+    /// <summary>The single-tensor entry points (Fit, Evaluate, Predict, TrainOnBatch, Call) need one input and one output.</summary>
+    private void RequireOneInputAndOutput()
+    {
+        if (_functional is { } f && (f.Inputs.Count != 1 || f.Outputs.Count != 1))
+            throw new ArgumentException(
+                $"{Name}: the model takes {f.Inputs.Count} input(s) ({string.Join(", ", f.Inputs.Select(t => t.Layer.Name))}) and gives {f.Outputs.Count} output(s); use CallMany or PredictMany with one tensor per input.");
     }
 }

@@ -201,6 +201,7 @@ public partial class Model
         for (int i = 0; i < inputShapes.Count; i++) shapes[i] = inputShapes[i];
         using (BuildContext.Enter(dtype, new NumPyRandomState(unchecked((uint)Seed))))
         {
+            foreach (var input in _functional?.Inputs ?? []) input.Layer.BuildInContext(input.ShapeArray);
             // Layers build in model order (their first call's shapes), so the weights draw from the seeded generator in Keras's order.
             foreach (var node in graph.Nodes)
             {
@@ -308,6 +309,7 @@ public partial class Model
     public Tensor Call(Tensor x, bool training = false)
     {
         using var read = _access.Read(nameof(Call));
+        RequireOneInputAndOutput();
         if (!IsBuilt) Build(_layers.Count > 0 ? _layers[0].DeclaredInputShape ?? DataShape(x) : DataShape(x), x.DType);
         return RunLayers(x, training);
     }

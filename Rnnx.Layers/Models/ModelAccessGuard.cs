@@ -11,7 +11,7 @@ namespace Rnnx.Models;
 internal sealed class ModelAccessGuard(Func<string> modelName)
 {
     /// <summary>The reads, each with its own counter so that a refused mutation can name the read that runs.</summary>
-    private static readonly string[] ReadOperations = ["Predict", "Evaluate", "Call", "GetWeights", "Save", "SaveWeights", "ExportOnnx"];
+    private static readonly string[] ReadOperations = ["Predict", "Evaluate", "Call", "CallMany", "PredictMany", "GetWeights", "Save", "SaveWeights", "ExportOnnx"];
     private readonly int[] _readers = new int[ReadOperations.Length];
     private string? _mutation;
     private int _mutationThread;

@@ -75,11 +75,9 @@ public static class OnnxExporter
             x = g.Op("Sub", "standardize/centered", [x, g.Constant("standardize/mean", [(float)mean])]);
             x = g.Op("Div", "standardize/scaled", [x, g.Constant("standardize/std", [(float)std])]);
         }
-        foreach (var layer in model.Layers)
-        {
-            x = layer.ExportOnnx(g, x, shape, layer.Name);
-            shape = layer.ComputeOutputShape(shape);
-        }
+        if (model.IsFunctional && (model.Inputs.Count != 1 || model.Outputs.Count != 1))
+            throw new NotSupportedException($"ONNX export: model '{model.Name}' has {model.Inputs.Count} inputs and {model.Outputs.Count} outputs; only models with one input and one output are exported.");
+        (x, shape) = ExportGraph(g, model, x, shape);
         if (options.Standardization is (double m2, double s2))
         {
             x = g.Op("Mul", "unstandardize/scaled", [x, g.Constant("unstandardize/std", [(float)s2])]);
@@ -99,6 +97,28 @@ public static class OnnxExporter
             meta["rnnx.standardization.std"] = s3.ToString("R", CultureInfo.InvariantCulture);
         }
         return g.ToModel(model.Name, (input, inDims), (output, outDims), options.Opset,
-            $"Exported by Rnnx from the Sequential model '{model.Name}' ({model.Layers.Count} layers, {model.CountParams()} parameters).", meta);
+            $"Exported by Rnnx from the {(model.IsFunctional ? "functional" : "Sequential")} model '{model.Name}' ({model.Layers.Count} layers, {model.CountParams()} parameters).", meta);
+    }
+
+    /// <summary>
+    /// Emits every call of the model's graph in its order and returns the ONNX name and shape (without batch) of its
+    /// output. A layer called more than once (shared weights) gets one set of nodes per call, named by the call index.
+    /// </summary>
+    private static (string Output, int?[] Shape) ExportGraph(OnnxGraph g, Model model, string input, int?[] inputShape)
+    {
+        var graph = model.Graph;
+        var names = new string[graph.SlotCount];
+        var shapes = graph.SlotShapes([inputShape]);
+        names[0] = input;
+        var calls = new Dictionary<Layer, int>(ReferenceEqualityComparer.Instance);
+        foreach (var node in graph.Nodes)
+        {
+            int call = calls[node.Layer] = calls.GetValueOrDefault(node.Layer, -1) + 1;
+            string path = call == 0 ? node.Layer.Name : $"{node.Layer.Name}/call_{call}";
+            var outs = node.Layer.ExportOnnxMany(g, node.InputSlots.Select(s => names[s]).ToArray(), node.InputSlots.Select(s => shapes[s]).ToArray(), path);
+            for (int i = 0; i < node.OutputCount; i++) names[node.FirstOutputSlot + i] = outs[i];
+        }
+        int o = graph.OutputSlots[0];
+        return (names[o], shapes[o]);
     }
 }

@@ -251,42 +251,60 @@ public sealed class Bidirectional : Layer
     /// <summary>
     /// One ONNX recurrent node with <c>direction="bidirectional"</c> when both layers map onto the same operator with the
     /// same size and settings and the forward layer runs forward; otherwise each layer's own node. The merge is
-    /// expressed with ONNX ops after it (Concat, Add, Mul). Only the merged output is exported (as RNN exports only its
-    /// main output, not return_state's states); a null merge mode, which has no merged output, is refused.
+    /// expressed with ONNX ops after it (Concat, Add, Mul). Called for one tensor, only the merged output is exported
+    /// (as RNN exports only its main output); a null merge mode has no merged output and is refused there.
     /// </summary>
     internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path)
     {
         if (MergeMode is null)
             throw new NotSupportedException($"ONNX export: Bidirectional layer '{path}' has 2 outputs (merge mode null) and no merged one; " +
-                "export a model with a merge mode (\"concat\", \"sum\", \"mul\", \"ave\"), or run the model in Rnnx.");
+                "export a model with a merge mode (\"concat\", \"sum\", \"mul\", \"ave\"), or use it in a functional model, or run the model in Rnnx.");
+        return ExportOnnxCore(graph, input, inputShape, [], path, returnStates: false)[0];
+    }
+
+    /// <summary>[x, initial states...] → every output in <see cref="Run"/>'s order: ONNX's initial_h/initial_c and Y_h/Y_c, both directions stacked.</summary>
+    internal override string[] ExportOnnxMany(OnnxGraph graph, IReadOnlyList<string> inputs, IReadOnlyList<int?[]> inputShapes, string path) =>
+        ExportOnnxCore(graph, inputs[0], inputShapes[0], [.. inputs.Skip(1)], path, ReturnState);
+
+    private string[] ExportOnnxCore(OnnxGraph graph, string input, int?[] inputShape, string[] initialStates, string path, bool returnStates)
+    {
         string fPath = $"{path}/{ForwardLayer.Name}", bPath = $"{path}/{BackwardLayer.Name}";
         var f = ForwardLayer.OnnxOperatorOrRefusal(fPath);
         var b = BackwardLayer.OnnxOperatorOrRefusal(bPath);
+        int nf = ForwardLayer.Cell.StateSizes.Count;
         string y, yr;
+        string[] forwardStates, backwardStates;
         if (!ForwardLayer.GoBackwards && f.OpType == b.OpType && f.Units == b.Units && (f.Bias is null) == (b.Bias is null)
             && f.Attributes.SequenceEqual(b.Attributes))
-            (y, yr) = ExportOneNode(graph, input, path, f, b);
+            (y, yr, forwardStates, backwardStates) = ExportOneNode(graph, input, initialStates, path, f, b, returnStates);
         else
         {
-            y = ForwardLayer.ExportOnnx(graph, input, inputShape, fPath);
-            yr = BackwardLayer.ExportOnnx(graph, input, inputShape, bPath);
-            if (ReturnSequences) yr = graph.FlipTime(yr, bPath);
+            var fOut = ForwardLayer.ExportOnnxMany(graph, [input, .. initialStates.Take(nf)], [inputShape, .. ForwardLayer.Cell.StateSizes.Select(s => new int?[] { s })], fPath);
+            var bOut = BackwardLayer.ExportOnnxMany(graph, [input, .. initialStates.Skip(nf)], [inputShape, .. BackwardLayer.Cell.StateSizes.Select(s => new int?[] { s })], bPath);
+            (y, yr) = (fOut[0], ReturnSequences ? graph.FlipTime(bOut[0], bPath) : bOut[0]);
+            (forwardStates, backwardStates) = (fOut[1..], bOut[1..]);
         }
-        return MergeMode switch
+        string[] main = MergeMode switch
         {
-            "concat" => graph.Op("Concat", $"{path}/concat", [y, yr], OnnxGraph.Attr.Int("axis", -1)),
-            "sum" => graph.Op("Add", $"{path}/sum", [y, yr]),
-            "mul" => graph.Op("Mul", $"{path}/mul", [y, yr]),
-            _ => graph.Op("Mul", $"{path}/ave", [graph.Op("Add", $"{path}/sum", [y, yr]), graph.Constant($"{path}/half", [0.5f])]),
+            null => [y, yr],
+            "concat" => [graph.Op("Concat", $"{path}/concat", [y, yr], OnnxGraph.Attr.Int("axis", -1))],
+            "sum" => [graph.Op("Add", $"{path}/sum", [y, yr])],
+            "mul" => [graph.Op("Mul", $"{path}/mul", [y, yr])],
+            _ => [graph.Op("Mul", $"{path}/ave", [graph.Op("Add", $"{path}/sum", [y, yr]), graph.Constant($"{path}/half", [0.5f])])],
         };
+        return returnStates ? [.. main, .. forwardStates, .. backwardStates] : main;
     }
 
-    /// <summary>The bidirectional node; returns the forward and backward outputs, batch-major and in time order.</summary>
-    private (string Y, string YRev) ExportOneNode(OnnxGraph graph, string input, string path, OnnxRecurrentOperator f, OnnxRecurrentOperator b)
+    /// <summary>
+    /// The bidirectional node; returns the forward and backward outputs (batch-major, in time order) and, with
+    /// <paramref name="returnStates"/>, each direction's final states.
+    /// </summary>
+    private (string Y, string YRev, string[] ForwardStates, string[] BackwardStates) ExportOneNode(OnnxGraph graph, string input, string[] initialStates,
+        string path, OnnxRecurrentOperator f, OnnxRecurrentOperator b, bool returnStates)
     {
         var (fw, fr, fb) = f.DirectionWeights();
         var (bw, br, bb) = b.DirectionWeights();
-        int features = f.Kernel.Shape[0], cols = f.KerasGateOfOnnxGate.Length * f.Units;
+        int features = f.Kernel.Shape[0], cols = f.KerasGateOfOnnxGate.Length * f.Units, ns = ForwardLayer.Cell.StateSizes.Count;
         var inputs = new List<string>
         {
             graph.Op("Transpose", $"{path}/time_major", [input], OnnxGraph.Attr.Ints("perm", 1, 0, 2)),
@@ -294,23 +312,31 @@ public sealed class Bidirectional : Layer
             graph.Constant($"{path}/R", [.. fr, .. br], 2, cols, f.Units),
         };
         if (fb is not null) inputs.Add(graph.Constant($"{path}/B", [.. fb, .. bb!], 2, 2 * cols));
+        if (initialStates.Length > 0)
+        {
+            if (fb is null) inputs.Add("");
+            inputs.Add("");   // sequence_lens: every sequence has the full length
+            for (int i = 0; i < ns; i++)   // initial_h (then initial_c): the forward layer's state i over the backward layer's, (2, batch, units)
+                inputs.Add(graph.Op("Concat", $"{path}/initial_state_{i}", [
+                    graph.Op("Unsqueeze", $"{path}/forward_state_{i}", [initialStates[i], graph.ConstantInt64($"{path}/forward_state_axis_{i}", 0)]),
+                    graph.Op("Unsqueeze", $"{path}/backward_state_{i}", [initialStates[ns + i], graph.ConstantInt64($"{path}/backward_state_axis_{i}", 0)])],
+                    OnnxGraph.Attr.Int("axis", 0)));
+        }
         var attrs = OnnxRecurrentOperator.NodeAttributes(path, "bidirectional", f, b);
-        string directions;
-        int axis;
+        string[] outs = [ReturnSequences ? $"{path}/Y" : "", $"{path}/Y_h", .. returnStates && ns == 2 ? new[] { $"{path}/Y_c" } : []];
+        var produced = graph.Node(f.OpType, [.. inputs], outs, [.. attrs]);
+        string Direction(string all, int axis, int d, string hint) =>
+            graph.Op("Gather", $"{path}/{hint}", [all, graph.ConstantInt64Scalar($"{path}/{hint}_index", d)], OnnxGraph.Attr.Int("axis", axis));
+        string y, yr;
         if (ReturnSequences)
         {
             // Y is (time, 2, batch, units); ONNX gives the reverse direction's outputs in time order, as Keras's flipped y_rev.
-            var yAll = graph.Node(f.OpType, [.. inputs], [$"{path}/Y"], [.. attrs])[0];
-            directions = graph.Op("Transpose", $"{path}/batch_major", [yAll], OnnxGraph.Attr.Ints("perm", 2, 0, 1, 3));   // (batch, time, 2, units)
-            axis = 2;
+            var directions = graph.Op("Transpose", $"{path}/batch_major", [produced[0]], OnnxGraph.Attr.Ints("perm", 2, 0, 1, 3));   // (batch, time, 2, units)
+            (y, yr) = (Direction(directions, 2, 0, "forward"), Direction(directions, 2, 1, "backward"));
         }
-        else
-        {
-            directions = graph.Node(f.OpType, [.. inputs], ["", $"{path}/Y_h"], [.. attrs])[1];   // (2, batch, units)
-            axis = 0;
-        }
-        string Direction(int d, string hint) => graph.Op("Gather", $"{path}/{hint}", [directions, graph.ConstantInt64Scalar($"{path}/{hint}_index", d)],
-            OnnxGraph.Attr.Int("axis", axis));
-        return (Direction(0, "forward"), Direction(1, "backward"));
+        else (y, yr) = (Direction(produced[1], 0, 0, "forward"), Direction(produced[1], 0, 1, "backward"));   // Y_h (2, batch, units)
+        if (!returnStates) return (y, yr, [], []);
+        string[] States(int d, string hint) => [.. Enumerable.Range(0, ns).Select(i => Direction(produced[1 + i], 0, d, $"{hint}_state_{i}"))];
+        return (y, yr, States(0, "forward_final"), States(1, "backward_final"));
     }
 }

@@ -14,9 +14,10 @@ internal static class Architecture
     public const string Format = "rnnx.sequential";
     public const int Version = 1;
 
-    /// <summary>The architecture of a built model.</summary>
+    /// <summary>The architecture of a built model (a functional one: see <see cref="FunctionalArchitecture"/>).</summary>
     public static JsonObject Describe(Model model)
     {
+        if (model.IsFunctional) return FunctionalArchitecture.Describe(model);
         var layers = new JsonArray();
         foreach (var l in model.Layers) layers.Add(LayerEntry(l));
         var frozen = new JsonArray();
@@ -84,10 +85,11 @@ internal static class Architecture
     /// and every weight against <paramref name="fileValues"/> (the weight values the file holds) before it is allocated.
     /// </summary>
     /// <exception cref="ModelFormatException">Anything that does not describe a buildable model within the limits.</exception>
-    public static Sequential Create(JsonObject arch, ModelLoadOptions options, long fileValues)
+    public static Model Create(JsonObject arch, ModelLoadOptions options, long fileValues)
     {
         string format = arch.TryGetPropertyValue("format", out var f) && f is JsonValue fv && fv.TryGetValue(out string? fs) ? fs ?? "" : "";
-        if (format != Format) throw new ModelFormatException($"the architecture format is '{format}', not '{Format}'");
+        bool functional = format == FunctionalArchitecture.Format;
+        if (!functional && format != Format) throw new ModelFormatException($"the architecture format is '{format}', not '{Format}' or '{FunctionalArchitecture.Format}'");
         int version = Int(arch, "version");
         if (version > Version) throw new ModelFormatException($"the architecture version is {version}, written by a newer Rnnx; this Rnnx reads version {Version}");
         if (version != Version) throw new ModelFormatException($"the architecture version is {version}; this Rnnx reads version {Version}");
@@ -105,7 +107,7 @@ internal static class Architecture
             _ => throw new ModelFormatException($"the architecture dtype '{dtypeText}' is not float32 or float64"),
         };
         var inputShape = arch.TryGetPropertyValue("input_shape", out var isn) ? LayerConfig.ShapeFromJson(isn, "the model input_shape") : null;
-        if (inputShape is null) throw new ModelFormatException("the architecture has no input_shape");
+        if (inputShape is null && !functional) throw new ModelFormatException("the architecture has no input_shape");
         if (!arch.TryGetPropertyValue("layers", out var ln) || ln is not JsonArray la || la.Count == 0)
             throw new ModelFormatException("the architecture has no layers");
         if (la.Count > options.MaxLayers)
@@ -118,10 +120,11 @@ internal static class Architecture
             layers.Add(layer);
         }
 
-        Sequential model;
+        Model model;
         try
         {
-            model = new Sequential(layers, name, seed) { Shards = shards };
+            model = functional ? FunctionalArchitecture.Connect(arch, layers, name, seed) : new Sequential(layers, name, seed);
+            model.Shards = shards;
             using (BuildContext.EnterLoad(dtype, new WeightBudget(fileValues, options.MaxParameters)))
                 model.Build(inputShape, dtype);
         }
@@ -144,19 +147,19 @@ internal static class Architecture
         return model;
     }
 
-    private static void CheckNames(Layer layer, string context, ModelLoadOptions options)
+    internal static void CheckNames(Layer layer, string context, ModelLoadOptions options)
     {
         CheckName(layer.Name, $"{context}: the layer name", options);
         foreach (var child in layer.Children) CheckNames(child, context, options);
     }
 
-    private static void CheckName(string name, string what, ModelLoadOptions options)
+    internal static void CheckName(string name, string what, ModelLoadOptions options)
     {
         if (name.Length > options.MaxNameLength)
             throw new ModelFormatException($"{what} has {name.Length} characters, above the limit of {options.MaxNameLength} (ModelLoadOptions.MaxNameLength)");
     }
 
-    private static int Int(JsonObject o, string key) =>
+    internal static int Int(JsonObject o, string key) =>
         o.TryGetPropertyValue(key, out var n) && n is JsonValue v && v.TryGetValue(out int i)
             ? i
             : throw new ModelFormatException($"the architecture's '{key}' is missing or not an integer");

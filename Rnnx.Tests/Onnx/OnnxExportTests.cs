@@ -127,6 +127,60 @@ public sealed class OnnxExportTests
             .With.Message.Contains("Bidirectional layer 'pair' has 2 outputs (merge mode null)"));
     }
 
+    /// <summary>Functional graphs whose Bidirectional layers take initial states, return states or leave the directions unmerged.</summary>
+    public static IEnumerable<string> BidirectionalGraphs() => ["states_feed_decoder", "unmerged", "states_two_nodes"];
+
+    private static Model BidirectionalGraph(string kind)
+    {
+        var x = new Input([null, 2]);
+        SymbolicTensor output;
+        switch (kind)
+        {
+            case "states_feed_decoder":
+            {
+                var o = new Bidirectional(new LSTM(4, returnState: true)).ApplyMany(x);   // [merged, h_f, c_f, h_b, c_b]
+                var decoded = new Bidirectional(new LSTM(4, returnSequences: true), "ave").ApplyMany([x, .. o[1..]])[0];
+                output = new Dense(1).Apply(new Concatenate().ApplyMany(new GlobalAveragePooling1D().Apply(decoded), o[0])[0]);
+                break;
+            }
+            case "unmerged":
+            {
+                var o = new Bidirectional(new GRU(3, returnSequences: true), mergeMode: null).ApplyMany(x);
+                output = new TimeDistributed(new Dense(1)).Apply(new Multiply().ApplyMany(o[0], o[1])[0]);
+                break;
+            }
+            default:
+            {
+                var o = new Bidirectional(new LSTM(3, returnState: true), "sum",
+                    backwardLayer: new LSTM(3, useBias: false, returnState: true, goBackwards: true)).ApplyMany(x);
+                output = new Dense(2).Apply(new Concatenate().ApplyMany(o)[0]);
+                break;
+            }
+        }
+        var m = new Model(x, output, name: kind) { Seed = 3 };
+        m.Build();
+        TestModels.Perturb(m, 3);
+        return m;
+    }
+
+    [TestCaseSource(nameof(BidirectionalGraphs))]
+    public void BidirectionalStatesAndUnmergedOutputsMatchInOnnxRuntime(string kind)
+    {
+        var m = BidirectionalGraph(kind);
+        var onnx = OnnxExporter.Export(m);
+        foreach (int steps in new[] { 7, 12 })
+            foreach (int batch in new[] { 1, 3 })
+            {
+                var x = TestModels.Input([steps, 2], batch, DType.Float32, seed: (uint)(steps + batch));
+                var expected = m.Predict(x);
+                var actual = RunOnnx(onnx, x, out var shape);
+                Assert.That(shape, Is.EqualTo(expected.Shape.ToArray()), $"{kind}: output shape");
+                double maxErr = expected.ToFloatArray().Zip(actual, (p, q) => Math.Abs(p - q)).Max();
+                TestContext.Out.WriteLine($"{kind} steps {steps} batch {batch}: max abs error {maxErr:E2}");
+                Assert.That(maxErr, Is.LessThanOrEqualTo(1e-5), $"{kind}: {steps} steps, batch {batch}");
+            }
+    }
+
     [Test]
     public void StandardizationIsPartOfTheGraph()
     {

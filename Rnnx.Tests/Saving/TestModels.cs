@@ -60,7 +60,7 @@ public static class TestModels
         return m;
     }
 
-    public static void Perturb(Sequential m, uint seed)
+    public static void Perturb(Model m, uint seed)
     {
         var rng = new NumPyRandomState(seed + 1000);
         foreach (var (_, p) in m.NamedWeights())
@@ -88,7 +88,7 @@ public static class TestModels
         return dtype == DType.Float64 ? t : t.Copy(DType.Float32);
     }
 
-    public static double[][] Snapshot(Sequential m) => m.NamedWeights().Select(w => w.Parameter.Value.ToDoubleArray()).ToArray();
+    public static double[][] Snapshot(Model m) => m.NamedWeights().Select(w => w.Parameter.Value.ToDoubleArray()).ToArray();
 
     public static void AssertSame(double[][] a, double[][] b, string what)
     {

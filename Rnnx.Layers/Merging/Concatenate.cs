@@ -1,0 +1,52 @@
+using Rnnx.Onnx;
+using Rnnx.Saving;
+
+namespace Rnnx.Layers;
+
+/// <summary>
+/// Concatenates its inputs along <see cref="Axis"/> (Keras's <c>keras.layers.Concatenate(axis=-1)</c>; the axis counts
+/// the batch axis, so -1 is the last and 1 the first after the batch): the other axes must match.
+/// </summary>
+/// <param name="axis">The axis, -1 (the last) by default; not the batch axis.</param>
+/// <param name="name">Optional name.</param>
+[SavedAs("Concatenate")]
+public sealed class Concatenate(int axis = -1, string? name = null) : Merge(name)
+{
+    /// <summary>The concatenation axis, counting the batch axis (negative from the end).</summary>
+    public int Axis { get; } = axis;
+
+    /// <inheritdoc />
+    protected override int?[] MergedShape(IReadOnlyList<int?[]> inputShapes)
+    {
+        int rank = inputShapes[0].Length + 1, ax = Axis < 0 ? Axis + rank : Axis;
+        if (ax < 1 || ax >= rank)
+            throw ShapeError($"axis {Axis} is not an axis after the batch of inputs {ShapesText(inputShapes)}.");
+        var result = (int?[])inputShapes[0].Clone();
+        foreach (var shape in inputShapes.Skip(1))
+        {
+            bool ok = shape.Length == result.Length;
+            for (int d = 0; ok && d < shape.Length; d++)
+                ok = d == ax - 1 || shape[d] is null || result[d] is null || shape[d] == result[d];
+            if (!ok)
+                throw ShapeError($"a Concatenate layer requires inputs with matching shapes except for the concatenation axis {Axis}; got {ShapesText(inputShapes)}.");
+            for (int d = 0; d < shape.Length; d++)
+                result[d] = d == ax - 1 ? (result[d] is int a && shape[d] is int b ? a + b : null) : result[d] ?? shape[d];
+        }
+        return result;
+    }
+
+    /// <inheritdoc />
+    protected override Tensor Merged(ReadOnlySpan<Tensor> inputs)
+    {
+        int rank = inputs[0].Rank;
+        return Tensor.Concat(Axis < 0 ? Axis + rank : Axis, inputs);
+    }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => new LayerConfig().Set("axis", Axis);
+
+    internal static Concatenate FromConfig(LayerConfig c) => new(c.GetInt("axis", -1), c.Name);
+
+    internal override string[] ExportOnnxMany(OnnxGraph graph, IReadOnlyList<string> inputs, IReadOnlyList<int?[]> inputShapes, string path) =>
+        [graph.Op("Concat", $"{path}/concat", [.. inputs], OnnxGraph.Attr.Int("axis", Axis < 0 ? Axis + inputShapes[0].Length + 1 : Axis))];
+}

@@ -1,0 +1,224 @@
+using Rnnx.Diagnostics;
+using Rnnx.Layers;
+using Rnnx.Losses;
+using Rnnx.Models;
+using Rnnx.Optimizers;
+using Rnnx.Tests.TestUtilities;
+
+namespace Rnnx.Tests.Models;
+
+/// <summary>
+/// Functional models (Keras's functional API, keras/src/models/functional.py): a chain equals the Sequential model
+/// bit for bit, shared layers sum their gradients, several inputs and outputs, recurrent states as values, and the
+/// graph errors (disconnected inputs, unused inputs, incompatible calls).
+/// </summary>
+public class FunctionalModelTests
+{
+    private static (Sequential Sequential, Model Functional) SameChain(int seed)
+    {
+        var seq = new Sequential([new LSTM(6, returnSequences: true, inputShape: [null, 1]), new GRU(5), new Dense(10)], seed: seed);
+        var x = new Input([null, 1]);
+        var y = new Dense(10).Apply(new GRU(5).Apply(new LSTM(6, returnSequences: true).Apply(x)));
+        return (seq, new Model(x, y, seed: seed));
+    }
+
+    private static int[][] Bits(Model m) => m.Weights.Select(p => p.Value.ToFloatArray().Select(BitConverter.SingleToInt32Bits).ToArray()).ToArray();
+
+    [Test]
+    public void AChainTrainsBitForBitAsTheSequentialModel()
+    {
+        var (x, y) = ChapterSlices.Take(ChapterSlices.TenStep.Train, 80);
+        var (vx, vy) = ChapterSlices.Take(ChapterSlices.TenStep.Valid, 40);
+        var (seq, fun) = SameChain(seed: 3);
+        seq.Build();
+        fun.Build();
+        Assert.That(Bits(fun), Is.EqualTo(Bits(seq)), "initial weights");
+        Assert.That(fun.NamedWeights().Select(w => w.Name), Is.EqualTo(seq.NamedWeights().Select(w => w.Name)));
+        Assert.That(fun.Predict(vx).ToFloatArray(), Is.EqualTo(seq.Predict(vx).ToFloatArray()));
+
+        History Train(Model m)
+        {
+            m.Compile(new Nadam(0.01), Loss.MeanSquaredError);
+            return m.Fit(x, y, epochs: 2, batchSize: 16, validationData: (vx, vy), verbose: 0);
+        }
+        var hs = Train(seq);
+        var hf = Train(fun);
+        Assert.That(Bits(fun), Is.EqualTo(Bits(seq)), "trained weights");
+        foreach (var key in hs.Keys) Assert.That(hf[key], Is.EqualTo(hs[key]), key);
+        Assert.That(fun.Evaluate(vx, vy)["loss"], Is.EqualTo(seq.Evaluate(vx, vy)["loss"]));
+    }
+
+    [Test]
+    public void ThreadCountDoesNotChangeTraining()
+    {
+        var (x, y) = ChapterSlices.Take(ChapterSlices.TenStep.Train, 64);
+        int[][] Train(int threads)
+        {
+            var m = EncoderDecoder(seed: 9);
+            m.Threads = threads;
+            m.Shards = 2;
+            m.Compile(new Adam(0.01), Loss.MeanSquaredError);
+            m.Fit(x, y, epochs: 2, batchSize: 16, verbose: 0);
+            return Bits(m);
+        }
+        Assert.That(Train(2), Is.EqualTo(Train(1)));
+    }
+
+    [Test]
+    public void FunctionalGradientsEqualSequentialGradients()
+    {
+        var (seq, fun) = SameChain(seed: 4);
+        seq.Build(dtype: DType.Float64);
+        fun.Build(dtype: DType.Float64);
+        var x = new RandomTensors(1).Uniform(3, 7, 1);
+        static double[][] Grads(Model m, Tensor x)
+        {
+            var tape = new Tape();
+            using (tape.Activate())
+            {
+                var y = m.Call(x, training: true);
+                var g = tape.Backward(Tensor.Sum(y * y));
+                return m.Weights.Select(p => g[p.Value].ToDoubleArray()).ToArray();
+            }
+        }
+        Assert.That(Grads(fun, x), Is.EqualTo(Grads(seq, x)));
+    }
+
+    /// <summary>The chapter's encoder–decoder: LSTM(return_state) → RepeatVector → LSTM(initial_state=[h, c]) → Dense per step.</summary>
+    private static Model EncoderDecoder(int seed, int units = 4, int horizon = 10)
+    {
+        var x = new Input([null, 1], name: "series");
+        var (encoded, h, c) = new LSTM(units, returnState: true, name: "encoder").ApplyMany(x);
+        var repeated = new RepeatVector(horizon).Apply(encoded);
+        var decoded = new LSTM(units, returnSequences: true, name: "decoder").ApplyMany(repeated, h, c)[0];
+        var y = new TimeDistributed(new Dense(1)).Apply(decoded);
+        return new Model(x, y, name: "encoder_decoder", seed: seed);
+    }
+
+    [Test]
+    public void EncoderDecoderGradientCheck()
+    {
+        var m = EncoderDecoder(seed: 5, units: 3, horizon: 4);
+        m.Build(dtype: DType.Float64);
+        var rng = new RandomTensors(7);
+        foreach (var p in m.Weights) p.Assign(rng.Uniform(p.Shape, -0.6, 0.6));
+        var x = rng.Uniform(2, 5, 1);
+        var result = GradientChecker.CheckModel(m, x);
+        Assert.That(result.Elements, Is.EqualTo(x.Size + m.CountParams()));
+    }
+
+    [Test]
+    public void SharedLayerSumsTheGradientsOfItsCalls()
+    {
+        var a = new Input([3], name: "a");
+        var b = new Input([3], name: "b");
+        var shared = new Dense(2, activation: Activation.Tanh, name: "shared");
+        var ya = shared.Apply(a);
+        var product = new Multiply().ApplyMany(ya, shared.Apply(b))[0];
+        var model = new Model([a, b], [product, ya], name: "siamese");
+        model.Build(dtype: DType.Float64);
+        Assert.That(model.Weights, Has.Count.EqualTo(2), "one weight set");
+        var r = new RandomTensors(11);
+        foreach (var p in model.Weights) p.Assign(r.Uniform(p.Shape));
+        var xa = r.Uniform(4, 3);
+        var xb = r.Uniform(4, 3);
+        var check = GradientChecker.Check(() =>
+        {
+            var outs = model.CallMany([xa, xb], training: true);
+            return Tensor.Concat(1, outs[0], outs[1]);
+        }, [xa, xb, .. model.Weights.Select(p => p.Value)]);
+        Assert.That(check.Elements, Is.EqualTo(xa.Size + xb.Size + model.CountParams()));
+
+        var predicted = model.PredictMany([xa, xb], batchSize: 3);
+        var called = model.CallMany([xa, xb]);
+        Assert.That(predicted.Select(t => t.ToDoubleArray()), Is.EqualTo(called.Select(t => t.ToDoubleArray())));
+    }
+
+    [Test]
+    public void GraphErrorsNameTheLayersAndShapes()
+    {
+        var a = new Input([3], name: "first");
+        var b = new Input([3], name: "second");
+        var y = new Add(name: "plus").ApplyMany(a, b)[0];
+        var ex = Assert.Throws<ArgumentException>(() => new Model(a, y, name: "broken"));
+        Assert.That(ex!.Message, Does.Contain("broken").And.Contain("disconnected").And.Contain("second").And.Contain("plus"));
+
+        var unused = new Input([2], name: "spare");
+        ex = Assert.Throws<ArgumentException>(() => new Model([a, b, unused], [y]));
+        Assert.That(ex!.Message, Does.Contain("spare").And.Contain("not connected"));
+
+        var wide = new Input([4], name: "wide");
+        var sx = Assert.Throws<ShapeMismatchException>(() => new Add(name: "mismatch").ApplyMany(a, wide));
+        Assert.That(sx!.Message, Does.Contain("mismatch").And.Contain("(None, 3) and (None, 4)"));
+
+        var dense = new Dense(2, name: "shared_dense");
+        dense.Apply(a);
+        sx = Assert.Throws<ShapeMismatchException>(() => dense.Apply(wide));
+        Assert.That(sx!.Message, Does.Contain("shared_dense").And.Contain("(None, 3)").And.Contain("(None, 4)"));
+
+        var seqInput = new Input([null, 1]);
+        sx = Assert.Throws<ShapeMismatchException>(() => new LSTM(4, name: "dec").ApplyMany(seqInput, new Dense(5).Apply(new Input([2]))));
+        Assert.That(sx!.Message, Does.Contain("dec").And.Contain("2 initial state(s)"));
+
+        var two = new Model([a, b], [y]);
+        ex = Assert.Throws<ArgumentException>(() => two.Predict(Tensor.Ones(new Shape(2, 3))));
+        Assert.That(ex!.Message, Does.Contain("2 input(s)").And.Contain("PredictMany"));
+        ex = Assert.Throws<ArgumentException>(() => two.PredictMany([Tensor.Ones(new Shape(2, 3))]));
+        Assert.That(ex!.Message, Does.Contain("takes 2 input(s), got 1"));
+        ex = Assert.Throws<ShapeMismatchException>(() => two.PredictMany([Tensor.Ones(new Shape(2, 3)), Tensor.Ones(new Shape(2, 5))]));
+        Assert.That(ex!.Message, Does.Contain("second").And.Contain("(samples, 3)"));
+    }
+
+    [Test]
+    public void SummaryHasKerasConnectedToColumn()
+    {
+        var m = EncoderDecoder(seed: 1, units: 20);
+        m.Build();
+        var text = m.Summary();
+        TestContext.Out.WriteLine(text);
+        Assert.That(text, Does.Contain("Connected to"));
+        Assert.That(text, Does.Contain(" series (InputLayer)"));
+        Assert.That(text, Does.Contain("['series[0][0]']"));
+        Assert.That(text, Does.Contain("['repeat_vector[0][0]',"));
+        Assert.That(text, Does.Contain("'encoder[0][1]',"));
+        Assert.That(text, Does.Contain("'encoder[0][2]']"));
+        // Keras parameter counts: LSTM(20) on 1 feature 4·20·(1+20+1) = 1,760; on 20 features 4·20·(20+20+1) = 3,280; Dense(1) 21.
+        Assert.That(text, Does.Contain("Total params: 5,061"));
+        Assert.That(m.CountParams(), Is.EqualTo(1760 + 3280 + 21));
+    }
+
+    [TestCase("sequential")]
+    [TestCase("chain")]
+    [TestCase("lstm_state")]
+    [TestCase("repeat")]
+    [TestCase("lstm_seq")]
+    public void TrainingStepAllocatesUnderOneKilobyte(string kind)
+    {
+        Model Make()
+        {
+            var x = new Input([null, 1]);
+            switch (kind)
+            {
+                case "sequential": return SameChain(2).Sequential;
+                case "chain": return SameChain(2).Functional;
+                case "encoder_decoder": return EncoderDecoder(seed: 2);
+                case "lstm_state":
+                    var (_, h, _) = new LSTM(4, returnState: true).ApplyMany(x);
+                    return new Model(x, new Dense(10).Apply(h));
+                case "repeat":
+                    var r = new RepeatVector(10).Apply(new LSTM(4).Apply(x));
+                    return new Model(x, new Dense(1).Apply(new Flatten().Apply(new TimeDistributed(new Dense(1)).Apply(r))));
+                default:
+                    return new Model(x, new Dense(10).Apply(new LSTM(4).Apply(new LSTM(4, returnSequences: true).Apply(x))));
+            }
+        }
+        var m = Make();
+        m.Threads = 1;
+        m.Compile(new Nadam(), Loss.MeanSquaredError);
+        var (xs, ys) = ChapterSlices.Take(ChapterSlices.TenStep.Train, 32);
+        if (kind == "repeat") ys = Tensor.Slice(ys, axis: 1, start: 0, stop: 1, step: 1);
+        long perStep = SteadyStateAllocation.BytesPerRun(() => m.TrainOnBatch(xs, ys), warmUps: 3, measured: 20).Max();
+        TestContext.Out.WriteLine($"{kind}: {perStep} bytes per step");
+        Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per training step");
+    }
+}
