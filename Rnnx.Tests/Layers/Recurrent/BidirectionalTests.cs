@@ -331,6 +331,33 @@ public class BidirectionalTests
         }
     }
 
+    /// <summary>A functional model whose Bidirectional layers pass states saves and loads: same config, weights and outputs.</summary>
+    [Test]
+    public void FunctionalModelWithStatesSavesAndLoads()
+    {
+        var x = new Input([null, 2]);
+        var o = new Bidirectional(new GRU(3, returnState: true), mergeMode: null, name: "encoder").ApplyMany(x);   // [y, y_rev, h_f, h_b]
+        var decoded = new Bidirectional(new GRU(3), "mul", name: "decoder").ApplyMany(x, o[2], o[3])[0];
+        var model = new Model(x, new Dense(1).Apply(new Concatenate().ApplyMany(decoded, o[0], o[1])[0])) { Seed = 4 };
+        model.Build();
+        string path = Path.Combine(Path.GetTempPath(), $"rnnx-bidirectional-{Guid.NewGuid():N}.rnnx");
+        try
+        {
+            Rnnx.Saving.ModelIO.Save(model, path);
+            var loaded = Rnnx.Saving.ModelIO.LoadModel(path, compile: false);
+            var encoder = (Bidirectional)loaded.Layers.Single(l => l.Name == "encoder");
+            Assert.That((encoder.MergeMode, encoder.ReturnState, encoder.ForwardLayer.Name, encoder.BackwardLayer.Name),
+                Is.EqualTo(((string?)null, true, "forward_gru", "backward_gru")));
+            Assert.That(loaded.NamedWeights().Select(w => w.Name), Is.EqualTo(model.NamedWeights().Select(w => w.Name)));
+            var xs = RandomTensor(new NumPyRandomState(9), DType.Float32, 1.0, 3, 5, 2);
+            Assert.That(loaded.Predict(xs).ToFloatArray(), Is.EqualTo(model.Predict(xs).ToFloatArray()));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Test]
     public void TrainsInASequentialModel()
     {
