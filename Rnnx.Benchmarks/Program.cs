@@ -1,6 +1,8 @@
 using BenchmarkDotNet.Running;
 using Rnnx.Benchmarks.Load;
+using Rnnx.Benchmarks.Scaling;
 
 if (args.Length > 0 && args[0] == "load") return LoadBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "scaling") return ScalingBenchmark.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -24,12 +24,12 @@ internal enum ChapterTask
 /// <summary>One of the chapter's models: its notebook settings, Keras reference value and layers.</summary>
 /// <param name="Name">The name used in output, <c>--only</c> and the JSON report.</param>
 /// <param name="NotebookEpochs">Epochs the notebook trains for.</param>
-/// <param name="KerasValMse">The notebook's printed validation MSE (Keras).</param>
+/// <param name="KerasValMse">The notebook's printed validation MSE (Keras), or null for a model beyond the notebook.</param>
 /// <param name="Task">The data and targets.</param>
 /// <param name="UsesLastTimeStepMse">Whether the notebook compiles it with the <c>last_time_step_mse</c> metric.</param>
 /// <param name="Layers">Creates fresh layers for the model.</param>
 /// <param name="Graph">For a functional model (not a layer stack): creates it with a name and seed; null for a Sequential one.</param>
-internal sealed record ModelSpec(string Name, int NotebookEpochs, float KerasValMse, ChapterTask Task, bool UsesLastTimeStepMse, Func<Layer[]> Layers,
+internal sealed record ModelSpec(string Name, int NotebookEpochs, float? KerasValMse, ChapterTask Task, bool UsesLastTimeStepMse, Func<Layer[]> Layers,
     Func<string, int, Model>? Graph = null)
 {
     /// <summary>A new, unbuilt model with this spec's layers; weights and shuffles are drawn from <paramref name="seed"/>.</summary>
@@ -102,30 +102,37 @@ internal static class ChapterModels
         new("wavenet", 10, 0.022441423f, ChapterTask.TenStepSequence, true, WaveNet),
     ];
 
-    /// <summary>The model names, in order.</summary>
-    public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
-
     /// <summary>
-    /// Experiments beyond the notebook, trained only when named with <c>--only</c> (so the chapter's own results and run
-    /// stay as they are): the chapter's encoder–decoder kinds on the 10-step vector targets, as functional models, and
-    /// a Bidirectional LSTM forecasting the horizon as a vector as deep_rnn_10steps does (not sequence-to-sequence: its
-    /// backward direction would read, at step t, the inputs after t, the very values that step's targets ask for). No
-    /// notebook value exists for them (NaN in the report).
+    /// Models beyond the notebook on the same data, trained only when named in <c>--only</c> (so a default run gives the
+    /// notebook's models alone). bidirectional_lstm: a Bidirectional LSTM forecasting the 10-step horizon as a vector, as
+    /// deep_rnn_10steps does. Not as a sequence-to-sequence model: its backward direction would read, at step t, the
+    /// inputs after t, which are the very values that step's targets ask for. encoder_repeat_decoder and
+    /// encoder_decoder_states: the chapter's encoder–decoder kinds on the same 10-step vector targets, as functional models.
+    /// lstm_dropout: the chapter's LSTM forecaster with <c>dropout=0.2, recurrent_dropout=0.2</c> on both LSTM layers.
     /// </summary>
     public static IReadOnlyList<ModelSpec> Extras { get; } =
     [
-        new("encoder_repeat_decoder", 20, float.NaN, ChapterTask.TenStepVector, false, () => [], EncoderRepeatDecoder),
-        new("encoder_decoder_states", 20, float.NaN, ChapterTask.TenStepVector, false, () => [], EncoderDecoderStates),
-        new("bidirectional_lstm", 10, float.NaN, ChapterTask.TenStepVector, false, () =>
+        new("bidirectional_lstm", 10, null, ChapterTask.TenStepVector, false, () =>
         [
             new Bidirectional(new LSTM(20, returnSequences: true), inputShape: [null, 1]),
             new Bidirectional(new LSTM(20)),
             new Dense(10),
         ]),
+        new("encoder_repeat_decoder", 20, null, ChapterTask.TenStepVector, false, () => [], EncoderRepeatDecoder),
+        new("encoder_decoder_states", 20, null, ChapterTask.TenStepVector, false, () => [], EncoderDecoderStates),
+        new("lstm_dropout", 10, null, ChapterTask.TenStepSequence, true, () =>
+        [
+            new LSTM(20, returnSequences: true, inputShape: [null, 1], dropout: 0.2, recurrentDropout: 0.2),
+            new LSTM(20, returnSequences: true, dropout: 0.2, recurrentDropout: 0.2),
+            new TimeDistributed(new Dense(10)),
+        ]),
     ];
 
-    /// <summary>Every name <c>--only</c> accepts: the chapter's models, then the extras.</summary>
-    public static IReadOnlyList<string> KnownNames { get; } = [.. Names, .. Extras.Select(m => m.Name)];
+    /// <summary>The notebook's model names, in order.</summary>
+    public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
+
+    /// <summary>Every name <c>--only</c> accepts: the notebook's models, then the extras.</summary>
+    public static IReadOnlyList<string> AllNames { get; } = All.Concat(Extras).Select(m => m.Name).ToArray();
 
     /// <summary>
     /// (a) A sequence-to-vector encoder, LSTM(20), whose last output is repeated for each of the 10 forecast steps and
@@ -148,10 +155,10 @@ internal static class ChapterModels
         return new Model(x, new TimeDistributed(new Dense(1)).Apply(decoded), name, seed);
     }
 
-    /// <summary>The spec named <paramref name="name"/>.</summary>
+    /// <summary>The spec named <paramref name="name"/> (a notebook model or an extra).</summary>
     /// <exception cref="ArgumentException">No chapter model has that name.</exception>
-    public static ModelSpec Get(string name) => All.SingleOrDefault(m => m.Name == name)
-        ?? throw new ArgumentException($"unknown model '{name}'; models: {string.Join(", ", Names)}", nameof(name));
+    public static ModelSpec Get(string name) => All.Concat(Extras).SingleOrDefault(m => m.Name == name)
+        ?? throw new ArgumentException($"unknown model '{name}'; models: {string.Join(", ", AllNames)}", nameof(name));
 
     private static Layer[] WaveNet()
     {

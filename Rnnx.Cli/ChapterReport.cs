@@ -66,8 +66,8 @@ internal sealed class ModelResult
     /// <summary>The MSE of the last time step's forecasts on validation, where the notebook uses that metric; otherwise null.</summary>
     public float? LastStepMse { get; init; }
 
-    /// <summary>The notebook's (Keras) validation MSE.</summary>
-    public float KerasValMse { get; init; }
+    /// <summary>The notebook's (Keras) validation MSE, or null for a model beyond the notebook.</summary>
+    public float? KerasValMse { get; init; }
 
     /// <summary>Training loss per epoch.</summary>
     public List<double> Loss { get; init; } = [];

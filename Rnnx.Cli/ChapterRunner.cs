@@ -27,11 +27,7 @@ internal static class ChapterRunner
         ArgumentNullException.ThrowIfNull(output);
         var total = Stopwatch.StartNew();
         var w = output;
-        foreach (var name in options.Only ?? [])
-            if (!ChapterModels.KnownNames.Contains(name))
-                throw new CliException($"unknown model '{name}'; models: {string.Join(", ", ChapterModels.KnownNames)}");
-        var specs = ChapterModels.All.Where(m => options.Includes(m.Name))
-            .Concat(ChapterModels.Extras.Where(m => options.Only?.Contains(m.Name) == true)).ToList();
+        var specs = SelectModels(options);
 
         // Fail before training, not after, when the results cannot be written.
         var guard = new PathGuard();
@@ -130,6 +126,17 @@ internal static class ChapterRunner
         return result;
     }
 
+    /// <summary>The models a run trains, in order: the notebook's (those named in <c>--only</c>), then the extras named in it.</summary>
+    /// <exception cref="CliException">An unknown model name.</exception>
+    public static List<ModelSpec> SelectModels(ChapterOptions options)
+    {
+        foreach (var name in options.Only ?? [])
+            if (!ChapterModels.AllNames.Contains(name))
+                throw new CliException($"unknown model '{name}'; models: {string.Join(", ", ChapterModels.AllNames)}");
+        var candidates = options.Only is null ? ChapterModels.All : ChapterModels.All.Concat(ChapterModels.Extras);
+        return candidates.Where(m => options.Includes(m.Name)).ToList();
+    }
+
     /// <summary><c>np.mean(mse(y_valid, X_valid[:, -1]))</c>: the last input value as the forecast.</summary>
     public static float NaiveForecastMse(DataSplit valid)
     {
@@ -183,7 +190,7 @@ internal static class ChapterRunner
         float? lastStep = spec.UsesLastTimeStepMse
             ? KerasMath.LastTimeStepMse(valid.Y, pred, valid.Count, valid.YShape[1], lastDim)
             : null;
-        var line = new StringBuilder(Invariant($"  validation MSE {valMse}{(float.IsNaN(spec.KerasValMse) ? "" : Invariant($" (notebook {spec.KerasValMse})"))}"));
+        var line = new StringBuilder(Invariant($"  validation MSE {valMse} ({(spec.KerasValMse is float k ? "notebook " + k.ToString(CultureInfo.InvariantCulture) : "not in the notebook")})"));
         if (lastStep is float ls) line.Append(Invariant($", last_time_step_mse {ls}"));
         line.Append(Invariant($", trained in {ProgressCallback.FormatSeconds(seconds)}"));
         w.WriteLine(line.ToString());
@@ -297,7 +304,7 @@ internal static class ChapterRunner
             new[] { "naive", "-", F(r.NaiveBaseline.ValMse), F(r.NaiveBaseline.KerasValMse), Ratio(r.NaiveBaseline.ValMse, r.NaiveBaseline.KerasValMse), "-", "-", "-", "-", "-" },
         };
         foreach (var m in r.Models)
-            rows.Add([m.Name, m.Params.ToString(CultureInfo.InvariantCulture), F(m.ValMse), F(m.KerasValMse), Ratio(m.ValMse, m.KerasValMse),
+            rows.Add([m.Name, m.Params.ToString(CultureInfo.InvariantCulture), F(m.ValMse), m.KerasValMse is float k ? F(k) : "-", m.KerasValMse is float kr ? Ratio(m.ValMse, kr) : "-",
                 m.LastStepMse is float l ? F(l) : "-", m.Epochs.ToString(CultureInfo.InvariantCulture), ProgressCallback.FormatSeconds(m.TrainingSeconds),
                 m.MeanEpochSeconds.ToString("F3", CultureInfo.InvariantCulture), m.PredictBatch1Us.ToString("F0", CultureInfo.InvariantCulture) + " µs"]);
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(row => row[i].Length))).ToArray();

@@ -35,22 +35,23 @@ internal static class RnnxCommandLine
     {
         var only = new Option<string[]?>("--only")
         {
-            Description = $"Train only these models (comma-separated; the naive baseline always runs): {string.Join(", ", ChapterModels.KnownNames)}",
+            Description = $"Train only these models (comma-separated; the naive baseline always runs): {string.Join(", ", ChapterModels.Names)}; " +
+                $"beyond the notebook, run only when named: {string.Join(", ", ChapterModels.Extras.Select(m => m.Name))}",
             HelpName = "a,b",
             CustomParser = r =>
             {
                 var names = r.Tokens[0].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 if (names.Length == 0) r.AddError("option '--only' needs at least one model name");
                 foreach (var n in names)
-                    if (!ChapterModels.KnownNames.Contains(n))
+                    if (!ChapterModels.AllNames.Contains(n))
                     {
-                        r.AddError($"unknown model '{CliOptions.Short(n)}' in --only; models: {string.Join(", ", ChapterModels.KnownNames)}");
+                        r.AddError($"unknown model '{CliOptions.Short(n)}' in --only; models: {string.Join(", ", ChapterModels.AllNames)}");
                         break;
                     }
                 return names.Distinct().ToArray();
             },
         };
-        only.CompletionSources.Add(ChapterModels.KnownNames.ToArray());
+        only.CompletionSources.Add(ChapterModels.AllNames.ToArray());
         var epochs = CliOptions.Int("--epochs", "Train every model for N epochs instead of the notebook's (20 linear, 13 s2s_rnn, 10 others)", 1, Limits.MaxEpochs);
         var seed = CliOptions.Int("--seed", "Seed of the models' initial weights and shuffles (default 42)", 0, int.MaxValue);
         var outDir = CliOptions.Text("--out", "Folder for the PNG plots (default out)", "DIR");
@@ -83,7 +84,7 @@ internal static class RnnxCommandLine
         return command;
     }
 
-    // Options that read a series, shared by train and forecast.
+    // Options that read a series, shared by train, forecast and evaluate.
     private sealed class SourceOptions
     {
         public Option<string?> Csv { get; } = CliOptions.Text("--csv", "The CSV file (comma, semicolon or tab separated)", "FILE", required: true);
@@ -101,12 +102,17 @@ internal static class RnnxCommandLine
             c.Options.Add(NoHeader);
         }
 
-        public static FillMode FillOf(string? s) => s switch
-        {
-            "previous" => FillMode.Previous,
-            "linear" => FillMode.Linear,
-            _ => FillMode.None,
-        };
+        public SeriesSource Bind(ParseResult p) => new(
+            p.GetValue(Csv)!,
+            p.GetValue(Column),
+            p.GetValue(DateColumn),
+            p.GetValue(Fill) switch
+            {
+                "previous" => FillMode.Previous,
+                "linear" => FillMode.Linear,
+                _ => FillMode.None,
+            },
+            p.GetValue(NoHeader));
     }
 
     private static Command Train(TextWriter output, TextWriter error, bool interactive)
@@ -120,7 +126,12 @@ internal static class RnnxCommandLine
         var batch = CliOptions.Int("--batch-size", $"Batch size (default {TrainOptions.DefaultBatchSize})", 1, Limits.MaxBatchSize);
         var validation = CliOptions.Real("--validation", "Share of the series kept for validation (default 0.2)", 0.01, 0.9);
         var lr = CliOptions.Real("--learning-rate", "Nadam's learning rate (default 0.001)", 1e-12, 10);
-        var patience = CliOptions.Int("--patience", "Stop after N epochs without val_loss improvement, keeping the best weights", 0, Limits.MaxPatience);
+        var patience = CliOptions.Int("--patience", $"Stop after N epochs without val_loss improvement, keeping the best weights (default {TrainOptions.DefaultPatience})", 0, Limits.MaxPatience);
+        var noEarlyStopping = CliOptions.Flag("--no-early-stopping", "Train all --epochs, without early stopping");
+        var transform = CliOptions.Choice("--transform", "Transform of the values before scaling, inverted on forecasts: none (default), log, or box-cox "
+            + "(for a season whose amplitude grows with the level; positive values only)", ["none", "log", "box-cox"]);
+        var lambda = CliOptions.Real("--box-cox-lambda", "Box-Cox's lambda with --transform box-cox (default: estimated on the training part by maximum likelihood)",
+            SeriesTransform.MinLambda, SeriesTransform.MaxLambda, "L");
         var checkpoint = CliOptions.Text("--checkpoint", "A checkpoint per epoch, e.g. ckpt/model-{epoch:02d}.rnnx", "PATTERN");
         var log = CliOptions.Text("--log", "Per-epoch loss and val_loss (CSV)", "FILE");
         var seed = CliOptions.Int("--seed", $"Initial weights and shuffles (default {TrainOptions.DefaultSeed})", 0, int.MaxValue);
@@ -135,17 +146,13 @@ internal static class RnnxCommandLine
             + "part only, and cut into windows (--window inputs -> --horizon targets) on the fly. The report compares the test errors with the naive "
             + "and seasonal-naive baselines.");
         src.AddTo(command);
-        foreach (var o in new Option[] { save, arch, window, horizon, epochs, batch, validation, test, scaling, season, lr, patience, checkpoint, log, seed, threads, resume })
+        foreach (var o in new Option[] { save, arch, window, horizon, epochs, batch, validation, test, scaling, transform, lambda, season, lr, patience, noEarlyStopping, checkpoint, log, seed, threads, resume })
             command.Options.Add(o);
         command.SetAction(p =>
         {
             TrainCommand.Run(new TrainOptions
             {
-                Csv = p.GetValue(src.Csv)!,
-                Column = p.GetValue(src.Column),
-                DateColumn = p.GetValue(src.DateColumn),
-                Fill = SourceOptions.FillOf(p.GetValue(src.Fill)),
-                NoHeader = p.GetValue(src.NoHeader),
+                Source = src.Bind(p),
                 Save = p.GetValue(save)!,
                 Arch = p.GetValue(arch),
                 Window = p.GetValue(window),
@@ -158,6 +165,9 @@ internal static class RnnxCommandLine
                 Season = p.GetValue(season),
                 LearningRate = p.GetValue(lr),
                 Patience = p.GetValue(patience),
+                NoEarlyStopping = p.GetValue(noEarlyStopping),
+                Transform = p.GetValue(transform) is { } tr ? SeriesTransform.ParseKind(tr) : null,
+                Lambda = p.GetValue(lambda),
                 Checkpoint = p.GetValue(checkpoint),
                 Log = p.GetValue(log),
                 Seed = p.GetValue(seed),
@@ -170,10 +180,13 @@ internal static class RnnxCommandLine
         return command;
     }
 
+    // The saved model that forecast and evaluate apply.
+    private static Option<string?> TrainedModel() => CliOptions.Text("--model", "The model (.rnnx) written by 'rnnx train'", "MODEL", required: true);
+
     private static Command Forecast(TextWriter output, TextWriter error)
     {
         var src = new SourceOptions();
-        var model = CliOptions.Text("--model", "The model (.rnnx) written by 'rnnx train'", "MODEL", required: true);
+        var model = TrainedModel();
         var plot = CliOptions.Text("--plot", "Also plot the recent history and the forecast (PNG)", "FILE");
         var json = CliOptions.Text("--json", "Also write the forecast as JSON", "FILE");
         var window = CliOptions.Int("--window", "Input steps, for a model that does not record its window", 1, Limits.MaxWindow);
@@ -189,11 +202,7 @@ internal static class RnnxCommandLine
             ForecastCommand.Run(new ForecastOptions
             {
                 Model = p.GetValue(model)!,
-                Csv = p.GetValue(src.Csv)!,
-                Column = p.GetValue(src.Column),
-                DateColumn = p.GetValue(src.DateColumn),
-                Fill = SourceOptions.FillOf(p.GetValue(src.Fill)),
-                NoHeader = p.GetValue(src.NoHeader),
+                Source = src.Bind(p),
                 Plot = p.GetValue(plot),
                 Json = p.GetValue(json),
                 Window = p.GetValue(window),
@@ -206,7 +215,7 @@ internal static class RnnxCommandLine
     private static Command Evaluate(TextWriter output, TextWriter error)
     {
         var src = new SourceOptions();
-        var model = CliOptions.Text("--model", "The model (.rnnx) written by 'rnnx train'", "MODEL", required: true);
+        var model = TrainedModel();
         var json = CliOptions.Text("--json", "Also write the report as JSON", "FILE");
         var season = CliOptions.Int("--season", "Season of the seasonal-naive baseline (default: the one training used)", 1, Limits.MaxWindow);
         var command = new Command("evaluate", "Errors (MSE, MAE, MASE) of a saved model on the test part of a series (the split and scaling of its "
@@ -220,11 +229,7 @@ internal static class RnnxCommandLine
             EvaluateCommand.Run(new EvaluateOptions
             {
                 Model = p.GetValue(model)!,
-                Csv = p.GetValue(src.Csv)!,
-                Column = p.GetValue(src.Column),
-                DateColumn = p.GetValue(src.DateColumn),
-                Fill = SourceOptions.FillOf(p.GetValue(src.Fill)),
-                NoHeader = p.GetValue(src.NoHeader),
+                Source = src.Bind(p),
                 Season = p.GetValue(season),
                 Json = p.GetValue(json),
             }, output, error);
@@ -237,9 +242,9 @@ internal static class RnnxCommandLine
     {
         var model = CliOptions.Text("--model", "The model (.rnnx)", "MODEL", required: true);
         var onnx = CliOptions.Text("--onnx", "The ONNX file to write (opset 17)", "FILE", required: true);
-        var noStd = CliOptions.Flag("--no-standardization", "Leave the standardization out of the graph (it then takes standardized values)");
-        var command = new Command("export", "Export a saved model to ONNX. A model trained by 'rnnx train' takes and returns raw values "
-            + "(the standardization is part of the graph) unless --no-standardization.")
+        var noStd = CliOptions.Flag("--no-standardization", "Leave the scaling and transform out of the graph (it then takes and returns scaled values)");
+        var command = new Command("export", "Export a saved model to ONNX. A model trained by 'rnnx train' takes raw windows and returns raw forecasts "
+            + "(its transform, per-window scaling and their inverses are part of the graph) unless --no-standardization.")
         {
             model, onnx, noStd,
         };

@@ -18,7 +18,7 @@ internal static class EvaluateCommand
     {
         var guard = new PathGuard();
         guard.Input("--model", o.Model);
-        guard.Input("--csv", o.Csv, Limits.MaxCsvBytes);
+        guard.Input("--csv", o.Source.Csv, Limits.MaxCsvBytes);
         if (o.Json is not null) guard.Output("--json", o.Json);
 
         var info = ModelIO.Inspect(o.Model);
@@ -27,24 +27,25 @@ internal static class EvaluateCommand
         if (meta.Test is not double test)
             throw new CliException($"{Path.GetFileName(o.Model)} was trained without a test part; train it again with this version of 'rnnx train' (--test)");
         var model = ModelIO.Load(o.Model, compile: false);
-        string column = o.Column ?? meta.Column;
-        var series = SeriesCsv.Read(new SeriesSource(o.Csv, column, o.DateColumn ?? meta.DateColumn, o.Fill, o.NoHeader || meta.NoHeader));
+        var series = SeriesCsv.ReadFor(o.Source, meta);
+        string column = series.Column;
         var values = series.Values;
         if (meta.Series is { } trained && trained.Sha256 != SeriesFingerprint.Of(values).Sha256)
-            Cli.Warn(error, $"column '{column}' of {Path.GetFileName(o.Csv)} is not the series the model was trained on: its test part is the last {test:P0} of this series, and its first windows may have been seen in training");
-        var setup = new ForecastSetup(meta.Window, meta.Horizon, meta.Scaling, meta.Validation ?? TrainOptions.DefaultValidation, test, o.Season ?? meta.Season);
+            Cli.Warn(error, $"column '{column}' of {series.File} is not the series the model was trained on: its test part is the last {test:P0} of this series, and its first windows may have been seen in training");
+        var setup = new ForecastSetup(meta.Window, meta.Horizon, meta.Scaling, meta.Validation ?? TrainOptions.DefaultValidation, test, o.Season ?? meta.Season,
+            meta.Transform.Kind, meta.Transform.Kind == SeriesTransformKind.BoxCox ? meta.Transform.Lambda : null);
         ForecastData data;
         try
         {
-            data = ForecastData.Prepare(values, setup, meta.Scaler);
+            data = ForecastData.Prepare(values, setup, meta.Scaler, meta.Transform);
         }
         catch (ArgumentException e)
         {
-            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}': {e.Message.Split(" (Parameter")[0]}");
+            throw new CliException($"{series.File}: column '{column}': {e.Message.Split(" (Parameter")[0]}");
         }
         var c = data.Evaluate(model);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Test part of column '{column}' of {Path.GetFileName(o.Csv)}: values {data.Split.ValidEnd + 1}..{data.Split.Length} ({c.Samples} windows of {meta.Window} -> {meta.Horizon}, {SeriesScaler.NameOf(meta.Scaling)} scaling)"));
+            $"Test part of column '{column}' of {series.File}: values {data.Split.ValidEnd + 1}..{data.Split.Length} ({c.Samples} windows of {meta.Window} -> {meta.Horizon}, {TrainCommand.Describe(data)})"));
         Report(c, column, output);
         if (o.Json is not null)
         {
@@ -52,11 +53,12 @@ internal static class EvaluateCommand
             var doc = new JsonObject
             {
                 ["model"] = Path.GetFileName(o.Model),
-                ["csv"] = Path.GetFileName(o.Csv),
+                ["csv"] = series.File,
                 ["column"] = column,
                 ["window"] = meta.Window,
                 ["horizon"] = meta.Horizon,
                 ["scaling"] = SeriesScaler.NameOf(meta.Scaling),
+                ["transform"] = meta.Transform.Name,
                 ["test_first_value"] = data.Split.ValidEnd + 1,
                 ["test_windows"] = c.Samples,
                 ["season"] = c.Season,

@@ -4,9 +4,12 @@ using Rnnx.Saving;
 
 namespace Rnnx.Cli;
 
-/// <summary><c>rnnx export</c>: a saved model to ONNX, with the model's standardization in the graph.</summary>
+/// <summary><c>rnnx export</c>: a saved model to ONNX, with the model's transform and window scaling (and their inverses) in the graph.</summary>
 internal static class ExportCommand
 {
+    private static string Describe(ModelMetadata meta) =>
+        (meta.Transform.Kind == Rnnx.Data.SeriesTransformKind.None ? "" : meta.Transform + " transform and ") + Rnnx.Data.SeriesScaler.NameOf(meta.Scaling) + " scaling";
+
     /// <summary>Runs the command; every problem is a one-line <see cref="CliException"/>, raised before any file is written.</summary>
     public static void Run(ExportOptions o, TextWriter output, TextWriter error)
     {
@@ -17,11 +20,12 @@ internal static class ExportCommand
         var meta = ModelMetadata.Read(info.Metadata, o.Model);
         var model = ModelIO.Load(o.Model, compile: false);
         var options = new OnnxExportOptions();
-        if (!o.NoStandardization && meta is not null && meta.Scaling != Rnnx.Data.SeriesScaling.Standard)
-            throw new CliException($"{Path.GetFileName(o.Model)} was trained with {Rnnx.Data.SeriesScaler.NameOf(meta.Scaling)} scaling, which is per window and cannot be part of the graph; " +
-                "pass --no-standardization and scale each window as docs/forecasting.md describes (or train with --scaling standard)");
-        bool standardize = !o.NoStandardization && meta is not null;
-        if (standardize) options.Standardization = (meta!.Mean, meta.Std);
+        bool scaled = !o.NoStandardization && meta is not null;
+        if (scaled)
+        {
+            options.Scaler = meta!.Scaler;
+            options.Transform = meta.Transform;
+        }
         if (meta is null && !o.NoStandardization)
             Cli.Warn(error, $"{Path.GetFileName(o.Model)} has no 'rnnx train' metadata: the graph takes and returns the model's own (unscaled) values");
         try
@@ -32,9 +36,12 @@ internal static class ExportCommand
         {
             throw new CliException(e.Message, Cli.ExitError);
         }
-        string inShape = "(batch, " + string.Join(", ", model.InputShape!.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? "steps")) + ")";
+        int lookback = scaled ? options.Scaler!.Lookback : 0;
+        string inShape = "(batch, " + string.Join(", ", model.InputShape!.Select((d, i) => i == 0 && lookback > 0
+            ? (d is int steps ? (steps + lookback).ToString(CultureInfo.InvariantCulture) : "steps + 1")
+            : d?.ToString(CultureInfo.InvariantCulture) ?? "steps")) + ")";
         string outShape = "(batch, " + string.Join(", ", model.OutputShape!.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? "steps")) + ")";
         output.WriteLine($"Wrote {o.Onnx}: input 'input' {inShape} float32 -> output 'output' {outShape}" +
-            (standardize ? " (raw values in and out: the graph standardizes with the training statistics)" : ""));
+            (scaled ? $" (raw values in and out: the graph applies the {Describe(meta!)} of training{(lookback > 0 ? "; the window holds one value more, before the inputs" : "")})" : ""));
     }
 }

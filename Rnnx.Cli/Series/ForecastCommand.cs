@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Rnnx.Data;
 using Rnnx.Saving;
 
 namespace Rnnx.Cli;
@@ -17,7 +18,7 @@ internal static class ForecastCommand
     {
         var guard = new PathGuard();
         guard.Input("--model", o.Model);
-        guard.Input("--csv", o.Csv, Limits.MaxCsvBytes);
+        guard.Input("--csv", o.Source.Csv, Limits.MaxCsvBytes);
         if (o.Plot is not null) guard.Output("--plot", o.Plot);
         if (o.Json is not null) guard.Output("--json", o.Json);
 
@@ -32,18 +33,18 @@ internal static class ForecastCommand
             Cli.Warn(error, $"{Path.GetFileName(o.Model)} has no 'rnnx train' metadata: values are fed and returned unscaled");
         var scaler = meta?.Scaler;
         int lookback = scaler?.Lookback ?? 0;
-        string column = o.Column ?? meta?.Column ?? throw new CliException("'forecast' needs --column (the model does not name one)");
-        string? dateColumn = o.DateColumn ?? meta?.DateColumn;
-        var series = SeriesCsv.Read(new SeriesSource(o.Csv, column, dateColumn, o.Fill, o.NoHeader || (meta?.NoHeader ?? false)));
+        var series = SeriesCsv.ReadFor(o.Source, meta);
+        var transform = meta?.Transform ?? SeriesTransform.None;
+        string column = series.Column;
         var values = series.Values;
         if (values.Length < window + lookback)
-            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}' has {values.Length} values; the model reads the last {window + lookback} (its window{(lookback > 0 ? " and the value before it" : "")}), so it needs at least {window + lookback} rows");
+            throw new CliException($"{series.File}: column '{column}' has {values.Length} values; the model reads the last {window + lookback} (its window{(lookback > 0 ? " and the value before it" : "")}), so it needs at least {window + lookback} rows");
         if (meta?.Series is { } trained && trained.Unlike(SeriesFingerprint.Of(values)) is { } why)
-            Cli.Warn(error, $"column '{column}' of {Path.GetFileName(o.Csv)} looks unlike the series the model was trained on: {why}; the forecast may be meaningless");
+            Cli.Warn(error, $"column '{column}' of {series.File} looks unlike the series the model was trained on: {why}; the forecast may be meaningless");
         if (meta is not null && column != meta.Column)
             Cli.Warn(error, $"the model was trained on column '{meta.Column}', not '{column}'");
 
-        var history = values.AsSpan(values.Length - window - lookback);
+        var history = transform.Apply(values[^(window + lookback)..]);
         var last = new float[window];
         if (scaler is null) history.CopyTo(last);
         else scaler.Transform(history, last, []);
@@ -52,6 +53,7 @@ internal static class ForecastCommand
         int k = pred.Shape.Last;   // a sequence output: its last step
         var forecast = flat[^k..];
         scaler?.Inverse(history, forecast.ToArray(), forecast);
+        transform.Inverse(forecast);
         var frequency = series.Frequency ?? meta?.Frequency;
         DateTime?[] dates = series.Dates is { } d && frequency is not null
             ? Enumerable.Range(1, forecast.Length).Select(i => frequency.After(d[^1], i)).ToArray()
@@ -72,7 +74,7 @@ internal static class ForecastCommand
             var doc = new JsonObject
             {
                 ["model"] = Path.GetFileName(o.Model),
-                ["csv"] = Path.GetFileName(o.Csv),
+                ["csv"] = series.File,
                 ["column"] = column,
                 ["rows"] = values.Length,
                 ["window"] = window,

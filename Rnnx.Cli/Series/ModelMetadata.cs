@@ -54,7 +54,8 @@ internal sealed record ModelMetadata
         KLearningRate = "cli.learning_rate", KSeed = "cli.seed", KDateColumn = "cli.date_column", KFrequency = "cli.frequency",
         KFill = "cli.fill", KNoHeader = "cli.no_header", KCount = "cli.series.count", KSeriesMean = "cli.series.mean",
         KSeriesStd = "cli.series.std", KMin = "cli.series.min", KMax = "cli.series.max", KHash = "cli.series.sha256",
-        KTest = "cli.test", KSeason = "cli.season";
+        KTest = "cli.test", KSeason = "cli.season", KTransform = "cli.transform", KLambda = "cli.box_cox_lambda",
+        KEarlyStopping = "cli.early_stopping", KPatience = "cli.patience";
 
     /// <summary>The value column.</summary>
     public required string Column { get; init; }
@@ -113,6 +114,15 @@ internal sealed record ModelMetadata
     /// <summary>The seasonal-naive baseline's season used in training's report, or null.</summary>
     public int? Season { get; init; }
 
+    /// <summary>The transform applied before scaling (<see cref="Mean"/> and <see cref="Std"/> are then of the transformed values).</summary>
+    public SeriesTransform Transform { get; init; } = SeriesTransform.None;
+
+    /// <summary>Whether training used early stopping, or null when not recorded.</summary>
+    public bool? EarlyStopping { get; init; }
+
+    /// <summary>Early stopping's patience, or null.</summary>
+    public int? Patience { get; init; }
+
     /// <summary>The scaler the model was trained with.</summary>
     public SeriesScaler Scaler => new(Scaling, Mean, Std);
 
@@ -130,6 +140,10 @@ internal sealed record ModelMetadata
             [KFill] = Fill.ToString().ToLowerInvariant(),
             [KNoHeader] = NoHeader ? "true" : "false",
         };
+        d[KTransform] = Transform.Name;
+        if (Transform.Kind == SeriesTransformKind.BoxCox) d[KLambda] = R(Transform.Lambda);
+        if (EarlyStopping is bool es) d[KEarlyStopping] = es ? "true" : "false";
+        if (Patience is int pa) d[KPatience] = I(pa);
         if (Arch is not null) d[KArch] = Arch;
         if (Source is not null) d[KSource] = Source;
         if (Validation is double v) d[KValidation] = R(v);
@@ -191,6 +205,29 @@ internal sealed record ModelMetadata
             "true" => true,
             var other => throw Bad(file, KNoHeader, other, "is not true or false"),
         };
+        var transform = SeriesTransform.None;
+        if (m.TryGetValue(KTransform, out var transformName))
+        {
+            SeriesTransformKind kind;
+            try { kind = SeriesTransform.ParseKind(transformName); }
+            catch (ArgumentException) { throw Bad(file, KTransform, transformName, "is not a transform this version knows (none, log, box-cox)"); }
+            transform = kind switch
+            {
+                SeriesTransformKind.Log => SeriesTransform.Log,
+                SeriesTransformKind.BoxCox => Real(KLambda, Need(KLambda), false) is var l && l is >= SeriesTransform.MinLambda and <= SeriesTransform.MaxLambda
+                    ? SeriesTransform.BoxCox(l) : throw Bad(file, KLambda, m[KLambda], "is not between -1 and 2"),
+                _ => SeriesTransform.None,
+            };
+        }
+        if (transform.Kind != SeriesTransformKind.BoxCox && m.TryGetValue(KLambda, out var strayLambda))
+            throw Bad(file, KLambda, strayLambda, $"is set but the transform is {transform.Name}");
+        bool? earlyStopping = m.GetValueOrDefault(KEarlyStopping) switch
+        {
+            null => null,
+            "false" => false,
+            "true" => true,
+            var other => throw Bad(file, KEarlyStopping, other, "is not true or false"),
+        };
         SeriesFingerprint? fp = null;
         if (m.TryGetValue(KCount, out var count))
         {
@@ -221,6 +258,9 @@ internal sealed record ModelMetadata
             Scaling = scalingMethod,
             Test = m.TryGetValue(KTest, out var ts) ? Real(KTest, ts, true) is var tv && tv is >= 0.01 and <= 0.9 ? tv : throw Bad(file, KTest, ts, "is not in [0.01, 0.9]") : null,
             Season = OptInt(KSeason, 1, int.MaxValue),
+            Transform = transform,
+            EarlyStopping = earlyStopping,
+            Patience = OptInt(KPatience, 0, Limits.MaxPatience),
         };
     }
 

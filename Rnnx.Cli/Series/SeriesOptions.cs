@@ -27,13 +27,28 @@ internal static class Limits
     public const long MaxCsvBytes = 1L << 30;
 }
 
-/// <summary>Where a series comes from: a CSV file, its value column, and how to read it.</summary>
+/// <summary>
+/// Where a series comes from: a CSV file, its value column, and how to read it (the options <c>--csv</c>,
+/// <c>--column</c>, <c>--date-column</c>, <c>--fill</c>, <c>--no-header</c> of train, forecast and evaluate).
+/// </summary>
 /// <param name="Csv">The CSV file.</param>
-/// <param name="Column">The value column: a header name, or a 1-based index with <paramref name="NoHeader"/>.</param>
+/// <param name="Column">The value column: a header name, or a 1-based index with <paramref name="NoHeader"/>; null until a model or checkpoint supplies it.</param>
 /// <param name="DateColumn">The date column, or null when rows are not dated.</param>
 /// <param name="Fill">How empty cells are filled.</param>
 /// <param name="NoHeader">The file has no header row; columns are named by 1-based index.</param>
-internal sealed record SeriesSource(string Csv, string Column, string? DateColumn = null, FillMode Fill = FillMode.None, bool NoHeader = false);
+internal sealed record SeriesSource(string Csv, string? Column, string? DateColumn = null, FillMode Fill = FillMode.None, bool NoHeader = false)
+{
+    /// <summary>
+    /// This source with a saved model's settings where the options left them out: its column and date column, and
+    /// no header when it was trained without one.
+    /// </summary>
+    public SeriesSource WithModelDefaults(ModelMetadata? meta) => meta is null ? this : this with
+    {
+        Column = Column ?? meta.Column,
+        DateColumn = DateColumn ?? meta.DateColumn,
+        NoHeader = NoHeader || meta.NoHeader,
+    };
+}
 
 /// <summary>The settings of <c>rnnx train</c>; null sizes take their default (or, when resuming, the checkpoint's).</summary>
 internal sealed record TrainOptions
@@ -53,8 +68,11 @@ internal sealed record TrainOptions
     /// <summary>Default --horizon.</summary>
     public const int DefaultHorizon = 10;
 
-    /// <summary>Default --epochs.</summary>
-    public const int DefaultEpochs = 10;
+    /// <summary>Default --epochs: an upper bound, since early stopping (<see cref="DefaultPatience"/>) usually ends training sooner.</summary>
+    public const int DefaultEpochs = 100;
+
+    /// <summary>Default --patience: stop after 10 epochs without a better val_loss and keep the best weights.</summary>
+    public const int DefaultPatience = 10;
 
     /// <summary>Default --batch-size.</summary>
     public const int DefaultBatchSize = 32;
@@ -68,20 +86,8 @@ internal sealed record TrainOptions
     /// <summary>Default --seed.</summary>
     public const int DefaultSeed = 42;
 
-    /// <summary>The series (its column may come from the checkpoint when resuming).</summary>
-    public required string Csv { get; init; }
-
-    /// <summary>The value column, or null to take the checkpoint's.</summary>
-    public string? Column { get; init; }
-
-    /// <summary>The date column, or null.</summary>
-    public string? DateColumn { get; init; }
-
-    /// <summary>How empty cells are filled.</summary>
-    public FillMode Fill { get; init; }
-
-    /// <summary>Whether the CSV has no header row.</summary>
-    public bool NoHeader { get; init; }
+    /// <summary>The series (its column and date column may come from the checkpoint when resuming).</summary>
+    public required SeriesSource Source { get; init; }
 
     /// <summary>Where the model is saved.</summary>
     public required string Save { get; init; }
@@ -116,8 +122,17 @@ internal sealed record TrainOptions
     /// <summary>The seasonal-naive baseline's season, or null to detect it.</summary>
     public int? Season { get; init; }
 
-    /// <summary>Early-stopping patience, or null for none.</summary>
+    /// <summary>Early-stopping patience, or null for the default (or the checkpoint's).</summary>
     public int? Patience { get; init; }
+
+    /// <summary>Train every epoch, without early stopping.</summary>
+    public bool NoEarlyStopping { get; init; }
+
+    /// <summary>The transform of the values before scaling, or null for none (or the checkpoint's).</summary>
+    public SeriesTransformKind? Transform { get; init; }
+
+    /// <summary>Box–Cox's λ, or null to estimate it on the training part.</summary>
+    public double? Lambda { get; init; }
 
     /// <summary>Checkpoint path pattern, or null.</summary>
     public string? Checkpoint { get; init; }
@@ -144,20 +159,8 @@ internal sealed record ForecastOptions
     /// <summary>The model file.</summary>
     public required string Model { get; init; }
 
-    /// <summary>The CSV file.</summary>
-    public required string Csv { get; init; }
-
-    /// <summary>The value column, or null for the model's.</summary>
-    public string? Column { get; init; }
-
-    /// <summary>The date column, or null for the model's (if any).</summary>
-    public string? DateColumn { get; init; }
-
-    /// <summary>How empty cells are filled.</summary>
-    public FillMode Fill { get; init; }
-
-    /// <summary>Whether the CSV has no header row.</summary>
-    public bool NoHeader { get; init; }
+    /// <summary>The series (column and date column default to the model's).</summary>
+    public required SeriesSource Source { get; init; }
 
     /// <summary>The PNG plot, or null.</summary>
     public string? Plot { get; init; }
@@ -175,20 +178,8 @@ internal sealed record EvaluateOptions
     /// <summary>The model file.</summary>
     public required string Model { get; init; }
 
-    /// <summary>The CSV file.</summary>
-    public required string Csv { get; init; }
-
-    /// <summary>The value column, or null for the model's.</summary>
-    public string? Column { get; init; }
-
-    /// <summary>The date column, or null for the model's (if any).</summary>
-    public string? DateColumn { get; init; }
-
-    /// <summary>How empty cells are filled.</summary>
-    public FillMode Fill { get; init; }
-
-    /// <summary>Whether the CSV has no header row.</summary>
-    public bool NoHeader { get; init; }
+    /// <summary>The series (column and date column default to the model's).</summary>
+    public required SeriesSource Source { get; init; }
 
     /// <summary>The seasonal-naive baseline's season, or null for the model's (or detection).</summary>
     public int? Season { get; init; }

@@ -19,7 +19,7 @@ internal static class TrainCommand
     {
         // 1. Every path, before any work.
         var guard = new PathGuard();
-        guard.Input("--csv", o.Csv, Limits.MaxCsvBytes);
+        guard.Input("--csv", o.Source.Csv, Limits.MaxCsvBytes);
         if (o.Resume is not null) guard.Input("--resume", o.Resume);
         guard.Output("--save", o.Save);
         if (o.Log is not null) guard.Output("--log", o.Log);
@@ -35,7 +35,7 @@ internal static class TrainCommand
             if (info.Epoch is null || !info.HasOptimizerState)
                 throw new CliException($"--resume '{o.Resume}' is not a checkpoint (it holds no epoch count or optimizer state)");
         }
-        string column = Same("--column", o.Column, saved?.Column) ?? throw new CliException("'train' needs --column; try 'rnnx train --help'");
+        string column = Same("--column", o.Source.Column, saved?.Column) ?? throw new CliException("'train' needs --column; try 'rnnx train --help'");
         string arch = Same("--arch", o.Arch, saved?.Arch) ?? TrainOptions.DefaultArch;
         int window = Same("--window", o.Window, saved?.Window) ?? TrainOptions.DefaultWindow;
         int horizon = Same("--horizon", o.Horizon, saved?.Horizon) ?? TrainOptions.DefaultHorizon;
@@ -43,10 +43,22 @@ internal static class TrainCommand
         double validation = Same("--validation", o.Validation, saved?.Validation) ?? TrainOptions.DefaultValidation;
         double lr = Same("--learning-rate", o.LearningRate, saved?.LearningRate) ?? TrainOptions.DefaultLearningRate;
         int seed = Same("--seed", o.Seed, saved?.Seed) ?? TrainOptions.DefaultSeed;
-        string? dateColumn = Same("--date-column", o.DateColumn, saved?.DateColumn);
+        string? dateColumn = Same("--date-column", o.Source.DateColumn, saved?.DateColumn);
         double test = Same("--test", o.Test, saved?.Test) ?? TrainOptions.DefaultTest;
         var scaling = Same("--scaling", o.Scaling, saved?.Scaling) ?? TrainOptions.DefaultScaling;
         int? season = Same("--season", o.Season, saved?.Season);
+        var transformKind = Same("--transform", o.Transform, saved?.Transform.Kind) ?? SeriesTransformKind.None;
+        double? lambda = Same("--box-cox-lambda", o.Lambda, saved?.Transform.Kind == SeriesTransformKind.BoxCox ? saved.Transform.Lambda : null);
+        if (lambda is not null && transformKind != SeriesTransformKind.BoxCox)
+            throw new CliException($"--box-cox-lambda is for --transform box-cox, not {SeriesTransform.NameOf(transformKind)}");
+        if (o.NoEarlyStopping && o.Patience is not null)
+            throw new CliException("--patience and --no-early-stopping contradict each other; pass one of them");
+        if (o.NoEarlyStopping && saved?.EarlyStopping == true)
+            throw new CliException("--no-early-stopping: the checkpoint was trained with early stopping; leave it out when resuming");
+        bool earlyStopping = !o.NoEarlyStopping && (saved?.EarlyStopping ?? true);
+        int patience = Same("--patience", o.Patience, saved?.Patience) ?? TrainOptions.DefaultPatience;
+        if (!earlyStopping && o.Patience is not null)
+            throw new CliException("--patience: the checkpoint was trained without early stopping; leave --patience out when resuming");
         if (validation + test > 0.9)
             throw new CliException(string.Create(CultureInfo.InvariantCulture, $"--validation {validation} and --test {test} leave {(1 - validation - test) * 100:F0}% of the series for training; keep their sum at most 0.9"));
         int epochs = o.Epochs ?? TrainOptions.DefaultEpochs;
@@ -64,27 +76,35 @@ internal static class TrainCommand
 
         // 3. The data: split in time order (train / validation / test), scaled with the training part's statistics
         //    (or the checkpoint's), cut into windows on the fly (memory grows with the series, not series x window).
-        var series = SeriesCsv.Read(new SeriesSource(o.Csv, column, dateColumn, o.Fill, o.NoHeader));
+        var series = SeriesCsv.Read(o.Source with { Column = column, DateColumn = dateColumn });
         var values = series.Values;
+        var transform = saved?.Transform ?? (transformKind switch
+        {
+            SeriesTransformKind.Log => SeriesTransform.Log,
+            SeriesTransformKind.BoxCox when lambda is double l => SeriesTransform.BoxCox(l),
+            _ => null,   // none, or box-cox estimated on the training part by Prepare
+        });
+        series.CheckFor(transformKind);
         var fingerprint = SeriesFingerprint.Of(values);
         if (saved?.Series is { } trainedOn && trainedOn.Sha256 != fingerprint.Sha256)
             Cli.Warn(error, $"the series differs from the one the checkpoint was trained on ({trainedOn.Count} values, hash {trainedOn.Sha256}; now {fingerprint.Count}, {fingerprint.Sha256}): this is fine-tuning, not a bit-exact continuation");
-        var setup = new ForecastSetup(window, horizon, scaling, validation, test, season);
+        var setup = new ForecastSetup(window, horizon, scaling, validation, test, season, transformKind, lambda);
         ForecastData data;
         try
         {
-            data = ForecastData.Prepare(values, setup, saved?.Scaler);
+            data = ForecastData.Prepare(values, setup, saved?.Scaler, transform);
         }
         catch (ArgumentException e)
         {
-            throw new CliException($"{Path.GetFileName(o.Csv)}: column '{column}': {e.Message.Split(" (Parameter")[0]} Use a smaller --window/--horizon or a longer series.");
+            throw new CliException($"{series.File}: column '{column}': {e.Message.Split(" (Parameter")[0]} Use a smaller --window/--horizon or a longer series.");
         }
 
         var meta = new ModelMetadata
         {
             Column = column, Window = window, Horizon = horizon, Mean = data.Scaler.Center, Std = data.Scaler.Scale, Scaling = scaling, Arch = arch,
-            Source = Path.GetFileName(o.Csv), Validation = validation, Test = test, Season = data.Season, BatchSize = batch, LearningRate = lr, Seed = seed,
-            DateColumn = dateColumn, Frequency = series.Frequency, Fill = o.Fill, NoHeader = o.NoHeader, Series = saved?.Series ?? fingerprint,
+            Transform = data.Transform, EarlyStopping = earlyStopping, Patience = earlyStopping ? patience : null,
+            Source = Path.GetFileName(o.Source.Csv), Validation = validation, Test = test, Season = data.Season, BatchSize = batch, LearningRate = lr, Seed = seed,
+            DateColumn = dateColumn, Frequency = series.Frequency, Fill = o.Source.Fill, NoHeader = o.Source.NoHeader, Series = saved?.Series ?? fingerprint,
         }.ToDictionary();
 
         // 4. The model: new, or the checkpoint's with its optimizer and shuffle state.
@@ -94,24 +114,47 @@ internal static class TrainCommand
         string filled = series.Filled > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({series.Filled} filled)") : "";
         string resuming = resumed is null ? "" : string.Create(CultureInfo.InvariantCulture, $", resuming after epoch {firstEpoch}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Training {arch} on column '{column}' of {Path.GetFileName(o.Csv)}: {values.Length} values{filled}, {data.Train.Count} training, {data.Valid?.Count ?? 0} validation and {data.Test.Count} test windows of {window} -> {horizon}, {SeriesScaler.NameOf(scaling)} scaling{resuming}"));
+            $"Training {arch} on column '{column}' of {Path.GetFileName(o.Source.Csv)}: {values.Length} values{filled}, {data.Train.Count} training, {data.Valid?.Count ?? 0} validation and {data.Test.Count} test windows of {window} -> {horizon}, {Describe(data)}{resuming}"));
         var callbacks = new List<Callback> { new ProgressCallback(output, o.Interactive ? ProgressMode.Live : ProgressMode.Lines) };
-        if (o.Patience is int p) callbacks.Add(new EarlyStopping(patience: p, restoreBestWeights: true));
+        var states = new List<ICheckpointedCallback>();
+        if (earlyStopping) states.Add(new EarlyStopping(patience: patience, restoreBestWeights: true));
+        if (resumed is not null)
+        {
+            try
+            {
+                CheckpointedCallbacks.Restore(resumed.Metadata, model, states);
+            }
+            catch (FormatException e)
+            {
+                throw new CliException($"--resume '{o.Resume}': {e.Message}; the file was not written by this version of 'rnnx train' or was altered");
+            }
+        }
+        if (!model.IsBuilt) model.Build();
+        if (earlyStopping && CheckpointedCallbacks.EstimatedStateChars(model) > CheckpointedCallbacks.MaxStateChars)
+            throw new CliException(string.Create(CultureInfo.InvariantCulture,
+                $"the model has {model.CountParams()} parameters: too many to keep early stopping's best weights in its files; pass --no-early-stopping (or a smaller --window/--horizon)"));
+        callbacks.AddRange(states.Cast<Callback>());
         if (o.Checkpoint is not null)
         {
             callbacks.Add(new CheckpointPattern.Guard(o.Checkpoint, guard));
-            callbacks.Add(new ModelCheckpoint(o.Checkpoint) { Metadata = meta });
+            callbacks.Add(new ModelCheckpoint(o.Checkpoint) { Metadata = meta, States = states });
         }
         if (o.Log is not null) callbacks.Add(new CSVLogger(o.Log, append: resumed is not null));
         var history = model.Fit(data.Train, epochs, batch, validationData: data.Valid, callbacks: callbacks, verbose: 0, initialEpoch: firstEpoch);
 
         int done = firstEpoch + history.Epochs;
-        model.Save(o.Save, new SaveOptions { Epoch = done, Metadata = meta });
+        var finalMeta = new Dictionary<string, string>(meta);
+        foreach (var (k, v) in CheckpointedCallbacks.Save(states)) finalMeta[k] = v;
+        model.Save(o.Save, new SaveOptions { Epoch = done, Metadata = finalMeta });
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Saved {o.Save} ({model.CountParams()} parameters, {done} epochs{(history.StopReason is { } r ? ", " + r : "")})"));
         // 5. The test part, seen for the first time: the model beside the naive and seasonal-naive baselines.
         EvaluateCommand.Report(data.Evaluate(model), column, output);
     }
+
+    /// <summary>The scaling, after the transform when there is one: "last_value scaling", "log transform, last_value scaling".</summary>
+    internal static string Describe(ForecastData data) =>
+        (data.Transform.Kind == SeriesTransformKind.None ? "" : data.Transform + " transform, ") + SeriesScaler.NameOf(data.Setup.Scaling) + " scaling";
 
     /// <summary>The option's value, or the checkpoint's; both given and different is an error.</summary>
     private static T? Same<T>(string option, T? given, T? saved) where T : struct

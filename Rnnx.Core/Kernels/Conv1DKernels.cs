@@ -54,7 +54,7 @@ public static class Conv1DKernels
                     B = pw, K = new KLoop(kk, (nint)d * cin, (nint)cin * cout, cin, 1, cout),
                     Accumulate = accumulate,
                 };
-                GemmCore.Run(plan);
+                ParallelGemm.Run(plan);
             }
             for (int piece = 0; piece < 2; piece++)
             {
@@ -83,7 +83,7 @@ public static class Conv1DKernels
                         B = pw + (nint)i * cin * cout, K = KLoop.Simple(cin, 1, cout),
                         Accumulate = true,
                     };
-                    GemmCore.Run(plan);
+                    ParallelGemm.Run(plan);
                 }
             }
         }
@@ -138,7 +138,7 @@ public static class Conv1DKernels
                         B = pwt, K = new KLoop(kk, -(nint)d * cout, panel, cout, 1, cin),
                         Accumulate = true,
                     };
-                    GemmCore.Run(plan);
+                    ParallelGemm.Run(plan);
                 }
             }
             for (int piece = 0; piece < 2; piece++)
@@ -171,7 +171,7 @@ public static class Conv1DKernels
                         B = pwt + i * panel, K = KLoop.Simple(cout, 1, cin),
                         Accumulate = true,
                     };
-                    GemmCore.Run(plan);
+                    ParallelGemm.Run(plan);
                 }
             }
         }
@@ -214,7 +214,7 @@ public static class Conv1DKernels
                     K = new KLoop(batch, (nint)l * cin, (nint)lout * cout, iE - iS, (nint)s * cin, cout),
                     Accumulate = true,
                 };
-                GemmCore.Run(plan);
+                ParallelGemm.Run(plan);
             }
             for (int piece = 0; piece < 2; piece++)
             {
@@ -236,7 +236,7 @@ public static class Conv1DKernels
                         K = new KLoop(batch, (nint)l * cin, (nint)lout * cout, j1 - j0, (nint)s * cin, cout),
                         Accumulate = true,
                     };
-                    GemmCore.Run(plan);
+                    ParallelGemm.Run(plan);
                 }
             }
         }

@@ -62,7 +62,7 @@ public static class MatMulKernels
             {
                 // One row: the matrix-vector kernel (more accumulators in flight, no plan; same results as the row
                 // in a batch). n == 1 stays on the dot-product path, as in a batch.
-                GemvCore.Run(n, k, pa, transA ? lda : 1, pb, ldb, pc, accumulate);
+                ParallelGemm.Gemv(n, k, pa, transA ? lda : 1, pb, ldb, pc, accumulate);
                 return;
             }
             nint aRow = transA ? 1 : lda;
@@ -70,7 +70,7 @@ public static class MatMulKernels
             if (!transB)
             {
                 var plan = GemmPlan<T>.Strided(m, n, pa, aRow, pb, KLoop.Simple(k, aInner, ldb), pc, ldc, accumulate);
-                GemmCore.Run(plan);
+                ParallelGemm.Run(plan);
                 return;
             }
 
@@ -81,7 +81,7 @@ public static class MatMulKernels
             {
                 PackTransposed(pb, ldb, n, k, pp);
                 var plan = GemmPlan<T>.Strided(m, n, pa, aRow, pp, KLoop.Simple(k, aInner, n), pc, ldc, accumulate);
-                GemmCore.Run(plan);
+                ParallelGemm.Run(plan);
             }
         }
     }

@@ -36,6 +36,22 @@ public readonly record struct RecurrentSequenceOptions
     /// weights through the same fused backward pass.
     /// </summary>
     public bool ReturnStates { get; init; }
+
+    /// <summary>
+    /// Optional per-sequence dropout masks on the input, one per gate: (batch, gates, features), gates 1 for
+    /// <see cref="Tensor.SimpleRnnSequence"/>, 4 (i, f, g, o) for <see cref="Tensor.LstmSequence"/>, 3 (z, r, h) for
+    /// <see cref="Tensor.GruSequence"/>. Gate g's input projection becomes (x_t ⊙ m_g)·kernel_g at every step (Keras's
+    /// per-gate dropout, <c>implementation=1</c>). Constants: no gradient reaches them. Null: no input mask (a mask shared
+    /// by all gates is simply x ⊙ m before the op).
+    /// </summary>
+    public Tensor? InputMasks { get; init; }
+
+    /// <summary>
+    /// Optional per-sequence recurrent dropout masks, one per gate: (batch, gates, units). Gate g's recurrent term
+    /// becomes (h_{t−1} ⊙ m_g)·recurrentKernel_g at every step, in the forward and the backward pass (Keras's
+    /// <c>recurrent_dropout</c>); the carried state itself (GRU's z ⊙ h_{t−1}, LSTM's c) is not masked. Constants.
+    /// </summary>
+    public Tensor? RecurrentMasks { get; init; }
 }
 
 /// <summary>The result of a whole-sequence recurrent operation.</summary>

@@ -26,7 +26,7 @@ public readonly partial struct Tensor
         const string op = nameof(SimpleRnnSequence);
         if (activation is < CellActivation.Linear or > CellActivation.Sigmoid) throw new ArgumentException($"{op}: unknown activation {(int)activation}.", nameof(activation));
         CheckSequenceArgs(op, x, kernel, recurrentKernel, bias, h0, null, gates: 1, options);
-        var h = SimpleRnnSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, activation, options.GoBackwards);
+        var h = SimpleRnnSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, activation, options.GoBackwards, SequenceMasks.Of(options));
         return Finish(h, default, options);
     }
 
@@ -48,7 +48,7 @@ public readonly partial struct Tensor
         RecurrentSequenceOptions options = default)
     {
         CheckSequenceArgs(nameof(LstmSequence), x, kernel, recurrentKernel, bias, h0, c0, gates: 4, options);
-        var h = LstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, options.GoBackwards, options.ReturnStates, out var finalC);
+        var h = LstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, options.GoBackwards, options.ReturnStates, SequenceMasks.Of(options), out var finalC);
         return Finish(h, finalC, options);
     }
 
@@ -79,7 +79,7 @@ public readonly partial struct Tensor
                 throw new ShapeMismatchException($"{op}: bias must be {expected} (reset_after = {resetAfter}), got {b.Shape}.", nameof(bias));
             CheckDType(op, x, b, nameof(bias));
         }
-        var h = GruSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, resetAfter, options.GoBackwards);
+        var h = GruSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, resetAfter, options.GoBackwards, SequenceMasks.Of(options));
         return Finish(h, default, options);
     }
 
@@ -112,12 +112,22 @@ public readonly partial struct Tensor
             throw new ShapeMismatchException($"{op}: bias must be ({g},), got {b.Shape}.", nameof(bias));
         if (steps == 0 && (!options.ReturnSequences || options.ReturnStates))
             throw new ShapeMismatchException($"{op}: x {x.Shape} has no time steps, so there is no last output or final state.", nameof(x));
+        CheckMasks(op, x, options.InputMasks, new Shape(batch, gates, features), nameof(options.InputMasks));
+        CheckMasks(op, x, options.RecurrentMasks, new Shape(batch, gates, units), nameof(options.RecurrentMasks));
         CheckDType(op, x, kernel, nameof(kernel));
         CheckDType(op, x, recurrentKernel, nameof(recurrentKernel));
         CheckDType(op, x, h0, nameof(h0));
         if (c0 is Tensor c1) CheckDType(op, x, c1, nameof(c0));
         if (bias is Tensor b1) CheckDType(op, x, b1, nameof(bias));
         return units;
+    }
+
+    private static void CheckMasks(string op, Tensor x, Tensor? masks, Shape expected, string name)
+    {
+        if (masks is not Tensor m) return;
+        if (m.Shape != expected)
+            throw new ShapeMismatchException($"{op}: {name} must be (batch, gates, size) = {expected} for x {x.Shape}, got {m.Shape}.", "options");
+        CheckDType(op, x, m, name);
     }
 
     private static void CheckDType(string op, Tensor x, Tensor other, string name)

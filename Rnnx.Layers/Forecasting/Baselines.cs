@@ -44,10 +44,20 @@ public static class Baselines
     }
 
     /// <summary>
-    /// The season of a series from its autocorrelation function (ACF): the values minus their least-squares quadratic
-    /// trend (a trend would otherwise make every lag look alike), then, among the lags in [2, <paramref name="maxLag"/>]
-    /// where the ACF has a local peak of at least <paramref name="threshold"/>, the shortest whose ACF is within 90% of
-    /// the highest peak (so a season wins over its multiples). 1 (no season: seasonal naive is naive) when no lag qualifies.
+    /// The season of a series from its autocorrelation function (ACF), in three steps.
+    /// <list type="number">
+    /// <item>The values minus their least-squares quadratic trend (a trend would otherwise make every lag look alike).
+    /// When a unit root dominates what is left (a wandering level: the mean ACF over the lags looked at exceeds
+    /// <see cref="UnitRootMeanAcf"/>, where a stationary series averages near 0), the first differences are used
+    /// instead, as for the "I" of ARIMA: differencing removes the walk and keeps the season's period.</item>
+    /// <item>Among the lags in [2, <paramref name="maxLag"/>] after the ACF first turns negative (a smooth season's
+    /// ACF stays high over the first lags, where sampling noise makes spurious peaks) where the ACF has a local peak
+    /// of at least <paramref name="threshold"/>, the shortest whose ACF is within 80% of the highest peak (so a
+    /// season wins over its multiples).</item>
+    /// <item>That lag m refined, within m ± max(2, m/4), by the mean ACF at its multiples: a weak season's sampled
+    /// ACF peak can sit a lag or more off, but only the true period keeps every multiple aligned.</item>
+    /// </list>
+    /// 1 (no season: seasonal naive is naive) when no lag qualifies.
     /// </summary>
     /// <param name="training">The values to look at (the training part only: the test part must stay unseen).</param>
     /// <param name="maxLag">The longest season considered; at most a third of the values are used as lags.</param>
@@ -56,28 +66,64 @@ public static class Baselines
     {
         int n = training.Length;
         if (n < 9) return 1;
-        var d = Detrended(training);
-        double var = 0;
-        foreach (var v in d) var += v * v;
-        if (!(var > 0)) return 1;
-        int top = Math.Min(maxLag, n / 3);
-        var acf = new double[top + 2];
-        for (int lag = 1; lag <= top + 1; lag++)
+        var values = new double[n];
+        for (int i = 0; i < n; i++) values[i] = training[i];
+        var acf = Acf(Detrended(values), Math.Min(maxLag, n / 3));
+        if (acf is not null && acf.Skip(1).Take(acf.Length - 2).Average() > UnitRootMeanAcf)
         {
-            double s = 0;
-            for (int i = lag; i < n; i++) s += d[i] * d[i - lag];
-            acf[lag] = s / var;
+            var differences = new double[n - 1];
+            for (int i = 1; i < n; i++) differences[i - 1] = values[i] - values[i - 1];
+            acf = Acf(Detrended(differences), Math.Min(maxLag, (n - 1) / 3));
         }
+        if (acf is null) return 1;
+        int top = acf.Length - 2;
+        int firstNegative = 1;
+        while (firstNegative < top && acf[firstNegative] >= 0) firstNegative++;
+        if (acf[firstNegative] >= 0) firstNegative = 1;   // never negative: look at every lag
         var peaks = new List<int>();
-        for (int lag = 2; lag <= top; lag++)
+        for (int lag = Math.Max(2, firstNegative); lag <= top; lag++)
             if (acf[lag] >= threshold && acf[lag] > acf[lag - 1] && acf[lag] >= acf[lag + 1]) peaks.Add(lag);
         if (peaks.Count == 0) return 1;
         double highest = peaks.Max(l => acf[l]);
-        return peaks.First(l => acf[l] >= 0.9 * highest);
+        int season = peaks.First(l => acf[l] >= 0.8 * highest);
+        int reach = Math.Max(2, season / 4);
+        int multiples = Math.Max(1, top / (season + reach));
+        double MultiplesMean(int m)
+        {
+            double sum = 0;
+            int count = 0;
+            for (int k = 1; k <= multiples && k * m <= top + 1; k++, count++) sum += acf[k * m];
+            return sum / count;
+        }
+        int best = season;
+        for (int m = Math.Max(2, season - reach); m <= Math.Min(season + reach, top + 1); m++)
+            if (MultiplesMean(m) > MultiplesMean(best) || (MultiplesMean(m) == MultiplesMean(best) && m < best)) best = m;
+        return best;
+    }
+
+    /// <summary>The mean ACF over the lags looked at above which <see cref="DetectSeason"/> treats the level as a random walk and differences it.</summary>
+    public const double UnitRootMeanAcf = 0.05;
+
+    /// <summary>The ACF of <paramref name="d"/> (centered) at lags 0..top + 1, or null when it is constant or top &lt; 2.</summary>
+    private static double[]? Acf(double[] d, int top)
+    {
+        if (top < 2) return null;
+        double var = 0;
+        foreach (var v in d) var += v * v;
+        if (!(var > 0)) return null;
+        var acf = new double[top + 2];
+        acf[0] = 1;
+        for (int lag = 1; lag <= top + 1; lag++)
+        {
+            double s = 0;
+            for (int i = lag; i < d.Length; i++) s += d[i] * d[i - lag];
+            acf[lag] = s / var;
+        }
+        return acf;
     }
 
     /// <summary>The values minus their least-squares quadratic in time (then centered).</summary>
-    private static double[] Detrended(ReadOnlySpan<float> x)
+    private static double[] Detrended(double[] x)
     {
         int n = x.Length;
         // Normal equations for a + b t + c t² on t in [-1, 1] (well conditioned), solved by Cramer's rule.

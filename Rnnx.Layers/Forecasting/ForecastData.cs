@@ -11,28 +11,38 @@ namespace Rnnx.Forecasting;
 /// <param name="ValidationFraction">Share of the values whose samples drive early stopping (may be 0).</param>
 /// <param name="TestFraction">Share of the values, at the end, whose samples are only used for the final report.</param>
 /// <param name="Season">The seasonal-naive baseline's season; null detects it from the training part (<see cref="Baselines.DetectSeason"/>).</param>
+/// <param name="Transform">A transform of the values before scaling (<see cref="SeriesTransformKind.Log"/> for a multiplicative season), inverted on forecasts.</param>
+/// <param name="Lambda">Box–Cox's λ with <see cref="SeriesTransformKind.BoxCox"/>; null estimates it on the training part (<see cref="SeriesTransform.EstimateBoxCox"/>).</param>
 public sealed record ForecastSetup(int Window, int Horizon, SeriesScaling Scaling = SeriesScaling.LastValue,
-    double ValidationFraction = 0.2, double TestFraction = 0.2, int? Season = null);
+    double ValidationFraction = 0.2, double TestFraction = 0.2, int? Season = null,
+    SeriesTransformKind Transform = SeriesTransformKind.None, double? Lambda = null);
 
 /// <summary>
 /// A series prepared for training and an honest evaluation: split in time order into training, validation and test
 /// parts (<see cref="SeriesSplit"/>), scaled with statistics of the training part only, and cut into streaming
 /// samples. The validation samples are for early stopping; the test samples for <see cref="Evaluate"/> once, at the end.
+/// With a <see cref="ForecastSetup.Transform"/>, the windows are cut from the transformed series and the forecasts
+/// transformed back before they are compared with the raw values (the baselines always read the raw values).
 /// </summary>
 public sealed class ForecastData
 {
-    private ForecastData(float[] series, ForecastSetup setup, SeriesSplit split, SeriesScaler scaler, int season)
+    private readonly SeriesWindows _rawTest;
+
+    private ForecastData(float[] raw, float[] series, ForecastSetup setup, SeriesSplit split, SeriesScaler scaler, SeriesTransform transform, int season)
     {
+        Raw = raw;
         Series = series;
         Setup = setup;
         Split = split;
         Scaler = scaler;
+        Transform = transform;
         Season = season;
         int w = setup.Window, h = setup.Horizon, earliest = w + scaler.Lookback;
         Train = new SeriesWindows(series, w, h, scaler, earliest, split.TrainEnd);
         Valid = split.ValidEnd > split.TrainEnd ? new SeriesWindows(series, w, h, scaler, split.TrainEnd, split.ValidEnd) : null;
         Test = new SeriesWindows(series, w, h, scaler, split.ValidEnd, split.Length);
-        MaseScale = ForecastErrors.MaseScale(series.AsSpan(0, split.TrainEnd), season);
+        _rawTest = ReferenceEquals(raw, series) ? Test : new SeriesWindows(raw, w, h, null, split.ValidEnd, split.Length);
+        MaseScale = ForecastErrors.MaseScale(raw.AsSpan(0, split.TrainEnd), season);
     }
 
     /// <summary>Splits, scales and windows <paramref name="series"/> (held, not copied).</summary>
@@ -42,12 +52,21 @@ public sealed class ForecastData
     /// A scaler to use instead of fitting one on the training part (e.g. a saved model's, to evaluate it on the data it
     /// was trained with); its method must be <see cref="ForecastSetup.Scaling"/>.
     /// </param>
-    /// <exception cref="ArgumentOutOfRangeException">A size or fraction out of range (the parameter is named).</exception>
-    /// <exception cref="ArgumentException">A part too short for one sample (the message gives the lengths), a gap (NaN) in the series, or a scaler of another method.</exception>
-    public static ForecastData Prepare(float[] series, ForecastSetup setup, SeriesScaler? scaler = null)
+    /// <param name="transform">
+    /// A transform to use instead of the setup's (e.g. a saved model's, with its estimated λ); its kind must be
+    /// <see cref="ForecastSetup.Transform"/>.
+    /// </param>
+    /// <exception cref="ArgumentOutOfRangeException">A size, fraction or λ out of range (the parameter is named).</exception>
+    /// <exception cref="ArgumentException">
+    /// A part too short for one sample (the message gives the lengths), a gap (NaN) in the series, a value that is not
+    /// positive for a log or Box–Cox transform (its index named), or a scaler or transform of another kind.
+    /// </exception>
+    public static ForecastData Prepare(float[] series, ForecastSetup setup, SeriesScaler? scaler = null, SeriesTransform? transform = null)
     {
         if (scaler is not null && setup is not null && scaler.Method != setup.Scaling)
             throw new ArgumentException($"The scaler is {SeriesScaler.NameOf(scaler.Method)}, the setup asks for {SeriesScaler.NameOf(setup.Scaling)}.", nameof(scaler));
+        if (transform is not null && setup is not null && transform.Kind != setup.Transform)
+            throw new ArgumentException($"The transform is {transform.Name}, the setup asks for {SeriesTransform.NameOf(setup.Transform)}.", nameof(transform));
         ArgumentNullException.ThrowIfNull(series);
         ArgumentNullException.ThrowIfNull(setup);
         CheckSetup(setup);
@@ -59,10 +78,17 @@ public sealed class ForecastData
                 $"The series has {series.Length} values: {split.TrainEnd} for training, {split.ValidEnd - split.TrainEnd} for validation and {split.Length - split.ValidEnd} for testing; " +
                 $"training needs at least {needTrain} ({setup.Window} inputs{(probe.Lookback > 0 ? " + 1 before them" : "")} + {setup.Horizon} targets) and the other parts at least {setup.Horizon} each, " +
                 $"so the series needs at least {MinimumLength(setup)} values."), nameof(series));
-        scaler ??= SeriesScaler.Fit(setup.Scaling, series.AsSpan(0, split.TrainEnd));
+        transform ??= setup.Transform switch
+        {
+            SeriesTransformKind.Log => SeriesTransform.Log,
+            SeriesTransformKind.BoxCox => setup.Lambda is double lambda ? SeriesTransform.BoxCox(lambda) : SeriesTransform.EstimateBoxCox(series.AsSpan(0, split.TrainEnd)),
+            _ => SeriesTransform.None,
+        };
+        var transformed = transform.Apply(series);
+        scaler ??= SeriesScaler.Fit(setup.Scaling, transformed.AsSpan(0, split.TrainEnd));
         int season = setup.Season ?? Baselines.DetectSeason(series.AsSpan(0, split.TrainEnd));
         if (season > split.ValidEnd) season = 1;
-        return new ForecastData(series, setup, split, scaler, season);
+        return new ForecastData(series, transformed, setup, split, scaler, transform, season);
     }
 
     /// <summary>Sizes, season and fractions of a setup, checked as <see cref="Prepare"/> and <see cref="MinimumLength"/> need them.</summary>
@@ -72,6 +98,10 @@ public sealed class ForecastData
         if (setup.Horizon <= 0) throw new ArgumentOutOfRangeException(nameof(setup), setup.Horizon, "Horizon must be at least 1.");
         if (!(setup.TestFraction > 0)) throw new ArgumentOutOfRangeException(nameof(setup), setup.TestFraction, "TestFraction must be positive: the test part is what the report is about.");
         if (setup.Season is <= 0) throw new ArgumentOutOfRangeException(nameof(setup), setup.Season, "Season must be at least 1.");
+        if (!Enum.IsDefined(setup.Transform)) throw new ArgumentOutOfRangeException(nameof(setup), setup.Transform, "Unknown transform.");
+        if (setup.Lambda is double lambda && (setup.Transform != SeriesTransformKind.BoxCox || !(lambda >= SeriesTransform.MinLambda && lambda <= SeriesTransform.MaxLambda)))
+            throw new ArgumentOutOfRangeException(nameof(setup), lambda, string.Create(CultureInfo.InvariantCulture,
+                $"Lambda is for the Box-Cox transform only, between {SeriesTransform.MinLambda} and {SeriesTransform.MaxLambda}."));
         Windowing.SplitPoints(0, setup.ValidationFraction, setup.TestFraction);   // the fractions' own checks
     }
 
@@ -96,8 +126,14 @@ public sealed class ForecastData
         throw new ArgumentOutOfRangeException(nameof(setup), "no series length fits this window, horizon and split.");
     }
 
-    /// <summary>The whole series (not a copy).</summary>
+    /// <summary>The whole series as given (not a copy).</summary>
+    public float[] Raw { get; }
+
+    /// <summary>The series the windows are cut from: <see cref="Raw"/> itself without a transform, else its transform.</summary>
     public float[] Series { get; }
+
+    /// <summary>The transform applied before scaling (<see cref="SeriesTransform.None"/> by default), with its λ.</summary>
+    public SeriesTransform Transform { get; }
 
     /// <summary>The setup this was prepared with.</summary>
     public ForecastSetup Setup { get; }
@@ -132,12 +168,13 @@ public sealed class ForecastData
         ArgumentNullException.ThrowIfNull(model);
         var outputs = model.Predict(Test, batchSize).ToFloatArray();
         var forecasts = Test.InverseForecasts(outputs);
+        Transform.Inverse(forecasts);
         var actual = new float[forecasts.Length];
-        for (int i = 0; i < Test.Count; i++) Test.RawTargets(i).CopyTo(actual.AsSpan(i * Test.Horizon));
+        for (int i = 0; i < _rawTest.Count; i++) _rawTest.RawTargets(i).CopyTo(actual.AsSpan(i * Test.Horizon));
         return new ForecastComparison(
             ForecastErrors.Of(forecasts, actual, MaseScale),
-            ForecastErrors.Of(Baselines.Naive(Test), actual, MaseScale),
-            ForecastErrors.Of(Baselines.SeasonalNaive(Test, Season), actual, MaseScale),
+            ForecastErrors.Of(Baselines.Naive(_rawTest), actual, MaseScale),
+            ForecastErrors.Of(Baselines.SeasonalNaive(_rawTest, Season), actual, MaseScale),
             Test.Count, Season);
     }
 }

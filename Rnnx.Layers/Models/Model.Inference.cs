@@ -88,10 +88,73 @@ public partial class Model
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         using var read = _access.Read(nameof(Predict));
         x = CheckInputs(x, "inputs", checkFinite: false);
-        int n = x.Shape[0];
         var plan = PredictPlan(x);
         // every element is written by a shard
-        (var result, resultArray) = AllocateResult(plan.PerSampleOutput.Insert(0, n));
+        (var result, resultArray) = AllocateResult(plan.PerSampleOutput.Insert(0, x.Shape[0]));
+        PredictCore(x, plan, resultArray, batchSize);
+        bool finite = result.AllFinite();
+        if (!finite) CheckFinite(x, "inputs");
+        return result;
+    }
+
+    /// <summary>
+    /// Predictions for (samples, ...) inputs written into <paramref name="output"/>, the caller's buffer of samples ×
+    /// (values per sample of <see cref="OutputShape"/>) floats in row-major order: the same values as
+    /// <see cref="Predict(Tensor, int)"/>, without allocating once warm (serving loops, large batches).
+    /// </summary>
+    /// <remarks>Safe to call from many threads at once, as <see cref="Predict(Tensor, int)"/> (with a buffer per call).</remarks>
+    /// <exception cref="ArgumentException">
+    /// Bad input shape, an output buffer of the wrong length (nothing is written), a float64 model (use the double[]
+    /// overload), or a non-finite input that made a prediction non-finite (the buffer then holds the predictions).
+    /// </exception>
+    /// <exception cref="InvalidOperationException">A mutation (Fit, TrainOnBatch, SetWeights, LoadWeights, ...) is running on another thread.</exception>
+    public void Predict(Tensor x, float[] output, int batchSize = 32) => PredictInto(x, output, batchSize);
+
+    /// <inheritdoc cref="Predict(Tensor, float[], int)"/>
+    public void Predict(Tensor x, double[] output, int batchSize = 32) => PredictInto(x, output, batchSize);
+
+    private void PredictInto(Tensor x, Array output, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        using var read = _access.Read(nameof(Predict));
+        x = CheckInputs(x, "inputs", checkFinite: false);
+        var plan = PredictPlan(x);
+        bool isFloat = output is float[];
+        if (isFloat != (DType == DType.Float32))
+            throw new ArgumentException($"{Name}: a {DType} model predicts into a {(DType == DType.Float32 ? "float[]" : "double[]")}, got {output.GetType().Name}.", nameof(output));
+        long needed = (long)x.Shape[0] * plan.PerSampleOutput.Size;
+        if (output.Length != needed)
+            throw new ArgumentException($"{Name}: the output buffer for {x.Shape[0]} samples of shape {plan.PerSampleOutput} must hold {needed} values, got {output.Length}.", nameof(output));
+        PredictCore(x, plan, output, batchSize);
+        bool finite = isFloat ? AllFinite<float>((float[])output) : AllFinite<double>((double[])output);
+        if (!finite) CheckFinite(x, "inputs");
+    }
+
+    private static bool AllFinite<T>(T[] values) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        // x - x is 0 for finite x and NaN for infinities and NaN
+        var span = values.AsSpan();
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var acc = System.Numerics.Vector<T>.Zero;
+            for (; i + System.Numerics.Vector<T>.Count <= span.Length; i += System.Numerics.Vector<T>.Count)
+            {
+                var v = new System.Numerics.Vector<T>(span[i..]);
+                acc += v - v;
+            }
+            if (!System.Numerics.Vector.EqualsAll(acc, System.Numerics.Vector<T>.Zero)) return false;
+        }
+        for (; i < span.Length; i++)
+            if (!T.IsFinite(span[i])) return false;
+        return true;
+    }
+
+    /// <summary>Runs the chunks of <paramref name="x"/> (checked, with its plan) into <paramref name="resultArray"/> on a rented workspace.</summary>
+    private void PredictCore(Tensor x, PredictPlanEntry plan, Array resultArray, int batchSize)
+    {
+        int n = x.Shape[0];
         int threads = ThreadsUsed;
         var ws = RentWorkspace();
         ShardWorkers? workers = null;
@@ -110,11 +173,14 @@ public partial class Model
                 // whether this call got the shard threads or runs every part itself.
                 long work = count * plan.Work;
                 ws.ShardCount = (int)Math.Clamp(Math.Min(count / 8, work / MinPredictWorkPerShard), 1, threads);
-                if (ws.ShardCount > 1 && workers is null) workers = TryAcquireWorkers(threads);
-                if (ws.ShardCount > 1 && workers is not null)
+                // threads beyond the shards split the shards' large products (one series of a big model)
+                bool teams = ws.ShardCount < threads && work >= MinPredictWorkPerTeam;
+                bool parallel = ws.ShardCount > 1 || teams;
+                if (parallel && workers is null) workers = TryAcquireWorkers(threads);
+                if (parallel && workers is not null)
                 {
                     ws.Tape(ws.ShardCount - 1);   // grow the tapes here, not on the shard threads
-                    workers.Run(ws.ShardCount, ws.RunShard);
+                    workers.Run(ws.ShardCount, ws.RunShard, teams);
                 }
                 else for (int s = 0; s < ws.ShardCount; s++) ws.RunShardOnTape(s, 0);
             }
@@ -126,9 +192,6 @@ public partial class Model
             ws.Result = null;
             ReturnWorkspace(ws);
         }
-        bool finite = result.AllFinite();
-        if (!finite) CheckFinite(x, "inputs");
-        return result;
     }
 
     /// <summary>A heap tensor of the model's dtype over a new array every element of which the caller writes.</summary>
@@ -187,6 +250,9 @@ public partial class Model
 
     /// <summary>Rough arithmetic per sample below which a Predict shard is not worth a thread hand-off (about 20 µs).</summary>
     private const long MinPredictWorkPerShard = 1_000_000;
+
+    /// <summary>Rough arithmetic of a chunk below which its shards' products are not split over the other threads (about 0.2 ms).</summary>
+    private const long MinPredictWorkPerTeam = 10_000_000;
 
     /// <summary>
     /// A rough count of the arithmetic one sample costs in a layer: 2 x parameters per position the layer is applied at

@@ -324,6 +324,8 @@ public partial class Model
         int rows = hi - lo;
         var tape = _tapes[s];
         tape.Reset();
+        // Random layers draw from (seed, step, row): the same noise whatever the shard and thread counts.
+        using var noise = TrainingContext.Enter(new TrainingContext(Seed, Optimizer!.Iterations, lo));
         using (tape.Activate())
         {
             var (xb, yb) = st.Windows is { } w

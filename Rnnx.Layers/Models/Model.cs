@@ -95,7 +95,13 @@ public partial class Model
     /// <summary>Seed of the initial weights (drawn at build) and of the per-epoch shuffles. Same seed, same training, bit for bit.</summary>
     public int Seed { get; set; }
 
-    /// <summary>Threads used by <see cref="O:Rnnx.Models.Model.Fit"/> (default: up to 2). Does not change results.</summary>
+    /// <summary>
+    /// Threads used by <see cref="O:Rnnx.Models.Model.Fit"/>, <see cref="TrainOnBatch"/> and Predict (default: up to 2;
+    /// values below 1 count as 1). Does not change results: a batch is cut into <see cref="Shards"/> whatever the thread
+    /// count; the shards run on up to this many threads, and threads beyond the shards split the shards' large products
+    /// (row or column blocks computed with the same arithmetic as unsplit). To reproduce a run keep <see cref="Seed"/>,
+    /// <see cref="Shards"/>, the batch size and the dtype; any thread count gives the same bits.
+    /// </summary>
     public int Threads { get; set; } = Math.Min(2, Environment.ProcessorCount);
 
     /// <summary>Shards each batch is split into for data-parallel training (default 2). Part of the arithmetic: keep it fixed to reproduce a run.</summary>
@@ -320,8 +326,8 @@ public partial class Model
     /// <summary>The access guard that saving, loading and export take around their reads and writes.</summary>
     internal ModelAccessGuard Access => _access;
 
-    /// <summary>Threads a step or a Predict chunk is split over: <see cref="Threads"/>, at most <see cref="Shards"/>.</summary>
-    private int ThreadsUsed => Math.Clamp(Threads, 1, Math.Max(1, Shards));
+    /// <summary>Threads a step or a Predict chunk runs on: <see cref="Threads"/>, at least 1.</summary>
+    private int ThreadsUsed => Math.Max(1, Threads);
 
     /// <summary>
     /// The shard threads for <paramref name="threads"/>, if no other call is using them (null otherwise: the caller

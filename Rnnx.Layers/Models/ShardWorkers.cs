@@ -1,3 +1,5 @@
+using Rnnx.Threading;
+
 namespace Rnnx.Models;
 
 /// <summary>
@@ -5,6 +7,11 @@ namespace Rnnx.Models;
 /// step: the caller passes a cached delegate and threads wait on semaphores between steps. One caller at a time: the
 /// model hands the workers to one owner (training, or one Predict call) and other Predict calls run their shards on
 /// their own threads.
+/// <para>
+/// With fewer shards than threads, the threads without a shard serve the shard threads' <see cref="OpTeam"/>s (thread
+/// j helps shard thread j mod active), which split their large products: every thread is used, and since the ops
+/// compute each element alike however they are split, the results do not depend on the thread count.
+/// </para>
 /// </summary>
 internal sealed class ShardWorkers : IDisposable
 {
@@ -12,8 +19,10 @@ internal sealed class ShardWorkers : IDisposable
     private readonly SemaphoreSlim[] _start;
     private readonly SemaphoreSlim _done;
     private readonly Exception?[] _errors;
+    private readonly OpTeam[] _teams;
     private Action<int> _work = static _ => { };
-    private int _shards;
+    private int _shards, _active;
+    private bool _teamed;
     private volatile bool _stopping;
 
     public ShardWorkers(int extraThreads)
@@ -21,6 +30,8 @@ internal sealed class ShardWorkers : IDisposable
         _threads = new Thread[extraThreads];
         _start = new SemaphoreSlim[extraThreads];
         _errors = new Exception?[extraThreads + 1];
+        _teams = new OpTeam[extraThreads + 1];
+        for (int i = 0; i < _teams.Length; i++) _teams[i] = new OpTeam();
         _done = new SemaphoreSlim(0);
         for (int i = 0; i < extraThreads; i++)
         {
@@ -41,7 +52,8 @@ internal sealed class ShardWorkers : IDisposable
             if (_stopping) return;
             try
             {
-                for (int s = id; s < _shards; s += Threads) _work(s);
+                if (id < _active) RunShards(id);
+                else _teams[id % _active].Serve();
             }
             catch (Exception ex)
             {
@@ -51,19 +63,36 @@ internal sealed class ShardWorkers : IDisposable
         }
     }
 
+    /// <summary>The shards of shard thread <paramref name="id"/>: s = id, id + active, ..., inside its team when teamed.</summary>
+    private void RunShards(int id)
+    {
+        if (!_teamed)
+        {
+            for (int s = id; s < _shards; s += _active) _work(s);
+            return;
+        }
+        using (_teams[id].Enter())
+            for (int s = id; s < _shards; s += _active) _work(s);
+    }
+
     /// <summary>
-    /// Runs <paramref name="work"/> for shards 0..shards-1, shard s on thread s mod Threads; returns when all are done;
-    /// rethrows the first error.
+    /// Runs <paramref name="work"/> for shards 0..shards-1, shard s on thread s mod min(Threads, shards); with
+    /// <paramref name="teams"/> and fewer shards than threads, the other threads serve the shard threads' teams.
+    /// Returns when all are done; rethrows the first error.
     /// </summary>
-    public void Run(int shards, Action<int> work)
+    public void Run(int shards, Action<int> work, bool teams = true)
     {
         _work = work;
         _shards = shards;
-        int used = Math.Min(_threads.Length, Math.Max(0, shards - 1));
+        _active = Math.Clamp(shards, 1, Threads);
+        _teamed = teams && _active < Threads;
+        if (_teamed)
+            for (int i = 0; i < _active; i++) _teams[i].Open(Threads / _active + (i < Threads % _active ? 1 : 0));
+        int used = _teamed ? _threads.Length : _active - 1;
         for (int i = 0; i < used; i++) _start[i].Release();
         try
         {
-            for (int s = 0; s < shards; s += Threads) work(s);
+            RunShards(0);
         }
         catch (Exception ex)
         {

@@ -23,6 +23,20 @@ public sealed class OnnxExportOptions
     /// (default) exports the model as it is.
     /// </summary>
     public (double Mean, double Std)? Standardization { get; set; }
+
+    /// <summary>
+    /// For a forecaster trained on scaled windows (<see cref="Rnnx.Data.SeriesScaler"/>, any of its scalings): the graph
+    /// then takes raw windows, (batch, <see cref="Rnnx.Data.SeriesScaler.Lookback"/> + window, 1), scales each one
+    /// inside the graph, and returns forecasts in the series' units (the inverse applied to the model's output). Null
+    /// (default) exports the model as it is. Not together with <see cref="Standardization"/>.
+    /// </summary>
+    public Rnnx.Data.SeriesScaler? Scaler { get; set; }
+
+    /// <summary>
+    /// With <see cref="Scaler"/>: the transform applied before the scaling (log or Box–Cox), inverted on the forecasts,
+    /// so the graph still maps raw values to raw forecasts. Null means none.
+    /// </summary>
+    public Rnnx.Data.SeriesTransform? Transform { get; set; }
 }
 
 /// <summary>
@@ -64,11 +78,22 @@ public static class OnnxExporter
         if (!model.IsBuilt) throw new InvalidOperationException($"{model.Name}: build the model before exporting it.");
         using var read = model.Access.Read("ExportOnnx");
         if (options.Opset < 17) throw new ArgumentOutOfRangeException(nameof(options), options.Opset, "ONNX export needs opset 17 or later (LayerNormalization).");
+        if (options.Scaler is not null && options.Standardization is not null)
+            throw new ArgumentException("Set Scaler or Standardization, not both (Standardization is the Scaler of standard scaling).", nameof(options));
+        if (options.Transform is { Kind: not Rnnx.Data.SeriesTransformKind.None } && options.Scaler is null)
+            throw new ArgumentException("Transform needs Scaler (the transform is applied before the window scaling).", nameof(options));
         var g = new OnnxGraph();
         string input = g.Reserve(options.InputName);
         string output = options.OutputName;
         var x = input;
         var shape = model.InputShape!;
+        OnnxSeriesScaling.Reference? reference = null;
+        if (options.Scaler is { } scaler)
+        {
+            if (shape is not [_, 1]) throw new ArgumentException($"Scaler needs a model of univariate windows (steps, 1); {model.Name} takes ({string.Join(", ", shape.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? "steps"))}).", nameof(options));
+            (x, var r) = OnnxSeriesScaling.Scale(g, x, scaler, options.Transform ?? Rnnx.Data.SeriesTransform.None, options.Opset);
+            reference = r;
+        }
         if (options.Standardization is (double mean, double std))
         {
             if (!(std > 0) || !double.IsFinite(mean) || !double.IsFinite(std)) throw new ArgumentException("Standardization needs a finite mean and a positive std.", nameof(options));
@@ -78,6 +103,8 @@ public static class OnnxExporter
         if (model.IsFunctional && (model.Inputs.Count != 1 || model.Outputs.Count != 1))
             throw new NotSupportedException($"ONNX export: model '{model.Name}' has {model.Inputs.Count} inputs and {model.Outputs.Count} outputs; only models with one input and one output are exported.");
         (x, shape) = ExportGraph(g, model, x, shape);
+        if (options.Scaler is { } unscaler)
+            x = OnnxSeriesScaling.Unscale(g, x, shape.Length + 1, reference!.Value, unscaler, options.Transform ?? Rnnx.Data.SeriesTransform.None, options.Opset);
         if (options.Standardization is (double m2, double s2))
         {
             x = g.Op("Mul", "unstandardize/scaled", [x, g.Constant("unstandardize/std", [(float)s2])]);
@@ -87,7 +114,9 @@ public static class OnnxExporter
         g.NodeWithOutputs("Identity", [x], [output]);
 
         var inDims = new List<object> { "batch" };
-        for (int i = 0; i < model.InputShape!.Length; i++) inDims.Add(model.InputShape[i] is int v ? v : (object)(i == 0 ? "steps" : $"input_dim{i + 1}"));
+        int lookback = options.Scaler?.Lookback ?? 0;
+        for (int i = 0; i < model.InputShape!.Length; i++)
+            inDims.Add(model.InputShape[i] is int v ? v + (i == 0 ? lookback : 0) : (object)(i == 0 ? (lookback > 0 ? "steps_plus_1" : "steps") : $"input_dim{i + 1}"));
         var outDims = new List<object> { "batch" };
         for (int i = 0; i < shape.Length; i++) outDims.Add(shape[i] is int v ? v : (object)$"output_dim{i + 1}");
         var meta = new Dictionary<string, string> { ["rnnx.model"] = model.Name };
@@ -95,6 +124,16 @@ public static class OnnxExporter
         {
             meta["rnnx.standardization.mean"] = m3.ToString("R", CultureInfo.InvariantCulture);
             meta["rnnx.standardization.std"] = s3.ToString("R", CultureInfo.InvariantCulture);
+        }
+        if (options.Scaler is { } saved)
+        {
+            meta["rnnx.scaling"] = Rnnx.Data.SeriesScaler.NameOf(saved.Method);
+            meta["rnnx.scaling.center"] = saved.Center.ToString("R", CultureInfo.InvariantCulture);
+            meta["rnnx.scaling.scale"] = saved.Scale.ToString("R", CultureInfo.InvariantCulture);
+            meta["rnnx.scaling.lookback"] = saved.Lookback.ToString(CultureInfo.InvariantCulture);
+            var tr = options.Transform ?? Rnnx.Data.SeriesTransform.None;
+            meta["rnnx.transform"] = tr.Name;
+            if (tr.Kind == Rnnx.Data.SeriesTransformKind.BoxCox) meta["rnnx.transform.lambda"] = tr.Lambda.ToString("R", CultureInfo.InvariantCulture);
         }
         return g.ToModel(model.Name, (input, inDims), (output, outDims), options.Opset,
             $"Exported by Rnnx from the {(model.IsFunctional ? "functional" : "Sequential")} model '{model.Name}' ({model.Layers.Count} layers, {model.CountParams()} parameters).", meta);

@@ -17,7 +17,7 @@ internal sealed partial class OnnxGraph
     private const int KeyValueKey = 1, KeyValueValue = 2;
 
     /// <summary>ONNX TensorProto.DataType values.</summary>
-    public const int Float = 1, Int64 = 7;
+    public const int Float = 1, Int64 = 7, Double = 11;
 
     private readonly List<ProtoWriter> _nodes = [];
     private readonly List<ProtoWriter> _initializers = [];
@@ -54,6 +54,15 @@ internal sealed partial class OnnxGraph
         var t = new ProtoWriter().Varint(TensorDims, values.Length).Varint(TensorDataType, Int64).String(TensorName, name)
             .Bytes(TensorRawData, MemoryMarshal.AsBytes(values.AsSpan()));
         _initializers.Add(t);
+        return name;
+    }
+
+    /// <summary>A float64 initializer of shape [values.Length].</summary>
+    public string ConstantFloat64(string hint, params double[] values)
+    {
+        string name = Name(hint);
+        _initializers.Add(new ProtoWriter().Varint(TensorDims, values.Length).Varint(TensorDataType, Double).String(TensorName, name)
+            .Bytes(TensorRawData, MemoryMarshal.AsBytes(values.AsSpan())));
         return name;
     }
 

@@ -11,18 +11,40 @@ namespace Rnnx.Layers;
 /// bias (4·units,) zeros with the forget slice set to ones (unit_forget_bias).
 /// </summary>
 [SavedAs("LSTMCell")]
-public sealed partial class LSTMCell : RecurrentCell
+public sealed partial class LSTMCell : RecurrentCell, IDropoutCell
 {
     /// <summary>Creates the cell.</summary>
+    /// <param name="units">State size.</param>
+    /// <param name="activation">Candidate activation (default tanh).</param>
+    /// <param name="recurrentActivation">Gate activation (default sigmoid).</param>
+    /// <param name="useBias">Whether biases are added.</param>
+    /// <param name="unitForgetBias">Whether the forget-gate bias starts at one.</param>
+    /// <param name="name">Optional name.</param>
+    /// <param name="dropout">Fraction of the inputs dropped while training, in [0, 1) (Keras <c>dropout</c>).</param>
+    /// <param name="recurrentDropout">Fraction of the previous state dropped in the recurrent projection while training, in [0, 1) (Keras <c>recurrent_dropout</c>).</param>
+    /// <param name="seed">Optional seed of the dropout masks (Keras <c>seed</c>); by default the model's seed and the layer's name.</param>
     public LSTMCell(int units, Activation? activation = null, Activation? recurrentActivation = null, bool useBias = true,
-        bool unitForgetBias = true, string? name = null) : base([units, units], units, name)
+        bool unitForgetBias = true, string? name = null, double dropout = 0, double recurrentDropout = 0, int? seed = null)
+        : base([units, units], units, name)
     {
         Units = units;
         Activation = activation ?? Activation.Tanh;
         RecurrentActivation = recurrentActivation ?? Activation.Sigmoid;
         UseBias = useBias;
         UnitForgetBias = unitForgetBias;
+        Dropout = TrainingContext.CheckRate(nameof(LSTMCell), nameof(dropout), dropout);
+        RecurrentDropout = TrainingContext.CheckRate(nameof(LSTMCell), nameof(recurrentDropout), recurrentDropout);
+        Seed = seed;
     }
+
+    /// <summary>Fraction of the inputs dropped while training (one mask per sequence, reused at every step).</summary>
+    public double Dropout { get; }
+
+    /// <summary>Fraction of h_{t−1} dropped in the recurrent projection while training (one mask per sequence).</summary>
+    public double RecurrentDropout { get; }
+
+    /// <summary>The dropout masks' own seed, or null.</summary>
+    public int? Seed { get; }
 
     /// <summary>State size.</summary>
     public int Units { get; }
@@ -68,10 +90,23 @@ public sealed partial class LSTMCell : RecurrentCell
     }
 
     /// <inheritdoc />
-    public override Tensor Step(Tensor input, ReadOnlySpan<Tensor> states, Span<Tensor> newStates)
+    public override Tensor Step(Tensor input, ReadOnlySpan<Tensor> states, Span<Tensor> newStates) => Step(input, states, newStates, default);
+
+    Tensor IDropoutCell.Step(Tensor input, ReadOnlySpan<Tensor> states, Span<Tensor> newStates, in RecurrentDropoutMasks masks) =>
+        Step(input, states, newStates, masks);
+
+    int IDropoutCell.Gates => 4;
+
+    /// <summary>
+    /// Keras's LSTMCell.call (keras/src/layers/rnn/lstm.py): with recurrent masks (Keras's implementation 1) each gate g
+    /// projects (x ⊙ m_g)·W_g + (h ⊙ m_r,g)·R_g; otherwise (x ⊙ m)·W + h·R at once.
+    /// </summary>
+    private Tensor Step(Tensor input, ReadOnlySpan<Tensor> states, Span<Tensor> newStates, in RecurrentDropoutMasks masks)
     {
         int u = Units;
-        var z = Tensor.MatMul(input, Kernel.Value) + Tensor.MatMul(states[0], RecurrentKernel.Value);
+        var z = masks.Recurrent.IsValid
+            ? PerGateProjection(input, states[0], masks, 4, u, Kernel.Value, RecurrentKernel.Value)
+            : Tensor.MatMul(masks.SharedInput(input), Kernel.Value) + Tensor.MatMul(states[0], RecurrentKernel.Value);
         if (Bias is not null) z += Bias.Value;
         var i = RecurrentActivation.Apply(Tensor.Slice(z, 1, 0, u));
         var f = RecurrentActivation.Apply(Tensor.Slice(z, 1, u, 2 * u));
@@ -84,12 +119,25 @@ public sealed partial class LSTMCell : RecurrentCell
         return h;
     }
 
+    /// <summary>[(x ⊙ m_g)·W_g + (h ⊙ m_r,g)·R_g] for the 4 gates, concatenated: the per-gate projections of Keras's implementation 1.</summary>
+    internal static Tensor PerGateProjection(Tensor input, Tensor h, in RecurrentDropoutMasks masks, int gates, int u, Tensor kernel, Tensor recurrentKernel) =>
+        gates == 4
+            ? Tensor.Concat(1, [GateProjection(input, h, masks, 0, u, kernel, recurrentKernel), GateProjection(input, h, masks, 1, u, kernel, recurrentKernel),
+                GateProjection(input, h, masks, 2, u, kernel, recurrentKernel), GateProjection(input, h, masks, 3, u, kernel, recurrentKernel)])
+            : throw new ArgumentOutOfRangeException(nameof(gates));
+
+    private static Tensor GateProjection(Tensor input, Tensor h, in RecurrentDropoutMasks masks, int g, int u, Tensor kernel, Tensor recurrentKernel) =>
+        Tensor.MatMul(RecurrentDropoutMasks.Gate(input, masks.PerGateInput ? masks.Input : default, g), Tensor.Slice(kernel, 1, g * u, (g + 1) * u))
+        + Tensor.MatMul(RecurrentDropoutMasks.Gate(h, masks.Recurrent, g), Tensor.Slice(recurrentKernel, 1, g * u, (g + 1) * u));
+
     /// <inheritdoc />
     public override LayerConfig GetConfig() => new LayerConfig().Set("units", Units).Set("activation", Activation)
-        .Set("recurrent_activation", RecurrentActivation).Set("use_bias", UseBias).Set("unit_forget_bias", UnitForgetBias);
+        .Set("recurrent_activation", RecurrentActivation).Set("use_bias", UseBias).Set("unit_forget_bias", UnitForgetBias)
+        .Set("dropout", Dropout).Set("recurrent_dropout", RecurrentDropout).Set("seed", Seed);
 
     internal static LSTMCell FromConfig(LayerConfig c) => new(c.GetInt("units"), c.GetActivation("activation", Activation.Tanh),
-        c.GetActivation("recurrent_activation", Activation.Sigmoid), c.GetBool("use_bias", true), c.GetBool("unit_forget_bias", true), c.Name);
+        c.GetActivation("recurrent_activation", Activation.Sigmoid), c.GetBool("use_bias", true), c.GetBool("unit_forget_bias", true), c.Name,
+        c.GetDouble("dropout", 0), c.GetDouble("recurrent_dropout", 0), c.GetIntOrNull("seed"));
 
     /// <summary>ONNX orders the gates i, o, f, c (Keras: i, f, c, o).</summary>
     internal override OnnxRecurrentOperator OnnxOperator =>

@@ -140,9 +140,11 @@ public partial class RNN : Layer
             }
         }
         else Cell.GetInitialState(batch, input.DType, states);
+        var dropoutCell = training ? Cell as IDropoutCell : null;
+        var masks = dropoutCell is null ? default : DropoutMasks(dropoutCell, batch, features, input.DType);
 
         if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse)
-            return fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finalStates.Length == ns ? finalStates : default);
+            return fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finalStates.Length == ns ? finalStates : default, masks);
 
         Span<Tensor> next = ns <= StateBuffer.Length ? ((Span<Tensor>)nextBuffer)[..ns] : new Tensor[ns];
         var pool = t_outputBuffers ??= new Stack<Tensor[]>();
@@ -153,7 +155,7 @@ public partial class RNN : Layer
         {
             int t = GoBackwards ? steps - 1 - k : k;
             var xt = Tensor.Select(input, 1, t);
-            last = Cell.Step(xt, states, next);
+            last = masks.Any ? dropoutCell!.Step(xt, states, next, masks) : Cell.Step(xt, states, next);
             outputs[k] = last;
             for (int i = 0; i < ns; i++) states[i] = next[i];
         }
@@ -184,7 +186,9 @@ internal interface IFusedRecurrentCell
 
     /// <summary>
     /// x (batch, time, features) with initial states → (batch, time, units) when <paramref name="returnSequences"/>,
-    /// else (batch, units); writes the final states into <paramref name="finalStates"/> unless it is empty (not wanted).
+    /// else (batch, units); writes the final states into <paramref name="finalStates"/> unless it is empty (not wanted);
+    /// the sequence's dropout masks (none by default) enter the fused op.
     /// </summary>
-    Tensor ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates);
+    Tensor ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates,
+        in RecurrentDropoutMasks masks = default);
 }

@@ -4,10 +4,11 @@ public sealed partial class SimpleRNNCell : IFusedRecurrentCell
 {
     bool IFusedRecurrentCell.CanFuse => FusedActivation(Activation) is not null;
 
-    Tensor IFusedRecurrentCell.ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates)
+    Tensor IFusedRecurrentCell.ForwardSequence(Tensor x, ReadOnlySpan<Tensor> initialStates, bool returnSequences, bool goBackwards, Span<Tensor> finalStates,
+        in RecurrentDropoutMasks masks)
     {
-        var options = new RecurrentSequenceOptions { ReturnSequences = returnSequences, GoBackwards = goBackwards, ReturnStates = finalStates.Length > 0 };
-        var result = Tensor.SimpleRnnSequence(x, Kernel.Value, RecurrentKernel.Value, Bias?.Value, initialStates[0], FusedActivation(Activation)!.Value, options);
+        var options = masks.Options(new RecurrentSequenceOptions { ReturnSequences = returnSequences, GoBackwards = goBackwards, ReturnStates = finalStates.Length > 0 });
+        var result = Tensor.SimpleRnnSequence(masks.SharedInput(x), Kernel.Value, RecurrentKernel.Value, Bias?.Value, initialStates[0], FusedActivation(Activation)!.Value, options);
         if (finalStates.Length > 0) finalStates[0] = result.FinalHidden;
         return result.Output;
     }

@@ -52,6 +52,10 @@ public sealed class LayerConfig
     /// <summary>The keys present.</summary>
     public IEnumerable<string> Keys => _values.Select(p => p.Key);
 
+    /// <summary>An optional integer: null when absent or null.</summary>
+    /// <exception cref="ModelFormatException">Present but not an integer.</exception>
+    public int? GetIntOrNull(string key) => IsAbsent(key) ? null : GetInt(key);
+
     /// <summary>Whether <paramref name="key"/> is present.</summary>
     public bool Contains(string key) => _values.ContainsKey(key);
 
@@ -61,6 +65,9 @@ public sealed class LayerConfig
 
     /// <summary>Sets an integer.</summary>
     public LayerConfig Set(string key, int value) { _values[Check(key)] = value; return this; }
+
+    /// <summary>Sets an optional integer (null is written as null, as Keras writes an unset <c>seed</c>).</summary>
+    public LayerConfig Set(string key, int? value) { _values[Check(key)] = value; return this; }
 
     /// <summary>Sets a number (written so that it reads back bit for bit).</summary>
     public LayerConfig Set(string key, double value)

@@ -165,25 +165,30 @@ public class CliTests
     }
 
     [Test]
-    public void BidirectionalExtra_IsTheVectorForecaster()
+    public void Extras_RunOnlyWhenNamed()
     {
-        Assert.That(ChapterModels.KnownNames, Does.Contain("bidirectional_lstm"));
-        Assert.That(ChapterModels.Names, Does.Not.Contain("bidirectional_lstm"), "the extras are not part of a default run");
-        var spec = ChapterModels.Extras.Single(m => m.Name == "bidirectional_lstm");
-        Assert.That((float.IsNaN(spec.KerasValMse), spec.Task, spec.NotebookEpochs), Is.EqualTo((true, ChapterTask.TenStepVector, 10)));
+        Assert.That(ChapterModels.Extras.Select(m => m.Name), Is.EqualTo(new[] { "bidirectional_lstm", "encoder_repeat_decoder", "encoder_decoder_states", "lstm_dropout" }));
+        var spec = ChapterModels.Get("bidirectional_lstm");
+        Assert.That((spec.KerasValMse, spec.Task, spec.NotebookEpochs), Is.EqualTo(((float?)null, ChapterTask.TenStepVector, 10)));
         var model = spec.Create(42);
         model.Build();
         // Keras: Bidirectional(LSTM(20)) on 1 feature 2·4·20·22 = 3,520; on 40 features 2·4·20·61 = 9,760; Dense(10) 410.
         Assert.That(model.Layers.Select(l => l.CountParams()), Is.EqualTo(new[] { 3520, 9760, 410 }));
+
+        Assert.That(ChapterRunner.SelectModels(new ChapterOptions()).Select(m => m.Name), Is.EqualTo(ChapterModels.Names));
+        var named = Rnnx.Cli.Cli.ParseChapter(["--only", "bidirectional_lstm,linear"], interactive: false);
+        Assert.That(ChapterRunner.SelectModels(named).Select(m => m.Name), Is.EqualTo(new[] { "linear", "bidirectional_lstm" }));
+        var (code, _, stderr) = Run("chapter", "--only", "bidirectional", "--no-plots");
+        AssertOneLineError(code, stderr, "unknown model 'bidirectional' in --only; models: linear, simple_rnn");
+        Assert.That(stderr, Does.Contain("wavenet, bidirectional_lstm"));
     }
 
     [Test]
-    public void BidirectionalExtra_TrainsAndReportsWithoutANotebookValue()
+    public void Extras_TrainAndReportWithoutANotebookValue()
     {
         var (code, stdout, stderr) = Run("chapter", "--epochs", "1", "--only", "bidirectional_lstm", "--no-plots");
         Assert.That((code, stderr), Is.EqualTo((0, "")));
-        Assert.That(stdout, Does.Contain("bidirectional_lstm: 13690 parameters, 1 epoch(s)"));
-        Assert.That(stdout, Does.Match(@"\n  validation MSE [0-9.eE-]+, trained in"), "no notebook value beside it");
+        Assert.That(stdout, Does.Contain("bidirectional_lstm: 13690 parameters, 1 epoch(s)").And.Contain("(not in the notebook)"));
         var row = stdout.Split('\n').Single(l => l.StartsWith("bidirectional_lstm ", StringComparison.Ordinal));
         Assert.That(row.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3..5], Is.EqualTo(new[] { "-", "-" }), "no notebook value, no ratio");
     }

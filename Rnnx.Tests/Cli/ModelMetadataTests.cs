@@ -80,6 +80,47 @@ public sealed class ModelMetadataTests
     }
 
     [Test]
+    public void Resume_WithEarlyStopping_StopsWhereAnUninterruptedRunStops()
+    {
+        // The checkpoint carries EarlyStopping's wait, best value and best weights: patience does not restart.
+        string straight = _kit.P("es-straight.rnnx"), resumed = _kit.P("es-resumed.rnnx");
+        var r = Train("gru", 60, straight, "--learning-rate", "0.05", "--patience", "2");
+        Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
+        Assert.That(r.Out, Does.Contain("stopped by a callback"), "the test needs a run that stops early");
+        int stopped = ModelIO.Inspect(straight).Epoch!.Value;
+        Assert.That(stopped, Is.GreaterThanOrEqualTo(3));
+        Assert.That(ModelIO.Inspect(straight).Metadata["cli.patience"], Is.EqualTo("2"));
+
+        r = Train("gru", stopped - 1, _kit.P("es-half.rnnx"), "--learning-rate", "0.05", "--patience", "2", "--checkpoint", _kit.P("es-ck-{epoch}.rnnx"));
+        Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
+        Assert.That(ModelIO.Inspect(_kit.P($"es-ck-{stopped - 1}.rnnx")).Metadata, Does.ContainKey("rnnx.callback.early_stopping"));
+        r = CliTestKit.Run("train", "--csv", _csv, "--resume", _kit.P($"es-ck-{stopped - 1}.rnnx"), "--epochs", "60", "--save", resumed);
+        Assert.That((r.Code, r.Err), Is.EqualTo((0, "")), r.Out);
+        Assert.That(r.Out, Does.Contain($"{stopped} epochs, stopped by a callback"));
+        var a = ModelIO.Load(straight).NamedWeights();
+        var b = ModelIO.Load(resumed).NamedWeights();
+        for (int i = 0; i < a.Count; i++)
+            Assert.That(b[i].Parameter.Value.ToFloatArray(), Is.EqualTo(a[i].Parameter.Value.ToFloatArray()), a[i].Name);
+
+        var before = _kit.Snapshot();
+        _kit.AssertRefused(CliTestKit.Run("train", "--csv", _csv, "--resume", _kit.P($"es-ck-{stopped - 1}.rnnx"), "--epochs", "60", "--patience", "5", "--save", _kit.P("x.rnnx")),
+            "--patience 5 differs from the checkpoint's 2", before);
+        _kit.AssertRefused(CliTestKit.Run("train", "--csv", _csv, "--resume", _kit.P($"es-ck-{stopped - 1}.rnnx"), "--epochs", "60", "--no-early-stopping", "--save", _kit.P("x.rnnx")),
+            "--no-early-stopping: the checkpoint was trained with early stopping; leave it out when resuming", before);
+        _kit.AssertRefused(CliTestKit.Run("train", "--csv", _csv, "--column", "value", "--patience", "3", "--no-early-stopping", "--save", _kit.P("x.rnnx")),
+            "--patience and --no-early-stopping contradict each other", before);
+    }
+
+    [Test]
+    public void EarlyStoppingOfAModelTooLargeToKeepItsBestWeightsIsRefusedBeforeTraining()
+    {
+        string big = _kit.Csv("long.csv", 5200);
+        var before = _kit.Snapshot();
+        _kit.AssertRefused(CliTestKit.Run("train", "--csv", big, "--column", "value", "--arch", "linear", "--window", "2000", "--horizon", "1000", "--save", _kit.P("big.rnnx")),
+            "the model has 2001000 parameters: too many to keep early stopping's best weights in its files; pass --no-early-stopping", before);
+    }
+
+    [Test]
     public void Resume_RefusesConflictsAndNonCheckpoints()
     {
         string ck = _kit.P("rc-{epoch}.rnnx");
@@ -126,6 +167,10 @@ public sealed class ModelMetadataTests
     [TestCase("cli.horizon", "x", "is not an integer")]
     [TestCase("cli.scaling", "minmax", "is not a scaling this version knows")]
     [TestCase("cli.frequency", "months:-1", "is not months:N[:end] or ticks:N")]
+    [TestCase("cli.transform", "sqrt", "is not a transform this version knows (none, log, box-cox)")]
+    [TestCase("cli.box_cox_lambda", "0.5", "is set but the transform is none")]
+    [TestCase("cli.early_stopping", "maybe", "is not true or false")]
+    [TestCase("cli.patience", "-1", "is not an integer in [0, 1000000]")]
     public void BadMetadata_IsAOneLineErrorForForecastAndExport(string key, string value, string expected)
     {
         string good = _kit.P("meta-good.rnnx");

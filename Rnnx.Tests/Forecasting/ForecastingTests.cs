@@ -44,6 +44,51 @@ public sealed class ForecastingTests
         Assert.That(Baselines.DetectSeason(noise), Is.EqualTo(1), "white noise has no season");
     }
 
+    /// <summary>A random walk plus a sinusoid of the given period, as the streaming example of docs/forecasting.md (there 5,000,000 values).</summary>
+    private static float[] WalkWithSeason(int n, double amplitude, int period, uint seed)
+    {
+        var rng = new Rnnx.Random.NumPyRandomState(seed);
+        double level = 0;
+        return Enumerable.Range(0, n).Select(i => (float)((level += rng.StandardNormal()) + amplitude * Math.Sin(2 * Math.PI * i / period))).ToArray();
+    }
+
+    [TestCase(24, 5.0)]
+    [TestCase(24, 3.0)]
+    [TestCase(12, 3.0)]
+    [TestCase(7, 2.0)]
+    public void SeasonIsDetectedUnderAWanderingLevel(int period, double amplitude)
+    {
+        // The level's slowly decaying autocorrelation used to pull the ACF peak one lag short (23 for 24): the walk is
+        // now recognized (mean ACF above UnitRootMeanAcf) and differenced away, and the peak refined by its multiples.
+        for (uint seed = 1; seed <= 5; seed++)
+            Assert.That(Baselines.DetectSeason(WalkWithSeason(3000, amplitude, period, seed)), Is.EqualTo(period), $"seed {seed}");
+        Assert.That(Baselines.DetectSeason(WalkWithSeason(400_000, 5, 24, 1)), Is.EqualTo(24), "a long walk, where the level dominates most");
+    }
+
+    [Test]
+    public void WeakSeasonsAreFoundOnTheirPeriodNotBesideIt()
+    {
+        var rng = new Rnnx.Random.NumPyRandomState(4);
+        foreach (int period in new[] { 12, 24, 52 })
+        {
+            var weak = Enumerable.Range(0, 2000).Select(i => (float)(1.0 * Math.Sin(2 * Math.PI * i / period) + rng.StandardNormal())).ToArray();
+            Assert.That(Baselines.DetectSeason(weak), Is.EqualTo(period), $"period {period}");
+        }
+        var walk = WalkWithSeason(3000, 0, 24, 2);
+        Assert.That(Baselines.DetectSeason(walk), Is.EqualTo(1), "a random walk alone has no season");
+    }
+
+    [TestCase("nottem.csv", "temp_f", 12)]
+    [TestCase("co2_monthly.csv", "co2_ppm", 12)]
+    [TestCase("air_passengers.csv", "passengers", 12)]
+    [TestCase("co2_weekly.csv", "co2_ppm", 52)]
+    public void SeasonOfTheRealSeriesOnTheirTrainingParts(string file, string column, int season)
+    {
+        var values = Rnnx.Tests.TestUtilities.RepoFiles.Series(file, column);
+        var split = Windowing.SplitPoints(values.Length, 0.2, 0.2);
+        Assert.That(Baselines.DetectSeason(values.AsSpan(0, split.TrainEnd)), Is.EqualTo(season));
+    }
+
     [Test]
     public void PrepareSplitsInTimeOrderAndFitsTheScalerOnTheTrainingPartOnly()
     {

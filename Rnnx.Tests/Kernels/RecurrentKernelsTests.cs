@@ -95,6 +95,48 @@ public class RecurrentKernelsTests
     }
 
     [Test]
+    public void LstmInferenceStepEqualsTheTrainingStep()
+    {
+        foreach (int u in Units)
+        {
+            const int rows = 3;
+            int g4 = 4 * u, lda = g4 + 5, ldPrev = u + 2, ldh = u + 3;
+            var a = Rand<float>(40 + u, rows * lda, 3);
+            var bias = Rand<float>(41 + u, g4);
+            var cPrev = Rand<float>(42 + u, rows * ldPrev);
+            float[] c = new float[rows * ldh], h = new float[rows * ldh];
+            float[] cR = new float[rows * ldh], tcR = new float[rows * ldh], hR = new float[rows * ldh];
+            LstmKernels.InferenceStep(rows, u, a.ToArray(), lda, bias, cPrev, ldPrev, c, h, ldh);
+            LstmKernels.ForwardStep<float>(rows, u, a.ToArray(), lda, bias, cPrev, ldPrev, cR, tcR, hR, ldh);
+            Same(c, cR, $"c u={u}");
+            Same(h, hR, $"h u={u}");
+        }
+    }
+
+    [Test]
+    public void LstmOneSeriesSplitOverATeamEqualsUnsplit([Values(128, 200, 256)] int u)
+    {
+        const int steps = 4;
+        int g4 = 4 * u;
+        var xw = Rand<float>(50 + u, steps * g4, 3);
+        var bias = Rand<float>(51 + u, g4);
+        var r = Rand<float>(52 + u, u * g4, 0.1);
+        var h0 = Rand<float>(53 + u, u);
+        var c0 = Rand<float>(54 + u, u);
+        float[] a = xw.ToArray(), c = new float[steps * u], h = new float[steps * u];
+        LstmKernels.OneSeries(steps, u, a, bias, r, h0, c0, c, h, goBackwards: false);
+        foreach (var (size, helpers) in new[] { (2, 1), (3, 2), (8, 1) })
+        {
+            float[] a2 = xw.ToArray(), c2 = new float[steps * u], h2 = new float[steps * u];
+            long splits = TeamBoard.SplitLoops;
+            ParallelGemmTests.InTeam(size, helpers, () => LstmKernels.OneSeries(steps, u, a2, bias, r, h0, c0, c2, h2, goBackwards: false));
+            Assert.That(TeamBoard.SplitLoops - splits, Is.GreaterThanOrEqualTo(steps), "every step was split");
+            Same(c2, c, $"c u={u} team {size}");
+            Same(h2, h, $"h u={u} team {size}");
+        }
+    }
+
+    [Test]
     public void LstmOneSeriesEqualsTheBatchStep([Values(false, true)] bool goBackwards)
     {
         foreach (int u in Units)

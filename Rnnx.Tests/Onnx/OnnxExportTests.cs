@@ -61,6 +61,10 @@ public sealed class OnnxExportTests
         yield return new("bidirectional_backward_layers", () => new Sequential(
             new Bidirectional(new LSTM(4, returnSequences: true), backwardLayer: new LSTM(3, useBias: false, returnSequences: true, goBackwards: true), inputShape: [null, 2]),
             new Bidirectional(new SimpleRNN(3, activation: "relu"), "sum", backwardLayer: new SimpleRNN(3, goBackwards: true)), new Dense(1)), [6, 10]);
+        yield return new("noise_layers_vanish", () => new Sequential(new Dense(4, inputShape: [null, 3]), new Dropout(0.3), new SpatialDropout1D(0.2),
+            new GaussianNoise(0.1), new Dense(2), new Dropout(0.5)), [5, 8]);
+        yield return new("recurrent_dropout_vanishes", () => new Sequential(new LSTM(6, returnSequences: true, inputShape: [null, 2], dropout: 0.2, recurrentDropout: 0.3),
+            new GRU(5, returnSequences: true, recurrentDropout: 0.4), new SimpleRNN(4, dropout: 0.5), new Dense(2)), [7, 9]);
         yield return new("time_distributed_flatten", () => new Sequential(new Conv1D(4, 2, inputShape: [null, 3]), new Dense(6), new TimeDistributed(new Flatten()), new LayerNormalization()), [5, 9]);
     }
 

@@ -41,6 +41,8 @@ public static class TestModels
             new RNN(new LNSimpleRNNCell(4), returnSequences: true, inputShape: [null, 1]),
             new RNN(new LNSimpleRNNCell(3, Activation.Relu)),
             new Dense(2)), [6, 1]);
+        yield return new("dropout_layers", () => new Sequential(new Dense(4, inputShape: [null, 3]), new Dropout(0.25, noiseShape: [null, 1, null], seed: 9),
+            new SpatialDropout1D(0.125), new GaussianNoise(0.5), new Dense(2)), [5, 3]);
         yield return new("float64", () => Float64(new Sequential(new GRU(3, returnSequences: true, inputShape: [null, 1]), new TimeDistributed(new Dense(2)))), [5, 1]);
     }
 

@@ -1,5 +1,5 @@
 // The table of docs/forecasting.md. Usage (from the repository root):
-//   dotnet run -c Release --project docs/forecasting-table -- [--series NAME,...] [--arch A,...] [--scaling S,...] [--epochs N]
+//   dotnet run -c Release --project docs/forecasting-table -- [--series NAME,...] [--arch A,...] [--scaling S,...] [--transform T,...] [--epochs N]
 //   dotnet run -c Release --project docs/forecasting-table -- --memory ROWS   (streaming: one epoch on ROWS values, window 200)
 // Every run: the series split 60/20/20 in time order, the scaler fitted on the first 60%, training with Nadam and
 // early stopping on the validation part (best weights kept), then MSE/MAE/MASE on the test part beside the naive and
@@ -23,6 +23,7 @@ var series = new (string Name, string File, string Column, int Window)[]
 };
 string[] archs = ["linear", "lstm", "gru", "conv_rnn"];
 SeriesScaling[] scalings = [SeriesScaling.Standard, SeriesScaling.LastValue, SeriesScaling.Difference];
+SeriesTransformKind[] transforms = [SeriesTransformKind.None];
 int epochs = 100, patience = 10, horizon = 6;
 string dataDir = Path.Combine("docs", "data");
 for (int i = 0; i < args.Length; i++)
@@ -33,6 +34,7 @@ for (int i = 0; i < args.Length; i++)
         case "--series": var names = Next().Split(','); series = series.Where(s => names.Contains(s.File.Replace(".csv", ""))).ToArray(); break;
         case "--arch": archs = Next().Split(','); break;
         case "--scaling": scalings = Next().Split(',').Select(SeriesScaler.Parse).ToArray(); break;
+        case "--transform": transforms = Next().Split(',').Select(SeriesTransform.ParseKind).ToArray(); break;
         case "--epochs": epochs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--data": dataDir = Next(); break;
         case "--memory": return Memory(int.Parse(Next(), CultureInfo.InvariantCulture));
@@ -48,10 +50,11 @@ foreach (var (name, file, column, window) in series)
 {
     var values = SeriesCsv.Read(Path.Combine(dataDir, file), column).Values;
     ForecastComparison? baseline = null;
+    foreach (var transform in transforms)
     foreach (var scaling in scalings)
         foreach (var arch in archs)
         {
-            var data = ForecastData.Prepare(values, new ForecastSetup(window, horizon, scaling));
+            var data = ForecastData.Prepare(values, new ForecastSetup(window, horizon, scaling, Transform: transform));
             var model = ForecastModels.Create(arch, window, horizon, seed: 42);
             model.Compile(new Nadam(1e-3), Loss.MeanSquaredError);
             var sw = Stopwatch.StartNew();
@@ -65,7 +68,7 @@ foreach (var (name, file, column, window) in series)
                 Console.WriteLine($"| {name} | {values.Length} | {window} | {c.Season} | seasonal naive | - | {c.SeasonalNaive.Mse:G4} | {c.SeasonalNaive.Mae:G4} | {c.SeasonalNaive.Mase:F3} | {c.SeasonalNaive.Mse / c.Naive.Mse:F2}x | 1.00x | - | - |");
             }
             string Mark(double r) => r <= 1 ? $"{r:F2}x" : $"**{r:F2}x**";
-            Console.WriteLine($"| {name} | {values.Length} | {window} | {c.Season} | {arch} | {SeriesScaler.NameOf(scaling)} | {c.Model.Mse:G4} | {c.Model.Mae:G4} | {c.Model.Mase:F3} | " +
+            Console.WriteLine($"| {name} | {values.Length} | {window} | {c.Season} | {arch} | {(transform == SeriesTransformKind.None ? "" : data.Transform + " + ")}{SeriesScaler.NameOf(scaling)} | {c.Model.Mse:G4} | {c.Model.Mae:G4} | {c.Model.Mase:F3} | " +
                 $"{Mark(c.Model.Mse / c.Naive.Mse)} | {Mark(c.Model.Mse / c.SeasonalNaive.Mse)} | {history.Epochs} | {sw.Elapsed.TotalSeconds:F0}s |");
         }
 }

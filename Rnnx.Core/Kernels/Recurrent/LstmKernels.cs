@@ -40,6 +40,13 @@ internal static class LstmKernels
         var (j8, j4) = SplitFloat(units);
         fixed (float* pa = &a, pr = &r, ph = &h, ph0 = &h0)
         {
+            int parts = OneSeriesParts(units);
+            if (parts > 1)
+            {
+                fixed (float* pb = &bias, pc0 = &c0, pc = &c)
+                    OneSeriesJob.Run(parts, steps, units, pa, pb, pr, ph0, pc0, pc, ph, goBackwards);
+                return;
+            }
             for (int k = 0; k < steps; k++)
             {
                 int t = TimeOf(k, steps, goBackwards);
@@ -54,6 +61,70 @@ internal static class LstmKernels
                 Step<Simd128<float>>(units, ref ar, ref bias, ref cPrev, ref ck, ref hk, j8, j4);
                 Step<Scalar<float>>(units, ref ar, ref bias, ref cPrev, ref ck, ref hk, j4, units);
             }
+        }
+    }
+
+    /// <summary>
+    /// Parts one series' steps are split into over the current thread's team: blocks of at least 32 units, and only
+    /// when a step's product (U × 4U multiply-adds) is worth a hand-off.
+    /// </summary>
+    private static int OneSeriesParts(int units) =>
+        4L * units * units < ParallelGemm.MinWork / 2 ? 1 : Math.Min(TeamBoard.CurrentSize, units / 32);
+
+    /// <summary>
+    /// One series split by units over the team: per step, part p computes the gate columns of its units (four
+    /// matrix-vector products, one per gate block) and their gate math; the next step starts when every part is done
+    /// (it needs the whole h). Unit blocks start at multiples of 8, so every unit gets the vector widths and the
+    /// products' columns the accumulation order of the unsplit kernel: the same numbers for any number of parts.
+    /// </summary>
+    private sealed unsafe class OneSeriesJob : TeamJob
+    {
+        [ThreadStatic]
+        private static OneSeriesJob? t_job;
+
+        private int _parts, _steps, _units, _k;
+        private float* _a, _bias, _r, _h0, _c0, _c, _h;
+        private bool _goBackwards;
+
+        public static void Run(int parts, int steps, int units, float* a, float* bias, float* r, float* h0, float* c0, float* c, float* h, bool goBackwards)
+        {
+            var job = t_job ??= new OneSeriesJob();
+            (job._parts, job._steps, job._units, job._goBackwards) = (parts, steps, units, goBackwards);
+            job._a = a;
+            job._bias = bias;
+            job._r = r;
+            job._h0 = h0;
+            job._c0 = c0;
+            job._c = c;
+            job._h = h;
+            for (int k = 0; k < steps; k++)
+            {
+                job._k = k;
+                TeamBoard.For(parts, job);
+            }
+            job._a = job._bias = job._r = job._h0 = job._c0 = job._c = job._h = null;
+        }
+
+        public override void Run(int part)
+        {
+            int u = _units, g4 = 4 * u, k = _k;
+            var (u0, u1) = ParallelGemm.Block(u, _parts, part, 8);
+            int t = TimeOf(k, _steps, _goBackwards);
+            float* at = _a + (nint)t * g4;
+            float* hPrev = k == 0 ? _h0 : _h + (nint)(k - 1) * u;
+            for (int gate = 0; gate < 4; gate++)
+                GemvCore.Run(u1 - u0, u, hPrev, 1, _r + gate * u + u0, g4, at + gate * u + u0, true);
+            // the unsplit kernel's width split restricted to [u0, u1): u0 is a multiple of 8
+            var (j8, j4) = SplitFloat(u);
+            int e8 = Math.Min(u1, j8), e4 = Math.Min(u1, j4);
+            ref float ar = ref Unsafe.AsRef<float>(at);
+            ref float bias = ref Unsafe.AsRef<float>(_bias);
+            ref float cPrev = ref Unsafe.AsRef<float>(k == 0 ? _c0 : _c + (nint)(k - 1) * u);
+            ref float ck = ref Unsafe.AsRef<float>(_c + (nint)k * u);
+            ref float hk = ref Unsafe.AsRef<float>(_h + (nint)k * u);
+            Step<Simd256<float>>(u, ref ar, ref bias, ref cPrev, ref ck, ref hk, u0, e8);
+            Step<Simd128<float>>(u, ref ar, ref bias, ref cPrev, ref ck, ref hk, Math.Max(u0, e8), e4);
+            Step<Scalar<float>>(u, ref ar, ref bias, ref cPrev, ref ck, ref hk, Math.Max(u0, e4), u1);
         }
     }
 
@@ -82,6 +153,29 @@ internal static class LstmKernels
         g = V.Tanh(V.Load(ref a, jg) + V.Load(ref bias, jg));
         og = V.Sigmoid(V.Load(ref a, jo) + V.Load(ref bias, jo));
         cn = f * V.Load(ref cPrev, j) + i * g;
+    }
+
+    /// <summary>
+    /// Inference on a block of rows (the time-major batch path): the gate math of <see cref="ForwardStep{T}"/> writing
+    /// only c and h (no gate activations or tanh(c) are kept for a backward pass). Float32 only; the same operations
+    /// per element as <see cref="ForwardStep{T}"/>, so the same numbers.
+    /// </summary>
+    internal static void InferenceStep(int rows, int u, Span<float> a, int lda, ReadOnlySpan<float> bias, ReadOnlySpan<float> cPrev, int ldPrev,
+        Span<float> c, Span<float> h, int ldh)
+    {
+        Debug.Assert(rows == 0 || (a.Length >= (rows - 1) * lda + 4 * u && c.Length >= (rows - 1) * ldh + u && h.Length >= (rows - 1) * ldh + u));
+        var (j8, j4) = SplitFloat(u);
+        ref float pb = ref FirstAs<float, float>(bias);
+        for (int r = 0; r < rows; r++)
+        {
+            ref float ar = ref Unsafe.Add(ref FirstAs<float, float>(a), (nint)r * lda);
+            ref float cp = ref Unsafe.Add(ref FirstAs<float, float>(cPrev), (nint)r * ldPrev);
+            ref float cr = ref Unsafe.Add(ref FirstAs<float, float>(c), (nint)r * ldh);
+            ref float hr = ref Unsafe.Add(ref FirstAs<float, float>(h), (nint)r * ldh);
+            Step<Simd256<float>>(u, ref ar, ref pb, ref cp, ref cr, ref hr, 0, j8);
+            Step<Simd128<float>>(u, ref ar, ref pb, ref cp, ref cr, ref hr, j8, j4);
+            Step<Scalar<float>>(u, ref ar, ref pb, ref cp, ref cr, ref hr, j4, u);
+        }
     }
 
     /// <summary>

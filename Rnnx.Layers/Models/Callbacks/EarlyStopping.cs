@@ -1,14 +1,19 @@
+using System.Text.Json.Nodes;
+
 namespace Rnnx.Models;
 
 /// <summary>
 /// Stops training when a monitored value has stopped improving (Keras 3's <c>EarlyStopping</c>, same rules): an epoch
 /// improves when its value beats the best by more than <see cref="MinDelta"/>; after <see cref="Patience"/> epochs
 /// without improvement, <see cref="Model.StopTraining"/> is set. With <see cref="RestoreBestWeights"/> the best
-/// epoch's weights are put back when training is stopped early (as in Keras, not when all epochs ran).
+/// epoch's weights are put back when training is stopped early (as in Keras, not when all epochs ran). Its state
+/// (wait, best value and epoch, best weights) goes into checkpoints (<see cref="ICheckpointedCallback"/>), so a resumed
+/// run stops where an uninterrupted one would.
 /// </summary>
-public sealed class EarlyStopping : Callback
+public sealed class EarlyStopping : Callback, ICheckpointedCallback
 {
     private Tensor[]? _bestWeights;
+    private (int Wait, double Best, int BestEpoch, Tensor[]? BestWeights)? _resumeFrom;
 
     /// <summary>Creates the callback.</summary>
     /// <param name="monitor">The log key to watch (default <c>val_loss</c>).</param>
@@ -75,12 +80,37 @@ public sealed class EarlyStopping : Callback
     /// <inheritdoc />
     public override void OnTrainBegin(TrainingInfo info)
     {
-        Wait = 0;
         StoppedEpoch = 0;
-        BestEpoch = 0;
         RestoredBestWeights = false;
-        Best = IsMax ? double.NegativeInfinity : double.PositiveInfinity;
-        _bestWeights = null;
+        (Wait, Best, BestEpoch, _bestWeights) = _resumeFrom ?? (0, IsMax ? double.NegativeInfinity : double.PositiveInfinity, 0, null);
+        _resumeFrom = null;
+    }
+
+    /// <inheritdoc />
+    public string StateKey => "early_stopping";
+
+    /// <inheritdoc />
+    public string SaveState() => new JsonObject
+    {
+        ["monitor"] = Monitor,
+        ["wait"] = Wait,
+        ["best"] = CheckpointedCallbacks.RealText(Best),
+        ["best_epoch"] = BestEpoch,
+        ["best_weights"] = _bestWeights is null ? null : CheckpointedCallbacks.WeightsJson(_bestWeights),
+    }.ToJsonString();
+
+    /// <inheritdoc />
+    public void RestoreState(string state, Model model)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(model);
+        var o = CheckpointedCallbacks.Parse(state);
+        string monitor = o["monitor"] is JsonValue mv && mv.TryGetValue(out string? m) ? m : "";
+        if (monitor != Monitor) throw new FormatException($"the saved state watched '{monitor}', this EarlyStopping watches '{Monitor}'");
+        int wait = CheckpointedCallbacks.Int(o, "wait"), bestEpoch = CheckpointedCallbacks.Int(o, "best_epoch");
+        double best = CheckpointedCallbacks.Real(o, "best");
+        var weights = o["best_weights"] is null ? null : CheckpointedCallbacks.ReadWeights(o["best_weights"], model);
+        _resumeFrom = (wait, best, bestEpoch, weights);
     }
 
     private bool IsImprovement(double value, double reference) =>

@@ -69,6 +69,13 @@ public sealed class ModelCheckpoint : Callback
     /// </summary>
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 
+    /// <summary>
+    /// Callbacks whose state every whole-model checkpoint carries (metadata keys <see cref="CheckpointedCallbacks.KeyPrefix"/>…),
+    /// for example the run's <see cref="EarlyStopping"/>: list them before this callback in <c>Fit</c>'s callbacks so
+    /// their state includes the epoch being saved. Restore them with <see cref="CheckpointedCallbacks.Restore"/>.
+    /// </summary>
+    public IReadOnlyList<ICheckpointedCallback> States { get; init; } = [];
+
     /// <summary>The files written, in order.</summary>
     public IReadOnlyList<string> SavedPaths => _saved;
 
@@ -90,7 +97,12 @@ public sealed class ModelCheckpoint : Callback
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
         if (SaveWeightsOnly) ModelIO.SaveWeights(model, path);
-        else ModelIO.Save(model, path, new SaveOptions { Epoch = epoch + 1, Metadata = Metadata?.ToDictionary() });
+        else
+        {
+            var metadata = Metadata?.ToDictionary() ?? [];
+            foreach (var (k, v) in CheckpointedCallbacks.Save(States)) metadata[k] = v;
+            ModelIO.Save(model, path, new SaveOptions { Epoch = epoch + 1, Metadata = metadata });
+        }
         _saved.Add(path);
     }
 

@@ -17,8 +17,9 @@ namespace Rnnx.Models;
 /// this callback) when the rate is first reduced.
 /// The reduced rate is part of the optimizer state, so checkpoints keep it; the callback's own counters are not saved.
 /// </remarks>
-public sealed class ReduceLROnPlateau : Callback
+public sealed class ReduceLROnPlateau : Callback, ICheckpointedCallback
 {
+    private (double Best, int Wait, int Cooldown)? _resumeFrom;
     private readonly List<(int Epoch, double LearningRate)> _reductions = [];
     private int _cooldownCounter;
 
@@ -89,9 +90,32 @@ public sealed class ReduceLROnPlateau : Callback
             throw new InvalidOperationException(
                 $"ReduceLROnPlateau: the optimizer's learning rate comes from a {s.ClassName} schedule and cannot be set; " +
                 "use a fixed learning rate (LearningRateSchedule = null) with this callback, or drop the callback.");
-        Best = IsMax ? double.NegativeInfinity : double.PositiveInfinity;
-        Wait = 0;
-        _cooldownCounter = 0;
+        (Best, Wait, _cooldownCounter) = _resumeFrom ?? (IsMax ? double.NegativeInfinity : double.PositiveInfinity, 0, 0);
+        _resumeFrom = null;
+    }
+
+    /// <inheritdoc />
+    public string StateKey => "reduce_lr_on_plateau";
+
+    /// <inheritdoc />
+    public string SaveState() => new System.Text.Json.Nodes.JsonObject
+    {
+        ["monitor"] = Monitor,
+        ["best"] = CheckpointedCallbacks.RealText(Best),
+        ["wait"] = Wait,
+        ["cooldown_counter"] = _cooldownCounter,
+    }.ToJsonString();
+
+    /// <inheritdoc />
+    /// <remarks>The learning rate itself is part of the optimizer's state, which the checkpoint restores.</remarks>
+    public void RestoreState(string state, Model model)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(model);
+        var o = CheckpointedCallbacks.Parse(state);
+        string monitor = o["monitor"] is System.Text.Json.Nodes.JsonValue mv && mv.TryGetValue(out string? m) ? m : "";
+        if (monitor != Monitor) throw new FormatException($"the saved state watched '{monitor}', this ReduceLROnPlateau watches '{Monitor}'");
+        _resumeFrom = (CheckpointedCallbacks.Real(o, "best"), CheckpointedCallbacks.Int(o, "wait"), CheckpointedCallbacks.Int(o, "cooldown_counter"));
     }
 
     /// <inheritdoc />

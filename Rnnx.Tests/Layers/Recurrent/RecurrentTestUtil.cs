@@ -9,15 +9,16 @@ public enum CellKind { SimpleTanh, SimpleRelu, SimpleLinear, SimpleSigmoid, Lstm
 /// <summary>Helpers shared by the recurrent-layer tests: layer factory, random weights, a differentiable probe loss.</summary>
 internal static class RecurrentTestUtil
 {
-    public static RNN Make(CellKind kind, int units, bool returnSequences = false, bool goBackwards = false, bool useBias = true) => kind switch
+    public static RNN Make(CellKind kind, int units, bool returnSequences = false, bool goBackwards = false, bool useBias = true,
+        double dropout = 0, double recurrentDropout = 0) => kind switch
     {
-        CellKind.SimpleTanh => new SimpleRNN(units, useBias: useBias, returnSequences: returnSequences, goBackwards: goBackwards),
-        CellKind.SimpleRelu => new SimpleRNN(units, Activation.Relu, useBias, returnSequences, goBackwards: goBackwards),
-        CellKind.SimpleLinear => new SimpleRNN(units, Activation.Linear, useBias, returnSequences, goBackwards: goBackwards),
-        CellKind.SimpleSigmoid => new SimpleRNN(units, Activation.Sigmoid, useBias, returnSequences, goBackwards: goBackwards),
-        CellKind.Lstm => new LSTM(units, useBias: useBias, returnSequences: returnSequences, goBackwards: goBackwards),
-        CellKind.GruResetAfter => new GRU(units, useBias: useBias, resetAfter: true, returnSequences: returnSequences, goBackwards: goBackwards),
-        _ => new GRU(units, useBias: useBias, resetAfter: false, returnSequences: returnSequences, goBackwards: goBackwards),
+        CellKind.SimpleTanh => new SimpleRNN(units, useBias: useBias, returnSequences: returnSequences, goBackwards: goBackwards, dropout: dropout, recurrentDropout: recurrentDropout),
+        CellKind.SimpleRelu => new SimpleRNN(units, Activation.Relu, useBias, returnSequences, goBackwards: goBackwards, dropout: dropout, recurrentDropout: recurrentDropout),
+        CellKind.SimpleLinear => new SimpleRNN(units, Activation.Linear, useBias, returnSequences, goBackwards: goBackwards, dropout: dropout, recurrentDropout: recurrentDropout),
+        CellKind.SimpleSigmoid => new SimpleRNN(units, Activation.Sigmoid, useBias, returnSequences, goBackwards: goBackwards, dropout: dropout, recurrentDropout: recurrentDropout),
+        CellKind.Lstm => new LSTM(units, useBias: useBias, returnSequences: returnSequences, goBackwards: goBackwards, dropout: dropout, recurrentDropout: recurrentDropout),
+        CellKind.GruResetAfter => new GRU(units, useBias: useBias, resetAfter: true, returnSequences: returnSequences, goBackwards: goBackwards, dropout: dropout, recurrentDropout: recurrentDropout),
+        _ => new GRU(units, useBias: useBias, resetAfter: false, returnSequences: returnSequences, goBackwards: goBackwards, dropout: dropout, recurrentDropout: recurrentDropout),
     };
 
     /// <summary>
@@ -68,13 +69,13 @@ internal static class RecurrentTestUtil
     /// Runs the layer on a tape and differentiates L = Σ coefOut ⊙ output + Σ_i coefState_i ⊙ finalState_i
     /// (fixed pseudo-random coefficients, so every element gets a distinct gradient).
     /// </summary>
-    public static Pass Run(RNN layer, Tensor x, Tensor[]? init, bool fused, bool useOutput = true, bool useStates = true)
+    public static Pass Run(RNN layer, Tensor x, Tensor[]? init, bool fused, bool useOutput = true, bool useStates = true, bool training = false)
     {
         layer.UseFusedKernel = fused;
         using var tape = new Tape();
         using (tape.Activate())
         {
-            var (y, states) = layer.Run(x, init);
+            var (y, states) = layer.Run(x, init, training);
             Tensor? loss = useOutput ? Probe(y, 11) : null;
             if (useStates)
                 for (int i = 0; i < states.Length; i++)

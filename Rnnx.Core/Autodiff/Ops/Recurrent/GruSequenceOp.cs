@@ -36,6 +36,7 @@ internal sealed class GruSequenceOp : Op
         public TensorData RecurrentCandidate { get; init; }
         public bool ResetAfter { get; init; }
         public bool GoBackwards { get; init; }
+        public SequenceMasks Masks { get; init; }
 
         public void Record(Tape tape, TensorData hidden)
         {
@@ -46,10 +47,10 @@ internal sealed class GruSequenceOp : Op
             e.ExtraStart = tape.ExtraInputs.Count;
             tape.ExtraInputs.Add(H0);
             if (Bias is not null) tape.ExtraInputs.Add(Bias);
-            e.ExtraCount = Bias is null ? 1 : 2;
+            e.ExtraCount = (Bias is null ? 1 : 2) + Masks.AppendTo(tape);
             e.S0 = Gates;
             e.S1 = RecurrentCandidate;
-            e.SetArgs(new Flags(ResetAfter, GoBackwards));
+            e.SetArgs(new Flags(ResetAfter, GoBackwards, Bias is not null, Masks.Input is not null, Masks.Recurrent is not null));
         }
 
         public static Saved Of(Tape tape, in TapeEntry e) => new()
@@ -58,18 +59,19 @@ internal sealed class GruSequenceOp : Op
             Kernel = e.B!,
             RecurrentKernel = e.C!,
             H0 = tape.ExtraInputs[e.ExtraStart],
-            Bias = e.ExtraCount > 1 ? tape.ExtraInputs[e.ExtraStart + 1] : null,
+            Bias = e.GetArgs<Flags>().HasBias ? tape.ExtraInputs[e.ExtraStart + 1] : null,
             Gates = e.S0!,
             RecurrentCandidate = e.S1!,
             ResetAfter = e.GetArgs<Flags>().ResetAfter,
             GoBackwards = e.GetArgs<Flags>().GoBackwards,
+            Masks = SequenceMasks.Read(tape, e.ExtraStart + (e.GetArgs<Flags>().HasBias ? 2 : 1), e.GetArgs<Flags>().InputMasks, e.GetArgs<Flags>().RecurrentMasks),
         };
 
-        private readonly record struct Flags(bool ResetAfter, bool GoBackwards);
+        private readonly record struct Flags(bool ResetAfter, bool GoBackwards, bool HasBias, bool InputMasks, bool RecurrentMasks);
     }
 
     /// <summary>The hidden sequence (B, T, U) in processing order; arguments checked by <see cref="Tensor.GruSequence"/>.</summary>
-    public static Tensor Apply(Tensor x, Tensor kernel, Tensor recurrent, Tensor? bias, Tensor h0, bool resetAfter, bool goBackwards)
+    public static Tensor Apply(Tensor x, Tensor kernel, Tensor recurrent, Tensor? bias, Tensor h0, bool resetAfter, bool goBackwards, SequenceMasks masks)
     {
         TensorData dx = x.Data, dw = kernel.Data, dr = recurrent.Data, dh0 = h0.Data;
         TensorData? db = bias?.Data;
@@ -77,31 +79,35 @@ internal sealed class GruSequenceOp : Op
         var rec = Recorder(dx, dw, dr, db, dh0, null);
         var h = Tape.NewResult(new Shape(batch, steps, units), dx.DType);
         TensorData? gates, aux;
-        if (dx.DType == DType.Float32) Forward<float>(rec, dx, dw, dr, db, dh0, h, resetAfter, goBackwards, out gates, out aux);
-        else Forward<double>(rec, dx, dw, dr, db, dh0, h, resetAfter, goBackwards, out gates, out aux);
+        if (dx.DType == DType.Float32) Forward<float>(rec, dx, dw, dr, db, dh0, h, resetAfter, goBackwards, masks, out gates, out aux);
+        else Forward<double>(rec, dx, dw, dr, db, dh0, h, resetAfter, goBackwards, masks, out gates, out aux);
         if (rec is not null)
         {
             new Saved
             {
                 X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, Bias = db,
-                Gates = gates!, RecurrentCandidate = aux!, ResetAfter = resetAfter, GoBackwards = goBackwards,
+                Gates = gates!, RecurrentCandidate = aux!, ResetAfter = resetAfter, GoBackwards = goBackwards, Masks = masks,
             }.Record(rec, h);
         }
         return new Tensor(h);
     }
 
     private static void Forward<T>(Tape? rec, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData h,
-        bool resetAfter, bool goBackwards, out TensorData? gatesData, out TensorData? auxData)
+        bool resetAfter, bool goBackwards, SequenceMasks masks, out TensorData? gatesData, out TensorData? auxData)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
         int rows = batch * steps, ldA = steps * g3, ldH = steps * units;
         var dtype = x.DType;
-        using var scratch = new Scratch<T>(Tape.Current, rows * g3 + rows * units + batch * g3 + g3);
+        using var scratch = new Scratch<T>(Tape.Current, rows * g3 + rows * units + batch * g3 + g3 + (masks.Any ? rows * features + 2 * batch * units : 0));
         var a = scratch.Saved(rec, new Shape(batch, steps, g3), dtype, out gatesData);
         var aux = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out auxData);
 
-        MatMulKernels.Gemm<T>(false, false, rows, g3, features, x.Span<T>(), features, w.Span<T>(), g3, a, g3, false);
+        if (masks.Input is { } mx)
+            SequenceMasks.MaskedGemm<T>(3, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, w.Span<T>(), g3, a, g3, false, scratch.Get(rows * features));
+        else MatMulKernels.Gemm<T>(false, false, rows, g3, features, x.Span<T>(), features, w.Span<T>(), g3, a, g3, false);
+        var mr = masks.Recurrent is { } rm ? rm.Span<T>() : default;
+        Span<T> hm = mr.IsEmpty ? default : scratch.Get(batch * units), hmH = mr.IsEmpty ? default : scratch.Get(batch * units);
         if (bias is not null) AddBiasRows<T>(a, rows, g3, g3, bias.Span<T>()[..g3]);   // + b_x (reset_after) or + b
         var hs = h.Span<T>();
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
@@ -114,7 +120,8 @@ internal sealed class GruSequenceOp : Op
                 int t = TimeOf(k, steps, goBackwards);
                 ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..];
                 int ldPrev = k == 0 ? units : ldH;
-                MatMulKernels.Gemm<T>(false, false, batch, g3, units, hPrev, ldPrev, rk, g3, m, g3, false);
+                if (mr.IsEmpty) MatMulKernels.Gemm<T>(false, false, batch, g3, units, hPrev, ldPrev, rk, g3, m, g3, false);
+                else SequenceMasks.MaskedGemm<T>(3, batch, units, units, hPrev, ldPrev, mr, 1, rk, g3, m, g3, false, hm);
                 ForwardStepResetAfter<T>(batch, units, a[(t * g3)..], ldA, m, bh, hPrev, ldPrev, aux[(t * units)..], hs[(k * units)..], ldH);
             }
         }
@@ -127,8 +134,18 @@ internal sealed class GruSequenceOp : Op
                 int ldPrev = k == 0 ? units : ldH;
                 var at = a[(t * g3)..];
                 var rh = aux[(t * units)..];
-                MatMulKernels.Gemm<T>(false, false, batch, 2 * units, units, hPrev, ldPrev, rk, g3, at, ldA, true);
-                GatesStep<T>(batch, units, at, ldA, hPrev, ldPrev, rh, ldH);
+                if (mr.IsEmpty)
+                {
+                    MatMulKernels.Gemm<T>(false, false, batch, 2 * units, units, hPrev, ldPrev, rk, g3, at, ldA, true);
+                    GatesStep<T>(batch, units, at, ldA, hPrev, ldPrev, rh, ldH);
+                }
+                else
+                {
+                    // z and r from (h ⊙ m_z)·R_z and (h ⊙ m_r)·R_r; the candidate from r ⊙ (h ⊙ m_h)
+                    SequenceMasks.MaskedGemm<T>(3, batch, units, units, hPrev, ldPrev, mr, 1, rk, g3, at, ldA, true, hm, usedGates: 2);
+                    MaskedRowKernels.Multiply<T>(hPrev, ldPrev, batch, units, mr[(2 * units)..], 3 * units, 1, hmH);
+                    GatesStep<T>(batch, units, at, ldA, hmH, units, rh, ldH);
+                }
                 MatMulKernels.Gemm<T>(false, false, batch, units, units, rh, ldH, rk[(2 * units)..], g3, at[(2 * units)..], ldA, true);
                 CandidateStep<T>(batch, units, at, ldA, hPrev, ldPrev, hs[(k * units)..], ldH);
             }
@@ -148,6 +165,7 @@ internal sealed class GruSequenceOp : Op
         TensorData gates = saved.Gates, auxData = saved.RecurrentCandidate;
         var bias = saved.Bias;
         bool resetAfter = saved.ResetAfter, goBackwards = saved.GoBackwards;
+        var masks = saved.Masks;
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
         int rows = batch * steps, ldA = steps * g3, ldH = steps * units;
 
@@ -160,6 +178,8 @@ internal sealed class GruSequenceOp : Op
         var rt = tape.Scratch<T>(g3 * units);
         Transpose<T>(r.Span<T>(), units, g3, rt);
         var dRh = resetAfter ? default : tape.Scratch<T>(batch * units);
+        var mr = masks.Recurrent is { } rm ? rm.Span<T>() : default;
+        Span<T> stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), hmH = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), dhm = mr.IsEmpty ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
         {
@@ -172,7 +192,9 @@ internal sealed class GruSequenceOp : Op
             {
                 var dmt = dM[(t * g3)..];
                 BackwardStepResetAfter<T>(batch, units, dH[(k * units)..], ldH, dhNext, a[(t * g3)..], ldA, aux[(t * units)..], hPrev, ldPrev, dzt, dmt);
-                if (needDh) MatMulKernels.Gemm<T>(false, false, batch, units, g3, dmt, ldA, rt, units, dhNext, units, true);
+                if (!needDh) continue;
+                if (mr.IsEmpty) MatMulKernels.Gemm<T>(false, false, batch, units, g3, dmt, ldA, rt, units, dhNext, units, true);
+                else SequenceMasks.MaskedGemmInputGrad<T>(3, batch, units, units, dmt, ldA, rt, mr, 1, dhNext, units, stepScratch);
             }
             else
             {
@@ -180,23 +202,46 @@ internal sealed class GruSequenceOp : Op
                 CandidateBackwardStep<T>(batch, units, dH[(k * units)..], ldH, dhNext, at, ldA, hPrev, ldPrev, dzt);
                 // d(r ⊙ h) = dĥ_pre · R_hᵀ
                 MatMulKernels.Gemm<T>(false, false, batch, units, units, dzt[(2 * units)..], ldA, rt[(2 * units * units)..], units, dRh, units, false);
-                GatesBackwardStep<T>(batch, units, dRh, at, ldA, hPrev, ldPrev, dhNext, dzt);
-                if (needDh) MatMulKernels.Gemm<T>(false, false, batch, units, 2 * units, dzt, ldA, rt, units, dhNext, units, true);
+                if (mr.IsEmpty)
+                {
+                    GatesBackwardStep<T>(batch, units, dRh, at, ldA, hPrev, ldPrev, dhNext, dzt);
+                    if (needDh) MatMulKernels.Gemm<T>(false, false, batch, units, 2 * units, dzt, ldA, rt, units, dhNext, units, true);
+                }
+                else
+                {
+                    // the candidate saw h ⊙ m_h: its gradient reaches h through the same mask
+                    MaskedRowKernels.Multiply<T>(hPrev, ldPrev, batch, units, mr[(2 * units)..], 3 * units, 1, hmH);
+                    dhm.Clear();
+                    GatesBackwardStep<T>(batch, units, dRh, at, ldA, hmH, units, dhm, dzt);
+                    if (!needDh) continue;
+                    MaskedRowKernels.AddMultiplied<T>(dhm, batch, units, mr[(2 * units)..], 3 * units, 1, dhNext, units);
+                    SequenceMasks.MaskedGemmInputGrad<T>(3, batch, units, units, dzt, ldA, rt, mr, 1, dhNext, units, stepScratch, usedGates: 2);
+                }
             }
         }
 
         AccumulateInto<T>(tape, h0, dhNext);
         if (w.RequiresGrad)
-            MatMulKernels.Gemm<T>(true, false, features, g3, rows, x.Span<T>(), features, dZ, g3, tape.Grad<T>(w), g3, true);
+        {
+            if (masks.Input is { } mx)
+                SequenceMasks.MaskedGemmWeightGrad<T>(3, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g3, tape.Grad<T>(w), g3, tape.Scratch<T>(rows * features));
+            else MatMulKernels.Gemm<T>(true, false, features, g3, rows, x.Span<T>(), features, dZ, g3, tape.Grad<T>(w), g3, true);
+        }
         if (r.RequiresGrad)
         {
             var gr = tape.Grad<T>(r);
             var hPrevAll = tape.Scratch<T>(rows * units);
             BuildPreviousStates<T>(hs, hInit, batch, steps, units, goBackwards, hPrevAll);
-            if (resetAfter) MatMulKernels.Gemm<T>(true, false, units, g3, rows, hPrevAll, units, dM, g3, gr, g3, true);
+            var ms = mr.IsEmpty ? default : tape.Scratch<T>(rows * units);
+            if (resetAfter)
+            {
+                if (mr.IsEmpty) MatMulKernels.Gemm<T>(true, false, units, g3, rows, hPrevAll, units, dM, g3, gr, g3, true);
+                else SequenceMasks.MaskedGemmWeightGrad<T>(3, rows, units, units, hPrevAll, units, mr, steps, dM, g3, gr, g3, ms);
+            }
             else
             {
-                MatMulKernels.Gemm<T>(true, false, units, 2 * units, rows, hPrevAll, units, dZ, g3, gr, g3, true);
+                if (mr.IsEmpty) MatMulKernels.Gemm<T>(true, false, units, 2 * units, rows, hPrevAll, units, dZ, g3, gr, g3, true);
+                else SequenceMasks.MaskedGemmWeightGrad<T>(3, rows, units, units, hPrevAll, units, mr, steps, dZ, g3, gr, g3, ms, usedGates: 2);
                 MatMulKernels.Gemm<T>(true, false, units, units, rows, aux, units, dZ[(2 * units)..], g3, gr[(2 * units)..], g3, true);
             }
         }
@@ -207,6 +252,14 @@ internal sealed class GruSequenceOp : Op
             if (resetAfter) AddColumnSums<T>(dM, rows, g3, g3, gb[g3..]);
         }
         if (x.RequiresGrad)
-            MatMulKernels.Gemm<T>(false, true, rows, features, g3, dZ, g3, w.Span<T>(), g3, tape.Grad<T>(x), features, true);
+        {
+            if (masks.Input is { } mx)
+            {
+                var wt = tape.Scratch<T>(g3 * features);
+                Transpose<T>(w.Span<T>(), features, g3, wt);
+                SequenceMasks.MaskedGemmInputGrad<T>(3, rows, units, features, dZ, g3, wt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
+            }
+            else MatMulKernels.Gemm<T>(false, true, rows, features, g3, dZ, g3, w.Span<T>(), g3, tape.Grad<T>(x), features, true);
+        }
     }
 }

@@ -33,6 +33,7 @@ internal sealed class LstmSequenceOp : Op
         public TensorData Cells { get; init; }
         public TensorData TanhCells { get; init; }
         public bool GoBackwards { get; init; }
+        public SequenceMasks Masks { get; init; }
 
         public void Record(Tape tape, TensorData hidden)
         {
@@ -44,11 +45,11 @@ internal sealed class LstmSequenceOp : Op
             tape.ExtraInputs.Add(H0);
             tape.ExtraInputs.Add(C0);
             if (Bias is not null) tape.ExtraInputs.Add(Bias);
-            e.ExtraCount = Bias is null ? 2 : 3;
+            e.ExtraCount = (Bias is null ? 2 : 3) + Masks.AppendTo(tape);
             e.S0 = Gates;
             e.S1 = Cells;
             e.S2 = TanhCells;
-            e.SetArgs(GoBackwards);
+            e.SetArgs(new Flags(GoBackwards, Bias is not null, Masks.Input is not null, Masks.Recurrent is not null));
         }
 
         public static Saved Of(Tape tape, in TapeEntry e) => new()
@@ -58,17 +59,20 @@ internal sealed class LstmSequenceOp : Op
             RecurrentKernel = e.C!,
             H0 = tape.ExtraInputs[e.ExtraStart],
             C0 = tape.ExtraInputs[e.ExtraStart + 1],
-            Bias = e.ExtraCount > 2 ? tape.ExtraInputs[e.ExtraStart + 2] : null,
+            Bias = e.GetArgs<Flags>().HasBias ? tape.ExtraInputs[e.ExtraStart + 2] : null,
             Gates = e.S0!,
             Cells = e.S1!,
             TanhCells = e.S2!,
-            GoBackwards = e.GetArgs<bool>(),
+            GoBackwards = e.GetArgs<Flags>().GoBackwards,
+            Masks = SequenceMasks.Read(tape, e.ExtraStart + (e.GetArgs<Flags>().HasBias ? 3 : 2), e.GetArgs<Flags>().InputMasks, e.GetArgs<Flags>().RecurrentMasks),
         };
+
+        private readonly record struct Flags(bool GoBackwards, bool HasBias, bool InputMasks, bool RecurrentMasks);
     }
 
     /// <summary>Runs the sequence (arguments checked by <see cref="Tensor.LstmSequence"/>); <paramref name="finalC"/> is c_T (B, U) when <paramref name="wantFinalC"/>, else default.</summary>
     public static Tensor Apply(Tensor x, Tensor kernel, Tensor recurrent, Tensor? bias, Tensor h0, Tensor c0, bool goBackwards,
-        bool wantFinalC, out Tensor finalC)
+        bool wantFinalC, SequenceMasks masks, out Tensor finalC)
     {
         TensorData dx = x.Data, dw = kernel.Data, dr = recurrent.Data, dh0 = h0.Data, dc0 = c0.Data;
         TensorData? db = bias?.Data;
@@ -77,15 +81,15 @@ internal sealed class LstmSequenceOp : Op
         var h = Tape.NewResult(new Shape(batch, steps, units), dx.DType);
         TensorData? gates, cells, tanhCells;
         if (dx.DType == DType.Float32)
-            Forward<float>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, out gates, out cells, out tanhCells, out finalC);
+            Forward<float>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out tanhCells, out finalC);
         else
-            Forward<double>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, out gates, out cells, out tanhCells, out finalC);
+            Forward<double>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out tanhCells, out finalC);
         if (rec is not null)
         {
             new Saved
             {
                 X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, C0 = dc0, Bias = db,
-                Gates = gates!, Cells = cells!, TanhCells = tanhCells!, GoBackwards = goBackwards,
+                Gates = gates!, Cells = cells!, TanhCells = tanhCells!, GoBackwards = goBackwards, Masks = masks,
             }.Record(rec, h);
             if (wantFinalC) finalC = SequenceLastStepOp.Apply(cells!, h);
         }
@@ -93,29 +97,35 @@ internal sealed class LstmSequenceOp : Op
     }
 
     private static void Forward<T>(Tape? rec, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
-        TensorData h, bool goBackwards, bool wantFinalC, out TensorData? gatesData, out TensorData? cellsData, out TensorData? tanhData, out Tensor finalC)
+        TensorData h, bool goBackwards, bool wantFinalC, SequenceMasks masks, out TensorData? gatesData, out TensorData? cellsData, out TensorData? tanhData, out Tensor finalC)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
         int rows = batch * steps, ldA = steps * g4, ldH = steps * units;
         var dtype = x.DType;
-        if (rec is null && batch >= TimeMajorMinBatch && steps > 0)
+        if (rec is null && batch >= TimeMajorMinBatch && steps > 0 && !masks.Any)
         {
             gatesData = cellsData = tanhData = null;
             ForwardTimeMajor<T>(x, w, r, bias, h0, c0, h, goBackwards, wantFinalC, out finalC);
             return;
         }
-        using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4);
+        using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4 + (masks.Any ? rows * features + batch * units : 0));
         var a = scratch.Saved(rec, new Shape(batch, steps, g4), dtype, out gatesData);
         var c = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out cellsData);
         var tc = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out tanhData);
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
 
         // x·W for all B·T rows at once; each step then adds h·R into its rows in place and activates them in place.
-        MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
+        if (masks.Input is { } mx)
+            SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, w.Span<T>(), g4, a, g4, false, scratch.Get(rows * features));
+        else MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
         var hs = h.Span<T>();
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
-        if (rec is null && batch == 1 && typeof(T) == typeof(float))
+        if (masks.Recurrent is { } mr)
+        {
+            ForwardMasked<T>(batch, steps, units, a, b, rk, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(), scratch.Get(batch * units));
+        }
+        else if (rec is null && batch == 1 && typeof(T) == typeof(float))
         {
             OneSeries(steps, units, AsFloat(a), AsFloat(b), AsFloat(rk), AsFloat(hInit), AsFloat(cInit), AsFloat(c), AsFloat(hs), goBackwards);
         }
@@ -146,6 +156,23 @@ internal sealed class LstmSequenceOp : Op
         }
     }
 
+    /// <summary>The step loop with recurrent dropout: each step adds (h ⊙ m_g)·R_g per gate instead of h·R (the row path otherwise).</summary>
+    private static void ForwardMasked<T>(int batch, int steps, int units, Span<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> rk, ReadOnlySpan<T> hInit,
+        ReadOnlySpan<T> cInit, Span<T> c, Span<T> tc, Span<T> hs, bool goBackwards, ReadOnlySpan<T> mr, Span<T> hm)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int g4 = 4 * units, ldA = steps * g4, ldH = steps * units;
+        for (int k = 0; k < steps; k++)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            var at = a[(t * g4)..];
+            ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..], cPrev = k == 0 ? cInit : c[((k - 1) * units)..];
+            int ldPrev = k == 0 ? units : ldH;
+            SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, rk, g4, at, ldA, true, hm);
+            ForwardStep<T>(batch, units, at, ldA, b, cPrev, ldPrev, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH);
+        }
+    }
+
     /// <summary>
     /// Inference on a large batch, time-major (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>): x is transposed to
     /// (T, B, F), so x·W and every step's gate block (B x 4U), h and c are contiguous; H is transposed back to (B, T, U)
@@ -173,7 +200,10 @@ internal sealed class LstmSequenceOp : Op
             ReadOnlySpan<T> cPrev = k == 0 ? cInit : (k % 2 == 0 ? cB : cA);
             Span<T> cNow = k % 2 == 0 ? cA : cB;
             MatMulKernels.Gemm<T>(false, false, batch, g4, units, hPrev, units, rk, g4, at, g4, true);
-            ForwardStep<T>(batch, units, at, g4, b, cPrev, units, cNow, tcs, ht.Slice(k * bu, bu), units);
+            if (typeof(T) == typeof(float))
+                InferenceStep(batch, units, AsFloat(at), g4, AsFloat(b), AsFloat(cPrev), units, AsFloat(cNow), AsFloat(ht.Slice(k * bu, bu)), units);
+            else
+                ForwardStep<T>(batch, units, at, g4, b, cPrev, units, cNow, tcs, ht.Slice(k * bu, bu), units);
         }
         TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
         finalC = default;
@@ -197,6 +227,7 @@ internal sealed class LstmSequenceOp : Op
         TensorData x = saved.X, w = saved.Kernel, r = saved.RecurrentKernel, h0 = saved.H0, c0 = saved.C0, h = e.Out;
         TensorData gates = saved.Gates, cells = saved.Cells, tanhCells = saved.TanhCells;
         var bias = saved.Bias;
+        var masks = saved.Masks;
         bool goBackwards = saved.GoBackwards;
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
         int rows = batch * steps, ldA = steps * g4, ldH = steps * units;
@@ -212,6 +243,7 @@ internal sealed class LstmSequenceOp : Op
         dcNext.Clear();
         var rt = tape.Scratch<T>(g4 * units);
         Transpose<T>(r.Span<T>(), units, g4, rt);
+        var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
         {
@@ -221,22 +253,41 @@ internal sealed class LstmSequenceOp : Op
             int ldPrev = k == 0 ? units : ldH;
             BackwardStep<T>(batch, units, dH[(k * units)..], ldH, dC.IsEmpty ? default : dC[(k * units)..], dhNext, dcNext,
                 a[(t * g4)..], ldA, tc[(k * units)..], cPrev, ldPrev, dzt);
-            if (k > 0 || h0.RequiresGrad)
-                MatMulKernels.Gemm<T>(false, false, batch, units, g4, dzt, ldA, rt, units, dhNext, units, false);
+            if (k == 0 && !h0.RequiresGrad) continue;
+            if (masks.Recurrent is { } mr)
+            {
+                dhNext.Clear();
+                SequenceMasks.MaskedGemmInputGrad<T>(4, batch, units, units, dzt, ldA, rt, mr.Span<T>(), 1, dhNext, units, stepScratch);
+            }
+            else MatMulKernels.Gemm<T>(false, false, batch, units, g4, dzt, ldA, rt, units, dhNext, units, false);
         }
 
         AccumulateInto<T>(tape, h0, dhNext);
         AccumulateInto<T>(tape, c0, dcNext);
         if (w.RequiresGrad)
-            MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
+        {
+            if (masks.Input is { } mx)
+                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g4, tape.Grad<T>(w), g4, tape.Scratch<T>(rows * features));
+            else MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
+        }
         if (r.RequiresGrad)
         {
             var hPrev = tape.Scratch<T>(rows * units);
             BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
-            MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
+            if (masks.Recurrent is { } mr)
+                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
+            else MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
         }
         if (bias is not null && bias.RequiresGrad) AddColumnSums<T>(dZ, rows, g4, g4, tape.Grad<T>(bias));
         if (x.RequiresGrad)
-            MatMulKernels.Gemm<T>(false, true, rows, features, g4, dZ, g4, w.Span<T>(), g4, tape.Grad<T>(x), features, true);
+        {
+            if (masks.Input is { } mx)
+            {
+                var wt = tape.Scratch<T>(g4 * features);
+                Transpose<T>(w.Span<T>(), features, g4, wt);
+                SequenceMasks.MaskedGemmInputGrad<T>(4, rows, units, features, dZ, g4, wt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
+            }
+            else MatMulKernels.Gemm<T>(false, true, rows, features, g4, dZ, g4, w.Span<T>(), g4, tape.Grad<T>(x), features, true);
+        }
     }
 }

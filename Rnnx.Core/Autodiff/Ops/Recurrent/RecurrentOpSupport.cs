@@ -82,3 +82,74 @@ internal static class RecurrentOpSupport
         if (input.RequiresGrad) Elementwise.AddInPlace(tape.Grad<T>(input), src);
     }
 }
+
+/// <summary>
+/// The per-sequence dropout masks of a fused recurrent op (<see cref="RecurrentSequenceOptions.InputMasks"/>,
+/// <see cref="RecurrentSequenceOptions.RecurrentMasks"/>): (B, G, F) and (B, G, U), or null. Each GEMM that a mask
+/// touches becomes one GEMM per gate on the masked rows (<see cref="MaskedGemm"/> and its two gradients).
+/// </summary>
+internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Recurrent)
+{
+    public static SequenceMasks Of(in RecurrentSequenceOptions options) => new(options.InputMasks?.Data, options.RecurrentMasks?.Data);
+
+    public bool Any => Input is not null || Recurrent is not null;
+
+    /// <summary>Appends the masks present to the tape's extra inputs; returns how many (read back with <see cref="Read"/>).</summary>
+    public int AppendTo(Tape tape)
+    {
+        if (Input is not null) tape.ExtraInputs.Add(Input);
+        if (Recurrent is not null) tape.ExtraInputs.Add(Recurrent);
+        return (Input is null ? 0 : 1) + (Recurrent is null ? 0 : 1);
+    }
+
+    /// <summary>The masks appended at <paramref name="start"/> by <see cref="AppendTo"/>.</summary>
+    public static SequenceMasks Read(Tape tape, int start, bool input, bool recurrent) =>
+        new(input ? tape.ExtraInputs[start] : null, recurrent ? tape.ExtraInputs[start + (input ? 1 : 0)] : null);
+
+    /// <summary>
+    /// c[:, g·n ..] (+)= (a ⊙ m_g)·b[:, g·n ..] for every gate g: the masked form of c (+)= a·b with b's columns in
+    /// gate blocks of n (a rows × k, lda; b k × G·n, ldb; scratch rows × k), one GEMM per gate on the masked rows. Only
+    /// the first <paramref name="usedGates"/> gates when given (GRU's reset-before path projects z and r this way, the
+    /// candidate separately).
+    /// </summary>
+    public static void MaskedGemm<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> masks, int rowsPerMask,
+        ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, Span<T> scratch, int usedGates = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int g = 0; g < (usedGates < 0 ? gates : usedGates); g++)
+        {
+            MaskedRowKernels.Multiply<T>(a, lda, rows, k, masks[(g * k)..], gates * k, rowsPerMask, scratch);
+            MatMulKernels.Gemm<T>(false, false, rows, n, k, scratch, k, b[(g * n)..], ldb, c[(g * n)..], ldc, accumulate);
+        }
+    }
+
+    /// <summary>
+    /// The weight gradient of <see cref="MaskedGemm"/>: db[:, g·n ..] += (a ⊙ m_g)ᵀ·dc[:, g·n ..], one GEMM per gate over
+    /// all rows (scratch: rows × k).
+    /// </summary>
+    public static void MaskedGemmWeightGrad<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> masks, int rowsPerMask,
+        ReadOnlySpan<T> dc, int lddc, Span<T> db, int lddb, Span<T> scratch, int usedGates = -1) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int g = 0; g < (usedGates < 0 ? gates : usedGates); g++)
+        {
+            MaskedRowKernels.Multiply<T>(a, lda, rows, k, masks[(g * k)..], gates * k, rowsPerMask, scratch);
+            MatMulKernels.Gemm<T>(true, false, k, n, rows, scratch, k, dc[(g * n)..], lddc, db[(g * n)..], lddb, true);
+        }
+    }
+
+    /// <summary>
+    /// The input gradient of <see cref="MaskedGemm"/>: da (rows × k, ldda) += Σ_g (dc[:, g·n ..]·b_gᵀ) ⊙ m_g, with b given
+    /// transposed (<paramref name="bt"/>: G·n × k, gate g's block in rows g·n ..): one GEMM per gate into
+    /// <paramref name="scratch"/> (rows × k), then a masked add.
+    /// </summary>
+    public static void MaskedGemmInputGrad<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> bt,
+        ReadOnlySpan<T> masks, int rowsPerMask, Span<T> da, int ldda, Span<T> scratch, int usedGates = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int g = 0; g < (usedGates < 0 ? gates : usedGates); g++)
+        {
+            MatMulKernels.Gemm<T>(false, false, rows, k, n, dc[(g * n)..], lddc, bt[(g * n * k)..], k, scratch, k, false);
+            MaskedRowKernels.AddMultiplied<T>(scratch, rows, k, masks[(g * k)..], gates * k, rowsPerMask, da, ldda);
+        }
+    }
+}

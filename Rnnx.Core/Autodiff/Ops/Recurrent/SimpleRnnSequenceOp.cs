@@ -30,6 +30,7 @@ internal sealed class SimpleRnnSequenceOp : Op
         public TensorData? Bias { get; init; }
         public CellActivation Activation { get; init; }
         public bool GoBackwards { get; init; }
+        public SequenceMasks Masks { get; init; }
 
         public void Record(Tape tape, TensorData hidden)
         {
@@ -40,8 +41,8 @@ internal sealed class SimpleRnnSequenceOp : Op
             e.ExtraStart = tape.ExtraInputs.Count;
             tape.ExtraInputs.Add(H0);
             if (Bias is not null) tape.ExtraInputs.Add(Bias);
-            e.ExtraCount = Bias is null ? 1 : 2;
-            e.SetArgs(new Flags(Activation, GoBackwards));
+            e.ExtraCount = (Bias is null ? 1 : 2) + Masks.AppendTo(tape);
+            e.SetArgs(new Flags(Activation, GoBackwards, Bias is not null, Masks.Input is not null, Masks.Recurrent is not null));
         }
 
         public static Saved Of(Tape tape, in TapeEntry e) => new()
@@ -50,49 +51,55 @@ internal sealed class SimpleRnnSequenceOp : Op
             Kernel = e.B!,
             RecurrentKernel = e.C!,
             H0 = tape.ExtraInputs[e.ExtraStart],
-            Bias = e.ExtraCount > 1 ? tape.ExtraInputs[e.ExtraStart + 1] : null,
+            Bias = e.GetArgs<Flags>().HasBias ? tape.ExtraInputs[e.ExtraStart + 1] : null,
             Activation = e.GetArgs<Flags>().Activation,
             GoBackwards = e.GetArgs<Flags>().GoBackwards,
+            Masks = SequenceMasks.Read(tape, e.ExtraStart + (e.GetArgs<Flags>().HasBias ? 2 : 1), e.GetArgs<Flags>().InputMasks, e.GetArgs<Flags>().RecurrentMasks),
         };
 
-        private readonly record struct Flags(CellActivation Activation, bool GoBackwards);
+        private readonly record struct Flags(CellActivation Activation, bool GoBackwards, bool HasBias, bool InputMasks, bool RecurrentMasks);
     }
 
     /// <summary>The hidden sequence (B, T, U) in processing order; arguments checked by <see cref="Tensor.SimpleRnnSequence"/>.</summary>
-    public static Tensor Apply(Tensor x, Tensor kernel, Tensor recurrent, Tensor? bias, Tensor h0, CellActivation act, bool goBackwards)
+    public static Tensor Apply(Tensor x, Tensor kernel, Tensor recurrent, Tensor? bias, Tensor h0, CellActivation act, bool goBackwards, SequenceMasks masks)
     {
         TensorData dx = x.Data, dw = kernel.Data, dr = recurrent.Data, dh0 = h0.Data;
         TensorData? db = bias?.Data;
         int batch = dx.Shape[0], steps = dx.Shape[1], units = dr.Shape[0];
         var rec = Recorder(dx, dw, dr, db, dh0, null);
         var h = Tape.NewResult(new Shape(batch, steps, units), dx.DType);
-        if (dx.DType == DType.Float32) Forward<float>(dx, dw, dr, db, dh0, h, act, goBackwards);
-        else Forward<double>(dx, dw, dr, db, dh0, h, act, goBackwards);
-        if (rec is not null) new Saved { X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, Bias = db, Activation = act, GoBackwards = goBackwards }.Record(rec, h);
+        if (dx.DType == DType.Float32) Forward<float>(dx, dw, dr, db, dh0, h, act, goBackwards, masks);
+        else Forward<double>(dx, dw, dr, db, dh0, h, act, goBackwards, masks);
+        if (rec is not null) new Saved { X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, Bias = db, Activation = act, GoBackwards = goBackwards, Masks = masks }.Record(rec, h);
         return new Tensor(h);
     }
 
-    private static void Forward<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData h, CellActivation act, bool goBackwards)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    private static void Forward<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData h, CellActivation act, bool goBackwards,
+        SequenceMasks masks) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0];
-        if (units < NarrowUnits && batch > 1)
+        if (units < NarrowUnits && batch > 1 && !masks.Any)
         {
             ForwardTimeMajor<T>(x, w, r, bias, h0, h, act, goBackwards);
             return;
         }
         int rows = batch * steps, ld = steps * units;
-        using var scratch = new Scratch<T>(Tape.Current, rows * units);
+        using var scratch = new Scratch<T>(Tape.Current, rows * units + (masks.Any ? rows * features + batch * units : 0));
         var z = scratch.Get(rows * units);
-        MatMulKernels.Gemm<T>(false, false, rows, units, features, x.Span<T>(), features, w.Span<T>(), units, z, units, false);
+        if (masks.Input is { } mx)
+            SequenceMasks.MaskedGemm<T>(1, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, w.Span<T>(), units, z, units, false, scratch.Get(rows * features));
+        else MatMulKernels.Gemm<T>(false, false, rows, units, features, x.Span<T>(), features, w.Span<T>(), units, z, units, false);
         if (bias is not null) AddBiasRows<T>(z, rows, units, units, bias.Span<T>());
         var hs = h.Span<T>();
+        var hm = masks.Recurrent is null ? default : scratch.Get(batch * units);
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
             var zt = z[(t * units)..];
-            if (k == 0) MatMulKernels.Gemm<T>(false, false, batch, units, units, hInit, units, rk, units, zt, ld, true);
+            if (masks.Recurrent is { } mr)
+                SequenceMasks.MaskedGemm<T>(1, batch, units, units, k == 0 ? hInit : hs[((k - 1) * units)..], k == 0 ? units : ld, mr.Span<T>(), 1, rk, units, zt, ld, true, hm);
+            else if (k == 0) MatMulKernels.Gemm<T>(false, false, batch, units, units, hInit, units, rk, units, zt, ld, true);
             else MatMulKernels.Gemm<T>(false, false, batch, units, units, hs[((k - 1) * units)..], ld, rk, units, zt, ld, true);
             ForwardStep<T>(act, batch, units, zt, ld, hs[(k * units)..], ld);
         }
@@ -149,6 +156,7 @@ internal sealed class SimpleRnnSequenceOp : Op
         var saved = Saved.Of(tape, e);
         TensorData x = saved.X, w = saved.Kernel, r = saved.RecurrentKernel, h0 = saved.H0, h = e.Out;
         var bias = saved.Bias;
+        var masks = saved.Masks;
         var act = saved.Activation;
         bool goBackwards = saved.GoBackwards;
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0];
@@ -161,27 +169,47 @@ internal sealed class SimpleRnnSequenceOp : Op
         dhNext.Clear();
         var rt = tape.Scratch<T>(units * units);
         Transpose<T>(r.Span<T>(), units, units, rt);
+        var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
         {
             int t = TimeOf(k, steps, goBackwards);
             var dzt = dZ[(t * units)..];
             BackwardStep<T>(act, batch, units, dH[(k * units)..], ld, dhNext, hs[(k * units)..], ld, dzt, ld);
-            if (k > 0 || h0.RequiresGrad)
-                MatMulKernels.Gemm<T>(false, false, batch, units, units, dzt, ld, rt, units, dhNext, units, false);
+            if (k == 0 && !h0.RequiresGrad) continue;
+            if (masks.Recurrent is { } mr)
+            {
+                dhNext.Clear();
+                SequenceMasks.MaskedGemmInputGrad<T>(1, batch, units, units, dzt, ld, rt, mr.Span<T>(), 1, dhNext, units, stepScratch);
+            }
+            else MatMulKernels.Gemm<T>(false, false, batch, units, units, dzt, ld, rt, units, dhNext, units, false);
         }
 
         AccumulateInto<T>(tape, h0, dhNext);
         if (w.RequiresGrad)
-            MatMulKernels.Gemm<T>(true, false, features, units, rows, x.Span<T>(), features, dZ, units, tape.Grad<T>(w), units, true);
+        {
+            if (masks.Input is { } mx)
+                SequenceMasks.MaskedGemmWeightGrad<T>(1, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, units, tape.Grad<T>(w), units, tape.Scratch<T>(rows * features));
+            else MatMulKernels.Gemm<T>(true, false, features, units, rows, x.Span<T>(), features, dZ, units, tape.Grad<T>(w), units, true);
+        }
         if (r.RequiresGrad)
         {
             var hPrev = tape.Scratch<T>(rows * units);
             BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
-            MatMulKernels.Gemm<T>(true, false, units, units, rows, hPrev, units, dZ, units, tape.Grad<T>(r), units, true);
+            if (masks.Recurrent is { } mr)
+                SequenceMasks.MaskedGemmWeightGrad<T>(1, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, units, tape.Grad<T>(r), units, tape.Scratch<T>(rows * units));
+            else MatMulKernels.Gemm<T>(true, false, units, units, rows, hPrev, units, dZ, units, tape.Grad<T>(r), units, true);
         }
         if (bias is not null && bias.RequiresGrad) AddColumnSums<T>(dZ, rows, units, units, tape.Grad<T>(bias));
         if (x.RequiresGrad)
-            MatMulKernels.Gemm<T>(false, true, rows, features, units, dZ, units, w.Span<T>(), units, tape.Grad<T>(x), features, true);
+        {
+            if (masks.Input is { } mx)
+            {
+                var wt = tape.Scratch<T>(units * features);
+                Transpose<T>(w.Span<T>(), features, units, wt);
+                SequenceMasks.MaskedGemmInputGrad<T>(1, rows, units, features, dZ, units, wt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
+            }
+            else MatMulKernels.Gemm<T>(false, true, rows, features, units, dZ, units, w.Span<T>(), units, tape.Grad<T>(x), features, true);
+        }
     }
 }

@@ -1,0 +1,68 @@
+using Rnnx.Random;
+
+namespace Rnnx.Layers;
+
+/// <summary>
+/// What a training call is: the model seed, the training step and the global index of the first sample row. Random
+/// layers (<see cref="Dropout"/>, <see cref="GaussianNoise"/>, recurrent dropout) derive their noise from it with
+/// <see cref="CounterRandom"/>, so the noise of a row depends on (seed, layer, step, row, element) only: the same with 1,
+/// 2 or 4 threads and with any number of shards. <see cref="Models.Sequential"/>'s <c>Fit</c> and <c>TrainOnBatch</c>
+/// enter one per shard (seed: the model's <c>Seed</c>; step: the optimizer's iteration count; first row: the shard's
+/// first position in the epoch's sample order). A call with <c>training: true</c> outside any context draws as if with
+/// seed 0, first row 0 and a per-layer call counter as the step (fresh noise every call, as Keras).
+/// </summary>
+/// <param name="Seed">The model's seed.</param>
+/// <param name="Step">The training step (a fresh draw every step).</param>
+/// <param name="FirstRow">The global index of the batch's first row.</param>
+public readonly record struct TrainingContext(long Seed, long Step, long FirstRow)
+{
+    [ThreadStatic] private static TrainingContext? t_current;
+
+    /// <summary>The context of this thread, or null outside any.</summary>
+    public static TrainingContext? Current => t_current;
+
+    /// <summary>Makes <paramref name="context"/> this thread's context until the returned scope is disposed (no allocation).</summary>
+    public static Scope Enter(TrainingContext context)
+    {
+        var previous = t_current;
+        t_current = context;
+        return new Scope(previous);
+    }
+
+    /// <summary>Restores the previous context when disposed.</summary>
+    public readonly ref struct Scope
+    {
+        private readonly TrainingContext? _previous;
+
+        internal Scope(TrainingContext? previous) => _previous = previous;
+
+        /// <summary>Restores the previous context.</summary>
+        public void Dispose() => t_current = _previous;
+    }
+
+    /// <summary>
+    /// The noise key of one random draw of <paramref name="layer"/>: its stream from <paramref name="seed"/> (Keras's
+    /// layer <c>seed</c>) when given, else from the context's seed and the layer's name; <paramref name="part"/>
+    /// tells apart the masks of one layer (input, recurrent, per gate).
+    /// </summary>
+    internal static NoiseKey KeyFor(Layer layer, int? seed, ulong part, ref long callsOutsideContext)
+    {
+        long baseSeed = 0, step, firstRow = 0;
+        if (t_current is { } c)
+        {
+            baseSeed = c.Seed;
+            step = c.Step;
+            firstRow = c.FirstRow;
+        }
+        else step = Interlocked.Increment(ref callsOutsideContext) - 1;
+        ulong stream = seed is int s
+            ? CounterRandom.Stream(s, 0x5EED, part)
+            : CounterRandom.Stream(baseSeed, CounterRandom.StableHash(layer.Name), part);
+        return new NoiseKey(stream, step, firstRow);
+    }
+
+    /// <summary>Refuses a rate outside [0, 1), naming the layer and the argument.</summary>
+    internal static double CheckRate(string layer, string argument, double rate) =>
+        rate >= 0 && rate < 1 ? rate
+        : throw new ArgumentOutOfRangeException(argument, rate, $"{layer}: {argument} must be in [0, 1) (the fraction of units dropped), got {rate}.");
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Rnnx.Benchmarks.Scaling;
+
+namespace Rnnx.Tests.Benchmarks;
+
+/// <summary>The scaling command measures scalebench's grid and writes its JSON.</summary>
+public class ScalingBenchmarkTests
+{
+    // Printed by scalebench's libtorch program (../shared/scalebench, TorchScaling --params, SCALING_GRID=medium), whose
+    // torch ports are built to have the Keras models' trainable parameter counts.
+    private static readonly Dictionary<string, long> TorchParams = new()
+    {
+        ["lstm2 u20 t50 b32"] = 5250, ["lstm2 u64 t50 b32"] = 50570, ["lstm2 u128 t50 b32"] = 199434,
+        ["lstm2 u256 t50 b32"] = 792074, ["lstm2 u512 t50 b32"] = 3157002, ["lstm2 u256 t200 b32"] = 792074,
+        ["lstm2 u128 t50 b128"] = 199434, ["lstm2 u128 t50 b32 f32"] = 215306, ["gru2 u64 t50 b32"] = 38474,
+        ["gru2 u256 t50 b32"] = 596234, ["wavenet u20 t50 b32"] = 6010, ["wavenet u64 t50 b32"] = 58634,
+        ["wavenet u128 t50 b32"] = 231946, ["wavenet u64 t1000 b32"] = 58634,
+    };
+
+    [Test]
+    public void MediumGrid_ParameterCountsEqualTheLibtorchHarness()
+    {
+        var grid = ScalingGrid.Grid("medium", null);
+        Assert.That(grid.Select(c => c.Name), Is.EqualTo(TorchParams.Keys), "the same configurations in the same order");
+        foreach (var c in grid) Assert.That(ScalingBenchmark.CountParams(c), Is.EqualTo(TorchParams[c.Name]), c.Name);
+    }
+
+    [Test]
+    public void TinyGrid_RunsAndWritesScalebenchJson()
+    {
+        var configs = new[] { new ScalingConfig("lstm2", 8, 6, 4, 1), new ScalingConfig("gru2", 8, 6, 4, 2), new ScalingConfig("wavenet", 4, 12, 4, 1) };
+        var report = ScalingBenchmark.NewReport(threads: 2);
+        foreach (var c in configs) report.Results.Add(ScalingBenchmark.RunConfig(c, 2, new TimingProtocol(Warmup: 1, MinRuns: 2, MinSeconds: 0)));
+        using var doc = JsonDocument.Parse(ScalingGrid.ToJson(report));
+        var root = doc.RootElement;
+        Assert.That(root.GetProperty("threads").GetInt32(), Is.EqualTo(2));
+        Assert.That(root.GetProperty("engine").GetString(), Does.StartWith("Rnnx"));
+        var results = root.GetProperty("results");
+        Assert.That(results.GetArrayLength(), Is.EqualTo(3));
+        var first = results[0];
+        Assert.That(first.GetProperty("name").GetString(), Is.EqualTo("lstm2 u8 t6 b4"));
+        Assert.That(results[1].GetProperty("name").GetString(), Is.EqualTo("gru2 u8 t6 b4 f2"));
+        // LSTM(8) on 1 feature + LSTM(8) + Dense(10): 4(8*9+8) + 4(8*16+8) + 90 (Keras's count)
+        Assert.That(first.GetProperty("parameters").GetInt64(), Is.EqualTo(4 * (8 * 9 + 8) + 4 * (8 * 16 + 8) + 90));
+        foreach (var r in results.EnumerateArray())
+        {
+            foreach (var key in new[] { "step_ms", "predict1_ms", "predict256_ms" })
+                Assert.That(r.GetProperty(key).GetDouble(), Is.GreaterThan(0), key);
+            foreach (var key in new[] { "step_runs", "predict1_runs", "predict256_runs" })
+                Assert.That(r.GetProperty(key).GetInt32(), Is.GreaterThanOrEqualTo(2), key);
+            Assert.That(r.GetProperty("step_alloc_kb").GetDouble(), Is.GreaterThanOrEqualTo(0));
+            Assert.That(double.IsFinite(r.GetProperty("final_loss").GetDouble()), Is.True);
+        }
+    }
+
+    [TestCase("--threads", "0")]
+    [TestCase("--grid", "huge")]
+    [TestCase("--only", "transformer")]
+    [TestCase("--bogus", "1")]
+    public void BadArguments_AreRefusedWithExitCode2(string option, string value)
+    {
+        var err = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(err);
+        try
+        {
+            Assert.That(ScalingBenchmark.Run([option, value, "--params"]), Is.EqualTo(2));
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        Assert.That(err.ToString(), Does.Contain("usage: scaling"));
+    }
+}
