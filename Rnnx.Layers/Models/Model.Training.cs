@@ -210,11 +210,13 @@ public partial class Model
     {
         if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before TrainOnBatch.");
         using var mutation = _access.Mutate(nameof(TrainOnBatch));
-        if (!_lastBatch.X.IsSameTensor(x) || !_lastBatch.Y.IsSameTensor(y))
+        if (!_lastGiven.X.IsSameTensor(x) || !_lastGiven.Y.IsSameTensor(y))
         {
+            var given = (x, y);
             x = CheckInputs(x, "inputs");
             y = AlignTargets(x, y, "targets");
             _lastBatch = (x, y);
+            _lastGiven = given;
         }
         else (x, y) = _lastBatch;
         int n = x.Shape[0];
@@ -233,8 +235,9 @@ public partial class Model
         return TrainStep(x, y, default, null, _batchIndex, 0, n, _trainable, 0, 0, null);
     }
 
-    // TrainOnBatch caches: the validated views of the last batch (re-validated when new tensors come in).
-    private (Tensor X, Tensor Y) _lastBatch;
+    // TrainOnBatch caches: the validated views of the last batch (re-validated when new tensors come in), and the tensors
+    // as given, which the validated ones differ from when targets are reshaped (a trailing 1 squeezed or added).
+    private (Tensor X, Tensor Y) _lastBatch, _lastGiven;
     private int[] _batchIndex = [];
     private IReadOnlyList<Parameter>? _trainable;
     private int _trainableVersion;

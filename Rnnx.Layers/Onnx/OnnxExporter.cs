@@ -40,21 +40,24 @@ public sealed class OnnxExportOptions
 }
 
 /// <summary>
-/// Exports a trained <see cref="Sequential"/> model to ONNX (https://onnx.ai), written with a built-in protobuf encoder
+/// Exports a trained model (<see cref="Sequential"/> or functional with one input and one output) to ONNX (https://onnx.ai), written with a built-in protobuf encoder
 /// (no dependency), for ONNX Runtime or any other ONNX runtime. The graph takes <c>input</c> (batch, steps, features) —
 /// batch and unknown lengths are symbolic — and returns <c>output</c> in float32.
 /// </summary>
 /// <remarks>
-/// <para>Each layer emits its own nodes (<c>Layer.ExportOnnx</c>). Operators (opset 17): Dense → MatMul + Add (MatMul broadcasts over (batch, time, features));
+/// <para>Each call of the model's graph emits its own nodes (<c>Layer.ExportOnnx</c>, <c>ExportOnnxMany</c> for several
+/// inputs or outputs), in graph order; a shared layer's later calls are named <c>layer/call_1</c>... Operators (opset 17): Dense → MatMul + Add (MatMul broadcasts over (batch, time, features));
 /// Flatten → Flatten; TimeDistributed → its layer on the last axis (Dense, activations, LayerNormalization) or a
 /// Reshape around it; SimpleRNN/LSTM/GRU (and <see cref="RNN"/> over their cells) → RNN/LSTM/GRU with weights
 /// transposed to [num_directions, gates·hidden, input], LSTM gates permuted from Keras's i, f, c, o to ONNX's i, o, f, c,
 /// GRU bias rows as [Wb, Rb] with <c>linear_before_reset = 1</c> for reset_after, inputs and outputs transposed around
 /// the time-major operator; Bidirectional → one such node with direction "bidirectional" (or one node per direction when
 /// an explicit backward layer differs in operator, size or bias) followed by the merge (Concat, Add, Mul); Conv1D → Conv on (batch, channels, length) with causal padding as pads [left, 0] and
-/// "same" as TensorFlow's split; LayerNormalization → LayerNormalization (axis −1); activations tanh, sigmoid, relu.</para>
+/// "same" as TensorFlow's split; LayerNormalization → LayerNormalization (axis −1); activations tanh, sigmoid, relu;
+/// Add/Multiply → Add/Mul chains, Average → Add chain and Div, Concatenate → Concat, RepeatVector → Unsqueeze + Expand;
+/// a recurrent layer's initial states → the operator's initial_h/initial_c, its returned states → Y_h/Y_c.</para>
 /// <para>Not exported (a <see cref="NotSupportedException"/> names the layer): custom cells and layers, custom
-/// activations, <c>return_state</c> outputs (only the main output is exported). Float64 models are exported with their
+/// activations, models with several inputs or outputs. Float64 models are exported with their
 /// weights rounded to float32.</para>
 /// </remarks>
 public static class OnnxExporter

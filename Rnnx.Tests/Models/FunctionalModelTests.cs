@@ -189,7 +189,11 @@ public class FunctionalModelTests
 
     [TestCase("sequential")]
     [TestCase("chain")]
+    [TestCase("encoder_decoder")]
     [TestCase("lstm_state")]
+    [TestCase("output_and_state")]
+    [TestCase("lstm_initial_state")]
+    [TestCase("gru_initial_state")]
     [TestCase("repeat")]
     [TestCase("lstm_seq")]
     public void TrainingStepAllocatesUnderOneKilobyte(string kind)
@@ -205,6 +209,15 @@ public class FunctionalModelTests
                 case "lstm_state":
                     var (_, h, _) = new LSTM(4, returnState: true).ApplyMany(x);
                     return new Model(x, new Dense(10).Apply(h));
+                case "output_and_state":
+                    var (y1, h1, _) = new LSTM(4, returnState: true).ApplyMany(x);
+                    return new Model(x, new Dense(10).Apply(new Add().ApplyMany(y1, h1)[0]));
+                case "lstm_initial_state":
+                    var (_, h2, c2) = new LSTM(4, returnState: true).ApplyMany(x);
+                    return new Model(x, new Dense(10).Apply(new LSTM(4).ApplyMany(x, h2, c2)[0]));
+                case "gru_initial_state":
+                    var (_, h3) = new GRU(4, returnState: true).ApplyMany(x);
+                    return new Model(x, new Dense(10).Apply(new GRU(4).ApplyMany(x, h3)[0]));
                 case "repeat":
                     var r = new RepeatVector(10).Apply(new LSTM(4).Apply(x));
                     return new Model(x, new Dense(1).Apply(new Flatten().Apply(new TimeDistributed(new Dense(1)).Apply(r))));
@@ -220,5 +233,92 @@ public class FunctionalModelTests
         long perStep = SteadyStateAllocation.BytesPerRun(() => m.TrainOnBatch(xs, ys), warmUps: 3, measured: 20).Max();
         TestContext.Out.WriteLine($"{kind}: {perStep} bytes per step");
         Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per training step");
+    }
+
+    [Test]
+    public void WeightsAreInKerasOrderLayerByLayer()
+    {
+        var m = EncoderDecoder(seed: 3);
+        m.Build();
+        Assert.That(m.NamedWeights().Select(w => w.Name), Is.EqualTo(new[]
+        {
+            "encoder/kernel", "encoder/recurrent_kernel", "encoder/bias",
+            "decoder/kernel", "decoder/recurrent_kernel", "decoder/bias",
+            "time_distributed/kernel", "time_distributed/bias",
+        }));
+        var weights = m.GetWeights();
+        Assert.That(weights[0].Shape, Is.EqualTo(new Shape(1, 16)));
+        var changed = weights.Select(w => w * 2.0).ToArray();
+        m.SetWeights(changed);
+        Assert.That(m.GetWeights()[3].ToFloatArray(), Is.EqualTo(changed[3].ToFloatArray()));
+        Assert.Throws<ShapeMismatchException>(() => m.SetWeights([.. changed[..^1], Tensor.Zeros(new Shape(3))]));
+        Assert.That(m.GetWeights()[^1].ToFloatArray(), Is.EqualTo(changed[^1].ToFloatArray()), "nothing changed");
+    }
+
+    /// <summary>Initial states as model inputs: gradients with respect to the sequence, the state input and every weight.</summary>
+    [Test]
+    public void GraphWithStateInputsGradientCheck([Values("gru", "lstm")] string kind)
+    {
+        var x = new Input([null, 2], name: "sequence");
+        var h = new Input([3], name: "h0");
+        Model m;
+        if (kind == "gru")
+            m = new Model([x, h], [new Dense(2).Apply(new GRU(3).ApplyMany(x, h)[0])]);
+        else
+        {
+            var c = new Input([3], name: "c0");
+            var (y, hT, cT) = new LSTM(3, returnSequences: true, returnState: true).ApplyMany(x, h, c);
+            m = new Model([x, h, c], [new TimeDistributed(new Dense(2)).Apply(y), new Concatenate().ApplyMany(hT, cT)[0]]);
+        }
+        m.Build(dtype: DType.Float64);
+        var r = new RandomTensors(21);
+        foreach (var p in m.Weights) p.Assign(r.Uniform(p.Shape, -0.6, 0.6));
+        var inputs = m.Inputs.Select(t => r.Uniform(new Shape([2, .. t.Shape.Select(d => d ?? 4)]))).ToArray();
+        var result = GradientChecker.Check(() =>
+        {
+            var outs = m.CallMany(inputs, training: true);
+            return Tensor.Concat(0, outs.Select(o => Tensor.Reshape(o, o.Size)).ToArray());
+        }, [.. inputs, .. m.Weights.Select(p => p.Value)]);
+        Assert.That(result.Elements, Is.EqualTo(inputs.Sum(t => t.Size) + m.CountParams()));
+    }
+
+    [Test]
+    public void WhileFitRunsReadsAreRefusedNamingBoth()
+    {
+        var a = new Input([null, 1]);
+        var b = new Input([null, 1]);
+        var m = new Model([a, b], [new Add().ApplyMany(new LSTM(3).Apply(a), new LSTM(3).Apply(b))[0]], name: "pair");
+        var single = EncoderDecoder(seed: 4);
+        single.Compile(new Adam(), Loss.MeanSquaredError);
+        var (x, y) = ChapterSlices.Take(ChapterSlices.TenStep.Train, 64);
+        using var entered = new ManualResetEventSlim();
+        using var open = new ManualResetEventSlim();
+        var gate = new GateCallback(entered, open);
+        var fitting = new Thread(() => single.Fit(x, y, epochs: 1, batchSize: 32, callbacks: [gate], verbose: 0));
+        fitting.Start();
+        try
+        {
+            Assert.That(entered.Wait(TimeSpan.FromSeconds(30)), "Fit reached its first batch end");
+            var e = Assert.Throws<InvalidOperationException>(() => single.PredictMany([x]));
+            Assert.That(e!.Message, Does.Contain("PredictMany").And.Contain("while Fit is running"));
+            e = Assert.Throws<InvalidOperationException>(() => single.CallMany([x]));
+            Assert.That(e!.Message, Does.Contain("CallMany").And.Contain("while Fit is running"));
+        }
+        finally
+        {
+            open.Set();
+            fitting.Join();
+        }
+        Assert.That(m.PredictMany([Tensor.Ones(new Shape(2, 5, 1)), Tensor.Ones(new Shape(2, 5, 1))])[0].Shape, Is.EqualTo(new Shape(2, 3)));
+    }
+
+    private sealed class GateCallback(ManualResetEventSlim entered, ManualResetEventSlim open) : Callback
+    {
+        public override void OnBatchEnd(int epoch, int batch, IReadOnlyDictionary<string, double> logs)
+        {
+            if (epoch > 0 || batch > 0) return;
+            entered.Set();
+            open.Wait(TimeSpan.FromSeconds(30));
+        }
     }
 }
