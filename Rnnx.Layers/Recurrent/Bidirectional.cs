@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Rnnx.Onnx;
-using Rnnx.Random;
 using Rnnx.Saving;
 
 namespace Rnnx.Layers;
@@ -17,7 +16,9 @@ namespace Rnnx.Layers;
 /// Merge modes: <c>"concat"</c> (default, features of the forward output then the backward one), <c>"sum"</c>,
 /// <c>"mul"</c>, <c>"ave"</c> ((y + y_rev) / 2), or <c>null</c> (both outputs, unmerged). With <c>null</c> or with
 /// <c>return_state</c> the layer has several outputs, in Keras's order: the merged output (or the forward then the
-/// backward output), then the forward layer's final states, then the backward layer's; get them from <see cref="Run"/>.
+/// backward output), then the forward layer's final states, then the backward layer's; get them from <see cref="Run"/>,
+/// <see cref="Layer.CallMany(IReadOnlyList{Tensor}, bool)"/> or, in a functional model, <see cref="Layer.ApplyMany"/>.
+/// Initial states follow the input as extra inputs, the forward layer's first (Keras's split of <c>initial_state</c>).
 /// </remarks>
 [SavedAs("Bidirectional")]
 public sealed class Bidirectional : Layer
@@ -64,7 +65,7 @@ public sealed class Bidirectional : Layer
     /// <summary>Whether both layers' final states are outputs too (the wrapped layer's <c>return_state</c>).</summary>
     public bool ReturnState => ForwardLayer.ReturnState;
 
-    /// <summary>The number of outputs <see cref="Run"/> returns: 1 or 2 (null merge mode), plus each direction's states with <see cref="ReturnState"/>.</summary>
+    /// <summary>The number of outputs: 1 or 2 (null merge mode), plus each direction's final states with <see cref="ReturnState"/>.</summary>
     public override int OutputCount => (MergeMode is null ? 2 : 1) + (ReturnState ? ForwardLayer.Cell.StateSizes.Count + BackwardLayer.Cell.StateSizes.Count : 0);
 
     /// <summary>Run both directions with the fused sequence kernels when the cells have them (default true); false runs the composed step loops.</summary>
@@ -120,20 +121,41 @@ public sealed class Bidirectional : Layer
         BackwardLayer.BuildInContext(inputShape);
     }
 
+    /// <summary>Inputs are the sequence, optionally followed by the forward layer's initial states and then the backward layer's.</summary>
+    protected override void BuildCore(IReadOnlyList<int?[]> inputShapes)
+    {
+        CheckInitialStateShapes(inputShapes);
+        BuildCore(inputShapes[0]);
+    }
+
     private void CheckSequenceShape(int?[] inputShape)
     {
         if (inputShape.Length != 2 || inputShape[1] is null)
             throw ShapeError($"expects input (batch, time, features) with known features, got (batch, {string.Join(", ", inputShape.Select(d => d?.ToString() ?? "None"))}).");
     }
 
-    /// <summary>The shapes (without batch) of every output, in <see cref="Run"/>'s order.</summary>
-    /// <exception cref="ShapeMismatchException">The input shape does not fit.</exception>
-    public IReadOnlyList<int?[]> ComputeOutputShapes(int?[] inputShape)
+    /// <summary>None, or as many initial states as both layers have, each fitting its layer (checked by that layer, which names itself).</summary>
+    private void CheckInitialStateShapes(IReadOnlyList<int?[]> inputShapes)
     {
-        ArgumentNullException.ThrowIfNull(inputShape);
-        CheckSequenceShape(inputShape);
-        var y = ForwardLayer.ComputeOutputShape(inputShape);
-        var yr = BackwardLayer.ComputeOutputShape(inputShape);
+        if (inputShapes.Count == 0) throw ShapeError("called with no inputs.");
+        int nf = ForwardLayer.Cell.StateSizes.Count, nb = BackwardLayer.Cell.StateSizes.Count, given = inputShapes.Count - 1;
+        if (given == 0) return;
+        if (given != nf + nb)
+            throw ShapeError($"expects {nf + nb} initial states ({nf} for '{ForwardLayer.Name}', then {nb} for '{BackwardLayer.Name}'), got {given}: " +
+                $"{string.Join(", ", inputShapes.Skip(1).Select(ShapeText))}.");
+        ForwardLayer.ComputeOutputShapes([inputShapes[0], .. inputShapes.Skip(1).Take(nf)]);
+        BackwardLayer.ComputeOutputShapes([inputShapes[0], .. inputShapes.Skip(1 + nf)]);
+    }
+
+    /// <summary>The shapes (without batch) of every output, in <see cref="Run"/>'s order.</summary>
+    /// <exception cref="ShapeMismatchException">The input or an initial state shape does not fit.</exception>
+    public override IReadOnlyList<int?[]> ComputeOutputShapes(IReadOnlyList<int?[]> inputShapes)
+    {
+        ArgumentNullException.ThrowIfNull(inputShapes);
+        CheckInitialStateShapes(inputShapes);
+        CheckSequenceShape(inputShapes[0]);
+        var y = ForwardLayer.ComputeOutputShape(inputShapes[0]);
+        var yr = BackwardLayer.ComputeOutputShape(inputShapes[0]);
         var shapes = new List<int?[]>();
         if (MergeMode is null) shapes.AddRange([y, yr]);
         else if (MergeMode == "concat") shapes.Add([.. y[..^1], y[^1] + yr[^1]]);
@@ -143,35 +165,55 @@ public sealed class Bidirectional : Layer
         return shapes;
     }
 
-    /// <inheritdoc />
-    /// <exception cref="InvalidOperationException">The layer has several outputs (null merge mode or return_state).</exception>
+    /// <summary>The merged output's shape (without batch).</summary>
+    /// <exception cref="InvalidOperationException">A null merge mode: the layer has two outputs and no merged one.</exception>
     public override int?[] ComputeOutputShape(int?[] inputShape)
     {
-        RequireSingleOutput();
-        return ComputeOutputShapes(inputShape)[0];
+        RequireMergeMode();
+        return ComputeOutputShapes([inputShape])[0];
     }
 
-    private void RequireSingleOutput()
+    private void RequireMergeMode()
     {
-        if (OutputCount > 1)
-            throw new InvalidOperationException($"{Name}: with {(MergeMode is null ? "merge mode null" : "return_state")} the layer has {OutputCount} outputs, " +
-                "so it cannot be a layer of a Sequential model or be called for one tensor; use Run, which returns every output.");
+        if (MergeMode is null)
+            throw new InvalidOperationException($"{Name}: with merge mode null the layer has {OutputCount} outputs (the forward and the backward one" +
+                $"{(ReturnState ? ", then the states" : "")}) and no merged one; call CallMany or Run, or use ApplyMany in a functional model.");
     }
 
-    /// <inheritdoc />
+    /// <summary>The merged output (with <see cref="ReturnState"/>, without the states, as <see cref="RNN"/>'s single-output call).</summary>
     protected override Tensor Forward(Tensor input, bool training)
     {
-        RequireSingleOutput();
-        CheckInput(input);
-        var y = ForwardLayer.Call(input, training);
-        var yr = BackwardLayer.Call(input, training);
-        return Merge(y, ReturnSequences ? Tensor.Flip(yr, 1) : yr);
+        RequireMergeMode();
+        RunBoth(input, default, training, default, default, out var y, out var yr);
+        return Merge(y, yr);
     }
 
-    private void CheckInput(Tensor input)
+    /// <summary>Runs on [sequence, initial states...] and writes every output in <see cref="Run"/>'s order.</summary>
+    protected override void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training)
+    {
+        int nf = ForwardLayer.Cell.StateSizes.Count, nb = BackwardLayer.Cell.StateSizes.Count, first = MergeMode is null ? 2 : 1;
+        var init = inputs[1..];
+        if (init.Length != 0 && init.Length != nf + nb)
+            throw ShapeError($"expects {nf + nb} initial states ({nf} for '{ForwardLayer.Name}', then {nb} for '{BackwardLayer.Name}'), got {init.Length}.");
+        RunBoth(inputs[0], init, training, ReturnState ? outputs.Slice(first, nf) : default, ReturnState ? outputs.Slice(first + nf, nb) : default,
+            out var y, out var yr);
+        if (MergeMode is null)
+        {
+            outputs[0] = y;
+            outputs[1] = yr;
+        }
+        else outputs[0] = Merge(y, yr);
+    }
+
+    /// <summary>Both directions (fused for the built-in cells), the backward sequence flipped back into time order.</summary>
+    private void RunBoth(Tensor input, ReadOnlySpan<Tensor> initialState, bool training, Span<Tensor> forwardStates, Span<Tensor> backwardStates,
+        out Tensor y, out Tensor yr)
     {
         if (input.Rank != 3) throw ShapeError($"expects input (batch, time, features), got {input.Shape}.");
-        if (input.DType != DType) throw new ArgumentException($"{Name}: input dtype {input.DType} differs from the layer's {DType}.", nameof(input));
+        int nf = ForwardLayer.Cell.StateSizes.Count;
+        y = ForwardLayer.RunCore(input, initialState.IsEmpty ? default : initialState[..nf], training, forwardStates);
+        yr = BackwardLayer.RunCore(input, initialState.IsEmpty ? default : initialState[nf..], training, backwardStates);
+        if (ReturnSequences) yr = Tensor.Flip(yr, 1);
     }
 
     private Tensor Merge(Tensor y, Tensor yr) => MergeMode switch
@@ -183,9 +225,10 @@ public sealed class Bidirectional : Layer
     };
 
     /// <summary>
-    /// Runs the layer and returns every output in Keras's order: the merged output (or, with a null merge mode, the
-    /// forward output then the backward one in time order), then, with <see cref="ReturnState"/>, the forward layer's
-    /// final states and the backward layer's.
+    /// Runs the layer and returns every output in Keras's order (<see cref="Layer.CallMany(IReadOnlyList{Tensor}, bool)"/>
+    /// with the initial states after the input): the merged output (or, with a null merge mode, the forward output then
+    /// the backward one in time order), then, with <see cref="ReturnState"/>, the forward layer's final states and the
+    /// backward layer's.
     /// </summary>
     /// <param name="input">(batch, time, features).</param>
     /// <param name="initialState">
@@ -193,30 +236,10 @@ public sealed class Bidirectional : Layer
     /// [h_fwd, c_fwd, h_bwd, c_bwd] for LSTM); zeros when omitted.
     /// </param>
     /// <param name="training">Keras's training flag, passed to both layers; it does not decide recording (see <see cref="Layer.Call(Tensor, bool)"/>).</param>
-    /// <exception cref="ArgumentException">Wrong number of initial states, or the input's dtype differs from the layer's.</exception>
-    /// <exception cref="ShapeMismatchException">The input or an initial state has the wrong shape.</exception>
-    public Tensor[] Run(Tensor input, IReadOnlyList<Tensor>? initialState = null, bool training = false)
-    {
-        int nf = ForwardLayer.Cell.StateSizes.Count, nb = BackwardLayer.Cell.StateSizes.Count;
-        if (initialState is not null && initialState.Count != nf + nb)
-            throw new ArgumentException($"{Name}: expected {nf + nb} initial state tensors ({nf} for '{ForwardLayer.Name}', then {nb} for '{BackwardLayer.Name}'), " +
-                $"got {initialState.Count}.", nameof(initialState));
-        if (input.Rank != 3) throw ShapeError($"expects input (batch, time, features), got {input.Shape}.");
-        if (!IsBuilt)
-        {
-            using var scope = BuildContext.Enter(input.DType, BuildContext.CurrentOrNull?.Rng ?? new NumPyRandomState(0));
-            BuildInContext([input.Shape[1], input.Shape[2]]);
-        }
-        CheckInput(input);
-        var (y, forwardStates) = ForwardLayer.Run(input, initialState?.Take(nf).ToArray(), training);
-        var (yr, backwardStates) = BackwardLayer.Run(input, initialState?.Skip(nf).ToArray(), training);
-        if (ReturnSequences) yr = Tensor.Flip(yr, 1);
-        var outputs = new List<Tensor>(OutputCount);
-        if (MergeMode is null) outputs.AddRange([y, yr]);
-        else outputs.Add(Merge(y, yr));
-        if (ReturnState) outputs.AddRange([.. forwardStates, .. backwardStates]);
-        return [.. outputs];
-    }
+    /// <exception cref="ArgumentException">The input's dtype differs from the layer's.</exception>
+    /// <exception cref="ShapeMismatchException">The input, the number of initial states or one's shape does not fit.</exception>
+    public Tensor[] Run(Tensor input, IReadOnlyList<Tensor>? initialState = null, bool training = false) =>
+        CallMany([input, .. initialState ?? []], training);
 
     /// <inheritdoc />
     public override LayerConfig GetConfig() => new LayerConfig().Set("merge_mode", MergeMode).Set("layer", ForwardLayer).Set("backward_layer", BackwardLayer);
@@ -228,41 +251,60 @@ public sealed class Bidirectional : Layer
     /// <summary>
     /// One ONNX recurrent node with <c>direction="bidirectional"</c> when both layers map onto the same operator with the
     /// same size and settings and the forward layer runs forward; otherwise each layer's own node. The merge is
-    /// expressed with ONNX ops after it (Concat, Add, Mul). Several outputs (null merge mode, return_state) are refused.
+    /// expressed with ONNX ops after it (Concat, Add, Mul). Called for one tensor, only the merged output is exported
+    /// (as RNN exports only its main output); a null merge mode has no merged output and is refused there.
     /// </summary>
     internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path)
     {
-        if (OutputCount > 1)
-            throw new NotSupportedException($"ONNX export: Bidirectional layer '{path}' has {OutputCount} outputs ({(MergeMode is null ? "merge mode null" : "return_state")}); " +
-                "only a single output is exported (use a merge mode and return_state false, or run the model in Rnnx).");
+        if (MergeMode is null)
+            throw new NotSupportedException($"ONNX export: Bidirectional layer '{path}' has 2 outputs (merge mode null) and no merged one; " +
+                "export a model with a merge mode (\"concat\", \"sum\", \"mul\", \"ave\"), or use it in a functional model, or run the model in Rnnx.");
+        return ExportOnnxCore(graph, input, inputShape, [], path, returnStates: false)[0];
+    }
+
+    /// <summary>[x, initial states...] → every output in <see cref="Run"/>'s order: ONNX's initial_h/initial_c and Y_h/Y_c, both directions stacked.</summary>
+    internal override string[] ExportOnnxMany(OnnxGraph graph, IReadOnlyList<string> inputs, IReadOnlyList<int?[]> inputShapes, string path) =>
+        ExportOnnxCore(graph, inputs[0], inputShapes[0], [.. inputs.Skip(1)], path, ReturnState);
+
+    private string[] ExportOnnxCore(OnnxGraph graph, string input, int?[] inputShape, string[] initialStates, string path, bool returnStates)
+    {
         string fPath = $"{path}/{ForwardLayer.Name}", bPath = $"{path}/{BackwardLayer.Name}";
         var f = ForwardLayer.OnnxOperatorOrRefusal(fPath);
         var b = BackwardLayer.OnnxOperatorOrRefusal(bPath);
+        int nf = ForwardLayer.Cell.StateSizes.Count;
         string y, yr;
+        string[] forwardStates, backwardStates;
         if (!ForwardLayer.GoBackwards && f.OpType == b.OpType && f.Units == b.Units && (f.Bias is null) == (b.Bias is null)
             && f.Attributes.SequenceEqual(b.Attributes))
-            (y, yr) = ExportOneNode(graph, input, path, f, b);
+            (y, yr, forwardStates, backwardStates) = ExportOneNode(graph, input, initialStates, path, f, b, returnStates);
         else
         {
-            y = ForwardLayer.ExportOnnx(graph, input, inputShape, fPath);
-            yr = BackwardLayer.ExportOnnx(graph, input, inputShape, bPath);
-            if (ReturnSequences) yr = graph.FlipTime(yr, bPath);
+            var fOut = ForwardLayer.ExportOnnxMany(graph, [input, .. initialStates.Take(nf)], [inputShape, .. ForwardLayer.Cell.StateSizes.Select(s => new int?[] { s })], fPath);
+            var bOut = BackwardLayer.ExportOnnxMany(graph, [input, .. initialStates.Skip(nf)], [inputShape, .. BackwardLayer.Cell.StateSizes.Select(s => new int?[] { s })], bPath);
+            (y, yr) = (fOut[0], ReturnSequences ? graph.FlipTime(bOut[0], bPath) : bOut[0]);
+            (forwardStates, backwardStates) = (fOut[1..], bOut[1..]);
         }
-        return MergeMode switch
+        string[] main = MergeMode switch
         {
-            "concat" => graph.Op("Concat", $"{path}/concat", [y, yr], OnnxGraph.Attr.Int("axis", -1)),
-            "sum" => graph.Op("Add", $"{path}/sum", [y, yr]),
-            "mul" => graph.Op("Mul", $"{path}/mul", [y, yr]),
-            _ => graph.Op("Mul", $"{path}/ave", [graph.Op("Add", $"{path}/sum", [y, yr]), graph.Constant($"{path}/half", [0.5f])]),
+            null => [y, yr],
+            "concat" => [graph.Op("Concat", $"{path}/concat", [y, yr], OnnxGraph.Attr.Int("axis", -1))],
+            "sum" => [graph.Op("Add", $"{path}/sum", [y, yr])],
+            "mul" => [graph.Op("Mul", $"{path}/mul", [y, yr])],
+            _ => [graph.Op("Mul", $"{path}/ave", [graph.Op("Add", $"{path}/sum", [y, yr]), graph.Constant($"{path}/half", [0.5f])])],
         };
+        return returnStates ? [.. main, .. forwardStates, .. backwardStates] : main;
     }
 
-    /// <summary>The bidirectional node; returns the forward and backward outputs, batch-major and in time order.</summary>
-    private (string Y, string YRev) ExportOneNode(OnnxGraph graph, string input, string path, OnnxRecurrentOperator f, OnnxRecurrentOperator b)
+    /// <summary>
+    /// The bidirectional node; returns the forward and backward outputs (batch-major, in time order) and, with
+    /// <paramref name="returnStates"/>, each direction's final states.
+    /// </summary>
+    private (string Y, string YRev, string[] ForwardStates, string[] BackwardStates) ExportOneNode(OnnxGraph graph, string input, string[] initialStates,
+        string path, OnnxRecurrentOperator f, OnnxRecurrentOperator b, bool returnStates)
     {
         var (fw, fr, fb) = f.DirectionWeights();
         var (bw, br, bb) = b.DirectionWeights();
-        int features = f.Kernel.Shape[0], cols = f.KerasGateOfOnnxGate.Length * f.Units;
+        int features = f.Kernel.Shape[0], cols = f.KerasGateOfOnnxGate.Length * f.Units, ns = ForwardLayer.Cell.StateSizes.Count;
         var inputs = new List<string>
         {
             graph.Op("Transpose", $"{path}/time_major", [input], OnnxGraph.Attr.Ints("perm", 1, 0, 2)),
@@ -270,23 +312,31 @@ public sealed class Bidirectional : Layer
             graph.Constant($"{path}/R", [.. fr, .. br], 2, cols, f.Units),
         };
         if (fb is not null) inputs.Add(graph.Constant($"{path}/B", [.. fb, .. bb!], 2, 2 * cols));
+        if (initialStates.Length > 0)
+        {
+            if (fb is null) inputs.Add("");
+            inputs.Add("");   // sequence_lens: every sequence has the full length
+            for (int i = 0; i < ns; i++)   // initial_h (then initial_c): the forward layer's state i over the backward layer's, (2, batch, units)
+                inputs.Add(graph.Op("Concat", $"{path}/initial_state_{i}", [
+                    graph.Op("Unsqueeze", $"{path}/forward_state_{i}", [initialStates[i], graph.ConstantInt64($"{path}/forward_state_axis_{i}", 0)]),
+                    graph.Op("Unsqueeze", $"{path}/backward_state_{i}", [initialStates[ns + i], graph.ConstantInt64($"{path}/backward_state_axis_{i}", 0)])],
+                    OnnxGraph.Attr.Int("axis", 0)));
+        }
         var attrs = OnnxRecurrentOperator.NodeAttributes(path, "bidirectional", f, b);
-        string directions;
-        int axis;
+        string[] outs = [ReturnSequences ? $"{path}/Y" : "", $"{path}/Y_h", .. returnStates && ns == 2 ? new[] { $"{path}/Y_c" } : []];
+        var produced = graph.Node(f.OpType, [.. inputs], outs, [.. attrs]);
+        string Direction(string all, int axis, int d, string hint) =>
+            graph.Op("Gather", $"{path}/{hint}", [all, graph.ConstantInt64Scalar($"{path}/{hint}_index", d)], OnnxGraph.Attr.Int("axis", axis));
+        string y, yr;
         if (ReturnSequences)
         {
             // Y is (time, 2, batch, units); ONNX gives the reverse direction's outputs in time order, as Keras's flipped y_rev.
-            var yAll = graph.Node(f.OpType, [.. inputs], [$"{path}/Y"], [.. attrs])[0];
-            directions = graph.Op("Transpose", $"{path}/batch_major", [yAll], OnnxGraph.Attr.Ints("perm", 2, 0, 1, 3));   // (batch, time, 2, units)
-            axis = 2;
+            var directions = graph.Op("Transpose", $"{path}/batch_major", [produced[0]], OnnxGraph.Attr.Ints("perm", 2, 0, 1, 3));   // (batch, time, 2, units)
+            (y, yr) = (Direction(directions, 2, 0, "forward"), Direction(directions, 2, 1, "backward"));
         }
-        else
-        {
-            directions = graph.Node(f.OpType, [.. inputs], ["", $"{path}/Y_h"], [.. attrs])[1];   // (2, batch, units)
-            axis = 0;
-        }
-        string Direction(int d, string hint) => graph.Op("Gather", $"{path}/{hint}", [directions, graph.ConstantInt64Scalar($"{path}/{hint}_index", d)],
-            OnnxGraph.Attr.Int("axis", axis));
-        return (Direction(0, "forward"), Direction(1, "backward"));
+        else (y, yr) = (Direction(produced[1], 0, 0, "forward"), Direction(produced[1], 0, 1, "backward"));   // Y_h (2, batch, units)
+        if (!returnStates) return (y, yr, [], []);
+        string[] States(int d, string hint) => [.. Enumerable.Range(0, ns).Select(i => Direction(produced[1 + i], 0, d, $"{hint}_state_{i}"))];
+        return (y, yr, States(0, "forward_final"), States(1, "backward_final"));
     }
 }

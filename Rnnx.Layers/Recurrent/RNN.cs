@@ -146,7 +146,7 @@ public partial class RNN : Layer
         return ReturnState ? [o, .. s] : [o];
     }
 
-    private Tensor RunCore(Tensor input, ReadOnlySpan<Tensor> initialState, bool training, Span<Tensor> finalStates, Tensor? mask)
+    internal Tensor RunCore(Tensor input, ReadOnlySpan<Tensor> initialState, bool training, Span<Tensor> finalStates, Tensor? mask = null)
     {
         if (input.Rank != 3) throw ShapeError($"expects input (batch, time, features), got {input.Shape}.");
         int features = BuiltInputShape![1]!.Value;

@@ -90,21 +90,23 @@ public sealed class OnnxExportTests
     }
 
     [TestCaseSource(nameof(Chapter))]
-    public void MatchesPredictInOnnxRuntime(Arch a)
+    public void MatchesPredictInOnnxRuntime(Arch a) => AssertMatchesOnnxRuntime(BuildTrainedLike(a), a.Name, a.Lengths);
+
+    /// <summary>The exported model in ONNX Runtime against Predict, within 1e-5, for each length and batches of 1 and 3.</summary>
+    private static void AssertMatchesOnnxRuntime(Model m, string name, int[] lengths)
     {
-        var m = BuildTrainedLike(a);
         var onnx = OnnxExporter.Export(m);
-        foreach (int steps in a.Lengths)
+        foreach (int steps in lengths)
             foreach (int batch in new[] { 1, 3 })
             {
                 var x = TestModels.Input([steps, m.InputShape![1]!.Value], batch, DType.Float32, seed: (uint)(steps * 10 + batch));
                 var expected = m.Predict(x);
                 var actual = RunOnnx(onnx, x, out var shape);
-                Assert.That(shape, Is.EqualTo(expected.Shape.ToArray()), $"{a.Name}: output shape, {steps} steps, batch {batch}");
+                Assert.That(shape, Is.EqualTo(expected.Shape.ToArray()), $"{name}: output shape, {steps} steps, batch {batch}");
                 var e = expected.ToFloatArray();
                 double maxErr = e.Zip(actual, (p, q) => Math.Abs(p - q)).Max();
-                TestContext.Out.WriteLine($"{a.Name} steps {steps} batch {batch}: max abs error {maxErr:E2}, max abs value {e.Max(Math.Abs):G3}");
-                Assert.That(maxErr, Is.LessThanOrEqualTo(1e-5), $"{a.Name}: max |Δ| over {steps} steps, batch {batch}");
+                TestContext.Out.WriteLine($"{name} steps {steps} batch {batch}: max abs error {maxErr:E2}, max abs value {e.Max(Math.Abs):G3}");
+                Assert.That(maxErr, Is.LessThanOrEqualTo(1e-5), $"{name}: max |Δ| over {steps} steps, batch {batch}");
             }
     }
 
@@ -132,6 +134,45 @@ public sealed class OnnxExportTests
         Assert.That(() => pair.ExportOnnx(new OnnxGraph(), "input", [null, 2], "pair"), Throws.TypeOf<NotSupportedException>()
             .With.Message.Contains("Bidirectional layer 'pair' has 2 outputs (merge mode null)"));
     }
+
+    /// <summary>Functional graphs whose Bidirectional layers take initial states, return states or leave the directions unmerged.</summary>
+    public static IEnumerable<string> BidirectionalGraphs() => ["states_feed_decoder", "unmerged", "states_two_nodes"];
+
+    private static Model BidirectionalGraph(string kind)
+    {
+        var x = new Input([null, 2]);
+        SymbolicTensor output;
+        switch (kind)
+        {
+            case "states_feed_decoder":
+            {
+                var o = new Bidirectional(new LSTM(4, returnState: true)).ApplyMany(x);   // [merged, h_f, c_f, h_b, c_b]
+                var decoded = new Bidirectional(new LSTM(4, returnSequences: true), "ave").ApplyMany([x, .. o[1..]])[0];
+                output = new Dense(1).Apply(new Concatenate().ApplyMany(new GlobalAveragePooling1D().Apply(decoded), o[0])[0]);
+                break;
+            }
+            case "unmerged":
+            {
+                var o = new Bidirectional(new GRU(3, returnSequences: true), mergeMode: null).ApplyMany(x);
+                output = new TimeDistributed(new Dense(1)).Apply(new Multiply().ApplyMany(o[0], o[1])[0]);
+                break;
+            }
+            default:
+            {
+                var o = new Bidirectional(new LSTM(3, returnState: true), "sum",
+                    backwardLayer: new LSTM(3, useBias: false, returnState: true, goBackwards: true)).ApplyMany(x);
+                output = new Dense(2).Apply(new Concatenate().ApplyMany(o)[0]);
+                break;
+            }
+        }
+        var m = new Model(x, output, name: kind) { Seed = 3 };
+        m.Build();
+        TestModels.Perturb(m, 3);
+        return m;
+    }
+
+    [TestCaseSource(nameof(BidirectionalGraphs))]
+    public void BidirectionalStatesAndUnmergedOutputsMatchInOnnxRuntime(string kind) => AssertMatchesOnnxRuntime(BidirectionalGraph(kind), kind, [7, 12]);
 
     [Test]
     public void StandardizationIsPartOfTheGraph()

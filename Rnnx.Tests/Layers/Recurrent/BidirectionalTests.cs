@@ -121,7 +121,7 @@ public class BidirectionalTests
         var layer = new Bidirectional(new LSTM(2, returnState: returnState), mergeMode);
         var x = Tensor.FromArray(new float[] { 101, 202, 303, 404 }, 1, 2, 2);
         var outputs = layer.Run(x);
-        var shapes = layer.ComputeOutputShapes([2, 2]);
+        var shapes = layer.ComputeOutputShapes([[2, 2]]);
         Assert.That(outputs, Has.Length.EqualTo(shapes.Count).And.Length.EqualTo(layer.OutputCount));
         for (int i = 0; i < outputs.Length; i++)
             Assert.That(outputs[i].Shape.ToArray(), Is.EqualTo(new[] { 1 }.Concat(shapes[i].Select(d => d!.Value)).ToArray()), $"output {i}");
@@ -282,16 +282,80 @@ public class BidirectionalTests
         layer.Call(x);
         var rank = Assert.Throws<ShapeMismatchException>(() => layer.Call(Tensor.Zeros(new Shape(2, 3))))!;
         Assert.That(rank.Message, Does.StartWith("bi: expects input (batch, time, features), got (2, 3)"));
-        var count = Assert.Throws<ArgumentException>(() => layer.Run(x, [Tensor.Zeros(new Shape(2, 2))]))!;
-        Assert.That(count.Message, Does.StartWith("bi: expected 4 initial state tensors (2 for 'forward_lstm', then 2 for 'backward_lstm'), got 1"));
+        var count = Assert.Throws<ShapeMismatchException>(() => layer.Run(x, [Tensor.Zeros(new Shape(2, 2))]))!;
+        Assert.That(count.Message, Does.StartWith("bi: expects 4 initial states (2 for 'forward_lstm', then 2 for 'backward_lstm'), got 1"));
+        var symbolic = Assert.Throws<ShapeMismatchException>(() => new Bidirectional(new LSTM(2), name: "bi2").ApplyMany(new Input([null, 3]), new Input([2]), new Input([5]), new Input([2]), new Input([2])))!;
+        Assert.That(symbolic.Message, Does.Contain("forward_lstm").And.Contain("initial state 1 must be (None, 2), got (None, 5)"));
         var shape = Assert.Throws<ShapeMismatchException>(() => layer.Run(x, [.. Enumerable.Range(0, 3).Select(_ => Tensor.Zeros(new Shape(2, 2))), Tensor.Zeros(new Shape(2, 5))]))!;
         Assert.That(shape.Message, Does.Contain("backward_lstm").And.Contain("initial state 1 must be (2, 2), got (2, 5)"));
         var features = Assert.Throws<ShapeMismatchException>(() => layer.Call(Tensor.Zeros(new Shape(2, 4, 5))))!;
         Assert.That(features.Message, Does.Contain("expects 3 features per step, got input (2, 4, 5)"));
 
         var twoOutputs = new Bidirectional(new LSTM(2), mergeMode: null, name: "pair");
-        var seq = Assert.Throws<InvalidOperationException>(() => new Sequential(twoOutputs, new Dense(1)).Build([null, 3]))!;
-        Assert.That(seq.Message, Does.Contain("pair: with merge mode null the layer has 2 outputs").And.Contain("use Run"));
+        var seq = new Sequential(twoOutputs, new Dense(1));
+        seq.Build([null, 3]);
+        var single = Assert.Throws<InvalidOperationException>(() => seq.Predict(x))!;
+        Assert.That(single.Message, Does.Contain("pair: with merge mode null the layer has 2 outputs").And.Contain("no merged one"));
+    }
+
+    /// <summary>
+    /// In a functional model: a Bidirectional LSTM encoder with return_state gives its merged output and both directions'
+    /// states (ApplyMany); the states are a decoder Bidirectional's initial states (extra inputs, forward first); the model
+    /// equals running the layers by hand, and gradients reach the encoder through the states.
+    /// </summary>
+    [Test]
+    public void EncoderStatesFeedADecoderInAFunctionalModel()
+    {
+        var x = new Input([null, 2]);
+        var encoder = new Bidirectional(new LSTM(3, returnState: true), name: "encoder");
+        var (encoded, hf, cf, hb, cb) = encoder.ApplyMany(x) switch { var o => (o[0], o[1], o[2], o[3], o[4]) };
+        var decoder = new Bidirectional(new LSTM(3, returnSequences: true), "sum", name: "decoder");
+        var decoded = decoder.ApplyMany(x, hf, cf, hb, cb)[0];
+        var model = new Model(x, decoded);
+        model.Build();
+        Assert.That(model.Summary(), Does.Contain("encoder (Bidirectional)").And.Contain("decoder (Bidirectional)"));
+
+        var xs = RandomTensor(new NumPyRandomState(8), DType.Float32, 1.0, 4, 6, 2);
+        var byHand = encoder.Run(xs);
+        Assert.That(byHand, Has.Length.EqualTo(5));
+        Assert.That(byHand[0].Shape, Is.EqualTo(new Shape(4, 6)), "the merged (concat) encoding");
+        Assert.That(model.Call(xs).ToFloatArray(), Is.EqualTo(decoder.Run(xs, byHand[1..])[0].ToFloatArray()));
+
+        // Gradients reach the encoder through the decoder's initial states alone (the decoder's output is the only loss).
+        using var tape = new Tape();
+        using (tape.Activate())
+        {
+            var states = encoder.Run(xs)[1..];
+            var g = tape.Backward(Tensor.Mean(Tensor.Square(decoder.Run(xs, states)[0])));
+            Assert.That(encoder.Weights.All(p => g[p].ToFloatArray().Any(v => v != 0)), "every encoder weight gets a gradient");
+        }
+    }
+
+    /// <summary>A functional model whose Bidirectional layers pass states saves and loads: same config, weights and outputs.</summary>
+    [Test]
+    public void FunctionalModelWithStatesSavesAndLoads()
+    {
+        var x = new Input([null, 2]);
+        var o = new Bidirectional(new GRU(3, returnState: true), mergeMode: null, name: "encoder").ApplyMany(x);   // [y, y_rev, h_f, h_b]
+        var decoded = new Bidirectional(new GRU(3), "mul", name: "decoder").ApplyMany(x, o[2], o[3])[0];
+        var model = new Model(x, new Dense(1).Apply(new Concatenate().ApplyMany(decoded, o[0], o[1])[0])) { Seed = 4 };
+        model.Build();
+        string path = Path.Combine(Path.GetTempPath(), $"rnnx-bidirectional-{Guid.NewGuid():N}.rnnx");
+        try
+        {
+            Rnnx.Saving.ModelIO.Save(model, path);
+            var loaded = Rnnx.Saving.ModelIO.LoadModel(path, compile: false);
+            var encoder = (Bidirectional)loaded.Layers.Single(l => l.Name == "encoder");
+            Assert.That((encoder.MergeMode, encoder.ReturnState, encoder.ForwardLayer.Name, encoder.BackwardLayer.Name),
+                Is.EqualTo(((string?)null, true, "forward_gru", "backward_gru")));
+            Assert.That(loaded.NamedWeights().Select(w => w.Name), Is.EqualTo(model.NamedWeights().Select(w => w.Name)));
+            var xs = RandomTensor(new NumPyRandomState(9), DType.Float32, 1.0, 3, 5, 2);
+            Assert.That(loaded.Predict(xs).ToFloatArray(), Is.EqualTo(model.Predict(xs).ToFloatArray()));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Test]
