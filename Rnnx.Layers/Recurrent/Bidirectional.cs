@@ -275,7 +275,7 @@ public sealed class Bidirectional : Layer
         string y, yr;
         string[] forwardStates, backwardStates;
         if (!ForwardLayer.GoBackwards && f.OpType == b.OpType && f.Units == b.Units && (f.Bias is null) == (b.Bias is null)
-            && f.Attributes.SequenceEqual(b.Attributes))
+            && f.Attributes.SequenceEqual(b.Attributes) && f.Peepholes is null && b.Peepholes is null)   // peephole cells export a node per direction, each with its P input
             (y, yr, forwardStates, backwardStates) = ExportOneNode(graph, input, initialStates, path, f, b, returnStates);
         else
         {

@@ -63,6 +63,9 @@ public sealed class OnnxExportTests
         yield return new("bidirectional_backward_layers", () => new Sequential(
             new Bidirectional(new LSTM(4, returnSequences: true), backwardLayer: new LSTM(3, useBias: false, returnSequences: true, goBackwards: true), inputShape: [null, 2]),
             new Bidirectional(new SimpleRNN(3, activation: "relu"), "sum", backwardLayer: new SimpleRNN(3, goBackwards: true)), new Dense(1)), [6, 10]);
+        // Peephole cells: a node per direction, each with its own P input (one bidirectional node would drop them).
+        yield return new("bidirectional_peephole", () => new Sequential(
+            new Bidirectional(new RNN(new PeepholeLSTMCell(4), returnSequences: true), inputShape: [null, 2]), new Dense(1)), [6, 10]);
         yield return new("noise_layers_vanish", () => new Sequential(new Dense(4, inputShape: [null, 3]), new Dropout(0.3), new SpatialDropout1D(0.2),
             new GaussianNoise(0.1), new Dense(2), new Dropout(0.5)), [5, 8]);
         yield return new("recurrent_dropout_vanishes", () => new Sequential(new LSTM(6, returnSequences: true, inputShape: [null, 2], dropout: 0.2, recurrentDropout: 0.3),
