@@ -122,7 +122,7 @@ internal static class RnnxCommandLine
         var arch = CliOptions.Choice("--arch", $"Architecture (default {TrainOptions.DefaultArch})", Architectures);
         var window = CliOptions.Int("--window", $"Input steps (default {TrainOptions.DefaultWindow})", 1, Limits.MaxWindow);
         var horizon = CliOptions.Int("--horizon", $"Steps forecast at once (default {TrainOptions.DefaultHorizon})", 1, Limits.MaxHorizon);
-        var epochs = CliOptions.Int("--epochs", $"Epochs (default {TrainOptions.DefaultEpochs}; with --resume, the epoch to stop at)", 1, Limits.MaxEpochs);
+        var epochs = CliOptions.Int("--epochs", $"Epochs at most (default {TrainOptions.DefaultEpochs}; early stopping usually ends sooner; with --resume, the epoch to stop at)", 1, Limits.MaxEpochs);
         var batch = CliOptions.Int("--batch-size", $"Batch size (default {TrainOptions.DefaultBatchSize})", 1, Limits.MaxBatchSize);
         var validation = CliOptions.Real("--validation", "Share of the series kept for validation (default 0.2)", 0.01, 0.9);
         var lr = CliOptions.Real("--learning-rate", "Nadam's learning rate (default 0.001)", 1e-12, 10);

@@ -8,9 +8,10 @@ using Rnnx.Saving;
 namespace Rnnx.Cli;
 
 /// <summary>
-/// <c>rnnx train</c>: standardize a CSV column with its training part's statistics, window it, train a forecaster,
-/// and save it with everything <c>forecast</c> and <c>export</c> need (<see cref="ModelMetadata"/>), also in every
-/// checkpoint; <c>--resume</c> continues from a checkpoint bit-exactly.
+/// <c>rnnx train</c>: transform (optionally) and scale a CSV column with its training part's statistics, window it,
+/// train a forecaster with early stopping on the validation part, and save it with everything <c>forecast</c>,
+/// <c>evaluate</c> and <c>export</c> need (<see cref="ModelMetadata"/>), also in every checkpoint with the early
+/// stopping state; <c>--resume</c> continues from a checkpoint bit-exactly.
 /// </summary>
 internal static class TrainCommand
 {
