@@ -40,9 +40,10 @@ public sealed class OnnxExportOptions
 }
 
 /// <summary>
-/// Exports a trained model (<see cref="Sequential"/> or functional with one input and one output) to ONNX (https://onnx.ai), written with a built-in protobuf encoder
+/// Exports a trained model (<see cref="Sequential"/> or functional) to ONNX (https://onnx.ai), written with a built-in protobuf encoder
 /// (no dependency), for ONNX Runtime or any other ONNX runtime. The graph takes <c>input</c> (batch, steps, features) —
-/// batch and unknown lengths are symbolic — and returns <c>output</c> in float32.
+/// batch and unknown lengths are symbolic — and returns <c>output</c> in float32; a model with several inputs or outputs takes and returns them named after
+/// its Input layers and output layers (Keras's input and output names).
 /// </summary>
 /// <remarks>
 /// <para>Each call of the model's graph emits its own nodes (<c>Layer.ExportOnnx</c>, <c>ExportOnnxMany</c> for several
@@ -57,7 +58,7 @@ public sealed class OnnxExportOptions
 /// Add/Multiply → Add/Mul chains, Average → Add chain and Div, Concatenate → Concat, RepeatVector → Unsqueeze + Expand;
 /// a recurrent layer's initial states → the operator's initial_h/initial_c, its returned states → Y_h/Y_c.</para>
 /// <para>Not exported (a <see cref="NotSupportedException"/> names the layer): custom cells and layers, custom
-/// activations, models with several inputs or outputs. Float64 models are exported with their
+/// activations. Float64 models are exported with their
 /// weights rounded to float32.</para>
 /// </remarks>
 public static class OnnxExporter
@@ -85,6 +86,7 @@ public static class OnnxExporter
             throw new ArgumentException("Set Scaler or Standardization, not both (Standardization is the Scaler of standard scaling).", nameof(options));
         if (options.Transform is { Kind: not Rnnx.Data.SeriesTransformKind.None } && options.Scaler is null)
             throw new ArgumentException("Transform needs Scaler (the transform is applied before the window scaling).", nameof(options));
+        if (model.Inputs.Count > 1 || model.Outputs.Count > 1) return ExportSeveral(model, options);
         var g = new OnnxGraph();
         string input = g.Reserve(options.InputName);
         string output = options.OutputName;
@@ -103,9 +105,8 @@ public static class OnnxExporter
             x = g.Op("Sub", "standardize/centered", [x, g.Constant("standardize/mean", [(float)mean])]);
             x = g.Op("Div", "standardize/scaled", [x, g.Constant("standardize/std", [(float)std])]);
         }
-        if (model.IsFunctional && (model.Inputs.Count != 1 || model.Outputs.Count != 1))
-            throw new NotSupportedException($"ONNX export: model '{model.Name}' has {model.Inputs.Count} inputs and {model.Outputs.Count} outputs; only models with one input and one output are exported.");
-        (x, shape) = ExportGraph(g, model, x, shape);
+        var (xs, shapes) = ExportGraph(g, model, [x], [shape]);
+        (x, shape) = (xs[0], shapes[0]);
         if (options.Scaler is { } unscaler)
             x = OnnxSeriesScaling.Unscale(g, x, shape.Length + 1, reference!.Value, unscaler, options.Transform ?? Rnnx.Data.SeriesTransform.None, options.Opset);
         if (options.Standardization is (double m2, double s2))
@@ -138,21 +139,57 @@ public static class OnnxExporter
             meta["rnnx.transform"] = tr.Name;
             if (tr.Kind == Rnnx.Data.SeriesTransformKind.BoxCox) meta["rnnx.transform.lambda"] = tr.Lambda.ToString("R", CultureInfo.InvariantCulture);
         }
-        return g.ToModel(model.Name, (input, inDims), (output, outDims), options.Opset,
-            $"Exported by Rnnx from the {(model.IsFunctional ? "functional" : "Sequential")} model '{model.Name}' ({model.Layers.Count} layers, {model.CountParams()} parameters).", meta);
+        return g.ToModel(model.Name, [(input, inDims)], [(output, outDims)], options.Opset, DocString(model), meta);
+    }
+
+    private static string DocString(Model model) =>
+        $"Exported by Rnnx from the {(model.IsFunctional ? "functional" : "Sequential")} model '{model.Name}' ({model.Layers.Count} layers, {model.CountParams()} parameters).";
+
+    /// <summary>
+    /// A model with several inputs or outputs: graph inputs named after its Input layers and outputs after the layers
+    /// that give them (Keras's <c>input_names</c>/<c>output_names</c>, an index appended when one layer gives several).
+    /// The series scaling options apply to one-input, one-output forecasters only.
+    /// </summary>
+    private static byte[] ExportSeveral(Model model, OnnxExportOptions options)
+    {
+        if (options.Scaler is not null || options.Standardization is not null)
+            throw new ArgumentException($"ONNX export: model '{model.Name}' has {model.Inputs.Count} inputs and {model.Outputs.Count} outputs; Scaler and Standardization apply to models with one input and one output.", nameof(options));
+        var g = new OnnxGraph();
+        var inputs = model.Inputs.Select(t => g.Reserve(t.Layer.Name)).ToArray();
+        var inputShapes = model.Inputs.Select(t => t.ShapeArray).ToArray();
+        var (outs, outShapes) = ExportGraph(g, model, inputs, inputShapes);
+        var outputNames = model.Outputs.Select(t => t.Layer.Name).ToArray();
+        var graphOutputs = new List<(string Name, IReadOnlyList<object> Dims)>();
+        for (int o = 0; o < outs.Length; o++)
+        {
+            string name = outputNames.Count(n => n == outputNames[o]) > 1 ? $"{outputNames[o]}_{model.Outputs[o].TensorIndex}" : outputNames[o];
+            g.NodeWithOutputs("Identity", [outs[o]], [g.Reserve(name)]);
+            graphOutputs.Add((name, Dims(name, outShapes[o])));
+        }
+        var graphInputs = inputs.Select((name, i) => (name, (IReadOnlyList<object>)Dims(name, inputShapes[i]))).ToList();
+        return g.ToModel(model.Name, graphInputs, graphOutputs, options.Opset, DocString(model),
+            new Dictionary<string, string> { ["rnnx.model"] = model.Name });
+    }
+
+    /// <summary>ONNX dims of a (batch, ...) tensor: symbolic batch and unknown sizes named after the tensor.</summary>
+    private static List<object> Dims(string name, int?[] shape)
+    {
+        var dims = new List<object> { "batch" };
+        for (int i = 0; i < shape.Length; i++) dims.Add(shape[i] is int v ? v : (object)$"{name}_dim{i + 1}");
+        return dims;
     }
 
     /// <summary>
-    /// Emits every call of the model's graph in its order and returns the ONNX name and shape (without batch) of its
-    /// output. A layer called more than once (shared weights) gets one set of nodes per call, named by the call index.
+    /// Emits every call of the model's graph in its order and returns the ONNX names and shapes (without batch) of its
+    /// outputs. A layer called more than once (shared weights) gets one set of nodes per call, named by the call index.
     /// </summary>
-    private static (string Output, int?[] Shape) ExportGraph(OnnxGraph g, Model model, string input, int?[] inputShape)
+    private static (string[] Outputs, int?[][] Shapes) ExportGraph(OnnxGraph g, Model model, string[] inputs, int?[][] inputShapes)
     {
         var graph = model.Graph;
         var names = new string[graph.SlotCount];
-        var shapes = graph.SlotShapes([inputShape]);
+        var shapes = graph.SlotShapes(inputShapes);
         var masks = new string?[graph.SlotCount];   // the (batch, time) masks of Masking / Embedding(maskZero), carried as when running
-        names[0] = input;
+        inputs.CopyTo(names, 0);
         var calls = new Dictionary<Layer, int>(ReferenceEqualityComparer.Instance);
         foreach (var node in graph.Nodes)
         {
@@ -169,7 +206,6 @@ public static class OnnxExporter
             var outs = node.Layer.ExportOnnxMany(g, node.InputSlots.Select(s => names[s]).ToArray(), node.InputSlots.Select(s => shapes[s]).ToArray(), path);
             for (int i = 0; i < node.OutputCount; i++) names[node.FirstOutputSlot + i] = outs[i];
         }
-        int o = graph.OutputSlots[0];
-        return (names[o], shapes[o]);
+        return (graph.OutputSlots.Select(o => names[o]).ToArray(), graph.OutputSlots.Select(o => shapes[o]).ToArray());
     }
 }

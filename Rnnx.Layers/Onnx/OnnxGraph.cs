@@ -114,20 +114,20 @@ internal sealed partial class OnnxGraph
 
     /// <summary>The serialized ModelProto.</summary>
     /// <param name="graphName">Graph name.</param>
-    /// <param name="input">Graph input name and dims (int or symbolic string).</param>
-    /// <param name="output">Graph output name and dims.</param>
+    /// <param name="inputs">Graph inputs: name and dims (int or symbolic string) of each.</param>
+    /// <param name="outputs">Graph outputs: name and dims of each.</param>
     /// <param name="opset">Default-domain opset version.</param>
     /// <param name="docString">Model description.</param>
     /// <param name="metadata">metadata_props entries.</param>
-    public byte[] ToModel(string graphName, (string Name, IReadOnlyList<object> Dims) input, (string Name, IReadOnlyList<object> Dims) output,
+    public byte[] ToModel(string graphName, IReadOnlyList<(string Name, IReadOnlyList<object> Dims)> inputs, IReadOnlyList<(string Name, IReadOnlyList<object> Dims)> outputs,
         int opset, string docString, IReadOnlyDictionary<string, string> metadata)
     {
         var g = new ProtoWriter();
         foreach (var n in _nodes) g.Message(GraphNode, n);
         g.String(GraphName, graphName);
         foreach (var t in _initializers) g.Message(GraphInitializer, t);
-        g.Message(GraphInput, ValueInfo(input.Name, Float, input.Dims));
-        g.Message(GraphOutput, ValueInfo(output.Name, Float, output.Dims));
+        foreach (var (name, dims) in inputs) g.Message(GraphInput, ValueInfo(name, Float, dims));
+        foreach (var (name, dims) in outputs) g.Message(GraphOutput, ValueInfo(name, Float, dims));
 
         var m = new ProtoWriter()
             .Varint(ModelIrVersion, opset >= 18 ? 9 : 8)
