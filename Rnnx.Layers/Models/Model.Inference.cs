@@ -15,23 +15,54 @@ public partial class Model
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         x = CheckInputs(x, "inputs");
         y = AlignTargets(x, y, "targets");
-        return EvaluateCore(x, y, batchSize);
+        return EvaluateCore([x], [y], batchSize);
     }
 
-    private Dictionary<string, double> EvaluateCore(Tensor x, Tensor y, int batchSize) =>
-        EvaluateBatches(x.Shape[0], batchSize, (start, count) => (Range(x, start, count), Range(y, start, count)));
+    /// <summary>
+    /// Loss and metrics of a model with several inputs or outputs: one tensor per input, one target per output; the keys
+    /// as in <see cref="Fit(IReadOnlyList{Tensor}, IReadOnlyList{Tensor}, int, int, bool, ValueTuple{IReadOnlyList{Tensor}, IReadOnlyList{Tensor}}?, IEnumerable{Callback}?, int, int)"/>'s History.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not compiled, or a mutation is running on another thread.</exception>
+    /// <exception cref="ArgumentException">The wrong number of tensors, different sample counts, or shapes that do not fit.</exception>
+    public Dictionary<string, double> Evaluate(IReadOnlyList<Tensor> x, IReadOnlyList<Tensor> y, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        using var read = _access.Read(nameof(Evaluate));
+        if (Loss is null) throw new InvalidOperationException($"{Name}: call Compile before Evaluate.");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        var (xs, ys) = CheckData(x, y, "inputs", "targets");
+        return EvaluateCore(xs, ys, batchSize);
+    }
+
+    /// <summary>Predictions of a model with several inputs or outputs: one tensor per input, one heap tensor per output (<see cref="PredictMany"/>).</summary>
+    /// <exception cref="ArgumentException">The wrong number of inputs, different sample counts, or a shape that does not fit.</exception>
+    /// <exception cref="InvalidOperationException">A mutation is running on another thread.</exception>
+    public Tensor[] Predict(IReadOnlyList<Tensor> x, int batchSize = 32) => PredictMany(x, batchSize);
+
+    private Dictionary<string, double> EvaluateCore(Tensor[] x, Tensor[] y, int batchSize) =>
+        EvaluateBatches(x[0].Shape[0], batchSize, (start, count, xb, yb) =>
+        {
+            for (int i = 0; i < xb.Length; i++) xb[i] = Range(x[i], start, count);
+            for (int o = 0; o < yb.Length; o++) yb[o] = Range(y[o], start, count);
+        });
 
     /// <summary>
     /// Loss and metrics over <paramref name="n"/> samples in batches that <paramref name="batch"/> cuts (on the active
     /// tape, from the sample start and count), averaged as Keras does, on a rented workspace.
     /// </summary>
-    private Dictionary<string, double> EvaluateBatches(int n, int batchSize, Func<int, int, (Tensor X, Tensor Y)> batch)
+    private Dictionary<string, double> EvaluateBatches(int n, int batchSize, Action<int, int, Tensor[], Tensor[]> batch)
     {
+        int outputs = _graph!.OutputSlots.Length;
+        var (xb, yb, pred, masks) = (new Tensor[_graph.InputCount], new Tensor[outputs], new Tensor[outputs], new Tensor?[outputs]);
+        var lossOf = new double[outputs];
+        var oSum = new double[outputs];
+        var metricKeys = MetricKeys();
         CheckStatefulData(nameof(Evaluate), n, batchSize);
         using var statefulCall = EnterStatefulCall(nameof(Evaluate));
         double lossTotal = 0;
-        var mSum = new double[Metrics.Count];
-        var mCount = new double[Metrics.Count];
+        var mSum = new double[metricKeys.Length];
+        var mCount = new double[metricKeys.Length];
         var ws = RentWorkspace();
         var tape = ws.Tape(0);
         try
@@ -43,15 +74,11 @@ public partial class Model
                 using (tape.Activate())
                 using (tape.NoGrad())
                 {
-                    var (xb, yb) = batch(start, count);
-                    var pred = RunLayers(xb, training: false, out var mask);
-                    lossTotal += Loss!.Compute(yb, pred, null, mask).Item() * count;
-                    for (int m = 0; m < Metrics.Count; m++)
-                    {
-                        var (s, c) = Metrics[m].Evaluate(yb, pred, null, mask);
-                        mSum[m] += s;
-                        mCount[m] += c;
-                    }
+                    batch(start, count, xb, yb);
+                    RunGraph(xb, pred, masks, training: false);
+                    lossTotal += SummedLoss(yb, pred, null, masks, lossOf).Item() * count;
+                    for (int o = 0; o < outputs; o++) oSum[o] += lossOf[o] * count;
+                    AddMetrics(yb, pred, null, masks, mSum, mCount);
                 }
             }
         }
@@ -59,8 +86,8 @@ public partial class Model
         {
             ReturnWorkspace(ws);
         }
-        var r = new Dictionary<string, double> { ["loss"] = lossTotal / n };
-        for (int m = 0; m < Metrics.Count; m++) r[Metrics[m].Name] = mSum[m] / mCount[m];
+        var r = new Dictionary<string, double>();
+        WriteLogs(r, lossTotal / n, oSum, n, metricKeys, mSum, mCount);
         return r;
     }
 

@@ -15,7 +15,8 @@ public partial class Model
 {
     private sealed class StepState
     {
-        public Tensor X, Y;
+        /// <summary>One (samples, ...) tensor per model input and per model output.</summary>
+        public Tensor[] X = [], Y = [];
         /// <summary>Per-sample loss weights (samples, ...) for this Fit, or an invalid tensor for none.</summary>
         public Tensor W;
         public SeriesWindows? Windows;
@@ -23,8 +24,12 @@ public partial class Model
         public int BatchStart, BatchCount;
         public int ShardCount;
         public double[] ShardLoss = [];
-        public double[,] MetricSum = new double[0, 0];
-        public double[,] MetricCount = new double[0, 0];
+        /// <summary>Per shard: each output's loss, and each (output, metric)'s weighted sum and count.</summary>
+        public double[][] OutputLoss = [], MetricSum = [], MetricCount = [];
+        /// <summary>Per shard: the batch's inputs, targets, predictions and output masks (reused, so a step allocates no arrays).</summary>
+        public Tensor[][] ShardX = [], ShardY = [], ShardPred = [];
+        public Tensor?[][] ShardMask = [];
+        public (int Shards, int Inputs, int Outputs, int Metrics) Layout;
     }
 
     private readonly StepState _step = new();
@@ -74,9 +79,9 @@ public partial class Model
             var vx = CheckInputs(vd.X, "validation inputs");
             CheckStatefulData("validation during Fit", vx.Shape[0], batchSize);
             var vy = AlignTargets(vx, vd.Y, "validation targets");
-            validate = () => EvaluateCore(vx, vy, batchSize);
+            validate = () => EvaluateCore([vx], [vy], batchSize);
         }
-        return FitCore(x.Shape[0], x, y, weights, null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+        return FitCore(x.Shape[0], [x], [y], weights, null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
     }
 
     /// <summary>
@@ -113,7 +118,7 @@ public partial class Model
             validate = () => EvaluateWindows(validationData, batchSize, validationTargetShape);
         }
         _windowTargetShape = trainTargetShape;
-        return FitCore(train.Count, default, default, default, train, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+        return FitCore(train.Count, [], [], default, train, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
     }
 
     private void CheckFitArguments(int epochs, int batchSize, int initialEpoch)
@@ -125,7 +130,50 @@ public partial class Model
         if (Shards < 1) throw new InvalidOperationException($"{Name}: Shards must be at least 1.");
     }
 
-    private History FitCore(int n, Tensor x, Tensor y, Tensor weights, SeriesWindows? windows, int epochs, int batchSize, bool shuffle,
+    /// <summary>
+    /// Trains a model with several inputs or outputs (Keras's <c>fit</c> with lists): one (samples, ...) tensor per input in
+    /// <see cref="Inputs"/> order and one target per output in <see cref="Outputs"/> order, all with the same sample
+    /// count. The loss is the sum over outputs of the compiled loss on each output; History holds <c>loss</c>,
+    /// <c>&lt;output&gt;_loss</c> and <c>&lt;output&gt;_&lt;metric&gt;</c> (and <c>val_</c> ones), as Keras names them.
+    /// Shuffles and shard cuts apply the same permutation to every input and target.
+    /// </summary>
+    /// <param name="x">One tensor per model input.</param>
+    /// <param name="y">One target per model output.</param>
+    /// <param name="epochs">Number of epochs.</param>
+    /// <param name="batchSize">Batch size.</param>
+    /// <param name="shuffle">Shuffle each epoch.</param>
+    /// <param name="validationData">Optional (inputs, targets) lists evaluated after each epoch.</param>
+    /// <param name="callbacks">Optional callbacks.</param>
+    /// <param name="verbose">0 silent, 1 one line per epoch on the console.</param>
+    /// <param name="initialEpoch">Epoch to start from (for resuming).</param>
+    /// <returns>Per-epoch loss, metrics and validation values.</returns>
+    /// <exception cref="InvalidOperationException">Not compiled, or another call runs on this model on another thread.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> or <paramref name="batchSize"/> is not positive, or <paramref name="initialEpoch"/> is negative.</exception>
+    /// <exception cref="ArgumentException">The wrong number of tensors, different sample counts, or shapes that do not fit (the input or output is named).</exception>
+    /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are those before that step.</exception>
+    public History Fit(IReadOnlyList<Tensor> x, IReadOnlyList<Tensor> y, int epochs = 1, int batchSize = 32, bool shuffle = true,
+        (IReadOnlyList<Tensor> X, IReadOnlyList<Tensor> Y)? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        CheckFitArguments(epochs, batchSize, initialEpoch);
+        using var mutation = _access.Mutate(nameof(Fit));
+        var (xs, ys) = CheckData(x, y, "inputs", "targets");
+        int n = xs[0].Shape[0];
+        CheckStatefulData(nameof(Fit), n, batchSize, shuffle);
+        Func<Dictionary<string, double>>? validate = null;
+        if (validationData is { } vd)
+        {
+            ArgumentNullException.ThrowIfNull(vd.X, nameof(validationData));
+            ArgumentNullException.ThrowIfNull(vd.Y, nameof(validationData));
+            var (vx, vy) = CheckData(vd.X, vd.Y, "validation inputs", "validation targets");
+            CheckStatefulData("validation during Fit", vx[0].Shape[0], batchSize);
+            validate = () => EvaluateCore(vx, vy, batchSize);
+        }
+        return FitCore(n, xs, ys, default, null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+    }
+
+    private History FitCore(int n, Tensor[] x, Tensor[] y, Tensor weights, SeriesWindows? windows, int epochs, int batchSize, bool shuffle,
         Func<Dictionary<string, double>>? validate, IEnumerable<Callback>? callbacks, int verbose, int initialEpoch)
     {
         var cbs = (callbacks ?? []).ToList();
@@ -140,6 +188,8 @@ public partial class Model
         _shuffleRng ??= new NumPyRandomState(unchecked((uint)Seed + 1));
         var index = new int[n];
         var logs = new Dictionary<string, double>();
+        int outputs = _graph!.OutputSlots.Length;
+        var metricKeys = MetricKeys();
         StopTraining = false;
         foreach (var c in cbs) c.OnTrainBegin(new TrainingInfo(epochs, steps, n, validate is not null));
         try
@@ -152,30 +202,33 @@ public partial class Model
                 if (shuffle) _shuffleRng.Shuffle(index.AsSpan());
                 double lossTotal = 0;
                 int lossCount = 0;
-                var mSum = new double[Metrics.Count];
-                var mCount = new double[Metrics.Count];
+                var oSum = new double[outputs];
+                var mSum = new double[metricKeys.Length];
+                var mCount = new double[metricKeys.Length];
                 for (int b = 0; b < steps; b++)
                 {
                     int start = b * batchSize, count = Math.Min(batchSize, n - start);
                     double loss = TrainStep(x, y, weights, windows, index, start, count, trainable, epoch, b, history);
                     lossTotal += loss * count;
                     lossCount += count;
-                    for (int m = 0; m < Metrics.Count; m++)
-                        for (int s = 0; s < _step.ShardCount; s++)
+                    for (int s = 0; s < _step.ShardCount; s++)
+                    {
+                        for (int o = 0; o < outputs; o++) oSum[o] += _step.OutputLoss[s][o] * count;
+                        for (int m = 0; m < metricKeys.Length; m++)
                         {
-                            mSum[m] += _step.MetricSum[s, m];
-                            mCount[m] += _step.MetricCount[s, m];
+                            mSum[m] += _step.MetricSum[s][m];
+                            mCount[m] += _step.MetricCount[s][m];
                         }
+                    }
                     if (cbs.Count > 0)
                     {
                         logs.Clear();
-                        logs["loss"] = lossTotal / lossCount;
-                        for (int m = 0; m < Metrics.Count; m++) logs[Metrics[m].Name] = mSum[m] / mCount[m];
+                        WriteLogs(logs, lossTotal / lossCount, oSum, lossCount, metricKeys, mSum, mCount);
                         foreach (var c in cbs) c.OnBatchEnd(epoch, b, logs);
                     }
                 }
-                var epochLogs = new Dictionary<string, double> { ["loss"] = lossTotal / lossCount };
-                for (int m = 0; m < Metrics.Count; m++) epochLogs[Metrics[m].Name] = mSum[m] / mCount[m];
+                var epochLogs = new Dictionary<string, double>();
+                WriteLogs(epochLogs, lossTotal / lossCount, oSum, lossCount, metricKeys, mSum, mCount);
                 double trainSeconds = sw.Elapsed.TotalSeconds;
                 if (validate is not null)
                 {
@@ -210,20 +263,42 @@ public partial class Model
     /// <exception cref="InvalidOperationException">Not compiled, or another call (Predict, Evaluate, Fit, ...) runs on this model on another thread.</exception>
     /// <exception cref="ArgumentException">Bad data.</exception>
     /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are left unchanged.</exception>
-    public double TrainOnBatch(Tensor x, Tensor y)
+    public double TrainOnBatch(Tensor x, Tensor y) =>
+        TrainOnBatchCore(new ReadOnlySpan<Tensor>(in x), new ReadOnlySpan<Tensor>(in y), single: true);
+
+    /// <summary>
+    /// One optimizer step on one batch of a model with several inputs or outputs: one tensor per input and one target
+    /// per output (the summed loss, as <see cref="Fit(IReadOnlyList{Tensor}, IReadOnlyList{Tensor}, int, int, bool, ValueTuple{IReadOnlyList{Tensor}, IReadOnlyList{Tensor}}?, IEnumerable{Callback}?, int, int)"/>).
+    /// Allocates nothing after the first call with the same tensors.
+    /// </summary>
+    /// <returns>The batch loss (summed over outputs) before the update.</returns>
+    /// <exception cref="InvalidOperationException">Not compiled, or another call runs on this model on another thread.</exception>
+    /// <exception cref="ArgumentException">The wrong number of tensors, different sample counts, or shapes that do not fit.</exception>
+    /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are left unchanged.</exception>
+    public double TrainOnBatch(IReadOnlyList<Tensor> x, IReadOnlyList<Tensor> y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        return TrainOnBatchCore(x as Tensor[] ?? x.ToArray(), y as Tensor[] ?? y.ToArray(), single: false);
+    }
+
+    private double TrainOnBatchCore(ReadOnlySpan<Tensor> givenX, ReadOnlySpan<Tensor> givenY, bool single)
     {
         if (Optimizer is null || Loss is null) throw new InvalidOperationException($"{Name}: call Compile(optimizer, loss) before TrainOnBatch.");
         using var mutation = _access.Mutate(nameof(TrainOnBatch));
-        if (!_lastGiven.X.IsSameTensor(x) || !_lastGiven.Y.IsSameTensor(y))
+        if (!SameTensors(_lastGiven.X, givenX) || !SameTensors(_lastGiven.Y, givenY))
         {
-            var given = (x, y);
-            x = CheckInputs(x, "inputs");
-            y = AlignTargets(x, y, "targets");
-            _lastBatch = (x, y);
+            var given = (givenX.ToArray(), givenY.ToArray());
+            if (single)
+            {
+                var cx = CheckInputs(givenX[0], "inputs");
+                _lastBatch = ([cx], [AlignTargets(cx, givenY[0], "targets")]);
+            }
+            else _lastBatch = CheckData(given.Item1, given.Item2, "inputs", "targets");
             _lastGiven = given;
         }
-        else (x, y) = _lastBatch;
-        int n = x.Shape[0];
+        var (x, y) = _lastBatch;
+        int n = x[0].Shape[0];
         if (_batchIndex.Length != n)
         {
             _batchIndex = new int[n];
@@ -241,7 +316,14 @@ public partial class Model
 
     // TrainOnBatch caches: the validated views of the last batch (re-validated when new tensors come in), and the tensors
     // as given, which the validated ones differ from when targets are reshaped (a trailing 1 squeezed or added).
-    private (Tensor X, Tensor Y) _lastBatch, _lastGiven;
+    private (Tensor[] X, Tensor[] Y) _lastBatch = ([], []), _lastGiven = ([], []);
+
+    private static bool SameTensors(Tensor[] cached, ReadOnlySpan<Tensor> given)
+    {
+        if (cached.Length != given.Length) return false;
+        for (int i = 0; i < given.Length; i++) if (!cached[i].IsSameTensor(given[i])) return false;
+        return true;
+    }
     private int[] _batchIndex = [];
     private IReadOnlyList<Parameter>? _trainable;
     private int _trainableVersion;
@@ -274,15 +356,30 @@ public partial class Model
             _shardGrads = new Gradients[Shards];
             for (int i = 0; i < Shards; i++) _tapes[i] = new Tape();
         }
-        if (_step.ShardLoss.Length != Shards || _step.MetricSum.GetLength(1) != Metrics.Count)
+        var layout = (Shards, _graph!.InputCount, _graph.OutputSlots.Length, Metrics.Count);
+        if (_step.Layout != layout)
         {
-            _step.ShardLoss = new double[Shards];
-            _step.MetricSum = new double[Shards, Metrics.Count];
-            _step.MetricCount = new double[Shards, Metrics.Count];
+            var (shards, inputs, outputs, metrics) = layout;
+            _step.Layout = layout;
+            _step.ShardLoss = new double[shards];
+            _step.OutputLoss = Jagged<double>(shards, outputs);
+            _step.MetricSum = Jagged<double>(shards, outputs * metrics);
+            _step.MetricCount = Jagged<double>(shards, outputs * metrics);
+            _step.ShardX = Jagged<Tensor>(shards, inputs);
+            _step.ShardY = Jagged<Tensor>(shards, outputs);
+            _step.ShardPred = Jagged<Tensor>(shards, outputs);
+            _step.ShardMask = Jagged<Tensor?>(shards, outputs);
         }
     }
 
-    private double TrainStep(Tensor x, Tensor y, Tensor weights, SeriesWindows? windows, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
+    private static T[][] Jagged<T>(int rows, int columns)
+    {
+        var a = new T[rows][];
+        for (int i = 0; i < rows; i++) a[i] = new T[columns];
+        return a;
+    }
+
+    private double TrainStep(Tensor[] x, Tensor[] y, Tensor weights, SeriesWindows? windows, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
     {
         var st = _step;
         st.X = x;
@@ -336,25 +433,26 @@ public partial class Model
         using (tape.Activate())
         using (StatefulBatch.Enter(lo - st.BatchStart, count))
         {
-            var (xb, yb) = st.Windows is { } w
-                ? GatherWindows(w, st.Index.AsSpan(lo, rows), _windowTargetShape)
-                : (Gather(st.X, st.Index.AsSpan(lo, rows)), Gather(st.Y, st.Index.AsSpan(lo, rows)));
-            var pred = RunLayers(xb, training: true, out var mask);
-            var wb = st.W.IsValid ? Gather(st.W, st.Index.AsSpan(lo, rows)) : default;
+            var (xb, yb, pred, masks) = (st.ShardX[s], st.ShardY[s], st.ShardPred[s], st.ShardMask[s]);
+            var shardRows = st.Index.AsSpan(lo, rows);
+            if (st.Windows is { } w) (xb[0], yb[0]) = GatherWindows(w, shardRows, _windowTargetShape);
+            else
+            {
+                for (int i = 0; i < xb.Length; i++) xb[i] = Gather(st.X[i], shardRows);
+                for (int o = 0; o < yb.Length; o++) yb[o] = Gather(st.Y[o], shardRows);
+            }
+            RunGraph(xb, pred, masks, training: true);
+            var wb = st.W.IsValid ? Gather(st.W, shardRows) : default;
             Tensor? sw = wb.IsValid ? wb : null;
-            var loss = Loss!.Compute(yb, pred, sw, mask);
+            var loss = SummedLoss(yb, pred, sw, masks, st.OutputLoss[s]);
             double weight = (double)rows / count;
             st.ShardLoss[s] = loss.Item() * weight;
+            for (int o = 0; o < pred.Length; o++) st.OutputLoss[s][o] *= weight;
+            Array.Clear(st.MetricSum[s]);
+            Array.Clear(st.MetricCount[s]);
             if (Metrics.Count > 0)
-            {
                 using (tape.NoGrad())
-                    for (int m = 0; m < Metrics.Count; m++)
-                    {
-                        var (sum, c) = Metrics[m].Evaluate(yb, pred, sw, mask);
-                        st.MetricSum[s, m] = sum;
-                        st.MetricCount[s, m] = c;
-                    }
-            }
+                    AddMetrics(yb, pred, sw, masks, st.MetricSum[s], st.MetricCount[s]);
             _shardGrads[s] = tape.Backward(loss, Tensor.Full(Shape.Scalar, weight, DType));
         }
     }

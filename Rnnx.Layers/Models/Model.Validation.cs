@@ -104,17 +104,17 @@ public partial class Model
         }
     }
 
-    private Tensor AlignTargets(Tensor x, Tensor y, string what)
+    private Tensor AlignTargets(Tensor x, Tensor y, string what) =>
+        AlignTarget(x.Shape[0], OutputShapeFor(DataShape(x)), y, what, x.Shape.ToString());
+
+    /// <summary>Checks targets against an output of <paramref name="shape"/> (without batch) for <paramref name="samples"/> input samples.</summary>
+    private Tensor AlignTarget(int samples, int?[] shape, Tensor y, string what, string inputsText)
     {
         if (!y.IsValid) throw new ArgumentException($"{Name}: {what} is an invalid tensor.");
         if (y.Rank < 1) throw new ShapeMismatchException($"{Name}: {what} must be (samples, ...), got {y.Shape}.");
-        if (y.Shape[0] != x.Shape[0])
-            throw new ShapeMismatchException($"{Name}: {x.Shape[0]} input samples but {y.Shape[0]} samples in the {what} ({x.Shape} vs {y.Shape}).");
-        // Concrete output shape for this input.
-        var shape = OutputShapeFor(DataShape(x));
-        int outSize = 1;
-        foreach (var d in shape) outSize *= d ?? 1;
-        var outShape = new Shape([x.Shape[0], .. shape.Select(d => d ?? 1)]);
+        if (y.Shape[0] != samples)
+            throw new ShapeMismatchException($"{Name}: {samples} input samples but {y.Shape[0]} samples in the {what} ({inputsText} vs {y.Shape}).");
+        var outShape = new Shape([samples, .. shape.Select(d => d ?? 1)]);
         CheckFinite(y, what);
         var yy = y.DType == DType ? y : y.Copy(DType);
         if (Loss is { TakesClassIndices: true } classLoss)
@@ -132,7 +132,7 @@ public partial class Model
         if (yy.Shape == outShape) return yy;
         if (yy.Size == outShape.Size && (yy.Rank == outShape.Rank + 1 && yy.Shape.Last == 1 || yy.Rank + 1 == outShape.Rank && outShape.Last == 1))
             return Tensor.Reshape(yy, outShape);   // Keras squeezes/expands a trailing size-1 axis
-        throw new ShapeMismatchException($"{Name}: {what} have shape {y.Shape} but the model outputs (samples, {string.Join(", ", shape)}) for inputs {x.Shape}.");
+        throw new ShapeMismatchException($"{Name}: {what} have shape {y.Shape} but the model outputs (samples, {string.Join(", ", shape)}) for inputs {inputsText}.");
     }
 
     /// <summary>
@@ -146,6 +146,6 @@ public partial class Model
     {
         if (_functional is { } f && (f.Inputs.Count != 1 || f.Outputs.Count != 1))
             throw new ArgumentException(
-                $"{Name}: the model takes {f.Inputs.Count} input(s) ({string.Join(", ", f.Inputs.Select(t => t.Layer.Name))}) and gives {f.Outputs.Count} output(s); use CallMany or PredictMany with one tensor per input.");
+                $"{Name}: the model takes {f.Inputs.Count} input(s) ({string.Join(", ", f.Inputs.Select(t => t.Layer.Name))}) and gives {f.Outputs.Count} output(s); pass lists (one tensor per input, one target per output) to Fit, Evaluate, TrainOnBatch or Predict, or use CallMany.");
     }
 }

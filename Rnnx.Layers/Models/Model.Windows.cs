@@ -82,10 +82,10 @@ public partial class Model
     private Dictionary<string, double> EvaluateWindows(SeriesWindows windows, int batchSize, Shape targetShape)
     {
         var rows = new int[Math.Min(batchSize, windows.Count)];
-        return EvaluateBatches(windows.Count, batchSize, (start, count) =>
+        return EvaluateBatches(windows.Count, batchSize, (start, count, xb, yb) =>
         {
             for (int i = 0; i < count; i++) rows[i] = start + i;
-            return GatherWindows(windows, rows.AsSpan(0, count), targetShape);
+            (xb[0], yb[0]) = GatherWindows(windows, rows.AsSpan(0, count), targetShape);
         });
     }
 

@@ -23,7 +23,7 @@ namespace Rnnx.Models;
 /// <see cref="Call"/>, <see cref="Summary"/>, <see cref="NamedWeights"/>, <see cref="GetWeights"/>, saving and ONNX
 /// export — each call giving the same bits as alone, without waiting for the others (every call works on a pooled
 /// workspace of its own). The first call on an unbuilt model builds it exactly once, whichever threads race to it.
-/// Mutations — <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int, Tensor?, IReadOnlyDictionary{int, double}?)"/>, <see cref="TrainOnBatch"/>, <see cref="SetWeights"/>, <c>LoadWeights</c>,
+/// Mutations — <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int, Tensor?, IReadOnlyDictionary{int, double}?)"/>, <see cref="O:Rnnx.Models.Model.TrainOnBatch"/>, <see cref="SetWeights"/>, <c>LoadWeights</c>,
 /// <c>RestoreCheckpoint</c>, <see cref="Compile"/> — are refused with an <see cref="InvalidOperationException"/>
 /// naming both operations while a read runs on another thread, and reads are refused while a mutation runs; two
 /// mutations never run at once (two Fit calls: the second is refused). Callbacks of Fit run on Fit's thread and may
@@ -96,7 +96,7 @@ public partial class Model
     public int Seed { get; set; }
 
     /// <summary>
-    /// Threads used by <see cref="O:Rnnx.Models.Model.Fit"/>, <see cref="TrainOnBatch"/> and Predict (default: up to 2;
+    /// Threads used by <see cref="O:Rnnx.Models.Model.Fit"/>, <see cref="O:Rnnx.Models.Model.TrainOnBatch"/> and Predict (default: up to 2;
     /// values below 1 count as 1). Does not change results: a batch is cut into <see cref="Shards"/> whatever the thread
     /// count; the shards run on up to this many threads, and threads beyond the shards split the shards' large products
     /// (row or column blocks computed with the same arithmetic as unsplit). To reproduce a run keep <see cref="Seed"/>,

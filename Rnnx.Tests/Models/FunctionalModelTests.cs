@@ -162,7 +162,7 @@ public class FunctionalModelTests
 
         var two = new Model([a, b], [y]);
         ex = Assert.Throws<ArgumentException>(() => two.Predict(Tensor.Ones(new Shape(2, 3))));
-        Assert.That(ex!.Message, Does.Contain("2 input(s)").And.Contain("PredictMany"));
+        Assert.That(ex!.Message, Does.Contain("2 input(s)").And.Contain("CallMany"));
         ex = Assert.Throws<ArgumentException>(() => two.PredictMany([Tensor.Ones(new Shape(2, 3))]));
         Assert.That(ex!.Message, Does.Contain("takes 2 input(s), got 1"));
         ex = Assert.Throws<ShapeMismatchException>(() => two.PredictMany([Tensor.Ones(new Shape(2, 3)), Tensor.Ones(new Shape(2, 5))]));

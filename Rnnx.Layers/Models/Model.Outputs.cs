@@ -1,0 +1,88 @@
+using Rnnx.Layers;
+
+namespace Rnnx.Models;
+
+/// <summary>
+/// The parts of training and evaluation that see every input and output: one implementation, in which a one-input,
+/// one-output model is the 1-element case.
+/// </summary>
+public partial class Model
+{
+    /// <summary>The name of output <paramref name="o"/> in History keys and messages (its layer's name, as Keras).</summary>
+    private string OutputName(int o) => _functional is { } f ? f.Outputs[o].Layer.Name : "output";
+
+    /// <summary>
+    /// Runs the built graph on one tensor per input; a one-input, one-output model takes the single-tensor path (the same
+    /// calls, so the same bits, as before several inputs existed).
+    /// </summary>
+    private void RunGraph(Tensor[] xs, Tensor[] preds, Tensor?[] masks, bool training)
+    {
+        if (xs.Length == 1 && preds.Length == 1) preds[0] = RunLayers(xs[0], training, out masks[0]);
+        else _graph!.Run(xs, preds, training, masks);
+    }
+
+    /// <summary>The compiled loss summed over outputs (Keras's total loss with unit weights); each output's value goes into <paramref name="lossOf"/>.</summary>
+    private Tensor SummedLoss(Tensor[] ys, Tensor[] preds, Tensor? sampleWeight, Tensor?[] masks, Span<double> lossOf)
+    {
+        var total = Loss!.Compute(ys[0], preds[0], sampleWeight, masks[0]);
+        lossOf[0] = total.Item();
+        for (int o = 1; o < preds.Length; o++)
+        {
+            var l = Loss.Compute(ys[o], preds[o], sampleWeight, masks[o]);
+            lossOf[o] = l.Item();
+            total += l;
+        }
+        return total;
+    }
+
+    /// <summary>Adds each (output, metric)'s weighted sum and count, output-major, to <paramref name="sum"/> and <paramref name="count"/>.</summary>
+    private void AddMetrics(Tensor[] ys, Tensor[] preds, Tensor? sampleWeight, Tensor?[] masks, Span<double> sum, Span<double> count)
+    {
+        for (int o = 0; o < preds.Length; o++)
+            for (int m = 0; m < Metrics.Count; m++)
+            {
+                var (s, c) = Metrics[m].Evaluate(ys[o], preds[o], sampleWeight, masks[o]);
+                sum[o * Metrics.Count + m] += s;
+                count[o * Metrics.Count + m] += c;
+            }
+    }
+
+    /// <summary>History keys of the metrics, output-major: the metric's name, or <c>&lt;output&gt;_&lt;metric&gt;</c> with several outputs (Keras).</summary>
+    private string[] MetricKeys()
+    {
+        int outputs = _graph!.OutputSlots.Length;
+        var keys = new string[outputs * Metrics.Count];
+        for (int o = 0; o < outputs; o++)
+            for (int m = 0; m < Metrics.Count; m++)
+                keys[o * Metrics.Count + m] = outputs == 1 ? Metrics[m].Name : $"{OutputName(o)}_{Metrics[m].Name}";
+        return keys;
+    }
+
+    /// <summary>Writes <c>loss</c>, each output's <c>&lt;output&gt;_loss</c> (several outputs only) and the metrics' means.</summary>
+    private void WriteLogs(Dictionary<string, double> logs, double loss, double[] outputLossSum, int samples, string[] metricKeys, double[] mSum, double[] mCount)
+    {
+        logs["loss"] = loss;
+        if (outputLossSum.Length > 1)
+            for (int o = 0; o < outputLossSum.Length; o++) logs[OutputName(o) + "_loss"] = outputLossSum[o] / samples;
+        for (int m = 0; m < metricKeys.Length; m++) logs[metricKeys[m]] = mSum[m] / mCount[m];
+    }
+
+    /// <summary>
+    /// Checks one tensor per input and one target per output (counts, sample counts, shapes, finite values; each named)
+    /// and returns them in the model's dtype, targets shaped like the outputs.
+    /// </summary>
+    private (Tensor[] X, Tensor[] Y) CheckData(IReadOnlyList<Tensor> x, IReadOnlyList<Tensor> y, string whatX, string whatY)
+    {
+        var xs = CheckManyInputs(x);
+        for (int i = 0; i < xs.Length; i++) CheckFinite(xs[i], xs.Length == 1 ? whatX : $"{whatX} '{_functional!.Inputs[i].Layer.Name}'");
+        int outputs = _graph!.OutputSlots.Length;
+        if (y.Count != outputs)
+            throw new ArgumentException($"{Name}: the model gives {outputs} output(s) ({string.Join(", ", Enumerable.Range(0, outputs).Select(OutputName))}), got {y.Count} {whatY}.", nameof(y));
+        var slots = _graph.SlotShapes(xs.Select(t => DataShape(t)).ToArray());
+        var inputsText = string.Join(", ", xs.Select(t => t.Shape.ToString()));
+        var ys = new Tensor[outputs];
+        for (int o = 0; o < outputs; o++)
+            ys[o] = AlignTarget(xs[0].Shape[0], slots[_graph.OutputSlots[o]], y[o], outputs == 1 ? whatY : $"{whatY} for output '{OutputName(o)}'", inputsText);
+        return (xs, ys);
+    }
+}
