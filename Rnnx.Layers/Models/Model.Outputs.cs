@@ -1,4 +1,5 @@
 using Rnnx.Layers;
+using Rnnx.Losses;
 
 namespace Rnnx.Models;
 
@@ -21,19 +22,25 @@ public partial class Model
         else _graph!.Run(xs, preds, training, masks);
     }
 
-    /// <summary>The compiled loss summed over outputs (Keras's total loss with unit weights); each output's value goes into <paramref name="lossOf"/>.</summary>
+    /// <summary>
+    /// Σ over outputs of weight·loss (Keras's total loss; weights 1 unless compiled with loss weights); each output's
+    /// weighted value goes into <paramref name="lossOf"/>.
+    /// </summary>
     private Tensor SummedLoss(Tensor[] ys, Tensor[] preds, Tensor? sampleWeight, Tensor?[] masks, Span<double> lossOf)
     {
-        var total = Loss!.Compute(ys[0], preds[0], sampleWeight, masks[0]);
-        lossOf[0] = total.Item();
-        for (int o = 1; o < preds.Length; o++)
+        Tensor total = default;
+        for (int o = 0; o < preds.Length; o++)
         {
-            var l = Loss.Compute(ys[o], preds[o], sampleWeight, masks[o]);
+            var l = LossOf(o).Compute(ys[o], preds[o], sampleWeight, masks[o]);
+            if (LossWeights is { } w) l *= w[o];
             lossOf[o] = l.Item();
-            total += l;
+            total = o == 0 ? l : total + l;
         }
         return total;
     }
+
+    /// <summary>The compiled loss of output <paramref name="o"/>.</summary>
+    private Loss LossOf(int o) => OutputLosses?[o] ?? Loss!;
 
     /// <summary>Adds each (output, metric)'s weighted sum and count, output-major, to <paramref name="sum"/> and <paramref name="count"/>.</summary>
     private void AddMetrics(Tensor[] ys, Tensor[] preds, Tensor? sampleWeight, Tensor?[] masks, Span<double> sum, Span<double> count)
@@ -82,7 +89,7 @@ public partial class Model
         var inputsText = string.Join(", ", xs.Select(t => t.Shape.ToString()));
         var ys = new Tensor[outputs];
         for (int o = 0; o < outputs; o++)
-            ys[o] = AlignTarget(xs[0].Shape[0], slots[_graph.OutputSlots[o]], y[o], outputs == 1 ? whatY : $"{whatY} for output '{OutputName(o)}'", inputsText);
+            ys[o] = AlignTarget(xs[0].Shape[0], slots[_graph.OutputSlots[o]], LossOf(o), y[o], outputs == 1 ? whatY : $"{whatY} for output '{OutputName(o)}'", inputsText);
         return (xs, ys);
     }
 }

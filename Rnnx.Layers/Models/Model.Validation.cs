@@ -94,21 +94,21 @@ public partial class Model
         return DType == DType.Float64 ? t : t.Copy(DType);
     }
 
-    private void CheckClassIndices(Tensor y, int classes, string what)
+    private void CheckClassIndices(Tensor y, int classes, Loss loss, string what)
     {
         for (int i = 0; i < y.Size; i++)
         {
             double v = y.GetValue(i);
             if (v != Math.Floor(v) || v < 0 || v >= classes)
-                throw new ArgumentException($"{Name}: {what} hold class index {v} at sample {i / Math.Max(1, y.Size / y.Shape[0])} (flat index {i}); {Loss!.Name} needs integers in [0, {classes}) for {classes} output classes.");
+                throw new ArgumentException($"{Name}: {what} hold class index {v} at sample {i / Math.Max(1, y.Size / y.Shape[0])} (flat index {i}); {loss.Name} needs integers in [0, {classes}) for {classes} output classes.");
         }
     }
 
     private Tensor AlignTargets(Tensor x, Tensor y, string what) =>
-        AlignTarget(x.Shape[0], OutputShapeFor(DataShape(x)), y, what, x.Shape.ToString());
+        AlignTarget(x.Shape[0], OutputShapeFor(DataShape(x)), Loss, y, what, x.Shape.ToString());
 
     /// <summary>Checks targets against an output of <paramref name="shape"/> (without batch) for <paramref name="samples"/> input samples.</summary>
-    private Tensor AlignTarget(int samples, int?[] shape, Tensor y, string what, string inputsText)
+    private Tensor AlignTarget(int samples, int?[] shape, Loss? loss, Tensor y, string what, string inputsText)
     {
         if (!y.IsValid) throw new ArgumentException($"{Name}: {what} is an invalid tensor.");
         if (y.Rank < 1) throw new ShapeMismatchException($"{Name}: {what} must be (samples, ...), got {y.Shape}.");
@@ -117,14 +117,14 @@ public partial class Model
         var outShape = new Shape([samples, .. shape.Select(d => d ?? 1)]);
         CheckFinite(y, what);
         var yy = y.DType == DType ? y : y.Copy(DType);
-        if (Loss is { TakesClassIndices: true } classLoss)
+        if (loss is { TakesClassIndices: true } classLoss)
         {
             // Class-index targets: the output's shape without the class axis, or with a trailing 1 (dropped).
             var expected = outShape.Remove(-1);
             if (yy.Shape != expected && yy.Rank == outShape.Rank && yy.Shape.Last == 1 && yy.Shape.Remove(-1) == expected) yy = Tensor.Reshape(yy, expected);
             if (yy.Shape == expected)
             {
-                CheckClassIndices(yy, outShape.Last, what);
+                CheckClassIndices(yy, outShape.Last, classLoss, what);
                 return yy;
             }
             throw new ShapeMismatchException($"{Name}: {what} have shape {y.Shape} but {classLoss.Name} needs class indices of shape {expected} (or with a trailing 1) for outputs {outShape}.");

@@ -11,7 +11,7 @@ using Rnnx.Random;
 namespace Rnnx.Models;
 
 /// <summary>
-/// A model: a graph of layer calls with Keras's training API, <see cref="Compile"/>, <see cref="O:Rnnx.Models.Model.Fit"/>,
+/// A model: a graph of layer calls with Keras's training API, <see cref="O:Rnnx.Models.Model.Compile"/>, <see cref="O:Rnnx.Models.Model.Fit"/>,
 /// <see cref="O:Rnnx.Models.Model.Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>. Made from symbolic
 /// tensors as Keras's functional API, <c>new Model(inputs, outputs)</c> (see <see cref="Input"/> and <see cref="Layer.Apply"/>),
 /// or as a <see cref="Sequential"/> stack, which is the chain-shaped special case of the same graph.
@@ -24,7 +24,7 @@ namespace Rnnx.Models;
 /// export — each call giving the same bits as alone, without waiting for the others (every call works on a pooled
 /// workspace of its own). The first call on an unbuilt model builds it exactly once, whichever threads race to it.
 /// Mutations — <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int, Tensor?, IReadOnlyDictionary{int, double}?)"/>, <see cref="O:Rnnx.Models.Model.TrainOnBatch"/>, <see cref="SetWeights"/>, <c>LoadWeights</c>,
-/// <c>RestoreCheckpoint</c>, <see cref="Compile"/> — are refused with an <see cref="InvalidOperationException"/>
+/// <c>RestoreCheckpoint</c>, <see cref="O:Rnnx.Models.Model.Compile"/> — are refused with an <see cref="InvalidOperationException"/>
 /// naming both operations while a read runs on another thread, and reads are refused while a mutation runs; two
 /// mutations never run at once (two Fit calls: the second is refused). Callbacks of Fit run on Fit's thread and may
 /// read, save and set weights. Writing a <see cref="Parameter"/>'s values directly bypasses these checks.
@@ -153,13 +153,13 @@ public partial class Model
     internal IReadOnlyList<int?[]> NodeOutputShapes(int node) =>
         Enumerable.Range(0, Graph.Nodes[node].OutputCount).Select(i => _slotShapes[Graph.Nodes[node].FirstOutputSlot + i]).ToArray();
 
-    /// <summary>The optimizer set by <see cref="Compile"/>.</summary>
+    /// <summary>The optimizer set by <see cref="O:Rnnx.Models.Model.Compile"/>.</summary>
     public IOptimizer? Optimizer { get; private set; }
 
-    /// <summary>The loss set by <see cref="Compile"/>.</summary>
+    /// <summary>The loss set by <see cref="O:Rnnx.Models.Model.Compile"/>.</summary>
     public Loss? Loss { get; private set; }
 
-    /// <summary>The metrics set by <see cref="Compile"/>.</summary>
+    /// <summary>The metrics set by <see cref="O:Rnnx.Models.Model.Compile"/>.</summary>
     public IReadOnlyList<Metric> Metrics { get; private set; } = [];
 
     /// <summary>
@@ -240,6 +240,44 @@ public partial class Model
         using var mutation = _access.Mutate(nameof(Compile), reentrant: true);
         Optimizer = optimizer;
         Loss = loss ?? Loss.MeanSquaredError;
+        OutputLosses = null;
+        LossWeights = null;
+        SetMetrics(metrics);
+    }
+
+    /// <summary>
+    /// Sets the optimizer, a loss per output (in <see cref="Outputs"/> order) and optional weights of the outputs'
+    /// losses (Keras's <c>compile(loss=[...], loss_weights=[...])</c>): the training loss is Σ weight·loss over outputs.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not one loss (and weight) per output, or a weight that is negative or not finite.</exception>
+    /// <exception cref="InvalidOperationException">A prediction, evaluation or training runs on another thread.</exception>
+    public void Compile(IOptimizer optimizer, IReadOnlyList<Loss> losses, IReadOnlyList<double>? lossWeights = null, params Metric[] metrics)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(losses);
+        int outputs = _functional?.Outputs.Count ?? 1;
+        if (losses.Count != outputs || losses.Any(l => l is null))
+            throw new ArgumentException($"{Name}: the model gives {outputs} output(s); pass one loss for each, got {losses.Count}.", nameof(losses));
+        if (lossWeights is not null && lossWeights.Count != outputs)
+            throw new ArgumentException($"{Name}: the model gives {outputs} output(s); pass one loss weight for each, got {lossWeights.Count}.", nameof(lossWeights));
+        foreach (var w in lossWeights ?? [])
+            if (!double.IsFinite(w) || w < 0) throw new ArgumentException($"{Name}: loss weights must be finite and not negative, got {w}.", nameof(lossWeights));
+        using var mutation = _access.Mutate(nameof(Compile), reentrant: true);
+        Optimizer = optimizer;
+        Loss = losses[0];
+        OutputLosses = losses.ToArray();
+        LossWeights = lossWeights?.ToArray();
+        SetMetrics(metrics);
+    }
+
+    /// <summary>The loss of each output when compiled with one per output, else null (every output uses <see cref="Loss"/>).</summary>
+    public IReadOnlyList<Loss>? OutputLosses { get; private set; }
+
+    /// <summary>Each output's weight in the training loss (Keras <c>loss_weights</c>), or null for 1 each.</summary>
+    public IReadOnlyList<double>? LossWeights { get; private set; }
+
+    private void SetMetrics(Metric[] metrics)
+    {
         var names = new HashSet<string> { "loss" };
         foreach (var m in metrics)
             if (!names.Add(m.Name)) throw new ArgumentException($"{Name}: metric name '{m.Name}' is used twice.", nameof(metrics));

@@ -123,7 +123,16 @@ public static partial class ModelIO
             };
             // Only options that differ from the defaults are written, so files of losses without options stay as before.
             if (loss.FromLogits || loss.LabelSmoothing != 0)
-                compile["loss_config"] = new JsonObject { ["from_logits"] = loss.FromLogits, ["label_smoothing"] = loss.LabelSmoothing };
+                compile["loss_config"] = LossConfig(loss);
+            if (model.OutputLosses is { } outputLosses)
+                compile["output_losses"] = new JsonArray(outputLosses.Select(l =>
+                {
+                    var o = new JsonObject { ["loss"] = l.Name };
+                    if (l.FromLogits || l.LabelSmoothing != 0) o["loss_config"] = LossConfig(l);
+                    return (JsonNode?)o;
+                }).ToArray());
+            if (model.LossWeights is { } lossWeights)
+                compile["loss_weights"] = new JsonArray(lossWeights.Select(w => (JsonNode?)JsonValue.Create(w)).ToArray());
             if (optimizer is ICheckpointableOptimizer opt)
             {
                 var parameters = named.Select(w => w.Parameter).ToList();
@@ -271,6 +280,8 @@ public static partial class ModelIO
             IOptimizer? optimizer = null;
             OptimizerState? state = null;
             Loss? loss = null;
+            Loss[]? outputLosses = null;
+            double[]? lossWeights = null;
             Metric[] metrics = [];
             var compileJson = compile ? ReadCompileJson(file, options) : null;
             if (compileJson is not null)
@@ -279,6 +290,7 @@ public static partial class ModelIO
                 loss = LayerRegistry.FindLoss(lossName)
                     ?? throw new ModelFormatException($"the loss '{lossName}' is unknown; register it with LayerRegistry.RegisterLoss or load with compile: false");
                 loss = WithSavedOptions(loss, compileJson);
+                (outputLosses, lossWeights) = ReadOutputLosses(compileJson);
                 metrics = (compileJson["metrics"] as JsonArray ?? throw new ModelFormatException("compile: 'metrics' is not an array"))
                     .Select(n => n is JsonValue v && v.TryGetValue(out string? s) && s is not null
                         ? LayerRegistry.FindMetric(s) ?? throw new ModelFormatException($"the metric '{s}' is unknown; register it with LayerRegistry.RegisterMetric or load with compile: false")
@@ -304,7 +316,8 @@ public static partial class ModelIO
             setStates();
             if (optimizer is not null)
             {
-                model.Compile(optimizer, loss, metrics);
+                if (outputLosses is not null) model.Compile(optimizer, outputLosses, lossWeights, metrics);
+                else model.Compile(optimizer, loss, metrics);
                 if (state is not null)
                 {
                     try
@@ -352,6 +365,31 @@ public static partial class ModelIO
         return pairs;
     }
 
+    private static JsonObject LossConfig(Loss loss) => new() { ["from_logits"] = loss.FromLogits, ["label_smoothing"] = loss.LabelSmoothing };
+
+    /// <summary>The per-output losses and loss weights of a model compiled with them (absent: null).</summary>
+    private static (Loss[]? Losses, double[]? Weights) ReadOutputLosses(JsonObject compile)
+    {
+        Loss[]? losses = null;
+        if (compile.TryGetPropertyValue("output_losses", out var lossesNode))
+            losses = (lossesNode as JsonArray ?? throw new ModelFormatException("compile: 'output_losses' is not an array")).Select(n =>
+            {
+                if (n is not JsonObject o) throw new ModelFormatException("compile.output_losses: an entry is not an object");
+                CheckKeys(o, "compile.output_losses", "loss", "loss_config");
+                string name = OptimizerSerializer.Str(o, "loss");
+                var l = LayerRegistry.FindLoss(name)
+                    ?? throw new ModelFormatException($"the loss '{name}' is unknown; register it with LayerRegistry.RegisterLoss or load with compile: false");
+                return WithSavedOptions(l, o);
+            }).ToArray();
+        double[]? weights = null;
+        if (compile.TryGetPropertyValue("loss_weights", out var weightsNode))
+            weights = (weightsNode as JsonArray ?? throw new ModelFormatException("compile: 'loss_weights' is not an array"))
+                .Select(n => n is JsonValue v && v.TryGetValue(out double d) ? d : throw new ModelFormatException("compile.loss_weights: an entry is not a number"))
+                .ToArray();
+        if (weights is not null && losses is null) throw new ModelFormatException("compile: 'loss_weights' without 'output_losses'");
+        return (losses, weights);
+    }
+
     /// <summary>
     /// The loss re-created with its saved <c>from_logits</c> / <c>label_smoothing</c> (absent in older files: the
     /// defaults); options a loss does not have are refused rather than silently dropped.
@@ -380,7 +418,7 @@ public static partial class ModelIO
     {
         if (!file.Metadata.TryGetValue(CompileKey, out var text)) return null;
         var compile = GuardedJson.ParseObject(text, "the compile settings", options.MaxJsonDepth);
-        CheckKeys(compile, "compile", "loss", "loss_config", "metrics", "optimizer", "optimizer_state");
+        CheckKeys(compile, "compile", "loss", "loss_config", "output_losses", "loss_weights", "metrics", "optimizer", "optimizer_state");
         return compile;
     }
 

@@ -216,4 +216,45 @@ public class MultiInputOutputTrainingTests
         Assert.That(ex!.Message, Does.Contain("2 input(s)").And.Contain("lists"));
         TestModels.AssertSame(TestModels.Snapshot(m), before, "weights unchanged");
     }
+
+    [Test]
+    public void PerOutputLossesAndWeightsMakeTheWeightedSumAndSurviveSaving()
+    {
+        var m = SeriesAndStatic();
+        m.Build(dtype: DType.Float64);
+        m.Threads = 1;
+        var (x, y) = Data(6, 13, DType.Float64);
+        var outs = m.CallMany(x);
+        double mse = Loss.MeanSquaredError.Compute(y[0], outs[0], null, null).Item();
+        double mae = Loss.MeanAbsoluteError.Compute(y[1], outs[1], null, null).Item();
+        m.Compile(new Adam(0.01), [Loss.MeanSquaredError, Loss.MeanAbsoluteError], [1.0, 0.5]);
+        var r = m.Evaluate(x, y);
+        Assert.That(r["out_a_loss"], Is.EqualTo(mse).Within(1e-14));
+        Assert.That(r["out_b_loss"], Is.EqualTo(0.5 * mae).Within(1e-14));
+        Assert.That(r["loss"], Is.EqualTo(mse + 0.5 * mae).Within(1e-14));
+        Assert.That(m.TrainOnBatch(x, y), Is.EqualTo(mse + 0.5 * mae).Within(1e-14));
+
+        string dir = TestModels.TempDir();
+        try
+        {
+            string path = Path.Combine(dir, "weighted.rnnx");
+            m.Save(path);
+            var loaded = Model.Load(path);
+            Assert.That(loaded.OutputLosses!.Select(l => l.Name), Is.EqualTo(new[] { Loss.MeanSquaredError.Name, Loss.MeanAbsoluteError.Name }));
+            Assert.That(loaded.LossWeights, Is.EqualTo(new[] { 1.0, 0.5 }));
+            loaded.Threads = 1;
+            Assert.That(loaded.TrainOnBatch(x, y), Is.EqualTo(m.TrainOnBatch(x, y)), "same step after loading");
+            TestModels.AssertSame(TestModels.Snapshot(loaded), TestModels.Snapshot(m), "weights after one more step");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
+        var ex = Assert.Throws<ArgumentException>(() => m.Compile(new Adam(), [Loss.MeanSquaredError]));
+        Assert.That(ex!.Message, Does.Contain("2 output(s)").And.Contain("got 1"));
+        ex = Assert.Throws<ArgumentException>(() => m.Compile(new Adam(), [Loss.MeanSquaredError, Loss.MeanSquaredError], [1.0, double.NaN]));
+        Assert.That(ex!.Message, Does.Contain("NaN"));
+        Assert.That(m.LossWeights, Is.EqualTo(new[] { 1.0, 0.5 }), "a refused Compile changes nothing");
+    }
 }
