@@ -257,4 +257,29 @@ public class MultiInputOutputTrainingTests
         Assert.That(ex!.Message, Does.Contain("NaN"));
         Assert.That(m.LossWeights, Is.EqualTo(new[] { 1.0, 0.5 }), "a refused Compile changes nothing");
     }
+
+    /// <summary>The docs/layers.md example's call forms (collection expressions for the lists) compile and give its keys.</summary>
+    [Test]
+    public void LayersDocExampleForms()
+    {
+        var series = new Input([null, 1], name: "series");
+        var features = new Input([3], name: "features");
+        var encoded = new LSTM(4, name: "encoder").Apply(series);
+        var forecast = new Dense(10, name: "forecast").Apply(new Concatenate().ApplyMany(encoded, features)[0]);
+        var level = new Dense(1, name: "level").Apply(encoded);
+        var model = new Model([series, features], [forecast, level]);
+        var r = new RandomTensors(14);
+        Tensor F(params int[] shape) => r.Uniform(new Shape(shape)).Copy(DType.Float32);
+        var (xSeries, xFeatures, yForecast, yLevel) = (F(8, 5, 1), F(8, 3), F(8, 10), F(8, 1));
+        model.Compile(new Adam(), [Loss.MeanSquaredError, Loss.MeanAbsoluteError], lossWeights: [1.0, 0.5], Metric.MeanAbsoluteError);
+        var history = model.Fit([xSeries, xFeatures], [yForecast, yLevel], epochs: 1, verbose: 0,
+            validationData: ([xSeries, xFeatures], [yForecast, yLevel]));
+        Assert.That(history.Keys, Is.EquivalentTo(new[]
+        {
+            "loss", "forecast_loss", "level_loss", "forecast_mae", "level_mae",
+            "val_loss", "val_forecast_loss", "val_level_loss", "val_forecast_mae", "val_level_mae",
+        }));
+        var scores = model.Evaluate([xSeries, xFeatures], [yForecast, yLevel]);
+        Assert.That(scores["loss"], Is.EqualTo(history["val_loss"][0]));
+    }
 }
