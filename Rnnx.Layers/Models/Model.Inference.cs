@@ -87,7 +87,7 @@ public partial class Model
             ReturnWorkspace(ws);
         }
         var r = new Dictionary<string, double>();
-        WriteLogs(r, lossTotal / n, oSum, n, metricKeys, mSum, mCount);
+        WriteLogs(r, lossTotal / n, OutputLossKeys(), oSum, n, metricKeys, mSum, mCount);
         return r;
     }
 

@@ -65,12 +65,18 @@ public partial class Model
         return keys;
     }
 
-    /// <summary>Writes <c>loss</c>, each output's <c>&lt;output&gt;_loss</c> (several outputs only) and the metrics' means.</summary>
-    private void WriteLogs(Dictionary<string, double> logs, double loss, double[] outputLossSum, int samples, string[] metricKeys, double[] mSum, double[] mCount)
+    /// <summary>History keys of the outputs' losses: <c>&lt;output&gt;_loss</c> with several outputs, none with one (Keras).</summary>
+    private string[] OutputLossKeys()
+    {
+        int outputs = _graph!.OutputSlots.Length;
+        return outputs == 1 ? [] : Enumerable.Range(0, outputs).Select(o => OutputName(o) + "_loss").ToArray();
+    }
+
+    /// <summary>Writes <c>loss</c>, each output's loss (several outputs only) and the metrics' means.</summary>
+    private static void WriteLogs(Dictionary<string, double> logs, double loss, string[] lossKeys, double[] outputLossSum, int samples, string[] metricKeys, double[] mSum, double[] mCount)
     {
         logs["loss"] = loss;
-        if (outputLossSum.Length > 1)
-            for (int o = 0; o < outputLossSum.Length; o++) logs[OutputName(o) + "_loss"] = outputLossSum[o] / samples;
+        for (int o = 0; o < lossKeys.Length; o++) logs[lossKeys[o]] = outputLossSum[o] / samples;
         for (int m = 0; m < metricKeys.Length; m++) logs[metricKeys[m]] = mSum[m] / mCount[m];
     }
 

@@ -190,6 +190,7 @@ public partial class Model
         var logs = new Dictionary<string, double>();
         int outputs = _graph!.OutputSlots.Length;
         var metricKeys = MetricKeys();
+        var lossKeys = OutputLossKeys();
         StopTraining = false;
         foreach (var c in cbs) c.OnTrainBegin(new TrainingInfo(epochs, steps, n, validate is not null));
         try
@@ -223,12 +224,12 @@ public partial class Model
                     if (cbs.Count > 0)
                     {
                         logs.Clear();
-                        WriteLogs(logs, lossTotal / lossCount, oSum, lossCount, metricKeys, mSum, mCount);
+                        WriteLogs(logs, lossTotal / lossCount, lossKeys, oSum, lossCount, metricKeys, mSum, mCount);
                         foreach (var c in cbs) c.OnBatchEnd(epoch, b, logs);
                     }
                 }
                 var epochLogs = new Dictionary<string, double>();
-                WriteLogs(epochLogs, lossTotal / lossCount, oSum, lossCount, metricKeys, mSum, mCount);
+                WriteLogs(epochLogs, lossTotal / lossCount, lossKeys, oSum, lossCount, metricKeys, mSum, mCount);
                 double trainSeconds = sw.Elapsed.TotalSeconds;
                 if (validate is not null)
                 {
