@@ -24,7 +24,8 @@ public partial class Model
 
     /// <summary>
     /// Σ over outputs of weight·loss (Keras's total loss; weights 1 unless compiled with loss weights); each output's
-    /// weighted value goes into <paramref name="lossOf"/>.
+    /// unweighted value goes into <paramref name="lossOf"/>, as Keras 3 records <c>&lt;output&gt;_loss</c>
+    /// (keras/src/trainers/compile_utils.py, CompileLoss.call: "Record *unweighted* individual losses").
     /// </summary>
     private Tensor SummedLoss(Tensor[] ys, Tensor[] preds, Tensor? sampleWeight, Tensor?[] masks, Span<double> lossOf)
     {
@@ -32,8 +33,8 @@ public partial class Model
         for (int o = 0; o < preds.Length; o++)
         {
             var l = LossOf(o).Compute(ys[o], preds[o], sampleWeight, masks[o]);
-            if (LossWeights is { } w) l *= w[o];
             lossOf[o] = l.Item();
+            if (LossWeights is { } w) l *= w[o];
             total = o == 0 ? l : total + l;
         }
         return total;
