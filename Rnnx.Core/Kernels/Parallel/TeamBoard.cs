@@ -32,8 +32,14 @@ internal sealed class TeamBoard
 
     private readonly SemaphoreSlim _wake = new(0);
     private int _sleepers;
-    /// <summary>Generation (high 32 bits) and the next unclaimed part (low 32 bits) of the posted loop.</summary>
+    /// <summary>
+    /// Generation (high 32 bits, wrapping) and the next unclaimed part (low 32 bits) of the posted loop. Its values
+    /// never repeat (parts are claimed upwards, then <see cref="Exhausted"/>, then the next generation), so a claim
+    /// that succeeds proves the state did not change since it was read, nor the job and parts read in between.
+    /// </summary>
     private long _state;
+    /// <summary>Next-part value that ends a generation before the board's job and parts are overwritten.</summary>
+    private const uint Exhausted = uint.MaxValue;
     private int _parts, _done, _busy;
     private TeamJob? _job;
     private Exception? _error;
@@ -98,14 +104,19 @@ internal sealed class TeamBoard
     private void Post(int parts, TeamJob job)
     {
         Interlocked.Increment(ref s_splitLoops);
-        _job = job;
-        _parts = parts;
-        _done = 0;
-        long generation = (Volatile.Read(ref _state) >> 32) + 1;
+        long previous = Generation(Volatile.Read(ref _state));
+        // A helper late for the previous generation may still try to claim one of its parts against the job and
+        // parts below: ending the generation first (a full fence) makes such a claim fail instead of running a
+        // part of this loop that is claimed again after the publication.
+        Interlocked.Exchange(ref _state, previous << 32 | Exhausted);
+        Volatile.Write(ref _job, job);
+        Volatile.Write(ref _parts, parts);
+        Volatile.Write(ref _done, 0);
+        long generation = (previous + 1) & 0xFFFF_FFFF;
         Interlocked.Exchange(ref _state, generation << 32);   // publishes job and parts (a full fence)
         int sleepers = Volatile.Read(ref _sleepers);
         if (sleepers > 0) _wake.Release(sleepers);
-        Work(generation, job, parts);
+        Work(generation);
         var spin = new SpinWait();
         while (Volatile.Read(ref _done) < parts) spin.SpinOnce(sleep1Threshold: -1);
         _job = null;
@@ -117,17 +128,24 @@ internal sealed class TeamBoard
     }
 
     /// <summary>Claims and runs parts of generation <paramref name="generation"/> until none is left.</summary>
-    private void Work(long generation, TeamJob job, int parts)
+    /// <remarks>
+    /// The job and parts are read between the state and the claim of that state: a loop posted meanwhile changes the
+    /// state before overwriting them, so a successful claim ran against this generation's own job and parts.
+    /// </remarks>
+    private void Work(long generation)
     {
         while (true)
         {
             long s = Volatile.Read(ref _state);
-            int next = (int)(s & 0xFFFF_FFFF);
-            if (s >> 32 != generation || next >= parts) return;
+            if (Generation(s) != generation) return;
+            var job = Volatile.Read(ref _job);
+            int parts = Volatile.Read(ref _parts);
+            uint next = (uint)s;
+            if (job is null || next >= (uint)parts) return;
             if (Interlocked.CompareExchange(ref _state, s + 1, s) != s) continue;
             try
             {
-                job.Run(next);
+                job.Run((int)next);
             }
             catch (Exception e)
             {
@@ -140,18 +158,18 @@ internal sealed class TeamBoard
     /// <summary>Helps the owner with its loops until <see cref="Close"/> (called by a thread that is not the owner).</summary>
     public void Serve()
     {
-        long seen = Volatile.Read(ref _state) >> 32;
+        long seen = Generation(Volatile.Read(ref _state));
         while (!_closed)
         {
             long generation = WaitForLoop(seen);
             if (generation < 0) return;
             seen = generation;
-            // the loop's job and parts, read after its generation (published before it)
-            var job = _job;
-            int parts = _parts;
-            if (job is not null) Work(generation, job, parts);
+            Work(generation);
         }
     }
+
+    /// <summary>The generation of state <paramref name="state"/> (never negative, so -1 can mean closed).</summary>
+    private static long Generation(long state) => (long)((ulong)state >> 32);
 
     /// <summary>The generation of the next posted loop after <paramref name="seen"/>, or -1 when closed.</summary>
     private long WaitForLoop(long seen)
@@ -161,7 +179,7 @@ internal sealed class TeamBoard
         while (true)
         {
             if (_closed) return -1;
-            long g = Volatile.Read(ref _state) >> 32;
+            long g = Generation(Volatile.Read(ref _state));
             if (g != seen) return g;
             if (Stopwatch.GetTimestamp() - start > SpinTicks) break;
             spin.SpinOnce(sleep1Threshold: -1);
@@ -169,11 +187,11 @@ internal sealed class TeamBoard
         while (true)
         {
             Interlocked.Increment(ref _sleepers);
-            long g = Volatile.Read(ref _state) >> 32;
+            long g = Generation(Volatile.Read(ref _state));
             if (g == seen && !_closed) _wake.Wait();
             Interlocked.Decrement(ref _sleepers);
             if (_closed) return -1;
-            g = Volatile.Read(ref _state) >> 32;
+            g = Generation(Volatile.Read(ref _state));
             if (g != seen) return g;
         }
     }
