@@ -61,19 +61,37 @@ public abstract class Loss
     }
 
     /// <summary>
+    /// The masked loss of one shard of a batch, scaled as Keras's whole-batch value: the mask's weights are
+    /// m · <paramref name="batchTotal"/> / (<paramref name="batchValid"/> + ε) with the batch's mask size and unmasked
+    /// count, so that the shard's result times its share of the batch (rows / batch rows) is its part of
+    /// Σ over the batch's unmasked steps / batch valid, and the shards' values and gradients simply add.
+    /// </summary>
+    internal Tensor Compute(Tensor yTrue, Tensor yPred, Tensor? sampleWeight, Tensor? mask, double batchValid, double batchTotal)
+    {
+        if (mask is not Tensor m) return Compute(yTrue, yPred, sampleWeight, null);
+        return Compute(yTrue, yPred, MaskWeights(m, sampleWeight, batchValid, batchTotal));
+    }
+
+    /// <summary>
     /// Keras's <c>apply_mask</c>: the mask in the weights' place, scaled by total / (valid + 1e-7) when
     /// <paramref name="normalize"/> (the <c>sum_over_batch_size</c> reduction of losses; metrics use the plain mask), then
     /// multiplied by the sample weights (batch,) or (batch, time) when given.
     /// </summary>
     public static Tensor MaskWeights(Tensor mask, Tensor? sampleWeight, bool normalize)
     {
-        var w = mask;
-        if (normalize)
-        {
-            double valid = Tensor.Sum(mask).Item(), total = mask.Size;
-            double scale = mask.DType == DType.Float32 ? (float)total / ((float)valid + 1e-7f) : total / (valid + 1e-7);
-            w = mask * scale;
-        }
+        if (!normalize) return WithSampleWeights(mask, sampleWeight);
+        return MaskWeights(mask, sampleWeight, Tensor.Sum(mask).Item(), mask.Size);
+    }
+
+    /// <summary><see cref="MaskWeights(Tensor, Tensor?, bool)"/> normalized by a given unmasked count and mask size (a batch's, for one shard of it).</summary>
+    internal static Tensor MaskWeights(Tensor mask, Tensor? sampleWeight, double valid, double total)
+    {
+        double scale = mask.DType == DType.Float32 ? (float)total / ((float)valid + 1e-7f) : total / (valid + 1e-7);
+        return WithSampleWeights(mask * scale, sampleWeight);
+    }
+
+    private static Tensor WithSampleWeights(Tensor w, Tensor? sampleWeight)
+    {
         if (sampleWeight is not Tensor sw) return w;
         if (sw.DType != w.DType) sw = sw.Copy(w.DType);
         if (sw.Rank == 1 && sw.Shape[0] == w.Shape[0]) sw = Tensor.Reshape(sw, sw.Shape[0], 1);

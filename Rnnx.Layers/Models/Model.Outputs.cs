@@ -27,12 +27,22 @@ public partial class Model
     /// unweighted value goes into <paramref name="lossOf"/>, as Keras 3 records <c>&lt;output&gt;_loss</c>
     /// (keras/src/trainers/compile_utils.py, CompileLoss.call: "Record *unweighted* individual losses").
     /// </summary>
-    private Tensor SummedLoss(Tensor[] ys, Tensor[] preds, Tensor? sampleWeight, Tensor?[] masks, Span<double> lossOf)
+    private Tensor SummedLoss(Tensor[] ys, Tensor[] preds, Tensor? sampleWeight, Tensor?[] masks, Span<double> lossOf) =>
+        SummedLoss(ys, preds, sampleWeight, masks, lossOf, default, default);
+
+    /// <summary>
+    /// <see cref="SummedLoss(Tensor[], Tensor[], Tensor?, Tensor?[], Span{double})"/> for one shard of a batch: a masked
+    /// output's loss is normalized by the whole batch's unmasked count and mask size (<paramref name="batchValid"/>,
+    /// <paramref name="batchTotal"/>, per output) rather than the shard's, as Keras divides once per batch.
+    /// </summary>
+    private Tensor SummedLoss(Tensor[] ys, Tensor[] preds, Tensor? sampleWeight, Tensor?[] masks, Span<double> lossOf, ReadOnlySpan<double> batchValid, ReadOnlySpan<double> batchTotal)
     {
         Tensor total = default;
         for (int o = 0; o < preds.Length; o++)
         {
-            var l = LossOf(o).Compute(ys[o], preds[o], sampleWeight, masks[o]);
+            var l = batchValid.IsEmpty || masks[o] is null
+                ? LossOf(o).Compute(ys[o], preds[o], sampleWeight, masks[o])
+                : LossOf(o).Compute(ys[o], preds[o], sampleWeight, masks[o], batchValid[o], batchTotal[o]);
             lossOf[o] = l.Item();
             if (LossWeights is { } w) l *= w[o];
             total = o == 0 ? l : total + l;

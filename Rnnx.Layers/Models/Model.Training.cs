@@ -29,11 +29,16 @@ public partial class Model
         /// <summary>Per shard: the batch's inputs, targets, predictions and output masks (reused, so a step allocates no arrays).</summary>
         public Tensor[][] ShardX = [], ShardY = [], ShardPred = [];
         public Tensor?[][] ShardMask = [];
+        /// <summary>Per shard and output: the unmasked count and size of the output's mask (0 without a mask); then the batch's sums.</summary>
+        public double[][] ShardValid = [], ShardTotal = [];
+        public double[] BatchValid = [], BatchTotal = [];
+        /// <summary>Whether an output of this step has a mask (the loss and backward then run after every shard's forward).</summary>
+        public bool Masked;
         public (int Shards, int Inputs, int Outputs, int Metrics) Layout;
     }
 
     private readonly StepState _step = new();
-    private Action<int>? _runShard;
+    private Action<int>? _runShard, _runShardBackward;
 
     /// <summary>
     /// Trains for <paramref name="epochs"/> epochs with Keras's defaults: batches of 32 from a fresh shuffle each epoch
@@ -370,6 +375,10 @@ public partial class Model
             _step.ShardY = Jagged<Tensor>(shards, outputs);
             _step.ShardPred = Jagged<Tensor>(shards, outputs);
             _step.ShardMask = Jagged<Tensor?>(shards, outputs);
+            _step.ShardValid = Jagged<double>(shards, outputs);
+            _step.ShardTotal = Jagged<double>(shards, outputs);
+            _step.BatchValid = new double[outputs];
+            _step.BatchTotal = new double[outputs];
         }
     }
 
@@ -392,6 +401,23 @@ public partial class Model
         st.BatchCount = count;
         st.ShardCount = Math.Min(Shards, count);
         _workers!.Run(st.ShardCount, _runShard ??= RunShard);
+        // Masks are structural (every shard has the same outputs masked), so shard 0 tells.
+        st.Masked = false;
+        foreach (var m in st.ShardMask[0]) st.Masked |= m is not null;
+        // A masked output's loss divides by the whole batch's unmasked count (Keras), known only once every shard has
+        // run forward; the shards then compute their loss and backward against it.
+        if (st.Masked)
+        {
+            Array.Clear(st.BatchValid);
+            Array.Clear(st.BatchTotal);
+            for (int s = 0; s < st.ShardCount; s++)
+                for (int o = 0; o < st.BatchValid.Length; o++)
+                {
+                    st.BatchValid[o] += st.ShardValid[s][o];
+                    st.BatchTotal[o] += st.ShardTotal[s][o];
+                }
+            _workers.Run(st.ShardCount, _runShardBackward ??= RunShardBackward);
+        }
         double loss = 0;
         for (int s = 0; s < st.ShardCount; s++) loss += st.ShardLoss[s];
         Gradients g;
@@ -443,19 +469,48 @@ public partial class Model
                 for (int o = 0; o < yb.Length; o++) yb[o] = Gather(st.Y[o], shardRows);
             }
             RunGraph(xb, pred, masks, training: true);
-            var wb = st.W.IsValid ? Gather(st.W, shardRows) : default;
-            Tensor? sw = wb.IsValid ? wb : null;
-            var loss = SummedLoss(yb, pred, sw, masks, st.OutputLoss[s]);
-            double weight = (double)rows / count;
-            st.ShardLoss[s] = loss.Item() * weight;
-            for (int o = 0; o < pred.Length; o++) st.OutputLoss[s][o] *= weight;
-            Array.Clear(st.MetricSum[s]);
-            Array.Clear(st.MetricCount[s]);
-            if (Metrics.Count > 0)
-                using (tape.NoGrad())
-                    AddMetrics(yb, pred, sw, masks, st.MetricSum[s], st.MetricCount[s]);
-            _shardGrads[s] = tape.Backward(loss, Tensor.Full(Shape.Scalar, weight, DType));
+            bool masked = false;
+            using (tape.NoGrad())
+                for (int o = 0; o < masks.Length; o++)
+                {
+                    masked |= masks[o] is not null;
+                    st.ShardValid[s][o] = masks[o] is Tensor m ? Tensor.Sum(m).Item() : 0;
+                    st.ShardTotal[s][o] = masks[o] is Tensor mt ? mt.Size : 0;
+                }
+            if (!masked) LossAndBackward(s, default, default);
         }
+    }
+
+    /// <summary>The loss, metrics and backward of shard <paramref name="s"/> of a masked step, after every shard's forward.</summary>
+    private void RunShardBackward(int s)
+    {
+        using (_tapes[s].Activate()) LossAndBackward(s, _step.BatchValid, _step.BatchTotal);
+    }
+
+    /// <summary>
+    /// Loss, metrics and backward of shard <paramref name="s"/> on its active tape; masked outputs divide by
+    /// <paramref name="batchValid"/> (the batch's unmasked count per output; empty for none).
+    /// </summary>
+    private void LossAndBackward(int s, ReadOnlySpan<double> batchValid, ReadOnlySpan<double> batchTotal)
+    {
+        var st = _step;
+        var tape = _tapes[s];
+        int count = st.BatchCount, shards = st.ShardCount;
+        int lo = st.BatchStart + (int)((long)count * s / shards), hi = st.BatchStart + (int)((long)count * (s + 1) / shards);
+        int rows = hi - lo;
+        var (yb, pred, masks) = (st.ShardY[s], st.ShardPred[s], st.ShardMask[s]);
+        var wb = st.W.IsValid ? Gather(st.W, st.Index.AsSpan(lo, rows)) : default;
+        Tensor? sw = wb.IsValid ? wb : null;
+        var loss = SummedLoss(yb, pred, sw, masks, st.OutputLoss[s], batchValid, batchTotal);
+        double weight = (double)rows / count;
+        st.ShardLoss[s] = loss.Item() * weight;
+        for (int o = 0; o < pred.Length; o++) st.OutputLoss[s][o] *= weight;
+        Array.Clear(st.MetricSum[s]);
+        Array.Clear(st.MetricCount[s]);
+        if (Metrics.Count > 0)
+            using (tape.NoGrad())
+                AddMetrics(yb, pred, sw, masks, st.MetricSum[s], st.MetricCount[s]);
+        _shardGrads[s] = tape.Backward(loss, Tensor.Full(Shape.Scalar, weight, DType));
     }
 
     /// <summary>Rows <paramref name="rows"/> of <paramref name="src"/> into a new tensor on the active tape.</summary>

@@ -222,6 +222,57 @@ public class MaskingLayerTests
         Assert.That(result["mae"], Is.EqualTo(ab / 3).Within(1e-5));
     }
 
+    /// <summary>
+    /// Keras divides a batch's masked loss once, by the batch's unmasked count: with the batch cut into shards of unequal
+    /// unmasked counts, every shard count gives that loss, the same gradients (updated weights) and Evaluate's value.
+    /// </summary>
+    [Test]
+    public void MaskedLoss_IsTheBatchMean_WhateverTheShards()
+    {
+        // Five sequences of 1 to 4 unmasked steps; wild targets on padded steps show any leak.
+        var ids = Tensor.FromArray(new double[] { 1, 2, 3, 4, 2, 0, 0, 0, 3, 1, 0, 0, 4, 4, 4, 0, 1, 0, 0, 0 }, 5, 4);
+        var y = Tensor.FromArray(new double[] { 0.1, -0.2, 0.3, 0.4, 0.5, 50, -50, 50, -0.1, 0.2, 9, 9, 0.3, 0.1, -0.4, 7, 0.6, 8, 8, 8 }, 5, 4, 1);
+        int[] kept = [0, 1, 2, 3, 4, 8, 9, 12, 13, 14, 16];
+        Model Make(int shards)
+        {
+            var m = new Sequential([new Embedding(5, 2, maskZero: true), new LSTM(3, returnSequences: true), new TimeDistributed(new Dense(1))], seed: 6);
+            m.Build([null], DType.Float64);
+            m.Compile(new Rnnx.Optimizers.Sgd(0.5), Loss.MeanSquaredError, Rnnx.Metrics.Metric.MeanAbsoluteError);
+            m.Shards = shards;
+            return m;
+        }
+        var reference = Make(1);
+        var pred = reference.Predict(ids).ToDoubleArray();
+        var yv = y.ToDoubleArray();
+        double keras = kept.Sum(i => Math.Pow(pred[i] - yv[i], 2)) / (kept.Length + 1e-7);
+        double evaluated = reference.Evaluate(ids, y, batchSize: 5)["loss"];
+        Assert.That(evaluated, Is.EqualTo(keras).Within(1e-12));
+        double[]? weights1 = null;
+        foreach (int shards in new[] { 1, 2, 3 })
+        {
+            var m = Make(shards);
+            double loss = m.TrainOnBatch(ids, y);
+            Assert.That(loss, Is.EqualTo(keras).Within(1e-12), $"Shards = {shards}");
+            var w = m.GetWeights().SelectMany(t => t.ToDoubleArray()).ToArray();
+            weights1 ??= w;
+            Assert.That(w, Is.EqualTo(weights1).Within(1e-12), $"Shards = {shards}");
+            Assert.That(w, Is.Not.EqualTo(reference.GetWeights().SelectMany(t => t.ToDoubleArray()).ToArray()), "the step moved the weights");
+        }
+        // The two-phase masked step stays under the steady-state bound of TrainOnBatchTests (shards on the calling thread, whose allocations count).
+        var warm = Make(2);
+        warm.Threads = 1;
+        long perStep = Rnnx.Tests.TestUtilities.SteadyStateAllocation.BytesPerRun(() => warm.TrainOnBatch(ids, y), warmUps: 3, measured: 10).Max();
+        Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per masked training step");
+        // Fit's metric is batch-wide too: Σ over unmasked |error| / unmasked count, whatever the shards.
+        double mae = kept.Sum(i => Math.Abs(pred[i] - yv[i])) / kept.Length;
+        foreach (int shards in new[] { 1, 3 })
+        {
+            var h = Make(shards).Fit(ids, y, epochs: 1, batchSize: 5, shuffle: false, verbose: 0);
+            Assert.That(h["loss"][0], Is.EqualTo(keras).Within(1e-12), $"Shards = {shards}");
+            Assert.That(h["mae"][0], Is.EqualTo(mae).Within(1e-12), $"Shards = {shards}");
+        }
+    }
+
     [Test]
     public void LossMasking_FollowsKerasApplyMask_WithSampleWeights()
     {
