@@ -239,7 +239,7 @@ public abstract partial class Layer
     }
 
     /// <summary>Builds the layer from the input's shape and dtype on first use; afterwards checks the dtype.</summary>
-    private void EnsureBuiltFor(Tensor input)
+    private protected void EnsureBuiltFor(Tensor input)
     {
         if (!IsBuilt)
         {
