@@ -239,7 +239,7 @@ public abstract partial class Layer
     }
 
     /// <summary>Builds the layer from the input's shape and dtype on first use; afterwards checks the dtype.</summary>
-    private void EnsureBuiltFor(Tensor input)
+    private protected void EnsureBuiltFor(Tensor input)
     {
         if (!IsBuilt)
         {
@@ -297,8 +297,8 @@ public abstract partial class Layer
     /// <summary>The forward computation with a mask (the layer is built, the mask checked); by default the mask changes nothing.</summary>
     protected virtual Tensor Forward(Tensor input, Tensor mask, bool training) => Forward(input, training);
 
-    /// <summary>Refuses a mask this layer cannot take, or one whose shape is not the input's (batch, time).</summary>
-    /// <exception cref="ArgumentException">Naming the layer and both shapes.</exception>
+    /// <summary>Refuses a mask this layer cannot take, one whose shape is not the input's (batch, time), or one with a value other than 0 or 1.</summary>
+    /// <exception cref="ArgumentException">Naming the layer and both shapes, or the layer and the position of the value.</exception>
     protected void CheckMask(Tensor input, Tensor mask)
     {
         if (!SupportsMasking)
@@ -306,6 +306,21 @@ public abstract partial class Layer
                 $"{Name}: a {GetType().Name} layer cannot take a mask (input {input.Shape}, mask {mask.Shape}); the mask comes from a Masking or Embedding(maskZero: true) layer before it. Put the layers that use masks (recurrent layers, GlobalAveragePooling1D, TimeDistributed, Dense) between them, or drop the mask.");
         if (mask.Rank != 2 || input.Rank < 2 || mask.Shape[0] != input.Shape[0] || mask.Shape[1] != input.Shape[1])
             throw new ArgumentException($"{Name}: mask {mask.Shape} must be (batch, time) of the input {input.Shape}.", nameof(mask));
+        // A mask selects steps; a value between 0 and 1 would blend them, and the fused kernels and the step loop blend differently.
+        int bad = mask.DType == DType.Float32 ? FirstNonBinary(mask.AsSpan<float>()) : FirstNonBinary(mask.AsSpan<double>());
+        if (bad >= 0)
+        {
+            int steps = mask.Shape[1];
+            double value = mask.DType == DType.Float32 ? mask.AsSpan<float>()[bad] : mask.AsSpan<double>()[bad];
+            throw new ArgumentException($"{Name}: mask value {value} at (sample {bad / steps}, step {bad % steps}) is not 0 or 1; a mask is 1 (use the step) or 0 (skip it).", nameof(mask));
+        }
+    }
+
+    private static int FirstNonBinary<T>(ReadOnlySpan<T> values) where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (values[i] != T.Zero && values[i] != T.One) return i;
+        return -1;
     }
 
     /// <summary>

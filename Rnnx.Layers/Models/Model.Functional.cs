@@ -8,12 +8,17 @@ public partial class Model
     /// Runs a model with several inputs or outputs on one batch: one (batch, ...) tensor per input, in
     /// <see cref="Inputs"/> order; returns one tensor per output, recorded on the active tape (if any), as <see cref="Call"/>.
     /// </summary>
+    /// <remarks>
+    /// Safe to call from many threads at once on a model without stateful layers. On a stateful model each call reads
+    /// and updates the carried states, so calls run one at a time: a call while another one runs is refused.
+    /// </remarks>
     /// <exception cref="ArgumentException">The wrong number of inputs, or an input whose shape does not fit its <see cref="Input"/>.</exception>
-    /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread.</exception>
+    /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread, or (stateful model) another call uses the states.</exception>
     public Tensor[] CallMany(IReadOnlyList<Tensor> inputs, bool training = false)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         using var read = _access.Read(nameof(CallMany));
+        using var statefulCall = EnterStatefulCall(nameof(CallMany));
         var xs = CheckManyInputs(inputs);
         var outputs = new Tensor[Graph.OutputSlots.Length];
         Graph.Run(xs, outputs, training);
@@ -24,8 +29,11 @@ public partial class Model
     /// Predictions of a model with several inputs or outputs, in batches, recording nothing: one (samples, ...) tensor per
     /// input, in <see cref="Inputs"/> order; returns one heap tensor (samples, ...) per output.
     /// </summary>
-    /// <exception cref="ArgumentException">The wrong number of inputs, different sample counts, or a shape that does not fit.</exception>
-    /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread.</exception>
+    /// <exception cref="ArgumentException">
+    /// The wrong number of inputs, different sample counts, or a shape that does not fit; on a stateful model, a batch
+    /// size other than its layers' or a sample count that is not a multiple of it (refused before the states move).
+    /// </exception>
+    /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread, or (stateful model) another call uses the states.</exception>
     public Tensor[] PredictMany(IReadOnlyList<Tensor> inputs, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -33,6 +41,8 @@ public partial class Model
         using var read = _access.Read(nameof(PredictMany));
         var xs = CheckManyInputs(inputs);
         int n = xs[0].Shape[0];
+        CheckStatefulData(nameof(PredictMany), n, batchSize);
+        using var statefulCall = EnterStatefulCall(nameof(PredictMany));
         var slots = Graph.SlotShapes(xs.Select(x => DataShape(x)).ToArray());
         var results = Graph.OutputSlots.Select(s => AllocateResult(new Shape([n, .. slots[s].Select(d => d ?? throw new InvalidOperationException($"{Name}: output length unknown."))]))).ToArray();
         var ws = RentWorkspace();

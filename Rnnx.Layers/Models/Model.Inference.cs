@@ -133,8 +133,9 @@ public partial class Model
     /// </summary>
     /// <remarks>Safe to call from many threads at once, as <see cref="Predict(Tensor, int)"/> (with a buffer per call).</remarks>
     /// <exception cref="ArgumentException">
-    /// Bad input shape, an output buffer of the wrong length (nothing is written), a float64 model (use the double[]
-    /// overload), or a non-finite input that made a prediction non-finite (the buffer then holds the predictions).
+    /// Bad input shape, an output buffer of the wrong length or sharing memory with <paramref name="x"/> (nothing is
+    /// written), a float64 model (use the double[] overload), or a non-finite input that made a prediction non-finite
+    /// (the buffer then holds the predictions).
     /// </exception>
     /// <exception cref="InvalidOperationException">A mutation (Fit, TrainOnBatch, SetWeights, LoadWeights, ...) is running on another thread.</exception>
     public void Predict(Tensor x, float[] output, int batchSize = 32) => PredictInto(x, output, batchSize);
@@ -147,6 +148,11 @@ public partial class Model
         ArgumentNullException.ThrowIfNull(output);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         using var read = _access.Read(nameof(Predict));
+        // The chunks write predictions while later chunks still read inputs, so a buffer sharing x's memory would corrupt them.
+        bool overlaps = x.DType == DType.Float32 ? output is float[] f && x.AsSpan<float>().Overlaps(f)
+            : output is double[] d && x.AsSpan<double>().Overlaps(d);
+        if (overlaps)
+            throw new ArgumentException($"{Name}: the output buffer is the memory of the input tensor x {x.Shape}; predict into a separate buffer.", nameof(output));
         x = CheckInputs(x, "inputs", checkFinite: false);
         var plan = PredictPlan(x);
         bool isFloat = output is float[];

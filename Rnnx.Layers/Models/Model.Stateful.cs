@@ -65,14 +65,14 @@ public partial class Model
     }
 
     /// <summary>
-    /// Claims the states for a Predict or Evaluate on a stateful model (they update the states, so two at once would
-    /// race); does nothing for a model without stateful layers, whose predictions run concurrently.
+    /// Claims the states for a Predict, Evaluate, Call, CallMany or PredictMany on a stateful model (they update the
+    /// states, so two at once would race); does nothing for a model without stateful layers, whose calls run concurrently.
     /// </summary>
     private StatefulCallScope EnterStatefulCall(string operation)
     {
         if (StatefulLayers.Count == 0) return default;
         if (Interlocked.CompareExchange(ref _statefulCallBusy, 1, 0) != 0)
-            throw new InvalidOperationException($"{Name}: {operation} cannot run while another Predict or Evaluate runs on this model: its stateful layers update their states, so calls run one at a time.");
+            throw new InvalidOperationException($"{Name}: {operation} cannot run while another Predict, Evaluate, Call, CallMany or PredictMany runs on this model: its stateful layers update their states, so calls run one at a time.");
         return new StatefulCallScope(this);
     }
 

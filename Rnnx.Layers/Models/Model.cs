@@ -349,11 +349,16 @@ public partial class Model
     /// <see cref="Tape.NoGrad"/> (as <c>Predict</c> and <c>Evaluate</c> do).
     /// </param>
     /// <returns>The outputs; recorded on the active tape, if any, for <see cref="Tape.Backward(Tensor, Tensor?)"/>.</returns>
-    /// <remarks>Safe to call from many threads at once, each with its own tape (or none).</remarks>
-    /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread.</exception>
+    /// <remarks>
+    /// Safe to call from many threads at once, each with its own tape (or none), on a model without stateful layers.
+    /// On a stateful model each call reads and updates the carried states, so calls run one at a time: a call while
+    /// another Call, CallMany, Predict or Evaluate runs is refused.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">A mutation (Fit, SetWeights, ...) runs on another thread, or (stateful model) another call uses the states.</exception>
     public Tensor Call(Tensor x, bool training = false)
     {
         using var read = _access.Read(nameof(Call));
+        using var statefulCall = EnterStatefulCall(nameof(Call));
         RequireOneInputAndOutput();
         if (!IsBuilt) Build(_layers.Count > 0 ? _layers[0].DeclaredInputShape ?? DataShape(x) : DataShape(x), x.DType);
         return RunLayers(x, training);

@@ -37,6 +37,14 @@ public sealed class OnnxExportOptions
     /// so the graph still maps raw values to raw forecasts. Null means none.
     /// </summary>
     public Rnnx.Data.SeriesTransform? Transform { get; set; }
+
+    /// <summary>
+    /// Lets a masked recurrent layer be exported: the exported graph assumes every mask is a run of ones followed by
+    /// zeros (right padding, Keras's <c>pad_sequences(padding="post")</c>), as ONNX's <c>sequence_lens</c> (Σ mask per
+    /// sample) can only express that. With any other mask (left padding, Keras's default <c>padding="pre"</c>, or holes)
+    /// the graph silently computes something else than the model. False (default) refuses masked recurrent layers.
+    /// </summary>
+    public bool MasksAreRightPadded { get; set; }
 }
 
 /// <summary>
@@ -87,7 +95,7 @@ public static class OnnxExporter
         if (options.Transform is { Kind: not Rnnx.Data.SeriesTransformKind.None } && options.Scaler is null)
             throw new ArgumentException("Transform needs Scaler (the transform is applied before the window scaling).", nameof(options));
         if (model.Inputs.Count > 1 || model.Outputs.Count > 1) return ExportSeveral(model, options);
-        var g = new OnnxGraph();
+        var g = new OnnxGraph { MasksAreRightPadded = options.MasksAreRightPadded };
         string input = g.Reserve(options.InputName);
         string output = options.OutputName;
         var x = input;
@@ -154,7 +162,7 @@ public static class OnnxExporter
     {
         if (options.Scaler is not null || options.Standardization is not null)
             throw new ArgumentException($"ONNX export: model '{model.Name}' has {model.Inputs.Count} inputs and {model.Outputs.Count} outputs; Scaler and Standardization apply to models with one input and one output.", nameof(options));
-        var g = new OnnxGraph();
+        var g = new OnnxGraph { MasksAreRightPadded = options.MasksAreRightPadded };
         var inputs = model.Inputs.Select(t => g.Reserve(t.Layer.Name)).ToArray();
         var inputShapes = model.Inputs.Select(t => t.ShapeArray).ToArray();
         var (outs, outShapes) = ExportGraph(g, model, inputs, inputShapes);

@@ -5,6 +5,9 @@ namespace Rnnx.Onnx;
 /// <summary>Builds an ONNX GraphProto: nodes, initializers, unique names; serializes a ModelProto.</summary>
 internal sealed partial class OnnxGraph
 {
+    /// <summary>The caller's <see cref="OnnxExportOptions.MasksAreRightPadded"/>: masked recurrent layers may be exported with sequence_lens.</summary>
+    public bool MasksAreRightPadded { get; init; }
+
     // onnx.proto field numbers.
     private const int ModelIrVersion = 1, ModelProducerName = 2, ModelProducerVersion = 3, ModelDocString = 6, ModelGraph = 7, ModelOpsetImport = 8, ModelMetadataProps = 14;
     private const int OpsetDomain = 1, OpsetVersion = 2;

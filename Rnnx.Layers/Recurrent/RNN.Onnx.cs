@@ -16,7 +16,8 @@ public partial class RNN
     /// With a mask: ONNX's <c>sequence_lens</c> = Σ_t mask (per sample), which is Keras's masked result when the mask is
     /// right padding (each sequence's steps first, then padding) and the layer returns its last output (ONNX's Y_h is
     /// the state after each sequence's last step, as Keras's carried output). With return_sequences ONNX zeroes the
-    /// outputs past each length where Keras repeats the last one, so that is refused.
+    /// outputs past each length where Keras repeats the last one, so that is refused. Without
+    /// <see cref="OnnxExportOptions.MasksAreRightPadded"/> a mask is refused, since left padding cannot be told apart in the graph.
     /// </summary>
     internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path, string? mask)
     {
@@ -24,6 +25,10 @@ public partial class RNN
         if (ReturnSequences)
             throw new NotSupportedException(
                 $"ONNX export: recurrent layer '{path}' returns sequences under a mask; ONNX's sequence_lens zero the outputs past each length where Keras repeats the last one. Export a model whose masked recurrent layers return only their last output, or run the model in Rnnx.");
+        if (!graph.MasksAreRightPadded)
+            throw new NotSupportedException(
+                $"ONNX export: recurrent layer '{path}' takes a mask, which ONNX expresses only as sequence_lens (the number of ones per sample), correct only when every mask is a run of ones followed by zeros (right padding); " +
+                "Keras's pad_sequences pads at the front by default, and such a mask would give other results than the model. If your inputs are right-padded, export with OnnxExportOptions.MasksAreRightPadded = true.");
         var lengths = graph.Op("ReduceSum", $"{path}/lengths", [mask, graph.ConstantInt64($"{path}/time_axis", 1)], OnnxGraph.Attr.Int("keepdims", 0));
         var sequenceLens = graph.Op("Cast", $"{path}/sequence_lens", [lengths], OnnxGraph.Attr.Int("to", OnnxGraph.Int32));
         return ExportOnnxCore(graph, input, [], path, returnStates: false, sequenceLens)[0];

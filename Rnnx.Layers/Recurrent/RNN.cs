@@ -132,7 +132,8 @@ public partial class RNN : Layer
     public (Tensor Output, Tensor[] States) Run(Tensor input, IReadOnlyList<Tensor>? initialState = null, bool training = false, Tensor? mask = null)
     {
         if (mask is Tensor m) CheckMask(input, m);
-        if (!IsBuilt) Call(input, training);   // builds (one extra forward on first use only)
+        // Build from the shape alone: a forward pass here would also move a stateful layer's states.
+        EnsureBuiltFor(input);
         var states = new Tensor[Cell.StateSizes.Count];
         Tensor[]? init = initialState?.ToArray();
         var output = RunCore(input, init, training, states, mask);

@@ -24,6 +24,21 @@ public class PredictIntoBufferTests
         return Tensor.FromArray(v, shape);
     }
 
+    [Test]
+    public void IntoTheInputsOwnArray_IsRefusedAndWritesNothing()
+    {
+        var m = new Sequential([new Dense(3, inputShape: [3])], "dense", 7);
+        var values = new float[] { 0.1f, -0.2f, 0.3f, 0.4f, 0.5f, -0.6f, 0.7f, 0.8f, -0.9f, 1.0f, 1.1f, -1.2f };
+        var original = values.ToArray();
+        var x = Tensor.Wrap(values, new Shape(4, 3));
+        var refused = Assert.Throws<ArgumentException>(() => m.Predict(x, values, batchSize: 2));
+        Assert.That(refused!.Message, Does.Contain("separate buffer"));
+        Assert.That(values, Is.EqualTo(original), "the input is untouched");
+        var output = new float[12];
+        m.Predict(x, output, batchSize: 2);
+        Assert.That(output, Is.EqualTo(m.Predict(x, batchSize: 2).ToFloatArray()), "a separate buffer is accepted");
+    }
+
     [TestCase(1)]
     [TestCase(2)]
     public void IntoBuffer_EqualsPredict(int threads)

@@ -107,6 +107,37 @@ public sealed class StatefulModelTests
     }
 
     [Test]
+    public void PredictManyRefusesRaggedDataBeforeTheStatesMoveAndCarriesThemLikePredict()
+    {
+        static Model Create()
+        {
+            var input = new Input([null, 1], batchSize: 4);
+            return new Model(input, new Dense(1).Apply(new LSTM(5, stateful: true).Apply(input)));
+        }
+        var m = Create();
+        var twin = Create();
+        m.Build();
+        twin.Build();
+        twin.SetWeights(m.GetWeights());
+        var (x, _) = Data(8, 6);
+        m.PredictMany([x], batchSize: 4);
+        var lstm = m.Layers.OfType<RNN>().Single();
+        var before = lstm.GetStates().Select(s => s.ToFloatArray()).ToArray();
+        Assert.That(before.SelectMany(s => s), Has.Some.Not.EqualTo(0f), "the first PredictMany moved the states");
+
+        var (x10, _) = Data(10, 6);
+        var ragged = Assert.Throws<ArgumentException>(() => m.PredictMany([x10], batchSize: 4));
+        Assert.That(ragged!.Message, Does.Contain("PredictMany").And.Contain("10 samples").And.Contain("batch size 4"));
+        Assert.Throws<ArgumentException>(() => m.PredictMany([x], batchSize: 2));
+        var after = lstm.GetStates().Select(s => s.ToFloatArray()).ToArray();
+        for (int i = 0; i < before.Length; i++) Assert.That(after[i], Is.EqualTo(before[i]), $"state {i} after the refused calls");
+
+        // PredictMany continues the states as Predict does.
+        twin.Predict(x, batchSize: 4);
+        Assert.That(m.PredictMany([x], batchSize: 4)[0].ToFloatArray(), Is.EqualTo(twin.Predict(x, batchSize: 4).ToFloatArray()));
+    }
+
+    [Test]
     public void FitRefusesShufflingAndBatchesOfAnotherSizeBeforeTraining()
     {
         var m = Stateful(4);

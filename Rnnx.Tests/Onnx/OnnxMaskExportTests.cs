@@ -51,7 +51,7 @@ public class OnnxMaskExportTests
         var model = create();
         var ids = Ids();
         var expected = model.Predict(ids).ToFloatArray();
-        var actual = RunOnnx(OnnxExporter.Export(model), ids);
+        var actual = RunOnnx(OnnxExporter.Export(model, RightPadded), ids);
         Assert.That(actual, Is.EqualTo(expected).Within(1e-5f));
     }
 
@@ -66,7 +66,19 @@ public class OnnxMaskExportTests
         for (int b = 0; b < 3; b++)
             for (int t = 0; t < lengths[b] * 2; t++) v[b * 14 + t] = (float)(r.NextDouble() * 2 - 1);
         var x = Tensor.FromArray(v, 3, 7, 2);
-        Assert.That(RunOnnx(OnnxExporter.Export(model), x), Is.EqualTo(model.Predict(x).ToFloatArray()).Within(1e-5f));
+        Assert.That(RunOnnx(OnnxExporter.Export(model, RightPadded), x), Is.EqualTo(model.Predict(x).ToFloatArray()).Within(1e-5f));
+    }
+
+    private static readonly OnnxExportOptions RightPadded = new() { MasksAreRightPadded = true };
+
+    [Test]
+    public void AMaskedRecurrentLayer_IsRefusedUnlessTheCallerSaysMasksAreRightPadded()
+    {
+        var model = new Sequential([new Embedding(12, 5, maskZero: true), new LSTM(3, name: "reader"), new Dense(1)], seed: 3);
+        model.Build([9]);
+        var ex = Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(model));
+        Assert.That(ex!.Message, Does.Contain("reader").And.Contain("right padding").And.Contain("MasksAreRightPadded"));
+        Assert.That(OnnxExporter.Export(model, RightPadded), Is.Not.Empty);
     }
 
     [Test]

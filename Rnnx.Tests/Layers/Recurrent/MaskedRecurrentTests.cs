@@ -153,6 +153,21 @@ public class MaskedRecurrentTests
     }
 
     [Test]
+    public void AMaskValueOtherThanZeroOrOneIsRefused_NamingTheLayerAndPosition([Values(DType.Float32, DType.Float64)] DType dtype)
+    {
+        var layer = new GRU(2, returnSequences: true, name: "gru_masked");
+        BuildRandom(layer, 1, dtype, seed: 3);
+        var x = RandomTensor(new NumPyRandomState(4), dtype, 1.0, 2, 3, 1);
+        var values = new double[] { 1, 1, 0, 1, 0.5, 0 };
+        var mask = dtype == DType.Float32 ? Tensor.FromArray(values.Select(v => (float)v).ToArray(), 2, 3) : Tensor.FromArray(values, 2, 3);
+        var run = Assert.Throws<ArgumentException>(() => layer.Run(x, mask: mask));
+        Assert.That(run!.Message, Does.Contain("gru_masked").And.Contain("0.5").And.Contain("sample 1, step 1"));
+        Assert.Throws<ArgumentException>(() => layer.Call(x, mask));
+        var valid = dtype == DType.Float32 ? Tensor.FromArray(new float[] { 1, 1, 0, 1, 0, 0 }, 2, 3) : Tensor.FromArray(new double[] { 1, 1, 0, 1, 0, 0 }, 2, 3);
+        Assert.That(layer.Call(x, valid).Shape, Is.EqualTo(new Shape(2, 3, 2)), "a 0/1 mask is accepted");
+    }
+
+    [Test]
     public void MaskedSteps_RepeatThePreviousOutput_AndCarryTheStates([Values(false, true)] bool fused)
     {
         var layer = new LSTM(2, returnSequences: true);

@@ -45,6 +45,31 @@ public class StatefulLayerTests
     }
 
     [Test]
+    public void TheFirstRunOfAnUnbuiltLayerMovesTheStatesOnce([ValueSource(nameof(Kinds))] CellKind kind)
+    {
+        // Both build from NumPyRandomState(0): the unbuilt one inside Run, the other by Build, so their weights match.
+        var unbuilt = MakeStateful(kind, 3, batchSize: 2);
+        var prebuilt = MakeStateful(kind, 3, batchSize: 2);
+        prebuilt.Build([null, 2], DType.Float64);
+        var x = RandomTensor(new NumPyRandomState(9), DType.Float64, 1.0, 2, 5, 2);
+
+        var (output, states) = unbuilt.Run(x);
+        var (expectedOutput, expectedStates) = prebuilt.Run(x);
+
+        Assert.That(output.ToDoubleArray(), Is.EqualTo(expectedOutput.ToDoubleArray()), "output");
+        var carried = unbuilt.GetStates();
+        var expectedCarried = prebuilt.GetStates();
+        for (int i = 0; i < carried.Length; i++)
+        {
+            Assert.That(states[i].ToDoubleArray(), Is.EqualTo(expectedStates[i].ToDoubleArray()), $"returned state {i}");
+            Assert.That(carried[i].ToDoubleArray(), Is.EqualTo(expectedCarried[i].ToDoubleArray()), $"carried state {i}");
+        }
+        var again = MakeStateful(kind, 3, batchSize: 2);
+        var withState = again.CallWithState(x);
+        Assert.That(withState[0].ToDoubleArray(), Is.EqualTo(expectedOutput.ToDoubleArray()), "CallWithState on an unbuilt layer");
+    }
+
+    [Test]
     public void ResetStatesStartsOver([ValueSource(nameof(Kinds))] CellKind kind)
     {
         var plain = Make(kind, 3, returnSequences: true);
