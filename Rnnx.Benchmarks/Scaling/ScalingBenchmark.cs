@@ -21,7 +21,7 @@ namespace Rnnx.Benchmarks.Scaling;
 public static class ScalingBenchmark
 {
     /// <summary>The command-line usage.</summary>
-    public const string Usage = "usage: scaling [--quick | --grid quick|medium|full] [--only lstm2|gru2|wavenet] [--threads N] [--repeat N] [--json FILE] [--params]";
+    public const string Usage = "usage: scaling [--quick | --grid quick|medium|full] [--only lstm2|gru2|wavenet] [--threads N] [--repeat N] [--json FILE] [--params | --memory]";
 
     /// <summary>Runs the command; returns the process exit code (2: bad arguments).</summary>
     public static int Run(string[] args)
@@ -29,7 +29,7 @@ public static class ScalingBenchmark
         int threads = 2, repeat = 1;
         string? json = null, only = null;
         string grid = Environment.GetEnvironmentVariable("SCALING_GRID") is { Length: > 0 } env ? env : "full";
-        bool paramsOnly = false;
+        bool paramsOnly = false, memory = false;
         for (int i = 0; i < args.Length; i++)
         {
             string? Next() => i + 1 < args.Length ? args[++i] : null;
@@ -48,12 +48,19 @@ public static class ScalingBenchmark
                 case "--grid": grid = Next() ?? ""; break;
                 case "--only": only = Next(); break;
                 case "--params": paramsOnly = true; break;
+                case "--memory": memory = true; break;
                 default: return Fail($"unknown argument {args[i]}");
             }
         }
         if (grid is not ("quick" or "medium" or "full")) return Fail($"unknown grid '{grid}': one of quick, medium, full");
         if (only is not (null or "lstm2" or "gru2" or "wavenet")) return Fail($"unknown model family '{only}': one of lstm2, gru2, wavenet");
         var configs = ScalingGrid.Grid(grid, only);
+        if (memory)
+        {
+            // the families with a stated minimum; the two points: lstm2 U=512 T=200 and wavenet U=64 T=1000
+            foreach (var c in configs.Where(c => c.Model != "gru2")) Console.WriteLine(TrainingMemory.Line(TrainingMemory.Measure(c)));
+            return 0;
+        }
         if (paramsOnly)
         {
             foreach (var c in configs) Console.WriteLine($"{c.Name,-24} {CountParams(c)}");
