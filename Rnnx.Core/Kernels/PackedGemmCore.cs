@@ -65,6 +65,48 @@ internal static unsafe class PackedGemmCore
         return w == 0 || n < 2 * w ? 0 : 2 * w;
     }
 
+    /// <summary>Number of panels of an n-column op(B) with panels <paramref name="nr"/> wide.</summary>
+    internal static int Panels(int n, int nr) => (n + nr - 1) / nr;
+
+    /// <summary>Elements of the packed copy of a k x n op(B): whole zero-padded panels, or k·n when row-major.</summary>
+    internal static int PackedLength<T>(int k, int n) where T : unmanaged
+    {
+        int nr = PanelWidth<T>(n);
+        return nr == 0 ? checked(k * n) : checked(Panels(n, nr) * nr * k);
+    }
+
+    /// <summary>
+    /// Packs op(B) (k x n; B stored [n x k] when <paramref name="transB"/>, else [k x n], row stride ldb) into
+    /// <see cref="PackedLength{T}"/> elements at <paramref name="packed"/>: panel j holds columns [j·2W, j·2W + 2W) as a
+    /// contiguous k x 2W block, the columns past n zero; below two vectors' width, the plain row-major k x n matrix.
+    /// </summary>
+    internal static void Pack<T>(bool transB, int k, int n, T* b, nint ldb, T* packed) where T : unmanaged
+    {
+        int nr = PanelWidth<T>(n);
+        if (nr == 0)
+        {
+            if (transB)
+                MatMulKernels.PackTransposed(b, ldb, n, k, packed, n);
+            else
+                for (int p = 0; p < k; p++)
+                    new ReadOnlySpan<T>(b + p * ldb, n).CopyTo(new Span<T>(packed + (nint)p * n, n));
+            return;
+        }
+        for (int j = 0; j < Panels(n, nr); j++)
+        {
+            int col = j * nr, cols = Math.Min(nr, n - col);
+            T* dst = packed + (nint)j * k * nr;
+            if (transB)
+                MatMulKernels.PackTransposed(b + col * ldb, ldb, cols, k, dst, nr);
+            else
+                for (int p = 0; p < k; p++)
+                    new ReadOnlySpan<T>(b + p * ldb + col, cols).CopyTo(new Span<T>(dst + (nint)p * nr, cols));
+            if (cols < nr)
+                for (int p = 0; p < k; p++)
+                    new Span<T>(dst + (nint)p * nr + cols, nr - cols).Clear();
+        }
+    }
+
     /// <summary>Number of row tiles for <paramref name="m"/> rows.</summary>
     internal static int Tiles(int m) => (m + MaxRows - 1) / MaxRows;
 
