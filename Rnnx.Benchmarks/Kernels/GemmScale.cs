@@ -32,6 +32,8 @@ public static class GemmScale
     {
         int samples = 9;
         double ms = 40, peak = 100;
+        bool threshold = args.Contains("--threshold");
+        args = args.Where(a => a != "--threshold").ToArray();
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -43,6 +45,8 @@ public static class GemmScale
             }
         }
         Console.WriteLine($"load average before: {LoadAverage()}");
+        if (threshold)
+            return Threshold(samples, ms, peak);
         Console.WriteLine($"| shape | unpacked GF/s | packed GF/s (% of {peak}) | Gemm GF/s | packed / unpacked |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var s in Shapes)
@@ -59,24 +63,63 @@ public static class GemmScale
                 () => PackedGemm.Gemm<float>(s.TransA, s.M, s.N, s.K, a, s.Lda, packed, c, s.N, false),
                 () => MatMulKernels.Gemm<float>(s.TransA, s.TransB, s.M, s.N, s.K, a, s.Lda, b, s.Ldb, c, s.N, false),
             ];
-            var times = variants.Select(_ => new List<double>()).ToArray();
-            int reps = Math.Max(1, (int)(ms * 1e-3 * peak * 0.5e9 / s.Flops));
-            foreach (var v in variants) v();
-            for (int sample = 0; sample < samples; sample++)
-            {
-                for (int v = 0; v < variants.Length; v++)
-                {
-                    var sw = Stopwatch.StartNew();
-                    for (int r = 0; r < reps; r++) variants[v]();
-                    times[v].Add(sw.Elapsed.TotalSeconds / reps);
-                }
-            }
-            double[] gf = times.Select(t => s.Flops / Median(t) / 1e9).ToArray();
+            double[] gf = Measure(variants, s.Flops, samples, ms, peak);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {s} | {gf[0]:F1} | {gf[1]:F1} ({100 * gf[1] / peak:F0}%) | {gf[2]:F1} | {gf[1] / gf[0]:F2}x |"));
         }
         Console.WriteLine($"load average after: {LoadAverage()}");
         return 0;
+    }
+
+    /// <summary>
+    /// Where packing an untransposed B per call pays: unpacked engine against pack + packed product for small m
+    /// (the rule in <see cref="MatMulKernels.PanelMinRows"/>).
+    /// </summary>
+    private static int Threshold(int samples, double ms, double peak)
+    {
+        Console.WriteLine("| m x k x n | unpacked GF/s | pack + packed GF/s | ratio |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var (k, n) in new[] { (64, 256), (256, 1024), (512, 2048) })
+        foreach (int m in new[] { 2, 4, 8, 12, 16, 24, 32 })
+        {
+            var rng = new System.Random(1);
+            float[] a = Enumerable.Range(0, m * k).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+            float[] b = Enumerable.Range(0, k * n).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+            float[] c = new float[m * n];
+            float[] packed = new float[PackedGemm.PackedLength<float>(k, n)];
+            Action[] variants =
+            [
+                () => MatMulKernels.GemmUnpacked<float>(false, false, m, n, k, a, k, b, n, c, n, false),
+                () =>
+                {
+                    PackedGemm.Pack<float>(false, k, n, b, n, packed);
+                    PackedGemm.Gemm<float>(false, m, n, k, a, k, packed, c, n, false);
+                },
+            ];
+            double flops = 2.0 * m * n * k;
+            var gf = Measure(variants, flops, samples, ms, peak);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {m} x {k} x {n} | {gf[0]:F1} | {gf[1]:F1} | {gf[1] / gf[0]:F2}x |"));
+        }
+        Console.WriteLine($"load average after: {LoadAverage()}");
+        return 0;
+    }
+
+    /// <summary>GFLOP/s of each variant: medians of interleaved samples.</summary>
+    private static double[] Measure(Action[] variants, double flops, int samples, double ms, double peak)
+    {
+        var times = variants.Select(_ => new List<double>()).ToArray();
+        int reps = Math.Max(1, (int)(ms * 1e-3 * peak * 0.5e9 / flops));
+        foreach (var v in variants) v();
+        for (int sample = 0; sample < samples; sample++)
+        {
+            for (int v = 0; v < variants.Length; v++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int r = 0; r < reps; r++) variants[v]();
+                times[v].Add(sw.Elapsed.TotalSeconds / reps);
+            }
+        }
+        return times.Select(t => flops / Median(t) / 1e9).ToArray();
     }
 
     private static double Median(List<double> x)

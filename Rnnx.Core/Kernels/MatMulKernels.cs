@@ -54,7 +54,7 @@ public static class MatMulKernels
         => !Vector512.IsHardwareAccelerated && PackedGemmCore.PanelWidth<T>(n) != 0 && m >= (transB ? 2 : PanelMinRows);
 
     /// <summary>Rows from which packing an untransposed B pays (measured: docs/kernels.md).</summary>
-    internal const int PanelMinRows = 24;
+    internal const int PanelMinRows = 32;
 
     [SkipLocalsInit]
     private static unsafe void Run<T>(bool transA, bool transB, int m, int n, int k,

@@ -135,6 +135,11 @@ internal static unsafe class PackedGemmCore
         int m = p.RowEnd - p.RowStart;
         if (m <= 0 || p.PanelEnd <= p.PanelStart)
             return;
+        if (m <= 2)
+        {
+            RunRows<T, TVec, TOps>(p);
+            return;
+        }
         int tiles = Tiles(m);
         int tilesPerBlock = Math.Max(1, BlockBytes / (GemmCore.KBlock * sizeof(T)) / MaxRows);
         nint panelSize = (nint)p.K * nr;
@@ -170,6 +175,117 @@ internal static unsafe class PackedGemmCore
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One or two rows (one series, or a tiny batch): a 1 x 2 tile would keep only two FMA chains in flight, so each row
+    /// runs across up to six panels at once (12 accumulators), every panel still summed in increasing k per block.
+    /// </summary>
+    private static void RunRows<T, TVec, TOps>(in PackedPlan<T> p)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+    {
+        int nr = 2 * TOps.Count;
+        nint panelSize = (nint)p.K * nr;
+        for (int q0 = 0; q0 < p.K; q0 += GemmCore.KBlock)
+        {
+            int kq = Math.Min(GemmCore.KBlock, p.K - q0);
+            bool acc = p.Accumulate || q0 > 0;
+            for (int r = p.RowStart; r < p.RowEnd; r++)
+            {
+                T* a = p.A + r * p.ARow + q0 * p.AStep;
+                for (int j = p.PanelStart; j < p.PanelEnd; j += MaxRows)
+                {
+                    T* b = p.B + j * panelSize + (nint)q0 * nr;
+                    T* c = p.C + r * p.Ldc + j * nr;
+                    int lastCols = Math.Min(nr, p.N - (Math.Min(p.PanelEnd, j + MaxRows) - 1) * nr);
+                    switch (Math.Min(MaxRows, p.PanelEnd - j))
+                    {
+                        case 6: RowPanels<T, TVec, TOps, C6>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
+                        case 5: RowPanels<T, TVec, TOps, C5>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
+                        case 4: RowPanels<T, TVec, TOps, C4>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
+                        case 3: RowPanels<T, TVec, TOps, C3>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
+                        case 2: RowPanels<T, TVec, TOps, C2>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
+                        default: RowPanels<T, TVec, TOps, C1>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One row x TP panels (2·TP accumulators) over <paramref name="kq"/> steps; the last panel stores
+    /// <paramref name="lastCols"/> columns (fewer than 2W when it is the matrix's partial last panel).
+    /// </summary>
+    private static void RowPanels<T, TVec, TOps, TP>(T* a, nint aStep, int kq, T* b, nint panelSize, T* c, int lastCols, bool acc)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+        where TP : IConst
+    {
+        int w = TOps.Count, nr = 2 * w;
+        int np = TP.Value;
+        T* b1 = np > 1 ? b + panelSize : b;
+        T* b2 = np > 2 ? b1 + panelSize : b;
+        T* b3 = np > 3 ? b2 + panelSize : b;
+        T* b4 = np > 4 ? b3 + panelSize : b;
+        T* b5 = np > 5 ? b4 + panelSize : b;
+        TVec z = TOps.Zero;
+        TVec s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z;
+        TVec s30 = z, s31 = z, s40 = z, s41 = z, s50 = z, s51 = z;
+        nint ai = 0, pb = 0;
+        for (int q = 0; q < kq; q++)
+        {
+            TVec x = TOps.Splat(a[ai]);
+            s00 = TOps.MulAdd(x, TOps.Load(b + pb), s00);
+            s01 = TOps.MulAdd(x, TOps.Load(b + pb + w), s01);
+            if (np > 1)
+            {
+                s10 = TOps.MulAdd(x, TOps.Load(b1 + pb), s10);
+                s11 = TOps.MulAdd(x, TOps.Load(b1 + pb + w), s11);
+            }
+            if (np > 2)
+            {
+                s20 = TOps.MulAdd(x, TOps.Load(b2 + pb), s20);
+                s21 = TOps.MulAdd(x, TOps.Load(b2 + pb + w), s21);
+            }
+            if (np > 3)
+            {
+                s30 = TOps.MulAdd(x, TOps.Load(b3 + pb), s30);
+                s31 = TOps.MulAdd(x, TOps.Load(b3 + pb + w), s31);
+            }
+            if (np > 4)
+            {
+                s40 = TOps.MulAdd(x, TOps.Load(b4 + pb), s40);
+                s41 = TOps.MulAdd(x, TOps.Load(b4 + pb + w), s41);
+            }
+            if (np > 5)
+            {
+                s50 = TOps.MulAdd(x, TOps.Load(b5 + pb), s50);
+                s51 = TOps.MulAdd(x, TOps.Load(b5 + pb + w), s51);
+            }
+            ai += aStep;
+            pb += nr;
+        }
+        StorePanel<T, TVec, TOps>(c, s00, s01, np == 1 ? lastCols : nr, acc);
+        if (np > 1) StorePanel<T, TVec, TOps>(c + nr, s10, s11, np == 2 ? lastCols : nr, acc);
+        if (np > 2) StorePanel<T, TVec, TOps>(c + 2 * nr, s20, s21, np == 3 ? lastCols : nr, acc);
+        if (np > 3) StorePanel<T, TVec, TOps>(c + 3 * nr, s30, s31, np == 4 ? lastCols : nr, acc);
+        if (np > 4) StorePanel<T, TVec, TOps>(c + 4 * nr, s40, s41, np == 5 ? lastCols : nr, acc);
+        if (np > 5) StorePanel<T, TVec, TOps>(c + 5 * nr, s50, s51, lastCols, acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StorePanel<T, TVec, TOps>(T* c, TVec v0, TVec v1, int cols, bool acc)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+    {
+        if (cols == 2 * TOps.Count)
+            StoreRow<T, TVec, TOps>(c, v0, v1, acc);
+        else
+            StorePartial<T, TVec, TOps>(c, v0, v1, cols, acc);
     }
 
     /// <summary>
@@ -235,22 +351,12 @@ internal static unsafe class PackedGemmCore
             ai += aStep;
             pb += 2 * w;
         }
-        if (cols == 2 * w)
-        {
-            StoreRow<T, TVec, TOps>(c, s00, s01, acc);
-            if (mr > 1) StoreRow<T, TVec, TOps>(c + ldc, s10, s11, acc);
-            if (mr > 2) StoreRow<T, TVec, TOps>(c + 2 * ldc, s20, s21, acc);
-            if (mr > 3) StoreRow<T, TVec, TOps>(c + 3 * ldc, s30, s31, acc);
-            if (mr > 4) StoreRow<T, TVec, TOps>(c + 4 * ldc, s40, s41, acc);
-            if (mr > 5) StoreRow<T, TVec, TOps>(c + 5 * ldc, s50, s51, acc);
-            return;
-        }
-        StorePartial<T, TVec, TOps>(c, s00, s01, cols, acc);
-        if (mr > 1) StorePartial<T, TVec, TOps>(c + ldc, s10, s11, cols, acc);
-        if (mr > 2) StorePartial<T, TVec, TOps>(c + 2 * ldc, s20, s21, cols, acc);
-        if (mr > 3) StorePartial<T, TVec, TOps>(c + 3 * ldc, s30, s31, cols, acc);
-        if (mr > 4) StorePartial<T, TVec, TOps>(c + 4 * ldc, s40, s41, cols, acc);
-        if (mr > 5) StorePartial<T, TVec, TOps>(c + 5 * ldc, s50, s51, cols, acc);
+        StorePanel<T, TVec, TOps>(c, s00, s01, cols, acc);
+        if (mr > 1) StorePanel<T, TVec, TOps>(c + ldc, s10, s11, cols, acc);
+        if (mr > 2) StorePanel<T, TVec, TOps>(c + 2 * ldc, s20, s21, cols, acc);
+        if (mr > 3) StorePanel<T, TVec, TOps>(c + 3 * ldc, s30, s31, cols, acc);
+        if (mr > 4) StorePanel<T, TVec, TOps>(c + 4 * ldc, s40, s41, cols, acc);
+        if (mr > 5) StorePanel<T, TVec, TOps>(c + 5 * ldc, s50, s51, cols, acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
