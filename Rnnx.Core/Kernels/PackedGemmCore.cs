@@ -92,18 +92,55 @@ internal static unsafe class PackedGemmCore
                     new ReadOnlySpan<T>(b + p * ldb, n).CopyTo(new Span<T>(packed + (nint)p * n, n));
             return;
         }
-        for (int j = 0; j < Panels(n, nr); j++)
+        int panels = Panels(n, nr), full = n / nr, rest = n - full * nr;
+        nint panelSize = (nint)k * nr;
+        if (!transB)
         {
-            int col = j * nr, cols = Math.Min(nr, n - col);
-            T* dst = packed + (nint)j * k * nr;
-            if (transB)
-                MatMulKernels.PackTransposed(b + col * ldb, ldb, cols, k, dst, nr);
-            else
-                for (int p = 0; p < k; p++)
-                    new ReadOnlySpan<T>(b + p * ldb + col, cols).CopyTo(new Span<T>(dst + (nint)p * nr, cols));
+            // row by row (B is read sequentially), one panel row of two vectors at a time
+            for (int p = 0; p < k; p++)
+            {
+                T* src = b + p * ldb;
+                T* dst = packed + (nint)p * nr;
+                for (int j = 0; j < full; j++)
+                    CopyPanelRow(src + j * nr, dst + j * panelSize, nr);
+                if (rest > 0)
+                {
+                    T* last = dst + full * panelSize;
+                    new ReadOnlySpan<T>(src + full * nr, rest).CopyTo(new Span<T>(last, rest));
+                    new Span<T>(last + rest, nr - rest).Clear();
+                }
+            }
+            return;
+        }
+        for (int j = 0; j < panels; j++)
+        {
+            int cols = Math.Min(nr, n - j * nr);
+            T* dst = packed + j * panelSize;
+            MatMulKernels.PackTransposed(b + j * nr * ldb, ldb, cols, k, dst, nr);
             if (cols < nr)
                 for (int p = 0; p < k; p++)
                     new Span<T>(dst + (nint)p * nr + cols, nr - cols).Clear();
+        }
+    }
+
+    /// <summary>Copies one panel row (<paramref name="nr"/> elements: two vectors) with vector moves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPanelRow<T>(T* src, T* dst, int nr) where T : unmanaged
+    {
+        int bytes = nr * sizeof(T);
+        if (bytes == 64 && Vector256.IsHardwareAccelerated)
+        {
+            Vector256.Store(Vector256.Load((byte*)src), (byte*)dst);
+            Vector256.Store(Vector256.Load((byte*)src + 32), (byte*)dst + 32);
+        }
+        else if (bytes == 32 && Vector128.IsHardwareAccelerated)
+        {
+            Vector128.Store(Vector128.Load((byte*)src), (byte*)dst);
+            Vector128.Store(Vector128.Load((byte*)src + 16), (byte*)dst + 16);
+        }
+        else
+        {
+            Buffer.MemoryCopy(src, dst, bytes, bytes);
         }
     }
 
