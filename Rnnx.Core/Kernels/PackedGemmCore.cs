@@ -177,6 +177,7 @@ internal static unsafe class PackedGemmCore
             RunRows<T, TVec, TOps>(p);
             return;
         }
+        T* partial = stackalloc T[MaxRows * nr];
         int tiles = Tiles(m);
         int tilesPerBlock = Math.Max(1, BlockBytes / (GemmCore.KBlock * sizeof(T)) / MaxRows);
         nint panelSize = (nint)p.K * nr;
@@ -199,15 +200,23 @@ internal static unsafe class PackedGemmCore
                         int rows = p.RowStart + TileStart(m, tiles, t + 1) - r0;
                         T* a = aBlock + r0 * p.ARow;
                         T* c = p.C + r0 * p.Ldc + col;
+                        // a partial panel goes through the stack tile, so that the kernel itself never stores
+                        // lane by lane (a call there makes the JIT spill the accumulators inside the k loop)
+                        bool full = cols == nr;
+                        T* dst = full ? c : partial;
+                        nint ldd = full ? p.Ldc : nr;
+                        bool accDst = full && acc;
                         switch (rows)
                         {
-                            case 6: Tile<T, TVec, TOps, C6>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
-                            case 5: Tile<T, TVec, TOps, C5>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
-                            case 4: Tile<T, TVec, TOps, C4>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
-                            case 3: Tile<T, TVec, TOps, C3>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
-                            case 2: Tile<T, TVec, TOps, C2>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
-                            default: Tile<T, TVec, TOps, C1>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
+                            case 6: Tile<T, TVec, TOps, C6>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
+                            case 5: Tile<T, TVec, TOps, C5>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
+                            case 4: Tile<T, TVec, TOps, C4>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
+                            case 3: Tile<T, TVec, TOps, C3>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
+                            case 2: Tile<T, TVec, TOps, C2>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
+                            default: Tile<T, TVec, TOps, C1>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
                         }
+                        if (!full)
+                            Merge(partial, nr, c, p.Ldc, rows, cols, acc);
                     }
                 }
             }
@@ -225,6 +234,7 @@ internal static unsafe class PackedGemmCore
     {
         int nr = 2 * TOps.Count;
         nint panelSize = (nint)p.K * nr;
+        T* partial = stackalloc T[nr];
         for (int q0 = 0; q0 < p.K; q0 += GemmCore.KBlock)
         {
             int kq = Math.Min(GemmCore.KBlock, p.K - q0);
@@ -236,26 +246,34 @@ internal static unsafe class PackedGemmCore
                 {
                     T* b = p.B + j * panelSize + (nint)q0 * nr;
                     T* c = p.C + r * p.Ldc + j * nr;
-                    int lastCols = Math.Min(nr, p.N - (Math.Min(p.PanelEnd, j + MaxRows) - 1) * nr);
-                    switch (Math.Min(MaxRows, p.PanelEnd - j))
+                    int np = Math.Min(MaxRows, p.PanelEnd - j);
+                    T* cLast = c + (np - 1) * nr;
+                    int lastCols = Math.Min(nr, p.N - (j + np - 1) * nr);
+                    bool full = lastCols == nr;
+                    T* dLast = full ? cLast : partial;
+                    bool accLast = full && acc;
+                    switch (np)
                     {
-                        case 6: RowPanels<T, TVec, TOps, C6>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
-                        case 5: RowPanels<T, TVec, TOps, C5>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
-                        case 4: RowPanels<T, TVec, TOps, C4>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
-                        case 3: RowPanels<T, TVec, TOps, C3>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
-                        case 2: RowPanels<T, TVec, TOps, C2>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
-                        default: RowPanels<T, TVec, TOps, C1>(a, p.AStep, kq, b, panelSize, c, lastCols, acc); break;
+                        case 6: RowPanels<T, TVec, TOps, C6>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
+                        case 5: RowPanels<T, TVec, TOps, C5>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
+                        case 4: RowPanels<T, TVec, TOps, C4>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
+                        case 3: RowPanels<T, TVec, TOps, C3>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
+                        case 2: RowPanels<T, TVec, TOps, C2>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
+                        default: RowPanels<T, TVec, TOps, C1>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
                     }
+                    if (!full)
+                        Merge(partial, nr, cLast, p.Ldc, 1, lastCols, acc);
                 }
             }
         }
     }
 
     /// <summary>
-    /// One row x TP panels (2·TP accumulators) over <paramref name="kq"/> steps; the last panel stores
-    /// <paramref name="lastCols"/> columns (fewer than 2W when it is the matrix's partial last panel).
+    /// One row x TP panels (2·TP accumulators) over <paramref name="kq"/> steps, stored at c + i·2W (added when
+    /// <paramref name="acc"/>), except the last panel, stored at <paramref name="cLast"/> (added when
+    /// <paramref name="accLast"/>; the stack tile when it is the matrix's partial last panel).
     /// </summary>
-    private static void RowPanels<T, TVec, TOps, TP>(T* a, nint aStep, int kq, T* b, nint panelSize, T* c, int lastCols, bool acc)
+    private static void RowPanels<T, TVec, TOps, TP>(T* a, nint aStep, int kq, T* b, nint panelSize, T* c, bool acc, T* cLast, bool accLast)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
@@ -305,31 +323,24 @@ internal static unsafe class PackedGemmCore
             ai += aStep;
             pb += nr;
         }
-        StorePanel<T, TVec, TOps>(c, s00, s01, np == 1 ? lastCols : nr, acc);
-        if (np > 1) StorePanel<T, TVec, TOps>(c + nr, s10, s11, np == 2 ? lastCols : nr, acc);
-        if (np > 2) StorePanel<T, TVec, TOps>(c + 2 * nr, s20, s21, np == 3 ? lastCols : nr, acc);
-        if (np > 3) StorePanel<T, TVec, TOps>(c + 3 * nr, s30, s31, np == 4 ? lastCols : nr, acc);
-        if (np > 4) StorePanel<T, TVec, TOps>(c + 4 * nr, s40, s41, np == 5 ? lastCols : nr, acc);
-        if (np > 5) StorePanel<T, TVec, TOps>(c + 5 * nr, s50, s51, lastCols, acc);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePanel<T, TVec, TOps>(T* c, TVec v0, TVec v1, int cols, bool acc)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TVec : struct
-        where TOps : ISimd<T, TVec>
-    {
-        if (cols == 2 * TOps.Count)
-            StoreRow<T, TVec, TOps>(c, v0, v1, acc);
-        else
-            StorePartial<T, TVec, TOps>(c, v0, v1, cols, acc);
+        if (np == 1) { StoreRow<T, TVec, TOps>(cLast, s00, s01, accLast); return; }
+        StoreRow<T, TVec, TOps>(c, s00, s01, acc);
+        if (np == 2) { StoreRow<T, TVec, TOps>(cLast, s10, s11, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + nr, s10, s11, acc);
+        if (np == 3) { StoreRow<T, TVec, TOps>(cLast, s20, s21, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + 2 * nr, s20, s21, acc);
+        if (np == 4) { StoreRow<T, TVec, TOps>(cLast, s30, s31, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + 3 * nr, s30, s31, acc);
+        if (np == 5) { StoreRow<T, TVec, TOps>(cLast, s40, s41, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + 4 * nr, s40, s41, acc);
+        StoreRow<T, TVec, TOps>(cLast, s50, s51, accLast);
     }
 
     /// <summary>
-    /// MR x 2 vectors of accumulators over <paramref name="kq"/> steps of one panel, then stored (added to C when
-    /// <paramref name="acc"/>); a panel narrower than two vectors (<paramref name="cols"/>) stores only its columns.
+    /// MR x 2 vectors of accumulators over <paramref name="kq"/> steps of one panel, then stored as full vectors
+    /// (added to C when <paramref name="acc"/>). No calls: every accumulator stays in a register.
     /// </summary>
-    private static void Tile<T, TVec, TOps, TMr>(T* a, nint aRow, nint aStep, int kq, T* b, T* c, nint ldc, int cols, bool acc)
+    private static void Tile<T, TVec, TOps, TMr>(T* a, nint aRow, nint aStep, int kq, T* b, T* c, nint ldc, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
@@ -388,12 +399,12 @@ internal static unsafe class PackedGemmCore
             ai += aStep;
             pb += 2 * w;
         }
-        StorePanel<T, TVec, TOps>(c, s00, s01, cols, acc);
-        if (mr > 1) StorePanel<T, TVec, TOps>(c + ldc, s10, s11, cols, acc);
-        if (mr > 2) StorePanel<T, TVec, TOps>(c + 2 * ldc, s20, s21, cols, acc);
-        if (mr > 3) StorePanel<T, TVec, TOps>(c + 3 * ldc, s30, s31, cols, acc);
-        if (mr > 4) StorePanel<T, TVec, TOps>(c + 4 * ldc, s40, s41, cols, acc);
-        if (mr > 5) StorePanel<T, TVec, TOps>(c + 5 * ldc, s50, s51, cols, acc);
+        StoreRow<T, TVec, TOps>(c, s00, s01, acc);
+        if (mr > 1) StoreRow<T, TVec, TOps>(c + ldc, s10, s11, acc);
+        if (mr > 2) StoreRow<T, TVec, TOps>(c + 2 * ldc, s20, s21, acc);
+        if (mr > 3) StoreRow<T, TVec, TOps>(c + 3 * ldc, s30, s31, acc);
+        if (mr > 4) StoreRow<T, TVec, TOps>(c + 4 * ldc, s40, s41, acc);
+        if (mr > 5) StoreRow<T, TVec, TOps>(c + 5 * ldc, s50, s51, acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -407,21 +418,16 @@ internal static unsafe class PackedGemmCore
     }
 
     /// <summary>
-    /// The first <paramref name="cols"/> lanes of (v0, v1) into c (added when <paramref name="acc"/>): the last panel of
-    /// a width that is not a multiple of the panel. Lane by lane, so no column outside the panel is touched (another
-    /// thread may own it). The padded lanes (products with the packed zeros) are dropped.
+    /// Adds (or copies, when not <paramref name="acc"/>) the first <paramref name="cols"/> columns of
+    /// <paramref name="rows"/> rows of the stack tile into C: the matrix's partial last panel. Element by element, so
+    /// no column outside the panel is touched (another thread may own it); the padded columns (products with the
+    /// packed zeros) are dropped. The same one addition per element as a vector store of the full panel.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void StorePartial<T, TVec, TOps>(T* c, TVec v0, TVec v1, int cols, bool acc)
+    private static void Merge<T>(T* tile, nint ldt, T* c, nint ldc, int rows, int cols, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TVec : struct
-        where TOps : ISimd<T, TVec>
     {
-        int w = TOps.Count;
-        T* lanes = stackalloc T[2 * w];
-        TOps.Store(lanes, v0);
-        TOps.Store(lanes + w, v1);
-        for (int j = 0; j < cols; j++)
-            c[j] = acc ? c[j] + lanes[j] : lanes[j];
+        for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
+            for (int j = 0; j < cols; j++)
+                c[j] = acc ? c[j] + tile[j] : tile[j];
     }
 }
