@@ -147,13 +147,6 @@ internal static unsafe class PackedGemmCore
     /// <summary>Number of row tiles for <paramref name="m"/> rows.</summary>
     internal static int Tiles(int m) => (m + MaxRows - 1) / MaxRows;
 
-    /// <summary>First row of tile <paramref name="t"/> of <paramref name="tiles"/> over m rows (heights differ by at most one).</summary>
-    internal static int TileStart(int m, int tiles, int t)
-    {
-        int height = m / tiles, taller = m % tiles;
-        return t * height + Math.Min(t, taller);
-    }
-
     /// <summary>Runs the plan's row range x panel range.</summary>
     public static void Run<T>(in PackedPlan<T> p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -179,6 +172,7 @@ internal static unsafe class PackedGemmCore
         }
         T* partial = stackalloc T[MaxRows * nr];
         int tiles = Tiles(m);
+        int height = m / tiles, taller = m % tiles;
         int tilesPerBlock = Math.Max(1, BlockBytes / (GemmCore.KBlock * sizeof(T)) / MaxRows);
         nint panelSize = (nint)p.K * nr;
         for (int q0 = 0; q0 < p.K; q0 += GemmCore.KBlock)
@@ -196,8 +190,9 @@ internal static unsafe class PackedGemmCore
                     int cols = Math.Min(nr, p.N - col);
                     for (int t = t0; t < t1; t++)
                     {
-                        int r0 = p.RowStart + TileStart(m, tiles, t);
-                        int rows = p.RowStart + TileStart(m, tiles, t + 1) - r0;
+                        // heights differ by at most one: the first `taller` tiles have one row more
+                        int r0 = p.RowStart + t * height + Math.Min(t, taller);
+                        int rows = t < taller ? height + 1 : height;
                         T* a = aBlock + r0 * p.ARow;
                         T* c = p.C + r0 * p.Ldc + col;
                         // a partial panel goes through the stack tile, so that the kernel itself never stores
