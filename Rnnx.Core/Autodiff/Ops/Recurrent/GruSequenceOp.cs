@@ -99,7 +99,10 @@ internal sealed class GruSequenceOp : Op
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
         int rows = batch * steps, ldA = steps * g3, ldH = steps * units;
         var dtype = x.DType;
-        using var scratch = new Scratch<T>(Tape.Current, rows * g3 + rows * units + batch * g3 + g3 + (masks.Any ? rows * features + 2 * batch * units : 0));
+        // R packed once (reset_after: all of R; otherwise R_z|R_r and R_h apart); recurrent dropout packs only R_h
+        int packedLength = resetAfter ? (masks.Recurrent is null ? PackedGemm.PackedLength<T>(units, g3) : 0)
+            : (masks.Recurrent is null ? PackedGemm.PackedLength<T>(units, 2 * units) : 0) + PackedGemm.PackedLength<T>(units, units);
+        using var scratch = new Scratch<T>(Tape.Current, rows * g3 + rows * units + batch * g3 + g3 + packedLength + (masks.Any ? rows * features + 2 * batch * units : 0));
         var a = scratch.Saved(rec, new Shape(batch, steps, g3), dtype, out gatesData);
         var aux = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out auxData);
 
@@ -115,18 +118,31 @@ internal sealed class GruSequenceOp : Op
         {
             ReadOnlySpan<T> bh = bias is not null ? bias.Span<T>()[g3..] : scratch.Zeroed(g3);
             var m = scratch.Get(batch * g3);
+            Span<T> packedR = default;
+            if (mr.IsEmpty)
+            {
+                packedR = scratch.Get(PackedGemm.PackedLength<T>(units, g3));
+                PackedGemm.Pack<T>(false, units, g3, rk, g3, packedR);
+            }
             for (int k = 0; k < steps; k++)
             {
                 int t = TimeOf(k, steps, goBackwards);
                 ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..];
                 int ldPrev = k == 0 ? units : ldH;
-                if (mr.IsEmpty) MatMulKernels.Gemm<T>(false, false, batch, g3, units, hPrev, ldPrev, rk, g3, m, g3, false);
+                if (mr.IsEmpty) PackedGemm.Gemm<T>(false, batch, g3, units, hPrev, ldPrev, packedR, m, g3, false);
                 else SequenceMasks.MaskedGemm<T>(3, batch, units, units, hPrev, ldPrev, mr, 1, rk, g3, m, g3, false, hm);
                 ForwardStepResetAfter<T>(batch, units, a[(t * g3)..], ldA, m, bh, hPrev, ldPrev, aux[(t * units)..], hs[(k * units)..], ldH);
             }
         }
         else
         {
+            Span<T> packedZr = default, packedH = scratch.Get(PackedGemm.PackedLength<T>(units, units));
+            PackedGemm.Pack<T>(false, units, units, rk[(2 * units)..], g3, packedH);
+            if (mr.IsEmpty)
+            {
+                packedZr = scratch.Get(PackedGemm.PackedLength<T>(units, 2 * units));
+                PackedGemm.Pack<T>(false, units, 2 * units, rk, g3, packedZr);
+            }
             for (int k = 0; k < steps; k++)
             {
                 int t = TimeOf(k, steps, goBackwards);
@@ -136,7 +152,7 @@ internal sealed class GruSequenceOp : Op
                 var rh = aux[(t * units)..];
                 if (mr.IsEmpty)
                 {
-                    MatMulKernels.Gemm<T>(false, false, batch, 2 * units, units, hPrev, ldPrev, rk, g3, at, ldA, true);
+                    PackedGemm.Gemm<T>(false, batch, 2 * units, units, hPrev, ldPrev, packedZr, at, ldA, true);
                     GatesStep<T>(batch, units, at, ldA, hPrev, ldPrev, rh, ldH);
                 }
                 else
@@ -146,7 +162,7 @@ internal sealed class GruSequenceOp : Op
                     MaskedRowKernels.Multiply<T>(hPrev, ldPrev, batch, units, mr[(2 * units)..], 3 * units, 1, hmH);
                     GatesStep<T>(batch, units, at, ldA, hmH, units, rh, ldH);
                 }
-                MatMulKernels.Gemm<T>(false, false, batch, units, units, rh, ldH, rk[(2 * units)..], g3, at[(2 * units)..], ldA, true);
+                PackedGemm.Gemm<T>(false, batch, units, units, rh, ldH, packedH, at[(2 * units)..], ldA, true);
                 CandidateStep<T>(batch, units, at, ldA, hPrev, ldPrev, hs[(k * units)..], ldH);
             }
         }
@@ -175,10 +191,32 @@ internal sealed class GruSequenceOp : Op
         var dM = resetAfter ? tape.Scratch<T>(rows * g3) : default;   // reset_after: gradient of m = h·R + b_h
         var dhNext = tape.Scratch<T>(batch * units);
         dhNext.Clear();
-        var rt = tape.Scratch<T>(g3 * units);
-        Transpose<T>(r.Span<T>(), units, g3, rt);
         var dRh = resetAfter ? default : tape.Scratch<T>(batch * units);
         var mr = masks.Recurrent is { } rm ? rm.Span<T>() : default;
+        // op(B) = Rᵀ packed once: reset_after all of it (3U x U); otherwise R_hᵀ and [R_z|R_r]ᵀ (2U x U) apart.
+        // Recurrent dropout multiplies per gate by the plain transpose instead.
+        ReadOnlySpan<T> rk = r.Span<T>();
+        Span<T> rt = default, packedRt = default, packedRht = default;
+        if (!mr.IsEmpty)
+        {
+            rt = tape.Scratch<T>(g3 * units);
+            Transpose<T>(rk, units, g3, rt);
+        }
+        if (resetAfter && mr.IsEmpty)
+        {
+            packedRt = tape.Scratch<T>(PackedGemm.PackedLength<T>(g3, units));
+            PackedGemm.Pack<T>(true, g3, units, rk, g3, packedRt);
+        }
+        if (!resetAfter)
+        {
+            packedRht = tape.Scratch<T>(PackedGemm.PackedLength<T>(units, units));
+            PackedGemm.Pack<T>(true, units, units, rk[(2 * units)..], g3, packedRht);
+            if (mr.IsEmpty)
+            {
+                packedRt = tape.Scratch<T>(PackedGemm.PackedLength<T>(2 * units, units));
+                PackedGemm.Pack<T>(true, 2 * units, units, rk, g3, packedRt);
+            }
+        }
         Span<T> stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), hmH = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), dhm = mr.IsEmpty ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
@@ -193,7 +231,7 @@ internal sealed class GruSequenceOp : Op
                 var dmt = dM[(t * g3)..];
                 BackwardStepResetAfter<T>(batch, units, dH[(k * units)..], ldH, dhNext, a[(t * g3)..], ldA, aux[(t * units)..], hPrev, ldPrev, dzt, dmt);
                 if (!needDh) continue;
-                if (mr.IsEmpty) MatMulKernels.Gemm<T>(false, false, batch, units, g3, dmt, ldA, rt, units, dhNext, units, true);
+                if (mr.IsEmpty) PackedGemm.Gemm<T>(false, batch, units, g3, dmt, ldA, packedRt, dhNext, units, true);
                 else SequenceMasks.MaskedGemmInputGrad<T>(3, batch, units, units, dmt, ldA, rt, mr, 1, dhNext, units, stepScratch);
             }
             else
@@ -201,11 +239,11 @@ internal sealed class GruSequenceOp : Op
                 var at = a[(t * g3)..];
                 CandidateBackwardStep<T>(batch, units, dH[(k * units)..], ldH, dhNext, at, ldA, hPrev, ldPrev, dzt);
                 // d(r ⊙ h) = dĥ_pre · R_hᵀ
-                MatMulKernels.Gemm<T>(false, false, batch, units, units, dzt[(2 * units)..], ldA, rt[(2 * units * units)..], units, dRh, units, false);
+                PackedGemm.Gemm<T>(false, batch, units, units, dzt[(2 * units)..], ldA, packedRht, dRh, units, false);
                 if (mr.IsEmpty)
                 {
                     GatesBackwardStep<T>(batch, units, dRh, at, ldA, hPrev, ldPrev, dhNext, dzt);
-                    if (needDh) MatMulKernels.Gemm<T>(false, false, batch, units, 2 * units, dzt, ldA, rt, units, dhNext, units, true);
+                    if (needDh) PackedGemm.Gemm<T>(false, batch, units, 2 * units, dzt, ldA, packedRt, dhNext, units, true);
                 }
                 else
                 {

@@ -119,7 +119,10 @@ internal sealed class LstmSequenceOp : Op
             ForwardTimeMajor<T>(x, w, r, bias, h0, c0, h, goBackwards, wantFinalC, out finalC);
             return;
         }
-        using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4 + (masks.Any ? rows * features + batch * units : 0));
+        // one series in inference multiplies by R with the matrix-vector kernel, recurrent dropout per gate: neither packs R
+        bool oneSeries = rec is null && batch == 1 && typeof(T) == typeof(float) && peephole is null && masks.Recurrent is null;
+        int packedLength = oneSeries || masks.Recurrent is not null ? 0 : PackedGemm.PackedLength<T>(units, g4);
+        using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4 + packedLength + (masks.Any ? rows * features + batch * units : 0));
         var a = scratch.Saved(rec, new Shape(batch, steps, g4), dtype, out gatesData);
         var c = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out cellsData);
         var tc = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out tanhData);
@@ -135,24 +138,28 @@ internal sealed class LstmSequenceOp : Op
         {
             ForwardMasked<T>(batch, steps, units, a, b, rk, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(), scratch.Get(batch * units), p);
         }
-        else if (rec is null && batch == 1 && typeof(T) == typeof(float) && peephole is null)
+        else if (oneSeries)
         {
             OneSeries(steps, units, AsFloat(a), AsFloat(b), AsFloat(rk), AsFloat(hInit), AsFloat(cInit), AsFloat(c), AsFloat(hs), goBackwards);
         }
         else
-        for (int k = 0; k < steps; k++)
         {
-            int t = TimeOf(k, steps, goBackwards);
-            var at = a[(t * g4)..];
-            if (k == 0)
+            var packedR = scratch.Get(packedLength);
+            PackedGemm.Pack<T>(false, units, g4, rk, g4, packedR);
+            for (int k = 0; k < steps; k++)
             {
-                MatMulKernels.Gemm<T>(false, false, batch, g4, units, hInit, units, rk, g4, at, ldA, true);
-                ForwardStep<T>(batch, units, at, ldA, b, cInit, units, c, tc, hs, ldH, p);
-            }
-            else
-            {
-                MatMulKernels.Gemm<T>(false, false, batch, g4, units, hs[((k - 1) * units)..], ldH, rk, g4, at, ldA, true);
-                ForwardStep<T>(batch, units, at, ldA, b, c[((k - 1) * units)..], ldH, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, p);
+                int t = TimeOf(k, steps, goBackwards);
+                var at = a[(t * g4)..];
+                if (k == 0)
+                {
+                    PackedGemm.Gemm<T>(false, batch, g4, units, hInit, units, packedR, at, ldA, true);
+                    ForwardStep<T>(batch, units, at, ldA, b, cInit, units, c, tc, hs, ldH, p);
+                }
+                else
+                {
+                    PackedGemm.Gemm<T>(false, batch, g4, units, hs[((k - 1) * units)..], ldH, packedR, at, ldA, true);
+                    ForwardStep<T>(batch, units, at, ldA, b, c[((k - 1) * units)..], ldH, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, p);
+                }
             }
         }
 
@@ -193,7 +200,8 @@ internal sealed class LstmSequenceOp : Op
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
         int rows = batch * steps, bu = batch * units, bg = batch * g4;
-        using var scratch = new Scratch<T>(Tape.Current, rows * features + rows * g4 + rows * units + 3 * bu + g4);
+        int packedLength = PackedGemm.PackedLength<T>(units, g4);
+        using var scratch = new Scratch<T>(Tape.Current, rows * features + rows * g4 + rows * units + 3 * bu + g4 + packedLength);
         var xt = scratch.Get(rows * features);
         TimeMajorCopy<T>(x.Span<T>(), xt, batch, steps, features, toTimeMajor: true);
         var a = scratch.Get(rows * g4);
@@ -201,7 +209,9 @@ internal sealed class LstmSequenceOp : Op
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
         var ht = scratch.Get(rows * units);
         Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), tcs = scratch.Get(bu);
-        ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        ReadOnlySpan<T> hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        var packedR = scratch.Get(packedLength);
+        PackedGemm.Pack<T>(false, units, g4, r.Span<T>(), g4, packedR);
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
@@ -209,7 +219,7 @@ internal sealed class LstmSequenceOp : Op
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
             ReadOnlySpan<T> cPrev = k == 0 ? cInit : (k % 2 == 0 ? cB : cA);
             Span<T> cNow = k % 2 == 0 ? cA : cB;
-            MatMulKernels.Gemm<T>(false, false, batch, g4, units, hPrev, units, rk, g4, at, g4, true);
+            PackedGemm.Gemm<T>(false, batch, g4, units, hPrev, units, packedR, at, g4, true);
             if (typeof(T) == typeof(float))
                 InferenceStep(batch, units, AsFloat(at), g4, AsFloat(b), AsFloat(cPrev), units, AsFloat(cNow), AsFloat(ht.Slice(k * bu, bu)), units);
             else
@@ -254,8 +264,18 @@ internal sealed class LstmSequenceOp : Op
         var dcNext = tape.Scratch<T>(batch * units);
         dhNext.Clear();
         dcNext.Clear();
-        var rt = tape.Scratch<T>(g4 * units);
-        Transpose<T>(r.Span<T>(), units, g4, rt);
+        // op(B) = Rᵀ (4U x U) for dh = dZ·Rᵀ, packed once; recurrent dropout multiplies per gate by the plain transpose
+        Span<T> rt = default, packedRt = default;
+        if (masks.Recurrent is null)
+        {
+            packedRt = tape.Scratch<T>(PackedGemm.PackedLength<T>(g4, units));
+            PackedGemm.Pack<T>(true, g4, units, r.Span<T>(), g4, packedRt);
+        }
+        else
+        {
+            rt = tape.Scratch<T>(g4 * units);
+            Transpose<T>(r.Span<T>(), units, g4, rt);
+        }
         var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
@@ -273,7 +293,7 @@ internal sealed class LstmSequenceOp : Op
                 dhNext.Clear();
                 SequenceMasks.MaskedGemmInputGrad<T>(4, batch, units, units, dzt, ldA, rt, mr.Span<T>(), 1, dhNext, units, stepScratch);
             }
-            else MatMulKernels.Gemm<T>(false, false, batch, units, g4, dzt, ldA, rt, units, dhNext, units, false);
+            else PackedGemm.Gemm<T>(false, batch, units, g4, dzt, ldA, packedRt, dhNext, units, false);
         }
 
         AccumulateInto<T>(tape, h0, dhNext);

@@ -84,7 +84,8 @@ internal sealed class SimpleRnnSequenceOp : Op
             return;
         }
         int rows = batch * steps, ld = steps * units;
-        using var scratch = new Scratch<T>(Tape.Current, rows * units + (masks.Any ? rows * features + batch * units : 0));
+        int packedLength = masks.Recurrent is null ? PackedGemm.PackedLength<T>(units, units) : 0;
+        using var scratch = new Scratch<T>(Tape.Current, rows * units + packedLength + (masks.Any ? rows * features + batch * units : 0));
         var z = scratch.Get(rows * units);
         if (masks.Input is { } mx)
             SequenceMasks.MaskedGemm<T>(1, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, w.Span<T>(), units, z, units, false, scratch.Get(rows * features));
@@ -93,14 +94,16 @@ internal sealed class SimpleRnnSequenceOp : Op
         var hs = h.Span<T>();
         var hm = masks.Recurrent is null ? default : scratch.Get(batch * units);
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
+        var packedR = scratch.Get(packedLength);
+        if (masks.Recurrent is null) PackedGemm.Pack<T>(false, units, units, rk, units, packedR);
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
             var zt = z[(t * units)..];
             if (masks.Recurrent is { } mr)
                 SequenceMasks.MaskedGemm<T>(1, batch, units, units, k == 0 ? hInit : hs[((k - 1) * units)..], k == 0 ? units : ld, mr.Span<T>(), 1, rk, units, zt, ld, true, hm);
-            else if (k == 0) MatMulKernels.Gemm<T>(false, false, batch, units, units, hInit, units, rk, units, zt, ld, true);
-            else MatMulKernels.Gemm<T>(false, false, batch, units, units, hs[((k - 1) * units)..], ld, rk, units, zt, ld, true);
+            else if (k == 0) PackedGemm.Gemm<T>(false, batch, units, units, hInit, units, packedR, zt, ld, true);
+            else PackedGemm.Gemm<T>(false, batch, units, units, hs[((k - 1) * units)..], ld, packedR, zt, ld, true);
             ForwardStep<T>(act, batch, units, zt, ld, hs[(k * units)..], ld);
         }
     }
@@ -120,7 +123,8 @@ internal sealed class SimpleRnnSequenceOp : Op
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0];
         int rows = batch * steps, bu = batch * units;
-        using var scratch = new Scratch<T>(Tape.Current, 3 * rows * units + bu);
+        int packedLength = PackedGemm.PackedLength<T>(units, units);
+        using var scratch = new Scratch<T>(Tape.Current, 3 * rows * units + bu + packedLength);
         var z = scratch.Get(rows * units);
         var zt = scratch.Get(rows * units);
         var ht = scratch.Get(rows * units);
@@ -129,6 +133,8 @@ internal sealed class SimpleRnnSequenceOp : Op
         TimeMajorCopy<T>(z, zt, batch, steps, units, toTimeMajor: true);
         if (bias is not null) AddBiasRows<T>(zt, rows, units, units, bias.Span<T>());
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
+        var packedR = scratch.Get(packedLength);
+        PackedGemm.Pack<T>(false, units, units, rk, units, packedR);
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
@@ -139,7 +145,7 @@ internal sealed class SimpleRnnSequenceOp : Op
                 System.Numerics.Tensors.TensorPrimitives.Multiply(prev, rk[0], tmp);
                 System.Numerics.Tensors.TensorPrimitives.Add(zk, tmp, zk);
             }
-            else MatMulKernels.Gemm<T>(false, false, batch, units, units, prev, units, rk, units, zk, units, true);
+            else PackedGemm.Gemm<T>(false, batch, units, units, prev, units, packedR, zk, units, true);
             ForwardStep<T>(act, 1, bu, zk, bu, ht.Slice(k * bu, bu), bu);
         }
         TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
@@ -167,8 +173,10 @@ internal sealed class SimpleRnnSequenceOp : Op
         var dZ = tape.Scratch<T>(rows * units);
         var dhNext = tape.Scratch<T>(batch * units);
         dhNext.Clear();
-        var rt = tape.Scratch<T>(units * units);
-        Transpose<T>(r.Span<T>(), units, units, rt);
+        // op(B) = Rᵀ for dh = dZ·Rᵀ, packed once; recurrent dropout multiplies by the plain transpose
+        var rt = tape.Scratch<T>(masks.Recurrent is null ? PackedGemm.PackedLength<T>(units, units) : units * units);
+        if (masks.Recurrent is null) PackedGemm.Pack<T>(true, units, units, r.Span<T>(), units, rt);
+        else Transpose<T>(r.Span<T>(), units, units, rt);
         var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
@@ -182,7 +190,7 @@ internal sealed class SimpleRnnSequenceOp : Op
                 dhNext.Clear();
                 SequenceMasks.MaskedGemmInputGrad<T>(1, batch, units, units, dzt, ld, rt, mr.Span<T>(), 1, dhNext, units, stepScratch);
             }
-            else MatMulKernels.Gemm<T>(false, false, batch, units, units, dzt, ld, rt, units, dhNext, units, false);
+            else PackedGemm.Gemm<T>(false, batch, units, units, dzt, ld, rt, dhNext, units, false);
         }
 
         AccumulateInto<T>(tape, h0, dhNext);
