@@ -84,24 +84,29 @@ internal sealed class SimpleRnnSequenceOp : Op
             return;
         }
         int rows = batch * steps, ld = steps * units;
-        int packedLength = masks.Recurrent is null ? PackedGemm.PackedLength<T>(units, units) : 0;
-        using var scratch = new Scratch<T>(Tape.Current, rows * units + packedLength + (masks.Any ? rows * features + batch * units : 0));
+        // R (and with input dropout W) packed once per call; one gate, so the masked products use the same panels
+        int packedLength = PackedGemm.PackedLength<T>(units, units), packedInputLength = masks.Input is null ? 0 : PackedGemm.PackedLength<T>(features, units);
+        using var scratch = new Scratch<T>(Tape.Current, rows * units + packedLength + packedInputLength + (masks.Any ? rows * features + batch * units : 0));
         var z = scratch.Get(rows * units);
         if (masks.Input is { } mx)
-            SequenceMasks.MaskedGemm<T>(1, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, w.Span<T>(), units, z, units, false, scratch.Get(rows * features));
+        {
+            var packedW = scratch.Get(packedInputLength);
+            PackedGemm.Pack<T>(false, features, units, w.Span<T>(), units, packedW);
+            SequenceMasks.MaskedGemm<T>(1, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, z, units, false, scratch.Get(rows * features));
+        }
         else MatMulKernels.Gemm<T>(false, false, rows, units, features, x.Span<T>(), features, w.Span<T>(), units, z, units, false);
         if (bias is not null) AddBiasRows<T>(z, rows, units, units, bias.Span<T>());
         var hs = h.Span<T>();
         var hm = masks.Recurrent is null ? default : scratch.Get(batch * units);
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
         var packedR = scratch.Get(packedLength);
-        if (masks.Recurrent is null) PackedGemm.Pack<T>(false, units, units, rk, units, packedR);
+        PackedGemm.Pack<T>(false, units, units, rk, units, packedR);
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
             var zt = z[(t * units)..];
             if (masks.Recurrent is { } mr)
-                SequenceMasks.MaskedGemm<T>(1, batch, units, units, k == 0 ? hInit : hs[((k - 1) * units)..], k == 0 ? units : ld, mr.Span<T>(), 1, rk, units, zt, ld, true, hm);
+                SequenceMasks.MaskedGemm<T>(1, batch, units, units, k == 0 ? hInit : hs[((k - 1) * units)..], k == 0 ? units : ld, mr.Span<T>(), 1, packedR, zt, ld, true, hm);
             else if (k == 0) PackedGemm.Gemm<T>(false, batch, units, units, hInit, units, packedR, zt, ld, true);
             else PackedGemm.Gemm<T>(false, batch, units, units, hs[((k - 1) * units)..], ld, packedR, zt, ld, true);
             ForwardStep<T>(act, batch, units, zt, ld, hs[(k * units)..], ld);
@@ -173,10 +178,9 @@ internal sealed class SimpleRnnSequenceOp : Op
         var dZ = tape.Scratch<T>(rows * units);
         var dhNext = tape.Scratch<T>(batch * units);
         dhNext.Clear();
-        // op(B) = Rᵀ for dh = dZ·Rᵀ, packed once; recurrent dropout multiplies by the plain transpose
-        var rt = tape.Scratch<T>(masks.Recurrent is null ? PackedGemm.PackedLength<T>(units, units) : units * units);
-        if (masks.Recurrent is null) PackedGemm.Pack<T>(true, units, units, r.Span<T>(), units, rt);
-        else Transpose<T>(r.Span<T>(), units, units, rt);
+        // op(B) = Rᵀ for dh = dZ·Rᵀ, packed once
+        var packedRt = tape.Scratch<T>(PackedGemm.PackedLength<T>(units, units));
+        PackedGemm.Pack<T>(true, units, units, r.Span<T>(), units, packedRt);
         var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
@@ -188,9 +192,9 @@ internal sealed class SimpleRnnSequenceOp : Op
             if (masks.Recurrent is { } mr)
             {
                 dhNext.Clear();
-                SequenceMasks.MaskedGemmInputGrad<T>(1, batch, units, units, dzt, ld, rt, mr.Span<T>(), 1, dhNext, units, stepScratch);
+                SequenceMasks.MaskedGemmInputGrad<T>(1, batch, units, units, dzt, ld, packedRt, mr.Span<T>(), 1, dhNext, units, stepScratch);
             }
-            else PackedGemm.Gemm<T>(false, batch, units, units, dzt, ld, rt, dhNext, units, false);
+            else PackedGemm.Gemm<T>(false, batch, units, units, dzt, ld, packedRt, dhNext, units, false);
         }
 
         AccumulateInto<T>(tape, h0, dhNext);
@@ -213,9 +217,9 @@ internal sealed class SimpleRnnSequenceOp : Op
         {
             if (masks.Input is { } mx)
             {
-                var wt = tape.Scratch<T>(units * features);
-                Transpose<T>(w.Span<T>(), features, units, wt);
-                SequenceMasks.MaskedGemmInputGrad<T>(1, rows, units, features, dZ, units, wt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
+                var packedWt = tape.Scratch<T>(PackedGemm.PackedLength<T>(units, features));
+                PackedGemm.Pack<T>(true, units, features, w.Span<T>(), units, packedWt);
+                SequenceMasks.MaskedGemmInputGrad<T>(1, rows, units, features, dZ, units, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, units, dZ, units, w.Span<T>(), units, tape.Grad<T>(x), features, true);
         }
