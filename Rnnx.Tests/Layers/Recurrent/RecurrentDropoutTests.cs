@@ -36,9 +36,15 @@ public class RecurrentDropoutTests
             var rng = new NumPyRandomState(61);
             var x = RandomTensor(rng, dtype, 1.0, 4, 6, 3).RequireGrad();
             var init = layer.Cell.StateSizes.Select(s => RandomTensor(rng, dtype, 0.8, 4, s).RequireGrad()).ToArray();
-            using var ctx = TrainingContext.Enter(new TrainingContext(Seed: 5, Step: 9, FirstRow: 0));
-            var composed = Run(layer, x, init, fused: false, training: true);
-            var fused = Run(layer, x, init, fused: true, training: true);
+            // Each run is one training step in the same context, so both draw the same masks (a second call within one
+            // step would draw anew, as a shared layer does).
+            Pass Step(bool fusedKernel)
+            {
+                using var ctx = TrainingContext.Enter(new TrainingContext(Seed: 5, Step: 9, FirstRow: 0));
+                return Run(layer, x, init, fused: fusedKernel, training: true);
+            }
+            var composed = Step(false);
+            var fused = Step(true);
             // Same operations per element in the forward pass; the fused backward sums over steps and gates in another
             // order (one GEMM over all B·T rows), hence the tolerances of the fused-kernel tests.
             var (rtol, atol) = dtype == DType.Float64 ? (1e-10, 1e-12) : (1e-5, 1e-6);
@@ -58,9 +64,10 @@ public class RecurrentDropoutTests
         var rng = new NumPyRandomState(71);
         var x = RandomTensor(rng, DType.Float64, 1.0, 2, 4, 3).RequireGrad();
         var init = layer.Cell.StateSizes.Select(s => RandomTensor(rng, DType.Float64, 0.7, 2, s).RequireGrad()).ToArray();
-        using var ctx = TrainingContext.Enter(new TrainingContext(Seed: 1, Step: 2, FirstRow: 3));
         Tensor Loss()
         {
+            // Every evaluation is the same training step: the same masks each time.
+            using var ctx = TrainingContext.Enter(new TrainingContext(Seed: 1, Step: 2, FirstRow: 3));
             var (y, states) = layer.Run(x, init, training: true);
             var l = Probe(y, 11);
             for (int i = 0; i < states.Length; i++) l += Probe(states[i], 20 + (uint)i);
