@@ -83,42 +83,6 @@ internal static class RecurrentOpSupport
     }
 }
 
-/// <summary>Backward steps every masked (packed) sequence op shares.</summary>
-internal static class MaskedSequenceSupport
-{
-    /// <summary>
-    /// The gradient of a final state (B, 1, U) buffer, when used downstream (through <see cref="SequenceLastStepOp"/>),
-    /// copied into <paramref name="dst"/> as the starting state gradient; zeros otherwise.
-    /// </summary>
-    public static void StartStateGradient<T>(Tape tape, TensorData finalState, Span<T> dst) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        if (tape.HasGrad(finalState)) tape.GradOf<T>(finalState).CopyTo(dst);
-        else dst.Clear();
-    }
-
-    /// <summary>
-    /// The input-side gradients from the packed pre-activation gradient dZ (n × g): gW += X_pᵀ·dZ (the packed inputs
-    /// gathered again) and gx[b, t] += (dZ·Wᵀ) rows, masked steps getting nothing.
-    /// </summary>
-    public static void InputGradients<T>(Tape tape, TensorData x, TensorData w, ReadOnlySpan<T> dZ, int n, int g,
-        ReadOnlySpan<int> rows, ReadOnlySpan<int> offsets, bool goBackwards) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        int steps = x.Shape[1], features = x.Shape[2];
-        if (n == 0) return;
-        var packed = tape.Scratch<T>(n * features);
-        if (w.RequiresGrad)
-        {
-            PackedStepKernels.GatherSteps<T>(x.Span<T>(), steps, features, rows, offsets, goBackwards, packed);
-            MatMulKernels.Gemm<T>(true, false, features, g, n, packed, features, dZ, g, tape.Grad<T>(w), g, true);
-        }
-        if (x.RequiresGrad)
-        {
-            MatMulKernels.Gemm<T>(false, true, n, features, g, dZ, g, w.Span<T>(), g, packed, features, false);
-            PackedStepKernels.ScatterAddSteps<T>(packed, steps, features, rows, offsets, goBackwards, tape.Grad<T>(x));
-        }
-    }
-}
-
 /// <summary>
 /// The per-sequence dropout masks of a fused recurrent op (<see cref="RecurrentSequenceOptions.InputMasks"/>,
 /// <see cref="RecurrentSequenceOptions.RecurrentMasks"/>): (B, G, F) and (B, G, U), or null. Each GEMM that a mask
