@@ -41,6 +41,35 @@ public sealed class StatefulModelTests
         Assert.That(m.Layers.OfType<RNN>().Select(l => l.BatchSize), Is.All.EqualTo(4));
     }
 
+    /// <summary>
+    /// Keras prints a fixed batch size in the shape column (keras/src/utils/summary_utils.py format_shape prints the
+    /// output's full shape, whose batch axis is the Input's batch_size): "(4, None, 5)" rather than "(None, None, 5)".
+    /// </summary>
+    [Test]
+    public void SummaryShowsTheFixedBatchSize()
+    {
+        var m = Stateful(4);
+        m.Build();
+        var text = m.Summary();
+        Assert.That(text, Does.Contain("(4, None, 5)").And.Contain("(4, 4)").And.Contain("(4, 1)"));
+        Assert.That(text, Does.Not.Contain("(None,"));
+
+        // A stateful layer given the batch size itself, after a plain first layer.
+        var own = new Sequential([new InputLayer([null, 1]), new LSTM(5, stateful: true, batchSize: 3), new Dense(1)]);
+        own.Build();
+        Assert.That(own.Summary(), Does.Contain("(3, 5)").And.Contain("(3, 1)"));
+
+        var input = new Input([null, 1], batchSize: 2, name: "series");
+        var f = new Model(input, new Dense(1, name: "head").Apply(new LSTM(5, stateful: true).Apply(input)));
+        f.Build();
+        var functional = f.Summary();
+        Assert.That(functional, Does.Contain("[(2, None, 1)]").And.Contain("(2, 5)").And.Contain("(2, 1)"));
+
+        var plain = Plain();
+        plain.Build();
+        Assert.That(plain.Summary(), Does.Contain("(None, None, 5)"), "no fixed batch: None");
+    }
+
     [Test]
     public void PredictingInChunksEqualsPredictingTheWholeSeries()
     {
