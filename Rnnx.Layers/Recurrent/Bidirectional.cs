@@ -303,6 +303,14 @@ public sealed class Bidirectional : Layer
         return ExportOnnxCore(graph, input, inputShape, [], path, returnStates: false)[0];
     }
 
+    /// <summary>A masked Bidirectional is refused: ONNX's reverse direction with <c>sequence_lens</c> is not exported yet.</summary>
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path, string? mask)
+    {
+        if (mask is not null)
+            throw new NotSupportedException($"ONNX export: a mask reaches Bidirectional layer '{path}'; masked Bidirectional layers are not exported (run the model in Rnnx, or export a model without Masking/Embedding(maskZero)).");
+        return ExportOnnx(graph, input, inputShape, path);
+    }
+
     /// <summary>[x, initial states...] → every output in <see cref="Run"/>'s order: ONNX's initial_h/initial_c and Y_h/Y_c, both directions stacked.</summary>
     internal override string[] ExportOnnxMany(OnnxGraph graph, IReadOnlyList<string> inputs, IReadOnlyList<int?[]> inputShapes, string path) =>
         ExportOnnxCore(graph, inputs[0], inputShapes[0], [.. inputs.Skip(1)], path, ReturnState);

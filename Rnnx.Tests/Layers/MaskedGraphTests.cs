@@ -162,6 +162,23 @@ public class MaskedGraphTests
     }
 
     [Test]
+    public void OnnxExportRefusesMasksItCannotExpress()
+    {
+        var input = new Input([null, Features], name: "x");
+        var bi = new Model(input, new Bidirectional(new LSTM(3), name: "bi").Apply(new Masking().Apply(input)));
+        bi.Build();
+        var ex = Assert.Throws<NotSupportedException>(() => Rnnx.Onnx.OnnxExporter.Export(bi, new Rnnx.Onnx.OnnxExportOptions { MasksAreRightPadded = true }));
+        Assert.That(ex!.Message, Does.Contain("'bi'").And.Contain("mask"));
+
+        var a = new Input([Steps, Features], name: "a");
+        var b = new Input([Steps, Features], name: "b");
+        var merged = new Model([a, b], [new LSTM(3).Apply(new Add(name: "sum").ApplyMany(new Masking().Apply(a), b)[0])]);
+        merged.Build();
+        ex = Assert.Throws<NotSupportedException>(() => Rnnx.Onnx.OnnxExporter.Export(merged, new Rnnx.Onnx.OnnxExportOptions { MasksAreRightPadded = true }));
+        Assert.That(ex!.Message, Does.Contain("sum").And.Contain("mask"));
+    }
+
+    [Test]
     public void AMaskOnAnInitialStateIsRefused()
     {
         var lstm = new LSTM(3);
