@@ -67,6 +67,17 @@ public static class MatMulKernels
             }
             nint aRow = transA ? 1 : lda;
             nint aInner = transA ? lda : 1;
+            if (!transB && n == 1 && ldb != 1)
+            {
+                // One strided column: copy it so that every single-column product takes the dot-product kernel
+                // (its sums are split over vector lanes), whatever B's stride: the result must not depend on ldb.
+                T[] column = KernelScratch<T>.Get(k);
+                for (int p = 0; p < k; p++)
+                    column[p] = pb[p * (nint)ldb];
+                fixed (T* pcol = column)
+                    ParallelGemm.Run(GemmPlan<T>.Strided(m, 1, pa, aRow, pcol, KLoop.Simple(k, aInner, 1), pc, ldc, accumulate));
+                return;
+            }
             if (!transB)
             {
                 var plan = GemmPlan<T>.Strided(m, n, pa, aRow, pb, KLoop.Simple(k, aInner, ldb), pc, ldc, accumulate);
@@ -86,11 +97,15 @@ public static class MatMulKernels
         }
     }
 
+    /// <summary>dst[p*rows + j] = src[j*ld + p] for j &lt; rows, p &lt; cols (<see cref="PackTransposed{T}(T*, nint, int, int, T*, nint)"/> with ldd = rows).</summary>
+    internal static unsafe void PackTransposed<T>(T* src, nint ld, int rows, int cols, T* dst) where T : unmanaged
+        => PackTransposed(src, ld, rows, cols, dst, rows);
+
     /// <summary>
-    /// dst[p*rows + j] = src[j*ld + p] for j &lt; rows, p &lt; cols. With AVX: 8x8 (float) / 4x4 (double) register
+    /// dst[p*ldd + j] = src[j*ld + p] for j &lt; rows, p &lt; cols. With AVX: 8x8 (float) / 4x4 (double) register
     /// transposes over the full blocks; the leftover columns and rows use the scalar loop (4 source rows at a time).
     /// </summary>
-    internal static unsafe void PackTransposed<T>(T* src, nint ld, int rows, int cols, T* dst) where T : unmanaged
+    internal static unsafe void PackTransposed<T>(T* src, nint ld, int rows, int cols, T* dst, nint ldd) where T : unmanaged
     {
         int j = 0;
         if (Avx.IsSupported && typeof(T) == typeof(float))
@@ -99,8 +114,8 @@ public static class MatMulKernels
             {
                 int p = 0;
                 for (; p + 8 <= cols; p += 8)
-                    Transpose8x8((float*)src + j * ld + p, ld, (float*)dst + (nint)p * rows + j, rows);
-                PackScalar(src + j * ld, ld, 8, p, cols, dst + j, rows);
+                    Transpose8x8((float*)src + j * ld + p, ld, (float*)dst + p * ldd + j, ldd);
+                PackScalar(src + j * ld, ld, 8, p, cols, dst + j, ldd);
             }
         }
         else if (Avx.IsSupported && typeof(T) == typeof(double))
@@ -109,22 +124,22 @@ public static class MatMulKernels
             {
                 int p = 0;
                 for (; p + 4 <= cols; p += 4)
-                    Transpose4x4((double*)src + j * ld + p, ld, (double*)dst + (nint)p * rows + j, rows);
-                PackScalar(src + j * ld, ld, 4, p, cols, dst + j, rows);
+                    Transpose4x4((double*)src + j * ld + p, ld, (double*)dst + p * ldd + j, ldd);
+                PackScalar(src + j * ld, ld, 4, p, cols, dst + j, ldd);
             }
         }
-        PackScalar(src + j * ld, ld, rows - j, 0, cols, dst + j, rows);
+        PackScalar(src + j * ld, ld, rows - j, 0, cols, dst + j, ldd);
     }
 
-    /// <summary>Scalar part of <see cref="PackTransposed"/>: source rows [0, nrows), columns [p0, cols).</summary>
-    private static unsafe void PackScalar<T>(T* src, nint ld, int nrows, int p0, int cols, T* dst, int rows) where T : unmanaged
+    /// <summary>Scalar part of <see cref="PackTransposed{T}(T*, nint, int, int, T*, nint)"/>: source rows [0, nrows), columns [p0, cols).</summary>
+    private static unsafe void PackScalar<T>(T* src, nint ld, int nrows, int p0, int cols, T* dst, nint ldd) where T : unmanaged
     {
         int j = 0;
         for (; j + 4 <= nrows; j += 4)
         {
             T* s0 = src + j * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
-            T* d = dst + j + (nint)p0 * rows;
-            for (int p = p0; p < cols; p++, d += rows)
+            T* d = dst + j + p0 * ldd;
+            for (int p = p0; p < cols; p++, d += ldd)
             {
                 d[0] = s0[p];
                 d[1] = s1[p];
@@ -135,8 +150,8 @@ public static class MatMulKernels
         for (; j < nrows; j++)
         {
             T* s0 = src + j * ld;
-            T* d = dst + j + (nint)p0 * rows;
-            for (int p = p0; p < cols; p++, d += rows)
+            T* d = dst + j + p0 * ldd;
+            for (int p = p0; p < cols; p++, d += ldd)
                 *d = s0[p];
         }
     }
