@@ -10,16 +10,26 @@ namespace Rnnx.Models;
 /// </summary>
 public partial class Model
 {
-    private string[]? _inputNames, _outputNames;
+    private System.Collections.ObjectModel.ReadOnlyCollection<string>? _inputNames, _outputNames;
 
     /// <summary>A functional model's input names, the keys of dict inputs: each <see cref="Input"/>'s name (empty for a <see cref="Sequential"/> model).</summary>
-    public IReadOnlyList<string> InputNames => _inputNames ??= _functional?.Inputs.Select(t => t.Layer.Name).ToArray() ?? [];
+    public IReadOnlyList<string> InputNames => CurrentNames(ref _inputNames, _functional?.Inputs);
 
     /// <summary>
     /// A functional model's output names, the keys of dict targets, sample weights, losses and metrics: the name of the
     /// layer that computes each output, as Keras (empty for a <see cref="Sequential"/> model).
     /// </summary>
-    public IReadOnlyList<string> OutputNames => _outputNames ??= _functional?.Outputs.Select(t => t.Layer.Name).ToArray() ?? [];
+    public IReadOnlyList<string> OutputNames => CurrentNames(ref _outputNames, _functional?.Outputs);
+
+    /// <summary>The layers' names of <paramref name="tensors"/>, from <paramref name="cache"/> unless a layer was renamed since (checked without allocating).</summary>
+    private static IReadOnlyList<string> CurrentNames(ref System.Collections.ObjectModel.ReadOnlyCollection<string>? cache, IReadOnlyList<SymbolicTensor>? tensors)
+    {
+        if (tensors is null) return [];
+        bool fresh = cache is not null && cache.Count == tensors.Count;
+        for (int i = 0; fresh && i < tensors.Count; i++) fresh = cache![i] == tensors[i].Layer.Name;
+        if (!fresh) cache = Array.AsReadOnly(tensors.Select(t => t.Layer.Name).ToArray());
+        return cache!;
+    }
 
     /// <summary>
     /// Trains on dicts (Keras's <c>fit({"series": ..., "statics": ...}, {"out_a": ..., "out_b": ...})</c>): the inputs keyed
