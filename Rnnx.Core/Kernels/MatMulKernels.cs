@@ -32,9 +32,33 @@ public static class MatMulKernels
     /// <param name="c">C storage (output).</param>
     /// <param name="ldc">Row stride of C.</param>
     /// <param name="accumulate">Add into C instead of overwriting it.</param>
-    [SkipLocalsInit]
-    public static unsafe void Gemm<T>(bool transA, bool transB, int m, int n, int k,
+    public static void Gemm<T>(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, allowPanels: true);
+
+    /// <summary>
+    /// <see cref="Gemm{T}"/> without the packed-panel engine (same results): the baseline its benchmarks compare with.
+    /// </summary>
+    internal static void GemmUnpacked<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, allowPanels: false);
+
+    /// <summary>
+    /// Whether packing op(B) into panels (<see cref="PackedGemmCore"/>) pays for an m x n x k product: B^T is copied
+    /// anyway, so it always pays there when the layout exists; an untransposed B is copied only when enough rows reuse
+    /// each panel. Never with 512-bit vectors (the panel engine is 256-bit; the 32-register engine is kept there).
+    /// </summary>
+    private static bool PanelsPay<T>(bool transB, int m, int n) where T : unmanaged
+        => !Vector512.IsHardwareAccelerated && PackedGemmCore.PanelWidth<T>(n) != 0 && m >= (transB ? 2 : PanelMinRows);
+
+    /// <summary>Rows from which packing an untransposed B pays (measured: docs/kernels.md).</summary>
+    internal const int PanelMinRows = 32;
+
+    [SkipLocalsInit]
+    private static unsafe void Run<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, bool allowPanels)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         Debug.Assert(m >= 0 && n >= 0 && k >= 0, "negative GEMM size");
@@ -67,6 +91,22 @@ public static class MatMulKernels
             }
             nint aRow = transA ? 1 : lda;
             nint aInner = transA ? lda : 1;
+            if (allowPanels && PanelsPay<T>(transB, m, n))
+            {
+                GemmPanels(transB, m, n, k, pa, aRow, aInner, pb, ldb, pc, ldc, accumulate);
+                return;
+            }
+            if (!transB && n == 1 && ldb != 1)
+            {
+                // One strided column: copy it so that every single-column product takes the dot-product kernel
+                // (its sums are split over vector lanes), whatever B's stride: the result must not depend on ldb.
+                T[] column = KernelScratch<T>.Get(k);
+                for (int p = 0; p < k; p++)
+                    column[p] = pb[p * (nint)ldb];
+                fixed (T* pcol = column)
+                    ParallelGemm.Run(GemmPlan<T>.Strided(m, 1, pa, aRow, pcol, KLoop.Simple(k, aInner, 1), pc, ldc, accumulate));
+                return;
+            }
             if (!transB)
             {
                 var plan = GemmPlan<T>.Strided(m, n, pa, aRow, pb, KLoop.Simple(k, aInner, ldb), pc, ldc, accumulate);
@@ -87,10 +127,42 @@ public static class MatMulKernels
     }
 
     /// <summary>
-    /// dst[p*rows + j] = src[j*ld + p] for j &lt; rows, p &lt; cols. With AVX: 8x8 (float) / 4x4 (double) register
+    /// The product on the packed-panel engine, one k block of <see cref="GemmCore.KBlock"/> at a time: each block's
+    /// slice of op(B) is packed into the thread's scratch (at most KBlock x n elements, cache-sized and independent of
+    /// k) and multiplied, the blocks after the first adding into C: the k-blocking and roundings of
+    /// <see cref="GemmCore"/>.
+    /// </summary>
+    private static unsafe void GemmPanels<T>(bool transB, int m, int n, int k, T* a, nint aRow, nint aStep,
+        T* b, nint ldb, T* c, nint ldc, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int nr = PackedGemmCore.PanelWidth<T>(n);
+        T[] scratch = KernelScratch<T>.Get(PackedGemmCore.PackedLength<T>(Math.Min(k, GemmCore.KBlock), n));
+        fixed (T* panels = scratch)
+        {
+            for (int q0 = 0; q0 < k; q0 += GemmCore.KBlock)
+            {
+                int kq = Math.Min(GemmCore.KBlock, k - q0);
+                PackedGemmCore.Pack(transB, kq, n, transB ? b + q0 : b + q0 * ldb, ldb, panels);
+                ParallelGemm.RunPacked(new PackedPlan<T>
+                {
+                    M = m, N = n, K = kq, A = a + q0 * aStep, ARow = aRow, AStep = aStep, B = panels, C = c, Ldc = ldc,
+                    Accumulate = accumulate || q0 > 0, RowStart = 0, RowEnd = m,
+                    PanelStart = 0, PanelEnd = PackedGemmCore.Panels(n, nr),
+                });
+            }
+        }
+    }
+
+    /// <summary>dst[p*rows + j] = src[j*ld + p] for j &lt; rows, p &lt; cols (<see cref="PackTransposed{T}(T*, nint, int, int, T*, nint)"/> with ldd = rows).</summary>
+    internal static unsafe void PackTransposed<T>(T* src, nint ld, int rows, int cols, T* dst) where T : unmanaged
+        => PackTransposed(src, ld, rows, cols, dst, rows);
+
+    /// <summary>
+    /// dst[p*ldd + j] = src[j*ld + p] for j &lt; rows, p &lt; cols. With AVX: 8x8 (float) / 4x4 (double) register
     /// transposes over the full blocks; the leftover columns and rows use the scalar loop (4 source rows at a time).
     /// </summary>
-    internal static unsafe void PackTransposed<T>(T* src, nint ld, int rows, int cols, T* dst) where T : unmanaged
+    internal static unsafe void PackTransposed<T>(T* src, nint ld, int rows, int cols, T* dst, nint ldd) where T : unmanaged
     {
         int j = 0;
         if (Avx.IsSupported && typeof(T) == typeof(float))
@@ -99,8 +171,8 @@ public static class MatMulKernels
             {
                 int p = 0;
                 for (; p + 8 <= cols; p += 8)
-                    Transpose8x8((float*)src + j * ld + p, ld, (float*)dst + (nint)p * rows + j, rows);
-                PackScalar(src + j * ld, ld, 8, p, cols, dst + j, rows);
+                    Transpose8x8((float*)src + j * ld + p, ld, (float*)dst + p * ldd + j, ldd);
+                PackScalar(src + j * ld, ld, 8, p, cols, dst + j, ldd);
             }
         }
         else if (Avx.IsSupported && typeof(T) == typeof(double))
@@ -109,22 +181,22 @@ public static class MatMulKernels
             {
                 int p = 0;
                 for (; p + 4 <= cols; p += 4)
-                    Transpose4x4((double*)src + j * ld + p, ld, (double*)dst + (nint)p * rows + j, rows);
-                PackScalar(src + j * ld, ld, 4, p, cols, dst + j, rows);
+                    Transpose4x4((double*)src + j * ld + p, ld, (double*)dst + p * ldd + j, ldd);
+                PackScalar(src + j * ld, ld, 4, p, cols, dst + j, ldd);
             }
         }
-        PackScalar(src + j * ld, ld, rows - j, 0, cols, dst + j, rows);
+        PackScalar(src + j * ld, ld, rows - j, 0, cols, dst + j, ldd);
     }
 
-    /// <summary>Scalar part of <see cref="PackTransposed"/>: source rows [0, nrows), columns [p0, cols).</summary>
-    private static unsafe void PackScalar<T>(T* src, nint ld, int nrows, int p0, int cols, T* dst, int rows) where T : unmanaged
+    /// <summary>Scalar part of <see cref="PackTransposed{T}(T*, nint, int, int, T*, nint)"/>: source rows [0, nrows), columns [p0, cols).</summary>
+    private static unsafe void PackScalar<T>(T* src, nint ld, int nrows, int p0, int cols, T* dst, nint ldd) where T : unmanaged
     {
         int j = 0;
         for (; j + 4 <= nrows; j += 4)
         {
             T* s0 = src + j * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
-            T* d = dst + j + (nint)p0 * rows;
-            for (int p = p0; p < cols; p++, d += rows)
+            T* d = dst + j + p0 * ldd;
+            for (int p = p0; p < cols; p++, d += ldd)
             {
                 d[0] = s0[p];
                 d[1] = s1[p];
@@ -135,8 +207,8 @@ public static class MatMulKernels
         for (; j < nrows; j++)
         {
             T* s0 = src + j * ld;
-            T* d = dst + j + (nint)p0 * rows;
-            for (int p = p0; p < cols; p++, d += rows)
+            T* d = dst + j + p0 * ldd;
+            for (int p = p0; p < cols; p++, d += ldd)
                 *d = s0[p];
         }
     }

@@ -4,10 +4,11 @@ namespace Rnnx.Kernels;
 
 /// <summary>
 /// Products with a right-hand matrix packed once and reused: the recurrent kernel of a sequence op is multiplied at every
-/// time step, so it is laid out once per call in the order the micro-kernel reads it (contiguous panels instead of rows
-/// strided by the gate width, which collide in the L1 cache's sets).
+/// time step, so it is laid out once per call in the order the micro-kernel reads it (contiguous panels of two vectors'
+/// width instead of rows strided by the gate width, which collide in the L1 cache's sets). See docs/kernels.md.
 /// Contract: <see cref="Gemm{T}"/> on a packed matrix gives bit for bit what <see cref="MatMulKernels.Gemm{T}"/> gives
-/// on the unpacked one, whatever the vector width or thread count.
+/// on the unpacked one, whatever the vector width or thread count. The packed layout depends on the machine's vector
+/// width: pack on the machine (process) that multiplies, never store a packed copy.
 /// </summary>
 public static class PackedGemm
 {
@@ -15,8 +16,14 @@ public static class PackedGemm
     /// <typeparam name="T">float or double.</typeparam>
     /// <param name="k">Rows of op(B) (the reduction length).</param>
     /// <param name="n">Columns of op(B).</param>
+    /// <exception cref="ArgumentOutOfRangeException">k or n is negative.</exception>
+    /// <exception cref="OverflowException">The packed copy would exceed <see cref="int.MaxValue"/> elements.</exception>
     public static int PackedLength<T>(int k, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => checked(k * n);
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        return PackedGemmCore.PackedLength<T>(k, n);
+    }
 
     /// <summary>Packs op(B) (k x n) into <paramref name="packed"/> (at least <see cref="PackedLength{T}"/> elements).</summary>
     /// <typeparam name="T">float or double.</typeparam>
@@ -26,11 +33,18 @@ public static class PackedGemm
     /// <param name="b">B storage.</param>
     /// <param name="ldb">Row stride of B's storage.</param>
     /// <param name="packed">Destination.</param>
-    public static void Pack<T>(bool transB, int k, int n, ReadOnlySpan<T> b, int ldb, Span<T> packed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <exception cref="ArgumentException">A size is negative, <paramref name="ldb"/> is below the row length, or a span is too short.</exception>
+    public static unsafe void Pack<T>(bool transB, int k, int n, ReadOnlySpan<T> b, int ldb, Span<T> packed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        for (int p = 0; p < k; p++)
-            for (int j = 0; j < n; j++)
-                packed[p * n + j] = transB ? b[j * ldb + p] : b[p * ldb + j];
+        int length = PackedLength<T>(k, n);
+        CheckMatrix(transB ? n : k, transB ? k : n, b.Length, ldb, nameof(b), nameof(ldb));
+        if (packed.Length < length)
+            throw new ArgumentException($"PackedGemm.Pack: the packed span holds {packed.Length} elements, a {k} x {n} matrix needs {length}.", nameof(packed));
+        if (k == 0 || n == 0)
+            return;
+        fixed (T* pb = b)
+        fixed (T* pp = packed)
+            PackedGemmCore.Pack(transB, k, n, pb, ldb, pp);
     }
 
     /// <summary>C[m x n] = (accumulate ? C : 0) + op(A)·op(B) with op(B) packed by <see cref="Pack{T}"/> (same k and n).</summary>
@@ -45,7 +59,50 @@ public static class PackedGemm
     /// <param name="c">C storage.</param>
     /// <param name="ldc">Row stride of C.</param>
     /// <param name="accumulate">Add into C instead of overwriting it.</param>
-    public static void Gemm<T>(bool transA, int m, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> packed, Span<T> c, int ldc, bool accumulate)
+    /// <exception cref="ArgumentException">A size is negative, a leading dimension is below its row length, or a span is too short.</exception>
+    public static unsafe void Gemm<T>(bool transA, int m, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> packed, Span<T> c, int ldc, bool accumulate)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => MatMulKernels.Gemm(transA, false, m, n, k, a, lda, packed, Math.Max(n, 1), c, ldc, accumulate);
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        int length = PackedLength<T>(k, n);
+        CheckMatrix(transA ? k : m, transA ? m : k, a.Length, lda, nameof(a), nameof(lda));
+        CheckMatrix(m, n, c.Length, ldc, nameof(c), nameof(ldc));
+        if (packed.Length < length)
+            throw new ArgumentException($"PackedGemm.Gemm: the packed span holds {packed.Length} elements, a packed {k} x {n} matrix has {length}.", nameof(packed));
+        int nr = PackedGemmCore.PanelWidth<T>(n);
+        if (nr == 0 || k == 0)
+        {
+            MatMulKernels.Gemm(transA, false, m, n, k, a, lda, packed, Math.Max(n, 1), c, ldc, accumulate);
+            return;
+        }
+        if (m == 0)
+            return;
+        fixed (T* pa = a)
+        fixed (T* pp = packed)
+        fixed (T* pc = c)
+        {
+            var plan = new PackedPlan<T>
+            {
+                M = m, N = n, K = k,
+                A = pa, ARow = transA ? 1 : lda, AStep = transA ? lda : 1,
+                B = pp, C = pc, Ldc = ldc, Accumulate = accumulate,
+                RowStart = 0, RowEnd = m, PanelStart = 0, PanelEnd = PackedGemmCore.Panels(n, nr),
+            };
+            ParallelGemm.RunPacked(plan);
+        }
+    }
+
+    /// <summary>Checks a rows x cols row-major matrix with row stride ld held in a span of the given length.</summary>
+    private static void CheckMatrix(int rows, int cols, int length, int ld, string span, string stride)
+    {
+        // the names are built only when throwing: this check runs at every step of a recurrence
+        if (rows < 0) throw new ArgumentOutOfRangeException(span + " rows", rows, $"PackedGemm: {span} has a negative row count.");
+        if (cols < 0) throw new ArgumentOutOfRangeException(span + " columns", cols, $"PackedGemm: {span} has a negative column count.");
+        if (rows == 0 || cols == 0)
+            return;
+        if (ld < cols)
+            throw new ArgumentOutOfRangeException(stride, ld, $"PackedGemm: the row stride {stride} = {ld} is below the row length {cols} of {span} ({rows} x {cols}).");
+        if (length < (long)(rows - 1) * ld + cols)
+            throw new ArgumentException($"PackedGemm: {span} holds {length} elements, a {rows} x {cols} matrix with row stride {ld} needs {(long)(rows - 1) * ld + cols}.", span);
+    }
 }

@@ -48,6 +48,31 @@ internal static unsafe class ParallelGemm
         job.Plan = default;
     }
 
+    /// <summary>
+    /// Runs a packed product (<see cref="PackedGemmCore"/>), split over the current team when it is large enough: into
+    /// panel ranges when there are at least as many panels as row tiles (small batches), else into row ranges at
+    /// multiples of the tallest tile. Panels own disjoint columns, so parts never write the same element.
+    /// </summary>
+    public static void RunPacked<T>(in PackedPlan<T> p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int size = TeamBoard.CurrentSize;
+        int panels = p.PanelEnd - p.PanelStart;
+        int tiles = PackedGemmCore.Tiles(p.RowEnd - p.RowStart);
+        bool byPanels = panels >= tiles;
+        int parts = Math.Min(size, byPanels ? panels : tiles);
+        if (parts <= 1 || (long)p.M * p.N * p.K < MinWork)
+        {
+            PackedGemmCore.Run(p);
+            return;
+        }
+        var job = PackedJob<T>.ForThread();
+        job.Plan = p;
+        job.Parts = parts;
+        job.ByPanels = byPanels;
+        TeamBoard.For(parts, job);
+        job.Plan = default;
+    }
+
     /// <summary>y[0..n) (+)= x·B (<see cref="GemvCore.Run{T}"/>), split into column blocks over the current team when large enough.</summary>
     public static void Gemv<T>(int n, int k, T* x, nint incx, T* b, nint ldb, T* y, bool accumulate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -114,6 +139,34 @@ internal static unsafe class ParallelGemm
                 q.C += r0 * q.CRow;
             }
             GemmCore.Run(q);
+        }
+    }
+
+    private sealed class PackedJob<T> : TeamJob where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        [ThreadStatic]
+        private static PackedJob<T>? t_job;
+
+        public PackedPlan<T> Plan;
+        public int Parts;
+        public bool ByPanels;
+
+        public static PackedJob<T> ForThread() => t_job ??= new PackedJob<T>();
+
+        public override void Run(int part)
+        {
+            var q = Plan;
+            if (ByPanels)
+            {
+                var (j0, j1) = Block(q.PanelEnd - q.PanelStart, Parts, part, 1);
+                (q.PanelStart, q.PanelEnd) = (q.PanelStart + j0, q.PanelStart + j1);
+            }
+            else
+            {
+                var (r0, r1) = Block(q.RowEnd - q.RowStart, Parts, part, PackedGemmCore.MaxRows);
+                (q.RowStart, q.RowEnd) = (q.RowStart + r0, q.RowStart + r1);
+            }
+            PackedGemmCore.Run(q);
         }
     }
 
