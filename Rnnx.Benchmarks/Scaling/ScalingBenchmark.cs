@@ -29,7 +29,7 @@ public static class ScalingBenchmark
         int threads = 2, repeat = 1;
         string? json = null, only = null;
         string grid = Environment.GetEnvironmentVariable("SCALING_GRID") is { Length: > 0 } env ? env : "full";
-        bool paramsOnly = false, memory = false;
+        bool paramsOnly = false, memory = false, gridGiven = Environment.GetEnvironmentVariable("SCALING_GRID") is { Length: > 0 };
         for (int i = 0; i < args.Length; i++)
         {
             string? Next() => i + 1 < args.Length ? args[++i] : null;
@@ -44,8 +44,8 @@ public static class ScalingBenchmark
                         return Fail("--repeat needs a whole number of at least 1");
                     break;
                 case "--json": json = Next() ?? ""; if (json.Length == 0) return Fail("--json needs a file name"); break;
-                case "--quick": grid = "quick"; break;
-                case "--grid": grid = Next() ?? ""; break;
+                case "--quick": grid = "quick"; gridGiven = true; break;
+                case "--grid": grid = Next() ?? ""; gridGiven = true; break;
                 case "--only": only = Next(); break;
                 case "--params": paramsOnly = true; break;
                 case "--memory": memory = true; break;
@@ -57,8 +57,9 @@ public static class ScalingBenchmark
         var configs = ScalingGrid.Grid(grid, only);
         if (memory)
         {
-            // the families with a stated minimum; the issue's two points: lstm2 U=512 T=200 and wavenet U=64 T=1000
-            foreach (var c in configs.Where(c => c.Model != "gru2")) Console.WriteLine(TrainingMemory.Line(TrainingMemory.Measure(c)));
+            // without a grid: the two points issue 14 names; GRU has no stated minimum
+            var points = gridGiven ? configs : TrainingMemory.IssuePoints.Where(c => only is null || c.Model == only).ToList();
+            foreach (var c in points.Where(c => c.Model != "gru2")) Console.WriteLine(TrainingMemory.Line(TrainingMemory.Measure(c)));
             return 0;
         }
         if (paramsOnly)

@@ -5,12 +5,16 @@ namespace Rnnx.Benchmarks.Scaling;
 /// <summary>
 /// The training working set of a grid configuration against the activations backpropagation must keep.
 /// <code>dotnet run -c Release --project Rnnx.Benchmarks -- scaling --memory [--grid ...] [--only lstm2|wavenet]</code>
+/// (without a grid: <see cref="IssuePoints"/>).
 /// One forward and backward pass of the whole batch on one tape (the model's own training splits the batch over its
 /// shards' tapes, whose sum is the same), after a warm-up pass: every result, gradient and scratch buffer the tape hands
 /// out during the step stays alive until the step ends, so what it handed out is the step's working set.
 /// </summary>
 public static class TrainingMemory
 {
+    /// <summary>The points whose working set issue 14 asks for: LSTM U=512, T=200 and WaveNet U=64, T=1000 (B=32).</summary>
+    public static IReadOnlyList<ScalingConfig> IssuePoints { get; } = [new("lstm2", 512, 200, 32, 1), new("wavenet", 64, 1000, 32, 1)];
+
     /// <summary>One configuration's figures, in bytes.</summary>
     /// <param name="Name">The configuration.</param>
     /// <param name="AfterForward">Tape buffers in use after the forward pass and the loss.</param>

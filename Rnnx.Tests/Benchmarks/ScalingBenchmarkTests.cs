@@ -126,5 +126,6 @@ public class ScalingBenchmarkTests
         Assert.That(TrainingMemory.Line(r), Does.Contain("wavenet u16 t40 b4").And.Contain("x the minimum"));
         Assert.That(TrainingMemory.MinimumActivations(new ScalingConfig("lstm2", 8, 5, 2, 1)), Is.EqualTo((2L * 6 * 2 * 5 * 8 + 2 * 5 * 10) * sizeof(float)));
         Assert.Throws<ArgumentException>(() => TrainingMemory.MinimumActivations(new ScalingConfig("gru2", 8, 5, 2, 1)));
+        Assert.That(TrainingMemory.IssuePoints.Select(p => p.Name), Is.EqualTo(new[] { "lstm2 u512 t200 b32", "wavenet u64 t1000 b32" }));
     }
 }
