@@ -353,6 +353,14 @@ public abstract partial class Layer
         if (inputs.Length == 0) throw new ArgumentException($"{Name}: called with no inputs.", nameof(inputs));
         if (outputs.Length != OutputCount)
             throw new ArgumentException($"{Name}: gives {OutputCount} output(s), the caller expects {outputs.Length}.", nameof(outputs));
+        EnsureBuiltForMany(inputs);
+        ForwardMany(inputs, outputs, training);
+    }
+
+    /// <summary>Builds the layer from all input shapes on first use; afterwards checks every input's dtype.</summary>
+    private void EnsureBuiltForMany(ReadOnlySpan<Tensor> inputs)
+    {
+        if (inputs.Length == 0) throw new ArgumentException($"{Name}: called with no inputs.", nameof(inputs));
         if (!IsBuilt)
         {
             var shapes = new int?[inputs.Length][];
@@ -363,7 +371,6 @@ public abstract partial class Layer
         foreach (var input in inputs)
             if (input.DType != DType)
                 throw new ArgumentException($"{Name}: input dtype {input.DType} differs from the layer's {DType}.", nameof(inputs));
-        ForwardMany(inputs, outputs, training);
     }
 
     /// <summary>

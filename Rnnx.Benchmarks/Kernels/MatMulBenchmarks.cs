@@ -3,6 +3,7 @@ using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Attributes;
 using Rnnx.Kernels;
 using Rnnx.Kernels.Reference;
+using Rnnx.Simd;
 
 namespace Rnnx.Benchmarks.Kernels;
 
@@ -70,18 +71,25 @@ public class MatMulBenchmarks
     }
 }
 
-/// <summary>A fixed amount of register-only FMA work, for the machine's fp32 peak.</summary>
+/// <summary>A fixed amount of register-only FMA work at the widest hardware-accelerated vector width, for the fp32 peak.</summary>
 public sealed class PeakCase : IFlopCount
 {
     public const int Iterations = 1 << 20;
     public const int Chains = 12;
-    public double Flops => 2.0 * Chains * Vector512<float>.Count * Iterations;
-    public override string ToString() => $"{Chains} chains x {Iterations} x {Vector512<float>.Count} lanes";
+
+    /// <summary>Lanes of the widest accelerated vector (512-bit only where it is not emulated: not on AVX2-only parts).</summary>
+    public static int Lanes => Vector512.IsHardwareAccelerated ? Vector512<float>.Count
+        : Vector256.IsHardwareAccelerated ? Vector256<float>.Count
+        : Vector128<float>.Count;
+
+    public double Flops => 2.0 * Chains * Lanes * Iterations;
+    public override string ToString() => $"{Chains} chains x {Iterations} x {Lanes} lanes";
 }
 
 /// <summary>
-/// fp32 FMA peak of one core: 12 independent 512-bit FMA chains (enough to cover latency x throughput),
-/// no memory traffic. Its GFLOP/s is the ceiling the GEMM figures are compared with.
+/// fp32 FMA peak of one core: 12 independent FMA chains (enough to cover latency x throughput), no memory traffic,
+/// at the widest accelerated width (a 512-bit vector on an AVX2-only machine is emulated and would measure the
+/// emulation). Its GFLOP/s is the ceiling the GEMM figures are compared with.
 /// </summary>
 [Config(typeof(GflopsConfig))]
 public class FmaPeakBenchmarks
@@ -91,24 +99,79 @@ public class FmaPeakBenchmarks
     [ParamsSource(nameof(Cases))]
     public PeakCase Case { get; set; } = null!;
 
-    [Benchmark]
-    public float Fma512() => Peak(PeakCase.Iterations);
+    [Benchmark(Description = "FMA peak (widest accelerated width)")]
+    public float Fma() => Vector512.IsHardwareAccelerated ? Peak<Simd512<float>>(PeakCase.Iterations)
+        : Vector256.IsHardwareAccelerated ? Peak<Simd256<float>>(PeakCase.Iterations)
+        : Peak<Simd128<float>>(PeakCase.Iterations);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float Peak(int n)
+    private static float Peak<TV>(int n) where TV : struct, ISimdVector<TV, float>
     {
-        Vector512<float> a0 = Vector512.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-        Vector512<float> a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-        Vector512<float> x = Vector512.Create(0.999f), y = Vector512.Create(0.001f);
+        TV a0 = TV.One, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+        TV a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        TV x = TV.Create(0.999f), y = TV.Create(0.001f);
         for (int i = 0; i < n; i++)
         {
-            a0 = Vector512.FusedMultiplyAdd(a0, x, y); a1 = Vector512.FusedMultiplyAdd(a1, x, y);
-            a2 = Vector512.FusedMultiplyAdd(a2, x, y); a3 = Vector512.FusedMultiplyAdd(a3, x, y);
-            a4 = Vector512.FusedMultiplyAdd(a4, x, y); a5 = Vector512.FusedMultiplyAdd(a5, x, y);
-            a6 = Vector512.FusedMultiplyAdd(a6, x, y); a7 = Vector512.FusedMultiplyAdd(a7, x, y);
-            a8 = Vector512.FusedMultiplyAdd(a8, x, y); a9 = Vector512.FusedMultiplyAdd(a9, x, y);
-            a10 = Vector512.FusedMultiplyAdd(a10, x, y); a11 = Vector512.FusedMultiplyAdd(a11, x, y);
+            a0 = TV.MulAdd(a0, x, y); a1 = TV.MulAdd(a1, x, y);
+            a2 = TV.MulAdd(a2, x, y); a3 = TV.MulAdd(a3, x, y);
+            a4 = TV.MulAdd(a4, x, y); a5 = TV.MulAdd(a5, x, y);
+            a6 = TV.MulAdd(a6, x, y); a7 = TV.MulAdd(a7, x, y);
+            a8 = TV.MulAdd(a8, x, y); a9 = TV.MulAdd(a9, x, y);
+            a10 = TV.MulAdd(a10, x, y); a11 = TV.MulAdd(a11, x, y);
         }
-        return Vector512.Sum(((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11)));
+        TV sum = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11));
+        float total = 0;
+        for (int i = 0; i < TV.Count; i++) total += Unsafe.Add(ref Unsafe.As<TV, float>(ref sum), i);
+        return total;
+    }
+}
+
+/// <summary>
+/// The GEMM at real model sizes (docs/benchmarks.md's GEMM rows): the unpacked engine (baseline) against the
+/// packed-panel engine on a B packed once (what a sequence op does at every step) and <see cref="MatMulKernels.Gemm{T}"/>,
+/// which packs per call when it pays. One thread; GFLOP/s from the median.
+/// </summary>
+[MemoryDiagnoser]
+[MedianColumn]
+[Config(typeof(GflopsConfig))]
+public class GemmScaleBenchmarks
+{
+    public static IEnumerable<GemmShape> Shapes => GemmScale.Shapes;
+
+    [ParamsSource(nameof(Shapes))]
+    public GemmShape Shape { get; set; } = null!;
+
+    private float[] _a = [], _b = [], _c = [], _packed = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var rng = new System.Random(42);
+        _a = Enumerable.Range(0, Shape.M * Shape.K).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        _b = Enumerable.Range(0, Shape.K * Shape.N).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        _c = new float[Shape.M * Shape.N];
+        _packed = new float[PackedGemm.PackedLength<float>(Shape.K, Shape.N)];
+        PackedGemm.Pack<float>(Shape.TransB, Shape.K, Shape.N, _b, Shape.Ldb, _packed);
+    }
+
+    [Benchmark(Baseline = true, Description = "Unpacked engine")]
+    public void Unpacked()
+    {
+        GemmShape s = Shape;
+        MatMulKernels.GemmUnpacked<float>(s.TransA, s.TransB, s.M, s.N, s.K, _a, s.Lda, _b, s.Ldb, _c, s.N, false);
+    }
+
+    [Benchmark(Description = "PackedGemm (B packed once)")]
+    public void Packed()
+    {
+        GemmShape s = Shape;
+        PackedGemm.Gemm<float>(s.TransA, s.M, s.N, s.K, _a, s.Lda, _packed, _c, s.N, false);
+    }
+
+    [Benchmark(Description = "MatMulKernels.Gemm")]
+    public void Gemm()
+    {
+        GemmShape s = Shape;
+        MatMulKernels.Gemm<float>(s.TransA, s.TransB, s.M, s.N, s.K, _a, s.Lda, _b, s.Ldb, _c, s.N, false);
     }
 }

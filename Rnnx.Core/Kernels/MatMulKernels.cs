@@ -32,9 +32,33 @@ public static class MatMulKernels
     /// <param name="c">C storage (output).</param>
     /// <param name="ldc">Row stride of C.</param>
     /// <param name="accumulate">Add into C instead of overwriting it.</param>
-    [SkipLocalsInit]
-    public static unsafe void Gemm<T>(bool transA, bool transB, int m, int n, int k,
+    public static void Gemm<T>(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, allowPanels: true);
+
+    /// <summary>
+    /// <see cref="Gemm{T}"/> without the packed-panel engine (same results): the baseline its benchmarks compare with.
+    /// </summary>
+    internal static void GemmUnpacked<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, allowPanels: false);
+
+    /// <summary>
+    /// Whether packing op(B) into panels (<see cref="PackedGemmCore"/>) pays for an m x n x k product: B^T is copied
+    /// anyway, so it always pays there when the layout exists; an untransposed B is copied only when enough rows reuse
+    /// each panel. Never with 512-bit vectors (the panel engine is 256-bit; the 32-register engine is kept there).
+    /// </summary>
+    private static bool PanelsPay<T>(bool transB, int m, int n) where T : unmanaged
+        => !Vector512.IsHardwareAccelerated && PackedGemmCore.PanelWidth<T>(n) != 0 && m >= (transB ? 2 : PanelMinRows);
+
+    /// <summary>Rows from which packing an untransposed B pays (measured: docs/kernels.md).</summary>
+    internal const int PanelMinRows = 32;
+
+    [SkipLocalsInit]
+    private static unsafe void Run<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, bool allowPanels)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         Debug.Assert(m >= 0 && n >= 0 && k >= 0, "negative GEMM size");
@@ -67,6 +91,11 @@ public static class MatMulKernels
             }
             nint aRow = transA ? 1 : lda;
             nint aInner = transA ? lda : 1;
+            if (allowPanels && PanelsPay<T>(transB, m, n))
+            {
+                GemmPanels(transB, m, n, k, pa, aRow, aInner, pb, ldb, pc, ldc, accumulate);
+                return;
+            }
             if (!transB && n == 1 && ldb != 1)
             {
                 // One strided column: copy it so that every single-column product takes the dot-product kernel
@@ -93,6 +122,34 @@ public static class MatMulKernels
                 PackTransposed(pb, ldb, n, k, pp);
                 var plan = GemmPlan<T>.Strided(m, n, pa, aRow, pp, KLoop.Simple(k, aInner, n), pc, ldc, accumulate);
                 ParallelGemm.Run(plan);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The product on the packed-panel engine, one k block of <see cref="GemmCore.KBlock"/> at a time: each block's
+    /// slice of op(B) is packed into the thread's scratch (at most KBlock x n elements, cache-sized and independent of
+    /// k) and multiplied, the blocks after the first adding into C: the k-blocking and roundings of
+    /// <see cref="GemmCore"/>.
+    /// </summary>
+    private static unsafe void GemmPanels<T>(bool transB, int m, int n, int k, T* a, nint aRow, nint aStep,
+        T* b, nint ldb, T* c, nint ldc, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int nr = PackedGemmCore.PanelWidth<T>(n);
+        T[] scratch = KernelScratch<T>.Get(PackedGemmCore.PackedLength<T>(Math.Min(k, GemmCore.KBlock), n));
+        fixed (T* panels = scratch)
+        {
+            for (int q0 = 0; q0 < k; q0 += GemmCore.KBlock)
+            {
+                int kq = Math.Min(GemmCore.KBlock, k - q0);
+                PackedGemmCore.Pack(transB, kq, n, transB ? b + q0 : b + q0 * ldb, ldb, panels);
+                ParallelGemm.RunPacked(new PackedPlan<T>
+                {
+                    M = m, N = n, K = kq, A = a + q0 * aStep, ARow = aRow, AStep = aStep, B = panels, C = c, Ldc = ldc,
+                    Accumulate = accumulate || q0 > 0, RowStart = 0, RowEnd = m,
+                    PanelStart = 0, PanelEnd = PackedGemmCore.Panels(n, nr),
+                });
             }
         }
     }

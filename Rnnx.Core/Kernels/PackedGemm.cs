@@ -22,8 +22,7 @@ public static class PackedGemm
     {
         ArgumentOutOfRangeException.ThrowIfNegative(k);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
-        int nr = PackedGemmCore.PanelWidth<T>(n);
-        return nr == 0 ? checked(k * n) : checked(Panels(n, nr) * nr * k);
+        return PackedGemmCore.PackedLength<T>(k, n);
     }
 
     /// <summary>Packs op(B) (k x n) into <paramref name="packed"/> (at least <see cref="PackedLength{T}"/> elements).</summary>
@@ -43,33 +42,9 @@ public static class PackedGemm
             throw new ArgumentException($"PackedGemm.Pack: the packed span holds {packed.Length} elements, a {k} x {n} matrix needs {length}.", nameof(packed));
         if (k == 0 || n == 0)
             return;
-        int nr = PackedGemmCore.PanelWidth<T>(n);
         fixed (T* pb = b)
         fixed (T* pp = packed)
-        {
-            if (nr == 0)
-            {
-                if (transB)
-                    MatMulKernels.PackTransposed(pb, ldb, n, k, pp, n);
-                else
-                    for (int p = 0; p < k; p++)
-                        new ReadOnlySpan<T>(pb + (nint)p * ldb, n).CopyTo(new Span<T>(pp + (nint)p * n, n));
-                return;
-            }
-            for (int j = 0; j < Panels(n, nr); j++)
-            {
-                int col = j * nr, cols = Math.Min(nr, n - col);
-                T* dst = pp + (nint)j * k * nr;
-                if (transB)
-                    MatMulKernels.PackTransposed(pb + (nint)col * ldb, ldb, cols, k, dst, nr);
-                else
-                    for (int p = 0; p < k; p++)
-                        new ReadOnlySpan<T>(pb + (nint)p * ldb + col, cols).CopyTo(new Span<T>(dst + (nint)p * nr, cols));
-                if (cols < nr)
-                    for (int p = 0; p < k; p++)
-                        new Span<T>(dst + (nint)p * nr + cols, nr - cols).Clear();
-            }
-        }
+            PackedGemmCore.Pack(transB, k, n, pb, ldb, pp);
     }
 
     /// <summary>C[m x n] = (accumulate ? C : 0) + op(A)·op(B) with op(B) packed by <see cref="Pack{T}"/> (same k and n).</summary>
@@ -111,19 +86,18 @@ public static class PackedGemm
                 M = m, N = n, K = k,
                 A = pa, ARow = transA ? 1 : lda, AStep = transA ? lda : 1,
                 B = pp, C = pc, Ldc = ldc, Accumulate = accumulate,
-                RowStart = 0, RowEnd = m, PanelStart = 0, PanelEnd = Panels(n, nr),
+                RowStart = 0, RowEnd = m, PanelStart = 0, PanelEnd = PackedGemmCore.Panels(n, nr),
             };
             ParallelGemm.RunPacked(plan);
         }
     }
 
-    private static int Panels(int n, int nr) => (n + nr - 1) / nr;
-
     /// <summary>Checks a rows x cols row-major matrix with row stride ld held in a span of the given length.</summary>
     private static void CheckMatrix(int rows, int cols, int length, int ld, string span, string stride)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(rows, span + " rows");
-        ArgumentOutOfRangeException.ThrowIfNegative(cols, span + " columns");
+        // the names are built only when throwing: this check runs at every step of a recurrence
+        if (rows < 0) throw new ArgumentOutOfRangeException(span + " rows", rows, $"PackedGemm: {span} has a negative row count.");
+        if (cols < 0) throw new ArgumentOutOfRangeException(span + " columns", cols, $"PackedGemm: {span} has a negative column count.");
         if (rows == 0 || cols == 0)
             return;
         if (ld < cols)

@@ -65,15 +65,87 @@ internal static unsafe class PackedGemmCore
         return w == 0 || n < 2 * w ? 0 : 2 * w;
     }
 
+    /// <summary>Number of panels of an n-column op(B) with panels <paramref name="nr"/> wide.</summary>
+    internal static int Panels(int n, int nr) => (n + nr - 1) / nr;
+
+    /// <summary>Elements of the packed copy of a k x n op(B): whole zero-padded panels, or k·n when row-major.</summary>
+    internal static int PackedLength<T>(int k, int n) where T : unmanaged
+    {
+        int nr = PanelWidth<T>(n);
+        return nr == 0 ? checked(k * n) : checked(Panels(n, nr) * nr * k);
+    }
+
+    /// <summary>
+    /// Packs op(B) (k x n; B stored [n x k] when <paramref name="transB"/>, else [k x n], row stride ldb) into
+    /// <see cref="PackedLength{T}"/> elements at <paramref name="packed"/>: panel j holds columns [j·2W, j·2W + 2W) as a
+    /// contiguous k x 2W block, the columns past n zero; below two vectors' width, the plain row-major k x n matrix.
+    /// </summary>
+    internal static void Pack<T>(bool transB, int k, int n, T* b, nint ldb, T* packed) where T : unmanaged
+    {
+        int nr = PanelWidth<T>(n);
+        if (nr == 0)
+        {
+            if (transB)
+                MatMulKernels.PackTransposed(b, ldb, n, k, packed, n);
+            else
+                for (int p = 0; p < k; p++)
+                    new ReadOnlySpan<T>(b + p * ldb, n).CopyTo(new Span<T>(packed + (nint)p * n, n));
+            return;
+        }
+        int panels = Panels(n, nr), full = n / nr, rest = n - full * nr;
+        nint panelSize = (nint)k * nr;
+        if (!transB)
+        {
+            // row by row (B is read sequentially), one panel row of two vectors at a time
+            for (int p = 0; p < k; p++)
+            {
+                T* src = b + p * ldb;
+                T* dst = packed + (nint)p * nr;
+                for (int j = 0; j < full; j++)
+                    CopyPanelRow(src + j * nr, dst + j * panelSize, nr);
+                if (rest > 0)
+                {
+                    T* last = dst + full * panelSize;
+                    new ReadOnlySpan<T>(src + full * nr, rest).CopyTo(new Span<T>(last, rest));
+                    new Span<T>(last + rest, nr - rest).Clear();
+                }
+            }
+            return;
+        }
+        for (int j = 0; j < panels; j++)
+        {
+            int cols = Math.Min(nr, n - j * nr);
+            T* dst = packed + j * panelSize;
+            MatMulKernels.PackTransposed(b + j * nr * ldb, ldb, cols, k, dst, nr);
+            if (cols < nr)
+                for (int p = 0; p < k; p++)
+                    new Span<T>(dst + (nint)p * nr + cols, nr - cols).Clear();
+        }
+    }
+
+    /// <summary>Copies one panel row (<paramref name="nr"/> elements: two vectors) with vector moves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPanelRow<T>(T* src, T* dst, int nr) where T : unmanaged
+    {
+        int bytes = nr * sizeof(T);
+        if (bytes == 64 && Vector256.IsHardwareAccelerated)
+        {
+            Vector256.Store(Vector256.Load((byte*)src), (byte*)dst);
+            Vector256.Store(Vector256.Load((byte*)src + 32), (byte*)dst + 32);
+        }
+        else if (bytes == 32 && Vector128.IsHardwareAccelerated)
+        {
+            Vector128.Store(Vector128.Load((byte*)src), (byte*)dst);
+            Vector128.Store(Vector128.Load((byte*)src + 16), (byte*)dst + 16);
+        }
+        else
+        {
+            Buffer.MemoryCopy(src, dst, bytes, bytes);
+        }
+    }
+
     /// <summary>Number of row tiles for <paramref name="m"/> rows.</summary>
     internal static int Tiles(int m) => (m + MaxRows - 1) / MaxRows;
-
-    /// <summary>First row of tile <paramref name="t"/> of <paramref name="tiles"/> over m rows (heights differ by at most one).</summary>
-    internal static int TileStart(int m, int tiles, int t)
-    {
-        int height = m / tiles, taller = m % tiles;
-        return t * height + Math.Min(t, taller);
-    }
 
     /// <summary>Runs the plan's row range x panel range.</summary>
     public static void Run<T>(in PackedPlan<T> p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -93,7 +165,14 @@ internal static unsafe class PackedGemmCore
         int m = p.RowEnd - p.RowStart;
         if (m <= 0 || p.PanelEnd <= p.PanelStart)
             return;
+        if (m <= 2)
+        {
+            RunRows<T, TVec, TOps>(p);
+            return;
+        }
+        T* partial = stackalloc T[MaxRows * nr];
         int tiles = Tiles(m);
+        int height = m / tiles, taller = m % tiles;
         int tilesPerBlock = Math.Max(1, BlockBytes / (GemmCore.KBlock * sizeof(T)) / MaxRows);
         nint panelSize = (nint)p.K * nr;
         for (int q0 = 0; q0 < p.K; q0 += GemmCore.KBlock)
@@ -111,19 +190,28 @@ internal static unsafe class PackedGemmCore
                     int cols = Math.Min(nr, p.N - col);
                     for (int t = t0; t < t1; t++)
                     {
-                        int r0 = p.RowStart + TileStart(m, tiles, t);
-                        int rows = p.RowStart + TileStart(m, tiles, t + 1) - r0;
+                        // heights differ by at most one: the first `taller` tiles have one row more
+                        int r0 = p.RowStart + t * height + Math.Min(t, taller);
+                        int rows = t < taller ? height + 1 : height;
                         T* a = aBlock + r0 * p.ARow;
                         T* c = p.C + r0 * p.Ldc + col;
+                        // a partial panel goes through the stack tile, so that the kernel itself never stores
+                        // lane by lane (a call there makes the JIT spill the accumulators inside the k loop)
+                        bool full = cols == nr;
+                        T* dst = full ? c : partial;
+                        nint ldd = full ? p.Ldc : nr;
+                        bool accDst = full && acc;
                         switch (rows)
                         {
-                            case 6: Tile<T, TVec, TOps, C6>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
-                            case 5: Tile<T, TVec, TOps, C5>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
-                            case 4: Tile<T, TVec, TOps, C4>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
-                            case 3: Tile<T, TVec, TOps, C3>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
-                            case 2: Tile<T, TVec, TOps, C2>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
-                            default: Tile<T, TVec, TOps, C1>(a, p.ARow, p.AStep, kq, b, c, p.Ldc, cols, acc); break;
+                            case 6: Tile<T, TVec, TOps, C6>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
+                            case 5: Tile<T, TVec, TOps, C5>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
+                            case 4: Tile<T, TVec, TOps, C4>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
+                            case 3: Tile<T, TVec, TOps, C3>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
+                            case 2: Tile<T, TVec, TOps, C2>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
+                            default: Tile<T, TVec, TOps, C1>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
                         }
+                        if (!full)
+                            Merge(partial, nr, c, p.Ldc, rows, cols, acc);
                     }
                 }
             }
@@ -131,10 +219,123 @@ internal static unsafe class PackedGemmCore
     }
 
     /// <summary>
-    /// MR x 2 vectors of accumulators over <paramref name="kq"/> steps of one panel, then stored (added to C when
-    /// <paramref name="acc"/>); a panel narrower than two vectors (<paramref name="cols"/>) stores only its columns.
+    /// One or two rows (one series, or a tiny batch): a 1 x 2 tile would keep only two FMA chains in flight, so each row
+    /// runs across up to six panels at once (12 accumulators), every panel still summed in increasing k per block.
     /// </summary>
-    private static void Tile<T, TVec, TOps, TMr>(T* a, nint aRow, nint aStep, int kq, T* b, T* c, nint ldc, int cols, bool acc)
+    private static void RunRows<T, TVec, TOps>(in PackedPlan<T> p)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+    {
+        int nr = 2 * TOps.Count;
+        nint panelSize = (nint)p.K * nr;
+        T* partial = stackalloc T[nr];
+        for (int q0 = 0; q0 < p.K; q0 += GemmCore.KBlock)
+        {
+            int kq = Math.Min(GemmCore.KBlock, p.K - q0);
+            bool acc = p.Accumulate || q0 > 0;
+            for (int r = p.RowStart; r < p.RowEnd; r++)
+            {
+                T* a = p.A + r * p.ARow + q0 * p.AStep;
+                for (int j = p.PanelStart; j < p.PanelEnd; j += MaxRows)
+                {
+                    T* b = p.B + j * panelSize + (nint)q0 * nr;
+                    T* c = p.C + r * p.Ldc + j * nr;
+                    int np = Math.Min(MaxRows, p.PanelEnd - j);
+                    T* cLast = c + (np - 1) * nr;
+                    int lastCols = Math.Min(nr, p.N - (j + np - 1) * nr);
+                    bool full = lastCols == nr;
+                    T* dLast = full ? cLast : partial;
+                    bool accLast = full && acc;
+                    switch (np)
+                    {
+                        case 6: RowPanels<T, TVec, TOps, C6>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
+                        case 5: RowPanels<T, TVec, TOps, C5>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
+                        case 4: RowPanels<T, TVec, TOps, C4>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
+                        case 3: RowPanels<T, TVec, TOps, C3>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
+                        case 2: RowPanels<T, TVec, TOps, C2>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
+                        default: RowPanels<T, TVec, TOps, C1>(a, p.AStep, kq, b, panelSize, c, acc, dLast, accLast); break;
+                    }
+                    if (!full)
+                        Merge(partial, nr, cLast, p.Ldc, 1, lastCols, acc);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One row x TP panels (2·TP accumulators) over <paramref name="kq"/> steps, stored at c + i·2W (added when
+    /// <paramref name="acc"/>), except the last panel, stored at <paramref name="cLast"/> (added when
+    /// <paramref name="accLast"/>; the stack tile when it is the matrix's partial last panel).
+    /// </summary>
+    private static void RowPanels<T, TVec, TOps, TP>(T* a, nint aStep, int kq, T* b, nint panelSize, T* c, bool acc, T* cLast, bool accLast)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+        where TP : IConst
+    {
+        int w = TOps.Count, nr = 2 * w;
+        int np = TP.Value;
+        T* b1 = np > 1 ? b + panelSize : b;
+        T* b2 = np > 2 ? b1 + panelSize : b;
+        T* b3 = np > 3 ? b2 + panelSize : b;
+        T* b4 = np > 4 ? b3 + panelSize : b;
+        T* b5 = np > 5 ? b4 + panelSize : b;
+        TVec z = TOps.Zero;
+        TVec s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z;
+        TVec s30 = z, s31 = z, s40 = z, s41 = z, s50 = z, s51 = z;
+        nint ai = 0, pb = 0;
+        for (int q = 0; q < kq; q++)
+        {
+            TVec x = TOps.Splat(a[ai]);
+            s00 = TOps.MulAdd(x, TOps.Load(b + pb), s00);
+            s01 = TOps.MulAdd(x, TOps.Load(b + pb + w), s01);
+            if (np > 1)
+            {
+                s10 = TOps.MulAdd(x, TOps.Load(b1 + pb), s10);
+                s11 = TOps.MulAdd(x, TOps.Load(b1 + pb + w), s11);
+            }
+            if (np > 2)
+            {
+                s20 = TOps.MulAdd(x, TOps.Load(b2 + pb), s20);
+                s21 = TOps.MulAdd(x, TOps.Load(b2 + pb + w), s21);
+            }
+            if (np > 3)
+            {
+                s30 = TOps.MulAdd(x, TOps.Load(b3 + pb), s30);
+                s31 = TOps.MulAdd(x, TOps.Load(b3 + pb + w), s31);
+            }
+            if (np > 4)
+            {
+                s40 = TOps.MulAdd(x, TOps.Load(b4 + pb), s40);
+                s41 = TOps.MulAdd(x, TOps.Load(b4 + pb + w), s41);
+            }
+            if (np > 5)
+            {
+                s50 = TOps.MulAdd(x, TOps.Load(b5 + pb), s50);
+                s51 = TOps.MulAdd(x, TOps.Load(b5 + pb + w), s51);
+            }
+            ai += aStep;
+            pb += nr;
+        }
+        if (np == 1) { StoreRow<T, TVec, TOps>(cLast, s00, s01, accLast); return; }
+        StoreRow<T, TVec, TOps>(c, s00, s01, acc);
+        if (np == 2) { StoreRow<T, TVec, TOps>(cLast, s10, s11, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + nr, s10, s11, acc);
+        if (np == 3) { StoreRow<T, TVec, TOps>(cLast, s20, s21, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + 2 * nr, s20, s21, acc);
+        if (np == 4) { StoreRow<T, TVec, TOps>(cLast, s30, s31, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + 3 * nr, s30, s31, acc);
+        if (np == 5) { StoreRow<T, TVec, TOps>(cLast, s40, s41, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + 4 * nr, s40, s41, acc);
+        StoreRow<T, TVec, TOps>(cLast, s50, s51, accLast);
+    }
+
+    /// <summary>
+    /// MR x 2 vectors of accumulators over <paramref name="kq"/> steps of one panel, then stored as full vectors
+    /// (added to C when <paramref name="acc"/>). No calls: every accumulator stays in a register.
+    /// </summary>
+    private static void Tile<T, TVec, TOps, TMr>(T* a, nint aRow, nint aStep, int kq, T* b, T* c, nint ldc, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
@@ -193,22 +394,12 @@ internal static unsafe class PackedGemmCore
             ai += aStep;
             pb += 2 * w;
         }
-        if (cols == 2 * w)
-        {
-            StoreRow<T, TVec, TOps>(c, s00, s01, acc);
-            if (mr > 1) StoreRow<T, TVec, TOps>(c + ldc, s10, s11, acc);
-            if (mr > 2) StoreRow<T, TVec, TOps>(c + 2 * ldc, s20, s21, acc);
-            if (mr > 3) StoreRow<T, TVec, TOps>(c + 3 * ldc, s30, s31, acc);
-            if (mr > 4) StoreRow<T, TVec, TOps>(c + 4 * ldc, s40, s41, acc);
-            if (mr > 5) StoreRow<T, TVec, TOps>(c + 5 * ldc, s50, s51, acc);
-            return;
-        }
-        StorePartial<T, TVec, TOps>(c, s00, s01, cols, acc);
-        if (mr > 1) StorePartial<T, TVec, TOps>(c + ldc, s10, s11, cols, acc);
-        if (mr > 2) StorePartial<T, TVec, TOps>(c + 2 * ldc, s20, s21, cols, acc);
-        if (mr > 3) StorePartial<T, TVec, TOps>(c + 3 * ldc, s30, s31, cols, acc);
-        if (mr > 4) StorePartial<T, TVec, TOps>(c + 4 * ldc, s40, s41, cols, acc);
-        if (mr > 5) StorePartial<T, TVec, TOps>(c + 5 * ldc, s50, s51, cols, acc);
+        StoreRow<T, TVec, TOps>(c, s00, s01, acc);
+        if (mr > 1) StoreRow<T, TVec, TOps>(c + ldc, s10, s11, acc);
+        if (mr > 2) StoreRow<T, TVec, TOps>(c + 2 * ldc, s20, s21, acc);
+        if (mr > 3) StoreRow<T, TVec, TOps>(c + 3 * ldc, s30, s31, acc);
+        if (mr > 4) StoreRow<T, TVec, TOps>(c + 4 * ldc, s40, s41, acc);
+        if (mr > 5) StoreRow<T, TVec, TOps>(c + 5 * ldc, s50, s51, acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -222,21 +413,16 @@ internal static unsafe class PackedGemmCore
     }
 
     /// <summary>
-    /// The first <paramref name="cols"/> lanes of (v0, v1) into c (added when <paramref name="acc"/>): the last panel of
-    /// a width that is not a multiple of the panel. Lane by lane, so no column outside the panel is touched (another
-    /// thread may own it). The padded lanes (products with the packed zeros) are dropped.
+    /// Adds (or copies, when not <paramref name="acc"/>) the first <paramref name="cols"/> columns of
+    /// <paramref name="rows"/> rows of the stack tile into C: the matrix's partial last panel. Element by element, so
+    /// no column outside the panel is touched (another thread may own it); the padded columns (products with the
+    /// packed zeros) are dropped. The same one addition per element as a vector store of the full panel.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void StorePartial<T, TVec, TOps>(T* c, TVec v0, TVec v1, int cols, bool acc)
+    private static void Merge<T>(T* tile, nint ldt, T* c, nint ldc, int rows, int cols, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TVec : struct
-        where TOps : ISimd<T, TVec>
     {
-        int w = TOps.Count;
-        T* lanes = stackalloc T[2 * w];
-        TOps.Store(lanes, v0);
-        TOps.Store(lanes + w, v1);
-        for (int j = 0; j < cols; j++)
-            c[j] = acc ? c[j] + lanes[j] : lanes[j];
+        for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
+            for (int j = 0; j < cols; j++)
+                c[j] = acc ? c[j] + tile[j] : tile[j];
     }
 }

@@ -111,6 +111,37 @@ public partial class RNN : Layer
     protected override void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training) =>
         outputs[0] = RunCore(inputs[0], inputs[1..], training, ReturnState ? outputs[1..] : default, null);
 
+    /// <summary>With a mask on the sequence: the masked run, with initial states and final states as without a mask.</summary>
+    protected override void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training, ReadOnlySpan<Tensor?> masks)
+    {
+        RequireSequenceMaskOnly(inputs, masks);
+        outputs[0] = RunCore(inputs[0], inputs[1..], training, ReturnState ? outputs[1..] : default, masks[0]);
+    }
+
+    /// <summary>
+    /// The output's mask as with one input (the sequence's mask with return_sequences, else none); the final states
+    /// have none (Keras's RNN.compute_mask gives None for each state).
+    /// </summary>
+    public override void ComputeMasks(ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor?> masks, Span<Tensor?> outputMasks)
+    {
+        if (inputs.Length == 1 && OutputCount == 1 || masks.Length != inputs.Length || outputMasks.Length != OutputCount)
+        {
+            base.ComputeMasks(inputs, masks, outputMasks);
+            return;
+        }
+        RequireSequenceMaskOnly(inputs, masks);
+        outputMasks.Clear();
+        outputMasks[0] = ComputeMask(inputs[0], masks[0]);
+    }
+
+    /// <summary>A mask belongs to the sequence (the first input); an initial state is not masked.</summary>
+    internal void RequireSequenceMaskOnly(ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor?> masks)
+    {
+        for (int i = 1; i < masks.Length; i++)
+            if (masks[i] is Tensor m)
+                throw new ArgumentException($"{Name}: initial state {i - 1} {inputs[i].Shape} comes with a mask {m.Shape}; only the sequence (the first input) takes a mask.");
+    }
+
     private void CheckStateShapes(IReadOnlyList<int?[]> inputShapes)
     {
         int ns = Cell.StateSizes.Count, given = inputShapes.Count - 1;

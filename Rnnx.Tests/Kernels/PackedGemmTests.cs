@@ -80,6 +80,29 @@ public class PackedGemmTests
         Check<double>(m, n, k, 2, [2, 16]);
     }
 
+    /// <summary>MatMulKernels.Gemm packs B into panels itself when that pays: it must not change a bit.</summary>
+    [TestCase(32, 64, 700)]    // the smallest untransposed batch that packs; three k blocks, the last partial
+    [TestCase(31, 40, 256)]    // a partial last panel
+    [TestCase(2, 50, 300)]     // B^T is packed from two rows on
+    [TestCase(257, 1024, 64)]  // inference on 257 series
+    [TestCase(130, 520, 1600)] // a weight gradient: long reduction
+    public void GemmWithInternalPanels_IsBitIdenticalToTheUnpackedEngine(int m, int n, int k)
+    {
+        var rng = new System.Random(m + n + k);
+        foreach (bool transA in new[] { false, true })
+        foreach (bool transB in new[] { false, true })
+        foreach (bool accumulate in new[] { false, true })
+        foreach (int size in new[] { 1, 2, 5, 16 })
+        {
+            int lda = (transA ? m : k) + 1, ldb = (transB ? k : n) + 2, ldc = n + 3;
+            float[] a = Random<float>(rng, (transA ? k : m) * lda), b = Random<float>(rng, (transB ? n : k) * ldb);
+            float[] c = Random<float>(rng, m * ldc), expected = (float[])c.Clone();
+            MatMulKernels.GemmUnpacked<float>(transA, transB, m, n, k, a, lda, b, ldb, expected, ldc, accumulate);
+            ParallelGemmTests.InTeam(size, Math.Min(size - 1, 3), () => MatMulKernels.Gemm<float>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate));
+            Assert.That(c, Is.EqualTo(expected), $"m={m} n={n} k={k} tA={transA} tB={transB} acc={accumulate} team {size}");
+        }
+    }
+
     [Test]
     public void EmptyProducts_ClearOrKeepC([Values(0, 1)] int m, [Values(0, 17)] int n, [Values(0, 5)] int k)
     {
