@@ -23,9 +23,12 @@ public class MaskedRecurrentBenchmarks
     [Params("LSTM", "GRU")]
     public string Cell { get; set; } = "LSTM";
 
-    /// <summary>The batch's lengths.</summary>
-    [Params("all 50", "10..50 masked", "all 30")]
+    /// <summary>The batch's lengths (the masked batch in length order, or the same lengths shuffled).</summary>
+    [Params("all 50", "10..50 masked", "10..50 shuffled", "all 30")]
     public string Lengths { get; set; } = "all 50";
+
+    /// <summary>The (sample, step) pairs the layer computes, known after <see cref="Setup"/>.</summary>
+    public int StepsComputed { get; private set; }
 
     [GlobalSetup]
     public void Setup()
@@ -35,8 +38,12 @@ public class MaskedRecurrentBenchmarks
         int steps = Lengths == "all 30" ? 30 : 50;
         var values = new NumPyRandomState(7).Rand(32, steps, 16);
         _x = Tensor.FromArray(values, 32, steps, 16).Copy(DType.Float32);
-        // 10, 11.3, ..., 50: 32 lengths spread evenly, mean 30.
-        _mask = Lengths == "10..50 masked" ? Tensor.SequenceMask(Enumerable.Range(0, 32).Select(b => 10 + (int)Math.Round(40.0 * b / 31)).ToArray(), 50) : null;
+        // 10, 11.3, ..., 50: 32 lengths spread evenly, mean 30; shuffled, a step's active rows are no longer one run.
+        var lengths = Enumerable.Range(0, 32).Select(b => 10 + (int)Math.Round(40.0 * b / 31)).ToArray();
+        if (Lengths == "10..50 shuffled") new System.Random(3).Shuffle(lengths);
+        bool masked = Lengths.StartsWith("10..50", StringComparison.Ordinal);
+        _mask = masked ? Tensor.SequenceMask(lengths, 50) : null;
+        StepsComputed = masked ? lengths.Sum() : 32 * steps;
     }
 
     [Benchmark]

@@ -209,7 +209,7 @@ public partial class RNN : Layer
         // The fused ops take a step mask or dropout masks in the op; both at once (training with recurrent or per-gate
         // dropout on masked sequences), or a mask the cell's fused op cannot take, run the step loop. Input dropout
         // alone is x ⊙ m before the op, so it runs fused with a step mask too.
-        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse && !(mask is not null && (masks.EnterTheOp || !fused.CanFuseMask)))
+        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse && !(mask is not null && (masks.OpTakesMasks || !fused.CanFuseMask)))
         {
             var fusedOutput = fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finals.Length == ns ? finals : default, masks, mask);
             if (Stateful) StoreStates(statefulOffset, finals);

@@ -24,7 +24,7 @@ internal readonly record struct RecurrentDropoutMasks(Tensor Input, Tensor Recur
     /// Whether the fused op itself must take masks (per-gate input masks or recurrent masks); a shared input mask is
     /// applied to x before it, so the op then runs as without dropout (also with a step mask).
     /// </summary>
-    public bool EnterTheOp => PerGateInput || Recurrent.IsValid;
+    public bool OpTakesMasks => PerGateInput || Recurrent.IsValid;
 
     /// <summary>The fused op's options for these masks (a shared input mask is applied to x by <see cref="SharedInput"/> first).</summary>
     public RecurrentSequenceOptions Options(RecurrentSequenceOptions options) => options with
