@@ -95,8 +95,8 @@ public static class PackedGemm
     /// <summary>Checks a rows x cols row-major matrix with row stride ld held in a span of the given length.</summary>
     private static void CheckMatrix(int rows, int cols, int length, int ld, string span, string stride)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(rows, span + " rows");
-        ArgumentOutOfRangeException.ThrowIfNegative(cols, span + " columns");
+        if (rows < 0 || cols < 0)
+            throw new ArgumentOutOfRangeException(span, $"PackedGemm: {span} would have {rows} x {cols} elements: sizes must not be negative.");
         if (rows == 0 || cols == 0)
             return;
         if (ld < cols)
