@@ -30,7 +30,7 @@ internal unsafe struct PackedPlan<T> where T : unmanaged
 /// <para>
 /// Micro-kernel: MR = 1..6 rows x 2 vectors = up to 12 accumulators; each k step loads the two B vectors,
 /// broadcasts one A element per row from memory and issues 2·MR FMAs: 12 accumulators + 2 B + 1 broadcast = 15 of
-/// the 16 AVX2 registers (a 4 x 3 tile needs all 16, and spills under RyuJIT). 12 independent chains cover the FMA
+/// the 16 AVX2 registers (a 4 x 3 tile needs all 16, leaving the JIT no spare register). 12 independent chains cover the FMA
 /// latency (4 cycles) x throughput (2 per cycle) with room to spare. Rows are cut into ceil(M/6) tiles of nearly
 /// equal height (16 = 6+5+5, 32 = 6+6+5+5+5+5), so small batches keep 10 or 12 accumulators.
 /// </para>
@@ -48,6 +48,9 @@ internal static unsafe class PackedGemmCore
 
     /// <summary>Tallest micro-tile.</summary>
     internal const int MaxRows = 6;
+
+    /// <summary>Panels one row runs across at once in <see cref="RunRows{T, TVec, TOps}"/> (2 accumulators each).</summary>
+    private const int RowPanelCount = 6;
 
     /// <summary>
     /// Vector width of the packed layout: 256-bit when accelerated, else 128-bit, else 0 (no SIMD: the packed copy is
@@ -237,11 +240,11 @@ internal static unsafe class PackedGemmCore
             for (int r = p.RowStart; r < p.RowEnd; r++)
             {
                 T* a = p.A + r * p.ARow + q0 * p.AStep;
-                for (int j = p.PanelStart; j < p.PanelEnd; j += MaxRows)
+                for (int j = p.PanelStart; j < p.PanelEnd; j += RowPanelCount)
                 {
                     T* b = p.B + j * panelSize + (nint)q0 * nr;
                     T* c = p.C + r * p.Ldc + j * nr;
-                    int np = Math.Min(MaxRows, p.PanelEnd - j);
+                    int np = Math.Min(RowPanelCount, p.PanelEnd - j);
                     T* cLast = c + (np - 1) * nr;
                     int lastCols = Math.Min(nr, p.N - (j + np - 1) * nr);
                     bool full = lastCols == nr;
