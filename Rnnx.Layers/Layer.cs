@@ -307,6 +307,8 @@ public abstract partial class Layer
         if (mask.Rank != 2 || input.Rank < 2 || mask.Shape[0] != input.Shape[0] || mask.Shape[1] != input.Shape[1])
             throw new ArgumentException($"{Name}: mask {mask.Shape} must be (batch, time) of the input {input.Shape}.", nameof(mask));
         // A mask selects steps; a value between 0 and 1 would blend them, and the fused kernels and the step loop blend differently.
+        // Masks from Masking and Embedding (Tensor.StepMask) are 0/1 by construction: only other masks are scanned.
+        if (mask.IsStepMask) return;
         int bad = mask.DType == DType.Float32 ? FirstNonBinary(mask.AsSpan<float>()) : FirstNonBinary(mask.AsSpan<double>());
         if (bad >= 0)
         {
@@ -351,6 +353,14 @@ public abstract partial class Layer
         if (inputs.Length == 0) throw new ArgumentException($"{Name}: called with no inputs.", nameof(inputs));
         if (outputs.Length != OutputCount)
             throw new ArgumentException($"{Name}: gives {OutputCount} output(s), the caller expects {outputs.Length}.", nameof(outputs));
+        EnsureBuiltForMany(inputs);
+        ForwardMany(inputs, outputs, training);
+    }
+
+    /// <summary>Builds the layer from all input shapes on first use; afterwards checks every input's dtype.</summary>
+    private void EnsureBuiltForMany(ReadOnlySpan<Tensor> inputs)
+    {
+        if (inputs.Length == 0) throw new ArgumentException($"{Name}: called with no inputs.", nameof(inputs));
         if (!IsBuilt)
         {
             var shapes = new int?[inputs.Length][];
@@ -361,7 +371,6 @@ public abstract partial class Layer
         foreach (var input in inputs)
             if (input.DType != DType)
                 throw new ArgumentException($"{Name}: input dtype {input.DType} differs from the layer's {DType}.", nameof(inputs));
-        ForwardMany(inputs, outputs, training);
     }
 
     /// <summary>

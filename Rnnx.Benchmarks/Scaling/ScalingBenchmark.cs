@@ -11,20 +11,22 @@ namespace Rnnx.Benchmarks.Scaling;
 /// Rnnx's side of scalebench (../shared/scalebench): the same grid, models (Keras parameter counts), data and timing
 /// protocol as its libtorch program, written as the same JSON so that its <c>compare.py torch.json rnnx.json</c> prints
 /// the ratios.
-/// <code>dotnet run -c Release --project Rnnx.Benchmarks -- scaling [--quick | --grid quick|medium|full] [--only lstm2|gru2|wavenet] --threads N --json FILE [--params]</code>
+/// <code>dotnet run -c Release --project Rnnx.Benchmarks -- scaling [--quick | --grid quick|medium|full] [--only lstm2|gru2|wavenet] --threads N [--repeat N] --json FILE [--params]</code>
 /// Per configuration, through the public API: the median time of <c>TrainOnBatch</c> (forward, MSE, backward, Nadam
 /// update) on a (B, T, F) batch, of <c>Predict(float[], 1, T, F)</c> on one series and of <c>Predict</c> on 256 series
-/// in one call into a caller's buffer, with the managed bytes allocated per call.
+/// in one call into a caller's buffer, with the managed bytes allocated per call. With <c>--repeat N</c> the whole grid
+/// is measured N times over (pass after pass, so that a slow spell of a shared machine hits one pass, not one
+/// configuration's every sample) and each figure is the median of its N per-pass medians.
 /// </summary>
 public static class ScalingBenchmark
 {
     /// <summary>The command-line usage.</summary>
-    public const string Usage = "usage: scaling [--quick | --grid quick|medium|full] [--only lstm2|gru2|wavenet] [--threads N] [--json FILE] [--params]";
+    public const string Usage = "usage: scaling [--quick | --grid quick|medium|full] [--only lstm2|gru2|wavenet] [--threads N] [--repeat N] [--json FILE] [--params]";
 
     /// <summary>Runs the command; returns the process exit code (2: bad arguments).</summary>
     public static int Run(string[] args)
     {
-        int threads = 2;
+        int threads = 2, repeat = 1;
         string? json = null, only = null;
         string grid = Environment.GetEnvironmentVariable("SCALING_GRID") is { Length: > 0 } env ? env : "full";
         bool paramsOnly = false;
@@ -36,6 +38,10 @@ public static class ScalingBenchmark
                 case "--threads":
                     if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out threads) || threads < 1)
                         return Fail("--threads needs a whole number of at least 1");
+                    break;
+                case "--repeat":
+                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out repeat) || repeat < 1)
+                        return Fail("--repeat needs a whole number of at least 1");
                     break;
                 case "--json": json = Next() ?? ""; if (json.Length == 0) return Fail("--json needs a file name"); break;
                 case "--quick": grid = "quick"; break;
@@ -60,14 +66,29 @@ public static class ScalingBenchmark
             if (dir is not null && !Directory.Exists(dir)) return Fail($"--json: the folder {dir} does not exist");
         }
         var report = NewReport(threads);
-        Console.WriteLine($"{report.Engine} | {report.Machine} | threads {threads} | grid {grid}");
-        foreach (var c in configs)
+        Console.WriteLine($"{report.Engine} | {report.Machine} | threads {threads} | grid {grid}" + (repeat > 1 ? $" | {repeat} passes" : ""));
+        var passes = configs.Select(_ => new List<ScalingResult>()).ToList();
+        for (int pass = 0; pass < repeat; pass++)
         {
-            var r = RunConfig(c, threads, TimingProtocol.Standard);
-            report.Results.Add(r);
-            Console.WriteLine(ScalingGrid.Line(r));
-            // rewritten after each configuration: a stopped run keeps what it measured
-            if (json is not null) File.WriteAllText(json, ScalingGrid.ToJson(report));
+            if (repeat > 1) Console.WriteLine($"-- pass {pass + 1} of {repeat}");
+            for (int i = 0; i < configs.Count; i++)
+            {
+                var r = RunConfig(configs[i], threads, TimingProtocol.Standard);
+                passes[i].Add(r);
+                Console.WriteLine(ScalingGrid.Line(r));
+                // rewritten after each configuration (medians of the passes so far): a stopped run keeps what it measured
+                if (json is not null)
+                {
+                    report.Results.Clear();
+                    report.Results.AddRange(passes.Where(p => p.Count > 0).Select(ScalingGrid.MedianOf));
+                    ScalingGrid.WriteAtomically(json, ScalingGrid.ToJson(report));
+                }
+            }
+        }
+        if (repeat > 1)
+        {
+            Console.WriteLine($"-- medians of {repeat} passes");
+            foreach (var p in passes) Console.WriteLine(ScalingGrid.Line(ScalingGrid.MedianOf(p)));
         }
         return 0;
     }

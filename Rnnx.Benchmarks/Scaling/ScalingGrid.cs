@@ -116,10 +116,63 @@ public static class ScalingGrid
             if (times.Capacity != capacity) harnessBytes += 24 + 8L * times.Capacity;
         }
         double allocKb = Math.Max(0, GC.GetTotalAllocatedBytes(true) - alloc0 - harnessBytes) / 1024.0 / times.Count;
-        times.Sort();
-        int n = times.Count;
-        double median = n % 2 == 1 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
-        return (median, n, allocKb);
+        return (Median(times), times.Count, allocKb);
+    }
+
+    /// <summary>
+    /// One configuration's figure over several passes: the median of each time and allocation (the per-pass runs
+    /// summed, the last pass's loss). One pass is returned as it is.
+    /// </summary>
+    /// <exception cref="ArgumentException">No passes, or passes of different configurations.</exception>
+    public static ScalingResult MedianOf(IReadOnlyList<ScalingResult> passes)
+    {
+        if (passes.Count == 0) throw new ArgumentException("no passes to take the median of", nameof(passes));
+        var first = passes[0];
+        if (passes.Any(p => p.Name != first.Name))
+            throw new ArgumentException($"passes of different configurations: {string.Join(", ", passes.Select(p => p.Name).Distinct())}", nameof(passes));
+        if (passes.Count == 1) return first;
+        double? MedianOrNull(Func<ScalingResult, double?> f) => passes.All(p => f(p) is not null) ? Median(passes.Select(p => f(p)!.Value)) : null;
+        return first with
+        {
+            StepMs = Median(passes.Select(p => p.StepMs)),
+            Predict1Ms = Median(passes.Select(p => p.Predict1Ms)),
+            Predict256Ms = Median(passes.Select(p => p.Predict256Ms)),
+            StepRuns = passes.Sum(p => p.StepRuns),
+            Predict1Runs = passes.Sum(p => p.Predict1Runs),
+            Predict256Runs = passes.Sum(p => p.Predict256Runs),
+            StepAllocKb = MedianOrNull(p => p.StepAllocKb),
+            Predict1AllocKb = MedianOrNull(p => p.Predict1AllocKb),
+            Predict256AllocKb = MedianOrNull(p => p.Predict256AllocKb),
+            FinalLoss = passes[^1].FinalLoss,
+        };
+    }
+
+    /// <summary>The median of <paramref name="values"/> (the mean of the two middle ones for an even count).</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        if (v.Length == 0) throw new ArgumentException("no values to take the median of", nameof(values));
+        int n = v.Length;
+        return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    }
+
+    /// <summary>
+    /// Replaces <paramref name="path"/> with <paramref name="text"/> through a temporary file in the same folder and a
+    /// rename, so that a reader (or a run stopped mid-write) sees the old report or the new one, never a partial one.
+    /// </summary>
+    public static void WriteAtomically(string path, string text)
+    {
+        string full = Path.GetFullPath(path);
+        string temp = Path.Combine(Path.GetDirectoryName(full) ?? ".", $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        try
+        {
+            File.WriteAllText(temp, text);
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
     }
 
     /// <summary>CPU model, logical cores, OS and runtime.</summary>

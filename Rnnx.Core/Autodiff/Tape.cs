@@ -112,6 +112,7 @@ public sealed class Tape : IDisposable
         {
             var d = _pool[i];
             d.Generation++;
+            d.IsStepMask = false;
             d.F = null;
             d.D = null;
             d.GradF = null;

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Rnnx.Kernels;
 
@@ -11,8 +13,15 @@ namespace Rnnx.Kernels;
 /// Decomposition: for output row j and tap i the input row is j*s + i*d - padLeft. Output rows whose taps all
 /// fall inside the input ("interior" rows) are computed by one GEMM whose reduction runs over (tap, channel),
 /// with the batch folded into the rows; the remaining boundary rows are computed tap by tap as GEMMs on strided
-/// rows, skipping the rows whose input falls in the padding. Nothing is materialised except the transposed
-/// weights of the backward-input pass (a per-thread scratch panel of K*cin*cout elements).
+/// rows, skipping the rows whose input falls in the padding. Nothing is materialised but the kernel, packed once per
+/// call into column panels (<see cref="PanelWidth"/>; transposed for the backward-input pass) in a per-thread scratch
+/// of K*cin*cout elements.
+/// </para>
+/// <para>
+/// Memory layout, not arithmetic: the panels and the row blocks of the forward and backward-input passes
+/// (<see cref="RunPanels"/>), and the channel blocks of the weight gradient, leave every output element's products and
+/// their order unchanged. Only a weight gradient whose reduction (batch x rows) exceeds a core's L2 is summed in
+/// consecutive blocks, one rounding per block (<see cref="WeightInterior"/>).
 /// </para>
 /// </summary>
 public static class Conv1DKernels
@@ -38,10 +47,20 @@ public static class Conv1DKernels
         int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
         if (batch <= 0 || cout <= 0 || lout <= 0)
             return;
+        int panelWidth = PanelWidth<T>(cout);
+        // the kernel packed into column panels (each tap's rows contiguous per panel); one panel is w itself
+        T[]? packed = panelWidth < cout ? KernelScratch<T>.Get(checked(kk * cin * cout)) : null;
         fixed (T* px = x)
         fixed (T* pw = w)
         fixed (T* py = y)
+        fixed (T* pp = packed)
         {
+            T* pk = pw;
+            if (pp != null)
+            {
+                PackPanels(pw, kk * cin, cout, panelWidth, pp);
+                pk = pp;
+            }
             Interior(g, out int iS, out int iE);
             if (iE > iS)
             {
@@ -51,10 +70,10 @@ public static class Conv1DKernels
                     M = batch * (iE - iS), N = cout, RowsPerGroup = iE - iS,
                     A = px + ((nint)iS * s - pl) * cin, ARow = (nint)s * cin, AGroup = (nint)l * cin,
                     C = py + (nint)iS * cout, CRow = cout, CGroup = (nint)lout * cout,
-                    B = pw, K = new KLoop(kk, (nint)d * cin, (nint)cin * cout, cin, 1, cout),
+                    B = pk, K = new KLoop(kk, (nint)d * cin, (nint)cin * cout, cin, 1, cout),
                     Accumulate = accumulate,
                 };
-                ParallelGemm.Run(plan);
+                RunPanels(plan, pk, kk * cin, panelWidth, (long)(cin + cout) * sizeof(T));
             }
             for (int piece = 0; piece < 2; piece++)
             {
@@ -80,10 +99,10 @@ public static class Conv1DKernels
                         M = batch * (j1 - j0), N = cout, RowsPerGroup = j1 - j0,
                         A = px + ((nint)j0 * s + (nint)i * d - pl) * cin, ARow = (nint)s * cin, AGroup = (nint)l * cin,
                         C = py + (nint)j0 * cout, CRow = cout, CGroup = (nint)lout * cout,
-                        B = pw + (nint)i * cin * cout, K = KLoop.Simple(cin, 1, cout),
+                        B = pk + (nint)i * cin * cout, K = KLoop.Simple(cin, 1, cout),
                         Accumulate = true,
                     };
-                    ParallelGemm.Run(plan);
+                    RunPanels(plan, pk, kk * cin, panelWidth, (long)(cin + cout) * sizeof(T));
                 }
             }
         }
@@ -109,7 +128,8 @@ public static class Conv1DKernels
         int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
         if (batch <= 0 || cin <= 0 || cout <= 0 || lout <= 0)
             return;
-        // wt[i, f, c] = w[i, c, f]: each tap's W_i^T as a row-major [cout x cin] panel.
+        int panelWidth = PanelWidth<T>(cin);
+        // each tap's W_i^T ([cout x cin]) packed into column panels of dx: panel q holds rows (i, f) of its columns
         T[] scratch = KernelScratch<T>.Get(checked(kk * cin * cout));
         fixed (T* pdy = dy)
         fixed (T* pw = w)
@@ -117,8 +137,15 @@ public static class Conv1DKernels
         fixed (T* pwt = scratch)
         {
             nint panel = (nint)cin * cout;
-            for (int i = 0; i < kk; i++)
-                MatMulKernels.PackTransposed(pw + i * panel, cout, cin, cout, pwt + i * panel);
+            for (int c0 = 0; c0 < cin; c0 += panelWidth)
+            {
+                int nq = PanelColumns(cin, panelWidth, c0);
+                for (int i = 0; i < kk; i++)
+                    MatMulKernels.PackTransposed(pw + i * panel + (nint)c0 * cout, cout, nq, cout, pwt + (nint)kk * cout * c0 + i * (nint)cout * nq);
+                if (nq > panelWidth)
+                    break;
+            }
+            long rowBytes = (long)(cin + cout) * sizeof(T);
 
             // Boundary pieces of dx rows that still need the tap-by-tap pass.
             int rS = 0, rE = 0;
@@ -138,7 +165,7 @@ public static class Conv1DKernels
                         B = pwt, K = new KLoop(kk, -(nint)d * cout, panel, cout, 1, cin),
                         Accumulate = true,
                     };
-                    ParallelGemm.Run(plan);
+                    RunPanels(plan, pwt, kk * cout, panelWidth, rowBytes);
                 }
             }
             for (int piece = 0; piece < 2; piece++)
@@ -171,7 +198,7 @@ public static class Conv1DKernels
                         B = pwt + i * panel, K = KLoop.Simple(cout, 1, cin),
                         Accumulate = true,
                     };
-                    ParallelGemm.Run(plan);
+                    RunPanels(plan, pwt, kk * cout, panelWidth, rowBytes);
                 }
             }
         }
@@ -203,19 +230,7 @@ public static class Conv1DKernels
         {
             Interior(g, out int iS, out int iE);
             if (iE > iS)
-            {
-                // rows (i, c) of dw; reduction over (batch) x (interior output rows j), i.e. X_i^T * dY.
-                var plan = new GemmPlan<T>
-                {
-                    M = kk * cin, N = cout, RowsPerGroup = cin,
-                    A = px + ((nint)iS * s - pl) * cin, ARow = 1, AGroup = (nint)d * cin,
-                    C = pdw, CRow = cout, CGroup = (nint)cin * cout,
-                    B = pdy + (nint)iS * cout,
-                    K = new KLoop(batch, (nint)l * cin, (nint)lout * cout, iE - iS, (nint)s * cin, cout),
-                    Accumulate = true,
-                };
-                ParallelGemm.Run(plan);
-            }
+                WeightInterior(px, pdy, pdw, batch, cin, cout, g, iS, iE);
             for (int piece = 0; piece < 2; piece++)
             {
                 int p0 = piece == 0 ? 0 : iE, p1 = piece == 0 ? iS : lout;
@@ -237,6 +252,156 @@ public static class Conv1DKernels
                         Accumulate = true,
                     };
                     ParallelGemm.Run(plan);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The interior part of <see cref="BackwardWeight{T}"/>: dw rows (i, c) (+)= X_i^T·dY over the batch and the interior
+    /// output rows. The reduction is long (batch x rows) and dw small, so every register tile streams the whole
+    /// reduction: the rows are cut into blocks of <see cref="WeightChannelBlock"/> channels (all taps), whose input
+    /// columns share cache lines and stay in L2 while the block's column chunks stream over them (one element's
+    /// arithmetic is unchanged: same products, same order, one accumulator). A reduction whose data exceeds
+    /// <see cref="WeightReductionBudget"/> bytes is also cut into consecutive blocks (whole batch items, or row runs of one
+    /// item) added into dw one after another; that adds one rounding per block, so it is kept to problems past L2.
+    /// </summary>
+    private static unsafe void WeightInterior<T>(T* px, T* pdy, T* pdw, int batch, int cin, int cout, in Conv1DGeometry g, int iS, int iE)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
+        int rows = iE - iS;
+        int cb = Math.Min(cin, WeightChannelBlock);
+        // bytes one reduction step touches: the block's input cache line(s) and one dY row
+        long stepBytes = (long)(cb * sizeof(T) + 63) / 64 * 64 + (long)cout * sizeof(T);
+        int rowRun = rows, items = batch;
+        if ((long)batch * rows * stepBytes > WeightReductionBudget)
+        {
+            long fit = Math.Max(1, WeightReductionBudget / stepBytes);
+            if (fit >= rows)
+                items = (int)Math.Min(batch, fit / rows);
+            else
+            {
+                items = 1;
+                rowRun = (int)fit;
+            }
+        }
+        T* x0 = px + ((nint)iS * s - pl) * cin;
+        T* dy0 = pdy + (nint)iS * cout;
+        for (int b0 = 0; b0 < batch; b0 += items)
+        {
+            int nb = Math.Min(items, batch - b0);
+            for (int j0 = 0; j0 < rows; j0 += rowRun)
+            {
+                int nj = Math.Min(rowRun, rows - j0);
+                T* xb = x0 + (nint)b0 * l * cin + (nint)j0 * s * cin;
+                T* dyb = dy0 + (nint)b0 * lout * cout + (nint)j0 * cout;
+                for (int c0 = 0; c0 < cin; c0 += cb)
+                {
+                    int nc = Math.Min(cb, cin - c0);
+                    // rows (i, c in [c0, c0+nc)) of dw; reduction over (batch item) x (output row)
+                    var plan = new GemmPlan<T>
+                    {
+                        M = kk * nc, N = cout, RowsPerGroup = nc,
+                        A = xb + c0, ARow = 1, AGroup = (nint)d * cin,
+                        C = pdw + (nint)c0 * cout, CRow = cout, CGroup = (nint)cin * cout,
+                        B = dyb,
+                        K = new KLoop(nb, (nint)l * cin, (nint)lout * cout, nj, (nint)s * cin, cout),
+                        Accumulate = true,
+                    };
+                    ParallelGemm.Run(plan);
+                }
+            }
+        }
+    }
+
+    /// <summary>Bytes of A and C rows one row block of <see cref="RunPanels"/> may touch (within a core's L2, beside the packed kernel).</summary>
+    private const long RowBlockBudget = 256 * 1024;
+
+    /// <summary>Channels per row block of the weight gradient: 16 floats are one cache line of an input row.</summary>
+    private const int WeightChannelBlock = 16;
+
+    /// <summary>Bytes of input and output gradient one reduction block of the weight gradient may touch (within a core's L2).</summary>
+    private const long WeightReductionBudget = 384 * 1024;
+
+    /// <summary>
+    /// Columns per packed panel of the right-hand matrix for rows of <paramref name="n"/> columns: one register tile's
+    /// width on 256-bit vectors (<paramref name="n"/> itself, i.e. no packing, elsewhere). A panel's rows are then
+    /// contiguous, where the kernel's own rows are strided by n and, for n a multiple of 64 floats, fall into a few
+    /// L1 sets; the columns of a panel are computed by the same vector width and arithmetic as unpacked.
+    /// </summary>
+    private static int PanelWidth<T>(int n) where T : unmanaged
+    {
+        if (Vector512.IsHardwareAccelerated || !Vector256.IsHardwareAccelerated)
+            return Math.Max(n, 1);
+        int width = (Avx512F.VL.IsSupported ? 4 : 2) * Vector256<T>.Count;
+        return n >= 2 * width ? width : Math.Max(n, 1);
+    }
+
+    /// <summary>
+    /// Width of the panel starting at column <paramref name="c0"/>: <paramref name="width"/>, except the last one,
+    /// which also takes the remainder (never a panel narrower than a vector, whose columns would be computed by a
+    /// narrower code path).
+    /// </summary>
+    private static int PanelColumns(int n, int width, int c0) => n - c0 < 2 * width ? n - c0 : width;
+
+    /// <summary>
+    /// Packs the (<paramref name="rows"/> x <paramref name="n"/>) row-major matrix <paramref name="b"/> into column panels
+    /// (<see cref="PanelColumns"/>): panel q starts at element rows * c0 and holds rows of its own width.
+    /// </summary>
+    private static unsafe void PackPanels<T>(T* b, int rows, int n, int width, T* packed) where T : unmanaged
+    {
+        for (int c0 = 0; c0 < n; c0 += width)
+        {
+            int nq = PanelColumns(n, width, c0);
+            T* dst = packed + (nint)rows * c0;
+            for (int r = 0; r < rows; r++)
+                new ReadOnlySpan<T>(b + (nint)r * n + c0, nq).CopyTo(new Span<T>(dst + (nint)r * nq, nq));
+            if (nq > width)
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Runs a plan whose right-hand matrix (<paramref name="rows"/> rows) is packed at <paramref name="packed"/> in panels of
+    /// <paramref name="width"/> columns by <see cref="PackPanels"/> (the plan's B pointer and strides written for the unpacked
+    /// matrix, N columns a row, starting at <paramref name="packed"/>), panel by panel, and in blocks of whole series (or row runs of one
+    /// series) whose A and C rows (<paramref name="rowBytes"/> each) stay in L2 while the panels pass over them. Every
+    /// output element is computed by the same products in the same order as the single plan.
+    /// </summary>
+    private static unsafe void RunPanels<T>(in GemmPlan<T> p, T* packed, int rows, int width, long rowBytes) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (p.M <= 0)
+            return;
+        int n = p.N;
+        int perGroup = p.RowsPerGroup, groups = p.M / perGroup;
+        long fit = Math.Max(4, RowBlockBudget / Math.Max(rowBytes, 1));
+        // whole series per block, or runs of one series (multiples of the 4-row tile)
+        int seriesPerBlock = fit >= perGroup ? (int)Math.Min(groups, fit / perGroup) : 1;
+        int run = fit >= perGroup ? perGroup : (int)(fit / 4 * 4);
+        for (int g0 = 0; g0 < groups; g0 += seriesPerBlock)
+        {
+            int ng = Math.Min(seriesPerBlock, groups - g0);
+            for (int t0 = 0; t0 < perGroup; t0 += run)
+            {
+                int nt = Math.Min(run, perGroup - t0);
+                GemmPlan<T> q = p;
+                q.M = ng == 1 ? nt : ng * perGroup;
+                q.RowsPerGroup = ng == 1 ? nt : perGroup;
+                q.A = p.A + g0 * p.AGroup + t0 * p.ARow;
+                q.C = p.C + g0 * p.CGroup + t0 * p.CRow;
+                for (int c0 = 0; c0 < n; c0 += width)
+                {
+                    int nq = PanelColumns(n, width, c0);
+                    GemmPlan<T> r = q;
+                    r.N = nq;
+                    r.C = q.C + c0;
+                    // rows of the panel are nq long instead of n; the panel starts after c0 columns of every row
+                    r.B = packed + (nint)rows * c0 + (p.B - packed) / n * nq;
+                    r.K = new KLoop(p.K.Outer, p.K.AOuter, p.K.BOuter / n * nq, p.K.Inner, p.K.AInner, p.K.BInner / n * nq);
+                    ParallelGemm.Run(r);
+                    if (nq > width)
+                        break;
                 }
             }
         }

@@ -95,8 +95,9 @@ public static class PackedGemm
     /// <summary>Checks a rows x cols row-major matrix with row stride ld held in a span of the given length.</summary>
     private static void CheckMatrix(int rows, int cols, int length, int ld, string span, string stride)
     {
-        if (rows < 0 || cols < 0)
-            throw new ArgumentOutOfRangeException(span, $"PackedGemm: {span} would have {rows} x {cols} elements: sizes must not be negative.");
+        // the names are built only when throwing: this check runs at every step of a recurrence
+        if (rows < 0) throw new ArgumentOutOfRangeException(span + " rows", rows, $"PackedGemm: {span} has a negative row count.");
+        if (cols < 0) throw new ArgumentOutOfRangeException(span + " columns", cols, $"PackedGemm: {span} has a negative column count.");
         if (rows == 0 || cols == 0)
             return;
         if (ld < cols)

@@ -92,6 +92,7 @@ public readonly partial struct Tensor
                 if (dtype == DType.Float32) d.Span<float>()[i] = t < lengths[b] ? 1f : 0f;
                 else d.Span<double>()[i] = t < lengths[b] ? 1.0 : 0.0;
             }
+        d.IsStepMask = true;
         return new Tensor(d);
     }
 
@@ -108,6 +109,7 @@ public readonly partial struct Tensor
         var d = Tape.NewResult(new Shape(x.Shape[0], x.Shape[1]), x.DType);
         if (x.DType == DType.Float32) AnyDiffers(x.Data.Span<float>(), (float)maskValue, rows, f, d.Span<float>());
         else AnyDiffers(x.Data.Span<double>(), maskValue, rows, f, d.Span<double>());
+        d.IsStepMask = true;
         return new Tensor(d);
     }
 

@@ -80,6 +80,13 @@ public readonly partial struct Tensor
     public bool RequiresGrad => Data.RequiresGrad;
 
     /// <summary>
+    /// Whether this is a step mask made by <see cref="StepMask"/> or <see cref="SequenceMask"/> (what Masking and
+    /// Embedding(maskZero) give): every value is 0 or 1 by construction, and a tensor's values cannot change afterwards,
+    /// so a layer receiving it need not check them again. False for any other tensor, whatever its values.
+    /// </summary>
+    public bool IsStepMask => Data.IsStepMask;
+
+    /// <summary>
     /// Marks a leaf tensor (one not produced by a recorded operation) as requiring a gradient, so that
     /// <see cref="Tape.Backward"/> returns its gradient. Returns the same tensor.
     /// </summary>

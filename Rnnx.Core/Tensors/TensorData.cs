@@ -20,6 +20,8 @@ internal sealed class TensorData
     public int Offset;
     public int Generation;
     public bool RequiresGrad;
+    /// <summary>Made by <see cref="Tensor.StepMask"/> or <see cref="Tensor.SequenceMask"/>: every value is 0 or 1 (<see cref="Tensor.IsStepMask"/>).</summary>
+    public bool IsStepMask;
     /// <summary>The tape that created this tensor and recycles it, or null for a leaf (parameter, user data).</summary>
     public Tape? Owner;
 

@@ -23,7 +23,12 @@ public abstract partial class Layer
     /// and returns every output (a recurrent layer with return state: the output, then the final states). Deconstructs:
     /// <c>var (y, h, c) = new LSTM(20, returnState: true).ApplyMany(x);</c>
     /// </summary>
-    /// <exception cref="ShapeMismatchException">The number of inputs or a shape does not fit the layer, or a shared layer is called on shapes other than its first call's.</exception>
+    /// <remarks>
+    /// A shared layer may be called on sequences of another length than its first call's (an encoder on 50 steps and
+    /// the same layer on 20, as Keras allows): every other axis must be the first call's, since the weights were made
+    /// for it. Each call's output shapes are its own (a layer called on several lengths shows "multiple" in the summary).
+    /// </remarks>
+    /// <exception cref="ShapeMismatchException">The number of inputs or a shape does not fit the layer, or a shared layer is called on shapes that differ from its first call's in more than the time axis.</exception>
     public SymbolicTensor[] ApplyMany(params SymbolicTensor[] inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -32,9 +37,9 @@ public abstract partial class Layer
         if (this is InputLayer) throw new ArgumentException($"{Name}: an input layer is not called on tensors; use new Input(shape).", nameof(inputs));
         var shapes = inputs.Select(t => t.ShapeArray).ToArray();
         var first = FirstCallShapes();
-        if (first is not null && !SameShapes(first, shapes))
-            throw ShapeError($"is shared and was first called on {ShapesText(first)}; it cannot be called on {ShapesText(shapes)} (one weight set needs the same input shapes).");
-        if (IsBuilt && !SameShapes(BuiltInputShapes!, shapes))
+        if (first is not null && !SameShapesButTime(first, shapes))
+            throw ShapeError($"is shared and was first called on {ShapesText(first)}; it cannot be called on {ShapesText(shapes)} (one weight set needs the same input shapes, but for the time axis).");
+        if (IsBuilt && !SameShapesButTime(BuiltInputShapes!, shapes))
             throw ShapeError($"is built for {ShapesText(BuiltInputShapes!)}; it cannot be called on {ShapesText(shapes)}.");
         IReadOnlyList<int?[]> outputShapes;
         try
@@ -71,8 +76,13 @@ public abstract partial class Layer
         lock (_nodesLock) return _inboundNodes.Count > 0 ? _inboundNodes[0].Inputs.Select(t => t.ShapeArray).ToArray() : null;
     }
 
-    private static bool SameShapes(IReadOnlyList<int?[]> a, IReadOnlyList<int?[]> b) =>
-        a.Count == b.Count && a.Zip(b).All(p => p.First.Length == p.Second.Length && p.First.Zip(p.Second).All(d => d.First == d.Second));
+    /// <summary>
+    /// The same number of inputs, ranks and sizes, except that a (time, ...) input's first axis may differ: no weight
+    /// depends on a sequence's length.
+    /// </summary>
+    private static bool SameShapesButTime(IReadOnlyList<int?[]> a, IReadOnlyList<int?[]> b) =>
+        a.Count == b.Count && a.Zip(b).All(p => p.First.Length == p.Second.Length
+            && p.First.Zip(p.Second).Select((d, axis) => d.First == d.Second || axis == 0 && p.First.Length >= 2).All(ok => ok));
 
     internal static string ShapesText(IReadOnlyList<int?[]> shapes) => string.Join(" and ", shapes.Select(s => "(None, " + string.Join(", ", s.Select(d => d?.ToString() ?? "None")) + ")"));
 }

@@ -42,6 +42,37 @@ public sealed class Concatenate(int axis = -1, string? name = null) : Merge(name
         return Tensor.Concat(Axis < 0 ? Axis + rank : Axis, inputs);
     }
 
+    /// <summary>
+    /// The output's mask as Keras 3's Concatenate.compute_mask (keras/src/layers/merging/concatenate.py): none when no
+    /// input has one; otherwise each input's mask spread over its features (an unmasked input counts as all ones),
+    /// concatenated along the axis, then any() over the last axis. For (batch, time, features) inputs that is, along
+    /// the features, the logical OR of the masks (all ones if an input is unmasked) and, along time, the masks one
+    /// after the other.
+    /// </summary>
+    /// <exception cref="ArgumentException">Masks on inputs that are not (batch, time, features), or not one mask per input.</exception>
+    public override void ComputeMasks(ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor?> masks, Span<Tensor?> outputMasks)
+    {
+        if (masks.Length != inputs.Length || outputMasks.Length != 1)
+            throw new ArgumentException($"{Name}: {masks.Length} mask(s) for {inputs.Length} input(s) and {outputMasks.Length} output mask slot(s) for 1 output.");
+        outputMasks[0] = null;
+        if (!AnyMask(masks)) return;
+        int rank = inputs[0].Rank, ax = Axis < 0 ? Axis + rank : Axis;
+        if (rank != 3)
+            throw new ArgumentException($"{Name}: masks reach a Concatenate of rank-{rank} inputs ({string.Join(", ", inputs.ToArray().Select(t => t.Shape.ToString()))}); " +
+                "masks are carried through the concatenation of (batch, time, features) inputs only.");
+        var full = new Tensor[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+            full[i] = masks[i] ?? Tensor.Ones(new Shape(inputs[i].Shape[0], inputs[i].Shape[1]), inputs[i].DType);
+        if (ax == 1)
+        {
+            outputMasks[0] = Tensor.Concat(1, full);
+            return;
+        }
+        var result = full[0];
+        for (int i = 1; i < full.Length; i++) result = Or(result, full[i]);
+        outputMasks[0] = result;
+    }
+
     /// <inheritdoc />
     public override LayerConfig GetConfig() => new LayerConfig().Set("axis", Axis);
 

@@ -43,6 +43,33 @@ public abstract class Merge : Layer
         outputs[0] = Merged(inputs);
     }
 
+    /// <summary>Merge layers take masks (Keras: <c>supports_masking = True</c>); the values merge as without them.</summary>
+    public override bool SupportsMasking => true;
+
+    /// <summary>With masks: the same values as without (Keras's merge functions do not read the masks).</summary>
+    protected sealed override void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training, ReadOnlySpan<Tensor?> masks) =>
+        ForwardMany(inputs, outputs, training);
+
+    /// <summary>
+    /// The output's mask as Keras 3 computes it (keras/src/layers/merging/base_merge.py, Merge.compute_mask: "Default
+    /// implementation does an OR between the masks, which works for Add, Subtract, Average, Maximum, Minimum,
+    /// Multiply"): none when any input has none, else the logical OR of the inputs' masks.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not one mask per input.</exception>
+    public override void ComputeMasks(ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor?> masks, Span<Tensor?> outputMasks)
+    {
+        if (masks.Length != inputs.Length || outputMasks.Length != 1)
+            throw new ArgumentException($"{Name}: {masks.Length} mask(s) for {inputs.Length} input(s) and {outputMasks.Length} output mask slot(s) for 1 output.");
+        outputMasks[0] = null;
+        foreach (var m in masks) if (m is null) return;
+        var result = masks[0]!.Value;
+        for (int i = 1; i < masks.Length; i++) result = Or(result, masks[i]!.Value);
+        outputMasks[0] = result;
+    }
+
+    /// <summary>The logical OR of two 0/1 masks (exact: a + b − a·b).</summary>
+    private protected static Tensor Or(Tensor a, Tensor b) => a + b - a * b;
+
     /// <summary>The merge of at least two (batch, ...) tensors.</summary>
     protected abstract Tensor Merged(ReadOnlySpan<Tensor> inputs);
 

@@ -94,15 +94,16 @@ internal sealed class LayerGraph
     public void Run(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training) => Run(inputs, outputs, training, default);
 
     /// <summary>
-    /// Runs the graph, carrying masks along single-input calls as <see cref="Run(Tensor, bool, out Tensor?)"/>, and
-    /// writes the outputs' masks into <paramref name="outputMasks"/> unless it is empty. A mask reaching a call on several
-    /// inputs is refused naming the layer (how Keras merges masks there is not implemented).
+    /// Runs the graph, carrying masks from call to call as <see cref="Run(Tensor, bool, out Tensor?)"/> (a call on several
+    /// inputs or outputs gets one mask per input and gives one per output: <see cref="Layer.CallMany(ReadOnlySpan{Tensor}, ReadOnlySpan{Tensor?}, Span{Tensor}, bool)"/>
+    /// and <see cref="Layer.ComputeMasks"/>), and writes the outputs' masks into <paramref name="outputMasks"/> unless it is empty.
     /// </summary>
     public void Run(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training, Span<Tensor?> outputMasks)
     {
         var maskPool = t_maskBuffers ??= new Stack<Tensor?[]>();
         var masks = maskPool.Count > 0 ? maskPool.Pop() : [];
-        if (masks.Length < SlotCount) masks = new Tensor?[SlotCount];
+        int needed = SlotCount + _maxNodeInputs;
+        if (masks.Length < needed) masks = new Tensor?[needed];
         try
         {
             RunSlots(inputs, outputs, training, masks);
@@ -110,7 +111,7 @@ internal sealed class LayerGraph
         }
         finally
         {
-            Array.Clear(masks, 0, SlotCount);
+            Array.Clear(masks, 0, needed);
             maskPool.Push(masks);
         }
     }
@@ -138,11 +139,22 @@ internal sealed class LayerGraph
                     masks[node.FirstOutputSlot] = node.Layer.ComputeMask(x, mask);
                     continue;
                 }
+                bool masked = false;
                 for (int i = 0; i < ins.Length; i++)
-                    if (masks[ins[i]] is not null)
-                        throw new NotSupportedException($"{node.Layer.Name}: a mask reaches this call on {ins.Length} inputs; masks are carried through single-input calls only.");
-                for (int i = 0; i < ins.Length; i++) scratch[i] = slots[ins[i]];
-                node.Layer.CallMany(scratch[..ins.Length], slots.AsSpan(node.FirstOutputSlot, node.OutputCount), training);
+                {
+                    scratch[i] = slots[ins[i]];
+                    masked |= masks[ins[i]] is not null;
+                }
+                var outs = slots.AsSpan(node.FirstOutputSlot, node.OutputCount);
+                if (!masked)
+                {
+                    node.Layer.CallMany(scratch[..ins.Length], outs, training);
+                    continue;
+                }
+                var maskScratch = masks.AsSpan(SlotCount, ins.Length);
+                for (int i = 0; i < ins.Length; i++) maskScratch[i] = masks[ins[i]];
+                node.Layer.CallMany(scratch[..ins.Length], maskScratch, outs, training);
+                node.Layer.ComputeMasks(scratch[..ins.Length], maskScratch, masks.AsSpan(node.FirstOutputSlot, node.OutputCount));
             }
             for (int i = 0; i < outputs.Length; i++) outputs[i] = slots[OutputSlots[i]];
         }

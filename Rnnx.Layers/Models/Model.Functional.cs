@@ -43,7 +43,7 @@ public partial class Model
         int n = xs[0].Shape[0];
         CheckStatefulData(nameof(PredictMany), n, batchSize);
         using var statefulCall = EnterStatefulCall(nameof(PredictMany));
-        var slots = Graph.SlotShapes(xs.Select(x => DataShape(x)).ToArray());
+        var slots = Graph.SlotShapes(xs.Select(x => Layer.WithoutBatch(x.Shape)).ToArray());
         var results = Graph.OutputSlots.Select(s => AllocateResult(new Shape([n, .. slots[s].Select(d => d ?? throw new InvalidOperationException($"{Name}: output length unknown."))]))).ToArray();
         var ws = RentWorkspace();
         var tape = ws.Tape(0);
@@ -79,7 +79,7 @@ public partial class Model
     /// <summary>Checks one tensor per model input (count, rank, shape against its <see cref="Input"/>, sample counts) and builds the model.</summary>
     private Tensor[] CheckManyInputs(IReadOnlyList<Tensor> inputs)
     {
-        var declared = _functional?.InputShapes(null) ?? [InputShape ?? _layers[0].DeclaredInputShape ?? (inputs.Count > 0 && inputs[0].IsValid ? DataShape(inputs[0]) : [])];
+        var declared = _functional?.InputShapes(null) ?? [InputShape ?? _layers[0].DeclaredInputShape ?? (inputs.Count > 0 && inputs[0].IsValid ? Layer.WithoutBatch(inputs[0].Shape) : [])];
         if (inputs.Count != declared.Count)
             throw new ArgumentException($"{Name}: the model takes {declared.Count} input(s), got {inputs.Count}.", nameof(inputs));
         var xs = new Tensor[inputs.Count];

@@ -20,7 +20,7 @@ public partial class Model
 
     /// <summary>
     /// Loss and metrics of a model with several inputs or outputs: one tensor per input, one target per output; the keys
-    /// as in <see cref="Fit(IReadOnlyList{Tensor}, IReadOnlyList{Tensor}, int, int, bool, ValueTuple{IReadOnlyList{Tensor}, IReadOnlyList{Tensor}}?, IEnumerable{Callback}?, int, int)"/>'s History.
+    /// as in <see cref="Fit(IReadOnlyList{Tensor}, IReadOnlyList{Tensor}, int, int, bool, ValueTuple{IReadOnlyList{Tensor}, IReadOnlyList{Tensor}}?, IEnumerable{Callback}?, int, int, IReadOnlyList{Tensor?}?, IReadOnlyDictionary{int, double}?)"/>'s History.
     /// </summary>
     /// <exception cref="InvalidOperationException">Not compiled, or a mutation is running on another thread.</exception>
     /// <exception cref="ArgumentException">The wrong number of tensors, different sample counts, or shapes that do not fit.</exception>
@@ -76,9 +76,9 @@ public partial class Model
                 {
                     batch(start, count, xb, yb);
                     RunGraph(xb, pred, masks, training: false);
-                    lossTotal += SummedLoss(yb, pred, null, masks, lossOf).Item() * count;
+                    lossTotal += SummedLoss(yb, pred, [], masks, lossOf).Item() * count;
                     for (int o = 0; o < outputs; o++) oSum[o] += lossOf[o] * count;
-                    AddMetrics(yb, pred, null, masks, mSum, mCount);
+                    AddMetrics(yb, pred, [], masks, mSum, mCount);
                 }
             }
         }
@@ -274,7 +274,7 @@ public partial class Model
         var inShape = x.Shape.Remove(0);
         var cached = Volatile.Read(ref _plan);
         if (cached is not null && cached.LayerCount == _layers.Count && cached.Input == inShape) return cached;
-        var slots = Graph.SlotShapes([DataShape(x)]);
+        var slots = Graph.SlotShapes([Layer.WithoutBatch(x.Shape)]);
         long perSample = 0;
         foreach (var node in Graph.Nodes)
             perSample += WorkPerSample(node.Layer, slots[node.InputSlots[0]], slots[node.FirstOutputSlot]);

@@ -27,19 +27,20 @@ public partial class Model
     /// unweighted value goes into <paramref name="lossOf"/>, as Keras 3 records <c>&lt;output&gt;_loss</c>
     /// (keras/src/trainers/compile_utils.py, CompileLoss.call: "Record *unweighted* individual losses").
     /// </summary>
-    private Tensor SummedLoss(Tensor[] ys, Tensor[] preds, Tensor? sampleWeight, Tensor?[] masks, Span<double> lossOf) =>
-        SummedLoss(ys, preds, sampleWeight, masks, lossOf, default, default);
+    private Tensor SummedLoss(Tensor[] ys, Tensor[] preds, ReadOnlySpan<Tensor?> sampleWeights, Tensor?[] masks, Span<double> lossOf) =>
+        SummedLoss(ys, preds, sampleWeights, masks, lossOf, default, default);
 
     /// <summary>
-    /// <see cref="SummedLoss(Tensor[], Tensor[], Tensor?, Tensor?[], Span{double})"/> for one shard of a batch: a masked
+    /// <see cref="SummedLoss(Tensor[], Tensor[], ReadOnlySpan{Tensor?}, Tensor?[], Span{double})"/> for one shard of a batch: a masked
     /// output's loss is normalized by the whole batch's unmasked count and mask size (<paramref name="batchValid"/>,
     /// <paramref name="batchTotal"/>, per output) rather than the shard's, as Keras divides once per batch.
     /// </summary>
-    private Tensor SummedLoss(Tensor[] ys, Tensor[] preds, Tensor? sampleWeight, Tensor?[] masks, Span<double> lossOf, ReadOnlySpan<double> batchValid, ReadOnlySpan<double> batchTotal)
+    private Tensor SummedLoss(Tensor[] ys, Tensor[] preds, ReadOnlySpan<Tensor?> sampleWeights, Tensor?[] masks, Span<double> lossOf, ReadOnlySpan<double> batchValid, ReadOnlySpan<double> batchTotal)
     {
         Tensor total = default;
         for (int o = 0; o < preds.Length; o++)
         {
+            var sampleWeight = sampleWeights.IsEmpty ? null : sampleWeights[o];
             var l = batchValid.IsEmpty || masks[o] is null
                 ? LossOf(o).Compute(ys[o], preds[o], sampleWeight, masks[o])
                 : LossOf(o).Compute(ys[o], preds[o], sampleWeight, masks[o], batchValid[o], batchTotal[o]);
@@ -53,27 +54,46 @@ public partial class Model
     /// <summary>The compiled loss of output <paramref name="o"/>.</summary>
     private Loss LossOf(int o) => OutputLosses?[o] ?? Loss!;
 
-    /// <summary>Adds each (output, metric)'s weighted sum and count, output-major, to <paramref name="sum"/> and <paramref name="count"/>.</summary>
-    private void AddMetrics(Tensor[] ys, Tensor[] preds, Tensor? sampleWeight, Tensor?[] masks, Span<double> sum, Span<double> count)
+    /// <summary>
+    /// Adds each (output, metric)'s weighted sum and count, output-major (each output's own metrics, <see cref="MetricsOf"/>),
+    /// to <paramref name="sum"/> and <paramref name="count"/>; output o is weighted by <paramref name="sampleWeights"/>[o] (empty: none).
+    /// </summary>
+    private void AddMetrics(Tensor[] ys, Tensor[] preds, ReadOnlySpan<Tensor?> sampleWeights, Tensor?[] masks, Span<double> sum, Span<double> count)
     {
+        int k = 0;
         for (int o = 0; o < preds.Length; o++)
-            for (int m = 0; m < Metrics.Count; m++)
+        {
+            var metrics = MetricsOf(o);
+            var sampleWeight = sampleWeights.IsEmpty ? null : sampleWeights[o];
+            for (int m = 0; m < metrics.Count; m++, k++)
             {
-                var (s, c) = Metrics[m].Evaluate(ys[o], preds[o], sampleWeight, masks[o]);
-                sum[o * Metrics.Count + m] += s;
-                count[o * Metrics.Count + m] += c;
+                var (s, c) = metrics[m].Evaluate(ys[o], preds[o], sampleWeight, masks[o]);
+                sum[k] += s;
+                count[k] += c;
             }
+        }
     }
 
-    /// <summary>History keys of the metrics, output-major: the metric's name, or <c>&lt;output&gt;_&lt;metric&gt;</c> with several outputs (Keras).</summary>
+    /// <summary>The number of (output, metric) pairs measured.</summary>
+    private int MetricCount()
+    {
+        int count = 0;
+        for (int o = 0; o < _graph!.OutputSlots.Length; o++) count += MetricsOf(o).Count;
+        return count;
+    }
+
+    /// <summary>
+    /// History keys of the metrics, output-major: the metric's name with one output, <c>&lt;output&gt;_&lt;metric&gt;</c>
+    /// with several (Keras 3 keras/src/trainers/compile_utils.py, CompileMetrics: the output name as prefix).
+    /// </summary>
     private string[] MetricKeys()
     {
         int outputs = _graph!.OutputSlots.Length;
-        var keys = new string[outputs * Metrics.Count];
+        var keys = new List<string>();
         for (int o = 0; o < outputs; o++)
-            for (int m = 0; m < Metrics.Count; m++)
-                keys[o * Metrics.Count + m] = outputs == 1 ? Metrics[m].Name : $"{OutputName(o)}_{Metrics[m].Name}";
-        return keys;
+            foreach (var metric in MetricsOf(o))
+                keys.Add(outputs == 1 ? metric.Name : $"{OutputName(o)}_{metric.Name}");
+        return keys.ToArray();
     }
 
     /// <summary>History keys of the outputs' losses: <c>&lt;output&gt;_loss</c> with several outputs, none with one (Keras).</summary>
@@ -102,7 +122,7 @@ public partial class Model
         int outputs = _graph!.OutputSlots.Length;
         if (y.Count != outputs)
             throw new ArgumentException($"{Name}: the model gives {outputs} output(s) ({string.Join(", ", Enumerable.Range(0, outputs).Select(OutputName))}), got {y.Count} {whatY}.", nameof(y));
-        var slots = _graph.SlotShapes(xs.Select(t => DataShape(t)).ToArray());
+        var slots = _graph.SlotShapes(xs.Select(t => Layer.WithoutBatch(t.Shape)).ToArray());
         var inputsText = string.Join(", ", xs.Select(t => t.Shape.ToString()));
         var ys = new Tensor[outputs];
         for (int o = 0; o < outputs; o++)

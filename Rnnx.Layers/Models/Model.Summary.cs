@@ -66,7 +66,15 @@ public partial class Model
         return sb.ToString();
     }
 
-    private static string BatchShape(int?[] shape) => "(None, " + string.Join(", ", shape.Select(d => d?.ToString() ?? "None")) + ")";
+    /// <summary>
+    /// A shape with the batch axis as Keras prints it: the fixed batch size when the model has one (an input's
+    /// <c>batch_size</c>, or the stateful layers' batch size), else None.
+    /// </summary>
+    private string BatchShape(int?[] shape) =>
+        "(" + string.Join(", ", shape.Prepend(SummaryBatchSize).Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? "None")) + ")";
+
+    /// <summary>The batch size the summary prints: the first layer's fixed batch, else the one all stateful layers share, else null.</summary>
+    private int? SummaryBatchSize => BatchSize ?? (StatefulLayers.Select(l => l.BatchSize).Distinct().ToArray() is [int b] ? b : null);
 
     /// <summary>Keras's print_row: each field padded to its column stop (a long field pushes the next one right).</summary>
     private static void AppendRow(StringBuilder sb, int[] stops, string[] fields)

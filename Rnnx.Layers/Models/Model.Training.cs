@@ -17,8 +17,8 @@ public partial class Model
     {
         /// <summary>One (samples, ...) tensor per model input and per model output.</summary>
         public Tensor[] X = [], Y = [];
-        /// <summary>Per-sample loss weights (samples, ...) for this Fit, or an invalid tensor for none.</summary>
-        public Tensor W;
+        /// <summary>Per output: the per-sample loss weights (samples, ...) for this Fit, or an invalid tensor for none; empty for no weights at all.</summary>
+        public Tensor[] W = [];
         public SeriesWindows? Windows;
         public int[] Index = [];
         public int BatchStart, BatchCount;
@@ -28,7 +28,7 @@ public partial class Model
         public double[][] OutputLoss = [], MetricSum = [], MetricCount = [];
         /// <summary>Per shard: the batch's inputs, targets, predictions and output masks (reused, so a step allocates no arrays).</summary>
         public Tensor[][] ShardX = [], ShardY = [], ShardPred = [];
-        public Tensor?[][] ShardMask = [];
+        public Tensor?[][] ShardMask = [], ShardWeight = [];
         /// <summary>Per shard and output: the unmasked count and size of the output's mask (0 without a mask); then the batch's sums.</summary>
         public double[][] ShardValid = [], ShardTotal = [];
         public double[] BatchValid = [], BatchTotal = [];
@@ -86,7 +86,7 @@ public partial class Model
             var vy = AlignTargets(vx, vd.Y, "validation targets");
             validate = () => EvaluateCore([vx], [vy], batchSize);
         }
-        return FitCore(x.Shape[0], [x], [y], weights, null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+        return FitCore(x.Shape[0], [x], [y], [weights], null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
     }
 
     /// <summary>
@@ -123,7 +123,7 @@ public partial class Model
             validate = () => EvaluateWindows(validationData, batchSize, validationTargetShape);
         }
         _windowTargetShape = trainTargetShape;
-        return FitCore(train.Count, [], [], default, train, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+        return FitCore(train.Count, [], [], [], train, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
     }
 
     private void CheckFitArguments(int epochs, int batchSize, int initialEpoch)
@@ -151,19 +151,32 @@ public partial class Model
     /// <param name="callbacks">Optional callbacks.</param>
     /// <param name="verbose">0 silent, 1 one line per epoch on the console.</param>
     /// <param name="initialEpoch">Epoch to start from (for resuming).</param>
+    /// <param name="sampleWeight">
+    /// Optional per-sample loss weights (Keras <c>sample_weight</c> as a list): one tensor per output in
+    /// <see cref="Outputs"/> order (null for an unweighted output), or a single tensor used for every output, as
+    /// keras/src/trainers/compile_utils.py repeats it. Each is checked against its output's targets as in
+    /// <see cref="Fit(Tensor, Tensor, int, int, bool, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, int, int, Tensor?, IReadOnlyDictionary{int, double}?)"/>.
+    /// </param>
+    /// <param name="classWeight">
+    /// Optional weight per class (Keras <c>class_weight</c>); only for a model with a single output, as Keras 3
+    /// (keras/src/trainers/data_adapters/tf_dataset_adapter.py: "`class_weight` is only supported for Models with a
+    /// single output"). Not together with <paramref name="sampleWeight"/>.
+    /// </param>
     /// <returns>Per-epoch loss, metrics and validation values.</returns>
     /// <exception cref="InvalidOperationException">Not compiled, or another call runs on this model on another thread.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> or <paramref name="batchSize"/> is not positive, or <paramref name="initialEpoch"/> is negative.</exception>
-    /// <exception cref="ArgumentException">The wrong number of tensors, different sample counts, or shapes that do not fit (the input or output is named).</exception>
+    /// <exception cref="ArgumentException">The wrong number of tensors, different sample counts, or shapes that do not fit (the input or output is named); class weights with several outputs.</exception>
     /// <exception cref="TrainingDivergedException">A non-finite loss or gradient; the weights are those before that step.</exception>
     public History Fit(IReadOnlyList<Tensor> x, IReadOnlyList<Tensor> y, int epochs = 1, int batchSize = 32, bool shuffle = true,
-        (IReadOnlyList<Tensor> X, IReadOnlyList<Tensor> Y)? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0)
+        (IReadOnlyList<Tensor> X, IReadOnlyList<Tensor> Y)? validationData = null, IEnumerable<Callback>? callbacks = null, int verbose = 1, int initialEpoch = 0,
+        IReadOnlyList<Tensor?>? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
         CheckFitArguments(epochs, batchSize, initialEpoch);
         using var mutation = _access.Mutate(nameof(Fit));
         var (xs, ys) = CheckData(x, y, "inputs", "targets");
+        var weights = OutputSampleWeights(xs[0], ys, sampleWeight, classWeight);
         int n = xs[0].Shape[0];
         CheckStatefulData(nameof(Fit), n, batchSize, shuffle);
         Func<Dictionary<string, double>>? validate = null;
@@ -175,10 +188,10 @@ public partial class Model
             CheckStatefulData("validation during Fit", vx[0].Shape[0], batchSize);
             validate = () => EvaluateCore(vx, vy, batchSize);
         }
-        return FitCore(n, xs, ys, default, null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
+        return FitCore(n, xs, ys, weights, null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
     }
 
-    private History FitCore(int n, Tensor[] x, Tensor[] y, Tensor weights, SeriesWindows? windows, int epochs, int batchSize, bool shuffle,
+    private History FitCore(int n, Tensor[] x, Tensor[] y, Tensor[] weights, SeriesWindows? windows, int epochs, int batchSize, bool shuffle,
         Func<Dictionary<string, double>>? validate, IEnumerable<Callback>? callbacks, int verbose, int initialEpoch)
     {
         var cbs = (callbacks ?? []).ToList();
@@ -274,7 +287,7 @@ public partial class Model
 
     /// <summary>
     /// One optimizer step on one batch of a model with several inputs or outputs: one tensor per input and one target
-    /// per output (the summed loss, as <see cref="Fit(IReadOnlyList{Tensor}, IReadOnlyList{Tensor}, int, int, bool, ValueTuple{IReadOnlyList{Tensor}, IReadOnlyList{Tensor}}?, IEnumerable{Callback}?, int, int)"/>).
+    /// per output (the summed loss, as <see cref="Fit(IReadOnlyList{Tensor}, IReadOnlyList{Tensor}, int, int, bool, ValueTuple{IReadOnlyList{Tensor}, IReadOnlyList{Tensor}}?, IEnumerable{Callback}?, int, int, IReadOnlyList{Tensor?}?, IReadOnlyDictionary{int, double}?)"/>).
     /// Allocates nothing after the first call with the same tensors.
     /// </summary>
     /// <returns>The batch loss (summed over outputs) before the update.</returns>
@@ -317,7 +330,7 @@ public partial class Model
             _trainableVersion = Parameter.TrainableVersion;
             _trainable = TrainableWeights;
         }
-        return TrainStep(x, y, default, null, _batchIndex, 0, n, _trainable, 0, 0, null);
+        return TrainStep(x, y, [], null, _batchIndex, 0, n, _trainable, 0, 0, null);
     }
 
     // TrainOnBatch caches: the validated views of the last batch (re-validated when new tensors come in), and the tensors
@@ -362,19 +375,20 @@ public partial class Model
             _shardGrads = new Gradients[Shards];
             for (int i = 0; i < Shards; i++) _tapes[i] = new Tape();
         }
-        var layout = (Shards, _graph!.InputCount, _graph.OutputSlots.Length, Metrics.Count);
+        var layout = (Shards, _graph!.InputCount, _graph.OutputSlots.Length, MetricCount());
         if (_step.Layout != layout)
         {
             var (shards, inputs, outputs, metrics) = layout;
             _step.Layout = layout;
             _step.ShardLoss = new double[shards];
             _step.OutputLoss = Jagged<double>(shards, outputs);
-            _step.MetricSum = Jagged<double>(shards, outputs * metrics);
-            _step.MetricCount = Jagged<double>(shards, outputs * metrics);
+            _step.MetricSum = Jagged<double>(shards, metrics);
+            _step.MetricCount = Jagged<double>(shards, metrics);
             _step.ShardX = Jagged<Tensor>(shards, inputs);
             _step.ShardY = Jagged<Tensor>(shards, outputs);
             _step.ShardPred = Jagged<Tensor>(shards, outputs);
             _step.ShardMask = Jagged<Tensor?>(shards, outputs);
+            _step.ShardWeight = Jagged<Tensor?>(shards, outputs);
             _step.ShardValid = Jagged<double>(shards, outputs);
             _step.ShardTotal = Jagged<double>(shards, outputs);
             _step.BatchValid = new double[outputs];
@@ -389,7 +403,7 @@ public partial class Model
         return a;
     }
 
-    private double TrainStep(Tensor[] x, Tensor[] y, Tensor weights, SeriesWindows? windows, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
+    private double TrainStep(Tensor[] x, Tensor[] y, Tensor[] weights, SeriesWindows? windows, int[] index, int start, int count, IReadOnlyList<Parameter> trainable, int epoch, int batch, History? history)
     {
         var st = _step;
         st.X = x;
@@ -499,15 +513,16 @@ public partial class Model
         int lo = st.BatchStart + (int)((long)count * s / shards), hi = st.BatchStart + (int)((long)count * (s + 1) / shards);
         int rows = hi - lo;
         var (yb, pred, masks) = (st.ShardY[s], st.ShardPred[s], st.ShardMask[s]);
-        var wb = st.W.IsValid ? Gather(st.W, st.Index.AsSpan(lo, rows)) : default;
-        Tensor? sw = wb.IsValid ? wb : null;
+        var sw = st.ShardWeight[s];
+        for (int o = 0; o < sw.Length; o++)
+            sw[o] = o < st.W.Length && st.W[o].IsValid ? Gather(st.W[o], st.Index.AsSpan(lo, rows)) : null;
         var loss = SummedLoss(yb, pred, sw, masks, st.OutputLoss[s], batchValid, batchTotal);
         double weight = (double)rows / count;
         st.ShardLoss[s] = loss.Item() * weight;
         for (int o = 0; o < pred.Length; o++) st.OutputLoss[s][o] *= weight;
         Array.Clear(st.MetricSum[s]);
         Array.Clear(st.MetricCount[s]);
-        if (Metrics.Count > 0)
+        if (st.MetricSum[s].Length > 0)
             using (tape.NoGrad())
                 AddMetrics(yb, pred, sw, masks, st.MetricSum[s], st.MetricCount[s]);
         _shardGrads[s] = tape.Backward(loss, Tensor.Full(Shape.Scalar, weight, DType));

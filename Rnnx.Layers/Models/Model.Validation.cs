@@ -20,7 +20,7 @@ public partial class Model
         if (!IsBuilt)
         {
             var declared = _layers.Count > 0 ? _layers[0].DeclaredInputShape : null;
-            Build(declared ?? DataShape(x), DType);
+            Build(declared ?? Layer.WithoutBatch(x.Shape), DType);
         }
         var expected = InputShape!;
         bool ok = expected.Length == x.Rank - 1;
@@ -62,17 +62,53 @@ public partial class Model
     {
         if (sampleWeight is not null && classWeight is not null)
             throw new ArgumentException($"{Name}: pass either sampleWeight or classWeight, not both (as Keras).");
-        if (sampleWeight is { } sw)
+        if (sampleWeight is { } sw) return CheckSampleWeight(x.Shape[0], y, sw, "sampleWeight");
+        return classWeight is null ? default : ClassSampleWeights(y, classWeight);
+    }
+
+    /// <summary>
+    /// The per-output sample weights of a Fit on lists: one given tensor per output (null: unweighted), or one tensor
+    /// repeated for every output (keras/src/trainers/compile_utils.py, CompileLoss.call: "For multi-outputs, repeat
+    /// sample weights for n outputs"); class weights only with a single output (Keras 3
+    /// keras/src/trainers/data_adapters/tf_dataset_adapter.py). Empty for neither.
+    /// </summary>
+    private Tensor[] OutputSampleWeights(Tensor x, Tensor[] ys, IReadOnlyList<Tensor?>? sampleWeight, IReadOnlyDictionary<int, double>? classWeight)
+    {
+        if (sampleWeight is not null && classWeight is not null)
+            throw new ArgumentException($"{Name}: pass either sampleWeight or classWeight, not both (as Keras).");
+        if (classWeight is not null)
         {
-            if (!sw.IsValid) throw new ArgumentException($"{Name}: sampleWeight is an invalid tensor.");
-            bool leading = sw.Rank >= 1 && sw.Rank <= y.Rank;
-            for (int i = 0; leading && i < sw.Rank; i++) leading = sw.Shape[i] == y.Shape[i];
-            if (!leading || sw.Shape[0] != x.Shape[0])
-                throw new ShapeMismatchException($"{Name}: sampleWeight {sw.Shape} must be (samples,) or (samples, steps...) matching the targets {y.Shape}.");
-            CheckFinite(sw, "sampleWeight");
-            return sw.DType == DType ? sw : sw.Copy(DType);
+            if (ys.Length != 1)
+                throw new ArgumentException($"{Name}: classWeight is only supported for models with a single output (as Keras 3); this model gives {ys.Length} " +
+                    $"({string.Join(", ", Enumerable.Range(0, ys.Length).Select(OutputName))}). Turn the class weights into a sampleWeight per output instead.", nameof(classWeight));
+            return [ClassSampleWeights(ys[0], classWeight)];
         }
-        if (classWeight is null) return default;
+        if (sampleWeight is null) return [];
+        if (sampleWeight.Count != 1 && sampleWeight.Count != ys.Length)
+            throw new ArgumentException($"{Name}: the model gives {ys.Length} output(s) ({string.Join(", ", Enumerable.Range(0, ys.Length).Select(OutputName))}); " +
+                $"pass one sampleWeight for each (null for none) or one for all, got {sampleWeight.Count}.", nameof(sampleWeight));
+        var weights = new Tensor[ys.Length];
+        for (int o = 0; o < ys.Length; o++)
+            if (sampleWeight[sampleWeight.Count == 1 ? 0 : o] is { } given)
+                weights[o] = CheckSampleWeight(x.Shape[0], ys[o], given, ys.Length == 1 ? "sampleWeight" : $"sampleWeight for output '{OutputName(o)}'");
+        return weights;
+    }
+
+    /// <summary>Checks sample weights against targets <paramref name="y"/> of <paramref name="samples"/> samples and returns them in the model's dtype.</summary>
+    private Tensor CheckSampleWeight(int samples, Tensor y, Tensor sw, string what)
+    {
+        if (!sw.IsValid) throw new ArgumentException($"{Name}: {what} is an invalid tensor.");
+        bool leading = sw.Rank >= 1 && sw.Rank <= y.Rank;
+        for (int i = 0; leading && i < sw.Rank; i++) leading = sw.Shape[i] == y.Shape[i];
+        if (!leading || sw.Shape[0] != samples)
+            throw new ShapeMismatchException($"{Name}: {what} {sw.Shape} must be (samples,) or (samples, steps...) matching the targets {y.Shape}.");
+        CheckFinite(sw, what);
+        return sw.DType == DType ? sw : sw.Copy(DType);
+    }
+
+    /// <summary>Class weights mapped through the targets' classes into per-sample weights (see <see cref="SampleWeights"/>).</summary>
+    private Tensor ClassSampleWeights(Tensor y, IReadOnlyDictionary<int, double> classWeight)
+    {
         if (y.Rank > 2)
             throw new ArgumentException($"{Name}: classWeight needs targets of rank at most 2 (samples, classes), got {y.Shape}; use sampleWeight for sequence targets.");
         foreach (var (cls, wv) in classWeight)
@@ -105,7 +141,7 @@ public partial class Model
     }
 
     private Tensor AlignTargets(Tensor x, Tensor y, string what) =>
-        AlignTarget(x.Shape[0], OutputShapeFor(DataShape(x)), Loss, y, what, x.Shape.ToString());
+        AlignTarget(x.Shape[0], OutputShapeFor(Layer.WithoutBatch(x.Shape)), Loss, y, what, x.Shape.ToString());
 
     /// <summary>Checks targets against an output of <paramref name="shape"/> (without batch) for <paramref name="samples"/> input samples.</summary>
     private Tensor AlignTarget(int samples, int?[] shape, Loss? loss, Tensor y, string what, string inputsText)

@@ -248,10 +248,49 @@ public partial class Model
     /// <summary>
     /// Sets the optimizer, a loss per output (in <see cref="Outputs"/> order) and optional weights of the outputs'
     /// losses (Keras's <c>compile(loss=[...], loss_weights=[...])</c>): the training loss is Σ weight·loss over outputs.
+    /// The <paramref name="metrics"/> apply to every output.
     /// </summary>
     /// <exception cref="ArgumentException">Not one loss (and weight) per output, or a weight that is negative or not finite.</exception>
     /// <exception cref="InvalidOperationException">A prediction, evaluation or training runs on another thread.</exception>
     public void Compile(IOptimizer optimizer, IReadOnlyList<Loss> losses, IReadOnlyList<double>? lossWeights = null, params Metric[] metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        CompileOutputs(optimizer, losses, lossWeights, null, metrics);
+    }
+
+    /// <summary>
+    /// Sets the optimizer, a loss per output, optional loss weights and a list of metrics per output (Keras's
+    /// <c>compile(metrics=[[...], [...]])</c>): output o is measured by <paramref name="outputMetrics"/>[o] only, and
+    /// History names them <c>&lt;output&gt;_&lt;metric&gt;</c> with several outputs, as Keras 3's
+    /// keras/src/trainers/compile_utils.py CompileMetrics does.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not one loss, weight and metric list per output; a bad weight; a metric twice for one output.</exception>
+    /// <exception cref="InvalidOperationException">A prediction, evaluation or training runs on another thread.</exception>
+    public void Compile(IOptimizer optimizer, IReadOnlyList<Loss> losses, IReadOnlyList<double>? lossWeights, IReadOnlyList<IReadOnlyList<Metric>> outputMetrics)
+    {
+        ArgumentNullException.ThrowIfNull(outputMetrics);
+        CompileOutputs(optimizer, losses, lossWeights, outputMetrics, []);
+    }
+
+    /// <summary>
+    /// Keras's dict form of <c>compile</c>: the loss, loss weight and metrics of each output keyed by its name
+    /// (<see cref="OutputNames"/>). Every output needs a loss; an output missing from <paramref name="lossWeights"/>
+    /// weighs 1 and one missing from <paramref name="outputMetrics"/> has no metrics.
+    /// </summary>
+    /// <exception cref="ArgumentException">A key that names no output (the message lists the outputs), an output without a loss, or a bad weight.</exception>
+    /// <exception cref="InvalidOperationException">A prediction, evaluation or training runs on another thread.</exception>
+    public void Compile(IOptimizer optimizer, IReadOnlyDictionary<string, Loss> losses, IReadOnlyDictionary<string, double>? lossWeights = null,
+        IReadOnlyDictionary<string, IReadOnlyList<Metric>>? outputMetrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(losses);
+        var names = OutputNamesFor("compile");
+        var lossList = ByName<Loss>(losses, names, "output", "losses", nameof(losses), required: true);
+        var weightList = lossWeights is null ? null : ByName(lossWeights, names, "output", "loss weights", nameof(lossWeights), required: false, missing: 1.0);
+        var metricLists = outputMetrics is null ? null : ByName(outputMetrics, names, "output", "metrics", nameof(outputMetrics), required: false, missing: Array.Empty<Metric>());
+        CompileOutputs(optimizer, lossList, weightList, metricLists, []);
+    }
+
+    private void CompileOutputs(IOptimizer optimizer, IReadOnlyList<Loss> losses, IReadOnlyList<double>? lossWeights, IReadOnlyList<IReadOnlyList<Metric>>? outputMetrics, Metric[] metrics)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(losses);
@@ -262,12 +301,17 @@ public partial class Model
             throw new ArgumentException($"{Name}: the model gives {outputs} output(s); pass one loss weight for each, got {lossWeights.Count}.", nameof(lossWeights));
         foreach (var w in lossWeights ?? [])
             if (!double.IsFinite(w) || w < 0) throw new ArgumentException($"{Name}: loss weights must be finite and not negative, got {w}.", nameof(lossWeights));
+        if (outputMetrics is not null && outputMetrics.Count != outputs)
+            throw new ArgumentException($"{Name}: the model gives {outputs} output(s); pass one list of metrics for each, got {outputMetrics.Count}.", nameof(outputMetrics));
+        var perOutput = outputMetrics?.Select((list, o) => CheckedMetrics(list ?? [], OutputName(o))).ToArray();
+        var shared = CheckedMetrics(metrics, null);
         using var mutation = _access.Mutate(nameof(Compile), reentrant: true);
         Optimizer = optimizer;
         Loss = losses[0];
         OutputLosses = losses.ToArray();
         LossWeights = lossWeights?.ToArray();
-        SetMetrics(metrics);
+        Metrics = shared;
+        OutputMetrics = perOutput;
     }
 
     /// <summary>The loss of each output when compiled with one per output, else null (every output uses <see cref="Loss"/>).</summary>
@@ -276,12 +320,29 @@ public partial class Model
     /// <summary>Each output's weight in the training loss (Keras <c>loss_weights</c>), or null for 1 each.</summary>
     public IReadOnlyList<double>? LossWeights { get; private set; }
 
+    /// <summary>The metrics of each output when compiled with a list per output, else null (every output uses <see cref="Metrics"/>).</summary>
+    public IReadOnlyList<IReadOnlyList<Metric>>? OutputMetrics { get; private set; }
+
+    /// <summary>The metrics that measure output <paramref name="o"/>.</summary>
+    private IReadOnlyList<Metric> MetricsOf(int o) => OutputMetrics?[o] ?? Metrics;
+
     private void SetMetrics(Metric[] metrics)
     {
+        Metrics = CheckedMetrics(metrics, null);
+        OutputMetrics = null;
+    }
+
+    /// <summary>The metrics as an array, refusing a null or a name used twice (which would give two History entries one key).</summary>
+    private Metric[] CheckedMetrics(IReadOnlyList<Metric> metrics, string? output)
+    {
         var names = new HashSet<string> { "loss" };
+        string of = output is null ? "" : $" for output '{output}'";
         foreach (var m in metrics)
-            if (!names.Add(m.Name)) throw new ArgumentException($"{Name}: metric name '{m.Name}' is used twice.", nameof(metrics));
-        Metrics = metrics.ToArray();
+        {
+            if (m is null) throw new ArgumentException($"{Name}: a metric{of} is null.", nameof(metrics));
+            if (!names.Add(m.Name)) throw new ArgumentException($"{Name}: metric name '{m.Name}' is used twice{of}.", nameof(metrics));
+        }
+        return metrics.ToArray();
     }
 
     /// <summary>All weights in Keras order (layer by layer).</summary>
@@ -360,7 +421,7 @@ public partial class Model
         using var read = _access.Read(nameof(Call));
         using var statefulCall = EnterStatefulCall(nameof(Call));
         RequireOneInputAndOutput();
-        if (!IsBuilt) Build(_layers.Count > 0 ? _layers[0].DeclaredInputShape ?? DataShape(x) : DataShape(x), x.DType);
+        if (!IsBuilt) Build((_layers.Count > 0 ? _layers[0].DeclaredInputShape : null) ?? Layer.WithoutBatch(x.Shape), x.DType);
         return RunLayers(x, training);
     }
 
@@ -393,13 +454,6 @@ public partial class Model
 
     private void ReleaseWorkers() => Volatile.Write(ref _workersBusy, 0);
 
-    private static int?[] DataShape(Tensor x)
-    {
-        var s = new int?[x.Rank - 1];
-        for (int i = 1; i < x.Rank; i++) s[i - 1] = x.Shape[i];
-        return s;
-    }
-
 
     /// <summary>
     /// A Keras-style table of layers, output shapes and parameter counts; a functional model's table also has Keras's
@@ -419,7 +473,7 @@ public partial class Model
         {
             var l = _layers[i];
             if (l is InputLayer) continue;   // as Keras: the input layer is not a row of a Sequential summary
-            string shape = "(None, " + string.Join(", ", _slotShapes[i + 1].Select(d => d?.ToString() ?? "None")) + ")";
+            string shape = BatchShape(_slotShapes[i + 1]);
             string name = $"{l.Name} ({l.GetType().Name})";
             sb.AppendLine(CultureInfo.InvariantCulture, $" {name,-27} {shape,-25} {l.CountParams().ToString("N0", CultureInfo.InvariantCulture),-10}");
             sb.AppendLine(i == _layers.Count - 1 ? dline : "");

@@ -210,7 +210,7 @@ public static class OnnxExporter
                 continue;
             }
             if (node.InputSlots.Any(s => masks[s] is not null))
-                throw new NotSupportedException($"ONNX export: a mask reaches layer '{path}', called on {node.InputSlots.Length} inputs; masks are carried through single-input calls only.");
+                throw new NotSupportedException($"ONNX export: a mask reaches layer '{path}', called on {node.InputSlots.Length} inputs; the exporter carries masks through single-input calls only (the model runs such masks in Rnnx).");
             var outs = node.Layer.ExportOnnxMany(g, node.InputSlots.Select(s => names[s]).ToArray(), node.InputSlots.Select(s => shapes[s]).ToArray(), path);
             for (int i = 0; i < node.OutputCount; i++) names[node.FirstOutputSlot + i] = outs[i];
         }

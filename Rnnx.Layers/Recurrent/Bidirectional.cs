@@ -181,22 +181,63 @@ public sealed class Bidirectional : Layer
     }
 
     /// <summary>The merged output (with <see cref="ReturnState"/>, without the states, as <see cref="RNN"/>'s single-output call).</summary>
-    protected override Tensor Forward(Tensor input, bool training)
+    protected override Tensor Forward(Tensor input, bool training) => Forward(input, null, training);
+
+    /// <summary>
+    /// Takes a mask as Keras's Bidirectional (keras/src/layers/rnn/bidirectional.py, call: <c>forward_layer(sequences,
+    /// mask=mask)</c> and <c>backward_layer(sequences, mask=mask)</c>): both directions skip the masked steps, the
+    /// backward one reading the sequence and its mask from the end, fused for the built-in cells.
+    /// </summary>
+    public override bool SupportsMasking => true;
+
+    /// <inheritdoc />
+    protected override Tensor Forward(Tensor input, Tensor mask, bool training) => Forward(input, (Tensor?)mask, training);
+
+    private Tensor Forward(Tensor input, Tensor? mask, bool training)
     {
         RequireMergeMode();
-        RunBoth(input, default, training, default, default, out var y, out var yr);
+        RunBoth(input, default, training, default, default, out var y, out var yr, mask);
         return Merge(y, yr);
     }
 
-    /// <summary>Runs on [sequence, initial states...] and writes every output in <see cref="Run"/>'s order.</summary>
-    protected override void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training)
+    /// <summary>
+    /// The output's mask as Keras's Bidirectional.compute_mask: the input mask when the sequences are returned, none
+    /// otherwise; a null merge mode gives it to both outputs, and the states have none.
+    /// </summary>
+    public override Tensor? ComputeMask(Tensor input, Tensor? mask)
     {
+        base.ComputeMask(input, mask);
+        return ReturnSequences ? mask : null;
+    }
+
+    /// <inheritdoc cref="ComputeMask"/>
+    public override void ComputeMasks(ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor?> masks, Span<Tensor?> outputMasks)
+    {
+        if (inputs.Length == 1 && OutputCount == 1 || masks.Length != inputs.Length || outputMasks.Length != OutputCount)
+        {
+            base.ComputeMasks(inputs, masks, outputMasks);
+            return;
+        }
+        ForwardLayer.RequireSequenceMaskOnly(inputs, masks);
+        outputMasks.Clear();
+        int main = MergeMode is null ? 2 : 1;
+        for (int i = 0; i < main; i++) outputMasks[i] = ComputeMask(inputs[0], masks[0]);
+    }
+
+    /// <summary>Runs on [sequence, initial states...] and writes every output in <see cref="Run"/>'s order.</summary>
+    protected override void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training) => ForwardMany(inputs, outputs, training, default);
+
+    /// <summary>As without masks, both directions taking the sequence's mask (an initial state takes none).</summary>
+    protected override void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training, ReadOnlySpan<Tensor?> masks)
+    {
+        if (!masks.IsEmpty) ForwardLayer.RequireSequenceMaskOnly(inputs, masks);
+        var mask = masks.IsEmpty ? null : masks[0];
         int nf = ForwardLayer.Cell.StateSizes.Count, nb = BackwardLayer.Cell.StateSizes.Count, first = MergeMode is null ? 2 : 1;
         var init = inputs[1..];
         if (init.Length != 0 && init.Length != nf + nb)
             throw ShapeError($"expects {nf + nb} initial states ({nf} for '{ForwardLayer.Name}', then {nb} for '{BackwardLayer.Name}'), got {init.Length}.");
         RunBoth(inputs[0], init, training, ReturnState ? outputs.Slice(first, nf) : default, ReturnState ? outputs.Slice(first + nf, nb) : default,
-            out var y, out var yr);
+            out var y, out var yr, mask);
         if (MergeMode is null)
         {
             outputs[0] = y;
@@ -207,12 +248,12 @@ public sealed class Bidirectional : Layer
 
     /// <summary>Both directions (fused for the built-in cells), the backward sequence flipped back into time order.</summary>
     private void RunBoth(Tensor input, ReadOnlySpan<Tensor> initialState, bool training, Span<Tensor> forwardStates, Span<Tensor> backwardStates,
-        out Tensor y, out Tensor yr)
+        out Tensor y, out Tensor yr, Tensor? mask)
     {
         if (input.Rank != 3) throw ShapeError($"expects input (batch, time, features), got {input.Shape}.");
         int nf = ForwardLayer.Cell.StateSizes.Count;
-        y = ForwardLayer.RunCore(input, initialState.IsEmpty ? default : initialState[..nf], training, forwardStates);
-        yr = BackwardLayer.RunCore(input, initialState.IsEmpty ? default : initialState[nf..], training, backwardStates);
+        y = ForwardLayer.RunCore(input, initialState.IsEmpty ? default : initialState[..nf], training, forwardStates, mask);
+        yr = BackwardLayer.RunCore(input, initialState.IsEmpty ? default : initialState[nf..], training, backwardStates, mask);
         if (ReturnSequences) yr = Tensor.Flip(yr, 1);
     }
 
@@ -260,6 +301,14 @@ public sealed class Bidirectional : Layer
             throw new NotSupportedException($"ONNX export: Bidirectional layer '{path}' has 2 outputs (merge mode null) and no merged one; " +
                 "export a model with a merge mode (\"concat\", \"sum\", \"mul\", \"ave\"), or use it in a functional model, or run the model in Rnnx.");
         return ExportOnnxCore(graph, input, inputShape, [], path, returnStates: false)[0];
+    }
+
+    /// <summary>A masked Bidirectional is refused: ONNX's reverse direction with <c>sequence_lens</c> is not exported yet.</summary>
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path, string? mask)
+    {
+        if (mask is not null)
+            throw new NotSupportedException($"ONNX export: a mask reaches Bidirectional layer '{path}'; masked Bidirectional layers are not exported (run the model in Rnnx, or export a model without Masking/Embedding(maskZero)).");
+        return ExportOnnx(graph, input, inputShape, path);
     }
 
     /// <summary>[x, initial states...] → every output in <see cref="Run"/>'s order: ONNX's initial_h/initial_c and Y_h/Y_c, both directions stacked.</summary>

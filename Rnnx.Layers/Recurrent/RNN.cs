@@ -111,6 +111,37 @@ public partial class RNN : Layer
     protected override void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training) =>
         outputs[0] = RunCore(inputs[0], inputs[1..], training, ReturnState ? outputs[1..] : default, null);
 
+    /// <summary>With a mask on the sequence: the masked run, with initial states and final states as without a mask.</summary>
+    protected override void ForwardMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training, ReadOnlySpan<Tensor?> masks)
+    {
+        RequireSequenceMaskOnly(inputs, masks);
+        outputs[0] = RunCore(inputs[0], inputs[1..], training, ReturnState ? outputs[1..] : default, masks[0]);
+    }
+
+    /// <summary>
+    /// The output's mask as with one input (the sequence's mask with return_sequences, else none); the final states
+    /// have none (Keras's RNN.compute_mask gives None for each state).
+    /// </summary>
+    public override void ComputeMasks(ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor?> masks, Span<Tensor?> outputMasks)
+    {
+        if (inputs.Length == 1 && OutputCount == 1 || masks.Length != inputs.Length || outputMasks.Length != OutputCount)
+        {
+            base.ComputeMasks(inputs, masks, outputMasks);
+            return;
+        }
+        RequireSequenceMaskOnly(inputs, masks);
+        outputMasks.Clear();
+        outputMasks[0] = ComputeMask(inputs[0], masks[0]);
+    }
+
+    /// <summary>A mask belongs to the sequence (the first input); an initial state is not masked.</summary>
+    internal void RequireSequenceMaskOnly(ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor?> masks)
+    {
+        for (int i = 1; i < masks.Length; i++)
+            if (masks[i] is Tensor m)
+                throw new ArgumentException($"{Name}: initial state {i - 1} {inputs[i].Shape} comes with a mask {m.Shape}; only the sequence (the first input) takes a mask.");
+    }
+
     private void CheckStateShapes(IReadOnlyList<int?[]> inputShapes)
     {
         int ns = Cell.StateSizes.Count, given = inputShapes.Count - 1;
@@ -175,9 +206,10 @@ public partial class RNN : Layer
         var dropoutCell = training ? Cell as IDropoutCell : null;
         var masks = dropoutCell is null ? default : DropoutMasks(dropoutCell, batch, features, input.DType);
 
-        // The fused ops take a step mask or dropout masks; both at once (training with dropout on masked sequences), or a
-        // mask the cell's fused op cannot take, run the step loop.
-        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse && !(mask is not null && (masks.Any || !fused.CanFuseMask)))
+        // The fused ops take a step mask or dropout masks in the op; both at once (training with recurrent or per-gate
+        // dropout on masked sequences), or a mask the cell's fused op cannot take, run the step loop. Input dropout
+        // alone is x ⊙ m before the op, so it runs fused with a step mask too.
+        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse && !(mask is not null && (masks.EnterTheOp || !fused.CanFuseMask)))
         {
             var fusedOutput = fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finals.Length == ns ? finals : default, masks, mask);
             if (Stateful) StoreStates(statefulOffset, finals);

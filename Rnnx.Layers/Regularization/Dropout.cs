@@ -44,6 +44,12 @@ public class Dropout : Layer
     /// <summary>The layer's own seed, or null to draw from the model's.</summary>
     public int? Seed { get; }
 
+    /// <summary>
+    /// True: the noise acts element by element, so a mask passes through unchanged (Keras sets <c>supports_masking</c>,
+    /// keras/src/layers/regularization/dropout.py); masked steps get noise too, as in Keras.
+    /// </summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     public override int?[] ComputeOutputShape(int?[] inputShape) => inputShape;
 

@@ -8,8 +8,10 @@ namespace Rnnx.Layers;
 /// <see cref="CounterRandom"/>, so the noise of a row depends on (seed, layer, step, row, element) only: the same with 1,
 /// 2 or 4 threads and with any number of shards. <see cref="Models.Sequential"/>'s <c>Fit</c> and <c>TrainOnBatch</c>
 /// enter one per shard (seed: the model's <c>Seed</c>; step: the optimizer's iteration count; first row: the shard's
-/// first position in the epoch's sample order). A call with <c>training: true</c> outside any context draws as if with
-/// seed 0, first row 0 and a per-layer call counter as the step (fresh noise every call, as Keras).
+/// first position in the epoch's sample order). A layer called several times in one context (a shared layer) draws
+/// fresh noise at every call, as Keras's seed generator does: its first draw keeps the key above, the n-th adds n to it.
+/// A call with <c>training: true</c> outside any context draws as if with seed 0, first row 0 and a per-layer call
+/// counter as the step (fresh noise every call, as Keras).
 /// </summary>
 /// <param name="Seed">The model's seed.</param>
 /// <param name="Step">The training step (a fresh draw every step).</param>
@@ -17,6 +19,9 @@ namespace Rnnx.Layers;
 public readonly record struct TrainingContext(long Seed, long Step, long FirstRow)
 {
     [ThreadStatic] private static TrainingContext? t_current;
+
+    /// <summary>The (layer, part) of every draw made in this thread's current context, in order (cleared on entering and leaving one).</summary>
+    [ThreadStatic] private static List<(Layer Layer, ulong Part)>? t_draws;
 
     /// <summary>The context of this thread, or null outside any.</summary>
     public static TrainingContext? Current => t_current;
@@ -26,6 +31,7 @@ public readonly record struct TrainingContext(long Seed, long Step, long FirstRo
     {
         var previous = t_current;
         t_current = context;
+        t_draws?.Clear();
         return new Scope(previous);
     }
 
@@ -37,28 +43,47 @@ public readonly record struct TrainingContext(long Seed, long Step, long FirstRo
         internal Scope(TrainingContext? previous) => _previous = previous;
 
         /// <summary>Restores the previous context.</summary>
-        public void Dispose() => t_current = _previous;
+        public void Dispose()
+        {
+            t_current = _previous;
+            t_draws?.Clear();
+        }
     }
 
     /// <summary>
     /// The noise key of one random draw of <paramref name="layer"/>: its stream from <paramref name="seed"/> (Keras's
     /// layer <c>seed</c>) when given, else from the context's seed and the layer's name; <paramref name="part"/>
-    /// tells apart the masks of one layer (input, recurrent, per gate).
+    /// tells apart the masks of one layer (input, recurrent, per gate). In a context, the n-th draw of the same
+    /// (layer, part) there (n ≥ 1: a shared layer's later calls) gets its own stream.
     /// </summary>
     internal static NoiseKey KeyFor(Layer layer, int? seed, ulong part, ref long callsOutsideContext)
     {
         long baseSeed = 0, step, firstRow = 0;
+        int call = 0;
         if (t_current is { } c)
         {
             baseSeed = c.Seed;
             step = c.Step;
             firstRow = c.FirstRow;
+            call = EarlierDraws(layer, part);
         }
         else step = Interlocked.Increment(ref callsOutsideContext) - 1;
         ulong stream = seed is int s
             ? CounterRandom.Stream(s, 0x5EED, part)
             : CounterRandom.Stream(baseSeed, CounterRandom.StableHash(layer.Name), part);
+        if (call > 0) stream = CounterRandom.Stream(unchecked((long)stream), 0xCA11, (ulong)call);
         return new NoiseKey(stream, step, firstRow);
+    }
+
+    /// <summary>How many draws of (layer, part) this context has made before this one; records this one.</summary>
+    private static int EarlierDraws(Layer layer, ulong part)
+    {
+        var draws = t_draws ??= [];
+        int earlier = 0;
+        foreach (var (l, p) in draws)
+            if (ReferenceEquals(l, layer) && p == part) earlier++;
+        draws.Add((layer, part));
+        return earlier;
     }
 
     /// <summary>Refuses a rate outside [0, 1), naming the layer and the argument.</summary>

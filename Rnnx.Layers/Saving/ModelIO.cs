@@ -131,6 +131,9 @@ public static partial class ModelIO
                     if (l.FromLogits || l.LabelSmoothing != 0) o["loss_config"] = LossConfig(l);
                     return (JsonNode?)o;
                 }).ToArray());
+            if (model.OutputMetrics is { } outputMetrics)
+                compile["output_metrics"] = new JsonArray(outputMetrics.Select(list =>
+                    (JsonNode?)new JsonArray(list.Select(m => (JsonNode?)JsonValue.Create(m.Name)).ToArray())).ToArray());
             if (model.LossWeights is { } lossWeights)
                 compile["loss_weights"] = new JsonArray(lossWeights.Select(w => (JsonNode?)JsonValue.Create(w)).ToArray());
             if (optimizer is ICheckpointableOptimizer opt)
@@ -283,6 +286,7 @@ public static partial class ModelIO
             Loss[]? outputLosses = null;
             double[]? lossWeights = null;
             Metric[] metrics = [];
+            Metric[][]? outputMetrics = null;
             var compileJson = compile ? ReadCompileJson(file, options) : null;
             if (compileJson is not null)
             {
@@ -291,11 +295,15 @@ public static partial class ModelIO
                     ?? throw new ModelFormatException($"the loss '{lossName}' is unknown; register it with LayerRegistry.RegisterLoss or load with compile: false");
                 loss = WithSavedOptions(loss, compileJson);
                 (outputLosses, lossWeights) = ReadOutputLosses(compileJson);
-                metrics = (compileJson["metrics"] as JsonArray ?? throw new ModelFormatException("compile: 'metrics' is not an array"))
-                    .Select(n => n is JsonValue v && v.TryGetValue(out string? s) && s is not null
-                        ? LayerRegistry.FindMetric(s) ?? throw new ModelFormatException($"the metric '{s}' is unknown; register it with LayerRegistry.RegisterMetric or load with compile: false")
-                        : throw new ModelFormatException("compile: a metric name is not a string"))
-                    .ToArray();
+                metrics = ReadMetrics(compileJson["metrics"], "compile.metrics");
+                if (compileJson.TryGetPropertyValue("output_metrics", out var outputMetricsNode))
+                {
+                    var lists = outputMetricsNode as JsonArray ?? throw new ModelFormatException("compile: 'output_metrics' is not an array");
+                    int outputs = Math.Max(1, model.Outputs.Count);
+                    if (outputLosses is null || lists.Count != outputs)
+                        throw new ModelFormatException($"compile: 'output_metrics' needs 'output_losses' and one list per output ({outputs}), got {lists.Count}");
+                    outputMetrics = lists.Select((n, o) => ReadMetrics(n, $"compile.output_metrics[{o}]")).ToArray();
+                }
                 var optJson = compileJson["optimizer"] as JsonObject ?? throw new ModelFormatException("compile: 'optimizer' is missing or not an object");
                 var stateJson = OptimizerStateJson(compileJson);
                 double lr = stateJson is null ? 0.001 : OptimizerSerializer.D(stateJson, "learning_rate");
@@ -316,7 +324,8 @@ public static partial class ModelIO
             setStates();
             if (optimizer is not null)
             {
-                if (outputLosses is not null) model.Compile(optimizer, outputLosses, lossWeights, metrics);
+                if (outputMetrics is not null) model.Compile(optimizer, outputLosses!, lossWeights, outputMetrics);
+                else if (outputLosses is not null) model.Compile(optimizer, outputLosses, lossWeights, metrics);
                 else model.Compile(optimizer, loss, metrics);
                 if (state is not null)
                 {
@@ -364,6 +373,14 @@ public static partial class ModelIO
                 throw new ModelFormatException($"tensor '{t.Name}' is not a weight of the model (an extra tensor); the model's weights are {string.Join(", ", expected)}", offset: file.FileOffset(t));
         return pairs;
     }
+
+    /// <summary>A JSON array of metric names as registered metrics; <paramref name="where"/> names it in errors.</summary>
+    private static Metric[] ReadMetrics(JsonNode? node, string where) =>
+        (node as JsonArray ?? throw new ModelFormatException($"{where} is not an array"))
+            .Select(n => n is JsonValue v && v.TryGetValue(out string? s) && s is not null
+                ? LayerRegistry.FindMetric(s) ?? throw new ModelFormatException($"the metric '{s}' is unknown; register it with LayerRegistry.RegisterMetric or load with compile: false")
+                : throw new ModelFormatException($"{where}: a metric name is not a string"))
+            .ToArray();
 
     private static JsonObject LossConfig(Loss loss) => new() { ["from_logits"] = loss.FromLogits, ["label_smoothing"] = loss.LabelSmoothing };
 
@@ -418,7 +435,7 @@ public static partial class ModelIO
     {
         if (!file.Metadata.TryGetValue(CompileKey, out var text)) return null;
         var compile = GuardedJson.ParseObject(text, "the compile settings", options.MaxJsonDepth);
-        CheckKeys(compile, "compile", "loss", "loss_config", "output_losses", "loss_weights", "metrics", "optimizer", "optimizer_state");
+        CheckKeys(compile, "compile", "loss", "loss_config", "output_losses", "loss_weights", "metrics", "output_metrics", "optimizer", "optimizer_state");
         return compile;
     }
 

@@ -57,6 +57,8 @@ public class ScalingBenchmarkTests
     [TestCase("--grid", "huge")]
     [TestCase("--only", "transformer")]
     [TestCase("--bogus", "1")]
+    [TestCase("--repeat", "0")]
+    [TestCase("--repeat", "x")]
     public void BadArguments_AreRefusedWithExitCode2(string option, string value)
     {
         var err = new StringWriter();
@@ -71,5 +73,40 @@ public class ScalingBenchmarkTests
             Console.SetError(saved);
         }
         Assert.That(err.ToString(), Does.Contain("usage: scaling"));
+    }
+
+    [Test]
+    public void MedianOf_Passes_TakesEachFiguresMedianAndSumsTheRuns()
+    {
+        ScalingResult Pass(double step, double p1, double p256, double alloc, double loss) =>
+            new("wavenet u4 t12 b4", "wavenet", 4, 12, 4, 1, 100, step, p1, p256, 10, 11, 12, alloc, 0, 1, loss);
+        var m = ScalingGrid.MedianOf([Pass(3, 1, 9, 0, 0.5), Pass(1, 2, 7, 4, 0.4), Pass(2, 30, 8, 2, 0.3)]);
+        Assert.That((m.StepMs, m.Predict1Ms, m.Predict256Ms), Is.EqualTo((2.0, 2.0, 8.0)));
+        Assert.That((m.StepRuns, m.Predict1Runs, m.Predict256Runs), Is.EqualTo((30, 33, 36)));
+        Assert.That((m.StepAllocKb, m.Predict1AllocKb, m.Predict256AllocKb), Is.EqualTo(((double?)2.0, (double?)0.0, (double?)1.0)));
+        Assert.That(m.FinalLoss, Is.EqualTo(0.3), "the last pass's loss");
+        Assert.That(ScalingGrid.Median([4.0, 1.0, 3.0, 2.0]), Is.EqualTo(2.5));
+        var other = Pass(1, 1, 1, 0, 0) with { Name = "lstm2 u8 t6 b4" };
+        Assert.Throws<ArgumentException>(() => ScalingGrid.MedianOf([Pass(1, 1, 1, 0, 0), other]));
+        Assert.Throws<ArgumentException>(() => ScalingGrid.MedianOf([]));
+    }
+
+    [Test]
+    public void WriteAtomically_ReplacesTheFileAndLeavesNoTemporary()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "rnnx-scaling-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string file = Path.Combine(dir, "r.json");
+            ScalingGrid.WriteAtomically(file, "{\"a\": 1}");
+            ScalingGrid.WriteAtomically(file, "{\"b\": 2}");
+            Assert.That(File.ReadAllText(file), Is.EqualTo("{\"b\": 2}"));
+            Assert.That(Directory.GetFiles(dir).Select(Path.GetFileName), Is.EqualTo(new[] { "r.json" }), "no temporary file left");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }

@@ -181,4 +181,98 @@ public class Conv1DKernelsTests
             Assert.That(alone, Is.EqualTo(all.AsSpan(b * lout, lout).ToArray()), $"sample {b} of {batch + 1}");
         }
     }
+
+    /// <summary>
+    /// Channel counts of the scaling grid's models (64, 128) and ragged ones around the packed panels' width (32, 40, 70:
+    /// the last panel takes the remainder), against the reference, on every padding and with stride and dilation.
+    /// </summary>
+    [Test]
+    public void WideChannels([Values] Conv1DPadding padding, [Values] Precision p)
+    {
+        var rng = new System.Random(11 + (int)padding);
+        foreach (var (cin, cout) in new[] { (64, 64), (32, 40), (70, 33), (1, 128), (128, 10), (40, 70) })
+        foreach (var (l, k, s, d) in new[] { (37, 2, 1, 4), (21, 3, 2, 1) })
+        {
+            var g = Conv1DGeometry.Create(l, k, s, d, padding);
+            if (p == Precision.Float)
+                CheckAll<float>(rng, 3, cin, cout, g);
+            else
+                CheckAll<double>(rng, 3, cin, cout, g);
+        }
+    }
+
+    /// <summary>
+    /// Reductions longer than the weight gradient's cache budget (cut into batch blocks, and a series longer than the
+    /// budget cut into row runs), and enough rows that the forward and input-gradient passes run in row blocks.
+    /// </summary>
+    [Test]
+    public void LongSeries([Values(1, 3)] int batch, [Values(600, 1400)] int l, [Values] Precision p)
+    {
+        var rng = new System.Random(batch * 7 + l);
+        var g = Conv1DGeometry.Create(l, 2, 1, 4, Conv1DPadding.Causal);
+        if (p == Precision.Float)
+            CheckAll<float>(rng, batch, 16, 64, g);
+        else
+            CheckAll<double>(rng, batch, 16, 64, g);
+    }
+
+    /// <summary>
+    /// The packed panels and row blocks change only the memory layout: with every row interior ('valid') and a reduction
+    /// within one k block, the convolution equals, bit for bit, the engine's plain GEMM of the unfolded input (row j:
+    /// the K taps' input rows side by side) by the kernel as a (K*cin x cout) matrix.
+    /// </summary>
+    [Test]
+    public void Forward_EqualsTheGemmOfTheUnfoldedInputBitForBit([Values(1, 3)] int dilation, [Values(32, 64, 70)] int cout,
+        [Values] Precision p)
+    {
+        if (p == Precision.Float)
+            ForwardEqualsUnfoldedGemm<float>(dilation, cout);
+        else
+            ForwardEqualsUnfoldedGemm<double>(dilation, cout);
+    }
+
+    private static void ForwardEqualsUnfoldedGemm<T>(int dilation, int cout) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new System.Random(dilation * 100 + cout);
+        // two series of 700 rows: longer than one row block, so also cut into row runs
+        const int batch = 2, l = 700, cin = 64, kk = 2;
+        var g = Conv1DGeometry.Create(l, kk, 1, dilation, Conv1DPadding.Valid);
+        int lout = g.OutputLength;
+        T[] x = Random<T>(rng, batch * l * cin), w = Random<T>(rng, kk * cin * cout);
+        T[] unfolded = new T[batch * lout * kk * cin];
+        for (int b = 0; b < batch; b++)
+        for (int j = 0; j < lout; j++)
+        for (int i = 0; i < kk; i++)
+            x.AsSpan((b * l + j + i * dilation) * cin, cin).CopyTo(unfolded.AsSpan(((b * lout + j) * kk + i) * cin, cin));
+        T[] expected = new T[batch * lout * cout], actual = new T[expected.Length];
+        MatMulKernels.Gemm<T>(false, false, batch * lout, cout, kk * cin, unfolded, kk * cin, w, cout, expected, cout, false);
+        Conv1DKernels.Forward<T>(x, w, actual, batch, cin, cout, g);
+        int first = FirstDifference(actual, expected);
+        Assert.That(first, Is.EqualTo(-1), first < 0 ? "" : $"element {first}: {actual[first]} != {expected[first]}");
+    }
+
+    private static int FirstDifference<T>(T[] a, T[] b) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < a.Length; i++)
+            if (!a[i].Equals(b[i]))
+                return i;
+        return -1;
+    }
+
+    [Test]
+    public void WideChannels_DoNotAllocateAfterWarmup()
+    {
+        var rng = new System.Random(5);
+        var g = Conv1DGeometry.Create(200, 2, 1, 4, Conv1DPadding.Causal);
+        const int batch = 8, c = 64;
+        float[] x = Random<float>(rng, batch * 200 * c), w = Random<float>(rng, 2 * c * c), y = new float[x.Length];
+        float[] dx = new float[x.Length], dw = new float[w.Length];
+        void Step()
+        {
+            Conv1DKernels.Forward<float>(x, w, y, batch, c, c, g);
+            Conv1DKernels.BackwardInput<float>(y, w, dx, batch, c, c, g);
+            Conv1DKernels.BackwardWeight<float>(x, y, dw, batch, c, c, g);
+        }
+        Assert.That(SteadyStateAllocation.BytesPerRun(Step, warmUps: 1, measured: 3), Is.All.EqualTo(0));
+    }
 }

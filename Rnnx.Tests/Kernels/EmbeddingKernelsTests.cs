@@ -65,4 +65,33 @@ public class EmbeddingKernelsTests
             Assert.That(Row0(2), Is.Not.EqualTo(new double[2]));
         }
     }
+
+    /// <summary>Gather, Scatter and ClearRows move runs of consecutive rows as blocks: the same as row by row.</summary>
+    [Test]
+    public void PackedRowMoves_EqualRowByRow([Values(1, 2, 3)] int width, [Values(false, true)] bool strided)
+    {
+        int ld = strided ? width + 2 : width;
+        const int batch = 9;
+        var src = Enumerable.Range(0, batch * ld).Select(i => 1.0 + i).ToArray();
+        // Runs of several lengths, a lone row, rows out of order and a run that ends the batch.
+        int[][] rowSets = [[0, 1, 2, 5, 7, 8], [3], [4, 2, 3, 0], [], [0, 1, 2, 3, 4, 5, 6, 7, 8], [6, 7, 8, 1]];
+        foreach (var rows in rowSets)
+        {
+            var got = new double[rows.Length * width];
+            PackedStepKernels.Gather<double>(src, ld, rows, width, got);
+            var want = rows.SelectMany(b => src.AsSpan(b * ld, width).ToArray()).ToArray();
+            Assert.That(got, Is.EqualTo(want), $"gather [{string.Join(",", rows)}]");
+
+            var packed = Enumerable.Range(0, rows.Length * width).Select(i => -1.0 - i).ToArray();
+            var dst = (double[])src.Clone();
+            PackedStepKernels.Scatter<double>(packed, rows, width, dst, ld);
+            var wantDst = (double[])src.Clone();
+            for (int i = 0; i < rows.Length; i++) packed.AsSpan(i * width, width).CopyTo(wantDst.AsSpan(rows[i] * ld, width));
+            Assert.That(dst, Is.EqualTo(wantDst), $"scatter [{string.Join(",", rows)}]");
+
+            PackedStepKernels.ClearRows<double>(rows, width, dst, ld);
+            foreach (int b in rows) wantDst.AsSpan(b * ld, width).Clear();
+            Assert.That(dst, Is.EqualTo(wantDst), $"clear [{string.Join(",", rows)}]");
+        }
+    }
 }

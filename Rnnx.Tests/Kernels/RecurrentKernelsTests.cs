@@ -260,4 +260,33 @@ public class RecurrentKernelsTests
             Same(dn, dnR, $"gates dhNext u={u}");
         }
     }
+
+    [Test]
+    public void DropoutMaskRowsMatchTheReference([Values(false, true)] bool useDouble, [Values(1, 3)] int rowsPerMask)
+    {
+        if (useDouble) MaskRows<double>(rowsPerMask); else MaskRows<float>(rowsPerMask);
+    }
+
+    private static void MaskRows<T>(int rowsPerMask) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int rows = 6, gates = 4;
+        foreach (int u in Units.Append(37))
+        {
+            // rows strided wider than u (a step's rows of the (b, t) layout), masks as (rows / rowsPerMask, gates, u)
+            // read at gate 2, the destination strided as the gate block of a (rows, gates·u) matrix
+            int ld = 3 * u + 1, ldd = gates * u, maskLd = gates * u;
+            var src = Rand<T>(50 + u, rows * ld);
+            var masks = Rand<T>(51 + u, (rows / rowsPerMask + 1) * maskLd);
+            var gate = masks.AsSpan(2 * u);
+            T[] dst = Rand<T>(52 + u, rows * ldd), dstR = dst.ToArray();
+            MaskedRowKernels.Multiply<T>(src, ld, rows, u, gate, maskLd, rowsPerMask, dst, ldd);
+            ReferenceRecurrent.MaskedMultiply<T>(src, ld, rows, u, gate, maskLd, rowsPerMask, dstR, ldd);
+            Same(dst, dstR, $"multiply u={u}");
+
+            T[] acc = Rand<T>(53 + u, rows * ld), accR = acc.ToArray();
+            MaskedRowKernels.AddMultiplied<T>(dst, rows, u, gate, maskLd, rowsPerMask, acc, ld, ldd);
+            ReferenceRecurrent.MaskedAddMultiplied<T>(dst, ldd, rows, u, gate, maskLd, rowsPerMask, accR, ld);
+            Same(acc, accR, $"add multiplied u={u}");
+        }
+    }
 }

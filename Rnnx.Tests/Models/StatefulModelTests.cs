@@ -41,6 +41,35 @@ public sealed class StatefulModelTests
         Assert.That(m.Layers.OfType<RNN>().Select(l => l.BatchSize), Is.All.EqualTo(4));
     }
 
+    /// <summary>
+    /// Keras prints a fixed batch size in the shape column (keras/src/utils/summary_utils.py format_shape prints the
+    /// output's full shape, whose batch axis is the Input's batch_size): "(4, None, 5)" rather than "(None, None, 5)".
+    /// </summary>
+    [Test]
+    public void SummaryShowsTheFixedBatchSize()
+    {
+        var m = Stateful(4);
+        m.Build();
+        var text = m.Summary();
+        Assert.That(text, Does.Contain("(4, None, 5)").And.Contain("(4, 4)").And.Contain("(4, 1)"));
+        Assert.That(text, Does.Not.Contain("(None,"));
+
+        // A stateful layer given the batch size itself, after a plain first layer.
+        var own = new Sequential([new InputLayer([null, 1]), new LSTM(5, stateful: true, batchSize: 3), new Dense(1)]);
+        own.Build();
+        Assert.That(own.Summary(), Does.Contain("(3, 5)").And.Contain("(3, 1)"));
+
+        var input = new Input([null, 1], batchSize: 2, name: "series");
+        var f = new Model(input, new Dense(1, name: "head").Apply(new LSTM(5, stateful: true).Apply(input)));
+        f.Build();
+        var functional = f.Summary();
+        Assert.That(functional, Does.Contain("[(2, None, 1)]").And.Contain("(2, 5)").And.Contain("(2, 1)"));
+
+        var plain = Plain();
+        plain.Build();
+        Assert.That(plain.Summary(), Does.Contain("(None, None, 5)"), "no fixed batch: None");
+    }
+
     [Test]
     public void PredictingInChunksEqualsPredictingTheWholeSeries()
     {
@@ -261,6 +290,46 @@ public sealed class StatefulModelTests
         using var results = session.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("input", input)]);
         var actual = results.Single(r => r.Name == "output").AsTensor<float>().ToArray();
         Assert.That(actual, Is.EqualTo(expected).Within(1e-5));
+    }
+
+    /// <summary>
+    /// docs/saving-and-deploying.md's recipe for carrying states in ONNX Runtime: a functional twin whose initial states
+    /// are inputs and whose final states are outputs (returnState), fed back call after call, gives the stateful model's
+    /// predictions chunk after chunk.
+    /// </summary>
+    [Test]
+    public void OnnxTwinWithStatesAsInputsAndOutputsCarriesThemLikeTheStatefulModel()
+    {
+        const int batch = 3;
+        var stateful = new Sequential([new InputLayer([null, 1], batchSize: batch), new LSTM(5, stateful: true), new Dense(1)], seed: 11);
+        stateful.Build();
+        var x = new Input([null, 1], name: "x");
+        var h0 = new Input([5], name: "h0");
+        var c0 = new Input([5], name: "c0");
+        var (last, h, c) = new LSTM(5, returnState: true, name: "lstm").ApplyMany(x, h0, c0);
+        var twin = new Model([x, h0, c0], [new Dense(1, name: "forecast").Apply(last), h, c]);
+        twin.Build();
+        twin.SetWeights(stateful.GetWeights());
+
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Rnnx.Onnx.OnnxExporter.Export(twin));
+        Assert.That(session.InputNames, Is.EqualTo(new[] { "x", "h0", "c0" }));
+        var (series, _) = Data(batch, 12);
+        var states = new[] { new float[batch * 5], new float[batch * 5] };   // zeros: the stateful model after ResetStates
+        foreach (var (from, to) in new[] { (0, 5), (5, 12) })
+        {
+            var chunk = Tensor.Slice(series, 1, from, to);
+            var expected = stateful.Predict(chunk, batchSize: batch).ToFloatArray();
+            var feeds = new[]
+            {
+                Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("x", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(chunk.ToFloatArray(), chunk.Shape.ToArray())),
+                Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("h0", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(states[0], [batch, 5])),
+                Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("c0", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(states[1], [batch, 5])),
+            };
+            using var results = session.Run(feeds);
+            var byName = results.ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
+            Assert.That(byName[session.OutputNames[0]], Is.EqualTo(expected).Within(1e-5), $"steps {from}..{to}");
+            states = [byName[session.OutputNames[1]], byName[session.OutputNames[2]]];
+        }
     }
 
     [Test]

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Numerics;
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using Rnnx.Simd;
+using static Rnnx.Kernels.RecurrentKernels;
 
 namespace Rnnx.Kernels;
 
@@ -8,42 +10,80 @@ namespace Rnnx.Kernels;
 /// Per-gate dropout masks on the rows of a recurrent op (spans and integers). A mask row is chosen by r / rowsPerMask
 /// (T for (b, t)-ordered rows, 1 for a step's batch rows); mask spans start at the gate's block and their rows are
 /// maskLd apart. Element-wise products only (each result is one correctly rounded multiply, or a multiply then an
-/// add, whatever the vector width), so the vectorized rows equal the scalar loop used for narrow rows.
+/// add, whatever the vector width), so every width equals the scalar twins in
+/// <see cref="Reference.ReferenceRecurrent"/>. The loops are inline (no call per row): a step's rows are a few dozen
+/// values wide and there are B·T of them per sequence.
 /// </summary>
 internal static class MaskedRowKernels
 {
-    /// <summary>Below this row width the scalar loop beats a vectorized call per row.</summary>
-    private const int VectorizedWidth = 8;
-
-    /// <summary>dst (rows × k, contiguous) = src (rows × k, leading dimension ld) ⊙ mask.</summary>
-    public static void Multiply<T>(ReadOnlySpan<T> src, int ld, int rows, int k, ReadOnlySpan<T> masks, int maskLd, int rowsPerMask, Span<T> dst)
+    /// <summary>dst (rows × k, leading dimension ldd, k when 0) = src (rows × k, leading dimension ld) ⊙ mask.</summary>
+    public static void Multiply<T>(ReadOnlySpan<T> src, int ld, int rows, int k, ReadOnlySpan<T> masks, int maskLd, int rowsPerMask, Span<T> dst, int ldd = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        Debug.Assert(rows == 0 || (src.Length >= (rows - 1) * ld + k && dst.Length >= rows * k));
+        if (ldd == 0) ldd = k;
+        Debug.Assert(rows == 0 || (src.Length >= (rows - 1) * ld + k && dst.Length >= (rows - 1) * ldd + k));
+        Debug.Assert(rows == 0 || masks.Length >= (rows - 1) / rowsPerMask * maskLd + k);
+        if (rows == 0 || k == 0) return;
+        if (typeof(T) == typeof(float))
+        {
+            var (j8, j4) = SplitFloat(k);
+            ref float s = ref FirstAs<T, float>(src);
+            ref float m = ref FirstAs<T, float>(masks);
+            ref float d = ref FirstAs<T, float>(dst);
+            Mul<float, Simd256<float>>(ref s, ld, rows, ref m, maskLd, rowsPerMask, ref d, ldd, 0, j8);
+            Mul<float, Simd128<float>>(ref s, ld, rows, ref m, maskLd, rowsPerMask, ref d, ldd, j8, j4);
+            Mul<float, Scalar<float>>(ref s, ld, rows, ref m, maskLd, rowsPerMask, ref d, ldd, j4, k);
+        }
+        else Mul<double, Scalar<double>>(ref FirstAs<T, double>(src), ld, rows, ref FirstAs<T, double>(masks), maskLd, rowsPerMask,
+            ref FirstAs<T, double>(dst), ldd, 0, k);
+    }
+
+    /// <summary>dst (rows × k, leading dimension ld) += src (rows × k, leading dimension lds, k when 0) ⊙ mask (a multiply, then an add).</summary>
+    public static void AddMultiplied<T>(ReadOnlySpan<T> src, int rows, int k, ReadOnlySpan<T> masks, int maskLd, int rowsPerMask, Span<T> dst, int ld, int lds = 0)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (lds == 0) lds = k;
+        Debug.Assert(rows == 0 || (dst.Length >= (rows - 1) * ld + k && src.Length >= (rows - 1) * lds + k));
+        Debug.Assert(rows == 0 || masks.Length >= (rows - 1) / rowsPerMask * maskLd + k);
+        if (rows == 0 || k == 0) return;
+        if (typeof(T) == typeof(float))
+        {
+            var (j8, j4) = SplitFloat(k);
+            ref float s = ref FirstAs<T, float>(src);
+            ref float m = ref FirstAs<T, float>(masks);
+            ref float d = ref FirstAs<T, float>(dst);
+            AddMul<float, Simd256<float>>(ref s, lds, rows, ref m, maskLd, rowsPerMask, ref d, ld, 0, j8);
+            AddMul<float, Simd128<float>>(ref s, lds, rows, ref m, maskLd, rowsPerMask, ref d, ld, j8, j4);
+            AddMul<float, Scalar<float>>(ref s, lds, rows, ref m, maskLd, rowsPerMask, ref d, ld, j4, k);
+        }
+        else AddMul<double, Scalar<double>>(ref FirstAs<T, double>(src), lds, rows, ref FirstAs<T, double>(masks), maskLd, rowsPerMask,
+            ref FirstAs<T, double>(dst), ld, 0, k);
+    }
+
+    private static void Mul<T, V>(ref T src, int ld, int rows, ref T masks, int maskLd, int rowsPerMask, ref T dst, int ldd, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdVector<V, T>
+    {
+        if (j0 >= j1) return;
         for (int r = 0; r < rows; r++)
         {
-            var m = masks.Slice(r / rowsPerMask * maskLd, k);
-            var s = src.Slice(r * ld, k);
-            var d = dst.Slice(r * k, k);
-            if (k >= VectorizedWidth) TensorPrimitives.Multiply(s, m, d);
-            else
-                for (int j = 0; j < k; j++) d[j] = s[j] * m[j];
+            ref T s = ref Unsafe.Add(ref src, (nint)r * ld);
+            ref T m = ref Unsafe.Add(ref masks, (nint)(r / rowsPerMask) * maskLd);
+            ref T d = ref Unsafe.Add(ref dst, (nint)r * ldd);
+            for (int j = j0; j < j1; j += V.Count) V.Store(V.Load(ref s, j) * V.Load(ref m, j), ref d, j);
         }
     }
 
-    /// <summary>dst (rows × k, leading dimension ld) += src (rows × k, contiguous) ⊙ mask (a multiply, then an add).</summary>
-    public static void AddMultiplied<T>(ReadOnlySpan<T> src, int rows, int k, ReadOnlySpan<T> masks, int maskLd, int rowsPerMask, Span<T> dst, int ld)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    private static void AddMul<T, V>(ref T src, int lds, int rows, ref T masks, int maskLd, int rowsPerMask, ref T dst, int ld, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdVector<V, T>
     {
-        Debug.Assert(rows == 0 || (dst.Length >= (rows - 1) * ld + k && src.Length >= rows * k));
+        if (j0 >= j1) return;
         for (int r = 0; r < rows; r++)
         {
-            var m = masks.Slice(r / rowsPerMask * maskLd, k);
-            var s = src.Slice(r * k, k);
-            var d = dst.Slice(r * ld, k);
-            if (k >= VectorizedWidth) TensorPrimitives.MultiplyAdd(s, m, d, d);
-            else
-                for (int j = 0; j < k; j++) d[j] += s[j] * m[j];
+            ref T s = ref Unsafe.Add(ref src, (nint)r * lds);
+            ref T m = ref Unsafe.Add(ref masks, (nint)(r / rowsPerMask) * maskLd);
+            ref T d = ref Unsafe.Add(ref dst, (nint)r * ld);
+            // a product, then a sum: never fused, so every width rounds twice as the scalar twin does
+            for (int j = j0; j < j1; j += V.Count) V.Store(V.Load(ref d, j) + V.Load(ref s, j) * V.Load(ref m, j), ref d, j);
         }
     }
 }

@@ -28,22 +28,46 @@ internal static class PackedStepKernels
         return n;
     }
 
-    /// <summary>dst (rows.Length × width, contiguous) = src rows <paramref name="rows"/> (row b at b·ld).</summary>
+    /// <summary>
+    /// dst (rows.Length × width, contiguous) = src rows <paramref name="rows"/> (row b at b·ld). Consecutive row numbers
+    /// of a contiguous source (ld = width; a batch sorted by length makes every step's active rows one run) move as one block.
+    /// </summary>
     public static void Gather<T>(ReadOnlySpan<T> src, int ld, ReadOnlySpan<int> rows, int width, Span<T> dst) where T : unmanaged
     {
-        for (int i = 0; i < rows.Length; i++) src.Slice(rows[i] * ld, width).CopyTo(dst.Slice(i * width, width));
+        for (int i = 0, run; i < rows.Length; i += run)
+        {
+            run = RunLength(rows, i, ld == width);
+            src.Slice(rows[i] * ld, run * width).CopyTo(dst.Slice(i * width, run * width));
+        }
     }
 
-    /// <summary>dst rows <paramref name="rows"/> (row b at b·ld) = src (rows.Length × width, contiguous).</summary>
+    /// <summary>dst rows <paramref name="rows"/> (row b at b·ld) = src (rows.Length × width, contiguous); runs as in <see cref="Gather"/>.</summary>
     public static void Scatter<T>(ReadOnlySpan<T> src, ReadOnlySpan<int> rows, int width, Span<T> dst, int ld) where T : unmanaged
     {
-        for (int i = 0; i < rows.Length; i++) src.Slice(i * width, width).CopyTo(dst.Slice(rows[i] * ld, width));
+        for (int i = 0, run; i < rows.Length; i += run)
+        {
+            run = RunLength(rows, i, ld == width);
+            src.Slice(i * width, run * width).CopyTo(dst.Slice(rows[i] * ld, run * width));
+        }
     }
 
-    /// <summary>Zeroes rows <paramref name="rows"/> of dst (row b at b·ld).</summary>
+    /// <summary>Zeroes rows <paramref name="rows"/> of dst (row b at b·ld); runs as in <see cref="Gather"/>.</summary>
     public static void ClearRows<T>(ReadOnlySpan<int> rows, int width, Span<T> dst, int ld) where T : unmanaged
     {
-        foreach (int b in rows) dst.Slice(b * ld, width).Clear();
+        for (int i = 0, run; i < rows.Length; i += run)
+        {
+            run = RunLength(rows, i, ld == width);
+            dst.Slice(rows[i] * ld, run * width).Clear();
+        }
+    }
+
+    /// <summary>How many rows from index i on are consecutive numbers (rows[i], rows[i] + 1, ...); 1 unless <paramref name="contiguous"/>.</summary>
+    private static int RunLength(ReadOnlySpan<int> rows, int i, bool contiguous)
+    {
+        int j = i + 1;
+        if (contiguous)
+            while (j < rows.Length && rows[j] == rows[j - 1] + 1) j++;
+        return j - i;
     }
 
     /// <summary>The packed inputs: packed row p = x[b, t(k)] for every active (b, k), x being (batch, steps, width).</summary>

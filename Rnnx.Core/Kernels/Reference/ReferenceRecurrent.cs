@@ -228,4 +228,25 @@ internal static class ReferenceRecurrent
                 dhNext[b * u + j] = dhNext[b * u + j] + drh * r;
             }
     }
+
+    // ---------------------------------------------------------------- dropout masks on rows
+
+    public static void MaskedMultiply<T>(ReadOnlySpan<T> src, int ld, int rows, int k, ReadOnlySpan<T> masks, int maskLd, int rowsPerMask, Span<T> dst, int ldd)
+        where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < k; j++)
+                dst[r * ldd + j] = src[r * ld + j] * masks[r / rowsPerMask * maskLd + j];
+    }
+
+    public static void MaskedAddMultiplied<T>(ReadOnlySpan<T> src, int lds, int rows, int k, ReadOnlySpan<T> masks, int maskLd, int rowsPerMask, Span<T> dst, int ld)
+        where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < k; j++)
+            {
+                T product = src[r * lds + j] * masks[r / rowsPerMask * maskLd + j];
+                dst[r * ld + j] = dst[r * ld + j] + product;
+            }
+    }
 }

@@ -167,6 +167,47 @@ public class MaskedRecurrentTests
         Assert.That(layer.Call(x, valid).Shape, Is.EqualTo(new Shape(2, 3, 2)), "a 0/1 mask is accepted");
     }
 
+    /// <summary>
+    /// Masks made by Masking, Embedding(maskZero) and Tensor.SequenceMask are 0/1 by construction and marked so
+    /// (<see cref="Tensor.IsStepMask"/>): layers skip the value scan for them and keep it for any other mask. The mark
+    /// does not outlive the tensor: a tape reset recycles its storage unmarked.
+    /// </summary>
+    [Test]
+    public void MasksMadeByMaskingLayersAreMarked_OthersAreChecked()
+    {
+        var x = Tensor.FromArray(new float[] { 0, 0, 1, 2, 0, 0, 3, 0, 0, 0, 0, 0 }, 2, 3, 2);
+        var masking = new Masking(0);
+        var fromMasking = masking.ComputeMask(x, null)!.Value;
+        Assert.That(fromMasking.IsStepMask, Is.True, "Masking");
+        Assert.That(fromMasking.ToFloatArray(), Is.EqualTo(new float[] { 0, 1, 0, 1, 0, 0 }));
+        var embedding = new Embedding(5, 2, maskZero: true);
+        Assert.That(embedding.ComputeMask(Tensor.FromArray(new float[] { 1, 0, 4, 2 }, 2, 2), null)!.Value.IsStepMask, Is.True, "Embedding(maskZero)");
+        Assert.That(Tensor.SequenceMask([2, 1], 3).IsStepMask, Is.True, "SequenceMask");
+        var userMask = Tensor.FromArray(new float[] { 0, 1, 0, 1, 0, 0 }, 2, 3);
+        Assert.That(userMask.IsStepMask, Is.False, "a mask built from numbers is checked, whatever its values");
+        Assert.That(userMask.Copy(DType.Float64).IsStepMask, Is.False, "a copy is a new tensor");
+        // A layer refuses a user mask with a value other than 0 or 1, and accepts the layers' masks unscanned.
+        var gru = new GRU(2, returnSequences: true, name: "gru_check");
+        BuildRandom(gru, 2, DType.Float32, seed: 5);
+        Assert.That(gru.Call(x, fromMasking).Shape, Is.EqualTo(new Shape(2, 3, 2)));
+        var half = Tensor.FromArray(new float[] { 0, 1, 0.5f, 1, 0, 0 }, 2, 3);
+        Assert.That(Assert.Throws<ArgumentException>(() => gru.Call(x, half))!.Message, Does.Contain("gru_check").And.Contain("0.5"));
+
+        using var tape = new Tape();
+        using (tape.Activate())
+        {
+            Assert.That(masking.ComputeMask(x, null)!.Value.IsStepMask, Is.True, "made on a tape");
+        }
+        tape.Reset();
+        using (tape.Activate())
+        {
+            // The recycled storage now holds an ordinary result (a reshape view and a new tensor).
+            var view = Tensor.Reshape(x, 2, 6);
+            var sum = x + x;
+            Assert.That(view.IsStepMask || sum.IsStepMask, Is.False, "recycled storage is not marked");
+        }
+    }
+
     [Test]
     public void MaskedSteps_RepeatThePreviousOutput_AndCarryTheStates([Values(false, true)] bool fused)
     {

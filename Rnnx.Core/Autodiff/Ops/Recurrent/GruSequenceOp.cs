@@ -99,18 +99,42 @@ internal sealed class GruSequenceOp : Op
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
         int rows = batch * steps, ldA = steps * g3, ldH = steps * units;
         var dtype = x.DType;
-        using var scratch = new Scratch<T>(Tape.Current, rows * g3 + rows * units + batch * g3 + g3 + (masks.Any ? rows * features + 2 * batch * units : 0));
+        // R packed once: all of it (reset_after) or [R_z|R_r] and R_h apart; with recurrent dropout by gate blocks (the
+        // reset-before candidate's R_h is block 2)
+        int gateLength = PackedGemm.PackedLength<T>(units, units), zrLength = PackedGemm.PackedLength<T>(units, 2 * units);
+        int packedLength = masks.Recurrent is not null ? SequenceMasks.PackedGatesLength<T>(3, units, units, false)
+            : resetAfter ? PackedGemm.PackedLength<T>(units, g3) : zrLength + gateLength;
+        int packedInputLength = masks.Input is null ? 0 : SequenceMasks.PackedGatesLength<T>(3, features, units, false);
+        using var scratch = new Scratch<T>(Tape.Current, rows * g3 + rows * units + batch * g3 + g3 + packedLength + packedInputLength
+            + (masks.Any ? rows * features + 2 * batch * units : 0));
         var a = scratch.Saved(rec, new Shape(batch, steps, g3), dtype, out gatesData);
         var aux = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out auxData);
 
         if (masks.Input is { } mx)
-            SequenceMasks.MaskedGemm<T>(3, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, w.Span<T>(), g3, a, g3, false, scratch.Get(rows * features));
+        {
+            var packedW = scratch.Get(packedInputLength);
+            SequenceMasks.PackGates<T>(3, features, units, w.Span<T>(), g3, false, packedW);
+            SequenceMasks.MaskedGemm<T>(3, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g3, false, scratch.Get(rows * features));
+        }
         else MatMulKernels.Gemm<T>(false, false, rows, g3, features, x.Span<T>(), features, w.Span<T>(), g3, a, g3, false);
         var mr = masks.Recurrent is { } rm ? rm.Span<T>() : default;
         Span<T> hm = mr.IsEmpty ? default : scratch.Get(batch * units), hmH = mr.IsEmpty ? default : scratch.Get(batch * units);
         if (bias is not null) AddBiasRows<T>(a, rows, g3, g3, bias.Span<T>()[..g3]);   // + b_x (reset_after) or + b
         var hs = h.Span<T>();
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
+        Span<T> packedR = scratch.Get(packedLength), packedH = default;
+        if (!mr.IsEmpty)
+        {
+            SequenceMasks.PackGates<T>(3, units, units, rk, g3, false, packedR);
+            packedH = packedR.Slice(2 * gateLength, gateLength);
+        }
+        else if (resetAfter) PackedGemm.Pack<T>(false, units, g3, rk, g3, packedR);
+        else
+        {
+            PackedGemm.Pack<T>(false, units, 2 * units, rk, g3, packedR[..zrLength]);
+            packedH = packedR.Slice(zrLength, gateLength);
+            PackedGemm.Pack<T>(false, units, units, rk[(2 * units)..], g3, packedH);
+        }
         if (resetAfter)
         {
             ReadOnlySpan<T> bh = bias is not null ? bias.Span<T>()[g3..] : scratch.Zeroed(g3);
@@ -120,8 +144,8 @@ internal sealed class GruSequenceOp : Op
                 int t = TimeOf(k, steps, goBackwards);
                 ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..];
                 int ldPrev = k == 0 ? units : ldH;
-                if (mr.IsEmpty) MatMulKernels.Gemm<T>(false, false, batch, g3, units, hPrev, ldPrev, rk, g3, m, g3, false);
-                else SequenceMasks.MaskedGemm<T>(3, batch, units, units, hPrev, ldPrev, mr, 1, rk, g3, m, g3, false, hm);
+                if (mr.IsEmpty) PackedGemm.Gemm<T>(false, batch, g3, units, hPrev, ldPrev, packedR, m, g3, false);
+                else SequenceMasks.MaskedGemm<T>(3, batch, units, units, hPrev, ldPrev, mr, 1, packedR, m, g3, false, hm);
                 ForwardStepResetAfter<T>(batch, units, a[(t * g3)..], ldA, m, bh, hPrev, ldPrev, aux[(t * units)..], hs[(k * units)..], ldH);
             }
         }
@@ -136,17 +160,17 @@ internal sealed class GruSequenceOp : Op
                 var rh = aux[(t * units)..];
                 if (mr.IsEmpty)
                 {
-                    MatMulKernels.Gemm<T>(false, false, batch, 2 * units, units, hPrev, ldPrev, rk, g3, at, ldA, true);
+                    PackedGemm.Gemm<T>(false, batch, 2 * units, units, hPrev, ldPrev, packedR, at, ldA, true);
                     GatesStep<T>(batch, units, at, ldA, hPrev, ldPrev, rh, ldH);
                 }
                 else
                 {
                     // z and r from (h ⊙ m_z)·R_z and (h ⊙ m_r)·R_r; the candidate from r ⊙ (h ⊙ m_h)
-                    SequenceMasks.MaskedGemm<T>(3, batch, units, units, hPrev, ldPrev, mr, 1, rk, g3, at, ldA, true, hm, usedGates: 2);
+                    SequenceMasks.MaskedGemm<T>(3, batch, units, units, hPrev, ldPrev, mr, 1, packedR, at, ldA, true, hm, usedGates: 2);
                     MaskedRowKernels.Multiply<T>(hPrev, ldPrev, batch, units, mr[(2 * units)..], 3 * units, 1, hmH);
                     GatesStep<T>(batch, units, at, ldA, hmH, units, rh, ldH);
                 }
-                MatMulKernels.Gemm<T>(false, false, batch, units, units, rh, ldH, rk[(2 * units)..], g3, at[(2 * units)..], ldA, true);
+                PackedGemm.Gemm<T>(false, batch, units, units, rh, ldH, packedH, at[(2 * units)..], ldA, true);
                 CandidateStep<T>(batch, units, at, ldA, hPrev, ldPrev, hs[(k * units)..], ldH);
             }
         }
@@ -175,10 +199,31 @@ internal sealed class GruSequenceOp : Op
         var dM = resetAfter ? tape.Scratch<T>(rows * g3) : default;   // reset_after: gradient of m = h·R + b_h
         var dhNext = tape.Scratch<T>(batch * units);
         dhNext.Clear();
-        var rt = tape.Scratch<T>(g3 * units);
-        Transpose<T>(r.Span<T>(), units, g3, rt);
         var dRh = resetAfter ? default : tape.Scratch<T>(batch * units);
         var mr = masks.Recurrent is { } rm ? rm.Span<T>() : default;
+        // op(B) = Rᵀ packed once: all of it (reset_after, 3U x U) or [R_z|R_r]ᵀ (2U x U) and R_hᵀ apart; with recurrent
+        // dropout by gate blocks R_gᵀ (the reset-before candidate's R_hᵀ is block 2)
+        ReadOnlySpan<T> rk = r.Span<T>();
+        int gateLength = PackedGemm.PackedLength<T>(units, units), zrLength = PackedGemm.PackedLength<T>(2 * units, units);
+        Span<T> packedRt, packedRht = default;
+        if (!mr.IsEmpty)
+        {
+            packedRt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(3, units, units, true));
+            SequenceMasks.PackGates<T>(3, units, units, rk, g3, true, packedRt);
+            packedRht = packedRt.Slice(2 * gateLength, gateLength);
+        }
+        else if (resetAfter)
+        {
+            packedRt = tape.Scratch<T>(PackedGemm.PackedLength<T>(g3, units));
+            PackedGemm.Pack<T>(true, g3, units, rk, g3, packedRt);
+        }
+        else
+        {
+            packedRt = tape.Scratch<T>(zrLength + gateLength);
+            PackedGemm.Pack<T>(true, 2 * units, units, rk, g3, packedRt[..zrLength]);
+            packedRht = packedRt.Slice(zrLength, gateLength);
+            PackedGemm.Pack<T>(true, units, units, rk[(2 * units)..], g3, packedRht);
+        }
         Span<T> stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), hmH = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), dhm = mr.IsEmpty ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
@@ -193,19 +238,19 @@ internal sealed class GruSequenceOp : Op
                 var dmt = dM[(t * g3)..];
                 BackwardStepResetAfter<T>(batch, units, dH[(k * units)..], ldH, dhNext, a[(t * g3)..], ldA, aux[(t * units)..], hPrev, ldPrev, dzt, dmt);
                 if (!needDh) continue;
-                if (mr.IsEmpty) MatMulKernels.Gemm<T>(false, false, batch, units, g3, dmt, ldA, rt, units, dhNext, units, true);
-                else SequenceMasks.MaskedGemmInputGrad<T>(3, batch, units, units, dmt, ldA, rt, mr, 1, dhNext, units, stepScratch);
+                if (mr.IsEmpty) PackedGemm.Gemm<T>(false, batch, units, g3, dmt, ldA, packedRt, dhNext, units, true);
+                else SequenceMasks.MaskedGemmInputGrad<T>(3, batch, units, units, dmt, ldA, packedRt, mr, 1, dhNext, units, stepScratch);
             }
             else
             {
                 var at = a[(t * g3)..];
                 CandidateBackwardStep<T>(batch, units, dH[(k * units)..], ldH, dhNext, at, ldA, hPrev, ldPrev, dzt);
                 // d(r ⊙ h) = dĥ_pre · R_hᵀ
-                MatMulKernels.Gemm<T>(false, false, batch, units, units, dzt[(2 * units)..], ldA, rt[(2 * units * units)..], units, dRh, units, false);
+                PackedGemm.Gemm<T>(false, batch, units, units, dzt[(2 * units)..], ldA, packedRht, dRh, units, false);
                 if (mr.IsEmpty)
                 {
                     GatesBackwardStep<T>(batch, units, dRh, at, ldA, hPrev, ldPrev, dhNext, dzt);
-                    if (needDh) MatMulKernels.Gemm<T>(false, false, batch, units, 2 * units, dzt, ldA, rt, units, dhNext, units, true);
+                    if (needDh) PackedGemm.Gemm<T>(false, batch, units, 2 * units, dzt, ldA, packedRt, dhNext, units, true);
                 }
                 else
                 {
@@ -215,7 +260,7 @@ internal sealed class GruSequenceOp : Op
                     GatesBackwardStep<T>(batch, units, dRh, at, ldA, hmH, units, dhm, dzt);
                     if (!needDh) continue;
                     MaskedRowKernels.AddMultiplied<T>(dhm, batch, units, mr[(2 * units)..], 3 * units, 1, dhNext, units);
-                    SequenceMasks.MaskedGemmInputGrad<T>(3, batch, units, units, dzt, ldA, rt, mr, 1, dhNext, units, stepScratch, usedGates: 2);
+                    SequenceMasks.MaskedGemmInputGrad<T>(3, batch, units, units, dzt, ldA, packedRt, mr, 1, dhNext, units, stepScratch, usedGates: 2);
                 }
             }
         }
@@ -255,9 +300,9 @@ internal sealed class GruSequenceOp : Op
         {
             if (masks.Input is { } mx)
             {
-                var wt = tape.Scratch<T>(g3 * features);
-                Transpose<T>(w.Span<T>(), features, g3, wt);
-                SequenceMasks.MaskedGemmInputGrad<T>(3, rows, units, features, dZ, g3, wt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
+                var packedWt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(3, features, units, true));
+                SequenceMasks.PackGates<T>(3, features, units, w.Span<T>(), g3, true, packedWt);
+                SequenceMasks.MaskedGemmInputGrad<T>(3, rows, units, features, dZ, g3, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, g3, dZ, g3, w.Span<T>(), g3, tape.Grad<T>(x), features, true);
         }

@@ -119,7 +119,14 @@ internal sealed class LstmSequenceOp : Op
             ForwardTimeMajor<T>(x, w, r, bias, h0, c0, h, goBackwards, wantFinalC, out finalC);
             return;
         }
-        using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4 + (masks.Any ? rows * features + batch * units : 0));
+        // R packed once (by gate blocks with recurrent dropout); one series in inference multiplies by R with the
+        // matrix-vector kernel instead
+        bool oneSeries = rec is null && batch == 1 && typeof(T) == typeof(float) && peephole is null && masks.Recurrent is null;
+        int packedLength = oneSeries ? 0
+            : masks.Recurrent is null ? PackedGemm.PackedLength<T>(units, g4) : SequenceMasks.PackedGatesLength<T>(4, units, units, false);
+        int packedInputLength = masks.Input is null ? 0 : SequenceMasks.PackedGatesLength<T>(4, features, units, false);
+        using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4 + packedLength + packedInputLength
+            + (masks.Any ? rows * features + batch * units : 0));
         var a = scratch.Saved(rec, new Shape(batch, steps, g4), dtype, out gatesData);
         var c = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out cellsData);
         var tc = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out tanhData);
@@ -127,32 +134,42 @@ internal sealed class LstmSequenceOp : Op
 
         // x·W for all B·T rows at once; each step then adds h·R into its rows in place and activates them in place.
         if (masks.Input is { } mx)
-            SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, w.Span<T>(), g4, a, g4, false, scratch.Get(rows * features));
+        {
+            var packedW = scratch.Get(packedInputLength);
+            SequenceMasks.PackGates<T>(4, features, units, w.Span<T>(), g4, false, packedW);
+            SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, scratch.Get(rows * features));
+        }
         else MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
         var hs = h.Span<T>();
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
         if (masks.Recurrent is { } mr)
         {
-            ForwardMasked<T>(batch, steps, units, a, b, rk, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(), scratch.Get(batch * units), p);
+            var packedGates = scratch.Get(packedLength);
+            SequenceMasks.PackGates<T>(4, units, units, rk, g4, false, packedGates);
+            ForwardMasked<T>(batch, steps, units, a, b, packedGates, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(), scratch.Get(batch * units), p);
         }
-        else if (rec is null && batch == 1 && typeof(T) == typeof(float) && peephole is null)
+        else if (oneSeries)
         {
             OneSeries(steps, units, AsFloat(a), AsFloat(b), AsFloat(rk), AsFloat(hInit), AsFloat(cInit), AsFloat(c), AsFloat(hs), goBackwards);
         }
         else
-        for (int k = 0; k < steps; k++)
         {
-            int t = TimeOf(k, steps, goBackwards);
-            var at = a[(t * g4)..];
-            if (k == 0)
+            var packedR = scratch.Get(packedLength);
+            PackedGemm.Pack<T>(false, units, g4, rk, g4, packedR);
+            for (int k = 0; k < steps; k++)
             {
-                MatMulKernels.Gemm<T>(false, false, batch, g4, units, hInit, units, rk, g4, at, ldA, true);
-                ForwardStep<T>(batch, units, at, ldA, b, cInit, units, c, tc, hs, ldH, p);
-            }
-            else
-            {
-                MatMulKernels.Gemm<T>(false, false, batch, g4, units, hs[((k - 1) * units)..], ldH, rk, g4, at, ldA, true);
-                ForwardStep<T>(batch, units, at, ldA, b, c[((k - 1) * units)..], ldH, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, p);
+                int t = TimeOf(k, steps, goBackwards);
+                var at = a[(t * g4)..];
+                if (k == 0)
+                {
+                    PackedGemm.Gemm<T>(false, batch, g4, units, hInit, units, packedR, at, ldA, true);
+                    ForwardStep<T>(batch, units, at, ldA, b, cInit, units, c, tc, hs, ldH, p);
+                }
+                else
+                {
+                    PackedGemm.Gemm<T>(false, batch, g4, units, hs[((k - 1) * units)..], ldH, packedR, at, ldA, true);
+                    ForwardStep<T>(batch, units, at, ldA, b, c[((k - 1) * units)..], ldH, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, p);
+                }
             }
         }
 
@@ -166,8 +183,11 @@ internal sealed class LstmSequenceOp : Op
         }
     }
 
-    /// <summary>The step loop with recurrent dropout: each step adds (h ⊙ m_g)·R_g per gate instead of h·R (the row path otherwise).</summary>
-    private static void ForwardMasked<T>(int batch, int steps, int units, Span<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> rk, ReadOnlySpan<T> hInit,
+    /// <summary>
+    /// The step loop with recurrent dropout: each step adds (h ⊙ m_g)·R_g per gate instead of h·R (the row path
+    /// otherwise), the R_g packed by <see cref="SequenceMasks.PackGates"/>.
+    /// </summary>
+    private static void ForwardMasked<T>(int batch, int steps, int units, Span<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> packedGates, ReadOnlySpan<T> hInit,
         ReadOnlySpan<T> cInit, Span<T> c, Span<T> tc, Span<T> hs, bool goBackwards, ReadOnlySpan<T> mr, Span<T> hm, ReadOnlySpan<T> peephole)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -178,7 +198,7 @@ internal sealed class LstmSequenceOp : Op
             var at = a[(t * g4)..];
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..], cPrev = k == 0 ? cInit : c[((k - 1) * units)..];
             int ldPrev = k == 0 ? units : ldH;
-            SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, rk, g4, at, ldA, true, hm);
+            SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm);
             ForwardStep<T>(batch, units, at, ldA, b, cPrev, ldPrev, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, peephole);
         }
     }
@@ -193,7 +213,8 @@ internal sealed class LstmSequenceOp : Op
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
         int rows = batch * steps, bu = batch * units, bg = batch * g4;
-        using var scratch = new Scratch<T>(Tape.Current, rows * features + rows * g4 + rows * units + 3 * bu + g4);
+        int packedLength = PackedGemm.PackedLength<T>(units, g4);
+        using var scratch = new Scratch<T>(Tape.Current, rows * features + rows * g4 + rows * units + 3 * bu + g4 + packedLength);
         var xt = scratch.Get(rows * features);
         TimeMajorCopy<T>(x.Span<T>(), xt, batch, steps, features, toTimeMajor: true);
         var a = scratch.Get(rows * g4);
@@ -201,7 +222,9 @@ internal sealed class LstmSequenceOp : Op
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
         var ht = scratch.Get(rows * units);
         Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), tcs = scratch.Get(bu);
-        ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        ReadOnlySpan<T> hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        var packedR = scratch.Get(packedLength);
+        PackedGemm.Pack<T>(false, units, g4, r.Span<T>(), g4, packedR);
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
@@ -209,7 +232,7 @@ internal sealed class LstmSequenceOp : Op
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
             ReadOnlySpan<T> cPrev = k == 0 ? cInit : (k % 2 == 0 ? cB : cA);
             Span<T> cNow = k % 2 == 0 ? cA : cB;
-            MatMulKernels.Gemm<T>(false, false, batch, g4, units, hPrev, units, rk, g4, at, g4, true);
+            PackedGemm.Gemm<T>(false, batch, g4, units, hPrev, units, packedR, at, g4, true);
             if (typeof(T) == typeof(float))
                 InferenceStep(batch, units, AsFloat(at), g4, AsFloat(b), AsFloat(cPrev), units, AsFloat(cNow), AsFloat(ht.Slice(k * bu, bu)), units);
             else
@@ -254,8 +277,18 @@ internal sealed class LstmSequenceOp : Op
         var dcNext = tape.Scratch<T>(batch * units);
         dhNext.Clear();
         dcNext.Clear();
-        var rt = tape.Scratch<T>(g4 * units);
-        Transpose<T>(r.Span<T>(), units, g4, rt);
+        // op(B) = Rᵀ (4U x U) for dh = dZ·Rᵀ, packed once; with recurrent dropout by gate blocks R_gᵀ
+        Span<T> packedRt;
+        if (masks.Recurrent is null)
+        {
+            packedRt = tape.Scratch<T>(PackedGemm.PackedLength<T>(g4, units));
+            PackedGemm.Pack<T>(true, g4, units, r.Span<T>(), g4, packedRt);
+        }
+        else
+        {
+            packedRt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(4, units, units, true));
+            SequenceMasks.PackGates<T>(4, units, units, r.Span<T>(), g4, true, packedRt);
+        }
         var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
@@ -271,9 +304,9 @@ internal sealed class LstmSequenceOp : Op
             if (masks.Recurrent is { } mr)
             {
                 dhNext.Clear();
-                SequenceMasks.MaskedGemmInputGrad<T>(4, batch, units, units, dzt, ldA, rt, mr.Span<T>(), 1, dhNext, units, stepScratch);
+                SequenceMasks.MaskedGemmInputGrad<T>(4, batch, units, units, dzt, ldA, packedRt, mr.Span<T>(), 1, dhNext, units, stepScratch);
             }
-            else MatMulKernels.Gemm<T>(false, false, batch, units, g4, dzt, ldA, rt, units, dhNext, units, false);
+            else PackedGemm.Gemm<T>(false, batch, units, g4, dzt, ldA, packedRt, dhNext, units, false);
         }
 
         AccumulateInto<T>(tape, h0, dhNext);
@@ -297,9 +330,9 @@ internal sealed class LstmSequenceOp : Op
         {
             if (masks.Input is { } mx)
             {
-                var wt = tape.Scratch<T>(g4 * features);
-                Transpose<T>(w.Span<T>(), features, g4, wt);
-                SequenceMasks.MaskedGemmInputGrad<T>(4, rows, units, features, dZ, g4, wt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
+                var packedWt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(4, features, units, true));
+                SequenceMasks.PackGates<T>(4, features, units, w.Span<T>(), g4, true, packedWt);
+                SequenceMasks.MaskedGemmInputGrad<T>(4, rows, units, features, dZ, g4, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, g4, dZ, g4, w.Span<T>(), g4, tape.Grad<T>(x), features, true);
         }

@@ -20,51 +20,32 @@ internal sealed class MaskedGruSequenceOp : Op
 
     public override string Name => "MaskedGruSequence";
 
-    /// <summary>The op's inputs and saved buffers, kept in <see cref="Tape.ExtraInputs"/> in this order.</summary>
+    /// <summary>The op's inputs and saved buffers (<see cref="MaskedSequenceSupport.Record"/>'s extras in this order).</summary>
     private readonly struct Saved
     {
-        public TensorData X { get; init; }
-        public TensorData Kernel { get; init; }
-        public TensorData RecurrentKernel { get; init; }
+        public MaskedInputs Inputs { get; init; }
         public TensorData H0 { get; init; }
         public TensorData Mask { get; init; }
         public TensorData Gates { get; init; }
         public TensorData PrevH { get; init; }
         public TensorData RecurrentCandidate { get; init; }
         public TensorData FinalH { get; init; }
-        public TensorData? Bias { get; init; }
-        public bool ResetAfter { get; init; }
-        public bool GoBackwards { get; init; }
+        public Flags Args { get; init; }
 
-        public void Record(Tape tape, TensorData hidden)
-        {
-            ref var e = ref tape.Record(Instance, hidden);
-            e.A = X;
-            e.B = Kernel;
-            e.C = RecurrentKernel;
-            e.ExtraStart = tape.ExtraInputs.Count;
-            tape.ExtraInputs.AddRange([H0, Mask, Gates, PrevH, RecurrentCandidate, FinalH]);
-            if (Bias is not null) tape.ExtraInputs.Add(Bias);
-            e.ExtraCount = Bias is null ? 6 : 7;
-            e.SetArgs(new Flags(ResetAfter, GoBackwards));
-        }
+        public void Record(Tape tape, TensorData hidden) =>
+            MaskedSequenceSupport.Record(tape, Instance, hidden, Inputs, Args, H0, Mask, Gates, PrevH, RecurrentCandidate, FinalH);
 
         public static Saved Of(Tape tape, in TapeEntry e)
         {
-            var x = tape.ExtraInputs;
-            int s = e.ExtraStart;
-            var flags = e.GetArgs<Flags>();
+            var inputs = MaskedSequenceSupport.Read(tape, e, 6, out var x);
             return new()
             {
-                X = e.A!, Kernel = e.B!, RecurrentKernel = e.C!,
-                H0 = x[s], Mask = x[s + 1], Gates = x[s + 2], PrevH = x[s + 3], RecurrentCandidate = x[s + 4], FinalH = x[s + 5],
-                Bias = e.ExtraCount > 6 ? x[s + 6] : null,
-                ResetAfter = flags.ResetAfter, GoBackwards = flags.GoBackwards,
+                Inputs = inputs, H0 = x[0], Mask = x[1], Gates = x[2], PrevH = x[3], RecurrentCandidate = x[4], FinalH = x[5], Args = e.GetArgs<Flags>(),
             };
         }
-
-        private readonly record struct Flags(bool ResetAfter, bool GoBackwards);
     }
+
+    private readonly record struct Flags(bool ResetAfter, bool GoBackwards);
 
     /// <summary>H (B, T, U) and the final state (B, 1, U) (arguments checked by <see cref="Tensor.GruSequence"/>).</summary>
     public static Tensor Apply(Tensor x, Tensor kernel, Tensor recurrent, Tensor? bias, Tensor h0, Tensor mask, bool resetAfter, bool goBackwards, out TensorData finalH)
@@ -82,8 +63,8 @@ internal sealed class MaskedGruSequenceOp : Op
         {
             new Saved
             {
-                X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, Mask = dm, Bias = db, Gates = gates!, PrevH = prevH!,
-                RecurrentCandidate = aux!, FinalH = finalH, ResetAfter = resetAfter, GoBackwards = goBackwards,
+                Inputs = new(dx, dw, dr, db), H0 = dh0, Mask = dm, Gates = gates!, PrevH = prevH!, RecurrentCandidate = aux!, FinalH = finalH,
+                Args = new Flags(resetAfter, goBackwards),
             }.Record(rec, h);
         }
         return new Tensor(h);
@@ -95,35 +76,27 @@ internal sealed class MaskedGruSequenceOp : Op
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
         var dtype = x.DType;
-        using var plan = new Scratch<int>(Tape.Current, batch * steps + steps + 1);
-        Span<int> rows = plan.Get(batch * steps), offsets = plan.Get(steps + 1);
-        int n = Plan(mask.Span<T>(), batch, steps, goBackwards, rows, offsets);
+        using var planSpace = new Scratch<int>(Tape.Current, StepPlan.Length(batch, steps));
+        var plan = StepPlan.Of<T>(mask.Span<T>(), batch, steps, goBackwards, planSpace.Get(StepPlan.Length(batch, steps)));
+        int n = plan.Count;
         using var scratch = new Scratch<T>(Tape.Current, n * (features + g3 + 3 * units) + batch * g3 + g3);
         var a = scratch.Saved(rec, new Shape(n, g3), dtype, out gatesData);
         var hPrev = scratch.Saved(rec, new Shape(n, units), dtype, out prevHData);
         var aux = scratch.Saved(rec, new Shape(n, units), dtype, out auxData);
         var hNew = scratch.Get(n * units);
-        var xp = scratch.Get(n * features);
         var m = scratch.Get(batch * g3);
-
-        GatherSteps<T>(x.Span<T>(), steps, features, rows, offsets, goBackwards, xp);
-        if (n > 0)
-        {
-            MatMulKernels.Gemm<T>(false, false, n, g3, features, xp, features, w.Span<T>(), g3, a, g3, false);
-            if (bias is not null) AddBiasRows<T>(a, n, g3, g3, bias.Span<T>()[..g3]);   // + b_x (reset_after) or + b
-        }
+        // + b_x (reset_after) or + b
+        MaskedSequenceSupport.ProjectInputs<T>(plan, x, w, g3, bias is not null ? bias.Span<T>()[..g3] : default, scratch.Get(n * features), a);
         ReadOnlySpan<T> bh = resetAfter ? (bias is not null ? bias.Span<T>()[g3..] : scratch.Zeroed(g3)) : default;
-        Span<T> hc = finalH.Span<T>(), hs = h.Span<T>();
-        h0.Span<T>().CopyTo(hc);
+        var walk = new PackedForward<T>(plan, h0, finalH, h);
         ReadOnlySpan<T> rk = r.Span<T>();
         for (int k = 0; k < steps; k++)
         {
-            int p0 = offsets[k], cnt = offsets[k + 1] - p0;
-            var active = rows.Slice(p0, cnt);
+            var active = walk.Begin(k, out int p0, hPrev);
+            int cnt = active.Length;
             if (cnt > 0)
             {
                 Span<T> ak = a[(p0 * g3)..], hp = hPrev[(p0 * units)..], hk = hNew[(p0 * units)..], auxk = aux[(p0 * units)..];
-                Gather<T>(hc, units, active, units, hp);
                 if (resetAfter)
                 {
                     MatMulKernels.Gemm<T>(false, false, cnt, g3, units, hp, units, rk, g3, m, g3, false);
@@ -136,9 +109,8 @@ internal sealed class MaskedGruSequenceOp : Op
                     MatMulKernels.Gemm<T>(false, false, cnt, units, units, auxk, units, rk[(2 * units)..], g3, ak[(2 * units)..], g3, true);
                     CandidateStep<T>(cnt, units, ak, g3, hp, units, hk, units);
                 }
-                Scatter<T>(hk, active, units, hc, units);
             }
-            WriteStepOutputs<T>(hNew[(p0 * units)..], active, batch, steps, units, k, hs);
+            walk.End(k, active, p0, hNew);
         }
     }
 
@@ -151,49 +123,40 @@ internal sealed class MaskedGruSequenceOp : Op
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var s = Saved.Of(tape, e);
-        TensorData x = s.X, w = s.Kernel, r = s.RecurrentKernel, h = e.Out;
-        bool resetAfter = s.ResetAfter, goBackwards = s.GoBackwards;
-        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units, bu = batch * units;
-        Span<int> rows = tape.Scratch<int>(batch * steps), offsets = tape.Scratch<int>(steps + 1);
-        int n = Plan(s.Mask.Span<T>(), batch, steps, goBackwards, rows, offsets);
-
-        var dH = tape.GradOf<T>(h);
-        ReadOnlySpan<T> a = s.Gates.Span<T>(), aux = s.RecurrentCandidate.Span<T>(), hPrev = s.PrevH.Span<T>();
+        TensorData r = s.Inputs.RecurrentKernel;
+        bool resetAfter = s.Args.ResetAfter;
+        int batch = e.Out.Shape[0], units = r.Shape[0], g3 = 3 * units;
+        var walk = new PackedBackward<T>(tape, e, s.Mask, s.FinalH, s.Args.GoBackwards);
+        int n = walk.Plan.Count;
+        ReadOnlySpan<T> a = s.Gates.Span<T>(), aux = s.RecurrentCandidate.Span<T>(), hPrev = s.PrevH.Span<T>(), rt = walk.RecurrentTransposed;
         var dZ = tape.Scratch<T>(n * g3);                       // gradient of the input projection (x·W + b_x)
         var dM = resetAfter ? tape.Scratch<T>(n * g3) : default; // reset_after: gradient of m = h·R + b_h
-        Span<T> carry = tape.Scratch<T>(bu), dhState = tape.Scratch<T>(bu), dOut = tape.Scratch<T>(bu), dh = tape.Scratch<T>(bu);
-        var dRh = resetAfter ? default : tape.Scratch<T>(bu);
-        carry.Clear();
-        MaskedSequenceSupport.StartStateGradient<T>(tape, s.FinalH, dhState);
-        var rt = tape.Scratch<T>(g3 * units);
-        Transpose<T>(r.Span<T>(), units, g3, rt);
+        var dRh = resetAfter ? default : tape.Scratch<T>(batch * units);
 
-        for (int k = steps - 1; k >= 0; k--)
+        for (int k = e.Out.Shape[1] - 1; k >= 0; k--)
         {
-            int p0 = offsets[k], cnt = offsets[k + 1] - p0;
-            var active = rows.Slice(p0, cnt);
-            TakeStepOutputGradients<T>(dH, active, batch, steps, units, k, carry, dOut);
+            var active = walk.Begin(k, out int p0);
+            int cnt = active.Length;
             if (cnt == 0) continue;
-            Gather<T>(dhState, units, active, units, dh);
-            var dzk = dZ[(p0 * g3)..];
+            Span<T> dzk = dZ[(p0 * g3)..], dh = walk.Dh;
             ReadOnlySpan<T> ak = a[(p0 * g3)..], hp = hPrev[(p0 * units)..];
             if (resetAfter)
             {
                 var dmk = dM[(p0 * g3)..];
-                BackwardStepResetAfter<T>(cnt, units, dOut, units, dh, ak, g3, aux[(p0 * units)..], hp, units, dzk, dmk);
+                BackwardStepResetAfter<T>(cnt, units, walk.Out, units, dh, ak, g3, aux[(p0 * units)..], hp, units, dzk, dmk);
                 MatMulKernels.Gemm<T>(false, false, cnt, units, g3, dmk, g3, rt, units, dh, units, true);
             }
             else
             {
-                CandidateBackwardStep<T>(cnt, units, dOut, units, dh, ak, g3, hp, units, dzk);
+                CandidateBackwardStep<T>(cnt, units, walk.Out, units, dh, ak, g3, hp, units, dzk);
                 MatMulKernels.Gemm<T>(false, false, cnt, units, units, dzk[(2 * units)..], g3, rt[(2 * units * units)..], units, dRh, units, false);
                 GatesBackwardStep<T>(cnt, units, dRh, ak, g3, hp, units, dh, dzk);
                 MatMulKernels.Gemm<T>(false, false, cnt, units, 2 * units, dzk, g3, rt, units, dh, units, true);
             }
-            Scatter<T>(dh, active, units, dhState, units);
+            walk.End(active);
         }
 
-        AccumulateInto<T>(tape, s.H0, dhState);
+        walk.AccumulateInitial(tape, s.H0);
         if (n == 0) return;
         if (r.RequiresGrad)
         {
@@ -205,12 +168,12 @@ internal sealed class MaskedGruSequenceOp : Op
                 MatMulKernels.Gemm<T>(true, false, units, units, n, aux, units, dZ[(2 * units)..], g3, gr[(2 * units)..], g3, true);
             }
         }
-        if (s.Bias is { RequiresGrad: true } bias)
+        if (s.Inputs.Bias is { RequiresGrad: true } bias)
         {
             var gb = tape.Grad<T>(bias);
             AddColumnSums<T>(dZ, n, g3, g3, gb[..g3]);
             if (resetAfter) AddColumnSums<T>(dM, n, g3, g3, gb[g3..]);
         }
-        MaskedSequenceSupport.InputGradients<T>(tape, x, w, dZ, n, g3, rows, offsets, goBackwards);
+        MaskedSequenceSupport.InputGradients<T>(tape, s.Inputs.X, s.Inputs.Kernel, dZ, g3, walk.Plan);
     }
 }

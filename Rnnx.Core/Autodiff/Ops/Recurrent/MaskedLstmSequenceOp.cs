@@ -23,12 +23,10 @@ internal sealed class MaskedLstmSequenceOp : Op
 
     public override string Name => "MaskedLstmSequence";
 
-    /// <summary>The op's inputs and saved buffers, kept in <see cref="Tape.ExtraInputs"/> in this order.</summary>
+    /// <summary>The op's inputs and saved buffers (<see cref="MaskedSequenceSupport.Record"/>'s extras in this order).</summary>
     private readonly struct Saved
     {
-        public TensorData X { get; init; }
-        public TensorData Kernel { get; init; }
-        public TensorData RecurrentKernel { get; init; }
+        public MaskedInputs Inputs { get; init; }
         public TensorData H0 { get; init; }
         public TensorData C0 { get; init; }
         public TensorData Mask { get; init; }
@@ -39,33 +37,18 @@ internal sealed class MaskedLstmSequenceOp : Op
         public TensorData TanhCells { get; init; }
         public TensorData FinalH { get; init; }
         public TensorData FinalC { get; init; }
-        public TensorData? Bias { get; init; }
         public bool GoBackwards { get; init; }
 
-        public void Record(Tape tape, TensorData hidden)
-        {
-            ref var e = ref tape.Record(Instance, hidden);
-            e.A = X;
-            e.B = Kernel;
-            e.C = RecurrentKernel;
-            e.ExtraStart = tape.ExtraInputs.Count;
-            tape.ExtraInputs.AddRange([H0, C0, Mask, Gates, PrevH, PrevC, Cells, TanhCells, FinalH, FinalC]);
-            if (Bias is not null) tape.ExtraInputs.Add(Bias);
-            e.ExtraCount = Bias is null ? 10 : 11;
-            e.SetArgs(GoBackwards);
-        }
+        public void Record(Tape tape, TensorData hidden) => MaskedSequenceSupport.Record(tape, Instance, hidden, Inputs, GoBackwards,
+            H0, C0, Mask, Gates, PrevH, PrevC, Cells, TanhCells, FinalH, FinalC);
 
         public static Saved Of(Tape tape, in TapeEntry e)
         {
-            var x = tape.ExtraInputs;
-            int s = e.ExtraStart;
+            var inputs = MaskedSequenceSupport.Read(tape, e, 10, out var x);
             return new()
             {
-                X = e.A!, Kernel = e.B!, RecurrentKernel = e.C!,
-                H0 = x[s], C0 = x[s + 1], Mask = x[s + 2], Gates = x[s + 3], PrevH = x[s + 4], PrevC = x[s + 5],
-                Cells = x[s + 6], TanhCells = x[s + 7], FinalH = x[s + 8], FinalC = x[s + 9],
-                Bias = e.ExtraCount > 10 ? x[s + 10] : null,
-                GoBackwards = e.GetArgs<bool>(),
+                Inputs = inputs, H0 = x[0], C0 = x[1], Mask = x[2], Gates = x[3], PrevH = x[4], PrevC = x[5], Cells = x[6], TanhCells = x[7],
+                FinalH = x[8], FinalC = x[9], GoBackwards = e.GetArgs<bool>(),
             };
         }
     }
@@ -88,7 +71,7 @@ internal sealed class MaskedLstmSequenceOp : Op
         {
             new Saved
             {
-                X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, C0 = dc0, Mask = dm, Bias = db,
+                Inputs = new(dx, dw, dr, db), H0 = dh0, C0 = dc0, Mask = dm,
                 Gates = saved.Gates!, PrevH = saved.PrevH!, PrevC = saved.PrevC!, Cells = saved.Cells!, TanhCells = saved.TanhCells!,
                 FinalH = finalH, FinalC = finalC, GoBackwards = goBackwards,
             }.Record(rec, h);
@@ -103,9 +86,9 @@ internal sealed class MaskedLstmSequenceOp : Op
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
         var dtype = x.DType;
-        using var plan = new Scratch<int>(Tape.Current, batch * steps + steps + 1);
-        Span<int> rows = plan.Get(batch * steps), offsets = plan.Get(steps + 1);
-        int n = Plan(mask.Span<T>(), batch, steps, goBackwards, rows, offsets);
+        using var planSpace = new Scratch<int>(Tape.Current, StepPlan.Length(batch, steps));
+        var plan = StepPlan.Of<T>(mask.Span<T>(), batch, steps, goBackwards, planSpace.Get(StepPlan.Length(batch, steps)));
+        int n = plan.Count;
         using var scratch = new Scratch<T>(Tape.Current, n * (features + g4 + 5 * units) + g4);
         var a = scratch.Saved(rec, new Shape(n, g4), dtype, out var gates);
         var hPrev = scratch.Saved(rec, new Shape(n, units), dtype, out var prevH);
@@ -113,30 +96,25 @@ internal sealed class MaskedLstmSequenceOp : Op
         var c = scratch.Saved(rec, new Shape(n, units), dtype, out var cells);
         var tc = scratch.Saved(rec, new Shape(n, units), dtype, out var tanhCells);
         var hNew = scratch.Get(n * units);
-        var xp = scratch.Get(n * features);
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
+        MaskedSequenceSupport.ProjectInputs<T>(plan, x, w, g4, default, scratch.Get(n * features), a);   // the bias enters in the step kernel
 
-        GatherSteps<T>(x.Span<T>(), steps, features, rows, offsets, goBackwards, xp);
-        if (n > 0) MatMulKernels.Gemm<T>(false, false, n, g4, features, xp, features, w.Span<T>(), g4, a, g4, false);
-        Span<T> hc = finalH.Span<T>(), cc = finalC.Span<T>(), hs = h.Span<T>();
-        h0.Span<T>().CopyTo(hc);
+        var walk = new PackedForward<T>(plan, h0, finalH, h);
+        Span<T> cc = finalC.Span<T>();
         c0.Span<T>().CopyTo(cc);
         ReadOnlySpan<T> rk = r.Span<T>();
         for (int k = 0; k < steps; k++)
         {
-            int p0 = offsets[k], cnt = offsets[k + 1] - p0;
-            var active = rows.Slice(p0, cnt);
-            if (cnt > 0)
+            var active = walk.Begin(k, out int p0, hPrev);
+            if (active.Length > 0)
             {
                 Span<T> ak = a[(p0 * g4)..], hp = hPrev[(p0 * units)..], cp = cPrev[(p0 * units)..], hk = hNew[(p0 * units)..], ck = c[(p0 * units)..];
-                Gather<T>(hc, units, active, units, hp);
                 Gather<T>(cc, units, active, units, cp);
-                MatMulKernels.Gemm<T>(false, false, cnt, g4, units, hp, units, rk, g4, ak, g4, true);
-                ForwardStep<T>(cnt, units, ak, g4, b, cp, units, ck, tc[(p0 * units)..], hk, units);
-                Scatter<T>(hk, active, units, hc, units);
+                MatMulKernels.Gemm<T>(false, false, active.Length, g4, units, hp, units, rk, g4, ak, g4, true);
+                ForwardStep<T>(active.Length, units, ak, g4, b, cp, units, ck, tc[(p0 * units)..], hk, units);
                 Scatter<T>(ck, active, units, cc, units);
             }
-            WriteStepOutputs<T>(hNew[(p0 * units)..], active, batch, steps, units, k, hs);
+            walk.End(k, active, p0, hNew);
         }
         return new Buffers(gates, prevH, prevC, cells, tanhCells);
     }
@@ -150,43 +128,32 @@ internal sealed class MaskedLstmSequenceOp : Op
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var s = Saved.Of(tape, e);
-        TensorData x = s.X, w = s.Kernel, r = s.RecurrentKernel, h = e.Out;
-        bool goBackwards = s.GoBackwards;
-        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units, bu = batch * units;
-        Span<int> rows = tape.Scratch<int>(batch * steps), offsets = tape.Scratch<int>(steps + 1);
-        int n = Plan(s.Mask.Span<T>(), batch, steps, goBackwards, rows, offsets);
-
-        var dH = tape.GradOf<T>(h);
+        TensorData r = s.Inputs.RecurrentKernel;
+        int batch = e.Out.Shape[0], units = r.Shape[0], g4 = 4 * units;
+        var walk = new PackedBackward<T>(tape, e, s.Mask, s.FinalH, s.GoBackwards);
+        int n = walk.Plan.Count;
         ReadOnlySpan<T> a = s.Gates.Span<T>(), tc = s.TanhCells.Span<T>(), cPrev = s.PrevC.Span<T>();
         var dZ = tape.Scratch<T>(n * g4);
-        Span<T> carry = tape.Scratch<T>(bu), dhState = tape.Scratch<T>(bu), dcState = tape.Scratch<T>(bu);
-        Span<T> dOut = tape.Scratch<T>(bu), dh = tape.Scratch<T>(bu), dc = tape.Scratch<T>(bu);
-        carry.Clear();
-        MaskedSequenceSupport.StartStateGradient<T>(tape, s.FinalH, dhState);
+        Span<T> dcState = tape.Scratch<T>(batch * units), dc = tape.Scratch<T>(batch * units);
         MaskedSequenceSupport.StartStateGradient<T>(tape, s.FinalC, dcState);
-        var rt = tape.Scratch<T>(g4 * units);
-        Transpose<T>(r.Span<T>(), units, g4, rt);
 
-        for (int k = steps - 1; k >= 0; k--)
+        for (int k = e.Out.Shape[1] - 1; k >= 0; k--)
         {
-            int p0 = offsets[k], cnt = offsets[k + 1] - p0;
-            var active = rows.Slice(p0, cnt);
-            TakeStepOutputGradients<T>(dH, active, batch, steps, units, k, carry, dOut);
-            if (cnt == 0) continue;
-            Gather<T>(dhState, units, active, units, dh);
+            var active = walk.Begin(k, out int p0);
+            if (active.Length == 0) continue;
             Gather<T>(dcState, units, active, units, dc);
             var dzk = dZ[(p0 * g4)..];
-            BackwardStep<T>(cnt, units, dOut, units, default, dh, dc, a[(p0 * g4)..], g4, tc[(p0 * units)..], cPrev[(p0 * units)..], units, dzk);
-            MatMulKernels.Gemm<T>(false, false, cnt, units, g4, dzk, g4, rt, units, dh, units, false);
-            Scatter<T>(dh, active, units, dhState, units);
+            BackwardStep<T>(active.Length, units, walk.Out, units, default, walk.Dh, dc, a[(p0 * g4)..], g4, tc[(p0 * units)..], cPrev[(p0 * units)..], units, dzk);
+            MatMulKernels.Gemm<T>(false, false, active.Length, units, g4, dzk, g4, walk.RecurrentTransposed, units, walk.Dh, units, false);
+            walk.End(active);
             Scatter<T>(dc, active, units, dcState, units);
         }
 
-        AccumulateInto<T>(tape, s.H0, dhState);
+        walk.AccumulateInitial(tape, s.H0);
         AccumulateInto<T>(tape, s.C0, dcState);
         if (n == 0) return;
         if (r.RequiresGrad) MatMulKernels.Gemm<T>(true, false, units, g4, n, s.PrevH.Span<T>(), units, dZ, g4, tape.Grad<T>(r), g4, true);
-        if (s.Bias is { RequiresGrad: true } bias) AddColumnSums<T>(dZ, n, g4, g4, tape.Grad<T>(bias));
-        MaskedSequenceSupport.InputGradients<T>(tape, x, w, dZ, n, g4, rows, offsets, goBackwards);
+        if (s.Inputs.Bias is { RequiresGrad: true } bias) AddColumnSums<T>(dZ, n, g4, g4, tape.Grad<T>(bias));
+        MaskedSequenceSupport.InputGradients<T>(tape, s.Inputs.X, s.Inputs.Kernel, dZ, g4, walk.Plan);
     }
 }

@@ -19,50 +19,27 @@ internal sealed class MaskedSimpleRnnSequenceOp : Op
 
     public override string Name => "MaskedSimpleRnnSequence";
 
-    /// <summary>The op's inputs and saved buffers, kept in <see cref="Tape.ExtraInputs"/> in this order.</summary>
+    /// <summary>The op's inputs and saved buffers (<see cref="MaskedSequenceSupport.Record"/>'s extras in this order).</summary>
     private readonly struct Saved
     {
-        public TensorData X { get; init; }
-        public TensorData Kernel { get; init; }
-        public TensorData RecurrentKernel { get; init; }
+        public MaskedInputs Inputs { get; init; }
         public TensorData H0 { get; init; }
         public TensorData Mask { get; init; }
         public TensorData NewH { get; init; }
         public TensorData PrevH { get; init; }
         public TensorData FinalH { get; init; }
-        public TensorData? Bias { get; init; }
-        public CellActivation Activation { get; init; }
-        public bool GoBackwards { get; init; }
+        public Flags Args { get; init; }
 
-        public void Record(Tape tape, TensorData hidden)
-        {
-            ref var e = ref tape.Record(Instance, hidden);
-            e.A = X;
-            e.B = Kernel;
-            e.C = RecurrentKernel;
-            e.ExtraStart = tape.ExtraInputs.Count;
-            tape.ExtraInputs.AddRange([H0, Mask, NewH, PrevH, FinalH]);
-            if (Bias is not null) tape.ExtraInputs.Add(Bias);
-            e.ExtraCount = Bias is null ? 5 : 6;
-            e.SetArgs(new Flags(Activation, GoBackwards));
-        }
+        public void Record(Tape tape, TensorData hidden) => MaskedSequenceSupport.Record(tape, Instance, hidden, Inputs, Args, H0, Mask, NewH, PrevH, FinalH);
 
         public static Saved Of(Tape tape, in TapeEntry e)
         {
-            var x = tape.ExtraInputs;
-            int s = e.ExtraStart;
-            var flags = e.GetArgs<Flags>();
-            return new()
-            {
-                X = e.A!, Kernel = e.B!, RecurrentKernel = e.C!,
-                H0 = x[s], Mask = x[s + 1], NewH = x[s + 2], PrevH = x[s + 3], FinalH = x[s + 4],
-                Bias = e.ExtraCount > 5 ? x[s + 5] : null,
-                Activation = flags.Activation, GoBackwards = flags.GoBackwards,
-            };
+            var inputs = MaskedSequenceSupport.Read(tape, e, 5, out var x);
+            return new() { Inputs = inputs, H0 = x[0], Mask = x[1], NewH = x[2], PrevH = x[3], FinalH = x[4], Args = e.GetArgs<Flags>() };
         }
-
-        private readonly record struct Flags(CellActivation Activation, bool GoBackwards);
     }
+
+    private readonly record struct Flags(CellActivation Activation, bool GoBackwards);
 
     /// <summary>H (B, T, U) and the final state (B, 1, U) (arguments checked by <see cref="Tensor.SimpleRnnSequence"/>).</summary>
     public static Tensor Apply(Tensor x, Tensor kernel, Tensor recurrent, Tensor? bias, Tensor h0, Tensor mask, CellActivation act, bool goBackwards, out TensorData finalH)
@@ -80,8 +57,7 @@ internal sealed class MaskedSimpleRnnSequenceOp : Op
         {
             new Saved
             {
-                X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, Mask = dm, Bias = db, NewH = newH!, PrevH = prevH!, FinalH = finalH,
-                Activation = act, GoBackwards = goBackwards,
+                Inputs = new(dx, dw, dr, db), H0 = dh0, Mask = dm, NewH = newH!, PrevH = prevH!, FinalH = finalH, Args = new Flags(act, goBackwards),
             }.Record(rec, h);
         }
         return new Tensor(h);
@@ -93,37 +69,26 @@ internal sealed class MaskedSimpleRnnSequenceOp : Op
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0];
         var dtype = x.DType;
-        using var plan = new Scratch<int>(Tape.Current, batch * steps + steps + 1);
-        Span<int> rows = plan.Get(batch * steps), offsets = plan.Get(steps + 1);
-        int n = Plan(mask.Span<T>(), batch, steps, goBackwards, rows, offsets);
+        using var planSpace = new Scratch<int>(Tape.Current, StepPlan.Length(batch, steps));
+        var plan = StepPlan.Of<T>(mask.Span<T>(), batch, steps, goBackwards, planSpace.Get(StepPlan.Length(batch, steps)));
+        int n = plan.Count;
         using var scratch = new Scratch<T>(Tape.Current, n * (features + 3 * units));
         var z = scratch.Get(n * units);
         var hNew = scratch.Saved(rec, new Shape(n, units), dtype, out newHData);
         var hPrev = scratch.Saved(rec, new Shape(n, units), dtype, out prevHData);
-        var xp = scratch.Get(n * features);
-
-        GatherSteps<T>(x.Span<T>(), steps, features, rows, offsets, goBackwards, xp);
-        if (n > 0)
-        {
-            MatMulKernels.Gemm<T>(false, false, n, units, features, xp, features, w.Span<T>(), units, z, units, false);
-            if (bias is not null) AddBiasRows<T>(z, n, units, units, bias.Span<T>());
-        }
-        Span<T> hc = finalH.Span<T>(), hs = h.Span<T>();
-        h0.Span<T>().CopyTo(hc);
+        MaskedSequenceSupport.ProjectInputs<T>(plan, x, w, units, bias is not null ? bias.Span<T>() : default, scratch.Get(n * features), z);
+        var walk = new PackedForward<T>(plan, h0, finalH, h);
         ReadOnlySpan<T> rk = r.Span<T>();
         for (int k = 0; k < steps; k++)
         {
-            int p0 = offsets[k], cnt = offsets[k + 1] - p0;
-            var active = rows.Slice(p0, cnt);
-            if (cnt > 0)
+            var active = walk.Begin(k, out int p0, hPrev);
+            if (active.Length > 0)
             {
                 Span<T> zk = z[(p0 * units)..], hp = hPrev[(p0 * units)..], hk = hNew[(p0 * units)..];
-                Gather<T>(hc, units, active, units, hp);
-                MatMulKernels.Gemm<T>(false, false, cnt, units, units, hp, units, rk, units, zk, units, true);
-                ForwardStep<T>(act, cnt, units, zk, units, hk, units);
-                Scatter<T>(hk, active, units, hc, units);
+                MatMulKernels.Gemm<T>(false, false, active.Length, units, units, hp, units, rk, units, zk, units, true);
+                ForwardStep<T>(act, active.Length, units, zk, units, hk, units);
             }
-            WriteStepOutputs<T>(hNew[(p0 * units)..], active, batch, steps, units, k, hs);
+            walk.End(k, active, p0, hNew);
         }
     }
 
@@ -136,38 +101,26 @@ internal sealed class MaskedSimpleRnnSequenceOp : Op
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var s = Saved.Of(tape, e);
-        TensorData x = s.X, w = s.Kernel, r = s.RecurrentKernel, h = e.Out;
-        bool goBackwards = s.GoBackwards;
-        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], bu = batch * units;
-        Span<int> rows = tape.Scratch<int>(batch * steps), offsets = tape.Scratch<int>(steps + 1);
-        int n = Plan(s.Mask.Span<T>(), batch, steps, goBackwards, rows, offsets);
-
-        var dH = tape.GradOf<T>(h);
+        TensorData r = s.Inputs.RecurrentKernel;
+        int units = r.Shape[0];
+        var walk = new PackedBackward<T>(tape, e, s.Mask, s.FinalH, s.Args.GoBackwards);
+        int n = walk.Plan.Count;
         ReadOnlySpan<T> hNew = s.NewH.Span<T>();
         var dZ = tape.Scratch<T>(n * units);
-        Span<T> carry = tape.Scratch<T>(bu), dhState = tape.Scratch<T>(bu), dOut = tape.Scratch<T>(bu), dh = tape.Scratch<T>(bu);
-        carry.Clear();
-        MaskedSequenceSupport.StartStateGradient<T>(tape, s.FinalH, dhState);
-        var rt = tape.Scratch<T>(units * units);
-        Transpose<T>(r.Span<T>(), units, units, rt);
-
-        for (int k = steps - 1; k >= 0; k--)
+        for (int k = e.Out.Shape[1] - 1; k >= 0; k--)
         {
-            int p0 = offsets[k], cnt = offsets[k + 1] - p0;
-            var active = rows.Slice(p0, cnt);
-            TakeStepOutputGradients<T>(dH, active, batch, steps, units, k, carry, dOut);
-            if (cnt == 0) continue;
-            Gather<T>(dhState, units, active, units, dh);
+            var active = walk.Begin(k, out int p0);
+            if (active.Length == 0) continue;
             var dzk = dZ[(p0 * units)..];
-            BackwardStep<T>(s.Activation, cnt, units, dOut, units, dh, hNew[(p0 * units)..], units, dzk, units);
-            MatMulKernels.Gemm<T>(false, false, cnt, units, units, dzk, units, rt, units, dh, units, false);
-            Scatter<T>(dh, active, units, dhState, units);
+            BackwardStep<T>(s.Args.Activation, active.Length, units, walk.Out, units, walk.Dh, hNew[(p0 * units)..], units, dzk, units);
+            MatMulKernels.Gemm<T>(false, false, active.Length, units, units, dzk, units, walk.RecurrentTransposed, units, walk.Dh, units, false);
+            walk.End(active);
         }
 
-        AccumulateInto<T>(tape, s.H0, dhState);
+        walk.AccumulateInitial(tape, s.H0);
         if (n == 0) return;
         if (r.RequiresGrad) MatMulKernels.Gemm<T>(true, false, units, units, n, s.PrevH.Span<T>(), units, dZ, units, tape.Grad<T>(r), units, true);
-        if (s.Bias is { RequiresGrad: true } bias) AddColumnSums<T>(dZ, n, units, units, tape.Grad<T>(bias));
-        MaskedSequenceSupport.InputGradients<T>(tape, x, w, dZ, n, units, rows, offsets, goBackwards);
+        if (s.Inputs.Bias is { RequiresGrad: true } bias) AddColumnSums<T>(dZ, n, units, units, tape.Grad<T>(bias));
+        MaskedSequenceSupport.InputGradients<T>(tape, s.Inputs.X, s.Inputs.Kernel, dZ, units, walk.Plan);
     }
 }

@@ -83,42 +83,6 @@ internal static class RecurrentOpSupport
     }
 }
 
-/// <summary>Backward steps every masked (packed) sequence op shares.</summary>
-internal static class MaskedSequenceSupport
-{
-    /// <summary>
-    /// The gradient of a final state (B, 1, U) buffer, when used downstream (through <see cref="SequenceLastStepOp"/>),
-    /// copied into <paramref name="dst"/> as the starting state gradient; zeros otherwise.
-    /// </summary>
-    public static void StartStateGradient<T>(Tape tape, TensorData finalState, Span<T> dst) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        if (tape.HasGrad(finalState)) tape.GradOf<T>(finalState).CopyTo(dst);
-        else dst.Clear();
-    }
-
-    /// <summary>
-    /// The input-side gradients from the packed pre-activation gradient dZ (n × g): gW += X_pᵀ·dZ (the packed inputs
-    /// gathered again) and gx[b, t] += (dZ·Wᵀ) rows, masked steps getting nothing.
-    /// </summary>
-    public static void InputGradients<T>(Tape tape, TensorData x, TensorData w, ReadOnlySpan<T> dZ, int n, int g,
-        ReadOnlySpan<int> rows, ReadOnlySpan<int> offsets, bool goBackwards) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        int steps = x.Shape[1], features = x.Shape[2];
-        if (n == 0) return;
-        var packed = tape.Scratch<T>(n * features);
-        if (w.RequiresGrad)
-        {
-            PackedStepKernels.GatherSteps<T>(x.Span<T>(), steps, features, rows, offsets, goBackwards, packed);
-            MatMulKernels.Gemm<T>(true, false, features, g, n, packed, features, dZ, g, tape.Grad<T>(w), g, true);
-        }
-        if (x.RequiresGrad)
-        {
-            MatMulKernels.Gemm<T>(false, true, n, features, g, dZ, g, w.Span<T>(), g, packed, features, false);
-            PackedStepKernels.ScatterAddSteps<T>(packed, steps, features, rows, offsets, goBackwards, tape.Grad<T>(x));
-        }
-    }
-}
-
 /// <summary>
 /// The per-sequence dropout masks of a fused recurrent op (<see cref="RecurrentSequenceOptions.InputMasks"/>,
 /// <see cref="RecurrentSequenceOptions.RecurrentMasks"/>): (B, G, F) and (B, G, U), or null. Each GEMM that a mask
@@ -142,20 +106,41 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     public static SequenceMasks Read(Tape tape, int start, bool input, bool recurrent) =>
         new(input ? tape.ExtraInputs[start] : null, recurrent ? tape.ExtraInputs[start + (input ? 1 : 0)] : null);
 
+    /// <summary>Elements <see cref="PackGates"/> writes for <paramref name="gates"/> gate blocks of k × n (n × k <paramref name="transposed"/>).</summary>
+    public static int PackedGatesLength<T>(int gates, int k, int n, bool transposed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => checked(gates * (transposed ? PackedGemm.PackedLength<T>(n, k) : PackedGemm.PackedLength<T>(k, n)));
+
     /// <summary>
-    /// c[:, g·n ..] (+)= (a ⊙ m_g)·b[:, g·n ..] for every gate g: the masked form of c (+)= a·b with b's columns in
-    /// gate blocks of n (a rows × k, lda; b k × G·n, ldb; scratch rows × k), one GEMM per gate on the masked rows. Only
-    /// the first <paramref name="usedGates"/> gates when given (GRU's reset-before path projects z and r this way, the
-    /// candidate separately).
+    /// Packs the gate blocks of b (k × G·n, ldb; gate g's columns g·n ..) one after another, once per op call: as
+    /// op(B_g) = b_g (k × n) for <see cref="MaskedGemm"/>, or with <paramref name="transposed"/> as op(B_g) = b_gᵀ
+    /// (n × k) for <see cref="MaskedGemmInputGrad"/>. Gate g's block starts at g · (its packed length).
     /// </summary>
-    public static void MaskedGemm<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> masks, int rowsPerMask,
-        ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, Span<T> scratch, int usedGates = -1)
+    public static void PackGates<T>(int gates, int k, int n, ReadOnlySpan<T> b, int ldb, bool transposed, Span<T> packed)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        int length = transposed ? PackedGemm.PackedLength<T>(n, k) : PackedGemm.PackedLength<T>(k, n);
+        for (int g = 0; g < gates; g++)
+        {
+            if (transposed) PackedGemm.Pack<T>(true, n, k, b[(g * n)..], ldb, packed.Slice(g * length, length));
+            else PackedGemm.Pack<T>(false, k, n, b[(g * n)..], ldb, packed.Slice(g * length, length));
+        }
+    }
+
+    /// <summary>
+    /// c[:, g·n ..] (+)= (a ⊙ m_g)·b_g for every gate g: the masked form of c (+)= a·b with b's columns in gate blocks
+    /// of n, packed by <see cref="PackGates"/> (a rows × k, lda; scratch rows × k), one GEMM per gate on the masked rows.
+    /// Only the first <paramref name="usedGates"/> gates when given (GRU's reset-before path projects z and r this way,
+    /// the candidate separately).
+    /// </summary>
+    public static void MaskedGemm<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> masks, int rowsPerMask,
+        ReadOnlySpan<T> packedB, Span<T> c, int ldc, bool accumulate, Span<T> scratch, int usedGates = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int length = PackedGemm.PackedLength<T>(k, n);
         for (int g = 0; g < (usedGates < 0 ? gates : usedGates); g++)
         {
             MaskedRowKernels.Multiply<T>(a, lda, rows, k, masks[(g * k)..], gates * k, rowsPerMask, scratch);
-            MatMulKernels.Gemm<T>(false, false, rows, n, k, scratch, k, b[(g * n)..], ldb, c[(g * n)..], ldc, accumulate);
+            PackedGemm.Gemm<T>(false, rows, n, k, scratch, k, packedB.Slice(g * length, length), c[(g * n)..], ldc, accumulate);
         }
     }
 
@@ -174,17 +159,18 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     }
 
     /// <summary>
-    /// The input gradient of <see cref="MaskedGemm"/>: da (rows × k, ldda) += Σ_g (dc[:, g·n ..]·b_gᵀ) ⊙ m_g, with b given
-    /// transposed (<paramref name="bt"/>: G·n × k, gate g's block in rows g·n ..): one GEMM per gate into
-    /// <paramref name="scratch"/> (rows × k), then a masked add.
+    /// The input gradient of <see cref="MaskedGemm"/>: da (rows × k, ldda) += Σ_g (dc[:, g·n ..]·b_gᵀ) ⊙ m_g, with the
+    /// b_gᵀ packed by <see cref="PackGates"/> (transposed): one GEMM per gate into <paramref name="scratch"/>
+    /// (rows × k), then a masked add.
     /// </summary>
-    public static void MaskedGemmInputGrad<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> bt,
+    public static void MaskedGemmInputGrad<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> packedBt,
         ReadOnlySpan<T> masks, int rowsPerMask, Span<T> da, int ldda, Span<T> scratch, int usedGates = -1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        int length = PackedGemm.PackedLength<T>(n, k);
         for (int g = 0; g < (usedGates < 0 ? gates : usedGates); g++)
         {
-            MatMulKernels.Gemm<T>(false, false, rows, k, n, dc[(g * n)..], lddc, bt[(g * n * k)..], k, scratch, k, false);
+            PackedGemm.Gemm<T>(false, rows, k, n, dc[(g * n)..], lddc, packedBt.Slice(g * length, length), scratch, k, false);
             MaskedRowKernels.AddMultiplied<T>(scratch, rows, k, masks[(g * k)..], gates * k, rowsPerMask, da, ldda);
         }
     }

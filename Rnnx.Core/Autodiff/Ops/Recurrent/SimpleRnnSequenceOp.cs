@@ -84,23 +84,31 @@ internal sealed class SimpleRnnSequenceOp : Op
             return;
         }
         int rows = batch * steps, ld = steps * units;
-        using var scratch = new Scratch<T>(Tape.Current, rows * units + (masks.Any ? rows * features + batch * units : 0));
+        // R (and with input dropout W) packed once per call; one gate, so the masked products use the same panels
+        int packedLength = PackedGemm.PackedLength<T>(units, units), packedInputLength = masks.Input is null ? 0 : PackedGemm.PackedLength<T>(features, units);
+        using var scratch = new Scratch<T>(Tape.Current, rows * units + packedLength + packedInputLength + (masks.Any ? rows * features + batch * units : 0));
         var z = scratch.Get(rows * units);
         if (masks.Input is { } mx)
-            SequenceMasks.MaskedGemm<T>(1, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, w.Span<T>(), units, z, units, false, scratch.Get(rows * features));
+        {
+            var packedW = scratch.Get(packedInputLength);
+            PackedGemm.Pack<T>(false, features, units, w.Span<T>(), units, packedW);
+            SequenceMasks.MaskedGemm<T>(1, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, z, units, false, scratch.Get(rows * features));
+        }
         else MatMulKernels.Gemm<T>(false, false, rows, units, features, x.Span<T>(), features, w.Span<T>(), units, z, units, false);
         if (bias is not null) AddBiasRows<T>(z, rows, units, units, bias.Span<T>());
         var hs = h.Span<T>();
         var hm = masks.Recurrent is null ? default : scratch.Get(batch * units);
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
+        var packedR = scratch.Get(packedLength);
+        PackedGemm.Pack<T>(false, units, units, rk, units, packedR);
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
             var zt = z[(t * units)..];
             if (masks.Recurrent is { } mr)
-                SequenceMasks.MaskedGemm<T>(1, batch, units, units, k == 0 ? hInit : hs[((k - 1) * units)..], k == 0 ? units : ld, mr.Span<T>(), 1, rk, units, zt, ld, true, hm);
-            else if (k == 0) MatMulKernels.Gemm<T>(false, false, batch, units, units, hInit, units, rk, units, zt, ld, true);
-            else MatMulKernels.Gemm<T>(false, false, batch, units, units, hs[((k - 1) * units)..], ld, rk, units, zt, ld, true);
+                SequenceMasks.MaskedGemm<T>(1, batch, units, units, k == 0 ? hInit : hs[((k - 1) * units)..], k == 0 ? units : ld, mr.Span<T>(), 1, packedR, zt, ld, true, hm);
+            else if (k == 0) PackedGemm.Gemm<T>(false, batch, units, units, hInit, units, packedR, zt, ld, true);
+            else PackedGemm.Gemm<T>(false, batch, units, units, hs[((k - 1) * units)..], ld, packedR, zt, ld, true);
             ForwardStep<T>(act, batch, units, zt, ld, hs[(k * units)..], ld);
         }
     }
@@ -120,7 +128,8 @@ internal sealed class SimpleRnnSequenceOp : Op
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0];
         int rows = batch * steps, bu = batch * units;
-        using var scratch = new Scratch<T>(Tape.Current, 3 * rows * units + bu);
+        int packedLength = PackedGemm.PackedLength<T>(units, units);
+        using var scratch = new Scratch<T>(Tape.Current, 3 * rows * units + bu + packedLength);
         var z = scratch.Get(rows * units);
         var zt = scratch.Get(rows * units);
         var ht = scratch.Get(rows * units);
@@ -129,6 +138,8 @@ internal sealed class SimpleRnnSequenceOp : Op
         TimeMajorCopy<T>(z, zt, batch, steps, units, toTimeMajor: true);
         if (bias is not null) AddBiasRows<T>(zt, rows, units, units, bias.Span<T>());
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
+        var packedR = scratch.Get(packedLength);
+        PackedGemm.Pack<T>(false, units, units, rk, units, packedR);
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
@@ -139,7 +150,7 @@ internal sealed class SimpleRnnSequenceOp : Op
                 System.Numerics.Tensors.TensorPrimitives.Multiply(prev, rk[0], tmp);
                 System.Numerics.Tensors.TensorPrimitives.Add(zk, tmp, zk);
             }
-            else MatMulKernels.Gemm<T>(false, false, batch, units, units, prev, units, rk, units, zk, units, true);
+            else PackedGemm.Gemm<T>(false, batch, units, units, prev, units, packedR, zk, units, true);
             ForwardStep<T>(act, 1, bu, zk, bu, ht.Slice(k * bu, bu), bu);
         }
         TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
@@ -167,8 +178,9 @@ internal sealed class SimpleRnnSequenceOp : Op
         var dZ = tape.Scratch<T>(rows * units);
         var dhNext = tape.Scratch<T>(batch * units);
         dhNext.Clear();
-        var rt = tape.Scratch<T>(units * units);
-        Transpose<T>(r.Span<T>(), units, units, rt);
+        // op(B) = Rᵀ for dh = dZ·Rᵀ, packed once
+        var packedRt = tape.Scratch<T>(PackedGemm.PackedLength<T>(units, units));
+        PackedGemm.Pack<T>(true, units, units, r.Span<T>(), units, packedRt);
         var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
@@ -180,9 +192,9 @@ internal sealed class SimpleRnnSequenceOp : Op
             if (masks.Recurrent is { } mr)
             {
                 dhNext.Clear();
-                SequenceMasks.MaskedGemmInputGrad<T>(1, batch, units, units, dzt, ld, rt, mr.Span<T>(), 1, dhNext, units, stepScratch);
+                SequenceMasks.MaskedGemmInputGrad<T>(1, batch, units, units, dzt, ld, packedRt, mr.Span<T>(), 1, dhNext, units, stepScratch);
             }
-            else MatMulKernels.Gemm<T>(false, false, batch, units, units, dzt, ld, rt, units, dhNext, units, false);
+            else PackedGemm.Gemm<T>(false, batch, units, units, dzt, ld, packedRt, dhNext, units, false);
         }
 
         AccumulateInto<T>(tape, h0, dhNext);
@@ -205,9 +217,9 @@ internal sealed class SimpleRnnSequenceOp : Op
         {
             if (masks.Input is { } mx)
             {
-                var wt = tape.Scratch<T>(units * features);
-                Transpose<T>(w.Span<T>(), features, units, wt);
-                SequenceMasks.MaskedGemmInputGrad<T>(1, rows, units, features, dZ, units, wt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
+                var packedWt = tape.Scratch<T>(PackedGemm.PackedLength<T>(units, features));
+                PackedGemm.Pack<T>(true, units, features, w.Span<T>(), units, packedWt);
+                SequenceMasks.MaskedGemmInputGrad<T>(1, rows, units, features, dZ, units, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, units, dZ, units, w.Span<T>(), units, tape.Grad<T>(x), features, true);
         }

@@ -1,0 +1,233 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using Rnnx.Kernels;
+using static Rnnx.Kernels.PackedStepKernels;
+
+namespace Rnnx.Autodiff.Ops;
+
+/// <summary>
+/// The packed order of a (batch, time) step mask (<see cref="PackedStepKernels.Plan"/>): processing step k's active
+/// batch rows are <see cref="Rows"/>[Offsets[k] .. Offsets[k + 1]), and packed row p is the p-th active (row, step)
+/// pair, <see cref="Count"/> in all.
+/// </summary>
+internal readonly ref struct StepPlan
+{
+    public readonly ReadOnlySpan<int> Rows;
+    public readonly ReadOnlySpan<int> Offsets;
+    public readonly int Count;
+    public readonly bool GoBackwards;
+
+    private StepPlan(ReadOnlySpan<int> rows, ReadOnlySpan<int> offsets, int count, bool goBackwards)
+    {
+        Rows = rows;
+        Offsets = offsets;
+        Count = count;
+        GoBackwards = goBackwards;
+    }
+
+    /// <summary>The integers a plan of <paramref name="batch"/> × <paramref name="steps"/> needs.</summary>
+    public static int Length(int batch, int steps) => batch * steps + steps + 1;
+
+    /// <summary>The plan of a (batch, steps) mask, built in <paramref name="space"/> (<see cref="Length"/> integers).</summary>
+    public static StepPlan Of<T>(ReadOnlySpan<T> mask, int batch, int steps, bool goBackwards, Span<int> space)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Span<int> rows = space[..(batch * steps)], offsets = space.Slice(batch * steps, steps + 1);
+        int n = Plan(mask, batch, steps, goBackwards, rows, offsets);
+        return new StepPlan(rows, offsets, n, goBackwards);
+    }
+
+    /// <summary>Step k's active batch rows; <paramref name="p0"/> is the packed row of the first.</summary>
+    public ReadOnlySpan<int> Active(int k, out int p0)
+    {
+        p0 = Offsets[k];
+        return Rows[p0..Offsets[k + 1]];
+    }
+}
+
+/// <summary>The input x (B, T, F), kernel W (F, g), recurrent kernel R (U, g) and bias (or null) of a masked sequence op.</summary>
+internal readonly record struct MaskedInputs(TensorData X, TensorData Kernel, TensorData RecurrentKernel, TensorData? Bias);
+
+/// <summary>
+/// Tape plumbing and gradient steps every masked (packed) sequence op shares: an op records x, W, R, its own list of
+/// extra tensors (initial states, mask, saved packed buffers, final states) and the bias; forward projects the active
+/// inputs with one GEMM and walks the steps with <see cref="PackedForward{T}"/>; backward walks them in reverse with
+/// <see cref="PackedBackward{T}"/> and ends with <see cref="InputGradients"/>.
+/// </summary>
+internal static class MaskedSequenceSupport
+{
+    /// <summary>
+    /// Records a masked sequence op producing <paramref name="hidden"/>: x, W and R in the entry's A, B and C, then
+    /// <paramref name="extras"/> in the op's order and the bias last, when present (read back with <see cref="Read"/>).
+    /// </summary>
+    public static void Record<TArgs>(Tape tape, Op op, TensorData hidden, in MaskedInputs inputs, in TArgs args, params ReadOnlySpan<TensorData> extras)
+        where TArgs : unmanaged
+    {
+        ref var e = ref tape.Record(op, hidden);
+        e.A = inputs.X;
+        e.B = inputs.Kernel;
+        e.C = inputs.RecurrentKernel;
+        e.ExtraStart = tape.ExtraInputs.Count;
+        foreach (var t in extras) tape.ExtraInputs.Add(t);
+        if (inputs.Bias is not null) tape.ExtraInputs.Add(inputs.Bias);
+        e.ExtraCount = extras.Length + (inputs.Bias is null ? 0 : 1);
+        e.SetArgs(args);
+    }
+
+    /// <summary>The inputs <see cref="Record"/> stored, and its <paramref name="count"/> extra tensors in <paramref name="extras"/>.</summary>
+    public static MaskedInputs Read(Tape tape, in TapeEntry e, int count, out ReadOnlySpan<TensorData> extras)
+    {
+        extras = CollectionsMarshal.AsSpan(tape.ExtraInputs).Slice(e.ExtraStart, count);
+        var bias = e.ExtraCount > count ? tape.ExtraInputs[e.ExtraStart + count] : null;
+        return new MaskedInputs(e.A!, e.B!, e.C!, bias);
+    }
+
+    /// <summary>
+    /// The input projection of the active pairs: gathers their inputs in packed order into <paramref name="xp"/> (N × F)
+    /// and sets a (N × g) = X_p·W, plus <paramref name="bias"/> (g) on every row unless it is empty.
+    /// </summary>
+    public static void ProjectInputs<T>(in StepPlan plan, TensorData x, TensorData w, int g, ReadOnlySpan<T> bias, Span<T> xp, Span<T> a)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int steps = x.Shape[1], features = x.Shape[2], n = plan.Count;
+        GatherSteps<T>(x.Span<T>(), steps, features, plan.Rows, plan.Offsets, plan.GoBackwards, xp);
+        if (n == 0) return;
+        MatMulKernels.Gemm<T>(false, false, n, g, features, xp, features, w.Span<T>(), g, a, g, false);
+        if (!bias.IsEmpty) RecurrentKernels.AddBiasRows<T>(a, n, g, g, bias);
+    }
+
+    /// <summary>
+    /// The gradient of a final state (B, 1, U) buffer, when used downstream (through <see cref="SequenceLastStepOp"/>),
+    /// copied into <paramref name="dst"/> as the starting state gradient; zeros otherwise.
+    /// </summary>
+    public static void StartStateGradient<T>(Tape tape, TensorData finalState, Span<T> dst) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (tape.HasGrad(finalState)) tape.GradOf<T>(finalState).CopyTo(dst);
+        else dst.Clear();
+    }
+
+    /// <summary>
+    /// The input-side gradients from the packed pre-activation gradient dZ (n × g): gW += X_pᵀ·dZ (the packed inputs
+    /// gathered again) and gx[b, t] += (dZ·Wᵀ) rows, masked steps getting nothing.
+    /// </summary>
+    public static void InputGradients<T>(Tape tape, TensorData x, TensorData w, ReadOnlySpan<T> dZ, int g, in StepPlan plan)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int steps = x.Shape[1], features = x.Shape[2], n = plan.Count;
+        if (n == 0) return;
+        var packed = tape.Scratch<T>(n * features);
+        if (w.RequiresGrad)
+        {
+            GatherSteps<T>(x.Span<T>(), steps, features, plan.Rows, plan.Offsets, plan.GoBackwards, packed);
+            MatMulKernels.Gemm<T>(true, false, features, g, n, packed, features, dZ, g, tape.Grad<T>(w), g, true);
+        }
+        if (x.RequiresGrad)
+        {
+            MatMulKernels.Gemm<T>(false, true, n, features, g, dZ, g, w.Span<T>(), g, packed, features, false);
+            ScatterAddSteps<T>(packed, steps, features, plan.Rows, plan.Offsets, plan.GoBackwards, tape.Grad<T>(x));
+        }
+    }
+}
+
+/// <summary>
+/// The forward walk of a masked op over its plan: the hidden state of every batch row is carried in the final state
+/// buffer (starting as h0), gathered into packed rows at <see cref="Begin"/> and scattered back at <see cref="End"/>,
+/// which also writes the step's output (Keras: a masked row repeats its previous output).
+/// </summary>
+internal readonly ref struct PackedForward<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly StepPlan _plan;
+    private readonly Span<T> _state;
+    private readonly Span<T> _output;
+    private readonly int _batch, _steps, _units;
+
+    /// <summary>Starts at h0 (B, U); carries the state in <paramref name="finalH"/> and writes H (B, T, U) into <paramref name="h"/>.</summary>
+    public PackedForward(in StepPlan plan, TensorData h0, TensorData finalH, TensorData h)
+    {
+        _plan = plan;
+        _state = finalH.Span<T>();
+        _output = h.Span<T>();
+        _batch = h.Shape[0];
+        _steps = h.Shape[1];
+        _units = h.Shape[2];
+        h0.Span<T>().CopyTo(_state);
+    }
+
+    /// <summary>Step k's active rows, from packed row <paramref name="p0"/>, their entering states gathered into hPrev[p0·U ..].</summary>
+    public ReadOnlySpan<int> Begin(int k, out int p0, Span<T> hPrev)
+    {
+        var active = _plan.Active(k, out p0);
+        Gather<T>(_state, _units, active, _units, hPrev[(p0 * _units)..]);
+        return active;
+    }
+
+    /// <summary>Ends step k: the new states hNew[p0·U ..] become the active rows' carried states and step k's outputs.</summary>
+    public void End(int k, ReadOnlySpan<int> active, int p0, ReadOnlySpan<T> hNew)
+    {
+        var hk = hNew[(p0 * _units)..];
+        Scatter<T>(hk, active, _units, _state, _units);
+        WriteStepOutputs<T>(hk, active, _batch, _steps, _units, k, _output);
+    }
+}
+
+/// <summary>
+/// The backward walk of a masked op, steps in reverse: <see cref="Begin"/> takes step k's output gradients into
+/// <see cref="Out"/> (a masked row's output gradient carries to the step whose output it repeats) and gathers the
+/// active rows' state gradients into <see cref="Dh"/>; the op turns them into its pre-activation gradients and the
+/// entering state gradient (in <see cref="Dh"/>), which <see cref="End"/> scatters back. The state gradient starts
+/// from the final state's gradient and ends as the gradient of h0 (<see cref="AccumulateInitial"/>).
+/// </summary>
+internal readonly ref struct PackedBackward<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>The plan of the op's mask.</summary>
+    public readonly StepPlan Plan;
+
+    /// <summary>The output gradient of the current step's active rows (packed).</summary>
+    public readonly Span<T> Out;
+
+    /// <summary>The state gradient of the current step's active rows (packed).</summary>
+    public readonly Span<T> Dh;
+
+    /// <summary>Rᵀ (g × U), R being the op's recurrent kernel (U × g).</summary>
+    public readonly ReadOnlySpan<T> RecurrentTransposed;
+
+    private readonly Span<T> _state;
+    private readonly Span<T> _carry;
+    private readonly ReadOnlySpan<T> _dH;
+    private readonly int _batch, _steps, _units;
+
+    public PackedBackward(Tape tape, in TapeEntry e, TensorData mask, TensorData finalH, bool goBackwards)
+    {
+        TensorData h = e.Out, r = e.C!;
+        _batch = h.Shape[0];
+        _steps = h.Shape[1];
+        _units = h.Shape[2];
+        int bu = _batch * _units, g = r.Shape[1];
+        Plan = StepPlan.Of<T>(mask.Span<T>(), _batch, _steps, goBackwards, tape.Scratch<int>(StepPlan.Length(_batch, _steps)));
+        _dH = tape.GradOf<T>(h);
+        _carry = tape.Scratch<T>(bu);
+        _carry.Clear();
+        _state = tape.Scratch<T>(bu);
+        MaskedSequenceSupport.StartStateGradient<T>(tape, finalH, _state);
+        Out = tape.Scratch<T>(bu);
+        Dh = tape.Scratch<T>(bu);
+        var rt = tape.Scratch<T>(g * _units);
+        RecurrentKernels.Transpose<T>(r.Span<T>(), _units, g, rt);
+        RecurrentTransposed = rt;
+    }
+
+    /// <summary>Step k's active rows, from packed row <paramref name="p0"/>, with <see cref="Out"/> and <see cref="Dh"/> filled.</summary>
+    public ReadOnlySpan<int> Begin(int k, out int p0)
+    {
+        var active = Plan.Active(k, out p0);
+        TakeStepOutputGradients<T>(_dH, active, _batch, _steps, _units, k, _carry, Out);
+        Gather<T>(_state, _units, active, _units, Dh);
+        return active;
+    }
+
+    /// <summary>Ends a step: <see cref="Dh"/> (now the entering state gradient) goes back to the active rows.</summary>
+    public void End(ReadOnlySpan<int> active) => Scatter<T>(Dh, active, _units, _state, _units);
+
+    /// <summary>After the walk: adds the state gradient left at the start into h0's gradient.</summary>
+    public void AccumulateInitial(Tape tape, TensorData h0) => RecurrentOpSupport.AccumulateInto<T>(tape, h0, _state);
+}
