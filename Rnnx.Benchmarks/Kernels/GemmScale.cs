@@ -51,10 +51,7 @@ public static class GemmScale
         Console.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var s in Shapes)
         {
-            var rng = new System.Random(1);
-            float[] a = Enumerable.Range(0, s.M * s.K).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-            float[] b = Enumerable.Range(0, s.K * s.N).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-            float[] c = new float[s.M * s.N];
+            var (a, b, c) = s.Operands();
             float[] packed = new float[PackedGemm.PackedLength<float>(s.K, s.N)];
             PackedGemm.Pack<float>(s.TransB, s.K, s.N, b, s.Ldb, packed);
             Action[] variants =
@@ -82,10 +79,7 @@ public static class GemmScale
         foreach (var (k, n) in new[] { (64, 256), (256, 1024), (512, 2048) })
         foreach (int m in new[] { 2, 4, 8, 12, 16, 24, 32 })
         {
-            var rng = new System.Random(1);
-            float[] a = Enumerable.Range(0, m * k).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-            float[] b = Enumerable.Range(0, k * n).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-            float[] c = new float[m * n];
+            var (a, b, c) = new GemmShape("", false, false, m, n, k).Operands();
             float[] packed = new float[PackedGemm.PackedLength<float>(k, n)];
             Action[] variants =
             [
