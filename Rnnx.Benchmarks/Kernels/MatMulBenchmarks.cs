@@ -19,6 +19,15 @@ public sealed class GemmShape(string name, bool transA, bool transB, int m, int 
     public int Ldb => TransB ? K : N;
     public double Flops => 2.0 * M * N * K;
     public override string ToString() => name;
+
+    /// <summary>A and B filled with values uniform in [-0.5, 0.5) from a fixed seed, and a zero C.</summary>
+    public (float[] A, float[] B, float[] C) Operands(int seed = 42)
+    {
+        var rng = new System.Random(seed);
+        float[] a = Enumerable.Range(0, M * K).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        float[] b = Enumerable.Range(0, K * N).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        return (a, b, new float[M * N]);
+    }
 }
 
 /// <summary>
@@ -50,10 +59,7 @@ public class MatMulBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var rng = new System.Random(42);
-        _a = Enumerable.Range(0, Shape.M * Shape.K).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-        _b = Enumerable.Range(0, Shape.K * Shape.N).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-        _c = new float[Shape.M * Shape.N];
+        (_a, _b, _c) = Shape.Operands();
     }
 
     [Benchmark(Baseline = true, Description = "Scalar reference")]
@@ -146,10 +152,7 @@ public class GemmScaleBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var rng = new System.Random(42);
-        _a = Enumerable.Range(0, Shape.M * Shape.K).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-        _b = Enumerable.Range(0, Shape.K * Shape.N).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-        _c = new float[Shape.M * Shape.N];
+        (_a, _b, _c) = Shape.Operands();
         _packed = new float[PackedGemm.PackedLength<float>(Shape.K, Shape.N)];
         PackedGemm.Pack<float>(Shape.TransB, Shape.K, Shape.N, _b, Shape.Ldb, _packed);
     }

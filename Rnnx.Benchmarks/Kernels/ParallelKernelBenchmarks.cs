@@ -37,10 +37,7 @@ public class ParallelKernelBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var rng = new System.Random(42);
-        _a = Enumerable.Range(0, Shape.M * Shape.K).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-        _b = Enumerable.Range(0, Shape.K * Shape.N).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-        _c = new float[Shape.M * Shape.N];
+        (_a, _b, _c) = Shape.Operands();
         _helper = new Thread(() =>
         {
             while (!_stop) _team.Serve();

@@ -30,7 +30,7 @@ internal unsafe struct PackedPlan<T> where T : unmanaged
 /// <para>
 /// Micro-kernel: MR = 1..6 rows x 2 vectors = up to 12 accumulators; each k step loads the two B vectors,
 /// broadcasts one A element per row from memory and issues 2·MR FMAs: 12 accumulators + 2 B + 1 broadcast = 15 of
-/// the 16 AVX2 registers (a 4 x 3 tile needs all 16, and spills under RyuJIT). 12 independent chains cover the FMA
+/// the 16 AVX2 registers (a 4 x 3 tile needs all 16, leaving the JIT no spare register). 12 independent chains cover the FMA
 /// latency (4 cycles) x throughput (2 per cycle) with room to spare. Rows are cut into ceil(M/6) tiles of nearly
 /// equal height (16 = 6+5+5, 32 = 6+6+5+5+5+5), so small batches keep 10 or 12 accumulators.
 /// </para>
@@ -48,6 +48,9 @@ internal static unsafe class PackedGemmCore
 
     /// <summary>Tallest micro-tile.</summary>
     internal const int MaxRows = 6;
+
+    /// <summary>Panels one row runs across at once in <see cref="RunRows{T, TVec, TOps}"/> (2 accumulators each).</summary>
+    private const int RowPanelCount = 6;
 
     /// <summary>
     /// Vector width of the packed layout: 256-bit when accelerated, else 128-bit, else 0 (no SIMD: the packed copy is
@@ -175,6 +178,12 @@ internal static unsafe class PackedGemmCore
         int height = m / tiles, taller = m % tiles;
         int tilesPerBlock = Math.Max(1, BlockBytes / (GemmCore.KBlock * sizeof(T)) / MaxRows);
         nint panelSize = (nint)p.K * nr;
+        // A stored transposed: a tile's rows are adjacent but its k steps are a whole row of A^T apart, one new cache
+        // line per step. Such a row block is copied once into tile-major panels (k x rows, contiguous) and reused by
+        // every panel of B.
+        bool packA = p.ARow == 1 && p.AStep != 1;
+        T[]? aBuffer = packA ? APanels<T>.Get(tilesPerBlock * MaxRows * GemmCore.KBlock) : null;
+        fixed (T* aPanels = aBuffer)
         for (int q0 = 0; q0 < p.K; q0 += GemmCore.KBlock)
         {
             int kq = Math.Min(GemmCore.KBlock, p.K - q0);
@@ -183,6 +192,8 @@ internal static unsafe class PackedGemmCore
             for (int t0 = 0; t0 < tiles; t0 += tilesPerBlock)
             {
                 int t1 = Math.Min(tiles, t0 + tilesPerBlock);
+                if (packA)
+                    PackRows(aBlock + p.RowStart + t0 * height + Math.Min(t0, taller), p.AStep, kq, t0, t1, height, taller, aPanels);
                 for (int j = p.PanelStart; j < p.PanelEnd; j++)
                 {
                     T* b = p.B + j * panelSize + (nint)q0 * nr;
@@ -193,7 +204,8 @@ internal static unsafe class PackedGemmCore
                         // heights differ by at most one: the first `taller` tiles have one row more
                         int r0 = p.RowStart + t * height + Math.Min(t, taller);
                         int rows = t < taller ? height + 1 : height;
-                        T* a = aBlock + r0 * p.ARow;
+                        T* a = packA ? aPanels + (nint)(t - t0) * MaxRows * kq : aBlock + r0 * p.ARow;
+                        nint aStep = packA ? rows : p.AStep;
                         T* c = p.C + r0 * p.Ldc + col;
                         // a partial panel goes through the stack tile, so that the kernel itself never stores
                         // lane by lane (a call there makes the JIT spill the accumulators inside the k loop)
@@ -203,18 +215,53 @@ internal static unsafe class PackedGemmCore
                         bool accDst = full && acc;
                         switch (rows)
                         {
-                            case 6: Tile<T, TVec, TOps, C6>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
-                            case 5: Tile<T, TVec, TOps, C5>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
-                            case 4: Tile<T, TVec, TOps, C4>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
-                            case 3: Tile<T, TVec, TOps, C3>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
-                            case 2: Tile<T, TVec, TOps, C2>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
-                            default: Tile<T, TVec, TOps, C1>(a, p.ARow, p.AStep, kq, b, dst, ldd, accDst); break;
+                            case 6: Tile<T, TVec, TOps, C6>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
+                            case 5: Tile<T, TVec, TOps, C5>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
+                            case 4: Tile<T, TVec, TOps, C4>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
+                            case 3: Tile<T, TVec, TOps, C3>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
+                            case 2: Tile<T, TVec, TOps, C2>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
+                            default: Tile<T, TVec, TOps, C1>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
                         }
                         if (!full)
                             Merge(partial, nr, c, p.Ldc, rows, cols, acc);
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Copies tiles [t0, t1) of a transposed A (row i, step q at a[q·aStep + i], a = the first row of tile t0) into
+    /// panels of MaxRows·kq elements, tile t's k x rows block at (t - t0)·MaxRows·kq, so that the micro-kernel reads
+    /// each tile's A sequentially (row stride 1, step = its height).
+    /// </summary>
+    private static void PackRows<T>(T* a, nint aStep, int kq, int t0, int t1, int height, int taller, T* panels) where T : unmanaged
+    {
+        for (int q = 0; q < kq; q++)
+        {
+            T* src = a + q * aStep;
+            for (int t = t0; t < t1; t++)
+            {
+                int rows = t < taller ? height + 1 : height;
+                T* dst = panels + (nint)(t - t0) * MaxRows * kq + (nint)q * rows;
+                for (int i = 0; i < rows; i++)
+                    dst[i] = src[i];
+                src += rows;
+            }
+        }
+    }
+
+    /// <summary>Per-thread buffer for <see cref="PackRows{T}"/> (separate from <see cref="KernelScratch{T}"/>, which holds B's panels).</summary>
+    private static class APanels<T> where T : unmanaged
+    {
+        [ThreadStatic]
+        private static T[]? t_buffer;
+
+        public static T[] Get(int length)
+        {
+            if (t_buffer is not { } buffer || buffer.Length < length)
+                t_buffer = buffer = GC.AllocateUninitializedArray<T>(length, pinned: true);
+            return buffer;
         }
     }
 
@@ -237,11 +284,11 @@ internal static unsafe class PackedGemmCore
             for (int r = p.RowStart; r < p.RowEnd; r++)
             {
                 T* a = p.A + r * p.ARow + q0 * p.AStep;
-                for (int j = p.PanelStart; j < p.PanelEnd; j += MaxRows)
+                for (int j = p.PanelStart; j < p.PanelEnd; j += RowPanelCount)
                 {
                     T* b = p.B + j * panelSize + (nint)q0 * nr;
                     T* c = p.C + r * p.Ldc + j * nr;
-                    int np = Math.Min(MaxRows, p.PanelEnd - j);
+                    int np = Math.Min(RowPanelCount, p.PanelEnd - j);
                     T* cLast = c + (np - 1) * nr;
                     int lastCols = Math.Min(nr, p.N - (j + np - 1) * nr);
                     bool full = lastCols == nr;

@@ -110,6 +110,28 @@ public class PackedGemmTests
     }
 
     [Test]
+    public void Products_AllocateNothingAfterWarmUp()
+    {
+        const int m = 16, n = 1024, k = 300;
+        var rng = new System.Random(3);
+        float[] a = Random<float>(rng, m * k), b = Random<float>(rng, k * n), c = new float[m * n];
+        var packed = new float[PackedGemm.PackedLength<float>(k, n)];
+        PackedGemm.Pack<float>(false, k, n, b, n, packed);
+        float[] big = Random<float>(rng, 64 * k), bigC = new float[64 * n];
+        void Run()
+        {
+            PackedGemm.Pack<float>(false, k, n, b, n, packed);
+            PackedGemm.Gemm<float>(false, m, n, k, a, k, packed, c, n, false);
+            PackedGemm.Gemm<float>(false, 1, n, k, a, k, packed, c, n, true);
+            MatMulKernels.Gemm<float>(false, false, 64, n, k, big, k, b, n, bigC, n, false);
+        }
+        Run();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run();
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
+
+    [Test]
     public void BadArguments_AreRefusedNamingTheArgument()
     {
         var b = new float[10 * 20];
