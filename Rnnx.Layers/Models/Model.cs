@@ -273,6 +273,19 @@ public partial class Model
     }
 
     /// <summary>
+    /// Sets the optimizer, one loss for every output (default mean squared error) and a list of metrics per output, in
+    /// <see cref="Outputs"/> order (Keras's <c>compile(loss="mse", metrics=[[...], [...]])</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">Not one metric list per output, or a metric twice for one output.</exception>
+    /// <exception cref="InvalidOperationException">A prediction, evaluation or training runs on another thread.</exception>
+    public void Compile(IOptimizer optimizer, Loss? loss, IReadOnlyList<IReadOnlyList<Metric>> outputMetrics)
+    {
+        ArgumentNullException.ThrowIfNull(outputMetrics);
+        var chosen = loss ?? Loss.MeanSquaredError;
+        CompileOutputs(optimizer, Enumerable.Repeat(chosen, _functional?.Outputs.Count ?? 1).ToArray(), null, outputMetrics, []);
+    }
+
+    /// <summary>
     /// Keras's dict form of <c>compile</c>: the loss, loss weight and metrics of each output keyed by its name
     /// (<see cref="OutputNames"/>). Every output needs a loss; an output missing from <paramref name="lossWeights"/>
     /// weighs 1 and one missing from <paramref name="outputMetrics"/> has no metrics.

@@ -72,6 +72,13 @@ public class PerOutputCompileTests
             "val_loss", "val_out_a_loss", "val_out_b_loss", "val_out_a_mae", "val_out_b_mse", "val_out_b_mae",
         }));
 
+        // One loss for all outputs with a metric list per output: the same values.
+        var shared = SeriesAndStatic();
+        shared.Build(dtype: DType.Float64);
+        shared.SetWeights(m.GetWeights());
+        shared.Compile(new Adam(0.01), Loss.MeanSquaredError, [[Metric.MeanAbsoluteError], [Metric.MeanSquaredError, Metric.MeanAbsoluteError]]);
+        Assert.That(shared.Evaluate(x, y, batchSize: 10), Is.EqualTo(m.Evaluate(x, y, batchSize: 10)));
+
         // The dict form keyed by output name: an output left out has no metrics.
         var d = SeriesAndStatic();
         d.Build(dtype: DType.Float64);
