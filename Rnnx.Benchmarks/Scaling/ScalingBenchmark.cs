@@ -21,7 +21,7 @@ namespace Rnnx.Benchmarks.Scaling;
 public static class ScalingBenchmark
 {
     /// <summary>The command-line usage.</summary>
-    public const string Usage = "usage: scaling [--quick | --grid quick|medium|full] [--only lstm2|gru2|wavenet] [--threads N] [--repeat N] [--json FILE] [--params]";
+    public const string Usage = "usage: scaling [--quick | --grid quick|medium|full] [--only lstm2|gru2|wavenet] [--threads N] [--repeat N] [--json FILE] [--params | --memory]";
 
     /// <summary>Runs the command; returns the process exit code (2: bad arguments).</summary>
     public static int Run(string[] args)
@@ -29,7 +29,7 @@ public static class ScalingBenchmark
         int threads = 2, repeat = 1;
         string? json = null, only = null;
         string grid = Environment.GetEnvironmentVariable("SCALING_GRID") is { Length: > 0 } env ? env : "full";
-        bool paramsOnly = false;
+        bool paramsOnly = false, memory = false, gridGiven = Environment.GetEnvironmentVariable("SCALING_GRID") is { Length: > 0 };
         for (int i = 0; i < args.Length; i++)
         {
             string? Next() => i + 1 < args.Length ? args[++i] : null;
@@ -44,16 +44,24 @@ public static class ScalingBenchmark
                         return Fail("--repeat needs a whole number of at least 1");
                     break;
                 case "--json": json = Next() ?? ""; if (json.Length == 0) return Fail("--json needs a file name"); break;
-                case "--quick": grid = "quick"; break;
-                case "--grid": grid = Next() ?? ""; break;
+                case "--quick": grid = "quick"; gridGiven = true; break;
+                case "--grid": grid = Next() ?? ""; gridGiven = true; break;
                 case "--only": only = Next(); break;
                 case "--params": paramsOnly = true; break;
+                case "--memory": memory = true; break;
                 default: return Fail($"unknown argument {args[i]}");
             }
         }
         if (grid is not ("quick" or "medium" or "full")) return Fail($"unknown grid '{grid}': one of quick, medium, full");
         if (only is not (null or "lstm2" or "gru2" or "wavenet")) return Fail($"unknown model family '{only}': one of lstm2, gru2, wavenet");
         var configs = ScalingGrid.Grid(grid, only);
+        if (memory)
+        {
+            // without a grid: the two points issue 14 names; GRU has no stated minimum
+            var points = gridGiven ? configs : TrainingMemory.IssuePoints.Where(c => only is null || c.Model == only).ToList();
+            foreach (var c in points.Where(c => c.Model != "gru2")) Console.WriteLine(TrainingMemory.Line(TrainingMemory.Measure(c)));
+            return 0;
+        }
         if (paramsOnly)
         {
             foreach (var c in configs) Console.WriteLine($"{c.Name,-24} {CountParams(c)}");

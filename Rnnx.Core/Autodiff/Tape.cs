@@ -55,6 +55,13 @@ public sealed class Tape : IDisposable
     /// <summary>Elements held by the buffer pools (float, double), for diagnostics.</summary>
     public (long Float32, long Float64) PoolCapacity => (_arenaF.Capacity, _arenaD.Capacity);
 
+    /// <summary>
+    /// Elements of the buffers handed out since the last <see cref="Reset"/> (float, double): every result, gradient and
+    /// scratch of the recorded step, all alive until the reset. After a forward and backward pass this is the step's
+    /// working set; <see cref="PoolCapacity"/> is what the pools hold to serve it.
+    /// </summary>
+    public (long Float32, long Float64) PoolInUse => (_arenaF.Rented, _arenaD.Rented);
+
     /// <summary>Makes this the active tape of the current thread until the returned scope is disposed.</summary>
     public Scope Activate()
     {

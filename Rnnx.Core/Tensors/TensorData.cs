@@ -97,13 +97,20 @@ internal sealed class TensorData
 /// <summary>
 /// A chunked bump allocator for tape buffers. Allocation order is the same every training step, so after
 /// the first step every request is served from chunks that already exist and nothing is allocated.
-/// Offsets are aligned to 64 bytes.
+/// Offsets are aligned to 64 bytes. A step that outgrows the chunks adds one (doubling, so that a growing first step
+/// allocates a few times only); the next <see cref="Reset"/> then replaces all chunks by one of the largest step's
+/// size, so the pool holds what a step uses instead of up to twice that.
 /// </summary>
 internal sealed class Arena<T> where T : unmanaged
 {
     private readonly List<T[]> _chunks = [];
     private int _chunk;
     private int _pos;
+    private long _rented;
+    /// <summary>End of the last buffer of this step as if all chunks were one (the same 64-byte alignment from 0).</summary>
+    private long _footprint;
+    /// <summary>The largest <see cref="_footprint"/> of any step so far.</summary>
+    private long _largestStep;
     private const int MinChunk = 1 << 16;
     private static readonly int Align = 64 / Unsafe.SizeOf<T>();
 
@@ -117,8 +124,13 @@ internal sealed class Arena<T> where T : unmanaged
         }
     }
 
+    /// <summary>Elements handed out since the last <see cref="Reset"/> (the buffers in use: nothing is returned before it).</summary>
+    public long Rented => _rented;
+
     public T[] Rent(int length, out int offset)
     {
+        _rented += length;
+        _footprint = (_footprint + Align - 1) / Align * Align + length;
         while (_chunk < _chunks.Count)
         {
             var ch = _chunks[_chunk];
@@ -144,7 +156,15 @@ internal sealed class Arena<T> where T : unmanaged
 
     public void Reset()
     {
+        _largestStep = Math.Max(_largestStep, _footprint);
+        if (_chunks.Count > 1 && _largestStep <= Array.MaxLength)
+        {
+            _chunks.Clear();
+            _chunks.Add(GC.AllocateUninitializedArray<T>((int)_largestStep, pinned: false));
+        }
         _chunk = 0;
         _pos = 0;
+        _rented = 0;
+        _footprint = 0;
     }
 }

@@ -28,6 +28,23 @@ public class BiasActivationOpTests
         GradientChecker.Check(t => Tensor.BiasActivation(t[0], t[1], act), x, b);
     }
 
+    /// <summary>
+    /// The input also used by another op: its gradient already holds that op's part when the bias-activation's backward
+    /// runs (the other op recorded later), or receives it afterwards (recorded earlier); dz then goes through a scratch
+    /// or straight into the gradient.
+    /// </summary>
+    [Test]
+    public void GradientCheck_InputUsedTwice([Values(FusedActivation.Relu, FusedActivation.Tanh, FusedActivation.Sigmoid)] FusedActivation act,
+        [Values] bool otherOpFirst)
+    {
+        var r = new System.Random(3 + (int)act);
+        var x = Rand(r, 2, 5, 6);
+        var b = Tensor.FromArray(Enumerable.Range(0, 6).Select(i => 0.02 * i).ToArray(), 6);
+        GradientChecker.Check(t => otherOpFirst
+            ? Tensor.Square(t[0]) + Tensor.BiasActivation(t[0], t[1], act)
+            : Tensor.BiasActivation(t[0], t[1], act) + Tensor.Square(t[0]), x, b);
+    }
+
     [TestCase(FusedActivation.Linear)]
     [TestCase(FusedActivation.Relu)]
     [TestCase(FusedActivation.Tanh)]

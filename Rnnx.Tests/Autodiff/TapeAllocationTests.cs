@@ -67,4 +67,43 @@ public class TapeAllocationTests
         Assert.That(long80, Is.LessThanOrEqualTo(256), "80 time steps");
         Assert.That(long80 - short20, Is.LessThanOrEqualTo(64), "allocation must not grow with the number of time steps");
     }
+
+    /// <summary>
+    /// A step larger than the first chunk grows the pool chunk by chunk; the reset after it replaces the chunks by one of
+    /// the step's size, so the pool then holds what a step uses (not up to twice that), and the next steps, smaller or
+    /// the same, allocate nothing. <see cref="Tape.PoolInUse"/> counts every buffer handed out since the reset.
+    /// </summary>
+    [Test]
+    public void Pool_AfterAGrowingStep_HoldsOneStep()
+    {
+        var w = new Parameter("w", Tensor.FromArray(Enumerable.Range(0, 300).Select(i => (float)(0.01 * i)).ToArray(), 300));
+        var x = Tensor.FromArray(Enumerable.Range(0, 1000 * 300).Select(i => (float)((i % 7) - 3)).ToArray(), 1000, 300);
+        using var tape = new Tape();
+        long inUse = 0;
+        void Step(int rows)
+        {
+            using (tape.Activate())
+            {
+                var h = Tensor.Tanh(Tensor.Slice(x, 0, 0, rows) * w.Value);
+                var loss = Tensor.Mean(Tensor.Square(Tensor.Sigmoid(h) * h));
+                tape.Backward(loss);
+                inUse = tape.PoolInUse.Float32;
+            }
+            tape.Reset();
+            Assert.That(tape.PoolInUse, Is.EqualTo((0L, 0L)), "nothing in use after a reset");
+        }
+        Step(1000);
+        long grown = tape.PoolCapacity.Float32;
+        Assert.That(inUse, Is.GreaterThan(6 * 300_000), "the step's results and gradients");
+        Step(1000);
+        long held = tape.PoolCapacity.Float32;
+        TestContext.Out.WriteLine($"in use {inUse}, pool after the first reset {grown}, after the second {held} elements");
+        // one chunk: the buffers of the step plus at most 15 elements of 64-byte alignment before each of them
+        Assert.That(held, Is.GreaterThanOrEqualTo(inUse).And.LessThanOrEqualTo(inUse + 16 * 64));
+        // a pool chunk for this step would be at least 150 000 floats (600 KB); the first smaller step may allocate a few
+        // small objects of its own (new shapes), none of the pool's size
+        Assert.That(SteadyStateAllocation.BytesPerRun(() => Step(500), warmUps: 0, measured: 2), Is.All.LessThan(64 * 1024),
+            "a smaller step fits the pool");
+        Assert.That(tape.PoolCapacity.Float32, Is.EqualTo(held), "the pool is kept for the largest step");
+    }
 }

@@ -109,4 +109,23 @@ public class ScalingBenchmarkTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>
+    /// The memory figures of a small WaveNet: the minimum is the 8 convolutions' outputs and the model's output; the step
+    /// keeps at least that after its forward pass, more after its backward pass, and the pool holds one step.
+    /// </summary>
+    [Test]
+    public void TrainingMemory_SmallWaveNet_StatesItsWorkingSetAgainstTheMinimum()
+    {
+        var c = new ScalingConfig("wavenet", 16, 40, 4, 1);
+        var r = TrainingMemory.Measure(c);
+        Assert.That(r.Minimum, Is.EqualTo((8L * 4 * 40 * 16 + 4 * 40 * 10) * sizeof(float)));
+        Assert.That(r.AfterForward, Is.GreaterThanOrEqualTo(r.Minimum));
+        Assert.That(r.AfterBackward, Is.GreaterThan(r.AfterForward));
+        Assert.That(r.PoolCapacity, Is.GreaterThanOrEqualTo(r.AfterBackward).And.LessThan(r.AfterBackward + 64 * 1024));
+        Assert.That(TrainingMemory.Line(r), Does.Contain("wavenet u16 t40 b4").And.Contain("x the minimum"));
+        Assert.That(TrainingMemory.MinimumActivations(new ScalingConfig("lstm2", 8, 5, 2, 1)), Is.EqualTo((2L * 6 * 2 * 5 * 8 + 2 * 5 * 10) * sizeof(float)));
+        Assert.Throws<ArgumentException>(() => TrainingMemory.MinimumActivations(new ScalingConfig("gru2", 8, 5, 2, 1)));
+        Assert.That(TrainingMemory.IssuePoints.Select(p => p.Name), Is.EqualTo(new[] { "lstm2 u512 t200 b32", "wavenet u64 t1000 b32" }));
+    }
 }

@@ -74,10 +74,20 @@ internal sealed class BiasActivationOp : Op
         var g = tape.GradOf<T>(e.Out);
         var act = e.GetArgs<FusedActivation>();
         ReadOnlySpan<T> dz = g;
+        bool xDone = false;
         if (act != FusedActivation.Linear)
         {
-            var s = tape.Scratch<T>(g.Length);
-            s.Clear();
+            // dz is accumulated straight into x's gradient when that is still empty (it is then exactly dz), instead
+            // of into a scratch of the output's size added to it afterwards: the tape keeps nothing extra per layer
+            xDone = x.RequiresGrad && !tape.HasGrad(x);
+            Span<T> s;
+            if (xDone)
+                s = tape.Grad<T>(x);
+            else
+            {
+                s = tape.Scratch<T>(g.Length);
+                s.Clear();
+            }
             var y = e.Out.Span<T>();
             switch (act)
             {
@@ -88,7 +98,7 @@ internal sealed class BiasActivationOp : Op
             dz = s;
         }
         int n = b.Length;
-        if (x.RequiresGrad) Elementwise.AddInPlace(tape.Grad<T>(x), dz);
+        if (x.RequiresGrad && !xDone) Elementwise.AddInPlace(tape.Grad<T>(x), dz);
         if (b.RequiresGrad) ReductionKernels.SumRows(dz, tape.Grad<T>(b), dz.Length / n, n, accumulate: true);
     }
 }
