@@ -146,16 +146,6 @@ internal static class RecurrentKernels
         }
     }
 
-    /// <summary>dst (cols x rows) = src (rows x cols) transposed.</summary>
-    public static void Transpose<T>(ReadOnlySpan<T> src, int rows, int cols, Span<T> dst) where T : unmanaged
-    {
-        for (int i = 0; i < rows; i++)
-        {
-            var row = src.Slice(i * cols, cols);
-            for (int j = 0; j < cols; j++) dst[j * rows + i] = row[j];
-        }
-    }
-
     /// <summary>
     /// The state entering the step that processes time t, for every (b, t): a (B*T, U) matrix aligned with the rows
     /// of x and dZ (for the one-GEMM recurrent-kernel gradient).

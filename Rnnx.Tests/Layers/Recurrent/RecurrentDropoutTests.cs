@@ -252,13 +252,13 @@ public class RecurrentDropoutTests
     }
 
     [Test]
-    public void SteadyStateTrainingStep_AllocatesUnderOneKilobyte()
+    public void SteadyStateTrainingStep_AllocatesNothing()
     {
         var (x, y) = Batch(32, 50);
         var m = DropoutLstm();
         m.Threads = 1;
         m.Compile(new Nadam(), Loss.MeanSquaredError);
         long perStep = SteadyStateAllocation.BytesPerRun(() => m.TrainOnBatch(x, y), warmUps: 3, measured: 10).Max();
-        Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per training step");
+        Assert.That(perStep, Is.EqualTo(0), $"{perStep} bytes per training step (masks drawn, gate blocks packed: all in tape scratch)");
     }
 }

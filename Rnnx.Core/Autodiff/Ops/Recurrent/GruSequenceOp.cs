@@ -101,9 +101,9 @@ internal sealed class GruSequenceOp : Op
         var dtype = x.DType;
         // R packed once: all of it (reset_after) or [R_z|R_r] and R_h apart; with recurrent dropout by gate blocks (the
         // reset-before candidate's R_h is block 2)
-        int gateLength = PackedGemm.PackedLength<T>(units, units), zrLength = PackedGemm.PackedLength<T>(units, 2 * units);
+        int gateLength = PackedGemm.PackedLength<T>(units, units), split = resetAfter ? 0 : 2 * units;
         int packedLength = masks.Recurrent is not null ? SequenceMasks.PackedGatesLength<T>(3, units, units, false)
-            : resetAfter ? PackedGemm.PackedLength<T>(units, g3) : zrLength + gateLength;
+            : PackedRecurrentLength<T>(units, g3, split, false);
         int packedInputLength = masks.Input is null ? 0 : SequenceMasks.PackedGatesLength<T>(3, features, units, false);
         using var scratch = new Scratch<T>(Tape.Current, rows * g3 + rows * units + batch * g3 + g3 + packedLength + packedInputLength
             + (masks.Any ? rows * features + 2 * batch * units : 0));
@@ -128,13 +128,7 @@ internal sealed class GruSequenceOp : Op
             SequenceMasks.PackGates<T>(3, units, units, rk, g3, false, packedR);
             packedH = packedR.Slice(2 * gateLength, gateLength);
         }
-        else if (resetAfter) PackedGemm.Pack<T>(false, units, g3, rk, g3, packedR);
-        else
-        {
-            PackedGemm.Pack<T>(false, units, 2 * units, rk, g3, packedR[..zrLength]);
-            packedH = packedR.Slice(zrLength, gateLength);
-            PackedGemm.Pack<T>(false, units, units, rk[(2 * units)..], g3, packedH);
-        }
+        else packedR = PackRecurrent<T>(rk, units, g3, split, false, packedR, out packedH);
         if (resetAfter)
         {
             ReadOnlySpan<T> bh = bias is not null ? bias.Span<T>()[g3..] : scratch.Zeroed(g3);
@@ -204,7 +198,7 @@ internal sealed class GruSequenceOp : Op
         // op(B) = Rᵀ packed once: all of it (reset_after, 3U x U) or [R_z|R_r]ᵀ (2U x U) and R_hᵀ apart; with recurrent
         // dropout by gate blocks R_gᵀ (the reset-before candidate's R_hᵀ is block 2)
         ReadOnlySpan<T> rk = r.Span<T>();
-        int gateLength = PackedGemm.PackedLength<T>(units, units), zrLength = PackedGemm.PackedLength<T>(2 * units, units);
+        int gateLength = PackedGemm.PackedLength<T>(units, units), split = resetAfter ? 0 : 2 * units;
         Span<T> packedRt, packedRht = default;
         if (!mr.IsEmpty)
         {
@@ -212,18 +206,7 @@ internal sealed class GruSequenceOp : Op
             SequenceMasks.PackGates<T>(3, units, units, rk, g3, true, packedRt);
             packedRht = packedRt.Slice(2 * gateLength, gateLength);
         }
-        else if (resetAfter)
-        {
-            packedRt = tape.Scratch<T>(PackedGemm.PackedLength<T>(g3, units));
-            PackedGemm.Pack<T>(true, g3, units, rk, g3, packedRt);
-        }
-        else
-        {
-            packedRt = tape.Scratch<T>(zrLength + gateLength);
-            PackedGemm.Pack<T>(true, 2 * units, units, rk, g3, packedRt[..zrLength]);
-            packedRht = packedRt.Slice(zrLength, gateLength);
-            PackedGemm.Pack<T>(true, units, units, rk[(2 * units)..], g3, packedRht);
-        }
+        else packedRt = PackRecurrent<T>(rk, units, g3, split, true, tape.Scratch<T>(PackedRecurrentLength<T>(units, g3, split, true)), out packedRht);
         Span<T> stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), hmH = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), dhm = mr.IsEmpty ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)

@@ -79,7 +79,8 @@ internal sealed class MaskedGruSequenceOp : Op
         using var planSpace = new Scratch<int>(Tape.Current, StepPlan.Length(batch, steps));
         var plan = StepPlan.Of<T>(mask.Span<T>(), batch, steps, goBackwards, planSpace.Get(StepPlan.Length(batch, steps)));
         int n = plan.Count;
-        using var scratch = new Scratch<T>(Tape.Current, n * (features + g3 + 3 * units) + batch * g3 + g3);
+        int split = resetAfter ? 0 : 2 * units, packedLength = PackedRecurrentLength<T>(units, g3, split, false);
+        using var scratch = new Scratch<T>(Tape.Current, n * (features + g3 + 3 * units) + batch * g3 + g3 + packedLength);
         var a = scratch.Saved(rec, new Shape(n, g3), dtype, out gatesData);
         var hPrev = scratch.Saved(rec, new Shape(n, units), dtype, out prevHData);
         var aux = scratch.Saved(rec, new Shape(n, units), dtype, out auxData);
@@ -89,7 +90,8 @@ internal sealed class MaskedGruSequenceOp : Op
         MaskedSequenceSupport.ProjectInputs<T>(plan, x, w, g3, bias is not null ? bias.Span<T>()[..g3] : default, scratch.Get(n * features), a);
         ReadOnlySpan<T> bh = resetAfter ? (bias is not null ? bias.Span<T>()[g3..] : scratch.Zeroed(g3)) : default;
         var walk = new PackedForward<T>(plan, h0, finalH, h);
-        ReadOnlySpan<T> rk = r.Span<T>();
+        // R packed once: whole (reset_after) or [R_z|R_r] and R_h apart
+        var packedR = PackRecurrent<T>(r.Span<T>(), units, g3, split, false, scratch.Get(packedLength), out var packedH);
         for (int k = 0; k < steps; k++)
         {
             var active = walk.Begin(k, out int p0, hPrev);
@@ -99,14 +101,14 @@ internal sealed class MaskedGruSequenceOp : Op
                 Span<T> ak = a[(p0 * g3)..], hp = hPrev[(p0 * units)..], hk = hNew[(p0 * units)..], auxk = aux[(p0 * units)..];
                 if (resetAfter)
                 {
-                    MatMulKernels.Gemm<T>(false, false, cnt, g3, units, hp, units, rk, g3, m, g3, false);
+                    PackedGemm.Gemm<T>(false, cnt, g3, units, hp, units, packedR, m, g3, false);
                     ForwardStepResetAfter<T>(cnt, units, ak, g3, m, bh, hp, units, auxk, hk, units);
                 }
                 else
                 {
-                    MatMulKernels.Gemm<T>(false, false, cnt, 2 * units, units, hp, units, rk, g3, ak, g3, true);
+                    PackedGemm.Gemm<T>(false, cnt, 2 * units, units, hp, units, packedR, ak, g3, true);
                     GatesStep<T>(cnt, units, ak, g3, hp, units, auxk, units);
-                    MatMulKernels.Gemm<T>(false, false, cnt, units, units, auxk, units, rk[(2 * units)..], g3, ak[(2 * units)..], g3, true);
+                    PackedGemm.Gemm<T>(false, cnt, units, units, auxk, units, packedH, ak[(2 * units)..], g3, true);
                     CandidateStep<T>(cnt, units, ak, g3, hp, units, hk, units);
                 }
             }
@@ -126,7 +128,7 @@ internal sealed class MaskedGruSequenceOp : Op
         TensorData r = s.Inputs.RecurrentKernel;
         bool resetAfter = s.Args.ResetAfter;
         int batch = e.Out.Shape[0], units = r.Shape[0], g3 = 3 * units;
-        var walk = new PackedBackward<T>(tape, e, s.Mask, s.FinalH, s.Args.GoBackwards);
+        var walk = new PackedBackward<T>(tape, e, s.Mask, s.FinalH, s.Args.GoBackwards, s.Args.ResetAfter ? 0 : 2 * units);
         int n = walk.Plan.Count;
         ReadOnlySpan<T> a = s.Gates.Span<T>(), aux = s.RecurrentCandidate.Span<T>(), hPrev = s.PrevH.Span<T>(), rt = walk.RecurrentTransposed;
         var dZ = tape.Scratch<T>(n * g3);                       // gradient of the input projection (x·W + b_x)
@@ -144,14 +146,14 @@ internal sealed class MaskedGruSequenceOp : Op
             {
                 var dmk = dM[(p0 * g3)..];
                 BackwardStepResetAfter<T>(cnt, units, walk.Out, units, dh, ak, g3, aux[(p0 * units)..], hp, units, dzk, dmk);
-                MatMulKernels.Gemm<T>(false, false, cnt, units, g3, dmk, g3, rt, units, dh, units, true);
+                PackedGemm.Gemm<T>(false, cnt, units, g3, dmk, g3, rt, dh, units, true);
             }
             else
             {
                 CandidateBackwardStep<T>(cnt, units, walk.Out, units, dh, ak, g3, hp, units, dzk);
-                MatMulKernels.Gemm<T>(false, false, cnt, units, units, dzk[(2 * units)..], g3, rt[(2 * units * units)..], units, dRh, units, false);
+                PackedGemm.Gemm<T>(false, cnt, units, units, dzk[(2 * units)..], g3, walk.RecurrentTransposedTail, dRh, units, false);
                 GatesBackwardStep<T>(cnt, units, dRh, ak, g3, hp, units, dh, dzk);
-                MatMulKernels.Gemm<T>(false, false, cnt, units, 2 * units, dzk, g3, rt, units, dh, units, true);
+                PackedGemm.Gemm<T>(false, cnt, units, 2 * units, dzk, g3, rt, dh, units, true);
             }
             walk.End(active);
         }

@@ -89,7 +89,8 @@ internal sealed class MaskedLstmSequenceOp : Op
         using var planSpace = new Scratch<int>(Tape.Current, StepPlan.Length(batch, steps));
         var plan = StepPlan.Of<T>(mask.Span<T>(), batch, steps, goBackwards, planSpace.Get(StepPlan.Length(batch, steps)));
         int n = plan.Count;
-        using var scratch = new Scratch<T>(Tape.Current, n * (features + g4 + 5 * units) + g4);
+        int packedLength = PackedGemm.PackedLength<T>(units, g4);
+        using var scratch = new Scratch<T>(Tape.Current, n * (features + g4 + 5 * units) + g4 + packedLength);
         var a = scratch.Saved(rec, new Shape(n, g4), dtype, out var gates);
         var hPrev = scratch.Saved(rec, new Shape(n, units), dtype, out var prevH);
         var cPrev = scratch.Saved(rec, new Shape(n, units), dtype, out var prevC);
@@ -102,7 +103,7 @@ internal sealed class MaskedLstmSequenceOp : Op
         var walk = new PackedForward<T>(plan, h0, finalH, h);
         Span<T> cc = finalC.Span<T>();
         c0.Span<T>().CopyTo(cc);
-        ReadOnlySpan<T> rk = r.Span<T>();
+        var packedR = PackRecurrent<T>(r.Span<T>(), units, g4, 0, false, scratch.Get(packedLength), out _);
         for (int k = 0; k < steps; k++)
         {
             var active = walk.Begin(k, out int p0, hPrev);
@@ -110,7 +111,7 @@ internal sealed class MaskedLstmSequenceOp : Op
             {
                 Span<T> ak = a[(p0 * g4)..], hp = hPrev[(p0 * units)..], cp = cPrev[(p0 * units)..], hk = hNew[(p0 * units)..], ck = c[(p0 * units)..];
                 Gather<T>(cc, units, active, units, cp);
-                MatMulKernels.Gemm<T>(false, false, active.Length, g4, units, hp, units, rk, g4, ak, g4, true);
+                PackedGemm.Gemm<T>(false, active.Length, g4, units, hp, units, packedR, ak, g4, true);
                 ForwardStep<T>(active.Length, units, ak, g4, b, cp, units, ck, tc[(p0 * units)..], hk, units);
                 Scatter<T>(ck, active, units, cc, units);
             }
@@ -144,7 +145,7 @@ internal sealed class MaskedLstmSequenceOp : Op
             Gather<T>(dcState, units, active, units, dc);
             var dzk = dZ[(p0 * g4)..];
             BackwardStep<T>(active.Length, units, walk.Out, units, default, walk.Dh, dc, a[(p0 * g4)..], g4, tc[(p0 * units)..], cPrev[(p0 * units)..], units, dzk);
-            MatMulKernels.Gemm<T>(false, false, active.Length, units, g4, dzk, g4, walk.RecurrentTransposed, units, walk.Dh, units, false);
+            PackedGemm.Gemm<T>(false, active.Length, units, g4, dzk, g4, walk.RecurrentTransposed, walk.Dh, units, false);
             walk.End(active);
             Scatter<T>(dc, active, units, dcState, units);
         }

@@ -188,15 +188,22 @@ internal readonly ref struct PackedBackward<T> where T : unmanaged, IBinaryFloat
     /// <summary>The state gradient of the current step's active rows (packed).</summary>
     public readonly Span<T> Dh;
 
-    /// <summary>Rᵀ (g × U), R being the op's recurrent kernel (U × g).</summary>
+    /// <summary>
+    /// Rᵀ (g × U), R being the op's recurrent kernel (U × g), packed for <see cref="PackedGemm"/>; with a split, only its
+    /// rows [0, split) (the rest in <see cref="RecurrentTransposedTail"/>).
+    /// </summary>
     public readonly ReadOnlySpan<T> RecurrentTransposed;
+
+    /// <summary>Rows [split, g) of Rᵀ, packed, when the walk was made with a split; empty otherwise.</summary>
+    public readonly ReadOnlySpan<T> RecurrentTransposedTail;
 
     private readonly Span<T> _state;
     private readonly Span<T> _carry;
     private readonly ReadOnlySpan<T> _dH;
     private readonly int _batch, _steps, _units;
 
-    public PackedBackward(Tape tape, in TapeEntry e, TensorData mask, TensorData finalH, bool goBackwards)
+    /// <summary>The walk of the op recorded as <paramref name="e"/>; <paramref name="split"/>: see <see cref="RecurrentOpSupport.PackRecurrent"/>.</summary>
+    public PackedBackward(Tape tape, in TapeEntry e, TensorData mask, TensorData finalH, bool goBackwards, int split = 0)
     {
         TensorData h = e.Out, r = e.C!;
         _batch = h.Shape[0];
@@ -211,9 +218,9 @@ internal readonly ref struct PackedBackward<T> where T : unmanaged, IBinaryFloat
         MaskedSequenceSupport.StartStateGradient<T>(tape, finalH, _state);
         Out = tape.Scratch<T>(bu);
         Dh = tape.Scratch<T>(bu);
-        var rt = tape.Scratch<T>(g * _units);
-        RecurrentKernels.Transpose<T>(r.Span<T>(), _units, g, rt);
-        RecurrentTransposed = rt;
+        var space = tape.Scratch<T>(RecurrentOpSupport.PackedRecurrentLength<T>(_units, g, split, true));
+        RecurrentTransposed = RecurrentOpSupport.PackRecurrent<T>(r.Span<T>(), _units, g, split, true, space, out var tail);
+        RecurrentTransposedTail = tail;
     }
 
     /// <summary>Step k's active rows, from packed row <paramref name="p0"/>, with <see cref="Out"/> and <see cref="Dh"/> filled.</summary>

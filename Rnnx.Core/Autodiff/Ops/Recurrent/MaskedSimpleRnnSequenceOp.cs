@@ -72,20 +72,21 @@ internal sealed class MaskedSimpleRnnSequenceOp : Op
         using var planSpace = new Scratch<int>(Tape.Current, StepPlan.Length(batch, steps));
         var plan = StepPlan.Of<T>(mask.Span<T>(), batch, steps, goBackwards, planSpace.Get(StepPlan.Length(batch, steps)));
         int n = plan.Count;
-        using var scratch = new Scratch<T>(Tape.Current, n * (features + 3 * units));
+        int packedLength = PackedGemm.PackedLength<T>(units, units);
+        using var scratch = new Scratch<T>(Tape.Current, n * (features + 3 * units) + packedLength);
         var z = scratch.Get(n * units);
         var hNew = scratch.Saved(rec, new Shape(n, units), dtype, out newHData);
         var hPrev = scratch.Saved(rec, new Shape(n, units), dtype, out prevHData);
         MaskedSequenceSupport.ProjectInputs<T>(plan, x, w, units, bias is not null ? bias.Span<T>() : default, scratch.Get(n * features), z);
         var walk = new PackedForward<T>(plan, h0, finalH, h);
-        ReadOnlySpan<T> rk = r.Span<T>();
+        var packedR = PackRecurrent<T>(r.Span<T>(), units, units, 0, false, scratch.Get(packedLength), out _);
         for (int k = 0; k < steps; k++)
         {
             var active = walk.Begin(k, out int p0, hPrev);
             if (active.Length > 0)
             {
                 Span<T> zk = z[(p0 * units)..], hp = hPrev[(p0 * units)..], hk = hNew[(p0 * units)..];
-                MatMulKernels.Gemm<T>(false, false, active.Length, units, units, hp, units, rk, units, zk, units, true);
+                PackedGemm.Gemm<T>(false, active.Length, units, units, hp, units, packedR, zk, units, true);
                 ForwardStep<T>(act, active.Length, units, zk, units, hk, units);
             }
             walk.End(k, active, p0, hNew);
@@ -113,7 +114,7 @@ internal sealed class MaskedSimpleRnnSequenceOp : Op
             if (active.Length == 0) continue;
             var dzk = dZ[(p0 * units)..];
             BackwardStep<T>(s.Args.Activation, active.Length, units, walk.Out, units, walk.Dh, hNew[(p0 * units)..], units, dzk, units);
-            MatMulKernels.Gemm<T>(false, false, active.Length, units, units, dzk, units, walk.RecurrentTransposed, units, walk.Dh, units, false);
+            PackedGemm.Gemm<T>(false, active.Length, units, units, dzk, units, walk.RecurrentTransposed, walk.Dh, units, false);
             walk.End(active);
         }
 

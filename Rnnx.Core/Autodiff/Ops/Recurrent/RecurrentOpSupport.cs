@@ -76,6 +76,38 @@ internal static class RecurrentOpSupport
         }
     }
 
+    /// <summary>Elements <see cref="PackRecurrent"/> writes (same arguments).</summary>
+    public static int PackedRecurrentLength<T>(int units, int g, int split, bool transposed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (split == 0) return transposed ? PackedGemm.PackedLength<T>(g, units) : PackedGemm.PackedLength<T>(units, g);
+        return transposed
+            ? PackedGemm.PackedLength<T>(split, units) + PackedGemm.PackedLength<T>(g - split, units)
+            : PackedGemm.PackedLength<T>(units, split) + PackedGemm.PackedLength<T>(units, g - split);
+    }
+
+    /// <summary>
+    /// The recurrent kernel R (U × g) packed once per call into <paramref name="space"/> for every step's product:
+    /// op(B) = R for h·R, or Rᵀ (g × U) for dZ·Rᵀ when <paramref name="transposed"/>. Whole when
+    /// <paramref name="split"/> is 0; otherwise gate columns [0, split) (returned) and [split, g)
+    /// (<paramref name="tail"/>) apart, for GRU's reset-before path, which multiplies the candidate's block on its own.
+    /// </summary>
+    public static Span<T> PackRecurrent<T>(ReadOnlySpan<T> r, int units, int g, int split, bool transposed, Span<T> space, out Span<T> tail)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int first = split == 0 ? g : split;
+        int headLength = transposed ? PackedGemm.PackedLength<T>(first, units) : PackedGemm.PackedLength<T>(units, first);
+        var head = space[..headLength];
+        if (transposed) PackedGemm.Pack<T>(true, first, units, r, g, head);
+        else PackedGemm.Pack<T>(false, units, first, r, g, head);
+        tail = default;
+        if (split == 0) return head;
+        int tailLength = transposed ? PackedGemm.PackedLength<T>(g - split, units) : PackedGemm.PackedLength<T>(units, g - split);
+        tail = space.Slice(headLength, tailLength);
+        if (transposed) PackedGemm.Pack<T>(true, g - split, units, r[split..], g, tail);
+        else PackedGemm.Pack<T>(false, units, g - split, r[split..], g, tail);
+        return head;
+    }
+
     /// <summary>Adds <paramref name="src"/> into the gradient of <paramref name="input"/> when it requires one.</summary>
     public static void AccumulateInto<T>(Tape tape, TensorData input, ReadOnlySpan<T> src) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
