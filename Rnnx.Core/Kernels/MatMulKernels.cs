@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -32,6 +31,8 @@ public static class MatMulKernels
     /// <param name="c">C storage (output).</param>
     /// <param name="ldc">Row stride of C.</param>
     /// <param name="accumulate">Add into C instead of overwriting it.</param>
+    /// <exception cref="ArgumentException">A size is negative, a row stride is below its row length, or a span is too
+    /// short for its matrix (the message names the argument; C is left unchanged).</exception>
     public static void Gemm<T>(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -61,14 +62,13 @@ public static class MatMulKernels
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, bool allowPanels)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        Debug.Assert(m >= 0 && n >= 0 && k >= 0, "negative GEMM size");
-        Debug.Assert(m == 0 || n == 0 || (ldc >= n && c.Length >= (long)(m - 1) * ldc + n), "C too small");
-        Debug.Assert(m == 0 || k == 0 || (transA
-            ? lda >= m && a.Length >= (long)(k - 1) * lda + m
-            : lda >= k && a.Length >= (long)(m - 1) * lda + k), "A too small");
-        Debug.Assert(n == 0 || k == 0 || (transB
-            ? ldb >= k && b.Length >= (long)(n - 1) * ldb + k
-            : ldb >= n && b.Length >= (long)(k - 1) * ldb + n), "B too small");
+        // checked on every call (public entry point; nothing is allocated unless a check throws)
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        GemmArguments.CheckMatrix("MatMulKernels.Gemm", transA ? k : m, transA ? m : k, a.Length, lda, nameof(a), nameof(lda));
+        GemmArguments.CheckMatrix("MatMulKernels.Gemm", transB ? n : k, transB ? k : n, b.Length, ldb, nameof(b), nameof(ldb));
+        GemmArguments.CheckMatrix("MatMulKernels.Gemm", m, n, c.Length, ldc, nameof(c), nameof(ldc));
         if (m == 0 || n == 0)
             return;
 

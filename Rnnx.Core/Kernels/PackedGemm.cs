@@ -37,7 +37,7 @@ public static class PackedGemm
     public static unsafe void Pack<T>(bool transB, int k, int n, ReadOnlySpan<T> b, int ldb, Span<T> packed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int length = PackedLength<T>(k, n);
-        CheckMatrix(transB ? n : k, transB ? k : n, b.Length, ldb, nameof(b), nameof(ldb));
+        GemmArguments.CheckMatrix("PackedGemm.Pack", transB ? n : k, transB ? k : n, b.Length, ldb, nameof(b), nameof(ldb));
         if (packed.Length < length)
             throw new ArgumentException($"PackedGemm.Pack: the packed span holds {packed.Length} elements, a {k} x {n} matrix needs {length}.", nameof(packed));
         if (k == 0 || n == 0)
@@ -65,8 +65,8 @@ public static class PackedGemm
     {
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         int length = PackedLength<T>(k, n);
-        CheckMatrix(transA ? k : m, transA ? m : k, a.Length, lda, nameof(a), nameof(lda));
-        CheckMatrix(m, n, c.Length, ldc, nameof(c), nameof(ldc));
+        GemmArguments.CheckMatrix("PackedGemm.Gemm", transA ? k : m, transA ? m : k, a.Length, lda, nameof(a), nameof(lda));
+        GemmArguments.CheckMatrix("PackedGemm.Gemm", m, n, c.Length, ldc, nameof(c), nameof(ldc));
         if (packed.Length < length)
             throw new ArgumentException($"PackedGemm.Gemm: the packed span holds {packed.Length} elements, a packed {k} x {n} matrix has {length}.", nameof(packed));
         int nr = PackedGemmCore.PanelWidth<T>(n);
@@ -90,19 +90,5 @@ public static class PackedGemm
             };
             ParallelGemm.RunPacked(plan);
         }
-    }
-
-    /// <summary>Checks a rows x cols row-major matrix with row stride ld held in a span of the given length.</summary>
-    private static void CheckMatrix(int rows, int cols, int length, int ld, string span, string stride)
-    {
-        // the names are built only when throwing: this check runs at every step of a recurrence
-        if (rows < 0) throw new ArgumentOutOfRangeException(span + " rows", rows, $"PackedGemm: {span} has a negative row count.");
-        if (cols < 0) throw new ArgumentOutOfRangeException(span + " columns", cols, $"PackedGemm: {span} has a negative column count.");
-        if (rows == 0 || cols == 0)
-            return;
-        if (ld < cols)
-            throw new ArgumentOutOfRangeException(stride, ld, $"PackedGemm: the row stride {stride} = {ld} is below the row length {cols} of {span} ({rows} x {cols}).");
-        if (length < (long)(rows - 1) * ld + cols)
-            throw new ArgumentException($"PackedGemm: {span} holds {length} elements, a {rows} x {cols} matrix with row stride {ld} needs {(long)(rows - 1) * ld + cols}.", span);
     }
 }

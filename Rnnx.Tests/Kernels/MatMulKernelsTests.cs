@@ -215,6 +215,38 @@ public class MatMulKernelsTests
         Assert.That(c, Is.EqualTo(new double[] { 19, 22, 43, 50 }));
     }
 
+    /// <summary>
+    /// The public GEMM checks its spans in Release too: a short span would otherwise be read or written past its end
+    /// (C in particular, overwriting the caller's memory). Each refusal names the argument and leaves C unchanged.
+    /// </summary>
+    [Test]
+    public void ShortSpansAndStrides_AreRefusedNamingTheArgument(
+        [Values(false, true)] bool transA, [Values(false, true)] bool transB)
+    {
+        const int m = 3, n = 20, k = 10;
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        var a = new float[m * k];
+        var b = new float[k * n];
+        var c = new float[m * n];
+        void Refused<TException>(string param, Action call) where TException : ArgumentException
+        {
+            var e = Assert.Throws<TException>(() => call())!;
+            Assert.That(e.ParamName, Is.EqualTo(param));
+            Assert.That(e.Message, Does.StartWith("MatMulKernels.Gemm"));
+        }
+        Refused<ArgumentException>("a", () => MatMulKernels.Gemm<float>(transA, transB, m, n, k, a.AsSpan(1), lda, b, ldb, c, n, false));
+        Refused<ArgumentException>("b", () => MatMulKernels.Gemm<float>(transA, transB, m, n, k, a, lda, b.AsSpan(1), ldb, c, n, false));
+        Refused<ArgumentException>("c", () => MatMulKernels.Gemm<float>(transA, transB, m, n, k, a, lda, b, ldb, c.AsSpan(1), n, false));
+        Refused<ArgumentException>("c", () => MatMulKernels.Gemm<float>(transA, transB, m, n, k, a, lda, b, ldb, c, n + 1, true));
+        Refused<ArgumentOutOfRangeException>("lda", () => MatMulKernels.Gemm<float>(transA, transB, m, n, k, a, lda - 1, b, ldb, c, n, false));
+        Refused<ArgumentOutOfRangeException>("ldb", () => MatMulKernels.Gemm<float>(transA, transB, m, n, k, a, lda, b, ldb - 1, c, n, false));
+        Refused<ArgumentOutOfRangeException>("ldc", () => MatMulKernels.Gemm<float>(transA, transB, m, n, k, a, lda, b, ldb, c, n - 1, false));
+        Assert.Throws<ArgumentOutOfRangeException>(() => MatMulKernels.Gemm<float>(transA, transB, -1, n, k, a, lda, b, ldb, c, n, false));
+        Assert.Throws<ArgumentOutOfRangeException>(() => MatMulKernels.Gemm<float>(transA, transB, m, n, -1, a, lda, b, ldb, c, n, false));
+        Assert.Throws<ArgumentException>(() => MatMulKernels.MatMul<float>(a, b, c.AsSpan(0, m * n - 1), m, k, n));
+        Assert.That(c, Is.All.EqualTo(0f), "a refused product leaves C unchanged");
+    }
+
     [Test]
     public void DoesNotAllocateAfterWarmup()
     {
