@@ -5,7 +5,8 @@ using static Rnnx.Tests.Kernels.KernelTestUtil;
 namespace Rnnx.Tests.Kernels;
 
 /// <summary>
-/// <see cref="PackedGemm"/> gives bit for bit what <see cref="MatMulKernels.Gemm{T}"/> gives on the unpacked matrix:
+/// <see cref="PackedGemm"/> gives bit for bit what the unpacked engine (<see cref="MatMulKernels.GemmUnpacked{T}"/>, never
+/// the panels that <see cref="MatMulKernels.Gemm{T}"/> packs itself when that pays) gives on the unpacked matrix:
 /// tails in m (every tile height), n (partial last panel, narrow matrices kept row-major) and k (k blocks of 256 with a
 /// remainder), both storage orders of A and B, strides above the row length, accumulate on and off, float and double,
 /// team sizes 1..16 (.ci/run reruns this fixture with the 512-bit, 256-bit and all SIMD paths switched off).
@@ -17,7 +18,7 @@ public class PackedGemmTests
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var c = (T[])c0.Clone();
-        MatMulKernels.Gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+        MatMulKernels.GemmUnpacked(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
         return c;
     }
 
@@ -59,6 +60,40 @@ public class PackedGemmTests
     {
         Check<float>(m, n, 37, 0, []);
         Check<double>(m, n, 37, 3, []);
+    }
+
+    /// <summary>
+    /// Partial last panels at n = 76 (last panel 12 of 16 floats with AVX2) and 100 (4 of 16): from 4 panels on
+    /// (8 vectors) the layout is panels even when the last one is mostly padding; one and two rows take the
+    /// row-run path, 7 and 16 rows the tiles; both storage orders of B, accumulate on and off (in <c>Check</c>).
+    /// </summary>
+    [Test]
+    public void PartialLastPanels_AreBitIdenticalToTheUnpackedEngine([Values(1, 2, 7, 16)] int m, [Values(76, 100)] int n)
+    {
+        if (PackedGemmCore.Width<float>() == 8)
+            Assert.That(PackedGemmCore.PanelWidth<float>(n), Is.EqualTo(16), "256-bit float layout: panels");
+        Check<float>(m, n, 37, 0, [2]);
+        Check<float>(m, n, 300, 1, []);
+    }
+
+    /// <summary>
+    /// Below 8 vectors (4 panels) the layout stays row-major when the last panel would be at most half full (a 20-unit
+    /// SimpleRNN with AVX2: 20 = 16 + 4); from 8 vectors on, or with a last panel more than half full, it is panels.
+    /// </summary>
+    [Test]
+    public void NarrowMatricesWithAMostlyEmptyLastPanel_StayRowMajor()
+    {
+        int w = PackedGemmCore.Width<float>();
+        (int N, bool RowMajor)[] cases =
+        [
+            (2 * w - 1, true), (2 * w, false), (3 * w, true), (3 * w + 1, false), (4 * w, false),
+            (5 * w, true), (6 * w - 1, false), (7 * w, true), (7 * w + 1, false), (8 * w, false), (8 * w + 1, false),
+            (9 * w, false), (12 * w + w / 2, false),
+        ];
+        foreach (var (n, rowMajor) in cases)
+            Assert.That(PackedGemmCore.PanelWidth<float>(n), Is.EqualTo(rowMajor || w == 0 ? 0 : 2 * w), $"n={n} W={w}");
+        if (w == 8)
+            Assert.That(PackedGemmCore.PanelWidth<float>(20), Is.Zero, "20 floats: one full panel and a quarter");
     }
 
     [Test]
