@@ -64,9 +64,9 @@ internal static unsafe class PackedGemmCore
     {
         int w = Width<T>();
         // below two vectors the unpacked engine uses narrower or scalar code (different roundings for n &lt; 4, the
-        // dot-product kernel for n == 1): keep its layout and let it run. Narrow matrices whose last panel would be
-        // mostly padding (a 20-unit SimpleRNN: 32 columns computed for 20) also run faster unpacked, whose tail
-        // vectors overlap instead of padding.
+        // dot-product kernel for n == 1): keep its layout and let it run. Narrow matrices (below 8 vectors, 4 panels)
+        // whose last panel would be at most half full (a 20-unit SimpleRNN: 32 columns computed for 20) also
+        // run faster unpacked, whose tail vectors overlap instead of padding.
         if (w == 0 || n < 2 * w) return 0;
         return n < 8 * w && n % (2 * w) != 0 && n % (2 * w) <= w ? 0 : 2 * w;
     }
@@ -84,7 +84,7 @@ internal static unsafe class PackedGemmCore
     /// <summary>
     /// Packs op(B) (k x n; B stored [n x k] when <paramref name="transB"/>, else [k x n], row stride ldb) into
     /// <see cref="PackedLength{T}"/> elements at <paramref name="packed"/>: panel j holds columns [j·2W, j·2W + 2W) as a
-    /// contiguous k x 2W block, the columns past n zero; below two vectors' width, the plain row-major k x n matrix.
+    /// contiguous k x 2W block, the columns past n zero; when <see cref="PanelWidth{T}"/> is 0, the plain row-major k x n matrix.
     /// </summary>
     internal static void Pack<T>(bool transB, int k, int n, T* b, nint ldb, T* packed) where T : unmanaged
     {
