@@ -77,12 +77,19 @@ public abstract partial class Layer
     }
 
     /// <summary>
-    /// The same number of inputs, ranks and sizes, except that a (time, ...) input's first axis may differ: no weight
-    /// depends on a sequence's length.
+    /// The same number of inputs, ranks and sizes, except on the axes whose length no weight of the layer fixes
+    /// (<see cref="LengthIsFree"/>): one weight set serves every length there.
     /// </summary>
-    private static bool SameShapesButTime(IReadOnlyList<int?[]> a, IReadOnlyList<int?[]> b) =>
+    private bool SameShapesButTime(IReadOnlyList<int?[]> a, IReadOnlyList<int?[]> b) =>
         a.Count == b.Count && a.Zip(b).All(p => p.First.Length == p.Second.Length
-            && p.First.Zip(p.Second).Select((d, axis) => d.First == d.Second || axis == 0 && p.First.Length >= 2).All(ok => ok));
+            && p.First.Zip(p.Second).Select((d, axis) => d.First == d.Second || LengthIsFree(axis, p.First.Length)).All(ok => ok));
+
+    /// <summary>
+    /// Whether a shared call may give axis <paramref name="axis"/> (counted after the batch) of a per-sample shape of
+    /// rank <paramref name="rank"/> another length than the first call did. By default the first axis of a
+    /// (time, ...) input: no weight depends on a sequence's length.
+    /// </summary>
+    private protected virtual bool LengthIsFree(int axis, int rank) => axis == 0 && rank >= 2;
 
     internal static string ShapesText(IReadOnlyList<int?[]> shapes) => string.Join(" and ", shapes.Select(s => "(None, " + string.Join(", ", s.Select(d => d?.ToString() ?? "None")) + ")"));
 }
