@@ -38,7 +38,7 @@ public abstract partial class Layer
         var shapes = inputs.Select(t => t.ShapeArray).ToArray();
         var first = FirstCallShapes();
         if (first is not null && !SameShapesButTime(first, shapes))
-            throw ShapeError($"is shared and was first called on {ShapesText(first)}; it cannot be called on {ShapesText(shapes)} (one weight set needs the same input shapes, but for the time axis).");
+            throw ShapeError($"is shared and was first called on {ShapesText(first)}; it cannot be called on {ShapesText(shapes)} (one weight set needs the same input shapes, except on axes no weight fixes, such as the time axis).");
         if (IsBuilt && !SameShapesButTime(BuiltInputShapes!, shapes))
             throw ShapeError($"is built for {ShapesText(BuiltInputShapes!)}; it cannot be called on {ShapesText(shapes)}.");
         IReadOnlyList<int?[]> outputShapes;
