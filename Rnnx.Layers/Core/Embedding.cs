@@ -63,6 +63,13 @@ public sealed class Embedding : Layer
         _embeddings = AddWeight("embeddings", [InputDim, OutputDim], _initializer);
     }
 
+    /// <summary>
+    /// A shared Embedding takes sequences of any length (unless <see cref="InputLength"/> declares one): its weight
+    /// depends on the vocabulary only, and Keras 3's Embedding has no input_spec and builds without reading the input
+    /// shape (keras/src/layers/core/embedding.py).
+    /// </summary>
+    private protected override bool LengthIsFree(int axis, int rank) => InputLength is null;
+
     /// <inheritdoc />
     public override int?[] ComputeOutputShape(int?[] inputShape) => inputShape.Length == 1
         ? [inputShape[0], OutputDim]

@@ -25,6 +25,8 @@ public abstract partial class Layer
             CallMany(inputs, outputs, training);
             return;
         }
+        if (outputs.Length != OutputCount)
+            throw new ArgumentException($"{Name}: gives {OutputCount} output(s), the caller expects {outputs.Length}.", nameof(outputs));
         for (int i = 0; i < inputs.Length; i++)
             if (masks[i] is Tensor m) CheckMask(inputs[i], m);
         if (inputs.Length == 1 && OutputCount == 1)
@@ -71,11 +73,9 @@ public abstract partial class Layer
         return false;
     }
 
-    /// <summary><see cref="CallMany(ReadOnlySpan{Tensor}, Span{Tensor}, bool)"/>'s build and dtype checks, then the masked forward.</summary>
+    /// <summary><see cref="CallMany(ReadOnlySpan{Tensor}, Span{Tensor}, bool)"/>'s build and dtype checks, then the masked forward (output count checked by the caller).</summary>
     private void CallMany(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training, ReadOnlySpan<Tensor?> masks)
     {
-        if (outputs.Length != OutputCount)
-            throw new ArgumentException($"{Name}: gives {OutputCount} output(s), the caller expects {outputs.Length}.", nameof(outputs));
         EnsureBuiltForMany(inputs);
         ForwardMany(inputs, outputs, training, masks);
     }

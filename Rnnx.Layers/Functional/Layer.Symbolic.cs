@@ -38,7 +38,7 @@ public abstract partial class Layer
         var shapes = inputs.Select(t => t.ShapeArray).ToArray();
         var first = FirstCallShapes();
         if (first is not null && !SameShapesButTime(first, shapes))
-            throw ShapeError($"is shared and was first called on {ShapesText(first)}; it cannot be called on {ShapesText(shapes)} (one weight set needs the same input shapes, but for the time axis).");
+            throw ShapeError($"is shared and was first called on {ShapesText(first)}; it cannot be called on {ShapesText(shapes)} (one weight set needs the same input shapes, except on axes no weight fixes, such as the time axis).");
         if (IsBuilt && !SameShapesButTime(BuiltInputShapes!, shapes))
             throw ShapeError($"is built for {ShapesText(BuiltInputShapes!)}; it cannot be called on {ShapesText(shapes)}.");
         IReadOnlyList<int?[]> outputShapes;
@@ -77,12 +77,19 @@ public abstract partial class Layer
     }
 
     /// <summary>
-    /// The same number of inputs, ranks and sizes, except that a (time, ...) input's first axis may differ: no weight
-    /// depends on a sequence's length.
+    /// The same number of inputs, ranks and sizes, except on the axes whose length no weight of the layer fixes
+    /// (<see cref="LengthIsFree"/>): one weight set serves every length there.
     /// </summary>
-    private static bool SameShapesButTime(IReadOnlyList<int?[]> a, IReadOnlyList<int?[]> b) =>
+    private bool SameShapesButTime(IReadOnlyList<int?[]> a, IReadOnlyList<int?[]> b) =>
         a.Count == b.Count && a.Zip(b).All(p => p.First.Length == p.Second.Length
-            && p.First.Zip(p.Second).Select((d, axis) => d.First == d.Second || axis == 0 && p.First.Length >= 2).All(ok => ok));
+            && p.First.Zip(p.Second).Select((d, axis) => d.First == d.Second || LengthIsFree(axis, p.First.Length)).All(ok => ok));
+
+    /// <summary>
+    /// Whether a shared call may give axis <paramref name="axis"/> (counted after the batch) of a per-sample shape of
+    /// rank <paramref name="rank"/> another length than the first call did. By default the first axis of a
+    /// (time, ...) input: no weight depends on a sequence's length.
+    /// </summary>
+    private protected virtual bool LengthIsFree(int axis, int rank) => axis == 0 && rank >= 2;
 
     internal static string ShapesText(IReadOnlyList<int?[]> shapes) => string.Join(" and ", shapes.Select(s => "(None, " + string.Join(", ", s.Select(d => d?.ToString() ?? "None")) + ")"));
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Rnnx.Onnx;
 using Rnnx.Saving;
 
@@ -60,18 +61,29 @@ public sealed class Concatenate(int axis = -1, string? name = null) : Merge(name
         if (rank != 3)
             throw new ArgumentException($"{Name}: masks reach a Concatenate of rank-{rank} inputs ({string.Join(", ", inputs.ToArray().Select(t => t.Shape.ToString()))}); " +
                 "masks are carried through the concatenation of (batch, time, features) inputs only.");
-        var full = new Tensor[inputs.Length];
-        for (int i = 0; i < inputs.Length; i++)
-            full[i] = masks[i] ?? Tensor.Ones(new Shape(inputs[i].Shape[0], inputs[i].Shape[1]), inputs[i].DType);
-        if (ax == 1)
+        if (ax != 1)
         {
-            outputMasks[0] = Tensor.Concat(1, full);
+            var result = FullMask(inputs, masks, 0);
+            for (int i = 1; i < inputs.Length; i++) result = Or(result, FullMask(inputs, masks, i));
+            outputMasks[0] = result;
             return;
         }
-        var result = full[0];
-        for (int i = 1; i < full.Length; i++) result = Or(result, full[i]);
-        outputMasks[0] = result;
+        // A pooled array (per-thread cache, no allocation once warm): a masked training step allocates nothing.
+        var rented = ArrayPool<Tensor>.Shared.Rent(inputs.Length);
+        try
+        {
+            for (int i = 0; i < inputs.Length; i++) rented[i] = FullMask(inputs, masks, i);
+            outputMasks[0] = Tensor.Concat(1, rented.AsSpan(0, inputs.Length));
+        }
+        finally
+        {
+            ArrayPool<Tensor>.Shared.Return(rented, clearArray: true);
+        }
     }
+
+    /// <summary>Input <paramref name="i"/>'s (batch, time) mask, all ones when it has none.</summary>
+    private static Tensor FullMask(ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor?> masks, int i) =>
+        masks[i] ?? Tensor.Ones(new Shape(inputs[i].Shape[0], inputs[i].Shape[1]), inputs[i].DType);
 
     /// <inheritdoc />
     public override LayerConfig GetConfig() => new LayerConfig().Set("axis", Axis);

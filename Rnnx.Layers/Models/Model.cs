@@ -233,16 +233,19 @@ public partial class Model
     private static bool SameShape(int?[] a, int?[] b) => a.Length == b.Length && a.Zip(b).All(p => p.First is null || p.Second is null || p.First == p.Second);
 
     /// <summary>Sets the optimizer, loss (default mean squared error) and metrics.</summary>
+    /// <exception cref="ArgumentException">A null metric or a metric name used twice (the model is left unchanged).</exception>
     /// <exception cref="InvalidOperationException">A prediction, evaluation or training runs on another thread.</exception>
     public void Compile(IOptimizer optimizer, Loss? loss = null, params Metric[] metrics)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         using var mutation = _access.Mutate(nameof(Compile), reentrant: true);
+        var checkedMetrics = CheckedMetrics(metrics, null);   // before any change: a refused call leaves the model as it was
         Optimizer = optimizer;
         Loss = loss ?? Loss.MeanSquaredError;
         OutputLosses = null;
         LossWeights = null;
-        SetMetrics(metrics);
+        Metrics = checkedMetrics;
+        OutputMetrics = null;
     }
 
     /// <summary>
@@ -338,12 +341,6 @@ public partial class Model
 
     /// <summary>The metrics that measure output <paramref name="o"/>.</summary>
     private IReadOnlyList<Metric> MetricsOf(int o) => OutputMetrics?[o] ?? Metrics;
-
-    private void SetMetrics(Metric[] metrics)
-    {
-        Metrics = CheckedMetrics(metrics, null);
-        OutputMetrics = null;
-    }
 
     /// <summary>The metrics as an array, refusing a null or a name used twice (which would give two History entries one key).</summary>
     private Metric[] CheckedMetrics(IReadOnlyList<Metric> metrics, string? output)

@@ -20,8 +20,15 @@ public readonly record struct TrainingContext(long Seed, long Step, long FirstRo
 {
     [ThreadStatic] private static TrainingContext? t_current;
 
-    /// <summary>The (layer, part) of every draw made in this thread's current context, in order (cleared on entering and leaving one).</summary>
+    /// <summary>
+    /// The (layer, part) of every draw made in this thread's contexts, in order, as a stack: the current context's draws
+    /// are those from <see cref="t_drawsStart"/> on; a nested context's draws are dropped when it ends, so the outer
+    /// context's counts go on where they were.
+    /// </summary>
     [ThreadStatic] private static List<(Layer Layer, ulong Part)>? t_draws;
+
+    /// <summary>Where the current context's draws begin in <see cref="t_draws"/>.</summary>
+    [ThreadStatic] private static int t_drawsStart;
 
     /// <summary>The context of this thread, or null outside any.</summary>
     public static TrainingContext? Current => t_current;
@@ -30,23 +37,32 @@ public readonly record struct TrainingContext(long Seed, long Step, long FirstRo
     public static Scope Enter(TrainingContext context)
     {
         var previous = t_current;
+        int previousStart = t_drawsStart;
+        if (previous is null) t_draws?.Clear();
         t_current = context;
-        t_draws?.Clear();
-        return new Scope(previous);
+        t_drawsStart = t_draws?.Count ?? 0;
+        return new Scope(previous, previousStart, t_drawsStart);
     }
 
-    /// <summary>Restores the previous context when disposed.</summary>
+    /// <summary>Restores the previous context, and its draw counts, when disposed.</summary>
     public readonly ref struct Scope
     {
         private readonly TrainingContext? _previous;
+        private readonly int _previousStart, _start;
 
-        internal Scope(TrainingContext? previous) => _previous = previous;
+        internal Scope(TrainingContext? previous, int previousStart, int start)
+        {
+            _previous = previous;
+            _previousStart = previousStart;
+            _start = start;
+        }
 
-        /// <summary>Restores the previous context.</summary>
+        /// <summary>Restores the previous context and drops this one's draws (the outer context's counts are kept).</summary>
         public void Dispose()
         {
             t_current = _previous;
-            t_draws?.Clear();
+            t_drawsStart = _previousStart;
+            if (t_draws is { } draws && draws.Count > _start) draws.RemoveRange(_start, draws.Count - _start);
         }
     }
 
@@ -80,8 +96,8 @@ public readonly record struct TrainingContext(long Seed, long Step, long FirstRo
     {
         var draws = t_draws ??= [];
         int earlier = 0;
-        foreach (var (l, p) in draws)
-            if (ReferenceEquals(l, layer) && p == part) earlier++;
+        for (int i = t_drawsStart; i < draws.Count; i++)
+            if (ReferenceEquals(draws[i].Layer, layer) && draws[i].Part == part) earlier++;
         draws.Add((layer, part));
         return earlier;
     }

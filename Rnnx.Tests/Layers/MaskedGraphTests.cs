@@ -101,6 +101,36 @@ public class MaskedGraphTests
         Assert.That(got, Is.EqualTo(expected).Within(1e-12));
     }
 
+    /// <summary>A training step through a masked Concatenate (along time or features) allocates nothing once warm.</summary>
+    [Test]
+    public void AMaskedConcatenateTrainingStepAllocatesNothing([Values(1, -1)] int axis)
+    {
+        var a = new Input([Steps, Features], name: "a");
+        var b = new Input([Steps, Features], name: "b");
+        var joined = new Concatenate(axis).ApplyMany(new Masking().Apply(a), b)[0];
+        var model = new Model([a, b], [new LSTM(3).Apply(joined)], seed: 5);
+        model.Build(dtype: DType.Float64);
+        model.Compile(new Rnnx.Optimizers.Sgd(0.1), Loss.MeanSquaredError);
+        model.Threads = 1;
+        Tensor[] x = [Data(1, PaddedA), Data(2, PaddedB)];
+        Tensor[] y = [Tensor.FromArray(Enumerable.Range(0, Batch * 3).Select(i => 0.1 * i).ToArray(), Batch, 3)];
+        long perStep = Rnnx.Tests.TestUtilities.SteadyStateAllocation.BytesPerRun(() => model.TrainOnBatch(x, y), warmUps: 3, measured: 10).Max();
+        Assert.That(perStep, Is.Zero, $"{perStep} bytes per masked training step through Concatenate(axis: {axis})");
+    }
+
+    /// <summary>A masked call with one input checks the caller's output span as the unmasked call does, before writing.</summary>
+    [Test]
+    public void AMaskedCallRefusesAnOutputSpanOfAnotherLength([Values(0, 2)] int slots)
+    {
+        var lstm = new LSTM(3, name: "reader");
+        var x = Data(1, PaddedA);
+        var mask = Tensor.FromArray(MaskOf(x), Batch, Steps);
+        var unmasked = Assert.Throws<ArgumentException>(() => lstm.CallMany([x], new Tensor[slots]))!;
+        var masked = Assert.Throws<ArgumentException>(() => lstm.CallMany([x], [mask], new Tensor[slots]))!;
+        Assert.That(masked.Message, Is.EqualTo(unmasked.Message));
+        Assert.That(masked.Message, Does.Contain($"the caller expects {slots}"));
+    }
+
     /// <summary>
     /// Right-padded sequences through a masked Bidirectional give, for every sample, what the unmasked layer gives on
     /// the sample's own steps: the forward direction stops at the last real step and the backward one starts there.

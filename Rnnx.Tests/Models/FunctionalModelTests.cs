@@ -134,6 +134,36 @@ public class FunctionalModelTests
         Assert.That(predicted.Select(t => t.ToDoubleArray()), Is.EqualTo(called.Select(t => t.ToDoubleArray())));
     }
 
+    /// <summary>
+    /// A shared Embedding reads sequences of another length (Keras 3's Embedding has no input_spec and build() ignores
+    /// the input shape: keras/src/layers/core/embedding.py), with a fixed or an unknown first length; the model trains
+    /// one embedding matrix from both calls, whose gradient is the sum of the calls' gradients.
+    /// </summary>
+    [Test]
+    public void SharedEmbeddingReadsSequencesOfAnotherLength([Values(50, null)] int? firstLength)
+    {
+        var longer = new Input([firstLength], name: "longer");
+        var shorter = new Input([20], name: "shorter");
+        var embedding = new Embedding(100, 8, name: "shared_embedding");
+        var lstm = new LSTM(3, name: "shared_lstm");
+        var joined = new Concatenate().ApplyMany(lstm.Apply(embedding.Apply(longer)), lstm.Apply(embedding.Apply(shorter)))[0];
+        var model = new Model([longer, shorter], [new Dense(1).Apply(joined)], seed: 3);
+        model.Build(dtype: DType.Float64);
+        Assert.That(model.Weights.Count(p => p.Name.Contains("embeddings")), Is.EqualTo(1), "one embedding matrix");
+        var r = new System.Random(5);
+        Tensor Ids(int n, int t) => Tensor.FromArray(Enumerable.Range(0, n * t).Select(_ => (double)r.Next(100)).ToArray(), n, t);
+        var (xl, xs) = (Ids(4, 50), Ids(4, 20));
+        var y = new RandomTensors(6).Uniform(4, 1);
+        var check = GradientChecker.Check(() => model.CallMany([xl, xs], training: true)[0], [embedding.Embeddings.Value]);
+        Assert.That(check.Elements, Is.EqualTo(100 * 8));
+        model.Compile(new Sgd(0.5), Loss.MeanSquaredError);
+        var before = embedding.Embeddings.Value.ToDoubleArray();
+        double first = model.TrainOnBatch([xl, xs], [y]);
+        for (int i = 0; i < 5; i++) model.TrainOnBatch([xl, xs], [y]);
+        Assert.That(embedding.Embeddings.Value.ToDoubleArray(), Is.Not.EqualTo(before), "training moved the shared embedding");
+        Assert.That(model.Evaluate([xl, xs], [y])["loss"], Is.LessThan(first));
+    }
+
     [Test]
     public void GraphErrorsNameTheLayersAndShapes()
     {

@@ -18,25 +18,6 @@ namespace Rnnx.Tests.Models;
 /// </summary>
 public class MultiInputOutputTrainingTests
 {
-    /// <summary>A series and a static feature vector in; a two-value head and a one-value head out.</summary>
-    private static Model SeriesAndStatic(int seed = 4)
-    {
-        var series = new Input([6, 1], name: "series");
-        var statics = new Input([2], name: "statics");
-        var merged = new Concatenate().ApplyMany(new LSTM(3).Apply(series), statics)[0];
-        var hidden = new Dense(4, activation: Activation.Tanh).Apply(merged);
-        var a = new Dense(2, name: "out_a").Apply(hidden);
-        var b = new Dense(1, name: "out_b").Apply(hidden);
-        return new Model([series, statics], [a, b], name: "two_by_two", seed: seed);
-    }
-
-    private static (Tensor[] X, Tensor[] Y) Data(int n, uint seed, DType dtype = DType.Float32)
-    {
-        var r = new RandomTensors(seed);
-        Tensor T(params int[] shape) { var t = r.Uniform(new Shape(shape), -1, 1); return dtype == DType.Float64 ? t : t.Copy(DType.Float32); }
-        return ([T(n, 6, 1), T(n, 2)], [T(n, 2), T(n, 1)]);
-    }
-
     private static Tensor HandLoss(Model m, Tensor[] x, Tensor[] y)
     {
         var outs = m.CallMany(x, training: true);
@@ -46,10 +27,10 @@ public class MultiInputOutputTrainingTests
     [Test]
     public void TrainOnBatchStepsAlongTheGradientOfTheSummedLoss()
     {
-        var m = SeriesAndStatic();
+        var m = TestModels.SeriesAndStatic();
         m.Build(dtype: DType.Float64);
         m.Threads = 1;
-        var (x, y) = Data(5, 3, DType.Float64);
+        var (x, y) = TestModels.SeriesAndStaticData(5, 3, DType.Float64);
 
         // Float64 gradient check of the summed loss with respect to every weight.
         var check = GradientChecker.Check(() => HandLoss(m, x, y), m.Weights);
@@ -76,11 +57,11 @@ public class MultiInputOutputTrainingTests
     [Test]
     public void FitIsTheSameAcrossThreadCountsAndWritesKerasKeys()
     {
-        var (x, y) = Data(40, 5);
-        var (vx, vy) = Data(12, 6);
+        var (x, y) = TestModels.SeriesAndStaticData(40, 5);
+        var (vx, vy) = TestModels.SeriesAndStaticData(12, 6);
         (double[][] Weights, History History) Train(int threads)
         {
-            var m = SeriesAndStatic();
+            var m = TestModels.SeriesAndStatic();
             m.Threads = threads;
             m.Shards = 4;
             m.Compile(new Adam(0.01), Loss.MeanSquaredError, Metric.MeanAbsoluteError);
@@ -107,14 +88,14 @@ public class MultiInputOutputTrainingTests
     public void FitShufflesInputsAndTargetsTogetherAsBatchesOfTrainOnBatch()
     {
         const int n = 20, batch = 8;
-        var (x, y) = Data(n, 8);
-        var fitted = SeriesAndStatic();
+        var (x, y) = TestModels.SeriesAndStaticData(n, 8);
+        var fitted = TestModels.SeriesAndStatic();
         fitted.Threads = 1;
         fitted.Compile(new Adam(0.01), Loss.MeanSquaredError);
         fitted.Fit(x, y, epochs: 1, batchSize: batch, verbose: 0);
 
         // The same permutation (the model's shuffle generator, seeded with Seed + 1) cut into the same batches.
-        var stepped = SeriesAndStatic();
+        var stepped = TestModels.SeriesAndStatic();
         stepped.Threads = 1;
         stepped.Compile(new Adam(0.01), Loss.MeanSquaredError);
         var index = Enumerable.Range(0, n).ToArray();
@@ -130,9 +111,9 @@ public class MultiInputOutputTrainingTests
     [Test]
     public void EvaluateAndPredictTakeListsAndSumTheOutputsLosses()
     {
-        var m = SeriesAndStatic();
+        var m = TestModels.SeriesAndStatic();
         m.Compile(new Adam(), Loss.MeanSquaredError, Metric.MeanSquaredError);
-        var (x, y) = Data(10, 9);
+        var (x, y) = TestModels.SeriesAndStaticData(10, 9);
         var predicted = m.Predict(x, batchSize: 4);
         Assert.That(predicted, Has.Length.EqualTo(2));
         double lossA = Loss.MeanSquaredError.Compute(y[0], predicted[0], null, null).Item();
@@ -147,10 +128,10 @@ public class MultiInputOutputTrainingTests
     [Test]
     public void SteadyTrainOnBatchWithListsAllocatesUnderOneKilobyte()
     {
-        var m = SeriesAndStatic();
+        var m = TestModels.SeriesAndStatic();
         m.Threads = 1;
         m.Compile(new Nadam(), Loss.MeanSquaredError);
-        var (x, y) = Data(16, 10);
+        var (x, y) = TestModels.SeriesAndStaticData(16, 10);
         long perStep = SteadyStateAllocation.BytesPerRun(() => m.TrainOnBatch(x, y), warmUps: 3, measured: 20).Max();
         Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per training step");
     }
@@ -158,10 +139,10 @@ public class MultiInputOutputTrainingTests
     [Test]
     public void CheckpointResumeIsExact()
     {
-        var (x, y) = Data(24, 11);
+        var (x, y) = TestModels.SeriesAndStaticData(24, 11);
         Model Compiled()
         {
-            var m = SeriesAndStatic();
+            var m = TestModels.SeriesAndStatic();
             m.Compile(new Nadam(), Loss.MeanSquaredError);
             return m;
         }
@@ -191,9 +172,9 @@ public class MultiInputOutputTrainingTests
     [Test]
     public void BadListsAreRefusedNamingTheInputOrOutput()
     {
-        var m = SeriesAndStatic();
+        var m = TestModels.SeriesAndStatic();
         m.Compile(new Adam(), Loss.MeanSquaredError);
-        var (x, y) = Data(6, 12);
+        var (x, y) = TestModels.SeriesAndStaticData(6, 12);
         m.Build();
         var before = TestModels.Snapshot(m);
 
@@ -220,10 +201,10 @@ public class MultiInputOutputTrainingTests
     [Test]
     public void PerOutputLossesAndWeightsMakeTheWeightedSumAndSurviveSaving()
     {
-        var m = SeriesAndStatic();
+        var m = TestModels.SeriesAndStatic();
         m.Build(dtype: DType.Float64);
         m.Threads = 1;
-        var (x, y) = Data(6, 13, DType.Float64);
+        var (x, y) = TestModels.SeriesAndStaticData(6, 13, DType.Float64);
         var outs = m.CallMany(x);
         double mse = Loss.MeanSquaredError.Compute(y[0], outs[0], null, null).Item();
         double mae = Loss.MeanAbsoluteError.Compute(y[1], outs[1], null, null).Item();

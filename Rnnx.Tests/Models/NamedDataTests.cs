@@ -15,24 +15,6 @@ namespace Rnnx.Tests.Models;
 /// </summary>
 public class NamedDataTests
 {
-    private static Model SeriesAndStatic(int seed = 4)
-    {
-        var series = new Input([6, 1], name: "series");
-        var statics = new Input([2], name: "statics");
-        var merged = new Concatenate().ApplyMany(new LSTM(3).Apply(series), statics)[0];
-        var hidden = new Dense(4, activation: Activation.Tanh).Apply(merged);
-        var a = new Dense(2, name: "out_a").Apply(hidden);
-        var b = new Dense(1, name: "out_b").Apply(hidden);
-        return new Model([series, statics], [a, b], name: "two_by_two", seed: seed);
-    }
-
-    private static (Tensor[] X, Tensor[] Y) Data(int n, uint seed)
-    {
-        var r = new RandomTensors(seed);
-        Tensor T(params int[] shape) => r.Uniform(new Shape(shape), -1, 1).Copy(DType.Float32);
-        return ([T(n, 6, 1), T(n, 2)], [T(n, 2), T(n, 1)]);
-    }
-
     // Keys deliberately in another order than the model's, as a dict has no order Keras relies on.
     private static Dictionary<string, Tensor> Inputs(Tensor[] x) => new() { ["statics"] = x[1], ["series"] = x[0] };
 
@@ -41,11 +23,11 @@ public class NamedDataTests
     [Test]
     public void DictsTrainEvaluateAndPredictExactlyAsLists()
     {
-        var (x, y) = Data(20, 3);
-        var (vx, vy) = Data(8, 4);
+        var (x, y) = TestModels.SeriesAndStaticData(20, 3);
+        var (vx, vy) = TestModels.SeriesAndStaticData(8, 4);
         Model Compiled()
         {
-            var m = SeriesAndStatic();
+            var m = TestModels.SeriesAndStatic();
             m.Compile(new Adam(0.01), Loss.MeanSquaredError, Metric.MeanAbsoluteError);
             return m;
         }
@@ -71,10 +53,10 @@ public class NamedDataTests
     [Test]
     public void SteadyTrainOnBatchWithDictsAllocatesUnderOneKilobyte()
     {
-        var m = SeriesAndStatic();
+        var m = TestModels.SeriesAndStatic();
         m.Threads = 1;
         m.Compile(new Nadam(), Loss.MeanSquaredError);
-        var (x, y) = Data(16, 10);
+        var (x, y) = TestModels.SeriesAndStaticData(16, 10);
         var (dx, dy) = (Inputs(x), Targets(y));
         long perStep = SteadyStateAllocation.BytesPerRun(() => m.TrainOnBatch(dx, dy), warmUps: 3, measured: 20).Max();
         Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per training step");
@@ -83,9 +65,9 @@ public class NamedDataTests
     [Test]
     public void UnknownAndMissingNamesAreRefusedNamingThemAndChangeNothing()
     {
-        var m = SeriesAndStatic();
+        var m = TestModels.SeriesAndStatic();
         m.Compile(new Adam(), Loss.MeanSquaredError);
-        var (x, y) = Data(6, 12);
+        var (x, y) = TestModels.SeriesAndStaticData(6, 12);
         m.Build();
         var before = TestModels.Snapshot(m);
 

@@ -18,22 +18,21 @@ namespace Rnnx.Tests.Models;
 /// </summary>
 public class PerOutputCompileTests
 {
-    private static Model SeriesAndStatic(int seed = 4)
+    /// <summary>A refused compile (a metric name twice) leaves the previous compile settings as they were.</summary>
+    [Test]
+    public void ARefusedCompileLeavesThePreviousSettings()
     {
-        var series = new Input([6, 1], name: "series");
-        var statics = new Input([2], name: "statics");
-        var merged = new Concatenate().ApplyMany(new LSTM(3).Apply(series), statics)[0];
-        var hidden = new Dense(4, activation: Activation.Tanh).Apply(merged);
-        var a = new Dense(2, name: "out_a").Apply(hidden);
-        var b = new Dense(1, name: "out_b").Apply(hidden);
-        return new Model([series, statics], [a, b], name: "two_by_two", seed: seed);
-    }
-
-    private static (Tensor[] X, Tensor[] Y) Data(int n, uint seed, DType dtype = DType.Float32)
-    {
-        var r = new RandomTensors(seed);
-        Tensor T(params int[] shape) { var t = r.Uniform(new Shape(shape), -1, 1); return dtype == DType.Float64 ? t : t.Copy(DType.Float32); }
-        return ([T(n, 6, 1), T(n, 2)], [T(n, 2), T(n, 1)]);
+        var m = TestModels.SeriesAndStatic();
+        var adam = new Adam(0.01);
+        var losses = new[] { Loss.MeanAbsoluteError, Loss.MeanSquaredError };
+        m.Compile(adam, losses, [2.0, 0.5], Metric.MeanAbsoluteError);
+        var e = Assert.Throws<ArgumentException>(() => m.Compile(new Sgd(0.1), Loss.Huber(), Metric.MeanAbsoluteError, Metric.MeanAbsoluteError))!;
+        Assert.That(e.Message, Does.Contain("used twice"));
+        Assert.That(m.Optimizer, Is.SameAs(adam));
+        Assert.That(m.Loss, Is.SameAs(losses[0]));
+        Assert.That(m.OutputLosses, Is.EqualTo(losses));
+        Assert.That(m.LossWeights, Is.EqualTo(new[] { 2.0, 0.5 }));
+        Assert.That(m.Metrics, Is.EqualTo(new[] { Metric.MeanAbsoluteError }));
     }
 
     /// <summary>Per sample: the mean over the last axis of f(target − prediction), by hand from the arrays.</summary>
@@ -53,8 +52,8 @@ public class PerOutputCompileTests
     [Test]
     public void MetricsPerOutputAreKeyedAndComputedPerOutputAndSurviveSaving()
     {
-        var (x, y) = Data(10, 3, DType.Float64);
-        var m = SeriesAndStatic();
+        var (x, y) = TestModels.SeriesAndStaticData(10, 3, DType.Float64);
+        var m = TestModels.SeriesAndStatic();
         m.Build(dtype: DType.Float64);
         m.Compile(new Adam(0.01), [Loss.MeanSquaredError, Loss.MeanSquaredError], null,
             [[Metric.MeanAbsoluteError], [Metric.MeanSquaredError, Metric.MeanAbsoluteError]]);
@@ -73,14 +72,14 @@ public class PerOutputCompileTests
         }));
 
         // One loss for all outputs with a metric list per output: the same values.
-        var shared = SeriesAndStatic();
+        var shared = TestModels.SeriesAndStatic();
         shared.Build(dtype: DType.Float64);
         shared.SetWeights(m.GetWeights());
         shared.Compile(new Adam(0.01), Loss.MeanSquaredError, [[Metric.MeanAbsoluteError], [Metric.MeanSquaredError, Metric.MeanAbsoluteError]]);
         Assert.That(shared.Evaluate(x, y, batchSize: 10), Is.EqualTo(m.Evaluate(x, y, batchSize: 10)));
 
         // The dict form keyed by output name: an output left out has no metrics.
-        var d = SeriesAndStatic();
+        var d = TestModels.SeriesAndStatic();
         d.Build(dtype: DType.Float64);
         d.SetWeights(m.GetWeights());
         d.Compile(new Adam(0.01), new Dictionary<string, Loss> { ["out_b"] = Loss.MeanSquaredError, ["out_a"] = Loss.MeanAbsoluteError },
@@ -120,10 +119,10 @@ public class PerOutputCompileTests
     public void SampleWeightsPerOutputWeighEachOutputsLossAsKeras()
     {
         const int n = 6;
-        var (x, y) = Data(n, 5, DType.Float64);
+        var (x, y) = TestModels.SeriesAndStaticData(n, 5, DType.Float64);
         var wa = Tensor.FromArray(new double[] { 1, 0, 2, 0.5, 1, 3 }, n);
         var wb = Tensor.FromArray(new double[] { 0, 1, 1, 4, 0.25, 1 }, n);
-        var m = SeriesAndStatic();
+        var m = TestModels.SeriesAndStatic();
         m.Build(dtype: DType.Float64);
         m.Threads = 1;
         var p = m.Predict(x, batchSize: n);
@@ -155,7 +154,7 @@ public class PerOutputCompileTests
         // One tensor for every output (Keras repeats it), null for an unweighted output, and the dict form: the same as spelled out.
         History Run(Func<Model, History> fit)
         {
-            var model = SeriesAndStatic();
+            var model = TestModels.SeriesAndStatic();
             model.Build(dtype: DType.Float64);
             model.Compile(new Sgd(lr), Loss.MeanSquaredError);
             return fit(model);
@@ -176,8 +175,8 @@ public class PerOutputCompileTests
     [Test]
     public void ClassWeightNeedsASingleOutputAndBadWeightsAreRefused()
     {
-        var (x, y) = Data(6, 7);
-        var m = SeriesAndStatic();
+        var (x, y) = TestModels.SeriesAndStaticData(6, 7);
+        var m = TestModels.SeriesAndStatic();
         m.Compile(new Adam(), Loss.MeanSquaredError);
         m.Build();
         var before = TestModels.Snapshot(m);

@@ -1,6 +1,7 @@
 using Rnnx.Layers;
 using Rnnx.Models;
 using Rnnx.Random;
+using Rnnx.Tests.TestUtilities;
 using LNSimpleRNNCell = Rnnx.Cli.LNSimpleRNNCell;
 
 namespace Rnnx.Tests.Saving;
@@ -104,5 +105,25 @@ public static class TestModels
         var d = Path.Combine(Path.GetTempPath(), "rnnx-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(d);
         return d;
+    }
+
+    /// <summary>A functional model: a (6, 1) series named "series" and a (2,) vector "statics" in; outputs "out_a" (2) and "out_b" (1).</summary>
+    public static Model SeriesAndStatic(int seed = 4)
+    {
+        var series = new Input([6, 1], name: "series");
+        var statics = new Input([2], name: "statics");
+        var merged = new Concatenate().ApplyMany(new LSTM(3).Apply(series), statics)[0];
+        var hidden = new Dense(4, activation: Activation.Tanh).Apply(merged);
+        var a = new Dense(2, name: "out_a").Apply(hidden);
+        var b = new Dense(1, name: "out_b").Apply(hidden);
+        return new Model([series, statics], [a, b], name: "two_by_two", seed: seed);
+    }
+
+    /// <summary><paramref name="n"/> samples for <see cref="SeriesAndStatic"/>: inputs (series, statics), targets (out_a, out_b), uniform in [−1, 1).</summary>
+    public static (Tensor[] X, Tensor[] Y) SeriesAndStaticData(int n, uint seed, DType dtype = DType.Float32)
+    {
+        var r = new RandomTensors(seed);
+        Tensor T(params int[] shape) { var t = r.Uniform(new Shape(shape), -1, 1); return dtype == DType.Float64 ? t : t.Copy(DType.Float32); }
+        return ([T(n, 6, 1), T(n, 2)], [T(n, 2), T(n, 1)]);
     }
 }

@@ -93,6 +93,30 @@ public class NoiseLayerMaskTests
         }
     }
 
+    /// <summary>
+    /// A context entered and left inside another does not reset the outer context's draws: a shared layer's next call
+    /// after it draws what it would have drawn without the nested context, not its first draw again.
+    /// </summary>
+    [Test]
+    public void ANestedContext_LeavesTheOuterDrawCountsAsTheyWere()
+    {
+        var x = Tensor.Ones(new Shape(6, 5, 4), DType.Float64);
+        foreach (var layer in NoiseLayers())
+        {
+            double[] first, second;
+            using (TrainingContext.Enter(new TrainingContext(11, 2, 0)))
+            {
+                first = layer.Call(x, training: true).ToDoubleArray();
+                second = layer.Call(x, training: true).ToDoubleArray();
+            }
+            using var outer = TrainingContext.Enter(new TrainingContext(11, 2, 0));
+            Assert.That(layer.Call(x, training: true).ToDoubleArray(), Is.EqualTo(first), $"{layer.Name}: first draw");
+            using (TrainingContext.Enter(new TrainingContext(5, 9, 0)))
+                Assert.That(layer.Call(x, training: true).ToDoubleArray(), Is.Not.EqualTo(first), $"{layer.Name}: the nested context draws its own");
+            Assert.That(layer.Call(x, training: true).ToDoubleArray(), Is.EqualTo(second), $"{layer.Name}: after the nested context, the second draw");
+        }
+    }
+
     /// <summary>The same for a recurrent layer's dropout masks: a shared LSTM with dropout draws new masks at its second call.</summary>
     [Test]
     public void ASharedRecurrentLayer_DrawsFreshDropoutMasksAtEveryCall()
