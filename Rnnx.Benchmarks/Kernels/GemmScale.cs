@@ -1,3 +1,4 @@
+using Rnnx.Benchmarks.Scaling;
 using System.Diagnostics;
 using System.Globalization;
 using Rnnx.Kernels;
@@ -120,13 +121,7 @@ public static class GemmScale
                 times[v].Add(sw.Elapsed.TotalSeconds / reps);
             }
         }
-        return (times.Select(t => flops / Median(t) / 1e9).ToArray(), times.Select(t => flops / t.Min() / 1e9).ToArray());
-    }
-
-    private static double Median(List<double> x)
-    {
-        var s = x.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
+        return (times.Select(t => flops / ScalingGrid.Median(t) / 1e9).ToArray(), times.Select(t => flops / t.Min() / 1e9).ToArray());
     }
 
     private static string LoadAverage() =>

@@ -1,3 +1,4 @@
+using Rnnx.Benchmarks.Scaling;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -54,7 +55,7 @@ internal static partial class MaskedCostBenchmark
         Console.WriteLine("|---|---|---:|---:|---:|---:|");
         for (int i = 0; i < benches.Length; i++)
         {
-            double Median(int k) => times[k].Order().ElementAt(times[k].Count / 2);
+            double Median(int k) => ScalingGrid.Median(times[k]);
             int full = i - i % Cases.Length;
             double steps = (double)benches[i].StepsComputed / benches[full].StepsComputed;
             Console.WriteLine($"| {benches[i].Cell}(32) | {benches[i].Lengths} | {steps:F2} | {Median(i):F3} | {times[i].Min():F3} | {Median(i) / Median(full):F2} |");

@@ -1,3 +1,4 @@
+using Rnnx.Benchmarks.Scaling;
 using System.Diagnostics;
 using System.Globalization;
 using Rnnx.Cli;
@@ -52,7 +53,7 @@ internal static class DropoutEpochBenchmark
                 (plainWall[r], plainCpu[r]) = Epoch(plain, x, y);
             }
         }
-        double pw = Median(plainWall), pc = Median(plainCpu), dw = Median(dropWall), dc = Median(dropCpu);
+        double pw = ScalingGrid.Median(plainWall), pc = ScalingGrid.Median(plainCpu), dw = ScalingGrid.Median(dropWall), dc = ScalingGrid.Median(dropCpu);
         Console.WriteLine($"chapter LSTM, one epoch ({x.Shape[0]} windows, batch 32), {threads} thread(s), {rounds} rounds A/B, load {LoadAverage()}");
         Console.WriteLine(FormattableString.Invariant($"  plain    wall {pw * 1e3,8:F1} ms   cpu {pc * 1e3,8:F1} ms"));
         Console.WriteLine(FormattableString.Invariant($"  dropout  wall {dw * 1e3,8:F1} ms   cpu {dc * 1e3,8:F1} ms"));
@@ -82,13 +83,6 @@ internal static class DropoutEpochBenchmark
         double wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         process.Refresh();
         return (wall, (process.TotalProcessorTime - cpu0).TotalSeconds);
-    }
-
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        int n = sorted.Length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     private static string LoadAverage()
