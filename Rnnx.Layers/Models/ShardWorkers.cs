@@ -4,7 +4,8 @@ namespace Rnnx.Models;
 
 /// <summary>
 /// Runs the shards of one step on dedicated threads (the caller runs shard 0). No task or delegate is allocated per
-/// step: the caller passes a cached delegate and threads wait on semaphores between steps. One caller at a time: the
+/// step: the caller passes a cached delegate and threads wait on <see cref="SpinSignal"/>s between steps (spinning
+/// through the short gaps of a training loop, sleeping when the model is idle). One caller at a time: the
 /// model hands the workers to one owner (training, or one Predict call) and other Predict calls run their shards on
 /// their own threads.
 /// <para>
@@ -15,9 +16,16 @@ namespace Rnnx.Models;
 /// </summary>
 internal sealed class ShardWorkers : IDisposable
 {
+    /// <summary>
+    /// How long a thread spins for the next hand-off before it sleeps: longer than what runs on one thread between the
+    /// shards of consecutive steps (gradient sums, the optimizer, the batch loop), so a training loop never sleeps.
+    /// </summary>
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 2_000;   // 0.5 ms
+
     private readonly Thread[] _threads;
-    private readonly SemaphoreSlim[] _start;
-    private readonly SemaphoreSlim _done;
+    private readonly SpinSignal[] _start;
+    private readonly SpinSignal _done = new();
+    private int _pending;
     private readonly Exception?[] _errors;
     private readonly OpTeam[] _teams;
     private Action<int> _work = static _ => { };
@@ -28,14 +36,13 @@ internal sealed class ShardWorkers : IDisposable
     public ShardWorkers(int extraThreads)
     {
         _threads = new Thread[extraThreads];
-        _start = new SemaphoreSlim[extraThreads];
+        _start = new SpinSignal[extraThreads];
         _errors = new Exception?[extraThreads + 1];
         _teams = new OpTeam[extraThreads + 1];
         for (int i = 0; i < _teams.Length; i++) _teams[i] = new OpTeam();
-        _done = new SemaphoreSlim(0);
         for (int i = 0; i < extraThreads; i++)
         {
-            _start[i] = new SemaphoreSlim(0);
+            _start[i] = new SpinSignal();
             int id = i + 1;
             _threads[i] = new Thread(() => Loop(id)) { IsBackground = true, Name = $"rnnx-shard-{id}" };
             _threads[i].Start();
@@ -48,7 +55,7 @@ internal sealed class ShardWorkers : IDisposable
     {
         while (true)
         {
-            _start[id - 1].Wait();
+            _start[id - 1].Wait(SpinTicks);
             if (_stopping) return;
             try
             {
@@ -59,7 +66,7 @@ internal sealed class ShardWorkers : IDisposable
             {
                 _errors[id] = ex;
             }
-            _done.Release();
+            if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
         }
     }
 
@@ -89,7 +96,8 @@ internal sealed class ShardWorkers : IDisposable
         if (_teamed)
             for (int i = 0; i < _active; i++) _teams[i].Open(Threads / _active + (i < Threads % _active ? 1 : 0));
         int used = _teamed ? _threads.Length : _active - 1;
-        for (int i = 0; i < used; i++) _start[i].Release();
+        Volatile.Write(ref _pending, used);
+        for (int i = 0; i < used; i++) _start[i].Set();
         try
         {
             RunShards(0);
@@ -98,7 +106,7 @@ internal sealed class ShardWorkers : IDisposable
         {
             _errors[0] = ex;
         }
-        for (int i = 0; i < used; i++) _done.Wait();
+        if (used > 0) _done.Wait(SpinTicks);
         for (int i = 0; i < _errors.Length; i++)
         {
             var e = _errors[i];
@@ -111,6 +119,6 @@ internal sealed class ShardWorkers : IDisposable
     public void Dispose()
     {
         _stopping = true;
-        foreach (var s in _start) s.Release();
+        foreach (var s in _start) s.Set();
     }
 }
