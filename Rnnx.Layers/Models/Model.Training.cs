@@ -444,9 +444,8 @@ public partial class Model
         }
         if (!double.IsFinite(loss))
             throw Diverged($"loss is {loss}", epoch, batch, history);
-        double norm = g.GlobalNorm(trainable);
-        if (!double.IsFinite(norm))
-            throw Diverged($"the gradient norm is {norm}", epoch, batch, history);
+        if (!g.HasFiniteNorm(trainable))
+            throw Diverged($"the gradient norm is {g.GlobalNorm(trainable)}", epoch, batch, history);
         Optimizer!.Step(trainable, g);
         return loss;
     }
