@@ -37,7 +37,9 @@ internal sealed class SpinSignal
                 spin.SpinOnce(sleep1Threshold: -1);
             }
         }
-        Volatile.Write(ref _set, 0);
+        // A full fence: whatever the waiter reads next (the work posted with the signal) is read after the reset, so a
+        // signal set after this reset is seen by the next Wait.
+        Interlocked.Exchange(ref _set, 0);
     }
 
     private void Sleep()
