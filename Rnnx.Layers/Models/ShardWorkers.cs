@@ -21,10 +21,10 @@ internal sealed class ShardWorkers : IDisposable
     /// the shards of consecutive training steps (gradient sum, optimizer, batch loop: tens of microseconds), so a
     /// training loop does not put its threads to sleep every step.
     /// </summary>
-    private static readonly long WorkerSpinTicks = System.Diagnostics.Stopwatch.Frequency / 4_000;   // 0.25 ms
+    private static readonly long WorkerSpinTicks = System.Diagnostics.Stopwatch.Frequency / 5_000;   // 0.2 ms
 
     /// <summary>How long the caller spins for workers still running shards before it sleeps (short: a core spinning is a core the worker may need).</summary>
-    private static readonly long CallerSpinTicks = System.Diagnostics.Stopwatch.Frequency / 10_000;   // 0.1 ms
+    private static readonly long CallerSpinTicks = System.Diagnostics.Stopwatch.Frequency / 20_000;   // 50 µs
 
     // A worker's part in the current run: posted by the caller, taken by the worker (running), or idle (done, or
     // revoked by the caller because every shard was taken before the worker woke).

@@ -3,10 +3,9 @@ using System.Diagnostics;
 namespace Rnnx.Models;
 
 /// <summary>
-/// A signal that one thread sets and one thread waits for, reused round after round. The waiter first spins (yielding
-/// the core to other runnable threads) for a bounded time, so a hand-off between the steps of a training loop costs a
-/// cache-line transfer instead of a sleep and a wake-up through the kernel; after that it sleeps on a semaphore, so an
-/// idle model costs no CPU.
+/// A signal that one thread sets and one thread waits for, reused round after round. The waiter first spins for a
+/// bounded time, so a hand-off between the steps of a training loop costs a cache-line transfer instead of a sleep and
+/// a wake-up through the kernel; after that it sleeps on a semaphore, so an idle model costs no CPU.
 /// </summary>
 internal sealed class SpinSignal
 {
@@ -25,8 +24,9 @@ internal sealed class SpinSignal
     {
         if (Volatile.Read(ref _set) == 0)
         {
+            // A plain busy-wait, never a yield: a thread that yields on a busy machine waits for its next turn (several
+            // milliseconds), while one that sleeps is woken first; so spin briefly, then sleep.
             long start = Stopwatch.GetTimestamp();
-            var spin = new SpinWait();
             while (Volatile.Read(ref _set) == 0)
             {
                 if (Stopwatch.GetTimestamp() - start > spinTicks)
@@ -34,7 +34,7 @@ internal sealed class SpinSignal
                     Sleep();
                     break;
                 }
-                spin.SpinOnce(sleep1Threshold: -1);
+                Thread.SpinWait(16);
             }
         }
         // A full fence: whatever the waiter reads next (the work posted with the signal) is read after the reset, so a
