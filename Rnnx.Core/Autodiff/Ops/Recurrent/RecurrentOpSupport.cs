@@ -24,18 +24,20 @@ internal static class RecurrentOpSupport
     public const int TimeMajorMinBatch = 64;
 
     /// <summary>
-    /// Scratch memory for a fused op: from the active tape (recycled by Reset) or, with no tape, from one
-    /// <see cref="ArrayPool{T}"/> rental returned by <see cref="Dispose"/>.
+    /// Scratch memory for a fused op: from the active tape or, with no tape, from one <see cref="ArrayPool{T}"/>
+    /// rental; either way given back by <see cref="Dispose"/> (buffers saved for backward are tape tensors, kept).
     /// </summary>
     public ref struct Scratch<T> where T : unmanaged
     {
         private readonly Tape? _tape;
+        private readonly int _mark;
         private T[]? _rented;
         private int _pos;
 
         public Scratch(Tape? tape, int capacityWithoutTape)
         {
             _tape = tape;
+            _mark = tape?.ScratchMark ?? 0;
             _rented = tape is null ? ArrayPool<T>.Shared.Rent(Math.Max(capacityWithoutTape, 1)) : null;
             _pos = 0;
         }
@@ -71,6 +73,7 @@ internal static class RecurrentOpSupport
 
         public void Dispose()
         {
+            _tape?.ReleaseScratch(_mark);
             if (_rented is not null) ArrayPool<T>.Shared.Return(_rented);
             _rented = null;
         }
