@@ -11,7 +11,7 @@ namespace Rnnx.Autodiff.Ops;
 /// A whole LSTM sequence as one tape entry (<see cref="Tensor.LstmSequence"/>; Keras semantics: z = (x·W + h·R) + b, gates i, f, g, o;
 /// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
 /// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index, the cell sequence C (B, T, U) and
-/// tanh(C), by processing step. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
+/// tanh(C), by processing step; the backward overwrites the gates with dZ and tanh(C) with the previous states. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
 /// (differentiable: its gradient reaches this op through that sequence's gradient buffer). With diagonal peephole
 /// weights P = [p_i, p_f, p_o] (3U, PeepholeLSTMCell) the input and forget gates also see c_{k-1} and the output gate c_k;
 /// those sequences run on the row path (the one-series and time-major inference paths have no peephole form).
@@ -272,7 +272,9 @@ internal sealed class LstmSequenceOp : Op
         // Gradient reaching the cell sequence directly (the final cell state used downstream), if any.
         ReadOnlySpan<T> dC = tape.HasGrad(cells) ? tape.Grad<T>(cells) : default;
         ReadOnlySpan<T> a = gates.Span<T>(), c = cells.Span<T>(), tc = tanhCells.Span<T>(), hs = h.Span<T>();
-        var dZ = tape.Scratch<T>(rows * g4);
+        // dZ overwrites the gate activations, which nothing reads after this backward: a step reads its own gates
+        // before it writes their gradients (element by element), and no other step reads them
+        var dZ = gates.Span<T>();
         var dhNext = tape.Scratch<T>(batch * units);
         var dcNext = tape.Scratch<T>(batch * units);
         dhNext.Clear();
@@ -309,6 +311,7 @@ internal sealed class LstmSequenceOp : Op
             else PackedGemm.Gemm<T>(false, batch, units, g4, dzt, ldA, packedRt, dhNext, units, false);
         }
 
+        tape.ReleaseOutputGradient(e);
         AccumulateInto<T>(tape, h0, dhNext);
         AccumulateInto<T>(tape, c0, dcNext);
         if (w.RequiresGrad)
@@ -319,7 +322,7 @@ internal sealed class LstmSequenceOp : Op
         }
         if (r.RequiresGrad)
         {
-            var hPrev = tape.Scratch<T>(rows * units);
+            var hPrev = tanhCells.Span<T>();   // tanh(C) is dead after the step loop and has the same shape
             BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
             if (masks.Recurrent is { } mr)
                 SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
