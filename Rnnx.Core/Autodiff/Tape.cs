@@ -359,6 +359,31 @@ public sealed class Tape : IDisposable
         if (ReleaseIntermediateGradients) ReleaseGrad(e.Out);
     }
 
+    /// <summary>
+    /// For an op whose input's gradient is its output's gradient unchanged (a reshape): when the output's gradient would be
+    /// released after the op (<see cref="ReleaseIntermediateGradients"/>) and the input has none yet, the buffer becomes
+    /// the input's instead of being added into a new zeroed one, so the two never exist together. The values are those
+    /// of that addition: 0 + g, i.e. g with −0 turned into +0.
+    /// </summary>
+    /// <returns>False when the gradient must be accumulated as usual.</returns>
+    internal bool TryHandOffGradient<T>(TensorData output, TensorData input) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (!ReleaseIntermediateGradients || !input.RequiresGrad || input.Owner != this || output.Owner != this
+            || input.Length != output.Length || input.DType != output.DType || HasGrad(input) || !HasGrad(output))
+            return false;
+        input.GradF = output.GradF;
+        input.GradD = output.GradD;
+        input.GradOffset = output.GradOffset;
+        input.GradSlot = output.GradSlot;
+        input.GradStamp = _stamp;
+        output.GradF = null;
+        output.GradD = null;
+        output.GradReleased = true;
+        var g = GradSpan<T>(input);
+        System.Numerics.Tensors.TensorPrimitives.Add<T>(g, T.Zero, g);
+        return true;
+    }
+
     /// <summary>Gives back the gradient buffer of <paramref name="t"/>, an op's output whose backward has run.</summary>
     private void ReleaseGrad(TensorData t)
     {

@@ -102,6 +102,33 @@ public class TapeMemoryTests
         Assert.That(released.AfterBackward, Is.LessThan(kept.AfterBackward));
     }
 
+    /// <summary>
+    /// A reshape hands its gradient buffer to its input instead of adding it into a new one (one buffer less at once);
+    /// the gradients are the same bits (the hand-off turns −0 into +0 as the addition 0 + g does).
+    /// </summary>
+    [Test]
+    public void ReshapeHandsItsGradientOver_SameBitsAsAdding()
+    {
+        var x0 = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, 2, 3).RequireGrad();
+        var c = Tensor.FromArray(new float[] { -0f, 1.5f, -2f, 0f, -0f, 3f }, 3, 2);
+        uint[] Bits(bool release, out long peak)
+        {
+            using var tape = new Tape { ReleaseIntermediateGradients = release };
+            using (tape.Activate())
+            {
+                var x = x0 * 1f;
+                var loss = Tensor.Sum(Tensor.Reshape(x, new Shape(3, 2)) * c);
+                var g = tape.Backward(loss);
+                peak = tape.PoolPeak.Float32;
+                return Array.ConvertAll(g[x0].ToFloatArray(), BitConverter.SingleToUInt32Bits);
+            }
+        }
+        var added = Bits(false, out long addedPeak);
+        var handed = Bits(true, out long handedPeak);
+        Assert.That(handed, Is.EqualTo(added));
+        Assert.That(handedPeak, Is.LessThan(addedPeak));
+    }
+
     [Test]
     public void BackwardScratch_IsGivenBackAfterEachOp()
     {
