@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 using Rnnx.Simd;
 
@@ -210,6 +211,12 @@ internal static unsafe class PackedGemmCore
                         T* a = packA ? aPanels + (nint)(t - t0) * MaxRows * kq : aBlock + r0 * p.ARow;
                         nint aStep = packA ? rows : p.AStep;
                         T* c = p.C + r0 * p.Ldc + col;
+                        // the next tile's C lines are requested now, so that they arrive while this tile runs (a
+                        // sequence op's gate block is a slice of a sequence far larger than the caches)
+                        if (t + 1 < t1)
+                            PrefetchRows(c + rows * p.Ldc, p.Ldc, t + 1 < taller ? height + 1 : height, nr);
+                        else if (j + 1 < p.PanelEnd)
+                            PrefetchRows(p.C + (p.RowStart + t0 * height + Math.Min(t0, taller)) * p.Ldc + col + nr, p.Ldc, t0 < taller ? height + 1 : height, nr);
                         // a partial panel goes through the stack tile, so that the kernel itself never stores
                         // lane by lane (a call there makes the JIT spill the accumulators inside the k loop)
                         bool full = cols == nr;
@@ -230,6 +237,23 @@ internal static unsafe class PackedGemmCore
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Requests the cache lines of <paramref name="rows"/> rows of one panel of C (<paramref name="nr"/> elements from
+    /// <paramref name="c"/>, row stride <paramref name="ldc"/>; two lines when the panel row straddles a line boundary).
+    /// A hint only: it never faults, so it may name memory past the matrix.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRows<T>(T* c, nint ldc, int rows, int nr) where T : unmanaged
+    {
+        if (!Sse.IsSupported)
+            return;
+        for (int i = 0; i < rows; i++, c += ldc)
+        {
+            Sse.Prefetch0(c);
+            Sse.Prefetch0(c + nr - 1);
         }
     }
 

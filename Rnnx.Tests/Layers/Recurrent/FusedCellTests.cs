@@ -98,10 +98,11 @@ public class FusedCellTests
     /// equal, bit for bit, those of the row layout used while recording.
     /// </summary>
     [Test, Combinatorial]
-    public void LstmLargeBatchInferenceEqualsTheRecordedPath([Values(false, true)] bool goBackwards, [Values(1, 3)] int features,
-        [Values(DType.Float32, DType.Float64)] DType dtype)
+    public void LstmLargeBatchInferenceEqualsTheRecordedPath([Values(false, true)] bool goBackwards, [Values(1, 3, 300)] int features,
+        [Values(20, 67)] int units, [Values(DType.Float32, DType.Float64)] DType dtype)
     {
-        const int batch = RecurrentOpSupport.TimeMajorMinBatch + 6, steps = 7, units = 20;
+        // 300 features: the input projection spans two k blocks; 67 units: a partial last panel of the packed kernels
+        const int batch = RecurrentOpSupport.TimeMajorMinBatch + 6, steps = 7;
         var layer = Make(CellKind.Lstm, units, returnSequences: true, goBackwards: goBackwards);
         BuildRandom(layer, features, dtype, seed: 12);
         var x = RandomTensor(new NumPyRandomState(6), dtype, 1.0, batch, steps, features);
