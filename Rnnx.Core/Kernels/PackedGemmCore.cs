@@ -180,7 +180,11 @@ internal static unsafe class PackedGemmCore
         T* partial = stackalloc T[MaxRows * nr];
         int tiles = Tiles(m);
         int height = m / tiles, taller = m % tiles;
-        int tilesPerBlock = Math.Max(1, BlockBytes / (GemmCore.KBlock * sizeof(T)) / MaxRows);
+        // row blocks of at most BlockBytes of A, all of nearly the same size: a last block of one or two tiles would read
+        // the whole k block of B from L3 for a handful of rows (256 rows: 15 + 14 + 14 tiles, not 21 + 21 + 1)
+        int maxTilesPerBlock = Math.Max(1, BlockBytes / (GemmCore.KBlock * sizeof(T)) / MaxRows);
+        int blocks = (tiles + maxTilesPerBlock - 1) / maxTilesPerBlock;
+        int tilesPerBlock = (tiles + blocks - 1) / blocks;
         nint panelSize = (nint)p.K * nr;
         // A stored transposed: a tile's rows are adjacent but its k steps are a whole row of A^T apart, one new cache
         // line per step. Such a row block is copied once into tile-major panels (k x rows, contiguous) and reused by
