@@ -180,9 +180,11 @@ internal static unsafe class PackedGemmCore
         T* partial = stackalloc T[MaxRows * nr];
         int tiles = Tiles(m);
         int height = m / tiles, taller = m % tiles;
-        // row blocks of at most BlockBytes of A, all of nearly the same size: a last block of one or two tiles would read
-        // the whole k block of B from L3 for a handful of rows (256 rows: 15 + 14 + 14 tiles, not 21 + 21 + 1)
-        int maxTilesPerBlock = Math.Max(1, BlockBytes / (GemmCore.KBlock * sizeof(T)) / MaxRows);
+        // row blocks of at most BlockBytes of A (a short reduction, k = 64, fits four times the rows of a full k block),
+        // all of nearly the same size: a last block of one or two tiles would read the whole k block of B from L3 for a
+        // handful of rows (256 rows, k >= 256: 15 + 14 + 14 tiles, not 21 + 21 + 1)
+        int kc = Math.Min(GemmCore.KBlock, p.K);
+        int maxTilesPerBlock = Math.Max(1, BlockBytes / (kc * sizeof(T)) / MaxRows);
         int blocks = (tiles + maxTilesPerBlock - 1) / maxTilesPerBlock;
         int tilesPerBlock = (tiles + blocks - 1) / blocks;
         nint panelSize = (nint)p.K * nr;
@@ -190,7 +192,7 @@ internal static unsafe class PackedGemmCore
         // line per step. Such a row block is copied once into tile-major panels (k x rows, contiguous) and reused by
         // every panel of B.
         bool packA = p.ARow == 1 && p.AStep != 1;
-        T[]? aBuffer = packA ? APanels<T>.Get(tilesPerBlock * MaxRows * GemmCore.KBlock) : null;
+        T[]? aBuffer = packA ? APanels<T>.Get(tilesPerBlock * MaxRows * kc) : null;
         fixed (T* aPanels = aBuffer)
         for (int q0 = 0; q0 < p.K; q0 += GemmCore.KBlock)
         {
