@@ -99,6 +99,12 @@ internal sealed class GruSequenceOp : Op
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
         int rows = batch * steps, ldA = steps * g3, ldH = steps * units;
         var dtype = x.DType;
+        if (rec is null && batch >= TimeMajorMinBatch && steps > 0 && !masks.Any)
+        {
+            gatesData = auxData = null;
+            ForwardTimeMajor<T>(x, w, r, bias, h0, h, resetAfter, goBackwards);
+            return;
+        }
         // R packed once: all of it (reset_after) or [R_z|R_r] and R_h apart; with recurrent dropout by gate blocks (the
         // reset-before candidate's R_h is block 2)
         int gateLength = PackedGemm.PackedLength<T>(units, units), split = resetAfter ? 0 : 2 * units;
@@ -168,6 +174,50 @@ internal sealed class GruSequenceOp : Op
                 CandidateStep<T>(batch, units, at, ldA, hPrev, ldPrev, hs[(k * units)..], ldH);
             }
         }
+    }
+
+    /// <summary>
+    /// Inference on a large batch (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>), time-major: each step's input
+    /// projection x_t·W (+ b_x) goes into one gate block (B x 3U) reused at every step, the rows of x at step t read in
+    /// place (strided by T·F); h is kept time-major and transposed back to (B, T, U) at the end. A B·T x 3U projection of
+    /// the whole sequence would go to main memory and back (and fault in fresh pages); this block stays in cache. The
+    /// same operations per element as the recording path.
+    /// </summary>
+    private static void ForwardTimeMajor<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData h,
+        bool resetAfter, bool goBackwards) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
+        int rows = batch * steps, bu = batch * units, bg = batch * g3, ldx = steps * features, split = resetAfter ? 0 : 2 * units;
+        int packedLength = PackedRecurrentLength<T>(units, g3, split, false), packedInputLength = PackedGemm.PackedLength<T>(features, g3);
+        using var scratch = new Scratch<T>(Tape.Current, 2 * bg + rows * units + bu + g3 + packedLength + packedInputLength);
+        Span<T> at = scratch.Get(bg), m = resetAfter ? scratch.Get(bg) : default, ht = scratch.Get(rows * units), aux = scratch.Get(bu);
+        var packedW = scratch.Get(packedInputLength);
+        PackedGemm.Pack<T>(false, features, g3, w.Span<T>(), g3, packedW);
+        var packedR = PackRecurrent<T>(r.Span<T>(), units, g3, split, false, scratch.Get(packedLength), out var packedH);
+        ReadOnlySpan<T> bx = bias is not null ? bias.Span<T>()[..g3] : default;
+        ReadOnlySpan<T> bh = !resetAfter ? default : bias is not null ? bias.Span<T>()[g3..] : scratch.Zeroed(g3);
+        ReadOnlySpan<T> xs = x.Span<T>(), hInit = h0.Span<T>();
+        for (int k = 0; k < steps; k++)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
+            var hNow = ht.Slice(k * bu, bu);
+            PackedGemm.Gemm<T>(false, batch, g3, features, xs[(t * features)..], ldx, packedW, at, g3, false);
+            if (bias is not null) AddBiasRows<T>(at, batch, g3, g3, bx);
+            if (resetAfter)
+            {
+                PackedGemm.Gemm<T>(false, batch, g3, units, hPrev, units, packedR, m, g3, false);
+                ForwardStepResetAfter<T>(batch, units, at, g3, m, bh, hPrev, units, aux, hNow, units);
+            }
+            else
+            {
+                PackedGemm.Gemm<T>(false, batch, 2 * units, units, hPrev, units, packedR, at, g3, true);
+                GatesStep<T>(batch, units, at, g3, hPrev, units, aux, units);
+                PackedGemm.Gemm<T>(false, batch, units, units, aux, units, packedH, at[(2 * units)..], g3, true);
+                CandidateStep<T>(batch, units, at, g3, hPrev, units, hNow, units);
+            }
+        }
+        TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
     }
 
     public override void Backward(Tape tape, in TapeEntry e)
