@@ -4,11 +4,10 @@ using Rnnx.Kernels;
 namespace Rnnx.Benchmarks.Kernels;
 
 /// <summary>
-/// The 4x3 GEMM tiles of 16-register machines on the products of a 20-unit LSTM's backward pass (n = 20: h·Rᵀ per step
-/// and dX over all steps; n = 80: the weight gradient over all steps) against the tiles the engine used before,
-/// reproduced as calls on column blocks of the same operands: [0, 8) (a 1-vector tile) and [8, 20) (a 2-vector tile
-/// with an overlapped tail) for n = 20, blocks of 16 (2-vector tiles) for n = 80. Same products in the same order, so
-/// the same results.
+/// The 4x3 GEMM tile of 16-register machines on the narrow products of a 20-unit LSTM's backward pass (n = 20: h·Rᵀ
+/// per step and dX over all steps) against the tiles the engine used before, reproduced as two calls on column blocks
+/// of the same operands: [0, 8) (a 1-vector tile) and [8, 20) (a 2-vector tile with an overlapped tail). Same products
+/// in the same order, so the same results.
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
@@ -19,7 +18,6 @@ public class NarrowGemmBenchmarks
     [
         new("32x80*80x20", false, false, 32, 20, 80),        // dh = dZ·Rᵀ, one step (Rᵀ packed row-major)
         new("1600x80*80x20", false, false, 1600, 20, 80),    // dX = dZ·Wᵀ over 50 steps x 32
-        new("(1600x20)^T*1600x80", true, false, 20, 80, 1600), // dR = Hᵀ·dZ over 50 steps x 32 (k blocks of 256)
     ];
 
     [ParamsSource(nameof(Shapes))]
@@ -30,32 +28,26 @@ public class NarrowGemmBenchmarks
     [GlobalSetup]
     public void Setup() => (_a, _b, _c) = Shape.Operands();
 
-    [Benchmark(Baseline = true, Description = "previous tiles (column blocks)")]
+    [Benchmark(Baseline = true, Description = "1-vector + 2-vector tiles (n = 8 + 12)")]
     public void SplitTiles()
     {
         GemmShape s = Shape;
-        if (s.N == 20)
-        {
-            MatMulKernels.GemmUnpacked<float>(s.TransA, false, s.M, 8, s.K, _a, s.Lda, _b, s.N, _c, s.N, false);
-            MatMulKernels.GemmUnpacked<float>(s.TransA, false, s.M, s.N - 8, s.K, _a, s.Lda, _b.AsSpan(8), s.N, _c.AsSpan(8), s.N, false);
-            return;
-        }
-        for (int j = 0; j < s.N; j += 16)
-            MatMulKernels.GemmUnpacked<float>(s.TransA, false, s.M, 16, s.K, _a, s.Lda, _b.AsSpan(j), s.N, _c.AsSpan(j), s.N, false);
+        MatMulKernels.GemmUnpacked<float>(false, false, s.M, 8, s.K, _a, s.K, _b, s.N, _c, s.N, false);
+        MatMulKernels.GemmUnpacked<float>(false, false, s.M, s.N - 8, s.K, _a, s.K, _b.AsSpan(8), s.N, _c.AsSpan(8), s.N, false);
     }
 
-    [Benchmark(Description = "4x3 tiles (MatMulKernels.Gemm)")]
+    [Benchmark(Description = "4x3 tile (MatMulKernels.Gemm)")]
     public void Gemm()
     {
         GemmShape s = Shape;
-        MatMulKernels.Gemm<float>(s.TransA, false, s.M, s.N, s.K, _a, s.Lda, _b, s.N, _c, s.N, false);
+        MatMulKernels.Gemm<float>(false, false, s.M, s.N, s.K, _a, s.K, _b, s.N, _c, s.N, false);
     }
 }
 
 /// <summary>
-/// The fused LSTM, GRU and SimpleRNN step kernels of 20 units on 32 rows in the (batch, time) layout (rows strided by
-/// 50 steps): all rows in one call, which evaluates the 4-unit tail of two rows in one 8-lane vector, against the
-/// same kernel called one row at a time (the tail in a 4-lane vector per row, the kernels' previous form). Same results.
+/// The fused LSTM (training and inference), GRU and SimpleRNN forward step kernels of 20 units on 32 rows in the (batch, time) layout (rows strided by
+/// 50 steps): the 4-unit tail of two rows in one 8-lane vector against the kernels' previous form, a 4-lane vector per
+/// row (<see cref="RecurrentKernels.PairTails"/> off). Same results.
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
@@ -64,10 +56,10 @@ public class GateKernelBenchmarks
     private const int Rows = 32, Units = 20, Steps = 50;
 
     /// <summary>The kernel.</summary>
-    [Params("LSTM forward", "LSTM backward", "GRU forward", "SimpleRNN forward")]
+    [Params("LSTM forward", "LSTM inference", "GRU forward", "SimpleRNN forward")]
     public string Kernel { get; set; } = "LSTM forward";
 
-    private float[] _a = [], _a0 = [], _bias = [], _cPrev = [], _c = [], _tc = [], _h = [], _dH = [], _dhNext = [], _dcNext = [], _dz = [], _m = [], _mh = [];
+    private float[] _a = [], _a0 = [], _bias = [], _cPrev = [], _c = [], _tc = [], _h = [], _m = [], _mh = [];
     private int _lda, _ldh;
 
     [GlobalSetup]
@@ -85,22 +77,20 @@ public class GateKernelBenchmarks
         _c = new float[Rows * _ldh];
         _tc = R(Rows * _ldh);
         _h = new float[Rows * _ldh];
-        _dH = R(Rows * _ldh);
-        _dhNext = R(Rows * Units);
-        _dcNext = R(Rows * Units);
-        _dz = new float[Rows * _lda];
         _m = R(Rows * gates * Units);
         _mh = new float[Rows * _ldh];
     }
 
-    [Benchmark(Baseline = true, Description = "one row per call")]
-    public void RowByRow()
+    [Benchmark(Baseline = true, Description = "4-unit tails one row at a time")]
+    public void Unpaired()
     {
-        for (int r = 0; r < Rows; r++) Run(r, 1);
+        RecurrentKernels.PairTails = false;
+        try { Run(0, Rows); }
+        finally { RecurrentKernels.PairTails = true; }
     }
 
-    [Benchmark(Description = "all rows (4-unit tails paired)")]
-    public void AllRows() => Run(0, Rows);
+    [Benchmark(Description = "4-unit tails of two rows paired")]
+    public void Paired() => Run(0, Rows);
 
     private void Run(int r0, int rows)
     {
@@ -113,9 +103,8 @@ public class GateKernelBenchmarks
                 for (int r = r0; r < r0 + rows; r++) _a0.AsSpan(r * lda, 4 * u).CopyTo(_a.AsSpan(r * lda));
                 LstmKernels.ForwardStep<float>(rows, u, a, lda, _bias, _cPrev.AsSpan(r0 * ldh), ldh, _c.AsSpan(r0 * ldh), _tc.AsSpan(r0 * ldh), _h.AsSpan(r0 * ldh), ldh);
                 break;
-            case "LSTM backward":
-                LstmKernels.BackwardStep<float>(rows, u, _dH.AsSpan(r0 * ldh), ldh, default, _dhNext.AsSpan(r0 * u), _dcNext.AsSpan(r0 * u),
-                    _a0.AsSpan(r0 * lda), lda, _tc.AsSpan(r0 * ldh), _cPrev.AsSpan(r0 * ldh), ldh, _dz.AsSpan(r0 * lda));
+            case "LSTM inference":
+                LstmKernels.InferenceStep(rows, u, _a0.AsSpan(r0 * lda), lda, _bias, _cPrev.AsSpan(r0 * ldh), ldh, _c.AsSpan(r0 * ldh), _h.AsSpan(r0 * ldh), ldh);
                 break;
             case "GRU forward":
                 for (int r = r0; r < r0 + rows; r++) _a0.AsSpan(r * lda, 3 * u).CopyTo(_a.AsSpan(r * lda));
@@ -126,5 +115,69 @@ public class GateKernelBenchmarks
                 SimpleRnnKernels.ForwardStep<float>(CellActivation.Tanh, rows, u, _a0.AsSpan(r0 * lda), lda, _h.AsSpan(r0 * ldh), ldh);
                 break;
         }
+    }
+}
+
+/// <summary>
+/// <c>rnnx-bench narrow [--samples N] [--ms T]</c>: the rows of <see cref="NarrowGemmBenchmarks"/> and
+/// <see cref="GateKernelBenchmarks"/> measured interleaved (baseline, then the changed kernel, N times; medians and best
+/// samples of about T ms each), so that a shared machine's load drifts hit both alike. Prints the ratio changed / baseline.
+/// </summary>
+public static class NarrowKernels
+{
+    public static int Run(string[] args)
+    {
+        int samples = 15;
+        double ms = 30;
+        for (int i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--samples": samples = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--ms": ms = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+                default: Console.Error.WriteLine($"narrow: unknown option {args[i]} (use --samples N, --ms T)"); return 2;
+            }
+        }
+        Console.WriteLine($"load average before: {GemmScale.LoadAverage()}");
+        Console.WriteLine("| kernel | baseline µs (median) | changed µs (median) | ratio (medians) | ratio (best samples) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (var shape in NarrowGemmBenchmarks.Shapes)
+        {
+            var g = new NarrowGemmBenchmarks { Shape = shape };
+            g.Setup();
+            Row($"GEMM {shape}", g.SplitTiles, g.Gemm, samples, ms);
+        }
+        foreach (string kernel in new[] { "LSTM forward", "LSTM inference", "GRU forward", "SimpleRNN forward" })
+        {
+            var k = new GateKernelBenchmarks { Kernel = kernel };
+            k.Setup();
+            Row(kernel + " (32 rows, 20 units)", k.Unpaired, k.Paired, samples, ms);
+        }
+        Console.WriteLine($"load average after: {GemmScale.LoadAverage()}");
+        return 0;
+    }
+
+    private static void Row(string name, Action baseline, Action changed, int samples, double ms)
+    {
+        baseline();
+        changed();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        int calib = 0;
+        while (sw.Elapsed.TotalMilliseconds < 5) { baseline(); calib++; }
+        int reps = Math.Max(1, (int)(calib * ms / Math.Max(sw.Elapsed.TotalMilliseconds, 1e-3)));
+        var times = new[] { new List<double>(), new List<double>() };
+        for (int s = 0; s < samples; s++)
+        {
+            int v = 0;
+            foreach (var action in new[] { baseline, changed })
+            {
+                sw.Restart();
+                for (int r = 0; r < reps; r++) action();
+                times[v++].Add(sw.Elapsed.TotalSeconds * 1e6 / reps);
+            }
+        }
+        double b = Scaling.ScalingGrid.Median(times[0]), c = Scaling.ScalingGrid.Median(times[1]);
+        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"| {name} | {b:F2} | {c:F2} | {c / b:F2} | {times[1].Min() / times[0].Min():F2} |"));
     }
 }

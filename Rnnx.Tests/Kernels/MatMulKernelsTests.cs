@@ -111,10 +111,10 @@ public class MatMulKernelsTests
         }
     }
 
-    // The 16-register tile plan (4x3 tiles, 4x2 where a 4x3 would leave a lone vector) on narrow products (n = 17..24:
-    // one 3-vector tile of 256-bit vectors, with an overlapped tail below 24) and wider ones (3 + 2, 3 + 3, 3 + 2 + 2,
-    // 3 + 3 + 2 + 2 vectors): bit for bit the engine's order of operations (the reference twin
-    // ReferenceMatMul.GemmInEngineOrder), for the public entry point and the unpacked engine, across k blocks.
+    // The 16-register tile plan (4x2 tiles, the last three vectors in one 4x3 tile) on narrow products (n = 17..24:
+    // one 3-vector tile of 256-bit vectors, with an overlapped tail below 24) and wider ones (2 + 3, 2 + 2 + 3, ...
+    // vectors): bit for bit the engine's order of operations (the reference twin ReferenceMatMul.GemmInEngineOrder),
+    // for the public entry point and the unpacked engine, across k blocks.
     [Test]
     public void NarrowTiles_AreBitIdenticalToTheEngineOrder([Values(17, 20, 23, 24, 25, 40, 44, 56, 80, 84)] int n,
         [Values(1, 80, 300)] int k, [Values] bool transA, [Values] bool transB)

@@ -89,10 +89,10 @@ internal static class GruKernels
             ref float pp = ref FirstAs<T, float>(hPrev);
             ref float pdz = ref FirstAs<T, float>(dz);
             ref float pdm = ref FirstAs<T, float>(dm);
-            int paired = PairedRows(rows, j8, j4);
+            // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
+            // shared evaluation saves (measured: docs/performance.md)
             BwdRA<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, 0, j8);
-            BwdRA<float, Simd256<float>, RowPair>(0, paired, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j8, j4);
-            BwdRA<float, Simd128<float>, Lanes4>(paired, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j8, j4);
+            BwdRA<float, Simd128<float>, Lanes4>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j8, j4);
             BwdRA<float, Scalar<float>, Lanes1>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j4, u);
         }
         else
@@ -243,10 +243,10 @@ internal static class GruKernels
             ref float pa = ref FirstAs<T, float>(a);
             ref float pp = ref FirstAs<T, float>(hPrev);
             ref float pdz = ref FirstAs<T, float>(dz);
-            int paired = PairedRows(rows, j8, j4);
+            // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
+            // shared evaluation saves (measured: docs/performance.md)
             CandidateBwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, 0, j8);
-            CandidateBwd<float, Simd256<float>, RowPair>(0, paired, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j8, j4);
-            CandidateBwd<float, Simd128<float>, Lanes4>(paired, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j8, j4);
+            CandidateBwd<float, Simd128<float>, Lanes4>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j8, j4);
             CandidateBwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j4, u);
         }
         else
@@ -297,10 +297,10 @@ internal static class GruKernels
             ref float pp = ref FirstAs<T, float>(hPrev);
             ref float pdn = ref FirstAs<T, float>(dhNext);
             ref float pdz = ref FirstAs<T, float>(dz);
-            int paired = PairedRows(rows, j8, j4);
+            // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
+            // shared evaluation saves (measured: docs/performance.md)
             GatesBwd<float, Simd256<float>, Lanes8>(0, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, 0, j8);
-            GatesBwd<float, Simd256<float>, RowPair>(0, paired, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j8, j4);
-            GatesBwd<float, Simd128<float>, Lanes4>(paired, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j8, j4);
+            GatesBwd<float, Simd128<float>, Lanes4>(0, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j8, j4);
             GatesBwd<float, Scalar<float>, Lanes1>(0, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j4, u);
         }
         else

@@ -297,7 +297,6 @@ internal static class LstmKernels
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
-            int paired = PairedRows(rows, j8, j4);
             ref float pdH = ref FirstAs<T, float>(dH);
             ref float pdC = ref FirstAs<T, float>(dC);
             ref float pdh = ref FirstAs<T, float>(dhNext);
@@ -307,9 +306,10 @@ internal static class LstmKernels
             ref float pcp = ref FirstAs<T, float>(cPrev);
             ref float pdz = ref FirstAs<T, float>(dz);
             ref float pp = ref FirstAs<T, float>(peephole);
+            // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
+            // shared evaluation saves (measured: docs/performance.md)
             Bwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, 0, j8);
-            Bwd<float, Simd256<float>, RowPair>(0, paired, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j8, j4);
-            Bwd<float, Simd128<float>, Lanes4>(paired, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j8, j4);
+            Bwd<float, Simd128<float>, Lanes4>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j8, j4);
             Bwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j4, u);
         }
         else

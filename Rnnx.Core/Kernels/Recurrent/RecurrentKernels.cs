@@ -31,7 +31,10 @@ internal static class RecurrentKernels
     /// 8-lane vector (<see cref="RowPair"/>): the even prefix of the rows when that chunk exists and 256-bit vectors
     /// are accelerated, else 0. The remaining row (odd counts) takes the 4-lane vector.
     /// </summary>
-    public static int PairedRows(int rows, int j8, int j4) => j4 > j8 && Vector256.IsHardwareAccelerated ? rows & ~1 : 0;
+    public static int PairedRows(int rows, int j8, int j4) => PairTails && j4 > j8 && Vector256.IsHardwareAccelerated ? rows & ~1 : 0;
+
+    /// <summary>Whether <see cref="PairedRows"/> pairs rows (always, except in the kernel benchmarks' baseline row; the results are the same).</summary>
+    internal static bool PairTails { get; set; } = true;
 
     /// <summary>A reference to the first element of <paramref name="s"/> reinterpreted as <typeparamref name="TTo"/> (same type at run time).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -58,10 +58,10 @@ internal static class SimpleRnnKernels
             ref float pdn = ref FirstAs<T, float>(dhNext);
             ref float ph = ref FirstAs<T, float>(h);
             ref float pdz = ref FirstAs<T, float>(dz);
-            int paired = PairedRows(rows, j8, j4);
+            // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
+            // shared evaluation saves (measured: docs/performance.md)
             Bwd<float, Simd256<float>, Lanes8>(act, 0, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, 0, j8);
-            Bwd<float, Simd256<float>, RowPair>(act, 0, paired, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, j8, j4);
-            Bwd<float, Simd128<float>, Lanes4>(act, paired, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, j8, j4);
+            Bwd<float, Simd128<float>, Lanes4>(act, 0, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, j8, j4);
             Bwd<float, Scalar<float>, Lanes1>(act, 0, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, j4, u);
         }
         else Bwd<double, Scalar<double>, OneRow<double, Scalar<double>>>(act, 0, rows, u, ref FirstAs<T, double>(dH), ldH, ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(h), ldh, ref FirstAs<T, double>(dz), ldz, 0, u);
