@@ -85,11 +85,11 @@ internal sealed class MaskedGruSequenceOp : Op
         var plan = StepPlan.Of<T>(mask.Span<T>(), batch, steps, goBackwards, planSpace.Get(StepPlan.Length(batch, steps)));
         int n = plan.Count;
         // R packed once: whole (reset_after) or [R_z|R_r] and R_h apart; with recurrent dropout by gate blocks (the
-        // reset-before candidate's R_h is block 2)
-        int split = resetAfter ? 0 : 2 * units, gateLength = PackedGemm.PackedLength<T>(units, units);
-        int packedLength = masks.Recurrent is null ? PackedRecurrentLength<T>(units, g3, split, false) : SequenceMasks.PackedGatesLength<T>(3, units, units, false);
+        // reset-before candidate's R_h also packed apart)
+        int split = resetAfter ? 0 : 2 * units;
+        int packedLength = masks.Recurrent is null ? PackedRecurrentLength<T>(units, g3, split, false) : SequenceMasks.PackedGatesAndLastLength<T>(3, units, false);
         int inputMaskLength = MaskedSequenceSupport.InputMaskScratchLength<T>(masks, n, 3, features, units);
-        int recurrentMaskLength = masks.Recurrent is null ? 0 : n * g3 + 2 * batch * units;
+        int recurrentMaskLength = masks.Recurrent is null ? 0 : n * g3 + SequenceMasks.GemmScratchLength<T>(3, batch, units, units) + batch * units;
         using var scratch = new Scratch<T>(Tape.Current, n * (features + g3 + 3 * units) + batch * g3 + g3 + packedLength + inputMaskLength + recurrentMaskLength);
         var a = scratch.Saved(rec, new Shape(n, g3), dtype, out gatesData);
         var hPrev = scratch.Saved(rec, new Shape(n, units), dtype, out prevHData);
@@ -100,15 +100,14 @@ internal sealed class MaskedGruSequenceOp : Op
         MaskedSequenceSupport.ProjectInputs<T>(plan, x, w, g3, bias is not null ? bias.Span<T>()[..g3] : default, scratch.Get(n * features), a,
             masks.Input, scratch.Get(inputMaskLength));
         var mr = masks.Recurrent is { } rm ? MaskedSequenceSupport.PackedMaskRows<T>(plan, rm, scratch.Get(n * g3)) : default;
-        Span<T> hm = mr.IsEmpty ? default : scratch.Get(batch * units), hmH = mr.IsEmpty ? default : scratch.Get(batch * units);
+        Span<T> hm = mr.IsEmpty ? default : scratch.Get(SequenceMasks.GemmScratchLength<T>(3, batch, units, units)), hmH = mr.IsEmpty ? default : scratch.Get(batch * units);
         ReadOnlySpan<T> bh = resetAfter ? (bias is not null ? bias.Span<T>()[g3..] : scratch.Zeroed(g3)) : default;
         var walk = new PackedForward<T>(plan, h0, finalH, h);
         Span<T> packedR = scratch.Get(packedLength), packedH;
         if (mr.IsEmpty) packedR = PackRecurrent<T>(r.Span<T>(), units, g3, split, false, packedR, out packedH);
         else
         {
-            SequenceMasks.PackGates<T>(3, units, units, r.Span<T>(), g3, false, packedR);
-            packedH = packedR.Slice(2 * gateLength, gateLength);
+            packedH = SequenceMasks.PackGatesAndLast<T>(3, units, r.Span<T>(), false, packedR);
         }
         for (int k = 0; k < steps; k++)
         {
@@ -162,7 +161,7 @@ internal sealed class MaskedGruSequenceOp : Op
         var walk = new PackedBackward<T>(tape, e, s.Mask, s.FinalH, s.Args.GoBackwards, s.Args.ResetAfter ? 0 : 2 * units, masks.Recurrent is not null);
         int n = walk.Plan.Count;
         var mr = masks.Recurrent is { } rm ? MaskedSequenceSupport.PackedMaskRows<T>(walk.Plan, rm, tape.Scratch<T>(n * g3)) : default;
-        Span<T> stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), hmH = mr.IsEmpty ? default : tape.Scratch<T>(batch * units),
+        Span<T> stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(3, batch, units, units)), hmH = mr.IsEmpty ? default : tape.Scratch<T>(batch * units),
             dhm = mr.IsEmpty ? default : tape.Scratch<T>(batch * units);
         ReadOnlySpan<T> a = s.Gates.Span<T>(), aux = s.RecurrentCandidate.Span<T>(), hPrev = s.PrevH.Span<T>(), rt = walk.RecurrentTransposed;
         var dZ = tape.Scratch<T>(n * g3);                       // gradient of the input projection (x·W + b_x)

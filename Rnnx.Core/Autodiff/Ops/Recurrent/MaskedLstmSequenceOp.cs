@@ -100,7 +100,7 @@ internal sealed class MaskedLstmSequenceOp : Op
         // R packed once; with recurrent dropout by gate blocks, each step multiplying (h ⊙ m_g)·R_g
         int packedLength = masks.Recurrent is null ? PackedGemm.PackedLength<T>(units, g4) : SequenceMasks.PackedGatesLength<T>(4, units, units, false);
         int inputMaskLength = MaskedSequenceSupport.InputMaskScratchLength<T>(masks, n, 4, features, units);
-        int recurrentMaskLength = masks.Recurrent is null ? 0 : n * g4 + batch * units;
+        int recurrentMaskLength = masks.Recurrent is null ? 0 : n * g4 + SequenceMasks.GemmScratchLength<T>(4, batch, units, units);
         using var scratch = new Scratch<T>(Tape.Current, n * (features + g4 + 5 * units) + g4 + packedLength + inputMaskLength + recurrentMaskLength);
         var a = scratch.Saved(rec, new Shape(n, g4), dtype, out var gates);
         var hPrev = scratch.Saved(rec, new Shape(n, units), dtype, out var prevH);
@@ -112,7 +112,7 @@ internal sealed class MaskedLstmSequenceOp : Op
         // the bias enters in the step kernel
         MaskedSequenceSupport.ProjectInputs<T>(plan, x, w, g4, default, scratch.Get(n * features), a, masks.Input, scratch.Get(inputMaskLength));
         var mr = masks.Recurrent is { } rm ? MaskedSequenceSupport.PackedMaskRows<T>(plan, rm, scratch.Get(n * g4)) : default;
-        var hm = mr.IsEmpty ? default : scratch.Get(batch * units);
+        var hm = mr.IsEmpty ? default : scratch.Get(SequenceMasks.GemmScratchLength<T>(4, batch, units, units));
 
         var walk = new PackedForward<T>(plan, h0, finalH, h);
         Span<T> cc = finalC.Span<T>();
@@ -152,7 +152,7 @@ internal sealed class MaskedLstmSequenceOp : Op
         var walk = new PackedBackward<T>(tape, e, s.Mask, s.FinalH, s.GoBackwards, gateBlocks: masks.Recurrent is not null);
         int n = walk.Plan.Count;
         var mr = masks.Recurrent is { } rm ? MaskedSequenceSupport.PackedMaskRows<T>(walk.Plan, rm, tape.Scratch<T>(n * g4)) : default;
-        var stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(batch * units);
+        var stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(4, batch, units, units));
         ReadOnlySpan<T> a = s.Gates.Span<T>(), tc = s.TanhCells.Span<T>(), cPrev = s.PrevC.Span<T>();
         var dZ = tape.Scratch<T>(n * g4);
         Span<T> dcState = tape.Scratch<T>(batch * units), dc = tape.Scratch<T>(batch * units);

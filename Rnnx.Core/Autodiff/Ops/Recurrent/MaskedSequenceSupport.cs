@@ -98,7 +98,8 @@ internal static class MaskedSequenceSupport
     /// </summary>
     public static int InputMaskScratchLength<T>(in SequenceMasks masks, int n, int gates, int features, int units)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => masks.Input is null ? 0 : checked(n * gates * features + SequenceMasks.PackedGatesLength<T>(gates, features, units, false) + n * features);
+        => masks.Input is null ? 0
+            : checked(n * gates * features + SequenceMasks.PackedGatesLength<T>(gates, features, units, false) + SequenceMasks.GemmScratchLength<T>(gates, n, units, features));
 
     /// <summary>
     /// Per-sequence dropout masks (B, G, D) in packed order (<paramref name="dst"/>, n × G·D): packed row p gets the
@@ -132,7 +133,7 @@ internal static class MaskedSequenceSupport
             var packedW = maskScratch.Slice(packedMasks.Length, packedLength);
             SequenceMasks.PackGates<T>(gates, features, units, w.Span<T>(), g, false, packedW);
             SequenceMasks.MaskedGemm<T>(gates, n, units, features, xp, features, packedMasks, 1, packedW, a, g, false,
-                maskScratch.Slice(packedMasks.Length + packedLength, n * features));
+                maskScratch[(packedMasks.Length + packedLength)..]);
         }
         else MatMulKernels.Gemm<T>(false, false, n, g, features, xp, features, w.Span<T>(), g, a, g, false);
         if (!bias.IsEmpty) RecurrentKernels.AddBiasRows<T>(a, n, g, g, bias);
@@ -162,7 +163,8 @@ internal static class MaskedSequenceSupport
         var packed = tape.Scratch<T>(n * features);
         int gates = inputMasks?.Shape[1] ?? 1, units = g / gates;
         var packedMasks = inputMasks is null ? default : PackedMaskRows<T>(plan, inputMasks, tape.Scratch<T>(n * gates * features));
-        var maskedRows = inputMasks is null ? default : tape.Scratch<T>(n * features);
+        var maskedRows = inputMasks is null ? default
+            : tape.Scratch<T>(Math.Max(n * features, SequenceMasks.InputGradScratchLength<T>(gates, n, units, features)));
         if (w.RequiresGrad)
         {
             GatherSteps<T>(x.Span<T>(), steps, features, plan.Rows, plan.Offsets, plan.GoBackwards, packed);
@@ -260,7 +262,7 @@ internal readonly ref struct PackedBackward<T> where T : unmanaged, IBinaryFloat
     /// <summary>
     /// The walk of the op recorded as <paramref name="e"/>; <paramref name="split"/>: see <see cref="RecurrentOpSupport.PackRecurrent"/>.
     /// With <paramref name="gateBlocks"/> (recurrent dropout) Rᵀ is packed by gate blocks R_gᵀ
-    /// (<see cref="SequenceMasks.PackGates"/>), the tail being the blocks from gate split / U on.
+    /// (<see cref="SequenceMasks.PackGatesAndLast"/>), the tail being the last gate's R_gᵀ packed apart.
     /// </summary>
     public PackedBackward(Tape tape, in TapeEntry e, TensorData mask, TensorData finalH, bool goBackwards, int split = 0, bool gateBlocks = false)
     {
@@ -279,11 +281,11 @@ internal readonly ref struct PackedBackward<T> where T : unmanaged, IBinaryFloat
         Dh = tape.Scratch<T>(bu);
         if (gateBlocks)
         {
-            int gates = g / _units, gateLength = PackedGemm.PackedLength<T>(_units, _units);
-            var blocks = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(gates, _units, _units, true));
-            SequenceMasks.PackGates<T>(gates, _units, _units, r.Span<T>(), g, true, blocks);
+            int gates = g / _units;
+            var blocks = tape.Scratch<T>(SequenceMasks.PackedGatesAndLastLength<T>(gates, _units, true));
+            var last = SequenceMasks.PackGatesAndLast<T>(gates, _units, r.Span<T>(), true, blocks);
             RecurrentTransposed = blocks;
-            RecurrentTransposedTail = split == 0 ? default : blocks[(split / _units * gateLength)..];
+            RecurrentTransposedTail = split == 0 ? default : last;
             return;
         }
         var space = tape.Scratch<T>(RecurrentOpSupport.PackedRecurrentLength<T>(_units, g, split, true));

@@ -80,7 +80,7 @@ internal sealed class MaskedSimpleRnnSequenceOp : Op
         int n = plan.Count;
         int packedLength = PackedGemm.PackedLength<T>(units, units);
         int inputMaskLength = MaskedSequenceSupport.InputMaskScratchLength<T>(masks, n, 1, features, units);
-        int recurrentMaskLength = masks.Recurrent is null ? 0 : n * units + batch * units;
+        int recurrentMaskLength = masks.Recurrent is null ? 0 : n * units + SequenceMasks.GemmScratchLength<T>(1, batch, units, units);
         using var scratch = new Scratch<T>(Tape.Current, n * (features + 3 * units) + packedLength + inputMaskLength + recurrentMaskLength);
         var z = scratch.Get(n * units);
         var hNew = scratch.Saved(rec, new Shape(n, units), dtype, out newHData);
@@ -88,7 +88,7 @@ internal sealed class MaskedSimpleRnnSequenceOp : Op
         MaskedSequenceSupport.ProjectInputs<T>(plan, x, w, units, bias is not null ? bias.Span<T>() : default, scratch.Get(n * features), z,
             masks.Input, scratch.Get(inputMaskLength));
         var mr = masks.Recurrent is { } rm ? MaskedSequenceSupport.PackedMaskRows<T>(plan, rm, scratch.Get(n * units)) : default;
-        var hm = mr.IsEmpty ? default : scratch.Get(batch * units);
+        var hm = mr.IsEmpty ? default : scratch.Get(SequenceMasks.GemmScratchLength<T>(1, batch, units, units));
         var walk = new PackedForward<T>(plan, h0, finalH, h);
         var packedR = PackRecurrent<T>(r.Span<T>(), units, units, 0, false, scratch.Get(packedLength), out _);
         for (int k = 0; k < steps; k++)
@@ -120,7 +120,7 @@ internal sealed class MaskedSimpleRnnSequenceOp : Op
         var walk = new PackedBackward<T>(tape, e, s.Mask, s.FinalH, s.Args.GoBackwards);
         int n = walk.Plan.Count;
         var mr = masks.Recurrent is { } rm ? MaskedSequenceSupport.PackedMaskRows<T>(walk.Plan, rm, tape.Scratch<T>(n * units)) : default;
-        var stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(e.Out.Shape[0] * units);
+        var stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(1, e.Out.Shape[0], units, units));
         ReadOnlySpan<T> hNew = s.NewH.Span<T>();
         var dZ = tape.Scratch<T>(n * units);
         for (int k = e.Out.Shape[1] - 1; k >= 0; k--)
