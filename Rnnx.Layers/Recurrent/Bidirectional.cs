@@ -303,19 +303,29 @@ public sealed class Bidirectional : Layer
         return ExportOnnxCore(graph, input, inputShape, [], path, returnStates: false)[0];
     }
 
-    /// <summary>A masked Bidirectional is refused: ONNX's reverse direction with <c>sequence_lens</c> is not exported yet.</summary>
+    /// <summary>
+    /// With a mask: both directions get ONNX's <c>sequence_lens</c> (Σ mask per sample, as <see cref="RNN"/>). For right
+    /// padding this is Keras's result: the forward direction's last output is its state after each sequence's last step,
+    /// and ONNX's reverse direction reads each sequence from its last valid step down to the first, which is what the
+    /// backward layer computes when it skips the padding it meets first. Returned sequences under a mask, and masks not
+    /// declared right-padded, are refused as for <see cref="RNN"/>.
+    /// </summary>
     internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path, string? mask)
     {
-        if (mask is not null)
-            throw new NotSupportedException($"ONNX export: a mask reaches Bidirectional layer '{path}'; masked Bidirectional layers are not exported (run the model in Rnnx, or export a model without Masking/Embedding(maskZero)).");
-        return ExportOnnx(graph, input, inputShape, path);
+        if (mask is null || MergeMode is null)   // a null merge mode is refused there: no merged output
+            return ExportOnnx(graph, input, inputShape, path);
+        return ExportOnnxCore(graph, input, inputShape, [], path, returnStates: false, RNN.SequenceLens(graph, mask, path, ReturnSequences))[0];
     }
+
+    /// <summary>The output keeps its mask only with return_sequences.</summary>
+    internal override string? ExportOnnxMask(OnnxGraph graph, string input, string path, string? mask) => ReturnSequences ? mask : null;
 
     /// <summary>[x, initial states...] → every output in <see cref="Run"/>'s order: ONNX's initial_h/initial_c and Y_h/Y_c, both directions stacked.</summary>
     internal override string[] ExportOnnxMany(OnnxGraph graph, IReadOnlyList<string> inputs, IReadOnlyList<int?[]> inputShapes, string path) =>
         ExportOnnxCore(graph, inputs[0], inputShapes[0], [.. inputs.Skip(1)], path, ReturnState);
 
-    private string[] ExportOnnxCore(OnnxGraph graph, string input, int?[] inputShape, string[] initialStates, string path, bool returnStates)
+    private string[] ExportOnnxCore(OnnxGraph graph, string input, int?[] inputShape, string[] initialStates, string path, bool returnStates,
+        string? sequenceLens = null)
     {
         string fPath = $"{path}/{ForwardLayer.Name}", bPath = $"{path}/{BackwardLayer.Name}";
         var f = ForwardLayer.OnnxOperatorOrRefusal(fPath);
@@ -325,7 +335,10 @@ public sealed class Bidirectional : Layer
         string[] forwardStates, backwardStates;
         if (!ForwardLayer.GoBackwards && f.OpType == b.OpType && f.Units == b.Units && (f.Bias is null) == (b.Bias is null)
             && f.Attributes.SequenceEqual(b.Attributes) && f.Peepholes is null && b.Peepholes is null)   // peephole cells export a node per direction, each with its P input
-            (y, yr, forwardStates, backwardStates) = ExportOneNode(graph, input, initialStates, path, f, b, returnStates);
+            (y, yr, forwardStates, backwardStates) = ExportOneNode(graph, input, initialStates, sequenceLens, path, f, b, returnStates);
+        else if (sequenceLens is not null)   // one node per direction, each with the lengths (no initial states, no returned states here)
+            (y, yr, forwardStates, backwardStates) = (ForwardLayer.ExportOnnxCore(graph, input, [], fPath, false, sequenceLens)[0],
+                BackwardLayer.ExportOnnxCore(graph, input, [], bPath, false, sequenceLens)[0], [], []);
         else
         {
             var fOut = ForwardLayer.ExportOnnxMany(graph, [input, .. initialStates.Take(nf)], [inputShape, .. ForwardLayer.Cell.StateSizes.Select(s => new int?[] { s })], fPath);
@@ -349,7 +362,7 @@ public sealed class Bidirectional : Layer
     /// <paramref name="returnStates"/>, each direction's final states.
     /// </summary>
     private (string Y, string YRev, string[] ForwardStates, string[] BackwardStates) ExportOneNode(OnnxGraph graph, string input, string[] initialStates,
-        string path, OnnxRecurrentOperator f, OnnxRecurrentOperator b, bool returnStates)
+        string? sequenceLens, string path, OnnxRecurrentOperator f, OnnxRecurrentOperator b, bool returnStates)
     {
         var (fw, fr, fb) = f.DirectionWeights();
         var (bw, br, bb) = b.DirectionWeights();
@@ -361,11 +374,11 @@ public sealed class Bidirectional : Layer
             graph.Constant($"{path}/R", [.. fr, .. br], 2, cols, f.Units),
         };
         if (fb is not null) inputs.Add(graph.Constant($"{path}/B", [.. fb, .. bb!], 2, 2 * cols));
-        if (initialStates.Length > 0)
+        if (initialStates.Length > 0 || sequenceLens is not null)
         {
             if (fb is null) inputs.Add("");
-            inputs.Add("");   // sequence_lens: every sequence has the full length
-            for (int i = 0; i < ns; i++)   // initial_h (then initial_c): the forward layer's state i over the backward layer's, (2, batch, units)
+            inputs.Add(sequenceLens ?? "");   // sequence_lens: Σ mask, or (omitted) every sequence at full length
+            for (int i = 0; i < ns && initialStates.Length > 0; i++)   // initial_h (then initial_c): the forward layer's state i over the backward layer's, (2, batch, units)
                 inputs.Add(graph.Op("Concat", $"{path}/initial_state_{i}", [
                     graph.Op("Unsqueeze", $"{path}/forward_state_{i}", [initialStates[i], graph.ConstantInt64($"{path}/forward_state_axis_{i}", 0)]),
                     graph.Op("Unsqueeze", $"{path}/backward_state_{i}", [initialStates[ns + i], graph.ConstantInt64($"{path}/backward_state_axis_{i}", 0)])],

@@ -19,10 +19,19 @@ public partial class RNN
     /// outputs past each length where Keras repeats the last one, so that is refused. Without
     /// <see cref="OnnxExportOptions.MasksAreRightPadded"/> a mask is refused, since left padding cannot be told apart in the graph.
     /// </summary>
-    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path, string? mask)
+    internal override string ExportOnnx(OnnxGraph graph, string input, int?[] inputShape, string path, string? mask) =>
+        mask is null
+            ? ExportOnnx(graph, input, inputShape, path)
+            : ExportOnnxCore(graph, input, [], path, returnStates: false, SequenceLens(graph, mask, path, ReturnSequences))[0];
+
+    /// <summary>
+    /// ONNX's <c>sequence_lens</c> (int32, Σ_t mask per sample) for a recurrent layer at <paramref name="path"/> that takes
+    /// <paramref name="mask"/>; refuses what it cannot express: sequences returned under a mask, or masks not declared right-padded.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The layer returns sequences, or the export options do not declare right padding.</exception>
+    internal static string SequenceLens(OnnxGraph graph, string mask, string path, bool returnSequences)
     {
-        if (mask is null) return ExportOnnx(graph, input, inputShape, path);
-        if (ReturnSequences)
+        if (returnSequences)
             throw new NotSupportedException(
                 $"ONNX export: recurrent layer '{path}' returns sequences under a mask; ONNX's sequence_lens zero the outputs past each length where Keras repeats the last one. Export a model whose masked recurrent layers return only their last output, or run the model in Rnnx.");
         if (!graph.MasksAreRightPadded)
@@ -30,8 +39,7 @@ public partial class RNN
                 $"ONNX export: recurrent layer '{path}' takes a mask, which ONNX expresses only as sequence_lens (the number of ones per sample), correct only when every mask is a run of ones followed by zeros (right padding); " +
                 "Keras's pad_sequences pads at the front by default, and such a mask would give other results than the model. If your inputs are right-padded, export with OnnxExportOptions.MasksAreRightPadded = true.");
         var lengths = graph.Op("ReduceSum", $"{path}/lengths", [mask, graph.ConstantInt64($"{path}/time_axis", 1)], OnnxGraph.Attr.Int("keepdims", 0));
-        var sequenceLens = graph.Op("Cast", $"{path}/sequence_lens", [lengths], OnnxGraph.Attr.Int("to", OnnxGraph.Int32));
-        return ExportOnnxCore(graph, input, [], path, returnStates: false, sequenceLens)[0];
+        return graph.Op("Cast", $"{path}/sequence_lens", [lengths], OnnxGraph.Attr.Int("to", OnnxGraph.Int32));
     }
 
     /// <summary>The output keeps its mask only with return_sequences.</summary>
@@ -41,7 +49,7 @@ public partial class RNN
     internal override string[] ExportOnnxMany(OnnxGraph graph, IReadOnlyList<string> inputs, IReadOnlyList<int?[]> inputShapes, string path) =>
         ExportOnnxCore(graph, inputs[0], inputs.Skip(1).ToArray(), path, ReturnState, sequenceLens: null);
 
-    private string[] ExportOnnxCore(OnnxGraph graph, string input, string[] initialStates, string path, bool returnStates, string? sequenceLens)
+    internal string[] ExportOnnxCore(OnnxGraph graph, string input, string[] initialStates, string path, bool returnStates, string? sequenceLens)
     {
         var op = OnnxOperatorOrRefusal(path);
         var (w, r, b) = op.DirectionWeights();

@@ -195,10 +195,14 @@ public class MaskedGraphTests
     public void OnnxExportRefusesMasksItCannotExpress()
     {
         var input = new Input([null, Features], name: "x");
-        var bi = new Model(input, new Bidirectional(new LSTM(3), name: "bi").Apply(new Masking().Apply(input)));
+        var bi = new Model(input, new Bidirectional(new LSTM(3, returnSequences: true), name: "bi").Apply(new Masking().Apply(input)));
         bi.Build();
         var ex = Assert.Throws<NotSupportedException>(() => Rnnx.Onnx.OnnxExporter.Export(bi, new Rnnx.Onnx.OnnxExportOptions { MasksAreRightPadded = true }));
-        Assert.That(ex!.Message, Does.Contain("'bi'").And.Contain("mask"));
+        Assert.That(ex!.Message, Does.Contain("bi").And.Contain("returns sequences under a mask"));
+        var unsure = new Model(input, new Bidirectional(new LSTM(3), name: "bi").Apply(new Masking().Apply(input)));
+        unsure.Build();
+        ex = Assert.Throws<NotSupportedException>(() => Rnnx.Onnx.OnnxExporter.Export(unsure));
+        Assert.That(ex!.Message, Does.Contain("bi").And.Contain("MasksAreRightPadded"));
 
         var a = new Input([Steps, Features], name: "a");
         var b = new Input([Steps, Features], name: "b");

@@ -43,6 +43,15 @@ public class OnnxMaskExportTests
         yield return new TestCaseData((Func<Sequential>)(() => new Sequential([new Embedding(12, 5, maskZero: true), new SimpleRNN(4, useBias: false), new Dense(1)], seed: 3)))
             .SetName("Embedding_SimpleRNN_no_bias");
         yield return new TestCaseData((Func<Sequential>)(() => new Sequential([new Embedding(12, 5), new LSTM(3)], seed: 3))).SetName("Embedding_without_mask");
+        // one bidirectional node with sequence_lens: ONNX's reverse direction starts at each sequence's last valid step
+        yield return new TestCaseData((Func<Sequential>)(() => new Sequential([new Embedding(12, 5, maskZero: true), new Bidirectional(new LSTM(6)), new Dense(3, "softmax")], seed: 3)))
+            .SetName("Embedding_Bidirectional_LSTM_concat");
+        yield return new TestCaseData((Func<Sequential>)(() => new Sequential([new Embedding(12, 5, maskZero: true), new Bidirectional(new GRU(4), mergeMode: "ave"), new Dense(2)], seed: 3)))
+            .SetName("Embedding_Bidirectional_GRU_ave");
+        // different cells per direction: a node per direction, each with the lengths
+        yield return new TestCaseData((Func<Sequential>)(() => new Sequential([new Embedding(12, 5, maskZero: true),
+            new Bidirectional(new LSTM(4), "sum", backwardLayer: new GRU(4, goBackwards: true)), new Dense(2)], seed: 3)))
+            .SetName("Embedding_Bidirectional_LSTM_GRU_sum");
     }
 
     [TestCaseSource(nameof(Models))]
@@ -88,6 +97,10 @@ public class OnnxMaskExportTests
         model.Build();
         var ex = Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(model));
         Assert.That(ex!.Message, Does.Contain("encoder").And.Contain("sequence_lens"));
+        var bi = new Sequential([new Embedding(12, 5, maskZero: true, inputLength: 9), new Bidirectional(new GRU(4, returnSequences: true), name: "both")], seed: 3);
+        bi.Build();
+        ex = Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(bi, RightPadded));
+        Assert.That(ex!.Message, Does.Contain("both").And.Contain("sequence_lens"));
         var flat = new Sequential([new Embedding(12, 5, maskZero: true, inputLength: 9), new Flatten(name: "flat")], seed: 3);
         flat.Build();
         Assert.That(Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(flat))!.Message, Does.Contain("flat").And.Contain("mask"));
