@@ -68,6 +68,24 @@ public class GateGemmTests
                         for (int i = 0; i < rows; i++)
                             Assert.That(p.AsSpan(i * ldp + g * wp, width).ToArray(), Is.EqualTo(pR.AsSpan(i * ldp + g * wp, width).ToArray()),
                                 $"{gates} gates {red} x {width}, {rows} rows, {used} used: gate {g} row {i}");
+
+                    // into a gate layout (gate blocks of width side by side): whole vectors stored directly, part
+                    // vectors merged; one addition per element when accumulating, the rest of C untouched
+                    foreach (bool accumulate in new[] { false, true })
+                    {
+                        int ldc = gates * width + 5;
+                        var c = Rand<T>(rows + width, rows * ldc);
+                        var expected = c.ToArray();
+                        for (int g = 0; g < used; g++)
+                            for (int i = 0; i < rows; i++)
+                                for (int j = 0; j < width; j++)
+                                {
+                                    T v = pR[i * ldp + g * wp + j];
+                                    expected[i * ldc + g * width + j] = accumulate ? expected[i * ldc + g * width + j] + v : v;
+                                }
+                        GateGemm.Multiply<T>(gates, used, rows, red, width, a, lda, stride, packed, c, ldc, accumulate);
+                        Assert.That(c, Is.EqualTo(expected), $"{gates} gates {red} x {width}, {rows} rows, {used} used, into C (accumulate {accumulate})");
+                    }
                 }
         }
         if (PackedGemmCore.Width<T>() > 0) Assert.That(checkedShapes, Is.GreaterThan(5));
@@ -122,26 +140,5 @@ public class GateGemmTests
                     }
                     Assert.That(da, Is.EqualTo(daExpected), $"input gradient, {what}");
                 }
-    }
-
-    [Test]
-    public void AddRowsMatchesTheScalarTwin([Values(false, true)] bool useDouble, [Values(false, true)] bool accumulate)
-    {
-        if (useDouble) AddRows<double>(accumulate); else AddRows<float>(accumulate);
-    }
-
-    private static void AddRows<T>(bool accumulate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        foreach (int k in new[] { 1, 3, 4, 5, 8, 13, 20, 37 })
-        {
-            const int rows = 5;
-            int lds = k + 5, ldd = 2 * k + 1;
-            var src = Rand<T>(k, rows * lds);
-            var d0 = Rand<T>(k + 1, rows * ldd);
-            T[] d = d0.ToArray(), dR = d0.ToArray();
-            MaskedRowKernels.AddRows<T>(src, lds, rows, k, d, ldd, accumulate);
-            ReferenceRecurrent.AddRows<T>(src, lds, rows, k, dR, ldd, accumulate);
-            Assert.That(d, Is.EqualTo(dR), $"k={k}");
-        }
     }
 }

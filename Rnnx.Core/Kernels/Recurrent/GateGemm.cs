@@ -77,117 +77,184 @@ internal static unsafe class GateGemm
     public static void Product<T>(int gates, int usedGates, int rows, int red, int width, ReadOnlySpan<T> a, int lda, int aGateStride,
         ReadOnlySpan<T> packed, Span<T> p, int ldp) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int wp = PaddedGateWidth<T>(width), w = PackedGemmCore.Width<T>(), nr = 2 * w;
+        int wp = PaddedGateWidth<T>(width);
+        if (ldp < PaddedWidth<T>(gates, width) || (rows > 0 && p.Length < (rows - 1) * ldp + PaddedWidth<T>(gates, width)))
+            throw new ArgumentException($"GateGemm.Product: P holds {p.Length} elements, {rows} rows of {PaddedWidth<T>(gates, width)} (ldp {ldp}) needed.");
+        Start(gates, usedGates, rows, red, width, a, lda, aGateStride, packed, p, ldp, wp, wp, false);
+    }
+
+    /// <summary>
+    /// c[:, g·width + j] (+)= (A_g·B_g)[:, j] for the first <paramref name="usedGates"/> gates, C in gate layout (gate
+    /// blocks of width side by side, row stride ldc): whole vectors go straight into C, a gate's last part vector
+    /// through a stack tile, one addition per element either way (the per-gate GEMMs' arithmetic).
+    /// </summary>
+    public static void Multiply<T>(int gates, int usedGates, int rows, int red, int width, ReadOnlySpan<T> a, int lda, int aGateStride,
+        ReadOnlySpan<T> packed, Span<T> c, int ldc, bool accumulate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (ldc < usedGates * width || (rows > 0 && c.Length < (rows - 1) * ldc + usedGates * width))
+            throw new ArgumentException($"GateGemm.Multiply: C holds {c.Length} elements, {rows} rows of {usedGates * width} (ldc {ldc}) needed.");
+        Start(gates, usedGates, rows, red, width, a, lda, aGateStride, packed, c, ldc, width, width, accumulate);
+    }
+
+    /// <summary>Checks A and the packed panels, then runs into a destination whose gate g starts at column g·gateColumns, width columns valid.</summary>
+    private static void Start<T>(int gates, int usedGates, int rows, int red, int width, ReadOnlySpan<T> a, int lda, int aGateStride,
+        ReadOnlySpan<T> packed, Span<T> c, int ldc, int gateColumns, int validWidth, bool accumulate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
         if (rows == 0 || usedGates == 0) return;
-        if (a.Length < (rows - 1) * lda + (usedGates - 1) * aGateStride + red || ldp < PaddedWidth<T>(gates, width)
-            || p.Length < (rows - 1) * ldp + PaddedWidth<T>(gates, width) || packed.Length < PackedLength<T>(gates, red, width))
-            throw new ArgumentException($"GateGemm.Product: spans too short for {rows} rows of {gates} gates of {red} x {width}.");
-        int vectorsPerGate = wp / w, panels = (usedGates * vectorsPerGate + 1) / 2;
+        if (!Supports<T>(red, width) || usedGates > gates || a.Length < (rows - 1) * lda + (usedGates - 1) * aGateStride + red
+            || packed.Length < PackedLength<T>(gates, red, width))
+            throw new ArgumentException($"GateGemm: A ({a.Length}, lda {lda}) or the packed panels ({packed.Length}) do not fit {rows} rows of {usedGates} of {gates} gates of {red} x {width}.");
+        var dst = new Destination<T> { Columns = gateColumns, Valid = validWidth, Accumulate = accumulate, Ld = ldc };
         fixed (T* pa = a)
         fixed (T* pb = packed)
-        fixed (T* pp = p)
+        fixed (T* pc = c)
         {
-            if (Vector256.IsHardwareAccelerated) Run<T, Vector256<T>, Simd256<T>>(rows, red, pa, lda, aGateStride, vectorsPerGate, usedGates, pb, panels, pp, ldp);
-            else Run<T, Vector128<T>, Simd128<T>>(rows, red, pa, lda, aGateStride, vectorsPerGate, usedGates, pb, panels, pp, ldp);
+            dst.C = pc;
+            if (Vector256.IsHardwareAccelerated) Run<T, Vector256<T>, Simd256<T>>(rows, red, pa, lda, aGateStride, PaddedGateWidth<T>(width), usedGates, pb, dst);
+            else Run<T, Vector128<T>, Simd128<T>>(rows, red, pa, lda, aGateStride, PaddedGateWidth<T>(width), usedGates, pb, dst);
         }
     }
 
-    private static void Run<T, TVec, TOps>(int rows, int red, T* a, nint lda, nint aGateStride, int vectorsPerGate, int usedGates, T* b, int panels,
-        T* p, nint ldp)
+    /// <summary>Where a product goes: gate g's column j at C + row·Ld + g·Columns + j for j &lt; Valid.</summary>
+    private struct Destination<T> where T : unmanaged
+    {
+        public T* C;
+        public nint Ld;
+        public int Columns, Valid;
+        public bool Accumulate;
+    }
+
+    private static void Run<T, TVec, TOps>(int rows, int red, T* a, nint lda, nint aGateStride, int wp, int usedGates, T* b, in Destination<T> dst)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
-        int nr = 2 * TOps.Count;
+        int w = TOps.Count, nr = 2 * w, vectorsPerGate = wp / w, panels = (usedGates * vectorsPerGate + 1) / 2;
         int tiles = PackedGemmCore.Tiles(rows), height = rows / tiles, taller = rows % tiles;
+        // part vectors (a gate's last, or past the used gates) go through these tiles, MaxRows x one vector each
+        T* partial0 = stackalloc T[PackedGemmCore.MaxRows * w];
+        T* partial1 = stackalloc T[PackedGemmCore.MaxRows * w];
         for (int j = 0; j < panels; j++)
         {
             // each vector's gate; a panel's second vector past the used gates (padding, or an unused gate's first
             // vector) reads the last used gate's block, so that A is never read outside those blocks
-            int g0 = 2 * j / vectorsPerGate, g1 = Math.Min((2 * j + 1) / vectorsPerGate, usedGates - 1);
+            int v0 = 2 * j, v1 = 2 * j + 1;
+            int g0 = v0 / vectorsPerGate, g1 = Math.Min(v1 / vectorsPerGate, usedGates - 1);
+            int o0 = v0 % vectorsPerGate * w, o1 = v1 % vectorsPerGate * w;
+            int lanes0 = Math.Min(w, dst.Valid - o0), lanes1 = v1 / vectorsPerGate < usedGates ? Math.Min(w, dst.Valid - o1) : 0;
+            bool full0 = lanes0 == w, full1 = lanes1 == w;
+            nint ld0 = full0 ? dst.Ld : w, ld1 = full1 ? dst.Ld : w, d1 = (g1 - g0) * aGateStride;
+            bool acc0 = full0 && dst.Accumulate, acc1 = full1 && dst.Accumulate;
             T* bj = b + (nint)j * red * nr;
             for (int t = 0; t < tiles; t++)
             {
                 int r0 = t * height + Math.Min(t, taller), mr = t < taller ? height + 1 : height;
-                T* a0 = a + r0 * lda + g0 * aGateStride, a1 = a + r0 * lda + g1 * aGateStride;
-                T* c = p + r0 * ldp + j * nr;
-                switch (mr)
-                {
-                    case 6: Tile<T, TVec, TOps, C6>(a0, a1, lda, red, bj, c, ldp); break;
-                    case 5: Tile<T, TVec, TOps, C5>(a0, a1, lda, red, bj, c, ldp); break;
-                    case 4: Tile<T, TVec, TOps, C4>(a0, a1, lda, red, bj, c, ldp); break;
-                    case 3: Tile<T, TVec, TOps, C3>(a0, a1, lda, red, bj, c, ldp); break;
-                    case 2: Tile<T, TVec, TOps, C2>(a0, a1, lda, red, bj, c, ldp); break;
-                    default: Tile<T, TVec, TOps, C1>(a0, a1, lda, red, bj, c, ldp); break;
-                }
+                T* a0 = a + r0 * lda + g0 * aGateStride;
+                T* row = dst.C + r0 * dst.Ld;
+                T* c0 = full0 ? row + g0 * dst.Columns + o0 : partial0;
+                T* c1 = full1 ? row + g1 * dst.Columns + o1 : partial1;
+                RunTile<T, TVec, TOps>(mr, a0, d1, lda, red, bj, c0, ld0, acc0, c1, ld1, acc1);
+                if (!full0 && lanes0 > 0) Merge(partial0, w, row + g0 * dst.Columns + o0, dst.Ld, mr, lanes0, dst.Accumulate);
+                if (!full1 && lanes1 > 0) Merge(partial1, w, row + g1 * dst.Columns + o1, dst.Ld, mr, lanes1, dst.Accumulate);
             }
         }
     }
 
+    private static void RunTile<T, TVec, TOps>(int mr, T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+    {
+        switch (mr)
+        {
+            case 6: Tile<T, TVec, TOps, C6>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            case 5: Tile<T, TVec, TOps, C5>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            case 4: Tile<T, TVec, TOps, C4>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            case 3: Tile<T, TVec, TOps, C3>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            case 2: Tile<T, TVec, TOps, C2>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            default: Tile<T, TVec, TOps, C1>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+        }
+    }
+
     /// <summary>
-    /// MR rows × one panel (two vectors, the first from gate block <paramref name="a0"/>, the second from
-    /// <paramref name="a1"/>) over <paramref name="red"/> steps, stored (not added) at c. 12 accumulators, 2 B vectors
-    /// and one broadcast at a time: 15 of the 16 AVX2 registers, as <see cref="PackedGemmCore"/>'s tile.
+    /// Adds (or copies) the first <paramref name="lanes"/> columns of <paramref name="rows"/> rows of the stack tile into
+    /// C, element by element: the same one addition per element as a vector store.
     /// </summary>
-    private static void Tile<T, TVec, TOps, TMr>(T* a0, T* a1, nint lda, int red, T* b, T* c, nint ldc)
+    private static void Merge<T>(T* tile, nint ldt, T* c, nint ldc, int rows, int lanes, bool acc) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
+            for (int j = 0; j < lanes; j++)
+                c[j] = acc ? c[j] + tile[j] : tile[j];
+    }
+
+    /// <summary>
+    /// MR rows × one panel over <paramref name="red"/> steps: the first vector's A from gate block a0 (rows lda apart),
+    /// the second's from a0 + d1; stored at c0 and c1 (added when acc0, acc1). 12 accumulators, 2 B vectors and one
+    /// broadcast at a time: 15 of the 16 AVX2 registers, as <see cref="PackedGemmCore"/>'s tile.
+    /// </summary>
+    private static void Tile<T, TVec, TOps, TMr>(T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
         where TMr : IConst
     {
         int w = TOps.Count, mr = TMr.Value;
+        T* a1 = mr > 1 ? a0 + lda : a0;
+        T* a2 = mr > 2 ? a1 + lda : a0;
+        T* a3 = mr > 3 ? a2 + lda : a0;
+        T* a4 = mr > 4 ? a3 + lda : a0;
+        T* a5 = mr > 5 ? a4 + lda : a0;
         TVec z = TOps.Zero;
         TVec s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z;
         TVec s30 = z, s31 = z, s40 = z, s41 = z, s50 = z, s51 = z;
         T* pb = b;
-        for (int q = 0; q < red; q++)
+        for (nint q = 0; q < red; q++)
         {
+            nint q1 = q + d1;
             TVec b0 = TOps.Load(pb);
             TVec b1 = TOps.Load(pb + w);
             s00 = TOps.MulAdd(TOps.Splat(a0[q]), b0, s00);
-            s01 = TOps.MulAdd(TOps.Splat(a1[q]), b1, s01);
+            s01 = TOps.MulAdd(TOps.Splat(a0[q1]), b1, s01);
             if (mr > 1)
             {
-                s10 = TOps.MulAdd(TOps.Splat(a0[lda + q]), b0, s10);
-                s11 = TOps.MulAdd(TOps.Splat(a1[lda + q]), b1, s11);
+                s10 = TOps.MulAdd(TOps.Splat(a1[q]), b0, s10);
+                s11 = TOps.MulAdd(TOps.Splat(a1[q1]), b1, s11);
             }
             if (mr > 2)
             {
-                s20 = TOps.MulAdd(TOps.Splat(a0[2 * lda + q]), b0, s20);
-                s21 = TOps.MulAdd(TOps.Splat(a1[2 * lda + q]), b1, s21);
+                s20 = TOps.MulAdd(TOps.Splat(a2[q]), b0, s20);
+                s21 = TOps.MulAdd(TOps.Splat(a2[q1]), b1, s21);
             }
             if (mr > 3)
             {
-                s30 = TOps.MulAdd(TOps.Splat(a0[3 * lda + q]), b0, s30);
-                s31 = TOps.MulAdd(TOps.Splat(a1[3 * lda + q]), b1, s31);
+                s30 = TOps.MulAdd(TOps.Splat(a3[q]), b0, s30);
+                s31 = TOps.MulAdd(TOps.Splat(a3[q1]), b1, s31);
             }
             if (mr > 4)
             {
-                s40 = TOps.MulAdd(TOps.Splat(a0[4 * lda + q]), b0, s40);
-                s41 = TOps.MulAdd(TOps.Splat(a1[4 * lda + q]), b1, s41);
+                s40 = TOps.MulAdd(TOps.Splat(a4[q]), b0, s40);
+                s41 = TOps.MulAdd(TOps.Splat(a4[q1]), b1, s41);
             }
             if (mr > 5)
             {
-                s50 = TOps.MulAdd(TOps.Splat(a0[5 * lda + q]), b0, s50);
-                s51 = TOps.MulAdd(TOps.Splat(a1[5 * lda + q]), b1, s51);
+                s50 = TOps.MulAdd(TOps.Splat(a5[q]), b0, s50);
+                s51 = TOps.MulAdd(TOps.Splat(a5[q1]), b1, s51);
             }
             pb += 2 * w;
         }
-        StoreRow<T, TVec, TOps>(c, s00, s01);
-        if (mr > 1) StoreRow<T, TVec, TOps>(c + ldc, s10, s11);
-        if (mr > 2) StoreRow<T, TVec, TOps>(c + 2 * ldc, s20, s21);
-        if (mr > 3) StoreRow<T, TVec, TOps>(c + 3 * ldc, s30, s31);
-        if (mr > 4) StoreRow<T, TVec, TOps>(c + 4 * ldc, s40, s41);
-        if (mr > 5) StoreRow<T, TVec, TOps>(c + 5 * ldc, s50, s51);
+        Put<T, TVec, TOps>(c0, s00, acc0);
+        Put<T, TVec, TOps>(c1, s01, acc1);
+        if (mr > 1) { Put<T, TVec, TOps>(c0 + ld0, s10, acc0); Put<T, TVec, TOps>(c1 + ld1, s11, acc1); }
+        if (mr > 2) { Put<T, TVec, TOps>(c0 + 2 * ld0, s20, acc0); Put<T, TVec, TOps>(c1 + 2 * ld1, s21, acc1); }
+        if (mr > 3) { Put<T, TVec, TOps>(c0 + 3 * ld0, s30, acc0); Put<T, TVec, TOps>(c1 + 3 * ld1, s31, acc1); }
+        if (mr > 4) { Put<T, TVec, TOps>(c0 + 4 * ld0, s40, acc0); Put<T, TVec, TOps>(c1 + 4 * ld1, s41, acc1); }
+        if (mr > 5) { Put<T, TVec, TOps>(c0 + 5 * ld0, s50, acc0); Put<T, TVec, TOps>(c1 + 5 * ld1, s51, acc1); }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow<T, TVec, TOps>(T* c, TVec v0, TVec v1)
+    private static void Put<T, TVec, TOps>(T* c, TVec v, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
-    {
-        TOps.Store(c, v0);
-        TOps.Store(c + TOps.Count, v1);
-    }
+        => GemmCore.Put<T, TVec, TOps>(c, v, acc);
 }

@@ -7,8 +7,7 @@ using static Rnnx.Kernels.RecurrentKernels;
 namespace Rnnx.Kernels;
 
 /// <summary>
-/// Per-gate dropout masks on the rows of a recurrent op (spans and integers), and the row additions that take
-/// <see cref="GateGemm"/>'s padded products back into a gate layout. A mask row is chosen by r / rowsPerMask
+/// Per-gate dropout masks on the rows of a recurrent op (spans and integers). A mask row is chosen by r / rowsPerMask
 /// (T for (b, t)-ordered rows, 1 for a step's batch rows); mask spans start at the gate's block and their rows are
 /// maskLd apart. Element-wise products only (each result is one correctly rounded multiply, or a multiply then an
 /// add, whatever the vector width), so every width equals the scalar twins in
@@ -59,39 +58,6 @@ internal static class MaskedRowKernels
         }
         else AddMul<double, Scalar<double>>(ref FirstAs<T, double>(src), lds, rows, ref FirstAs<T, double>(masks), maskLd, rowsPerMask,
             ref FirstAs<T, double>(dst), ld, 0, k);
-    }
-
-    /// <summary>dst (rows × k, leading dimension ldd) = (accumulate ? dst + src : src), src rows × k with leading dimension lds.</summary>
-    public static void AddRows<T>(ReadOnlySpan<T> src, int lds, int rows, int k, Span<T> dst, int ldd, bool accumulate)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        Debug.Assert(rows == 0 || (src.Length >= (rows - 1) * lds + k && dst.Length >= (rows - 1) * ldd + k));
-        if (rows == 0 || k == 0) return;
-        if (typeof(T) == typeof(float))
-        {
-            var (j8, j4) = SplitFloat(k);
-            ref float s = ref FirstAs<T, float>(src);
-            ref float d = ref FirstAs<T, float>(dst);
-            Add<float, Simd256<float>>(ref s, lds, rows, ref d, ldd, accumulate, 0, j8);
-            Add<float, Simd128<float>>(ref s, lds, rows, ref d, ldd, accumulate, j8, j4);
-            Add<float, Scalar<float>>(ref s, lds, rows, ref d, ldd, accumulate, j4, k);
-        }
-        else Add<double, Scalar<double>>(ref FirstAs<T, double>(src), lds, rows, ref FirstAs<T, double>(dst), ldd, accumulate, 0, k);
-    }
-
-    private static void Add<T, V>(ref T src, int lds, int rows, ref T dst, int ldd, bool accumulate, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdVector<V, T>
-    {
-        if (j0 >= j1) return;
-        for (int r = 0; r < rows; r++)
-        {
-            ref T s = ref Unsafe.Add(ref src, (nint)r * lds);
-            ref T d = ref Unsafe.Add(ref dst, (nint)r * ldd);
-            if (accumulate)
-                for (int j = j0; j < j1; j += V.Count) V.Store(V.Load(ref d, j) + V.Load(ref s, j), ref d, j);
-            else
-                for (int j = j0; j < j1; j += V.Count) V.Store(V.Load(ref s, j), ref d, j);
-        }
     }
 
     private static void Mul<T, V>(ref T src, int ld, int rows, ref T masks, int maskLd, int rowsPerMask, ref T dst, int ldd, int j0, int j1)

@@ -250,14 +250,6 @@ internal static class ReferenceRecurrent
             }
     }
 
-    public static void AddRows<T>(ReadOnlySpan<T> src, int lds, int rows, int k, Span<T> dst, int ldd, bool accumulate)
-        where T : IBinaryFloatingPointIeee754<T>
-    {
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < k; j++)
-                dst[r * ldd + j] = accumulate ? dst[r * ldd + j] + src[r * lds + j] : src[r * lds + j];
-    }
-
     // ---------------------------------------------------------------- per-gate products (GateGemm)
 
     /// <summary>

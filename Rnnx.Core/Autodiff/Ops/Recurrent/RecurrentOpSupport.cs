@@ -196,7 +196,7 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
 
     /// <summary>Elements of the scratch <see cref="MaskedGemm"/> needs (same arguments).</summary>
     public static int GemmScratchLength<T>(int gates, int rows, int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => GateLayout<T>(gates, k, n) ? checked(rows * (gates * k + GateGemm.PaddedWidth<T>(gates, n))) : checked(rows * k);
+        => GateLayout<T>(gates, k, n) ? checked(rows * gates * k) : checked(rows * k);
 
     /// <summary>Elements of the scratch <see cref="MaskedGemmInputGrad"/> needs (same arguments).</summary>
     public static int InputGradScratchLength<T>(int gates, int rows, int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -207,8 +207,8 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     /// of n, packed by <see cref="PackGates"/> (a rows × k, lda; scratch of <see cref="GemmScratchLength"/>). Only the
     /// first <paramref name="usedGates"/> gates when given (GRU's reset-before path projects z and r this way, the
     /// candidate separately). With the <see cref="GateGemm"/> layout: one masked copy of a for all gates side by side,
-    /// one product over all gates' panels, then one addition per element (the per-gate GEMMs' bits); otherwise one
-    /// GEMM per gate on the masked rows.
+    /// then one product over all gates' panels into c (the per-gate GEMMs' bits); otherwise one GEMM per gate on the
+    /// masked rows.
     /// </summary>
     public static void MaskedGemm<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> masks, int rowsPerMask,
         ReadOnlySpan<T> packedB, Span<T> c, int ldc, bool accumulate, Span<T> scratch, int usedGates = -1)
@@ -218,13 +218,11 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
         if (GateLayout<T>(gates, k, n))
         {
             if (rows == 0) return;
-            int ldm = gates * k, ldp = GateGemm.PaddedWidth<T>(gates, n), wp = GateGemm.PaddedGateWidth<T>(n);
-            Span<T> hm = scratch[..(rows * ldm)], p = scratch.Slice(rows * ldm, rows * ldp);
+            int ldm = gates * k;
+            var hm = scratch[..(rows * ldm)];
             for (int g = 0; g < used; g++)
                 MaskedRowKernels.Multiply<T>(a, lda, rows, k, masks[(g * k)..], gates * k, rowsPerMask, hm[(g * k)..], ldm);
-            GateGemm.Product<T>(gates, used, rows, k, n, hm, ldm, k, packedB, p, ldp);
-            for (int g = 0; g < used; g++)
-                MaskedRowKernels.AddRows<T>(p[(g * wp)..], ldp, rows, n, c[(g * n)..], ldc, accumulate);
+            GateGemm.Multiply<T>(gates, used, rows, k, n, hm, ldm, k, packedB, c, ldc, accumulate);
             return;
         }
         int length = PackedGemm.PackedLength<T>(k, n);
