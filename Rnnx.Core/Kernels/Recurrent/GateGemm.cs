@@ -165,14 +165,24 @@ internal static unsafe class GateGemm
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
+        if (d1 == 0) RunTile<T, TVec, TOps, C1>(mr, a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1);
+        else RunTile<T, TVec, TOps, C2>(mr, a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1);
+    }
+
+    private static void RunTile<T, TVec, TOps, TGates>(int mr, T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+        where TGates : IConst
+    {
         switch (mr)
         {
-            case 6: Tile<T, TVec, TOps, C6>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
-            case 5: Tile<T, TVec, TOps, C5>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
-            case 4: Tile<T, TVec, TOps, C4>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
-            case 3: Tile<T, TVec, TOps, C3>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
-            case 2: Tile<T, TVec, TOps, C2>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
-            default: Tile<T, TVec, TOps, C1>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            case 6: Tile<T, TVec, TOps, C6, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            case 5: Tile<T, TVec, TOps, C5, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            case 4: Tile<T, TVec, TOps, C4, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            case 3: Tile<T, TVec, TOps, C3, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            case 2: Tile<T, TVec, TOps, C2, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            default: Tile<T, TVec, TOps, C1, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
         }
     }
 
@@ -182,6 +192,16 @@ internal static unsafe class GateGemm
     /// </summary>
     private static void Merge<T>(T* tile, nint ldt, T* c, nint ldc, int rows, int lanes, bool acc) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        if (Vector128.IsHardwareAccelerated && lanes * sizeof(T) == 16)
+        {
+            // half of a 256-bit vector (4 floats: 20 units): one 128-bit addition per row, the same per element
+            for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
+            {
+                var v = Vector128.Load(tile);
+                (acc ? Vector128.Load(c) + v : v).Store(c);
+            }
+            return;
+        }
         for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
             for (int j = 0; j < lanes; j++)
                 c[j] = acc ? c[j] + tile[j] : tile[j];
@@ -189,16 +209,19 @@ internal static unsafe class GateGemm
 
     /// <summary>
     /// MR rows × one panel over <paramref name="red"/> steps: the first vector's A from gate block a0 (rows lda apart),
-    /// the second's from a0 + d1; stored at c0 and c1 (added when acc0, acc1). 12 accumulators, 2 B vectors and one
-    /// broadcast at a time: 15 of the 16 AVX2 registers, as <see cref="PackedGemmCore"/>'s tile.
+    /// the second's from a0 + d1 (the same block, one broadcast per row, when TGates is 1); stored at c0 and c1 (added
+    /// when acc0, acc1). 12 accumulators, 2 B vectors and one broadcast at a time: 15 of the 16 AVX2 registers, as
+    /// <see cref="PackedGemmCore"/>'s tile.
     /// </summary>
-    private static void Tile<T, TVec, TOps, TMr>(T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1)
+    private static void Tile<T, TVec, TOps, TMr, TGates>(T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
         where TMr : IConst
+        where TGates : IConst
     {
         int w = TOps.Count, mr = TMr.Value;
+        bool two = TGates.Value == 2;
         T* a1 = mr > 1 ? a0 + lda : a0;
         T* a2 = mr > 2 ? a1 + lda : a0;
         T* a3 = mr > 3 ? a2 + lda : a0;
@@ -213,32 +236,38 @@ internal static unsafe class GateGemm
             nint q1 = q + d1;
             TVec b0 = TOps.Load(pb);
             TVec b1 = TOps.Load(pb + w);
-            s00 = TOps.MulAdd(TOps.Splat(a0[q]), b0, s00);
-            s01 = TOps.MulAdd(TOps.Splat(a0[q1]), b1, s01);
+            TVec x = TOps.Splat(a0[q]);
+            s00 = TOps.MulAdd(x, b0, s00);
+            s01 = TOps.MulAdd(two ? TOps.Splat(a0[q1]) : x, b1, s01);
             if (mr > 1)
             {
-                s10 = TOps.MulAdd(TOps.Splat(a1[q]), b0, s10);
-                s11 = TOps.MulAdd(TOps.Splat(a1[q1]), b1, s11);
+                x = TOps.Splat(a1[q]);
+                s10 = TOps.MulAdd(x, b0, s10);
+                s11 = TOps.MulAdd(two ? TOps.Splat(a1[q1]) : x, b1, s11);
             }
             if (mr > 2)
             {
-                s20 = TOps.MulAdd(TOps.Splat(a2[q]), b0, s20);
-                s21 = TOps.MulAdd(TOps.Splat(a2[q1]), b1, s21);
+                x = TOps.Splat(a2[q]);
+                s20 = TOps.MulAdd(x, b0, s20);
+                s21 = TOps.MulAdd(two ? TOps.Splat(a2[q1]) : x, b1, s21);
             }
             if (mr > 3)
             {
-                s30 = TOps.MulAdd(TOps.Splat(a3[q]), b0, s30);
-                s31 = TOps.MulAdd(TOps.Splat(a3[q1]), b1, s31);
+                x = TOps.Splat(a3[q]);
+                s30 = TOps.MulAdd(x, b0, s30);
+                s31 = TOps.MulAdd(two ? TOps.Splat(a3[q1]) : x, b1, s31);
             }
             if (mr > 4)
             {
-                s40 = TOps.MulAdd(TOps.Splat(a4[q]), b0, s40);
-                s41 = TOps.MulAdd(TOps.Splat(a4[q1]), b1, s41);
+                x = TOps.Splat(a4[q]);
+                s40 = TOps.MulAdd(x, b0, s40);
+                s41 = TOps.MulAdd(two ? TOps.Splat(a4[q1]) : x, b1, s41);
             }
             if (mr > 5)
             {
-                s50 = TOps.MulAdd(TOps.Splat(a5[q]), b0, s50);
-                s51 = TOps.MulAdd(TOps.Splat(a5[q1]), b1, s51);
+                x = TOps.Splat(a5[q]);
+                s50 = TOps.MulAdd(x, b0, s50);
+                s51 = TOps.MulAdd(two ? TOps.Splat(a5[q1]) : x, b1, s51);
             }
             pb += 2 * w;
         }
