@@ -126,7 +126,8 @@ internal sealed class LstmSequenceOp : Op
             : masks.Recurrent is null ? PackedGemm.PackedLength<T>(units, g4) : SequenceMasks.PackedGatesLength<T>(4, units, units, false);
         int packedInputLength = masks.Input is null ? 0 : SequenceMasks.PackedGatesLength<T>(4, features, units, false);
         using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4 + packedLength + packedInputLength
-            + (masks.Any ? rows * features + batch * units : 0));
+            + (masks.Input is null ? 0 : SequenceMasks.GemmScratchLength<T>(4, rows, units, features))
+            + (masks.Recurrent is null ? 0 : SequenceMasks.GemmScratchLength<T>(4, batch, units, units)));
         var a = scratch.Saved(rec, new Shape(batch, steps, g4), dtype, out gatesData);
         var c = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out cellsData);
         var tc = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out tanhData);
@@ -137,7 +138,7 @@ internal sealed class LstmSequenceOp : Op
         {
             var packedW = scratch.Get(packedInputLength);
             SequenceMasks.PackGates<T>(4, features, units, w.Span<T>(), g4, false, packedW);
-            SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, scratch.Get(rows * features));
+            SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, scratch.Get(SequenceMasks.GemmScratchLength<T>(4, rows, units, features)));
         }
         else MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
         var hs = h.Span<T>();
@@ -146,7 +147,7 @@ internal sealed class LstmSequenceOp : Op
         {
             var packedGates = scratch.Get(packedLength);
             SequenceMasks.PackGates<T>(4, units, units, rk, g4, false, packedGates);
-            ForwardMasked<T>(batch, steps, units, a, b, packedGates, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(), scratch.Get(batch * units), p);
+            ForwardMasked<T>(batch, steps, units, a, b, packedGates, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(), scratch.Get(SequenceMasks.GemmScratchLength<T>(4, batch, units, units)), p);
         }
         else if (oneSeries)
         {
@@ -292,7 +293,7 @@ internal sealed class LstmSequenceOp : Op
             packedRt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(4, units, units, true));
             SequenceMasks.PackGates<T>(4, units, units, r.Span<T>(), g4, true, packedRt);
         }
-        var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
+        var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(4, batch, units, units));
 
         for (int k = steps - 1; k >= 0; k--)
         {
@@ -336,7 +337,8 @@ internal sealed class LstmSequenceOp : Op
             {
                 var packedWt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(4, features, units, true));
                 SequenceMasks.PackGates<T>(4, features, units, w.Span<T>(), g4, true, packedWt);
-                SequenceMasks.MaskedGemmInputGrad<T>(4, rows, units, features, dZ, g4, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
+                SequenceMasks.MaskedGemmInputGrad<T>(4, rows, units, features, dZ, g4, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features,
+                    tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(4, rows, units, features)));
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, g4, dZ, g4, w.Span<T>(), g4, tape.Grad<T>(x), features, true);
         }
