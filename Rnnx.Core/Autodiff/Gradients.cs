@@ -159,6 +159,25 @@ public sealed class Gradients
         else Kernels.Elementwise.AddScaledInPlace(dst, src, T.CreateChecked(scale));
     }
 
+    /// <summary>
+    /// Whether <see cref="GlobalNorm"/> of <paramref name="parameters"/> is finite, found in one vectorized pass over
+    /// float32 gradients: their squares are below 2^256, so the double sum of fewer than 2^31 of them cannot overflow
+    /// and the norm is finite exactly when every value is. Float64 gradients can overflow the sum, so with any of them
+    /// the norm itself is computed.
+    /// </summary>
+    public bool HasFiniteNorm(IReadOnlyList<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        bool anyDouble = false;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var p = parameters[i];
+            if (p.DType != DType.Float32) anyDouble = true;
+            else if (!Kernels.ReductionKernels.AllFinite<float>(GetSpan<float>(p))) return false;
+        }
+        return !anyDouble || double.IsFinite(GlobalNorm(parameters));
+    }
+
     /// <summary>The global L2 norm of the parameters' gradients, accumulated in double.</summary>
     public double GlobalNorm(IReadOnlyList<Parameter> parameters)
     {
