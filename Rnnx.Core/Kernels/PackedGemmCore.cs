@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 using Rnnx.Simd;
 
@@ -179,13 +180,19 @@ internal static unsafe class PackedGemmCore
         T* partial = stackalloc T[MaxRows * nr];
         int tiles = Tiles(m);
         int height = m / tiles, taller = m % tiles;
-        int tilesPerBlock = Math.Max(1, BlockBytes / (GemmCore.KBlock * sizeof(T)) / MaxRows);
+        // row blocks of at most BlockBytes of A (a short reduction, k = 64, fits four times the rows of a full k block),
+        // all of nearly the same size: a last block of one or two tiles would read the whole k block of B from L3 for a
+        // handful of rows (256 rows, k >= 256: 15 + 14 + 14 tiles, not 21 + 21 + 1)
+        int kc = Math.Min(GemmCore.KBlock, p.K);
+        int maxTilesPerBlock = Math.Max(1, BlockBytes / (kc * sizeof(T)) / MaxRows);
+        int blocks = (tiles + maxTilesPerBlock - 1) / maxTilesPerBlock;
+        int tilesPerBlock = (tiles + blocks - 1) / blocks;
         nint panelSize = (nint)p.K * nr;
         // A stored transposed: a tile's rows are adjacent but its k steps are a whole row of A^T apart, one new cache
         // line per step. Such a row block is copied once into tile-major panels (k x rows, contiguous) and reused by
         // every panel of B.
         bool packA = p.ARow == 1 && p.AStep != 1;
-        T[]? aBuffer = packA ? APanels<T>.Get(tilesPerBlock * MaxRows * GemmCore.KBlock) : null;
+        T[]? aBuffer = packA ? APanels<T>.Get(tilesPerBlock * MaxRows * kc) : null;
         fixed (T* aPanels = aBuffer)
         for (int q0 = 0; q0 < p.K; q0 += GemmCore.KBlock)
         {
@@ -210,6 +217,12 @@ internal static unsafe class PackedGemmCore
                         T* a = packA ? aPanels + (nint)(t - t0) * MaxRows * kq : aBlock + r0 * p.ARow;
                         nint aStep = packA ? rows : p.AStep;
                         T* c = p.C + r0 * p.Ldc + col;
+                        // the next tile's C lines are requested now, so that they arrive while this tile runs (a
+                        // sequence op's gate block is a slice of a sequence far larger than the caches)
+                        if (t + 1 < t1)
+                            PrefetchRows(c + rows * p.Ldc, p.Ldc, t + 1 < taller ? height + 1 : height, nr);
+                        else if (j + 1 < p.PanelEnd)
+                            PrefetchRows(p.C + (p.RowStart + t0 * height + Math.Min(t0, taller)) * p.Ldc + col + nr, p.Ldc, t0 < taller ? height + 1 : height, nr);
                         // a partial panel goes through the stack tile, so that the kernel itself never stores
                         // lane by lane (a call there makes the JIT spill the accumulators inside the k loop)
                         bool full = cols == nr;
@@ -230,6 +243,23 @@ internal static unsafe class PackedGemmCore
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Requests the cache lines of <paramref name="rows"/> rows of one panel of C (<paramref name="nr"/> elements from
+    /// <paramref name="c"/>, row stride <paramref name="ldc"/>; two lines when the panel row straddles a line boundary).
+    /// A hint only: it never faults, so it may name memory past the matrix.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRows<T>(T* c, nint ldc, int rows, int nr) where T : unmanaged
+    {
+        if (!Sse.IsSupported)
+            return;
+        for (int i = 0; i < rows; i++, c += ldc)
+        {
+            Sse.Prefetch0(c);
+            Sse.Prefetch0(c + nr - 1);
         }
     }
 

@@ -98,13 +98,40 @@ public class FusedCellTests
     /// equal, bit for bit, those of the row layout used while recording.
     /// </summary>
     [Test, Combinatorial]
-    public void LstmLargeBatchInferenceEqualsTheRecordedPath([Values(false, true)] bool goBackwards, [Values(1, 3)] int features,
-        [Values(DType.Float32, DType.Float64)] DType dtype)
+    public void LstmLargeBatchInferenceEqualsTheRecordedPath([Values(false, true)] bool goBackwards, [Values(1, 3, 300)] int features,
+        [Values(20, 67)] int units, [Values(DType.Float32, DType.Float64)] DType dtype)
     {
-        const int batch = RecurrentOpSupport.TimeMajorMinBatch + 6, steps = 7, units = 20;
+        // 300 features: the input projection spans two k blocks; 67 units: a partial last panel of the packed kernels
+        const int batch = RecurrentOpSupport.TimeMajorMinBatch + 6, steps = 7;
         var layer = Make(CellKind.Lstm, units, returnSequences: true, goBackwards: goBackwards);
         BuildRandom(layer, features, dtype, seed: 12);
         var x = RandomTensor(new NumPyRandomState(6), dtype, 1.0, batch, steps, features);
+        var (inferred, inferredStates) = layer.Run(x, null);
+        using var tape = new Tape();
+        using (tape.Activate())
+        {
+            var (recorded, recordedStates) = layer.Run(x.Copy(dtype).RequireGrad(), null);
+            Assert.That(tape.Count, Is.GreaterThan(0), "the second run records (row layout)");
+            Assert.That(inferred.ToDoubleArray(), Is.EqualTo(recorded.ToDoubleArray()));
+            for (int i = 0; i < recordedStates.Length; i++)
+                Assert.That(inferredStates[i].ToDoubleArray(), Is.EqualTo(recordedStates[i].ToDoubleArray()), $"state {i}");
+        }
+    }
+
+    /// <summary>
+    /// GRU inference on a large batch runs time-major, projecting x step by step (RecurrentOpSupport.TimeMajorMinBatch):
+    /// outputs equal, bit for bit, those of the row layout used while recording, with and without bias.
+    /// </summary>
+    [Test, Combinatorial]
+    public void GruLargeBatchInferenceEqualsTheRecordedPath([Values(CellKind.GruResetAfter, CellKind.GruResetBefore)] CellKind kind,
+        [Values(false, true)] bool goBackwards, [Values(1, 300)] int features, [Values(20, 67)] int units,
+        [Values(DType.Float32, DType.Float64)] DType dtype, [Values(false, true)] bool useBias)
+    {
+        // 300 features: the input projection spans two k blocks; 67 units: partial last panels of the packed kernels
+        const int batch = RecurrentOpSupport.TimeMajorMinBatch + 6, steps = 7;
+        var layer = Make(kind, units, returnSequences: true, goBackwards: goBackwards, useBias: useBias);
+        BuildRandom(layer, features, dtype, seed: 13);
+        var x = RandomTensor(new NumPyRandomState(7), dtype, 1.0, batch, steps, features);
         var (inferred, inferredStates) = layer.Run(x, null);
         using var tape = new Tape();
         using (tape.Activate())
