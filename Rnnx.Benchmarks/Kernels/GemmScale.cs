@@ -124,6 +124,7 @@ public static class GemmScale
         return (times.Select(t => flops / ScalingGrid.Median(t) / 1e9).ToArray(), times.Select(t => flops / t.Min() / 1e9).ToArray());
     }
 
-    private static string LoadAverage() =>
+    /// <summary>The 1-, 5- and 15-minute load averages ("n/a" off Linux).</summary>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

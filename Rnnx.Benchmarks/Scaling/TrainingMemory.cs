@@ -7,8 +7,8 @@ namespace Rnnx.Benchmarks.Scaling;
 /// <code>dotnet run -c Release --project Rnnx.Benchmarks -- scaling --memory [--grid ...] [--only lstm2|wavenet]</code>
 /// (without a grid: <see cref="IssuePoints"/>).
 /// One forward and backward pass of the whole batch on one tape (the model's own training splits the batch over its
-/// shards' tapes, whose sum is the same), after a warm-up pass: every result, gradient and scratch buffer the tape hands
-/// out during the step stays alive until the step ends, so what it handed out is the step's working set.
+/// shards' tapes, whose sum is the same), after a warm-up pass, releasing intermediates' gradients as the training step
+/// does: the working set is the most the tape had in use at once (results, gradients, scratch).
 /// </summary>
 public static class TrainingMemory
 {
@@ -18,13 +18,13 @@ public static class TrainingMemory
     /// <summary>One configuration's figures, in bytes.</summary>
     /// <param name="Name">The configuration.</param>
     /// <param name="AfterForward">Tape buffers in use after the forward pass and the loss.</param>
-    /// <param name="AfterBackward">Tape buffers in use after the backward pass: the step's working set.</param>
+    /// <param name="Peak">The most tape buffers in use at once during the step (<see cref="Tape.PoolPeak"/>): the step's working set.</param>
     /// <param name="PoolCapacity">What the tape's pools hold to serve the step.</param>
     /// <param name="Minimum">The activations backpropagation must keep (<see cref="MinimumActivations"/>).</param>
-    public sealed record Result(string Name, long AfterForward, long AfterBackward, long PoolCapacity, long Minimum)
+    public sealed record Result(string Name, long AfterForward, long Peak, long PoolCapacity, long Minimum)
     {
         /// <summary>Working set over the minimum.</summary>
-        public double Ratio => (double)AfterBackward / Minimum;
+        public double Ratio => (double)Peak / Minimum;
     }
 
     /// <summary>
@@ -53,7 +53,7 @@ public static class TrainingMemory
         model.Build();
         var x = Tensor.FromArray(ScalingGrid.Uniform(c.Batch * c.Steps * c.Features, 1), [c.Batch, c.Steps, c.Features]);
         var y = Tensor.FromArray(ScalingGrid.Uniform(c.Batch * c.Steps * ScalingGrid.Outputs, 2), [c.Batch, c.Steps, ScalingGrid.Outputs]);
-        using var tape = new Tape();
+        using var tape = new Tape { ReleaseIntermediateGradients = true };   // as the model's training step
         long afterForward = 0, afterBackward = 0;
         for (int pass = 0; pass < 2; pass++)
         {
@@ -62,7 +62,7 @@ public static class TrainingMemory
                 var loss = Tensor.Mean(Tensor.Square(model.Call(x, training: true) - y));
                 afterForward = tape.PoolInUse.Float32;
                 tape.Backward(loss);
-                afterBackward = tape.PoolInUse.Float32;
+                afterBackward = tape.PoolPeak.Float32;
             }
             tape.Reset();
         }
@@ -71,6 +71,6 @@ public static class TrainingMemory
 
     /// <summary>One result as one console line (MB = 10^6 bytes).</summary>
     public static string Line(Result r) =>
-        $"{r.Name,-24} minimum {r.Minimum / 1e6,8:F1} MB  in use after forward {r.AfterForward / 1e6,8:F1} MB  after backward {r.AfterBackward / 1e6,8:F1} MB " +
+        $"{r.Name,-24} minimum {r.Minimum / 1e6,8:F1} MB  in use after forward {r.AfterForward / 1e6,8:F1} MB  peak {r.Peak / 1e6,8:F1} MB " +
         $"({r.Ratio:F2}x the minimum)  pools hold {r.PoolCapacity / 1e6,8:F1} MB";
 }

@@ -51,6 +51,12 @@ public sealed class Gradients
         if (!_valid) throw new InvalidOperationException("Gradients: these gradients belong to a tape that was reset or has not run Backward yet.");
     }
 
+    private static void ThrowIfReleased(TensorData d)
+    {
+        if (d.GradReleased)
+            throw new InvalidOperationException($"Gradients: the gradient of the intermediate tensor of shape {d.Shape} was released during backward (Tape.ReleaseIntermediateGradients); clear that flag to read intermediates' gradients.");
+    }
+
     internal bool HasLeaf(TensorData t) => _leaves.TryGetValue(t, out var s) && s.Stamp == _stamp;
 
     internal Span<T> Leaf<T>(TensorData t) where T : unmanaged
@@ -71,11 +77,16 @@ public sealed class Gradients
     }
 
     /// <summary>True when <paramref name="tensor"/> received a gradient in this pass.</summary>
+    /// <exception cref="InvalidOperationException">An intermediate whose gradient the tape released (<see cref="Tape.ReleaseIntermediateGradients"/>).</exception>
     public bool Contains(Tensor tensor)
     {
         CheckValid();
         var d = tensor.Data;
-        if (_tape is not null && d.Owner == _tape) return _tape.HasGrad(d);
+        if (_tape is not null && d.Owner == _tape)
+        {
+            ThrowIfReleased(d);
+            return _tape.HasGrad(d);
+        }
         return HasLeaf(d);
     }
 
@@ -88,7 +99,7 @@ public sealed class Gradients
     /// buffer, overwritten by the next <see cref="Tape.Backward"/>; copy it to keep it. For an intermediate tensor of
     /// the tape it is a copy.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The tensor does not require a gradient.</exception>
+    /// <exception cref="InvalidOperationException">The tensor does not require a gradient, or it is an intermediate whose gradient the tape released (<see cref="Tape.ReleaseIntermediateGradients"/>).</exception>
     public Tensor this[Tensor tensor]
     {
         get
@@ -99,6 +110,7 @@ public sealed class Gradients
                 throw new InvalidOperationException($"Gradients: the tensor of shape {d.Shape} does not require a gradient; mark inputs with RequireGrad() before recording.");
             if (_tape is not null && d.Owner == _tape)
             {
+                ThrowIfReleased(d);
                 var g = TensorData.Allocate(d.Shape, d.DType, false);
                 if (d.DType == DType.Float32) _tape.Grad<float>(d).CopyTo(g.Span<float>());
                 else _tape.Grad<double>(d).CopyTo(g.Span<double>());
@@ -145,6 +157,25 @@ public sealed class Gradients
         var src = other.GetSpan<T>(p);
         if (scale == 1.0) Kernels.Elementwise.AddInPlace(dst, src);
         else Kernels.Elementwise.AddScaledInPlace(dst, src, T.CreateChecked(scale));
+    }
+
+    /// <summary>
+    /// Whether <see cref="GlobalNorm"/> of <paramref name="parameters"/> is finite, found in one vectorized pass over
+    /// float32 gradients: their squares are below 2^256, so the double sum of fewer than 2^31 of them cannot overflow
+    /// and the norm is finite exactly when every value is. Float64 gradients can overflow the sum, so with any of them
+    /// the norm itself is computed.
+    /// </summary>
+    public bool HasFiniteNorm(IReadOnlyList<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        bool anyDouble = false;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var p = parameters[i];
+            if (p.DType != DType.Float32) anyDouble = true;
+            else if (!Kernels.ReductionKernels.AllFinite<float>(GetSpan<float>(p))) return false;
+        }
+        return !anyDouble || double.IsFinite(GlobalNorm(parameters));
     }
 
     /// <summary>The global L2 norm of the parameters' gradients, accumulated in double.</summary>

@@ -29,6 +29,8 @@ public sealed class Tape : IDisposable
     private readonly Arena<float> _arenaF = new();
     private readonly Arena<double> _arenaD = new();
     private readonly Arena<int> _arenaI = new();   // integer scratch (token ids, active-row lists of masked sequences)
+    /// <summary>Every scratch buffer handed out since the last reset and not yet released, in order (<see cref="ScratchMark"/>).</summary>
+    private readonly List<(DType? Kind, long Slot, int Length)> _scratch = [];
     private TapeEntry[] _entries = new TapeEntry[256];
     private int _count;
     internal readonly List<TensorData> ExtraInputs = [];
@@ -56,11 +58,27 @@ public sealed class Tape : IDisposable
     public (long Float32, long Float64) PoolCapacity => (_arenaF.Capacity, _arenaD.Capacity);
 
     /// <summary>
-    /// Elements of the buffers handed out since the last <see cref="Reset"/> (float, double): every result, gradient and
-    /// scratch of the recorded step, all alive until the reset. After a forward and backward pass this is the step's
-    /// working set; <see cref="PoolCapacity"/> is what the pools hold to serve it.
+    /// Elements of the pooled buffers in use now (float, double): the results, gradients and scratch of the recorded step
+    /// that are still alive. Results live until <see cref="Reset"/>; an op's scratch is given back when the op is done
+    /// (in backward, after each op's backward); gradients of intermediates after their producer's backward when
+    /// <see cref="ReleaseIntermediateGradients"/> is set.
     /// </summary>
-    public (long Float32, long Float64) PoolInUse => (_arenaF.Rented, _arenaD.Rented);
+    public (long Float32, long Float64) PoolInUse => (_arenaF.InUse, _arenaD.InUse);
+
+    /// <summary>
+    /// The largest <see cref="PoolInUse"/> since the last <see cref="Reset"/> (float, double): after a forward and backward
+    /// pass, the step's working set on this tape. <see cref="PoolCapacity"/> is what the pools hold to serve it (the
+    /// highest address reached, so the working set plus what the layout could not reuse).
+    /// </summary>
+    public (long Float32, long Float64) PoolPeak => (_arenaF.Peak, _arenaD.Peak);
+
+    /// <summary>
+    /// When set, <see cref="Backward"/> gives back the gradient of each recorded op's output as soon as that op's
+    /// backward has consumed it (no later op reads it: the tape runs in reverse order of recording), so the pass keeps
+    /// only the gradients still to be consumed. The returned <see cref="Gradients"/> then hold the parameters' and
+    /// watched inputs' gradients only; asking for an intermediate's throws. Training steps set it; off by default.
+    /// </summary>
+    public bool ReleaseIntermediateGradients { get; set; }
 
     /// <summary>Makes this the active tape of the current thread until the returned scope is disposed.</summary>
     public Scope Activate()
@@ -124,8 +142,10 @@ public sealed class Tape : IDisposable
             d.D = null;
             d.GradF = null;
             d.GradD = null;
+            d.GradReleased = false;
         }
         _poolUsed = 0;
+        _scratch.Clear();
         Array.Clear(_entries, 0, _count);
         _count = 0;
         ExtraInputs.Clear();
@@ -160,8 +180,9 @@ public sealed class Tape : IDisposable
         d.Length = shape.Size;
         d.RequiresGrad = false;
         d.GradStamp = 0;
-        if (dtype == DType.Float32) d.F = _arenaF.Rent(d.Length, out d.Offset);
-        else d.D = _arenaD.Rent(d.Length, out d.Offset);
+        d.GradReleased = false;
+        if (dtype == DType.Float32) d.F = _arenaF.Rent(d.Length, out d.Offset, out d.Slot);
+        else d.D = _arenaD.Rent(d.Length, out d.Offset, out d.Slot);
         return d;
     }
 
@@ -184,31 +205,56 @@ public sealed class Tape : IDisposable
         d.Length = shape.Size;
         d.RequiresGrad = false;
         d.GradStamp = 0;
+        d.GradReleased = false;
+        d.Slot = -1;
         d.F = source.F;
         d.D = source.D;
         d.Offset = source.Offset + elementOffset;
         return d;
     }
 
-    /// <summary>Scratch memory from the pool, valid until <see cref="Reset"/>. Not zeroed.</summary>
+    /// <summary>
+    /// Scratch memory from the pool, not zeroed, valid until <see cref="ReleaseScratch"/> of a mark taken before it (an
+    /// op's backward: when that backward returns) or else until <see cref="Reset"/>.
+    /// </summary>
     internal Span<T> Scratch<T>(int length) where T : unmanaged
     {
+        long slot;
         if (typeof(T) == typeof(float))
         {
-            var a = _arenaF.Rent(length, out int off);
+            var a = _arenaF.Rent(length, out int off, out slot);
+            _scratch.Add((DType.Float32, slot, length));
             return Unsafe.As<T[]>(a).AsSpan(off, length);
         }
         if (typeof(T) == typeof(double))
         {
-            var a = _arenaD.Rent(length, out int off);
+            var a = _arenaD.Rent(length, out int off, out slot);
+            _scratch.Add((DType.Float64, slot, length));
             return Unsafe.As<T[]>(a).AsSpan(off, length);
         }
         if (typeof(T) == typeof(int))
         {
-            var a = _arenaI.Rent(length, out int off);
+            var a = _arenaI.Rent(length, out int off, out slot);
+            _scratch.Add((null, slot, length));
             return Unsafe.As<T[]>(a).AsSpan(off, length);
         }
         throw new NotSupportedException(typeof(T).Name);
+    }
+
+    /// <summary>A mark for <see cref="ReleaseScratch"/>: the scratch handed out from here on.</summary>
+    internal int ScratchMark => _scratch.Count;
+
+    /// <summary>Gives back every scratch buffer handed out since <paramref name="mark"/>; their spans must no longer be used.</summary>
+    internal void ReleaseScratch(int mark)
+    {
+        for (int i = _scratch.Count - 1; i >= mark; i--)
+        {
+            var (kind, slot, length) = _scratch[i];
+            if (kind == DType.Float32) _arenaF.Release(slot, length);
+            else if (kind == DType.Float64) _arenaD.Release(slot, length);
+            else _arenaI.Release(slot, length);
+        }
+        if (mark < _scratch.Count) _scratch.RemoveRange(mark, _scratch.Count - mark);
     }
 
     /// <summary>A result tensor: pooled on the active tape, or a heap tensor when no tape is active.</summary>
@@ -278,7 +324,10 @@ public sealed class Tape : IDisposable
         {
             ref readonly var e = ref _entries[i];
             if (!HasGrad(e.Out)) continue;
+            int mark = ScratchMark;
             e.Op.Backward(this, in e);
+            ReleaseScratch(mark);
+            if (ReleaseIntermediateGradients) ReleaseGrad(e.Out);
         }
         return _gradients;
     }
@@ -300,6 +349,53 @@ public sealed class Tape : IDisposable
 
     internal int Stamp => _stamp;
 
+    /// <summary>
+    /// Called by an op's backward once it has read its output's gradient for the last time, before it asks for its inputs'
+    /// gradients: with <see cref="ReleaseIntermediateGradients"/> the buffer is given back now, so an input's gradient
+    /// can take its place, instead of after the op.
+    /// </summary>
+    internal void ReleaseOutputGradient(in TapeEntry e)
+    {
+        if (ReleaseIntermediateGradients) ReleaseGrad(e.Out);
+    }
+
+    /// <summary>
+    /// For an op whose input's gradient is its output's gradient unchanged (a reshape): when the output's gradient would be
+    /// released after the op (<see cref="ReleaseIntermediateGradients"/>) and the input has none yet, the buffer becomes
+    /// the input's instead of being added into a new zeroed one, so the two never exist together. The values are those
+    /// of that addition: 0 + g, i.e. g with −0 turned into +0.
+    /// </summary>
+    /// <returns>False when the gradient must be accumulated as usual.</returns>
+    internal bool TryHandOffGradient<T>(TensorData output, TensorData input) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (!ReleaseIntermediateGradients || !input.RequiresGrad || input.Owner != this || output.Owner != this
+            || input.Length != output.Length || input.DType != output.DType || HasGrad(input) || !HasGrad(output))
+            return false;
+        input.GradF = output.GradF;
+        input.GradD = output.GradD;
+        input.GradOffset = output.GradOffset;
+        input.GradSlot = output.GradSlot;
+        input.GradStamp = _stamp;
+        output.GradF = null;
+        output.GradD = null;
+        output.GradReleased = true;
+        var g = GradSpan<T>(input);
+        System.Numerics.Tensors.TensorPrimitives.Add<T>(g, T.Zero, g);
+        return true;
+    }
+
+    /// <summary>Gives back the gradient buffer of <paramref name="t"/>, an op's output whose backward has run.</summary>
+    private void ReleaseGrad(TensorData t)
+    {
+        if (t.Owner != this || t.GradStamp != _stamp) return;
+        if (t.GradF is not null) _arenaF.Release(t.GradSlot, t.Length);
+        else if (t.GradD is not null) _arenaD.Release(t.GradSlot, t.Length);
+        else return;
+        t.GradF = null;
+        t.GradD = null;
+        t.GradReleased = true;
+    }
+
     /// <summary>True if <paramref name="t"/> has received a gradient in the current backward pass.</summary>
     internal bool HasGrad(TensorData t)
     {
@@ -314,8 +410,8 @@ public sealed class Tape : IDisposable
         if (t.GradStamp != _stamp || (t.GradF is null && t.GradD is null))
         {
             t.GradStamp = _stamp;
-            if (typeof(T) == typeof(float)) t.GradF = _arenaF.Rent(t.Length, out t.GradOffset);
-            else t.GradD = _arenaD.Rent(t.Length, out t.GradOffset);
+            if (typeof(T) == typeof(float)) t.GradF = _arenaF.Rent(t.Length, out t.GradOffset, out t.GradSlot);
+            else t.GradD = _arenaD.Rent(t.Length, out t.GradOffset, out t.GradSlot);
             var s = GradSpan<T>(t);
             s.Clear();
             return s;

@@ -27,7 +27,9 @@ internal static class FastMath
 
     // Eigen's clamp: the largest input whose approximation stays below 1 — it depends on whether the polynomial
     // steps are fused (7.99881172) or separately rounded (7.90531111), so that tanh(±inf) is exactly ±1 on both paths.
-    private static float TanhClamp => Fma.IsSupported ? 7.99881172180175781f : 7.90531110763549805f;
+    // Written as a conditional on Fma.IsSupported inside Tanh (a JIT-time constant): a property getter is a call
+    // wherever the big gate kernels have used up the JIT's inlining budget.
+    private const float TanhClampFused = 7.99881172180175781f, TanhClampUnfused = 7.90531110763549805f;
     private const float A1 = 4.89352455891786e-03f, A3 = 6.37261928875436e-04f, A5 = 1.48572235717979e-05f,
         A7 = 5.12229709037114e-08f, A9 = -8.60467152213735e-11f, A11 = 2.00018790482477e-13f, A13 = -2.76076847742355e-16f;
     private const float B0 = 4.89352518554385e-03f, B2 = 2.26843463243900e-03f, B4 = 1.18534705686654e-04f, B6 = 1.19825839466702e-06f;
@@ -57,7 +59,8 @@ internal static class FastMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V Tanh<V>(V a) where V : struct, ISimdMath<V, float>
     {
-        var x = V.Min(V.Max(a, V.Create(-TanhClamp)), V.Create(TanhClamp));
+        float clamp = Fma.IsSupported ? TanhClampFused : TanhClampUnfused;
+        var x = V.Min(V.Max(a, V.Create(-clamp)), V.Create(clamp));
         var x2 = x * x;
         var p = V.MulAdd(x2, V.Create(A13), V.Create(A11));
         p = V.MulAdd(x2, p, V.Create(A9));

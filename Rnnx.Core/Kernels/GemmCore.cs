@@ -110,7 +110,8 @@ internal unsafe struct RowCursor<T> where T : unmanaged
 /// <para>
 /// Micro-tile: MR (1..4) rows x NV (1..4) vectors of accumulators. Each k step loads NV vectors of the B row,
 /// broadcasts one A scalar per row and issues MR*NV FMAs. With 32 vector registers (AVX-512, also for
-/// 256-bit vectors) tiles are up to 4x4 (16 accumulators); otherwise (16 registers) up to 4x2.
+/// 256-bit vectors) tiles are up to 4x4 (16 accumulators); otherwise (16 registers) up to 4x2, and 4x3 for the
+/// last three vectors of a row (all 16 registers: 12 accumulators, the 3 B vectors and the broadcast).
 /// Width: the widest accelerated vector with W &lt;= n, except that on half-rate AVX-512 (Zen 4) 256-bit
 /// vectors are chosen when they waste fewer lanes (<see cref="CpuTraits.Use512"/>).
 /// </para>
@@ -425,6 +426,13 @@ internal static unsafe class GemmCore
             while (remaining > 0)
             {
                 int nv = Math.Min(remaining, TOps.Wide);
+                // With 16 registers the last three vectors form one 3-vector tile (12 accumulators, 3 B vectors,
+                // 1 broadcast: all 16, no spill): a narrow product (n = 17..24, the backward h·Rᵀ of 20 units) would
+                // otherwise run a 1-vector tile, latency-bound on 4 accumulators, and broadcast every A element twice.
+                // Wider rows keep 2-vector tiles before it (3 + 3 + 2 + 2 for the weight gradients' 10 vectors measured
+                // the same as 2 x 5: docs/performance.md).
+                if (TOps.Wide == 2 && remaining == 3)
+                    nv = 3;
                 // Keep an overlapped tail vector inside a multi-vector tile (see StoreRow): never leave a lone
                 // tail vector for the last chunk.
                 if (hasTail && remaining - nv == 1 && nv > 1)

@@ -285,6 +285,18 @@ public readonly partial struct Tensor
     public static Tensor Conv1D(Tensor x, Tensor kernel, int stride = 1, int dilation = 1, Conv1DPadding padding = Conv1DPadding.Valid)
         => Conv1DOp.Apply(x, kernel, stride, dilation, padding);
 
+    /// <summary>
+    /// act(<see cref="Conv1D"/>(x, kernel) + bias) as one op: the same values as <see cref="Conv1D"/> followed by
+    /// <see cref="BiasActivation"/>, but only the output is kept for backward (the Conv1D layer's forward pass).
+    /// </summary>
+    /// <returns>(batch, outputLength, filters).</returns>
+    /// <exception cref="ShapeMismatchException">Ranks or channel counts do not match, or bias is not (filters,).</exception>
+    /// <exception cref="ArgumentException">The dtypes differ.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">stride or dilation below 1, or an unknown activation.</exception>
+    public static Tensor Conv1DBiasActivation(Tensor x, Tensor kernel, Tensor bias, FusedActivation activation,
+        int stride = 1, int dilation = 1, Conv1DPadding padding = Conv1DPadding.Valid)
+        => Conv1DBiasActivationOp.Apply(x, kernel, bias, activation, stride, dilation, padding);
+
     /// <summary>The output length of <see cref="Conv1D"/> over <paramref name="inputLength"/> steps (Keras/TensorFlow rules).</summary>
     /// <exception cref="ArgumentException">The window does not fit (valid padding) or an argument is not positive.</exception>
     public static int Conv1DOutputLength(int inputLength, int kernelSize, int stride = 1, int dilation = 1, Conv1DPadding padding = Conv1DPadding.Valid)

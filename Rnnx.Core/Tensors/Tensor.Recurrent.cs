@@ -28,7 +28,7 @@ public readonly partial struct Tensor
         CheckSequenceArgs(op, x, kernel, recurrentKernel, bias, h0, null, gates: 1, options);
         if (options.Mask is Tensor mask)
         {
-            var hm = MaskedSimpleRnnSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, mask, activation, options.GoBackwards, out var finalH);
+            var hm = MaskedSimpleRnnSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, mask, activation, options.GoBackwards, SequenceMasks.Of(options), out var finalH);
             return FinishMasked(hm, finalH, null, options);
         }
         var h = SimpleRnnSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, activation, options.GoBackwards, SequenceMasks.Of(options));
@@ -67,7 +67,7 @@ public readonly partial struct Tensor
         {
             if (peepholes is not null)
                 throw new NotSupportedException($"{nameof(LstmSequence)}: a step mask together with peephole weights has no fused op; run the cell's step loop.");
-            var hm = MaskedLstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, mask, options.GoBackwards, out var maskedH, out var maskedC);
+            var hm = MaskedLstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, mask, options.GoBackwards, SequenceMasks.Of(options), out var maskedH, out var maskedC);
             return FinishMasked(hm, maskedH, maskedC, options);
         }
         var h = LstmSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, c0, options.GoBackwards, options.ReturnStates, SequenceMasks.Of(options), out var finalC, peepholes);
@@ -103,7 +103,7 @@ public readonly partial struct Tensor
         }
         if (options.Mask is Tensor mask)
         {
-            var hm = MaskedGruSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, mask, resetAfter, options.GoBackwards, out var finalH);
+            var hm = MaskedGruSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, mask, resetAfter, options.GoBackwards, SequenceMasks.Of(options), out var finalH);
             return FinishMasked(hm, finalH, null, options);
         }
         var h = GruSequenceOp.Apply(x, kernel, recurrentKernel, bias, h0, resetAfter, options.GoBackwards, SequenceMasks.Of(options));
@@ -152,12 +152,7 @@ public readonly partial struct Tensor
             throw new ShapeMismatchException($"{op}: bias must be ({g},), got {b.Shape}.", nameof(bias));
         if (options.Mask is Tensor m && (m.Rank != 2 || m.Shape[0] != batch || m.Shape[1] != steps))
             throw new ShapeMismatchException($"{op}: mask must be (batch, time) = ({batch}, {steps}) for x {x.Shape}, got {m.Shape}.", "options");
-        if (options.Mask is Tensor m1)
-        {
-            CheckDType(op, x, m1, "mask");
-            if (options.InputMasks is not null || options.RecurrentMasks is not null)
-                throw new ArgumentException($"{op}: a step mask and dropout masks together are not fused; run the step loop (RNN does) or drop one.", "options");
-        }
+        if (options.Mask is Tensor m1) CheckDType(op, x, m1, "mask");
         if (steps == 0 && (!options.ReturnSequences || options.ReturnStates))
             throw new ShapeMismatchException($"{op}: x {x.Shape} has no time steps, so there is no last output or final state.", nameof(x));
         CheckMasks(op, x, options.InputMasks, new Shape(batch, gates, features), nameof(options.InputMasks));

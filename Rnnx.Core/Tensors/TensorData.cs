@@ -18,6 +18,8 @@ internal sealed class TensorData
     public float[]? F;
     public double[]? D;
     public int Offset;
+    /// <summary>Where <see cref="F"/>/<see cref="D"/> was rented in the owning tape's pool (see <see cref="Arena{T}.Rent"/>); -1 for a view.</summary>
+    public long Slot = -1;
     public int Generation;
     public bool RequiresGrad;
     /// <summary>Made by <see cref="Tensor.StepMask"/> or <see cref="Tensor.SequenceMask"/>: every value is 0 or 1 (<see cref="Tensor.IsStepMask"/>).</summary>
@@ -30,6 +32,10 @@ internal sealed class TensorData
     public double[]? GradD;
     public int GradOffset;
     public int GradStamp;
+    /// <summary>Where the gradient slot was rented in the owning tape's pool.</summary>
+    public long GradSlot;
+    /// <summary>The gradient was released after its producer's backward (<see cref="Tape.ReleaseIntermediateGradients"/>).</summary>
+    public bool GradReleased;
 
     public static TensorData Allocate(Shape shape, DType dtype, bool requiresGrad)
     {
@@ -92,79 +98,4 @@ internal sealed class TensorData
 
     private void ThrowDType(DType expected) =>
         throw new InvalidOperationException($"Tensor of shape {Shape} holds {DType}, not {expected}.");
-}
-
-/// <summary>
-/// A chunked bump allocator for tape buffers. Allocation order is the same every training step, so after
-/// the first step every request is served from chunks that already exist and nothing is allocated.
-/// Offsets are aligned to 64 bytes. A step that outgrows the chunks adds one (doubling, so that a growing first step
-/// allocates a few times only); the next <see cref="Reset"/> then replaces all chunks by one of the largest step's
-/// size, so the pool holds what a step uses instead of up to twice that.
-/// </summary>
-internal sealed class Arena<T> where T : unmanaged
-{
-    private readonly List<T[]> _chunks = [];
-    private int _chunk;
-    private int _pos;
-    private long _rented;
-    /// <summary>End of the last buffer of this step as if all chunks were one (the same 64-byte alignment from 0).</summary>
-    private long _footprint;
-    /// <summary>The largest <see cref="_footprint"/> of any step so far.</summary>
-    private long _largestStep;
-    private const int MinChunk = 1 << 16;
-    private static readonly int Align = 64 / Unsafe.SizeOf<T>();
-
-    public long Capacity
-    {
-        get
-        {
-            long c = 0;
-            foreach (var ch in _chunks) c += ch.Length;
-            return c;
-        }
-    }
-
-    /// <summary>Elements handed out since the last <see cref="Reset"/> (the buffers in use: nothing is returned before it).</summary>
-    public long Rented => _rented;
-
-    public T[] Rent(int length, out int offset)
-    {
-        _rented += length;
-        _footprint = (_footprint + Align - 1) / Align * Align + length;
-        while (_chunk < _chunks.Count)
-        {
-            var ch = _chunks[_chunk];
-            int start = (_pos + Align - 1) / Align * Align;
-            if (start + length <= ch.Length)
-            {
-                _pos = start + length;
-                offset = start;
-                return ch;
-            }
-            _chunk++;
-            _pos = 0;
-        }
-        int size = Math.Max(MinChunk, length);
-        if (_chunks.Count > 0) size = Math.Max(size, _chunks[^1].Length * 2);
-        var chunk = GC.AllocateUninitializedArray<T>(size, pinned: false);
-        _chunks.Add(chunk);
-        _chunk = _chunks.Count - 1;
-        _pos = length;
-        offset = 0;
-        return chunk;
-    }
-
-    public void Reset()
-    {
-        _largestStep = Math.Max(_largestStep, _footprint);
-        if (_chunks.Count > 1 && _largestStep <= Array.MaxLength)
-        {
-            _chunks.Clear();
-            _chunks.Add(GC.AllocateUninitializedArray<T>((int)_largestStep, pinned: false));
-        }
-        _chunk = 0;
-        _pos = 0;
-        _rented = 0;
-        _footprint = 0;
-    }
 }

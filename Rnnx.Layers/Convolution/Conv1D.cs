@@ -95,6 +95,8 @@ public sealed class Conv1D : Layer
     {
         if (input.Rank != 3 || input.Shape[2] != Kernel.Shape[1])
             throw ShapeError($"expected input (batch, length, {Kernel.Shape[1]}), got {input.Shape}.");
+        if (Bias is not null && Activation.Fused is { } fused)   // one op: the layer keeps its output only
+            return Tensor.Conv1DBiasActivation(input, Kernel.Value, Bias.Value, fused, Strides, DilationRate, Padding);
         var y = Tensor.Conv1D(input, Kernel.Value, Strides, DilationRate, Padding);
         return Bias is not null ? Activation.ApplyWithBias(y, Bias.Value) : Activation.Apply(y);
     }

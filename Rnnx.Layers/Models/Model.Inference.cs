@@ -40,57 +40,6 @@ public partial class Model
     /// <exception cref="InvalidOperationException">A mutation is running on another thread.</exception>
     public Tensor[] Predict(IReadOnlyList<Tensor> x, int batchSize = 32) => PredictMany(x, batchSize);
 
-    private Dictionary<string, double> EvaluateCore(Tensor[] x, Tensor[] y, int batchSize) =>
-        EvaluateBatches(x[0].Shape[0], batchSize, (start, count, xb, yb) =>
-        {
-            for (int i = 0; i < xb.Length; i++) xb[i] = Range(x[i], start, count);
-            for (int o = 0; o < yb.Length; o++) yb[o] = Range(y[o], start, count);
-        });
-
-    /// <summary>
-    /// Loss and metrics over <paramref name="n"/> samples in batches that <paramref name="batch"/> cuts (on the active
-    /// tape, from the sample start and count), averaged as Keras does, on a rented workspace.
-    /// </summary>
-    private Dictionary<string, double> EvaluateBatches(int n, int batchSize, Action<int, int, Tensor[], Tensor[]> batch)
-    {
-        int outputs = _graph!.OutputSlots.Length;
-        var (xb, yb, pred, masks) = (new Tensor[_graph.InputCount], new Tensor[outputs], new Tensor[outputs], new Tensor?[outputs]);
-        var lossOf = new double[outputs];
-        var oSum = new double[outputs];
-        var metricKeys = MetricKeys();
-        CheckStatefulData(nameof(Evaluate), n, batchSize);
-        using var statefulCall = EnterStatefulCall(nameof(Evaluate));
-        double lossTotal = 0;
-        var mSum = new double[metricKeys.Length];
-        var mCount = new double[metricKeys.Length];
-        var ws = RentWorkspace();
-        var tape = ws.Tape(0);
-        try
-        {
-            for (int start = 0; start < n; start += batchSize)
-            {
-                int count = Math.Min(batchSize, n - start);
-                tape.Reset();
-                using (tape.Activate())
-                using (tape.NoGrad())
-                {
-                    batch(start, count, xb, yb);
-                    RunGraph(xb, pred, masks, training: false);
-                    lossTotal += SummedLoss(yb, pred, [], masks, lossOf).Item() * count;
-                    for (int o = 0; o < outputs; o++) oSum[o] += lossOf[o] * count;
-                    AddMetrics(yb, pred, [], masks, mSum, mCount);
-                }
-            }
-        }
-        finally
-        {
-            ReturnWorkspace(ws);
-        }
-        var r = new Dictionary<string, double>();
-        WriteLogs(r, lossTotal / n, OutputLossKeys(), oSum, n, metricKeys, mSum, mCount);
-        return r;
-    }
-
     /// <summary>
     /// Predictions for (samples, ...) inputs in batches, recording nothing. Sequences of any length are accepted by
     /// recurrent and causal models.

@@ -84,7 +84,7 @@ public partial class Model
             var vx = CheckInputs(vd.X, "validation inputs");
             CheckStatefulData("validation during Fit", vx.Shape[0], batchSize);
             var vy = AlignTargets(vx, vd.Y, "validation targets");
-            validate = () => EvaluateCore([vx], [vy], batchSize);
+            validate = () => EvaluateCore([vx], [vy], batchSize, _workers);
         }
         return FitCore(x.Shape[0], [x], [y], [weights], null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
     }
@@ -120,7 +120,7 @@ public partial class Model
         {
             CheckStatefulData("validation during Fit", validationData.Count, batchSize);
             var validationTargetShape = CheckWindows(validationData, "validation windows");
-            validate = () => EvaluateWindows(validationData, batchSize, validationTargetShape);
+            validate = () => EvaluateWindows(validationData, batchSize, validationTargetShape, _workers);
         }
         _windowTargetShape = trainTargetShape;
         return FitCore(train.Count, [], [], [], train, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
@@ -186,7 +186,7 @@ public partial class Model
             ArgumentNullException.ThrowIfNull(vd.Y, nameof(validationData));
             var (vx, vy) = CheckData(vd.X, vd.Y, "validation inputs", "validation targets");
             CheckStatefulData("validation during Fit", vx[0].Shape[0], batchSize);
-            validate = () => EvaluateCore(vx, vy, batchSize);
+            validate = () => EvaluateCore(vx, vy, batchSize, _workers);
         }
         return FitCore(n, xs, ys, weights, null, epochs, batchSize, shuffle, validate, callbacks, verbose, initialEpoch);
     }
@@ -444,9 +444,8 @@ public partial class Model
         }
         if (!double.IsFinite(loss))
             throw Diverged($"loss is {loss}", epoch, batch, history);
-        double norm = g.GlobalNorm(trainable);
-        if (!double.IsFinite(norm))
-            throw Diverged($"the gradient norm is {norm}", epoch, batch, history);
+        if (!g.HasFiniteNorm(trainable))
+            throw Diverged($"the gradient norm is {g.GlobalNorm(trainable)}", epoch, batch, history);
         Optimizer!.Step(trainable, g);
         return loss;
     }
@@ -525,6 +524,7 @@ public partial class Model
         if (st.MetricSum[s].Length > 0)
             using (tape.NoGrad())
                 AddMetrics(yb, pred, sw, masks, st.MetricSum[s], st.MetricCount[s]);
+        tape.ReleaseIntermediateGradients = true;   // the step reads the parameters' gradients only
         _shardGrads[s] = tape.Backward(loss, Tensor.Full(Shape.Scalar, weight, DType));
     }
 

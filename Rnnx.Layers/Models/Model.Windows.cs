@@ -79,15 +79,12 @@ public partial class Model
         return y.Shape.Remove(0);
     }
 
-    private Dictionary<string, double> EvaluateWindows(SeriesWindows windows, int batchSize, Shape targetShape)
-    {
-        var rows = new int[Math.Min(batchSize, windows.Count)];
-        return EvaluateBatches(windows.Count, batchSize, (start, count, xb, yb) =>
+    private Dictionary<string, double> EvaluateWindows(SeriesWindows windows, int batchSize, Shape targetShape, ShardWorkers? heldWorkers = null) =>
+        EvaluateBatches(windows.Count, batchSize, heldWorkers, (start, count, part) =>
         {
-            for (int i = 0; i < count; i++) rows[i] = start + i;
-            (xb[0], yb[0]) = GatherWindows(windows, rows.AsSpan(0, count), targetShape);
+            for (int i = 0; i < count; i++) part.Rows[i] = start + i;
+            (part.X[0], part.Y[0]) = GatherWindows(windows, part.Rows.AsSpan(0, count), targetShape);
         });
-    }
 
     [ThreadStatic] private static float[]? t_windowBuffer;
 

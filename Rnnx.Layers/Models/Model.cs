@@ -96,10 +96,11 @@ public partial class Model
     public int Seed { get; set; }
 
     /// <summary>
-    /// Threads used by <see cref="O:Rnnx.Models.Model.Fit"/>, <see cref="O:Rnnx.Models.Model.TrainOnBatch"/> and Predict (default: up to 2;
-    /// values below 1 count as 1). Does not change results: a batch is cut into <see cref="Shards"/> whatever the thread
-    /// count; the shards run on up to this many threads, and threads beyond the shards split the shards' large products
-    /// (row or column blocks computed with the same arithmetic as unsplit). To reproduce a run keep <see cref="Seed"/>,
+    /// Threads used by <see cref="O:Rnnx.Models.Model.Fit"/>, <see cref="O:Rnnx.Models.Model.TrainOnBatch"/>, Predict and Evaluate
+    /// (Fit's validation included) (default: up to 2; values below 1 count as 1). Does not change results: a batch is cut
+    /// into <see cref="Shards"/> whatever the thread count; the shards run on up to this many threads, and threads beyond
+    /// the shards split the shards' large products (row or column blocks computed with the same arithmetic as unsplit).
+    /// Evaluate runs whole batches on the threads and adds their terms in batch order. To reproduce a run keep <see cref="Seed"/>,
     /// <see cref="Shards"/>, the batch size and the dtype; any thread count gives the same bits.
     /// </summary>
     public int Threads { get; set; } = Math.Min(2, Environment.ProcessorCount);

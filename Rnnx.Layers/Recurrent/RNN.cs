@@ -206,10 +206,9 @@ public partial class RNN : Layer
         var dropoutCell = training ? Cell as IDropoutCell : null;
         var masks = dropoutCell is null ? default : DropoutMasks(dropoutCell, batch, features, input.DType);
 
-        // The fused ops take a step mask or dropout masks in the op; both at once (training with recurrent or per-gate
-        // dropout on masked sequences), or a mask the cell's fused op cannot take, run the step loop. Input dropout
-        // alone is x ⊙ m before the op, so it runs fused with a step mask too.
-        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse && !(mask is not null && (masks.OpTakesMasks || !fused.CanFuseMask)))
+        // The fused ops take a step mask and dropout masks, alone or together; only a mask the cell's fused op cannot
+        // take (peephole weights) runs the step loop.
+        if (UseFusedKernel && Cell is IFusedRecurrentCell fused && fused.CanFuse && !(mask is not null && !fused.CanFuseMask))
         {
             var fusedOutput = fused.ForwardSequence(input, states, ReturnSequences, GoBackwards, finals.Length == ns ? finals : default, masks, mask);
             if (Stateful) StoreStates(statefulOffset, finals);

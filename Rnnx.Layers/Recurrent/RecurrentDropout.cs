@@ -20,12 +20,6 @@ internal readonly record struct RecurrentDropoutMasks(Tensor Input, Tensor Recur
     /// <summary>x ⊙ m_g (batch, size) for gate g of a per-gate mask <paramref name="masks"/>, or x when it is invalid.</summary>
     public static Tensor Gate(Tensor x, Tensor masks, int g) => masks.IsValid ? x * Tensor.Select(masks, 1, g) : x;
 
-    /// <summary>
-    /// Whether the fused op itself must take masks (per-gate input masks or recurrent masks); a shared input mask is
-    /// applied to x before it, so the op then runs as without dropout (also with a step mask).
-    /// </summary>
-    public bool OpTakesMasks => PerGateInput || Recurrent.IsValid;
-
     /// <summary>The fused op's options for these masks (a shared input mask is applied to x by <see cref="SharedInput"/> first).</summary>
     public RecurrentSequenceOptions Options(RecurrentSequenceOptions options) => options with
     {

@@ -121,8 +121,9 @@ public class ScalingBenchmarkTests
         var r = TrainingMemory.Measure(c);
         Assert.That(r.Minimum, Is.EqualTo((8L * 4 * 40 * 16 + 4 * 40 * 10) * sizeof(float)));
         Assert.That(r.AfterForward, Is.GreaterThanOrEqualTo(r.Minimum));
-        Assert.That(r.AfterBackward, Is.GreaterThan(r.AfterForward));
-        Assert.That(r.PoolCapacity, Is.GreaterThanOrEqualTo(r.AfterBackward).And.LessThan(r.AfterBackward + 64 * 1024));
+        Assert.That(r.Peak, Is.GreaterThan(r.AfterForward), "the backward pass adds gradients to what the forward pass keeps");
+        // the pool holds the peak plus what the layout could not reuse, and at least one segment of 2^16 floats
+        Assert.That(r.PoolCapacity, Is.GreaterThanOrEqualTo(r.Peak).And.LessThan(Math.Max(r.Peak + 64 * 1024, (1 << 16) * sizeof(float) + 1)));
         Assert.That(TrainingMemory.Line(r), Does.Contain("wavenet u16 t40 b4").And.Contain("x the minimum"));
         Assert.That(TrainingMemory.MinimumActivations(new ScalingConfig("lstm2", 8, 5, 2, 1)), Is.EqualTo((2L * 6 * 2 * 5 * 8 + 2 * 5 * 10) * sizeof(float)));
         Assert.Throws<ArgumentException>(() => TrainingMemory.MinimumActivations(new ScalingConfig("gru2", 8, 5, 2, 1)));

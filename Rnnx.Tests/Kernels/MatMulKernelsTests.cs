@@ -111,6 +111,32 @@ public class MatMulKernelsTests
         }
     }
 
+    // The 16-register tile plan (4x2 tiles, the last three vectors in one 4x3 tile) on narrow products (n = 17..24:
+    // one 3-vector tile of 256-bit vectors, with an overlapped tail below 24) and wider ones (2 + 3, 2 + 2 + 3, ...
+    // vectors): bit for bit the engine's order of operations (the reference twin ReferenceMatMul.GemmInEngineOrder),
+    // for the public entry point and the unpacked engine, across k blocks.
+    [Test]
+    public void NarrowTiles_AreBitIdenticalToTheEngineOrder([Values(17, 20, 23, 24, 25, 40, 44, 56, 80, 84)] int n,
+        [Values(1, 80, 300)] int k, [Values] bool transA, [Values] bool transB)
+    {
+        var rng = new System.Random(n * 1000 + k);
+        foreach (int m in new[] { 2, 3, 4, 5, 9, 32 })
+        foreach (bool acc in new[] { false, true })
+        {
+            int lda = (transA ? m : k) + 1, ldb = (transB ? k : n) + 2, ldc = n + 3;
+            float[] a = Random<float>(rng, (transA ? k : m) * lda);
+            float[] b = Random<float>(rng, (transB ? n : k) * ldb);
+            float[] c0 = Random<float>(rng, m * ldc);
+            float[] expected = (float[])c0.Clone(), packed = (float[])c0.Clone(), unpacked = (float[])c0.Clone();
+            ReferenceMatMul.GemmInEngineOrder<float>(transA, transB, m, n, k, a, lda, b, ldb, expected, ldc, acc);
+            MatMulKernels.Gemm<float>(transA, transB, m, n, k, a, lda, b, ldb, packed, ldc, acc);
+            MatMulKernels.GemmUnpacked<float>(transA, transB, m, n, k, a, lda, b, ldb, unpacked, ldc, acc);
+            string what = $"m={m} n={n} k={k} transA={transA} transB={transB} acc={acc}";
+            Assert.That(unpacked, Is.EqualTo(expected), "unpacked " + what);
+            Assert.That(packed, Is.EqualTo(expected), "Gemm " + what);
+        }
+    }
+
     // One row (the matrix-vector kernel GemvCore): every n across the vector-width tails, k across KBlock.
     [Test]
     public void OneRow([Values] Precision p, [Values(1, 5, 20, 300)] int k, [Values(0, 2)] int pad)

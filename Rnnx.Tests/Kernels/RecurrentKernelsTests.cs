@@ -14,6 +14,9 @@ public class RecurrentKernelsTests
 {
     private static readonly int[] Units = [1, 3, 4, 5, 8, 13, 20];
 
+    /// <summary>Odd and even row counts: the 4-unit chunk of two rows is evaluated in one 8-lane vector, an odd last row alone.</summary>
+    private static readonly int[] RowCounts = [1, 2, 3, 4];
+
     private static T[] Rand<T>(int seed, int n, double scale = 2.0) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var rng = new System.Random(seed);
@@ -37,7 +40,7 @@ public class RecurrentKernelsTests
 
     private static void SimpleRnn<T>(CellActivation act) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        const int rows = 3;
+        foreach (int rows in RowCounts)
         foreach (int u in Units)
         {
             int ld = 2 * u + 3;
@@ -45,14 +48,14 @@ public class RecurrentKernelsTests
             T[] h = new T[rows * ld], hRef = new T[rows * ld];
             SimpleRnnKernels.ForwardStep<T>(act, rows, u, z.ToArray(), ld, h, ld);
             ReferenceRecurrent.SimpleRnnForwardStep<T>(act, rows, u, z.ToArray(), ld, hRef, ld);
-            Same(h, hRef, $"forward {act} u={u}");
+            Same(h, hRef, $"forward {act} u={u} rows={rows}");
 
             var dH = Rand<T>(2 + u, rows * ld);
             var dn = Rand<T>(3 + u, rows * u);
             T[] dz = new T[rows * ld], dzRef = new T[rows * ld];
             SimpleRnnKernels.BackwardStep<T>(act, rows, u, dH, ld, dn, hRef, ld, dz, ld);
             ReferenceRecurrent.SimpleRnnBackwardStep<T>(act, rows, u, dH, ld, dn, hRef, ld, dzRef, ld);
-            Same(dz, dzRef, $"backward {act} u={u}");
+            Same(dz, dzRef, $"backward {act} u={u} rows={rows}");
         }
     }
 
@@ -64,7 +67,7 @@ public class RecurrentKernelsTests
 
     private static void Lstm<T>(bool withCellGradient, bool withPeephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        const int rows = 3;
+        foreach (int rows in RowCounts)
         foreach (int u in Units)
         {
             int g4 = 4 * u, lda = 2 * g4 + 1, ldh = 3 * u + 2, ldPrev = u + 1;
@@ -77,10 +80,10 @@ public class RecurrentKernelsTests
             T[] cR = new T[rows * ldh], tcR = new T[rows * ldh], hR = new T[rows * ldh];
             LstmKernels.ForwardStep<T>(rows, u, a, lda, bias, cPrev, ldPrev, c, tc, h, ldh, peephole);
             ReferenceRecurrent.LstmForwardStep<T>(rows, u, aRef, lda, bias, cPrev, ldPrev, cR, tcR, hR, ldh, peephole);
-            Same(a, aRef, $"gates u={u}");
-            Same(c, cR, $"c u={u}");
-            Same(tc, tcR, $"tanh c u={u}");
-            Same(h, hR, $"h u={u}");
+            Same(a, aRef, $"gates u={u} rows={rows}");
+            Same(c, cR, $"c u={u} rows={rows}");
+            Same(tc, tcR, $"tanh c u={u} rows={rows}");
+            Same(h, hR, $"h u={u} rows={rows}");
             if (withPeephole)
             {
                 var aPlain = a0.ToArray();
@@ -96,24 +99,24 @@ public class RecurrentKernelsTests
             T[] dz = new T[rows * lda], dzR = new T[rows * lda];
             LstmKernels.BackwardStep<T>(rows, u, dH, ldh, dC, dhNext, dcNext, aRef, lda, tcR, cPrev, ldPrev, dz, peephole);
             ReferenceRecurrent.LstmBackwardStep<T>(rows, u, dH, ldh, dC, dhNext, dcNextR, aRef, lda, tcR, cPrev, ldPrev, dzR, peephole);
-            Same(dz, dzR, $"dz u={u}");
-            Same(dcNext, dcNextR, $"dcNext u={u}");
+            Same(dz, dzR, $"dz u={u} rows={rows}");
+            Same(dcNext, dcNextR, $"dcNext u={u} rows={rows}");
             if (!withPeephole) continue;
 
             var gp0 = Rand<T>(18 + u, 3 * u);
             T[] gp = gp0.ToArray(), gpR = gp0.ToArray();
             LstmKernels.AccumulatePeepholeGradient<T>(rows, u, dzR, lda, cPrev, ldPrev, cR, ldh, gp);
             ReferenceRecurrent.LstmPeepholeGradient<T>(rows, u, dzR, lda, cPrev, ldPrev, cR, ldh, gpR);
-            Same(gp, gpR, $"peephole gradient u={u}");
+            Same(gp, gpR, $"peephole gradient u={u} rows={rows}");
         }
     }
 
     [Test]
     public void LstmInferenceStepEqualsTheTrainingStep()
     {
+        foreach (int rows in RowCounts)
         foreach (int u in Units)
         {
-            const int rows = 3;
             int g4 = 4 * u, lda = g4 + 5, ldPrev = u + 2, ldh = u + 3;
             var a = Rand<float>(40 + u, rows * lda, 3);
             var bias = Rand<float>(41 + u, g4);
@@ -122,8 +125,8 @@ public class RecurrentKernelsTests
             float[] cR = new float[rows * ldh], tcR = new float[rows * ldh], hR = new float[rows * ldh];
             LstmKernels.InferenceStep(rows, u, a.ToArray(), lda, bias, cPrev, ldPrev, c, h, ldh);
             LstmKernels.ForwardStep<float>(rows, u, a.ToArray(), lda, bias, cPrev, ldPrev, cR, tcR, hR, ldh);
-            Same(c, cR, $"c u={u}");
-            Same(h, hR, $"h u={u}");
+            Same(c, cR, $"c u={u} rows={rows}");
+            Same(h, hR, $"h u={u} rows={rows}");
         }
     }
 
@@ -189,7 +192,7 @@ public class RecurrentKernelsTests
 
     private static void GruResetAfter<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        const int rows = 3;
+        foreach (int rows in RowCounts)
         foreach (int u in Units)
         {
             int g3 = 3 * u, lda = 2 * g3 + 1, ldh = 2 * u + 1, ldPrev = u + 2;
@@ -201,9 +204,9 @@ public class RecurrentKernelsTests
             T[] mh = new T[rows * ldh], h = new T[rows * ldh], mhR = new T[rows * ldh], hR = new T[rows * ldh];
             GruKernels.ForwardStepResetAfter<T>(rows, u, a, lda, m, bh, hPrev, ldPrev, mh, h, ldh);
             ReferenceRecurrent.GruForwardStepResetAfter<T>(rows, u, aR, lda, m, bh, hPrev, ldPrev, mhR, hR, ldh);
-            Same(a, aR, $"gates u={u}");
-            Same(mh, mhR, $"m_h u={u}");
-            Same(h, hR, $"h u={u}");
+            Same(a, aR, $"gates u={u} rows={rows}");
+            Same(mh, mhR, $"m_h u={u} rows={rows}");
+            Same(h, hR, $"h u={u} rows={rows}");
 
             var dH = Rand<T>(34 + u, rows * ldh);
             var dn0 = Rand<T>(35 + u, rows * u);
@@ -211,9 +214,9 @@ public class RecurrentKernelsTests
             T[] dz = new T[rows * lda], dm = new T[rows * lda], dzR = new T[rows * lda], dmR = new T[rows * lda];
             GruKernels.BackwardStepResetAfter<T>(rows, u, dH, ldh, dn, aR, lda, mhR, hPrev, ldPrev, dz, dm);
             ReferenceRecurrent.GruBackwardStepResetAfter<T>(rows, u, dH, ldh, dnR, aR, lda, mhR, hPrev, ldPrev, dzR, dmR);
-            Same(dz, dzR, $"dz u={u}");
-            Same(dm, dmR, $"dm u={u}");
-            Same(dn, dnR, $"dhNext u={u}");
+            Same(dz, dzR, $"dz u={u} rows={rows}");
+            Same(dm, dmR, $"dm u={u} rows={rows}");
+            Same(dn, dnR, $"dhNext u={u} rows={rows}");
         }
     }
 
@@ -225,7 +228,7 @@ public class RecurrentKernelsTests
 
     private static void GruResetBefore<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        const int rows = 3;
+        foreach (int rows in RowCounts)
         foreach (int u in Units)
         {
             int g3 = 3 * u, lda = 2 * g3 + 1, ldh = 2 * u + 1, ldPrev = u + 2;
@@ -235,14 +238,14 @@ public class RecurrentKernelsTests
             T[] rh = new T[rows * ldh], rhR = new T[rows * ldh];
             GruKernels.GatesStep<T>(rows, u, a, lda, hPrev, ldPrev, rh, ldh);
             ReferenceRecurrent.GruGatesStep<T>(rows, u, aR, lda, hPrev, ldPrev, rhR, ldh);
-            Same(a, aR, $"gates u={u}");
-            Same(rh, rhR, $"r*h u={u}");
+            Same(a, aR, $"gates u={u} rows={rows}");
+            Same(rh, rhR, $"r*h u={u} rows={rows}");
 
             T[] h = new T[rows * ldh], hR = new T[rows * ldh];
             GruKernels.CandidateStep<T>(rows, u, a, lda, hPrev, ldPrev, h, ldh);
             ReferenceRecurrent.GruCandidateStep<T>(rows, u, aR, lda, hPrev, ldPrev, hR, ldh);
-            Same(a, aR, $"candidate u={u}");
-            Same(h, hR, $"h u={u}");
+            Same(a, aR, $"candidate u={u} rows={rows}");
+            Same(h, hR, $"h u={u} rows={rows}");
 
             var dH = Rand<T>(42 + u, rows * ldh);
             var dn0 = Rand<T>(43 + u, rows * u);
@@ -250,14 +253,14 @@ public class RecurrentKernelsTests
             T[] dz = new T[rows * lda], dzR = new T[rows * lda];
             GruKernels.CandidateBackwardStep<T>(rows, u, dH, ldh, dn, aR, lda, hPrev, ldPrev, dz);
             ReferenceRecurrent.GruCandidateBackwardStep<T>(rows, u, dH, ldh, dnR, aR, lda, hPrev, ldPrev, dzR);
-            Same(dz, dzR, $"candidate dz u={u}");
-            Same(dn, dnR, $"candidate dhNext u={u}");
+            Same(dz, dzR, $"candidate dz u={u} rows={rows}");
+            Same(dn, dnR, $"candidate dhNext u={u} rows={rows}");
 
             var dRh = Rand<T>(44 + u, rows * u);
             GruKernels.GatesBackwardStep<T>(rows, u, dRh, aR, lda, hPrev, ldPrev, dn, dz);
             ReferenceRecurrent.GruGatesBackwardStep<T>(rows, u, dRh, aR, lda, hPrev, ldPrev, dnR, dzR);
-            Same(dz, dzR, $"gates dz u={u}");
-            Same(dn, dnR, $"gates dhNext u={u}");
+            Same(dz, dzR, $"gates dz u={u} rows={rows}");
+            Same(dn, dnR, $"gates dhNext u={u} rows={rows}");
         }
     }
 

@@ -156,7 +156,7 @@ public class MaskingLayerTests
     }
 
     /// <summary>
-    /// Recurrent dropout on masked sequences (training): the step loop runs with both, and a padded sample's final
+    /// Recurrent dropout on masked sequences (training): the fused masked op takes both, and a padded sample's final
     /// state and gradients are those of its own steps: padding after the sequence changes nothing.
     /// </summary>
     [Test]

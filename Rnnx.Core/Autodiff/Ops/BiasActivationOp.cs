@@ -53,12 +53,32 @@ internal sealed class BiasActivationOp : Op
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         x.CopyTo(y);
+        Epilogue(y, b, rows, n, act);
+    }
+
+    /// <summary>y = act(y + bias) in place (y: rows × n).</summary>
+    internal static void Epilogue<T>(Span<T> y, ReadOnlySpan<T> b, int rows, int n, FusedActivation act)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
         ReductionKernels.AddRowVector(y, b, rows, n);
         switch (act)
         {
             case FusedActivation.Relu: Elementwise.Relu<T>(y, y); break;
             case FusedActivation.Tanh: TP.Tanh<T>(y, y); break;
             case FusedActivation.Sigmoid: TP.Sigmoid<T>(y, y); break;
+        }
+    }
+
+    /// <summary>dz += g ⊙ act'(from the output y), for an activation other than linear.</summary>
+    internal static void AccumulateActivationGradient<T>(Span<T> dz, ReadOnlySpan<T> g, ReadOnlySpan<T> y, FusedActivation act)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        switch (act)
+        {
+            case FusedActivation.Relu: Elementwise.ReluBackwardAccumulate(dz, g, y); break;
+            case FusedActivation.Tanh: Elementwise.TanhBackwardAccumulate(dz, g, y); break;
+            case FusedActivation.Sigmoid: Elementwise.SigmoidBackwardAccumulate(dz, g, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(act), act, "BiasActivation: the linear activation has no derivative pass.");
         }
     }
 
@@ -88,13 +108,7 @@ internal sealed class BiasActivationOp : Op
                 s = tape.Scratch<T>(g.Length);
                 s.Clear();
             }
-            var y = e.Out.Span<T>();
-            switch (act)
-            {
-                case FusedActivation.Relu: Elementwise.ReluBackwardAccumulate(s, g, y); break;
-                case FusedActivation.Tanh: Elementwise.TanhBackwardAccumulate(s, g, y); break;
-                default: Elementwise.SigmoidBackwardAccumulate(s, g, y); break;
-            }
+            AccumulateActivationGradient<T>(s, g, e.Out.Span<T>(), act);
             dz = s;
         }
         int n = b.Length;

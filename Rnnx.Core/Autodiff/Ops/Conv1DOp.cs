@@ -17,18 +17,8 @@ internal sealed class Conv1DOp : Op
     {
         var dx = x.Data;
         var dw = kernel.Data;
-        if (dx.DType != dw.DType)
-            throw new ArgumentException($"Conv1D: dtypes differ, input {dx.DType} and kernel {dw.DType}.");
-        if (dx.Shape.Rank != 3)
-            throw new ShapeMismatchException($"Conv1D: input must be (batch, length, channels), got {dx.Shape}.");
-        if (dw.Shape.Rank != 3)
-            throw new ShapeMismatchException($"Conv1D: kernel must be (kernel_size, in_channels, filters), got {dw.Shape}.");
-        if (dw.Shape[1] != dx.Shape[2])
-            throw new ShapeMismatchException($"Conv1D: input {dx.Shape} has {dx.Shape[2]} channels but kernel {dw.Shape} expects {dw.Shape[1]}.");
-        if (stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), $"Conv1D: stride must be at least 1, got {stride}.");
-        if (dilation < 1) throw new ArgumentOutOfRangeException(nameof(dilation), $"Conv1D: dilation must be at least 1, got {dilation}.");
+        var g = Check("Conv1D", dx, dw, stride, dilation, padding);
         int batch = dx.Shape[0], cin = dx.Shape[2], cout = dw.Shape[2];
-        var g = Conv1DGeometry.Create(dx.Shape[1], dw.Shape[0], stride, dilation, padding);
         var o = Tape.NewResult(new Shape(batch, g.OutputLength, cout), dx.DType);
         if (o.DType == DType.Float32) Conv1DKernels.Forward<float>(dx.Span<float>(), dw.Span<float>(), o.Span<float>(), batch, cin, cout, g);
         else Conv1DKernels.Forward<double>(dx.Span<double>(), dw.Span<double>(), o.Span<double>(), batch, cin, cout, g);
@@ -41,6 +31,22 @@ internal sealed class Conv1DOp : Op
             e.SetArgs(new Args(stride, dilation, padding));
         }
         return new Tensor(o);
+    }
+
+    /// <summary>Checks a convolution's arguments (errors name <paramref name="op"/>) and returns its geometry.</summary>
+    internal static Conv1DGeometry Check(string op, TensorData dx, TensorData dw, int stride, int dilation, Conv1DPadding padding)
+    {
+        if (dx.DType != dw.DType)
+            throw new ArgumentException($"{op}: dtypes differ, input {dx.DType} and kernel {dw.DType}.");
+        if (dx.Shape.Rank != 3)
+            throw new ShapeMismatchException($"{op}: input must be (batch, length, channels), got {dx.Shape}.");
+        if (dw.Shape.Rank != 3)
+            throw new ShapeMismatchException($"{op}: kernel must be (kernel_size, in_channels, filters), got {dw.Shape}.");
+        if (dw.Shape[1] != dx.Shape[2])
+            throw new ShapeMismatchException($"{op}: input {dx.Shape} has {dx.Shape[2]} channels but kernel {dw.Shape} expects {dw.Shape[1]}.");
+        if (stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), $"{op}: stride must be at least 1, got {stride}.");
+        if (dilation < 1) throw new ArgumentOutOfRangeException(nameof(dilation), $"{op}: dilation must be at least 1, got {dilation}.");
+        return Conv1DGeometry.Create(dx.Shape[1], dw.Shape[0], stride, dilation, padding);
     }
 
     /// <summary>The arguments kept for backward.</summary>

@@ -3,7 +3,10 @@ using Rnnx.Kernels;
 
 namespace Rnnx.Autodiff.Ops;
 
-/// <summary>Reshape: a view sharing the input's buffer (no copy). Backward adds g to the input's gradient unchanged.</summary>
+/// <summary>
+/// Reshape: a view sharing the input's buffer (no copy). Backward adds g to the input's gradient unchanged (or hands the
+/// buffer over, <see cref="Tape.TryHandOffGradient{T}"/>).
+/// </summary>
 internal sealed class ReshapeOp : Op
 {
     public static readonly ReshapeOp Instance = new();
@@ -33,8 +36,11 @@ internal sealed class ReshapeOp : Op
 
     public override void Backward(Tape tape, in TapeEntry e)
     {
-        if (e.Out.DType == DType.Float32) tape.AccumulateGrad(e.A!, tape.GradOf<float>(e.Out), e.A!.Shape);
-        else tape.AccumulateGrad(e.A!, tape.GradOf<double>(e.Out), e.A!.Shape);
+        if (e.Out.DType == DType.Float32)
+        {
+            if (!tape.TryHandOffGradient<float>(e.Out, e.A!)) tape.AccumulateGrad(e.A!, tape.GradOf<float>(e.Out), e.A!.Shape);
+        }
+        else if (!tape.TryHandOffGradient<double>(e.Out, e.A!)) tape.AccumulateGrad(e.A!, tape.GradOf<double>(e.Out), e.A!.Shape);
     }
 }
 

@@ -2,6 +2,9 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using Rnnx.Simd;
 using static Rnnx.Kernels.RecurrentKernels;
+using Lanes1 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Scalar<float>>;
+using Lanes4 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd128<float>>;
+using Lanes8 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd256<float>>;
 
 namespace Rnnx.Kernels;
 
@@ -23,40 +26,48 @@ internal static class GruKernels
             ref float pp = ref FirstAs<T, float>(hPrev);
             ref float pmh = ref FirstAs<T, float>(mh);
             ref float ph = ref FirstAs<T, float>(h);
-            FwdRA<float, Simd256<float>>(rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, 0, j8);
-            FwdRA<float, Simd128<float>>(rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, j8, j4);
-            FwdRA<float, Scalar<float>>(rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, j4, u);
+            int paired = PairedRows(rows, j8, j4);
+            FwdRA<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, 0, j8);
+            FwdRA<float, Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, j8, j4);
+            FwdRA<float, Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, j8, j4);
+            FwdRA<float, Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, j4, u);
         }
         else
         {
-            FwdRA<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(m), ref FirstAs<T, double>(bh), ref FirstAs<T, double>(hPrev), ldPrev,
+            FwdRA<double, Scalar<double>, OneRow<double, Scalar<double>>>(0, rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(m), ref FirstAs<T, double>(bh), ref FirstAs<T, double>(hPrev), ldPrev,
                 ref FirstAs<T, double>(mh), ref FirstAs<T, double>(h), ldh, 0, u);
         }
     }
 
-    private static void FwdRA<T, V>(int rows, int u, ref T a, int lda, ref T m, ref T bh, ref T hPrev, int ldPrev, ref T mh, ref T h, int ldh, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    private static void FwdRA<T, V, L>(int b0, int b1, int u, ref T a, int lda, ref T m, ref T bh, ref T hPrev, int ldPrev, ref T mh, ref T h, int ldh, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
-        for (int b = 0; b < rows; b++)
+        for (int b = b0; b < b1; b += L.Rows)
         {
+            int b2 = b + L.Rows - 1;
             ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T ar2 = ref Unsafe.Add(ref a, (nint)b2 * lda);
             ref T mr = ref Unsafe.Add(ref m, (nint)b * 3 * u);
+            ref T mr2 = ref Unsafe.Add(ref m, (nint)b2 * 3 * u);
             ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T pr2 = ref Unsafe.Add(ref hPrev, (nint)b2 * ldPrev);
             ref T mhr = ref Unsafe.Add(ref mh, (nint)b * ldh);
+            ref T mhr2 = ref Unsafe.Add(ref mh, (nint)b2 * ldh);
             ref T hr = ref Unsafe.Add(ref h, (nint)b * ldh);
-            for (int j = j0; j < j1; j += V.Count)
+            ref T hr2 = ref Unsafe.Add(ref h, (nint)b2 * ldh);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 nint jr = j + u, jh = j + 2 * u;
-                var z = V.Sigmoid(V.Load(ref ar, j) + (V.Load(ref mr, j) + V.Load(ref bh, j)));
-                var r = V.Sigmoid(V.Load(ref ar, jr) + (V.Load(ref mr, jr) + V.Load(ref bh, jr)));
-                var mhv = V.Load(ref mr, jh) + V.Load(ref bh, jh);
-                var hh = V.Tanh(V.Load(ref ar, jh) + r * mhv);
-                var hp = V.Load(ref pr, j);
-                V.Store(z, ref ar, j);
-                V.Store(r, ref ar, jr);
-                V.Store(hh, ref ar, jh);
-                V.Store(mhv, ref mhr, j);
-                V.Store(z * hp + (V.One - z) * hh, ref hr, j);
+                var z = V.Sigmoid(L.Load(ref ar, ref ar2, j) + (L.Load(ref mr, ref mr2, j) + L.LoadShared(ref bh, j)));
+                var r = V.Sigmoid(L.Load(ref ar, ref ar2, jr) + (L.Load(ref mr, ref mr2, jr) + L.LoadShared(ref bh, jr)));
+                var mhv = L.Load(ref mr, ref mr2, jh) + L.LoadShared(ref bh, jh);
+                var hh = V.Tanh(L.Load(ref ar, ref ar2, jh) + r * mhv);
+                var hp = L.Load(ref pr, ref pr2, j);
+                L.Store(z, ref ar, ref ar2, j);
+                L.Store(r, ref ar, ref ar2, jr);
+                L.Store(hh, ref ar, ref ar2, jh);
+                L.Store(mhv, ref mhr, ref mhr2, j);
+                L.Store(z * hp + (V.One - z) * hh, ref hr, ref hr2, j);
             }
         }
     }
@@ -78,47 +89,57 @@ internal static class GruKernels
             ref float pp = ref FirstAs<T, float>(hPrev);
             ref float pdz = ref FirstAs<T, float>(dz);
             ref float pdm = ref FirstAs<T, float>(dm);
-            BwdRA<float, Simd256<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, 0, j8);
-            BwdRA<float, Simd128<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j8, j4);
-            BwdRA<float, Scalar<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j4, u);
+            // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
+            // shared evaluation saves (measured: docs/performance.md)
+            BwdRA<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, 0, j8);
+            BwdRA<float, Simd128<float>, Lanes4>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j8, j4);
+            BwdRA<float, Scalar<float>, Lanes1>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j4, u);
         }
         else
         {
-            BwdRA<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(dH), ldh, ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(mh),
+            BwdRA<double, Scalar<double>, OneRow<double, Scalar<double>>>(0, rows, u, ref FirstAs<T, double>(dH), ldh, ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(mh),
                 ref FirstAs<T, double>(hPrev), ldPrev, ref FirstAs<T, double>(dz), ref FirstAs<T, double>(dm), 0, u);
         }
     }
 
-    private static void BwdRA<T, V>(int rows, int u, ref T dH, int ldh, ref T dhNext, ref T a, int lda, ref T mh, ref T hPrev, int ldPrev,
+    private static void BwdRA<T, V, L>(int b0, int b1, int u, ref T dH, int ldh, ref T dhNext, ref T a, int lda, ref T mh, ref T hPrev, int ldPrev,
         ref T dz, ref T dm, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
-        for (int b = 0; b < rows; b++)
+        for (int b = b0; b < b1; b += L.Rows)
         {
+            int b2 = b + L.Rows - 1;
             ref T dHr = ref Unsafe.Add(ref dH, (nint)b * ldh);
+            ref T dHr2 = ref Unsafe.Add(ref dH, (nint)b2 * ldh);
             ref T dnr = ref Unsafe.Add(ref dhNext, (nint)b * u);
+            ref T dnr2 = ref Unsafe.Add(ref dhNext, (nint)b2 * u);
             ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T ar2 = ref Unsafe.Add(ref a, (nint)b2 * lda);
             ref T mhr = ref Unsafe.Add(ref mh, (nint)b * ldh);
+            ref T mhr2 = ref Unsafe.Add(ref mh, (nint)b2 * ldh);
             ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T pr2 = ref Unsafe.Add(ref hPrev, (nint)b2 * ldPrev);
             ref T dzr = ref Unsafe.Add(ref dz, (nint)b * lda);
+            ref T dzr2 = ref Unsafe.Add(ref dz, (nint)b2 * lda);
             ref T dmr = ref Unsafe.Add(ref dm, (nint)b * lda);
-            for (int j = j0; j < j1; j += V.Count)
+            ref T dmr2 = ref Unsafe.Add(ref dm, (nint)b2 * lda);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 nint jr = j + u, jh = j + 2 * u;
-                var dh = V.Load(ref dHr, j) + V.Load(ref dnr, j);
-                var z = V.Load(ref ar, j);
-                var r = V.Load(ref ar, jr);
-                var hh = V.Load(ref ar, jh);
-                var dzp = dh * (V.Load(ref pr, j) - hh) * z * (V.One - z);
+                var dh = L.Load(ref dHr, ref dHr2, j) + L.Load(ref dnr, ref dnr2, j);
+                var z = L.Load(ref ar, ref ar2, j);
+                var r = L.Load(ref ar, ref ar2, jr);
+                var hh = L.Load(ref ar, ref ar2, jh);
+                var dzp = dh * (L.Load(ref pr, ref pr2, j) - hh) * z * (V.One - z);
                 var dhp = dh * (V.One - z) * (V.One - hh * hh);
-                var drp = dhp * V.Load(ref mhr, j) * r * (V.One - r);
-                V.Store(dzp, ref dzr, j);
-                V.Store(drp, ref dzr, jr);
-                V.Store(dhp, ref dzr, jh);
-                V.Store(dzp, ref dmr, j);
-                V.Store(drp, ref dmr, jr);
-                V.Store(dhp * r, ref dmr, jh);
-                V.Store(dh * z, ref dnr, j);
+                var drp = dhp * L.Load(ref mhr, ref mhr2, j) * r * (V.One - r);
+                L.Store(dzp, ref dzr, ref dzr2, j);
+                L.Store(drp, ref dzr, ref dzr2, jr);
+                L.Store(dhp, ref dzr, ref dzr2, jh);
+                L.Store(dzp, ref dmr, ref dmr2, j);
+                L.Store(drp, ref dmr, ref dmr2, jr);
+                L.Store(dhp * r, ref dmr, ref dmr2, jh);
+                L.Store(dh * z, ref dnr, ref dnr2, j);
             }
         }
     }
@@ -134,29 +155,35 @@ internal static class GruKernels
             ref float pa = ref FirstAs<T, float>(a);
             ref float pp = ref FirstAs<T, float>(hPrev);
             ref float prh = ref FirstAs<T, float>(rh);
-            Gates<float, Simd256<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, 0, j8);
-            Gates<float, Simd128<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, j8, j4);
-            Gates<float, Scalar<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, j4, u);
+            int paired = PairedRows(rows, j8, j4);
+            Gates<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, 0, j8);
+            Gates<float, Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, j8, j4);
+            Gates<float, Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, j8, j4);
+            Gates<float, Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, j4, u);
         }
-        else Gates<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(hPrev), ldPrev, ref FirstAs<T, double>(rh), ldrh, 0, u);
+        else Gates<double, Scalar<double>, OneRow<double, Scalar<double>>>(0, rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(hPrev), ldPrev, ref FirstAs<T, double>(rh), ldrh, 0, u);
     }
 
-    private static void Gates<T, V>(int rows, int u, ref T a, int lda, ref T hPrev, int ldPrev, ref T rh, int ldrh, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    private static void Gates<T, V, L>(int b0, int b1, int u, ref T a, int lda, ref T hPrev, int ldPrev, ref T rh, int ldrh, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
-        for (int b = 0; b < rows; b++)
+        for (int b = b0; b < b1; b += L.Rows)
         {
+            int b2 = b + L.Rows - 1;
             ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T ar2 = ref Unsafe.Add(ref a, (nint)b2 * lda);
             ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T pr2 = ref Unsafe.Add(ref hPrev, (nint)b2 * ldPrev);
             ref T rhr = ref Unsafe.Add(ref rh, (nint)b * ldrh);
-            for (int j = j0; j < j1; j += V.Count)
+            ref T rhr2 = ref Unsafe.Add(ref rh, (nint)b2 * ldrh);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 nint jr = j + u;
-                var z = V.Sigmoid(V.Load(ref ar, j));
-                var r = V.Sigmoid(V.Load(ref ar, jr));
-                V.Store(z, ref ar, j);
-                V.Store(r, ref ar, jr);
-                V.Store(r * V.Load(ref pr, j), ref rhr, j);
+                var z = V.Sigmoid(L.Load(ref ar, ref ar2, j));
+                var r = V.Sigmoid(L.Load(ref ar, ref ar2, jr));
+                L.Store(z, ref ar, ref ar2, j);
+                L.Store(r, ref ar, ref ar2, jr);
+                L.Store(r * L.Load(ref pr, ref pr2, j), ref rhr, ref rhr2, j);
             }
         }
     }
@@ -170,28 +197,34 @@ internal static class GruKernels
             ref float pa = ref FirstAs<T, float>(a);
             ref float pp = ref FirstAs<T, float>(hPrev);
             ref float ph = ref FirstAs<T, float>(h);
-            Candidate<float, Simd256<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, 0, j8);
-            Candidate<float, Simd128<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, j8, j4);
-            Candidate<float, Scalar<float>>(rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, j4, u);
+            int paired = PairedRows(rows, j8, j4);
+            Candidate<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, 0, j8);
+            Candidate<float, Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, j8, j4);
+            Candidate<float, Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, j8, j4);
+            Candidate<float, Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, j4, u);
         }
-        else Candidate<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(hPrev), ldPrev, ref FirstAs<T, double>(h), ldh, 0, u);
+        else Candidate<double, Scalar<double>, OneRow<double, Scalar<double>>>(0, rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(hPrev), ldPrev, ref FirstAs<T, double>(h), ldh, 0, u);
     }
 
-    private static void Candidate<T, V>(int rows, int u, ref T a, int lda, ref T hPrev, int ldPrev, ref T h, int ldh, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    private static void Candidate<T, V, L>(int b0, int b1, int u, ref T a, int lda, ref T hPrev, int ldPrev, ref T h, int ldh, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
-        for (int b = 0; b < rows; b++)
+        for (int b = b0; b < b1; b += L.Rows)
         {
+            int b2 = b + L.Rows - 1;
             ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T ar2 = ref Unsafe.Add(ref a, (nint)b2 * lda);
             ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T pr2 = ref Unsafe.Add(ref hPrev, (nint)b2 * ldPrev);
             ref T hr = ref Unsafe.Add(ref h, (nint)b * ldh);
-            for (int j = j0; j < j1; j += V.Count)
+            ref T hr2 = ref Unsafe.Add(ref h, (nint)b2 * ldh);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 nint jh = j + 2 * u;
-                var z = V.Load(ref ar, j);
-                var hh = V.Tanh(V.Load(ref ar, jh));
-                V.Store(hh, ref ar, jh);
-                V.Store(z * V.Load(ref pr, j) + (V.One - z) * hh, ref hr, j);
+                var z = L.Load(ref ar, ref ar2, j);
+                var hh = V.Tanh(L.Load(ref ar, ref ar2, jh));
+                L.Store(hh, ref ar, ref ar2, jh);
+                L.Store(z * L.Load(ref pr, ref pr2, j) + (V.One - z) * hh, ref hr, ref hr2, j);
             }
         }
     }
@@ -210,36 +243,44 @@ internal static class GruKernels
             ref float pa = ref FirstAs<T, float>(a);
             ref float pp = ref FirstAs<T, float>(hPrev);
             ref float pdz = ref FirstAs<T, float>(dz);
-            CandidateBwd<float, Simd256<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, 0, j8);
-            CandidateBwd<float, Simd128<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j8, j4);
-            CandidateBwd<float, Scalar<float>>(rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j4, u);
+            // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
+            // shared evaluation saves (measured: docs/performance.md)
+            CandidateBwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, 0, j8);
+            CandidateBwd<float, Simd128<float>, Lanes4>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j8, j4);
+            CandidateBwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j4, u);
         }
         else
         {
-            CandidateBwd<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(dH), ldh, ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(a), lda,
+            CandidateBwd<double, Scalar<double>, OneRow<double, Scalar<double>>>(0, rows, u, ref FirstAs<T, double>(dH), ldh, ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(a), lda,
                 ref FirstAs<T, double>(hPrev), ldPrev, ref FirstAs<T, double>(dz), 0, u);
         }
     }
 
-    private static void CandidateBwd<T, V>(int rows, int u, ref T dH, int ldh, ref T dhNext, ref T a, int lda, ref T hPrev, int ldPrev, ref T dz, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    private static void CandidateBwd<T, V, L>(int b0, int b1, int u, ref T dH, int ldh, ref T dhNext, ref T a, int lda, ref T hPrev, int ldPrev, ref T dz, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
-        for (int b = 0; b < rows; b++)
+        for (int b = b0; b < b1; b += L.Rows)
         {
+            int b2 = b + L.Rows - 1;
             ref T dHr = ref Unsafe.Add(ref dH, (nint)b * ldh);
+            ref T dHr2 = ref Unsafe.Add(ref dH, (nint)b2 * ldh);
             ref T dnr = ref Unsafe.Add(ref dhNext, (nint)b * u);
+            ref T dnr2 = ref Unsafe.Add(ref dhNext, (nint)b2 * u);
             ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T ar2 = ref Unsafe.Add(ref a, (nint)b2 * lda);
             ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T pr2 = ref Unsafe.Add(ref hPrev, (nint)b2 * ldPrev);
             ref T dzr = ref Unsafe.Add(ref dz, (nint)b * lda);
-            for (int j = j0; j < j1; j += V.Count)
+            ref T dzr2 = ref Unsafe.Add(ref dz, (nint)b2 * lda);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 nint jh = j + 2 * u;
-                var dh = V.Load(ref dHr, j) + V.Load(ref dnr, j);
-                var z = V.Load(ref ar, j);
-                var hh = V.Load(ref ar, jh);
-                V.Store(dh * (V.Load(ref pr, j) - hh) * z * (V.One - z), ref dzr, j);
-                V.Store(dh * (V.One - z) * (V.One - hh * hh), ref dzr, jh);
-                V.Store(dh * z, ref dnr, j);
+                var dh = L.Load(ref dHr, ref dHr2, j) + L.Load(ref dnr, ref dnr2, j);
+                var z = L.Load(ref ar, ref ar2, j);
+                var hh = L.Load(ref ar, ref ar2, jh);
+                L.Store(dh * (L.Load(ref pr, ref pr2, j) - hh) * z * (V.One - z), ref dzr, ref dzr2, j);
+                L.Store(dh * (V.One - z) * (V.One - hh * hh), ref dzr, ref dzr2, jh);
+                L.Store(dh * z, ref dnr, ref dnr2, j);
             }
         }
     }
@@ -256,34 +297,42 @@ internal static class GruKernels
             ref float pp = ref FirstAs<T, float>(hPrev);
             ref float pdn = ref FirstAs<T, float>(dhNext);
             ref float pdz = ref FirstAs<T, float>(dz);
-            GatesBwd<float, Simd256<float>>(rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, 0, j8);
-            GatesBwd<float, Simd128<float>>(rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j8, j4);
-            GatesBwd<float, Scalar<float>>(rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j4, u);
+            // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
+            // shared evaluation saves (measured: docs/performance.md)
+            GatesBwd<float, Simd256<float>, Lanes8>(0, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, 0, j8);
+            GatesBwd<float, Simd128<float>, Lanes4>(0, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j8, j4);
+            GatesBwd<float, Scalar<float>, Lanes1>(0, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j4, u);
         }
         else
         {
-            GatesBwd<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(dRh), ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(hPrev), ldPrev,
+            GatesBwd<double, Scalar<double>, OneRow<double, Scalar<double>>>(0, rows, u, ref FirstAs<T, double>(dRh), ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(hPrev), ldPrev,
                 ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(dz), 0, u);
         }
     }
 
-    private static void GatesBwd<T, V>(int rows, int u, ref T dRh, ref T a, int lda, ref T hPrev, int ldPrev, ref T dhNext, ref T dz, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    private static void GatesBwd<T, V, L>(int b0, int b1, int u, ref T dRh, ref T a, int lda, ref T hPrev, int ldPrev, ref T dhNext, ref T dz, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
-        for (int b = 0; b < rows; b++)
+        for (int b = b0; b < b1; b += L.Rows)
         {
+            int b2 = b + L.Rows - 1;
             ref T drr = ref Unsafe.Add(ref dRh, (nint)b * u);
+            ref T drr2 = ref Unsafe.Add(ref dRh, (nint)b2 * u);
             ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T ar2 = ref Unsafe.Add(ref a, (nint)b2 * lda);
             ref T pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref T pr2 = ref Unsafe.Add(ref hPrev, (nint)b2 * ldPrev);
             ref T dnr = ref Unsafe.Add(ref dhNext, (nint)b * u);
+            ref T dnr2 = ref Unsafe.Add(ref dhNext, (nint)b2 * u);
             ref T dzr = ref Unsafe.Add(ref dz, (nint)b * lda);
-            for (int j = j0; j < j1; j += V.Count)
+            ref T dzr2 = ref Unsafe.Add(ref dz, (nint)b2 * lda);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 nint jr = j + u;
-                var drh = V.Load(ref drr, j);
-                var r = V.Load(ref ar, jr);
-                V.Store(drh * V.Load(ref pr, j) * r * (V.One - r), ref dzr, jr);
-                V.Store(V.Load(ref dnr, j) + drh * r, ref dnr, j);
+                var drh = L.Load(ref drr, ref drr2, j);
+                var r = L.Load(ref ar, ref ar2, jr);
+                L.Store(drh * L.Load(ref pr, ref pr2, j) * r * (V.One - r), ref dzr, ref dzr2, jr);
+                L.Store(L.Load(ref dnr, ref dnr2, j) + drh * r, ref dnr, ref dnr2, j);
             }
         }
     }

@@ -3,6 +3,9 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using Rnnx.Simd;
 using static Rnnx.Kernels.RecurrentKernels;
+using Lanes1 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Scalar<float>>;
+using Lanes4 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd128<float>>;
+using Lanes8 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd256<float>>;
 
 namespace Rnnx.Kernels;
 
@@ -57,9 +60,9 @@ internal static class LstmKernels
                 ref float ck = ref Unsafe.Add(ref c, k * units);
                 ref float hk = ref Unsafe.Add(ref h, k * units);
                 ref float ar = ref Unsafe.AsRef<float>(at);
-                Step<Simd256<float>>(units, ref ar, ref bias, ref cPrev, ref ck, ref hk, 0, j8);
-                Step<Simd128<float>>(units, ref ar, ref bias, ref cPrev, ref ck, ref hk, j8, j4);
-                Step<Scalar<float>>(units, ref ar, ref bias, ref cPrev, ref ck, ref hk, j4, units);
+                Infer<Simd256<float>, Lanes8>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, 0, j8);
+                Infer<Simd128<float>, Lanes4>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, j8, j4);
+                Infer<Scalar<float>, Lanes1>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, j4, units);
             }
         }
     }
@@ -122,50 +125,67 @@ internal static class LstmKernels
             ref float cPrev = ref Unsafe.AsRef<float>(k == 0 ? _c0 : _c + (nint)(k - 1) * u);
             ref float ck = ref Unsafe.AsRef<float>(_c + (nint)k * u);
             ref float hk = ref Unsafe.AsRef<float>(_h + (nint)k * u);
-            Step<Simd256<float>>(u, ref ar, ref bias, ref cPrev, ref ck, ref hk, u0, e8);
-            Step<Simd128<float>>(u, ref ar, ref bias, ref cPrev, ref ck, ref hk, Math.Max(u0, e8), e4);
-            Step<Scalar<float>>(u, ref ar, ref bias, ref cPrev, ref ck, ref hk, Math.Max(u0, e4), u1);
-        }
-    }
-
-    // Compiled as a method of its own per width: inlined into OneSeries, the three widths' gate math together
-    // exhausts the JIT's inlining budget and the narrower widths end up calling every vector operation.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Step<V>(int u, ref float a, ref float bias, ref float cPrev, ref float c, ref float h, int j0, int j1)
-        where V : struct, ISimdMath<V, float>
-    {
-        for (int j = j0; j < j1; j += V.Count)
-        {
-            Gates<float, V>(ref a, ref bias, ref cPrev, false, ref bias, j, u, out _, out _, out _, out var og, out var cn);
-            V.Store(cn, ref c, j);
-            V.Store(og * V.Tanh(cn), ref h, j);
+            Infer<Simd256<float>, Lanes8>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, u0, e8);
+            Infer<Simd128<float>, Lanes4>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, Math.Max(u0, e8), e4);
+            Infer<Scalar<float>, Lanes1>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, Math.Max(u0, e4), u1);
         }
     }
 
     /// <summary>
-    /// The gate activations of units [j, j + V.Count) of one row and the new cell state (shared by both forward passes).
-    /// With <paramref name="peep"/>, the diagonal peephole weights p = [p_i, p_f, p_o] (3U) add p_i ⊙ cPrev and
-    /// p_f ⊙ cPrev to the input and forget pre-activations and p_o ⊙ c (the new cell state) to the output gate's.
+    /// Inference on rows [b0, b1) (one series: b0 = 0, b1 = 1), units [j0, j1): the gate math writing only c and h.
+    /// Compiled as a method of its own per width: inlined into OneSeries, the three widths' gate math together
+    /// exhausts the JIT's inlining budget and the narrower widths end up calling every vector operation.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Infer<V, L>(int b0, int b1, int u, ref float a, int lda, ref float bias, ref float cPrev, int ldPrev,
+        ref float c, ref float h, int ldh, int j0, int j1)
+        where V : struct, ISimdMath<V, float> where L : IRowLanes<float, V>
+    {
+        for (int b = b0; b < b1; b += L.Rows)
+        {
+            int b2 = b + L.Rows - 1;
+            ref float ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref float ar2 = ref Unsafe.Add(ref a, (nint)b2 * lda);
+            ref float cpr = ref Unsafe.Add(ref cPrev, (nint)b * ldPrev);
+            ref float cpr2 = ref Unsafe.Add(ref cPrev, (nint)b2 * ldPrev);
+            ref float cr = ref Unsafe.Add(ref c, (nint)b * ldh);
+            ref float cr2 = ref Unsafe.Add(ref c, (nint)b2 * ldh);
+            ref float hr = ref Unsafe.Add(ref h, (nint)b * ldh);
+            ref float hr2 = ref Unsafe.Add(ref h, (nint)b2 * ldh);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
+            {
+                Gates<float, V, L>(ref ar, ref ar2, ref bias, ref cpr, ref cpr2, false, ref bias, j, u, out _, out _, out _, out var og, out var cn);
+                L.Store(cn, ref cr, ref cr2, j);
+                L.Store(og * V.Tanh(cn), ref hr, ref hr2, j);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The gate activations of units [j, j + V.Count / L.Rows) of the row(s) and the new cell state (shared by both
+    /// forward passes). With <paramref name="peep"/>, the diagonal peephole weights p = [p_i, p_f, p_o] (3U) add
+    /// p_i ⊙ cPrev and p_f ⊙ cPrev to the input and forget pre-activations and p_o ⊙ c (the new cell state) to the output gate's.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Gates<T, V>(ref T a, ref T bias, ref T cPrev, bool peep, ref T p, int j, int u, out V i, out V f, out V g, out V og, out V cn)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    private static void Gates<T, V, L>(ref T a, ref T a2, ref T bias, ref T cPrev, ref T cPrev2, bool peep, ref T p, int j, int u,
+        out V i, out V f, out V g, out V og, out V cn)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
         nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
-        var cp = V.Load(ref cPrev, j);
-        var zi = V.Load(ref a, j) + V.Load(ref bias, j);
-        var zf = V.Load(ref a, jf) + V.Load(ref bias, jf);
+        var cp = L.Load(ref cPrev, ref cPrev2, j);
+        var zi = L.Load(ref a, ref a2, j) + L.LoadShared(ref bias, j);
+        var zf = L.Load(ref a, ref a2, jf) + L.LoadShared(ref bias, jf);
         if (peep)
         {
-            zi += V.Load(ref p, j) * cp;
-            zf += V.Load(ref p, jf) * cp;
+            zi += L.LoadShared(ref p, j) * cp;
+            zf += L.LoadShared(ref p, jf) * cp;
         }
         i = V.Sigmoid(zi);
         f = V.Sigmoid(zf);
-        g = V.Tanh(V.Load(ref a, jg) + V.Load(ref bias, jg));
+        g = V.Tanh(L.Load(ref a, ref a2, jg) + L.LoadShared(ref bias, jg));
         cn = f * cp + i * g;
-        var zo = V.Load(ref a, jo) + V.Load(ref bias, jo);
-        if (peep) zo += V.Load(ref p, jg) * cn;
+        var zo = L.Load(ref a, ref a2, jo) + L.LoadShared(ref bias, jo);
+        if (peep) zo += L.LoadShared(ref p, jg) * cn;
         og = V.Sigmoid(zo);
     }
 
@@ -179,17 +199,16 @@ internal static class LstmKernels
     {
         Debug.Assert(rows == 0 || (a.Length >= (rows - 1) * lda + 4 * u && c.Length >= (rows - 1) * ldh + u && h.Length >= (rows - 1) * ldh + u));
         var (j8, j4) = SplitFloat(u);
+        int paired = PairedRows(rows, j8, j4);
+        ref float pa = ref FirstAs<float, float>(a);
         ref float pb = ref FirstAs<float, float>(bias);
-        for (int r = 0; r < rows; r++)
-        {
-            ref float ar = ref Unsafe.Add(ref FirstAs<float, float>(a), (nint)r * lda);
-            ref float cp = ref Unsafe.Add(ref FirstAs<float, float>(cPrev), (nint)r * ldPrev);
-            ref float cr = ref Unsafe.Add(ref FirstAs<float, float>(c), (nint)r * ldh);
-            ref float hr = ref Unsafe.Add(ref FirstAs<float, float>(h), (nint)r * ldh);
-            Step<Simd256<float>>(u, ref ar, ref pb, ref cp, ref cr, ref hr, 0, j8);
-            Step<Simd128<float>>(u, ref ar, ref pb, ref cp, ref cr, ref hr, j8, j4);
-            Step<Scalar<float>>(u, ref ar, ref pb, ref cp, ref cr, ref hr, j4, u);
-        }
+        ref float pcp = ref FirstAs<float, float>(cPrev);
+        ref float pc = ref FirstAs<float, float>(c);
+        ref float ph = ref FirstAs<float, float>(h);
+        Infer<Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ph, ldh, 0, j8);
+        Infer<Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ph, ldh, j8, j4);
+        Infer<Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ph, ldh, j8, j4);
+        Infer<Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ph, ldh, j4, u);
     }
 
     /// <summary>
@@ -206,6 +225,7 @@ internal static class LstmKernels
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
+            int paired = PairedRows(rows, j8, j4);
             ref float pa = ref FirstAs<T, float>(a);
             ref float pb = ref FirstAs<T, float>(bias);
             ref float pcp = ref FirstAs<T, float>(cPrev);
@@ -213,41 +233,48 @@ internal static class LstmKernels
             ref float ptc = ref FirstAs<T, float>(tc);
             ref float ph = ref FirstAs<T, float>(h);
             ref float pp = ref FirstAs<T, float>(peephole);
-            Fwd<float, Simd256<float>>(rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, 0, j8);
-            Fwd<float, Simd128<float>>(rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, j8, j4);
-            Fwd<float, Scalar<float>>(rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, j4, u);
+            Fwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, 0, j8);
+            Fwd<float, Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, j8, j4);
+            Fwd<float, Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, j8, j4);
+            Fwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, j4, u);
         }
         else
         {
-            Fwd<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(bias), ref FirstAs<T, double>(cPrev), ldPrev,
+            Fwd<double, Scalar<double>, OneRow<double, Scalar<double>>>(0, rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(bias), ref FirstAs<T, double>(cPrev), ldPrev,
                 ref FirstAs<T, double>(c), ref FirstAs<T, double>(tc), ref FirstAs<T, double>(h), ldh, peep, ref FirstAs<T, double>(peephole), 0, u);
         }
     }
 
-    private static void Fwd<T, V>(int rows, int u, ref T a, int lda, ref T bias, ref T cPrev, int ldPrev, ref T c, ref T tc, ref T h, int ldh,
+    private static void Fwd<T, V, L>(int b0, int b1, int u, ref T a, int lda, ref T bias, ref T cPrev, int ldPrev, ref T c, ref T tc, ref T h, int ldh,
         bool peep, ref T p, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
-        for (int b = 0; b < rows; b++)
+        for (int b = b0; b < b1; b += L.Rows)
         {
+            int b2 = b + L.Rows - 1;
             ref T ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref T ar2 = ref Unsafe.Add(ref a, (nint)b2 * lda);
             ref T cpr = ref Unsafe.Add(ref cPrev, (nint)b * ldPrev);
-            nint o = (nint)b * ldh;
+            ref T cpr2 = ref Unsafe.Add(ref cPrev, (nint)b2 * ldPrev);
+            nint o = (nint)b * ldh, o2 = (nint)b2 * ldh;
             ref T cr = ref Unsafe.Add(ref c, o);
+            ref T cr2 = ref Unsafe.Add(ref c, o2);
             ref T tcr = ref Unsafe.Add(ref tc, o);
+            ref T tcr2 = ref Unsafe.Add(ref tc, o2);
             ref T hr = ref Unsafe.Add(ref h, o);
-            for (int j = j0; j < j1; j += V.Count)
+            ref T hr2 = ref Unsafe.Add(ref h, o2);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
-                Gates<T, V>(ref ar, ref bias, ref cpr, peep, ref p, j, u, out var i, out var f, out var g, out var og, out var cn);
+                Gates<T, V, L>(ref ar, ref ar2, ref bias, ref cpr, ref cpr2, peep, ref p, j, u, out var i, out var f, out var g, out var og, out var cn);
                 var t = V.Tanh(cn);
-                V.Store(i, ref ar, j);
-                V.Store(f, ref ar, jf);
-                V.Store(g, ref ar, jg);
-                V.Store(og, ref ar, jo);
-                V.Store(cn, ref cr, j);
-                V.Store(t, ref tcr, j);
-                V.Store(og * t, ref hr, j);
+                L.Store(i, ref ar, ref ar2, j);
+                L.Store(f, ref ar, ref ar2, jf);
+                L.Store(g, ref ar, ref ar2, jg);
+                L.Store(og, ref ar, ref ar2, jo);
+                L.Store(cn, ref cr, ref cr2, j);
+                L.Store(t, ref tcr, ref tcr2, j);
+                L.Store(og * t, ref hr, ref hr2, j);
             }
         }
     }
@@ -279,57 +306,69 @@ internal static class LstmKernels
             ref float pcp = ref FirstAs<T, float>(cPrev);
             ref float pdz = ref FirstAs<T, float>(dz);
             ref float pp = ref FirstAs<T, float>(peephole);
-            Bwd<float, Simd256<float>>(rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, 0, j8);
-            Bwd<float, Simd128<float>>(rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j8, j4);
-            Bwd<float, Scalar<float>>(rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j4, u);
+            // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
+            // shared evaluation saves (measured: docs/performance.md)
+            Bwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, 0, j8);
+            Bwd<float, Simd128<float>, Lanes4>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j8, j4);
+            Bwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j4, u);
         }
         else
         {
-            Bwd<double, Scalar<double>>(rows, u, ref FirstAs<T, double>(dH), ldh, hasDc, ref FirstAs<T, double>(dC), ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(dcNext),
+            Bwd<double, Scalar<double>, OneRow<double, Scalar<double>>>(0, rows, u, ref FirstAs<T, double>(dH), ldh, hasDc, ref FirstAs<T, double>(dC), ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(dcNext),
                 ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(tc), ref FirstAs<T, double>(cPrev), ldPrev, ref FirstAs<T, double>(dz),
                 peep, ref FirstAs<T, double>(peephole), 0, u);
         }
     }
 
-    private static void Bwd<T, V>(int rows, int u, ref T dH, int ldh, bool hasDc, ref T dC, ref T dhNext, ref T dcNext,
+    private static void Bwd<T, V, L>(int b0, int b1, int u, ref T dH, int ldh, bool hasDc, ref T dC, ref T dhNext, ref T dcNext,
         ref T a, int lda, ref T tc, ref T cPrev, int ldPrev, ref T dz, bool peep, ref T p, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
-        for (int b = 0; b < rows; b++)
+        for (int b = b0; b < b1; b += L.Rows)
         {
-            nint oh = (nint)b * ldh, on = (nint)b * u, oa = (nint)b * lda;
+            int b2 = b + L.Rows - 1;
+            nint oh = (nint)b * ldh, on = (nint)b * u, oa = (nint)b * lda, op = (nint)b * ldPrev;
+            nint oh2 = (nint)b2 * ldh, on2 = (nint)b2 * u, oa2 = (nint)b2 * lda, op2 = (nint)b2 * ldPrev;
             ref T dHr = ref Unsafe.Add(ref dH, oh);
+            ref T dHr2 = ref Unsafe.Add(ref dH, oh2);
             ref T dCr = ref Unsafe.Add(ref dC, oh);
+            ref T dCr2 = ref Unsafe.Add(ref dC, oh2);
             ref T tcr = ref Unsafe.Add(ref tc, oh);
+            ref T tcr2 = ref Unsafe.Add(ref tc, oh2);
             ref T dhr = ref Unsafe.Add(ref dhNext, on);
+            ref T dhr2 = ref Unsafe.Add(ref dhNext, on2);
             ref T dcr = ref Unsafe.Add(ref dcNext, on);
+            ref T dcr2 = ref Unsafe.Add(ref dcNext, on2);
             ref T ar = ref Unsafe.Add(ref a, oa);
+            ref T ar2 = ref Unsafe.Add(ref a, oa2);
             ref T dzr = ref Unsafe.Add(ref dz, oa);
-            ref T cpr = ref Unsafe.Add(ref cPrev, (nint)b * ldPrev);
-            for (int j = j0; j < j1; j += V.Count)
+            ref T dzr2 = ref Unsafe.Add(ref dz, oa2);
+            ref T cpr = ref Unsafe.Add(ref cPrev, op);
+            ref T cpr2 = ref Unsafe.Add(ref cPrev, op2);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
-                var dh = V.Load(ref dHr, j) + V.Load(ref dhr, j);
-                var dc = V.Load(ref dcr, j);
-                if (hasDc) dc += V.Load(ref dCr, j);
-                var i = V.Load(ref ar, j);
-                var f = V.Load(ref ar, jf);
-                var g = V.Load(ref ar, jg);
-                var og = V.Load(ref ar, jo);
-                var t = V.Load(ref tcr, j);
+                var dh = L.Load(ref dHr, ref dHr2, j) + L.Load(ref dhr, ref dhr2, j);
+                var dc = L.Load(ref dcr, ref dcr2, j);
+                if (hasDc) dc += L.Load(ref dCr, ref dCr2, j);
+                var i = L.Load(ref ar, ref ar2, j);
+                var f = L.Load(ref ar, ref ar2, jf);
+                var g = L.Load(ref ar, ref ar2, jg);
+                var og = L.Load(ref ar, ref ar2, jo);
+                var t = L.Load(ref tcr, ref tcr2, j);
                 var dog = dh * t;
                 var dzo = dog * og * (V.One - og);
                 dc += dh * og * (V.One - t * t);
-                if (peep) dc += dzo * V.Load(ref p, jg);
+                if (peep) dc += dzo * L.LoadShared(ref p, jg);
                 var dzi = dc * g * i * (V.One - i);
-                var dzf = dc * V.Load(ref cpr, j) * f * (V.One - f);
-                V.Store(dzi, ref dzr, j);
-                V.Store(dzf, ref dzr, jf);
-                V.Store(dc * i * (V.One - g * g), ref dzr, jg);
-                V.Store(dzo, ref dzr, jo);
+                var dzf = dc * L.Load(ref cpr, ref cpr2, j) * f * (V.One - f);
+                L.Store(dzi, ref dzr, ref dzr2, j);
+                L.Store(dzf, ref dzr, ref dzr2, jf);
+                L.Store(dc * i * (V.One - g * g), ref dzr, ref dzr2, jg);
+                L.Store(dzo, ref dzr, ref dzr2, jo);
                 var dcPrev = dc * f;
-                if (peep) dcPrev += dzi * V.Load(ref p, j) + dzf * V.Load(ref p, jf);
-                V.Store(dcPrev, ref dcr, j);
+                if (peep) dcPrev += dzi * L.LoadShared(ref p, j) + dzf * L.LoadShared(ref p, jf);
+                L.Store(dcPrev, ref dcr, ref dcr2, j);
             }
         }
     }

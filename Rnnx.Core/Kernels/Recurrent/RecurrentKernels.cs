@@ -26,6 +26,16 @@ internal static class RecurrentKernels
         return (j8, j4);
     }
 
+    /// <summary>
+    /// Rows whose [j8, j4) chunk (the 4 units after the last full 8-lane vector) is evaluated two rows at a time in one
+    /// 8-lane vector (<see cref="RowPair"/>): the even prefix of the rows when that chunk exists and 256-bit vectors
+    /// are accelerated, else 0. The remaining row (odd counts) takes the 4-lane vector.
+    /// </summary>
+    public static int PairedRows(int rows, int j8, int j4) => PairTails && j4 > j8 && Vector256.IsHardwareAccelerated ? rows & ~1 : 0;
+
+    /// <summary>Whether <see cref="PairedRows"/> pairs rows (always, except in the kernel benchmarks' baseline row; the results are the same).</summary>
+    internal static bool PairTails { get; set; } = true;
+
     /// <summary>A reference to the first element of <paramref name="s"/> reinterpreted as <typeparamref name="TTo"/> (same type at run time).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ref TTo FirstAs<T, TTo>(Span<T> s) where T : unmanaged where TTo : unmanaged
@@ -173,5 +183,67 @@ internal static class RecurrentKernels
                 }
             }
         }
+    }
+}
+
+/// <summary>
+/// Where the lanes of a gate kernel's vector come from: <see cref="OneRow{T, V}"/> (V.Count units of one row) or
+/// <see cref="RowPair"/> (4 units of each of two rows in one 8-lane vector). A kernel body written against it is one
+/// implementation of the per-element math for both; the math is lane-wise, so a unit's result is the same bits either way.
+/// </summary>
+internal interface IRowLanes<T, V> where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+{
+    /// <summary>Rows covered per evaluation (1 or 2).</summary>
+    static abstract int Rows { get; }
+
+    /// <summary>The lanes at unit offset j of the row(s): row0 only, or row0's 4 then row1's 4.</summary>
+    static abstract V Load(ref T row0, ref T row1, nint j);
+
+    /// <summary>The lanes at unit offset j of a per-unit vector every row shares (bias, peephole weights).</summary>
+    static abstract V LoadShared(ref T x, nint j);
+
+    /// <summary>Stores the lanes at unit offset j of the row(s) (the inverse of <see cref="Load"/>).</summary>
+    static abstract void Store(V v, ref T row0, ref T row1, nint j);
+}
+
+/// <summary>V.Count consecutive units of one row (row1 is not read).</summary>
+internal readonly struct OneRow<T, V> : IRowLanes<T, V> where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+{
+    public static int Rows => 1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V Load(ref T row0, ref T row1, nint j) => V.Load(ref row0, j);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V LoadShared(ref T x, nint j) => V.Load(ref x, j);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(V v, ref T row0, ref T row1, nint j) => V.Store(v, ref row0, j);
+}
+
+/// <summary>
+/// Four units of each of two rows in one 256-bit vector (the 4-unit tail of rows of 4·n + 4 units: one 8-lane
+/// evaluation instead of two 4-lane ones, which cost about as much as an 8-lane one each).
+/// </summary>
+internal readonly struct RowPair : IRowLanes<float, Simd256<float>>
+{
+    public static int Rows => 2;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256<float> Load(ref float row0, ref float row1, nint j) =>
+        new(Vector256.Create(Vector128.LoadUnsafe(ref Unsafe.Add(ref row0, j)), Vector128.LoadUnsafe(ref Unsafe.Add(ref row1, j))));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256<float> LoadShared(ref float x, nint j)
+    {
+        var v = Vector128.LoadUnsafe(ref Unsafe.Add(ref x, j));
+        return new(Vector256.Create(v, v));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Simd256<float> v, ref float row0, ref float row1, nint j)
+    {
+        v.Value.GetLower().StoreUnsafe(ref Unsafe.Add(ref row0, j));
+        v.Value.GetUpper().StoreUnsafe(ref Unsafe.Add(ref row1, j));
     }
 }

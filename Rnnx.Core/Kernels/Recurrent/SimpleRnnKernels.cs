@@ -2,6 +2,9 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using Rnnx.Simd;
 using static Rnnx.Kernels.RecurrentKernels;
+using Lanes1 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Scalar<float>>;
+using Lanes4 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd128<float>>;
+using Lanes8 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd256<float>>;
 
 namespace Rnnx.Kernels;
 
@@ -16,25 +19,30 @@ internal static class SimpleRnnKernels
             var (j8, j4) = SplitFloat(u);
             ref float pz = ref FirstAs<T, float>(z);
             ref float ph = ref FirstAs<T, float>(h);
-            Fwd<float, Simd256<float>>(act, rows, ref pz, ldz, ref ph, ldh, 0, j8);
-            Fwd<float, Simd128<float>>(act, rows, ref pz, ldz, ref ph, ldh, j8, j4);
-            Fwd<float, Scalar<float>>(act, rows, ref pz, ldz, ref ph, ldh, j4, u);
+            int paired = PairedRows(rows, j8, j4);
+            Fwd<float, Simd256<float>, Lanes8>(act, 0, rows, ref pz, ldz, ref ph, ldh, 0, j8);
+            Fwd<float, Simd256<float>, RowPair>(act, 0, paired, ref pz, ldz, ref ph, ldh, j8, j4);
+            Fwd<float, Simd128<float>, Lanes4>(act, paired, rows, ref pz, ldz, ref ph, ldh, j8, j4);
+            Fwd<float, Scalar<float>, Lanes1>(act, 0, rows, ref pz, ldz, ref ph, ldh, j4, u);
         }
-        else Fwd<double, Scalar<double>>(act, rows, ref FirstAs<T, double>(z), ldz, ref FirstAs<T, double>(h), ldh, 0, u);
+        else Fwd<double, Scalar<double>, OneRow<double, Scalar<double>>>(act, 0, rows, ref FirstAs<T, double>(z), ldz, ref FirstAs<T, double>(h), ldh, 0, u);
     }
 
-    private static void Fwd<T, V>(CellActivation act, int rows, ref T z, int ldz, ref T h, int ldh, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    private static void Fwd<T, V, L>(CellActivation act, int b0, int b1, ref T z, int ldz, ref T h, int ldh, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
-        for (int b = 0; b < rows; b++)
+        for (int b = b0; b < b1; b += L.Rows)
         {
+            int b2 = b + L.Rows - 1;
             ref T zr = ref Unsafe.Add(ref z, (nint)b * ldz);
+            ref T zr2 = ref Unsafe.Add(ref z, (nint)b2 * ldz);
             ref T hr = ref Unsafe.Add(ref h, (nint)b * ldh);
-            for (int j = j0; j < j1; j += V.Count)
+            ref T hr2 = ref Unsafe.Add(ref h, (nint)b2 * ldh);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
-                var v = V.Load(ref zr, j);
+                var v = L.Load(ref zr, ref zr2, j);
                 v = act switch { CellActivation.Tanh => V.Tanh(v), CellActivation.Relu => V.Relu(v), CellActivation.Sigmoid => V.Sigmoid(v), _ => v };
-                V.Store(v, ref hr, j);
+                L.Store(v, ref hr, ref hr2, j);
             }
         }
     }
@@ -50,26 +58,33 @@ internal static class SimpleRnnKernels
             ref float pdn = ref FirstAs<T, float>(dhNext);
             ref float ph = ref FirstAs<T, float>(h);
             ref float pdz = ref FirstAs<T, float>(dz);
-            Bwd<float, Simd256<float>>(act, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, 0, j8);
-            Bwd<float, Simd128<float>>(act, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, j8, j4);
-            Bwd<float, Scalar<float>>(act, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, j4, u);
+            // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
+            // shared evaluation saves (measured: docs/performance.md)
+            Bwd<float, Simd256<float>, Lanes8>(act, 0, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, 0, j8);
+            Bwd<float, Simd128<float>, Lanes4>(act, 0, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, j8, j4);
+            Bwd<float, Scalar<float>, Lanes1>(act, 0, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, j4, u);
         }
-        else Bwd<double, Scalar<double>>(act, rows, u, ref FirstAs<T, double>(dH), ldH, ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(h), ldh, ref FirstAs<T, double>(dz), ldz, 0, u);
+        else Bwd<double, Scalar<double>, OneRow<double, Scalar<double>>>(act, 0, rows, u, ref FirstAs<T, double>(dH), ldH, ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(h), ldh, ref FirstAs<T, double>(dz), ldz, 0, u);
     }
 
-    private static void Bwd<T, V>(CellActivation act, int rows, int u, ref T dH, int ldH, ref T dhNext, ref T h, int ldh, ref T dz, int ldz, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T>
+    private static void Bwd<T, V, L>(CellActivation act, int b0, int b1, int u, ref T dH, int ldH, ref T dhNext, ref T h, int ldh, ref T dz, int ldz, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
-        for (int b = 0; b < rows; b++)
+        for (int b = b0; b < b1; b += L.Rows)
         {
+            int b2 = b + L.Rows - 1;
             ref T dHr = ref Unsafe.Add(ref dH, (nint)b * ldH);
+            ref T dHr2 = ref Unsafe.Add(ref dH, (nint)b2 * ldH);
             ref T dnr = ref Unsafe.Add(ref dhNext, (nint)b * u);
+            ref T dnr2 = ref Unsafe.Add(ref dhNext, (nint)b2 * u);
             ref T hr = ref Unsafe.Add(ref h, (nint)b * ldh);
+            ref T hr2 = ref Unsafe.Add(ref h, (nint)b2 * ldh);
             ref T dzr = ref Unsafe.Add(ref dz, (nint)b * ldz);
-            for (int j = j0; j < j1; j += V.Count)
+            ref T dzr2 = ref Unsafe.Add(ref dz, (nint)b2 * ldz);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
-                var g = V.Load(ref dHr, j) + V.Load(ref dnr, j);
-                var y = V.Load(ref hr, j);
+                var g = L.Load(ref dHr, ref dHr2, j) + L.Load(ref dnr, ref dnr2, j);
+                var y = L.Load(ref hr, ref hr2, j);
                 g = act switch
                 {
                     CellActivation.Tanh => g * (V.One - y * y),
@@ -77,7 +92,7 @@ internal static class SimpleRnnKernels
                     CellActivation.Relu => V.WherePositive(y, g),
                     _ => g,
                 };
-                V.Store(g, ref dzr, j);
+                L.Store(g, ref dzr, ref dzr2, j);
             }
         }
     }

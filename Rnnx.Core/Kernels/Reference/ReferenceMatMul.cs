@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Rnnx.Kernels.Reference;
 
@@ -24,6 +25,37 @@ internal static class ReferenceMatMul
                     sum += av * bv;
                 }
                 c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Gemm{T}"/> in the tile engine's exact arithmetic (<see cref="GemmCore"/>, m ≥ 2, n ≥ 2): per output,
+    /// the products of each block of <see cref="GemmCore.KBlock"/> k indices summed in increasing order in one
+    /// accumulator (fused exactly when the FMA instruction set is available), the block sum then added to C (the first
+    /// block only when accumulating). The engine's results equal these bit for bit, whatever its tiles.
+    /// </summary>
+    public static void GemmInEngineOrder<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                T acc = accumulate ? c[i * ldc + j] : T.Zero;
+                for (int p0 = 0; p0 < k; p0 += GemmCore.KBlock)
+                {
+                    T sum = T.Zero;
+                    for (int p = p0; p < Math.Min(k, p0 + GemmCore.KBlock); p++)
+                    {
+                        T av = transA ? a[p * lda + i] : a[i * lda + p];
+                        T bv = transB ? b[j * ldb + p] : b[p * ldb + j];
+                        sum = Fma.IsSupported ? T.FusedMultiplyAdd(av, bv, sum) : av * bv + sum;
+                    }
+                    acc = accumulate || p0 > 0 ? acc + sum : sum;
+                }
+                c[i * ldc + j] = k == 0 ? (accumulate ? c[i * ldc + j] : T.Zero) : acc;
             }
         }
     }

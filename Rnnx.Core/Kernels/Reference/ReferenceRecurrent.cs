@@ -249,4 +249,30 @@ internal static class ReferenceRecurrent
                 dst[r * ld + j] = dst[r * ld + j] + product;
             }
     }
+
+    // ---------------------------------------------------------------- per-gate products (GateGemm)
+
+    /// <summary>
+    /// P[i, g·paddedGateWidth + j] = Σ_q a[i·lda + g·aGateStride + q] · B_g[q, j] for g &lt; usedGates, j &lt; width, each
+    /// sum from zero in increasing q with one multiply-add per product (fused when the machine has FMA, as the SIMD
+    /// kernels); B_g[q, j] = b[q·ldb + g·width + j], or b[j·ldb + g·red + q] when transposed.
+    /// </summary>
+    public static void GateProduct<T>(int usedGates, int rows, int red, int width, ReadOnlySpan<T> a, int lda, int aGateStride,
+        ReadOnlySpan<T> b, int ldb, bool transposed, Span<T> p, int ldp, int paddedGateWidth)
+        where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int g = 0; g < usedGates; g++)
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < width; j++)
+                {
+                    T sum = T.Zero;
+                    for (int q = 0; q < red; q++)
+                    {
+                        T bv = transposed ? b[j * ldb + g * red + q] : b[q * ldb + g * width + j];
+                        T av = a[i * lda + g * aGateStride + q];
+                        sum = System.Runtime.Intrinsics.X86.Fma.IsSupported ? T.FusedMultiplyAdd(av, bv, sum) : av * bv + sum;
+                    }
+                    p[i * ldp + g * paddedGateWidth + j] = sum;
+                }
+    }
 }

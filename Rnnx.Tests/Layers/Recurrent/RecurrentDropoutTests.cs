@@ -79,17 +79,18 @@ public class RecurrentDropoutTests
     }
 
     /// <summary>
-    /// Input dropout alone (one mask shared by the gates, x ⊙ m before the op) together with a step mask runs the fused
-    /// masked op, not the step loop, and equals the composed step loop with the same masks; float64 central differences
-    /// through it. (Recurrent dropout with a step mask still runs the step loop.)
+    /// Dropout with a step mask (variable-length sequences in training) runs the fused masked op, not the step loop:
+    /// input dropout alone (one mask shared by the gates, x ⊙ m before the op), recurrent dropout and both (one mask per
+    /// gate, in the op, rows gathered in the packed order). It equals the composed step loop with the same masks and
+    /// lengths, values and gradients, at the fused tolerances; float64 central differences through it.
     /// </summary>
-    [Test, Combinatorial]
-    public void InputDropoutWithAStepMask_RunsFused([ValueSource(nameof(Kinds))] CellKind kind, [Values(false, true)] bool goBackwards)
+    [TestCaseSource(nameof(Cases))]
+    public void DropoutWithAStepMask_RunsFused(CellKind kind, double dropout, double recurrentDropout, bool goBackwards)
     {
         var mask = Tensor.FromArray(new double[] { 1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1 }, 4, 6);
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
         {
-            var layer = Make(kind, 5, returnSequences: true, goBackwards: goBackwards, dropout: 0.3);
+            var layer = Make(kind, 5, returnSequences: true, goBackwards: goBackwards, dropout: dropout, recurrentDropout: recurrentDropout);
             BuildRandom(layer, 3, dtype, seed: 90 + (uint)kind);
             var rng = new NumPyRandomState(91);
             var x = RandomTensor(rng, dtype, 1.0, 4, 6, 3).RequireGrad();
@@ -232,6 +233,61 @@ public class RecurrentDropoutTests
             else
                 for (int i = 0; i < w.Length; i++) Assert.That(w[i], Is.EqualTo(reference[i]), $"threads {threads}: weight {i}");
         }
+    }
+
+    /// <summary>
+    /// Padded sequences (right-padded with zeros, lengths 3..12, <see cref="Masking"/>) through two recurrent layers of one
+    /// kind with dropout and recurrent dropout: the fused masked ops with per-gate masks.
+    /// </summary>
+    private static Sequential MaskedDropoutModel(CellKind kind)
+    {
+        RNN Layer() => Make(kind, 12, returnSequences: true, dropout: 0.2, recurrentDropout: 0.2);
+        return new Sequential(new Masking(inputShape: [null, 1]), Layer(), Layer(), new TimeDistributed(new Dense(3))) { Seed = 42 };
+    }
+
+    private static (Tensor X, Tensor Y) PaddedBatch(int n, int steps)
+    {
+        var (x, y) = Batch(n, steps);
+        var xs = x.ToFloatArray();
+        for (int b = 0; b < n; b++)
+            for (int t = 3 + b * 7 % (steps - 2); t < steps; t++) xs[b * steps + t] = 0;
+        return (Tensor.FromArray(xs, n, steps, 1), Tensor.FromArray(y.ToFloatArray().Take(n * steps * 3).ToArray(), n, steps, 3));
+    }
+
+    [TestCase(CellKind.SimpleTanh)]
+    [TestCase(CellKind.Lstm)]
+    [TestCase(CellKind.GruResetAfter)]
+    [TestCase(CellKind.GruResetBefore)]
+    public void MaskedSequences_Fit_IsBitIdenticalAcrossThreadCounts(CellKind kind)
+    {
+        var (x, y) = PaddedBatch(40, 12);
+        float[][]? reference = null;
+        foreach (int threads in new[] { 1, 2, 3, 4 })
+        {
+            var m = MaskedDropoutModel(kind);
+            m.Threads = threads;
+            m.Shards = 4;
+            m.Compile(new Nadam(), Loss.MeanSquaredError);
+            m.Fit(x, y, epochs: 2, batchSize: 16, verbose: 0);
+            var w = m.GetWeights().Select(t => t.ToFloatArray()).ToArray();
+            if (reference is null) reference = w;
+            else
+                for (int i = 0; i < w.Length; i++) Assert.That(w[i], Is.EqualTo(reference[i]), $"threads {threads}: weight {i}");
+        }
+    }
+
+    [TestCase(CellKind.SimpleTanh)]
+    [TestCase(CellKind.Lstm)]
+    [TestCase(CellKind.GruResetAfter)]
+    [TestCase(CellKind.GruResetBefore)]
+    public void MaskedSequences_SteadyStateTrainingStep_AllocatesNothing(CellKind kind)
+    {
+        var (x, y) = PaddedBatch(32, 20);
+        var m = MaskedDropoutModel(kind);
+        m.Threads = 1;
+        m.Compile(new Nadam(), Loss.MeanSquaredError);
+        long perStep = SteadyStateAllocation.BytesPerRun(() => m.TrainOnBatch(x, y), warmUps: 3, measured: 10).Max();
+        Assert.That(perStep, Is.EqualTo(0), $"{perStep} bytes per training step (mask rows gathered, gate blocks packed: all in tape scratch)");
     }
 
     [Test]

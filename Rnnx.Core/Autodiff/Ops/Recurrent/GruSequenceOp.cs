@@ -106,13 +106,14 @@ internal sealed class GruSequenceOp : Op
             return;
         }
         // R packed once: all of it (reset_after) or [R_z|R_r] and R_h apart; with recurrent dropout by gate blocks (the
-        // reset-before candidate's R_h is block 2)
-        int gateLength = PackedGemm.PackedLength<T>(units, units), split = resetAfter ? 0 : 2 * units;
-        int packedLength = masks.Recurrent is not null ? SequenceMasks.PackedGatesLength<T>(3, units, units, false)
+        // reset-before candidate's R_h also packed apart)
+        int split = resetAfter ? 0 : 2 * units;
+        int packedLength = masks.Recurrent is not null ? SequenceMasks.PackedGatesAndLastLength<T>(3, units, false)
             : PackedRecurrentLength<T>(units, g3, split, false);
         int packedInputLength = masks.Input is null ? 0 : SequenceMasks.PackedGatesLength<T>(3, features, units, false);
         using var scratch = new Scratch<T>(Tape.Current, rows * g3 + rows * units + batch * g3 + g3 + packedLength + packedInputLength
-            + (masks.Any ? rows * features + 2 * batch * units : 0));
+            + (masks.Input is null ? 0 : SequenceMasks.GemmScratchLength<T>(3, rows, units, features))
+            + (masks.Recurrent is null ? 0 : SequenceMasks.GemmScratchLength<T>(3, batch, units, units) + batch * units));
         var a = scratch.Saved(rec, new Shape(batch, steps, g3), dtype, out gatesData);
         var aux = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out auxData);
 
@@ -120,19 +121,18 @@ internal sealed class GruSequenceOp : Op
         {
             var packedW = scratch.Get(packedInputLength);
             SequenceMasks.PackGates<T>(3, features, units, w.Span<T>(), g3, false, packedW);
-            SequenceMasks.MaskedGemm<T>(3, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g3, false, scratch.Get(rows * features));
+            SequenceMasks.MaskedGemm<T>(3, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g3, false, scratch.Get(SequenceMasks.GemmScratchLength<T>(3, rows, units, features)));
         }
         else MatMulKernels.Gemm<T>(false, false, rows, g3, features, x.Span<T>(), features, w.Span<T>(), g3, a, g3, false);
         var mr = masks.Recurrent is { } rm ? rm.Span<T>() : default;
-        Span<T> hm = mr.IsEmpty ? default : scratch.Get(batch * units), hmH = mr.IsEmpty ? default : scratch.Get(batch * units);
+        Span<T> hm = mr.IsEmpty ? default : scratch.Get(SequenceMasks.GemmScratchLength<T>(3, batch, units, units)), hmH = mr.IsEmpty ? default : scratch.Get(batch * units);
         if (bias is not null) AddBiasRows<T>(a, rows, g3, g3, bias.Span<T>()[..g3]);   // + b_x (reset_after) or + b
         var hs = h.Span<T>();
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
         Span<T> packedR = scratch.Get(packedLength), packedH = default;
         if (!mr.IsEmpty)
         {
-            SequenceMasks.PackGates<T>(3, units, units, rk, g3, false, packedR);
-            packedH = packedR.Slice(2 * gateLength, gateLength);
+            packedH = SequenceMasks.PackGatesAndLast<T>(3, units, rk, false, packedR);
         }
         else packedR = PackRecurrent<T>(rk, units, g3, split, false, packedR, out packedH);
         if (resetAfter)
@@ -246,18 +246,17 @@ internal sealed class GruSequenceOp : Op
         var dRh = resetAfter ? default : tape.Scratch<T>(batch * units);
         var mr = masks.Recurrent is { } rm ? rm.Span<T>() : default;
         // op(B) = Rᵀ packed once: all of it (reset_after, 3U x U) or [R_z|R_r]ᵀ (2U x U) and R_hᵀ apart; with recurrent
-        // dropout by gate blocks R_gᵀ (the reset-before candidate's R_hᵀ is block 2)
+        // dropout by gate blocks R_gᵀ (the reset-before candidate's R_hᵀ also packed apart)
         ReadOnlySpan<T> rk = r.Span<T>();
-        int gateLength = PackedGemm.PackedLength<T>(units, units), split = resetAfter ? 0 : 2 * units;
+        int split = resetAfter ? 0 : 2 * units;
         Span<T> packedRt, packedRht = default;
         if (!mr.IsEmpty)
         {
-            packedRt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(3, units, units, true));
-            SequenceMasks.PackGates<T>(3, units, units, rk, g3, true, packedRt);
-            packedRht = packedRt.Slice(2 * gateLength, gateLength);
+            packedRt = tape.Scratch<T>(SequenceMasks.PackedGatesAndLastLength<T>(3, units, true));
+            packedRht = SequenceMasks.PackGatesAndLast<T>(3, units, rk, true, packedRt);
         }
         else packedRt = PackRecurrent<T>(rk, units, g3, split, true, tape.Scratch<T>(PackedRecurrentLength<T>(units, g3, split, true)), out packedRht);
-        Span<T> stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), hmH = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), dhm = mr.IsEmpty ? default : tape.Scratch<T>(batch * units);
+        Span<T> stepScratch = mr.IsEmpty ? default : tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(3, batch, units, units)), hmH = mr.IsEmpty ? default : tape.Scratch<T>(batch * units), dhm = mr.IsEmpty ? default : tape.Scratch<T>(batch * units);
 
         for (int k = steps - 1; k >= 0; k--)
         {
@@ -335,7 +334,8 @@ internal sealed class GruSequenceOp : Op
             {
                 var packedWt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(3, features, units, true));
                 SequenceMasks.PackGates<T>(3, features, units, w.Span<T>(), g3, true, packedWt);
-                SequenceMasks.MaskedGemmInputGrad<T>(3, rows, units, features, dZ, g3, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
+                SequenceMasks.MaskedGemmInputGrad<T>(3, rows, units, features, dZ, g3, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features,
+                    tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(3, rows, units, features)));
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, g3, dZ, g3, w.Span<T>(), g3, tape.Grad<T>(x), features, true);
         }

@@ -11,7 +11,7 @@ namespace Rnnx.Autodiff.Ops;
 /// A whole LSTM sequence as one tape entry (<see cref="Tensor.LstmSequence"/>; Keras semantics: z = (x·W + h·R) + b, gates i, f, g, o;
 /// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
 /// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index, the cell sequence C (B, T, U) and
-/// tanh(C), by processing step. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
+/// tanh(C), by processing step; the backward overwrites the gates with dZ and tanh(C) with the previous states. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
 /// (differentiable: its gradient reaches this op through that sequence's gradient buffer). With diagonal peephole
 /// weights P = [p_i, p_f, p_o] (3U, PeepholeLSTMCell) the input and forget gates also see c_{k-1} and the output gate c_k;
 /// those sequences run on the row path (the one-series and time-major inference paths have no peephole form).
@@ -126,7 +126,8 @@ internal sealed class LstmSequenceOp : Op
             : masks.Recurrent is null ? PackedGemm.PackedLength<T>(units, g4) : SequenceMasks.PackedGatesLength<T>(4, units, units, false);
         int packedInputLength = masks.Input is null ? 0 : SequenceMasks.PackedGatesLength<T>(4, features, units, false);
         using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4 + packedLength + packedInputLength
-            + (masks.Any ? rows * features + batch * units : 0));
+            + (masks.Input is null ? 0 : SequenceMasks.GemmScratchLength<T>(4, rows, units, features))
+            + (masks.Recurrent is null ? 0 : SequenceMasks.GemmScratchLength<T>(4, batch, units, units)));
         var a = scratch.Saved(rec, new Shape(batch, steps, g4), dtype, out gatesData);
         var c = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out cellsData);
         var tc = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out tanhData);
@@ -137,7 +138,7 @@ internal sealed class LstmSequenceOp : Op
         {
             var packedW = scratch.Get(packedInputLength);
             SequenceMasks.PackGates<T>(4, features, units, w.Span<T>(), g4, false, packedW);
-            SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, scratch.Get(rows * features));
+            SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, scratch.Get(SequenceMasks.GemmScratchLength<T>(4, rows, units, features)));
         }
         else MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
         var hs = h.Span<T>();
@@ -146,7 +147,7 @@ internal sealed class LstmSequenceOp : Op
         {
             var packedGates = scratch.Get(packedLength);
             SequenceMasks.PackGates<T>(4, units, units, rk, g4, false, packedGates);
-            ForwardMasked<T>(batch, steps, units, a, b, packedGates, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(), scratch.Get(batch * units), p);
+            ForwardMasked<T>(batch, steps, units, a, b, packedGates, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(), scratch.Get(SequenceMasks.GemmScratchLength<T>(4, batch, units, units)), p);
         }
         else if (oneSeries)
         {
@@ -273,7 +274,9 @@ internal sealed class LstmSequenceOp : Op
         // Gradient reaching the cell sequence directly (the final cell state used downstream), if any.
         ReadOnlySpan<T> dC = tape.HasGrad(cells) ? tape.Grad<T>(cells) : default;
         ReadOnlySpan<T> a = gates.Span<T>(), c = cells.Span<T>(), tc = tanhCells.Span<T>(), hs = h.Span<T>();
-        var dZ = tape.Scratch<T>(rows * g4);
+        // dZ overwrites the gate activations, which nothing reads after this backward: a step reads its own gates
+        // before it writes their gradients (element by element), and no other step reads them
+        var dZ = gates.Span<T>();
         var dhNext = tape.Scratch<T>(batch * units);
         var dcNext = tape.Scratch<T>(batch * units);
         dhNext.Clear();
@@ -290,7 +293,7 @@ internal sealed class LstmSequenceOp : Op
             packedRt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(4, units, units, true));
             SequenceMasks.PackGates<T>(4, units, units, r.Span<T>(), g4, true, packedRt);
         }
-        var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
+        var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(4, batch, units, units));
 
         for (int k = steps - 1; k >= 0; k--)
         {
@@ -310,6 +313,7 @@ internal sealed class LstmSequenceOp : Op
             else PackedGemm.Gemm<T>(false, batch, units, g4, dzt, ldA, packedRt, dhNext, units, false);
         }
 
+        tape.ReleaseOutputGradient(e);
         AccumulateInto<T>(tape, h0, dhNext);
         AccumulateInto<T>(tape, c0, dcNext);
         if (w.RequiresGrad)
@@ -320,7 +324,7 @@ internal sealed class LstmSequenceOp : Op
         }
         if (r.RequiresGrad)
         {
-            var hPrev = tape.Scratch<T>(rows * units);
+            var hPrev = tanhCells.Span<T>();   // tanh(C) is dead after the step loop and has the same shape
             BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
             if (masks.Recurrent is { } mr)
                 SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
@@ -333,7 +337,8 @@ internal sealed class LstmSequenceOp : Op
             {
                 var packedWt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(4, features, units, true));
                 SequenceMasks.PackGates<T>(4, features, units, w.Span<T>(), g4, true, packedWt);
-                SequenceMasks.MaskedGemmInputGrad<T>(4, rows, units, features, dZ, g4, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
+                SequenceMasks.MaskedGemmInputGrad<T>(4, rows, units, features, dZ, g4, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features,
+                    tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(4, rows, units, features)));
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, g4, dZ, g4, w.Span<T>(), g4, tape.Grad<T>(x), features, true);
         }

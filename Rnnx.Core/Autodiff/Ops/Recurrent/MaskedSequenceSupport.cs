@@ -45,8 +45,11 @@ internal readonly ref struct StepPlan
     }
 }
 
-/// <summary>The input x (B, T, F), kernel W (F, g), recurrent kernel R (U, g) and bias (or null) of a masked sequence op.</summary>
-internal readonly record struct MaskedInputs(TensorData X, TensorData Kernel, TensorData RecurrentKernel, TensorData? Bias);
+/// <summary>
+/// The input x (B, T, F), kernel W (F, g), recurrent kernel R (U, g), bias (or null) and per-sequence dropout masks of a
+/// masked sequence op.
+/// </summary>
+internal readonly record struct MaskedInputs(TensorData X, TensorData Kernel, TensorData RecurrentKernel, TensorData? Bias, SequenceMasks Masks);
 
 /// <summary>
 /// Tape plumbing and gradient steps every masked (packed) sequence op shares: an op records x, W, R, its own list of
@@ -58,7 +61,8 @@ internal static class MaskedSequenceSupport
 {
     /// <summary>
     /// Records a masked sequence op producing <paramref name="hidden"/>: x, W and R in the entry's A, B and C, then
-    /// <paramref name="extras"/> in the op's order and the bias last, when present (read back with <see cref="Read"/>).
+    /// <paramref name="extras"/> in the op's order, the dropout masks present and the bias last, when present (read back
+    /// with <see cref="Read"/>; the op keeps which masks are present in its arguments).
     /// </summary>
     public static void Record<TArgs>(Tape tape, Op op, TensorData hidden, in MaskedInputs inputs, in TArgs args, params ReadOnlySpan<TensorData> extras)
         where TArgs : unmanaged
@@ -69,30 +73,69 @@ internal static class MaskedSequenceSupport
         e.C = inputs.RecurrentKernel;
         e.ExtraStart = tape.ExtraInputs.Count;
         foreach (var t in extras) tape.ExtraInputs.Add(t);
+        int masks = inputs.Masks.AppendTo(tape);
         if (inputs.Bias is not null) tape.ExtraInputs.Add(inputs.Bias);
-        e.ExtraCount = extras.Length + (inputs.Bias is null ? 0 : 1);
+        e.ExtraCount = extras.Length + masks + (inputs.Bias is null ? 0 : 1);
         e.SetArgs(args);
     }
 
-    /// <summary>The inputs <see cref="Record"/> stored, and its <paramref name="count"/> extra tensors in <paramref name="extras"/>.</summary>
-    public static MaskedInputs Read(Tape tape, in TapeEntry e, int count, out ReadOnlySpan<TensorData> extras)
+    /// <summary>
+    /// The inputs <see cref="Record"/> stored (with the input and recurrent dropout masks when <paramref name="inputMasks"/>,
+    /// <paramref name="recurrentMasks"/>), and its <paramref name="count"/> extra tensors in <paramref name="extras"/>.
+    /// </summary>
+    public static MaskedInputs Read(Tape tape, in TapeEntry e, int count, bool inputMasks, bool recurrentMasks, out ReadOnlySpan<TensorData> extras)
     {
         extras = CollectionsMarshal.AsSpan(tape.ExtraInputs).Slice(e.ExtraStart, count);
-        var bias = e.ExtraCount > count ? tape.ExtraInputs[e.ExtraStart + count] : null;
-        return new MaskedInputs(e.A!, e.B!, e.C!, bias);
+        var masks = SequenceMasks.Read(tape, e.ExtraStart + count, inputMasks, recurrentMasks);
+        int before = count + (inputMasks ? 1 : 0) + (recurrentMasks ? 1 : 0);
+        var bias = e.ExtraCount > before ? tape.ExtraInputs[e.ExtraStart + before] : null;
+        return new MaskedInputs(e.A!, e.B!, e.C!, bias, masks);
+    }
+
+    /// <summary>
+    /// Elements <see cref="ProjectInputs"/> needs in its scratch for per-gate input masks (B, gates, F) on
+    /// <paramref name="n"/> packed rows: the masks in packed order, W by gate blocks and one masked copy of the inputs.
+    /// </summary>
+    public static int InputMaskScratchLength<T>(in SequenceMasks masks, int n, int gates, int features, int units)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => masks.Input is null ? 0
+            : checked(n * gates * features + SequenceMasks.PackedGatesLength<T>(gates, features, units, false) + SequenceMasks.GemmScratchLength<T>(gates, n, units, features));
+
+    /// <summary>
+    /// Per-sequence dropout masks (B, G, D) in packed order (<paramref name="dst"/>, n × G·D): packed row p gets the
+    /// masks of its batch row, so the per-gate products run on packed rows with one mask row per row.
+    /// </summary>
+    public static Span<T> PackedMaskRows<T>(in StepPlan plan, TensorData masks, Span<T> dst) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int width = masks.Shape[1] * masks.Shape[2];
+        var packed = dst[..(plan.Count * width)];
+        Gather<T>(masks.Span<T>(), width, plan.Rows[..plan.Count], width, packed);
+        return packed;
     }
 
     /// <summary>
     /// The input projection of the active pairs: gathers their inputs in packed order into <paramref name="xp"/> (N × F)
     /// and sets a (N × g) = X_p·W, plus <paramref name="bias"/> (g) on every row unless it is empty.
     /// </summary>
-    public static void ProjectInputs<T>(in StepPlan plan, TensorData x, TensorData w, int g, ReadOnlySpan<T> bias, Span<T> xp, Span<T> a)
+    /// With per-gate input masks (B, G, F) gate block g is (X_p ⊙ m_g)·W_g (<see cref="SequenceMasks.MaskedGemm"/>, the
+    /// masks' rows in packed order), <paramref name="maskScratch"/> of <see cref="InputMaskScratchLength"/>.
+    public static void ProjectInputs<T>(in StepPlan plan, TensorData x, TensorData w, int g, ReadOnlySpan<T> bias, Span<T> xp, Span<T> a,
+        TensorData? inputMasks = null, Span<T> maskScratch = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int steps = x.Shape[1], features = x.Shape[2], n = plan.Count;
         GatherSteps<T>(x.Span<T>(), steps, features, plan.Rows, plan.Offsets, plan.GoBackwards, xp);
         if (n == 0) return;
-        MatMulKernels.Gemm<T>(false, false, n, g, features, xp, features, w.Span<T>(), g, a, g, false);
+        if (inputMasks is not null)
+        {
+            int gates = inputMasks.Shape[1], units = g / gates, packedLength = SequenceMasks.PackedGatesLength<T>(gates, features, units, false);
+            var packedMasks = PackedMaskRows<T>(plan, inputMasks, maskScratch);
+            var packedW = maskScratch.Slice(packedMasks.Length, packedLength);
+            SequenceMasks.PackGates<T>(gates, features, units, w.Span<T>(), g, false, packedW);
+            SequenceMasks.MaskedGemm<T>(gates, n, units, features, xp, features, packedMasks, 1, packedW, a, g, false,
+                maskScratch[(packedMasks.Length + packedLength)..]);
+        }
+        else MatMulKernels.Gemm<T>(false, false, n, g, features, xp, features, w.Span<T>(), g, a, g, false);
         if (!bias.IsEmpty) RecurrentKernels.AddBiasRows<T>(a, n, g, g, bias);
     }
 
@@ -110,20 +153,34 @@ internal static class MaskedSequenceSupport
     /// The input-side gradients from the packed pre-activation gradient dZ (n × g): gW += X_pᵀ·dZ (the packed inputs
     /// gathered again) and gx[b, t] += (dZ·Wᵀ) rows, masked steps getting nothing.
     /// </summary>
-    public static void InputGradients<T>(Tape tape, TensorData x, TensorData w, ReadOnlySpan<T> dZ, int g, in StepPlan plan)
+    /// With per-gate input masks (B, G, F) both go through the masks (<see cref="SequenceMasks.MaskedGemmWeightGrad"/>,
+    /// <see cref="SequenceMasks.MaskedGemmInputGrad"/>, the masks' rows in packed order).
+    public static void InputGradients<T>(Tape tape, TensorData x, TensorData w, ReadOnlySpan<T> dZ, int g, in StepPlan plan, TensorData? inputMasks = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int steps = x.Shape[1], features = x.Shape[2], n = plan.Count;
-        if (n == 0) return;
+        if (n == 0 || !(w.RequiresGrad || x.RequiresGrad)) return;
         var packed = tape.Scratch<T>(n * features);
+        int gates = inputMasks?.Shape[1] ?? 1, units = g / gates;
+        var packedMasks = inputMasks is null ? default : PackedMaskRows<T>(plan, inputMasks, tape.Scratch<T>(n * gates * features));
+        var maskedRows = inputMasks is null ? default
+            : tape.Scratch<T>(Math.Max(n * features, SequenceMasks.InputGradScratchLength<T>(gates, n, units, features)));
         if (w.RequiresGrad)
         {
             GatherSteps<T>(x.Span<T>(), steps, features, plan.Rows, plan.Offsets, plan.GoBackwards, packed);
-            MatMulKernels.Gemm<T>(true, false, features, g, n, packed, features, dZ, g, tape.Grad<T>(w), g, true);
+            if (inputMasks is null) MatMulKernels.Gemm<T>(true, false, features, g, n, packed, features, dZ, g, tape.Grad<T>(w), g, true);
+            else SequenceMasks.MaskedGemmWeightGrad<T>(gates, n, units, features, packed, features, packedMasks, 1, dZ, g, tape.Grad<T>(w), g, maskedRows);
         }
         if (x.RequiresGrad)
         {
-            MatMulKernels.Gemm<T>(false, true, n, features, g, dZ, g, w.Span<T>(), g, packed, features, false);
+            if (inputMasks is null) MatMulKernels.Gemm<T>(false, true, n, features, g, dZ, g, w.Span<T>(), g, packed, features, false);
+            else
+            {
+                var packedWt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(gates, features, units, true));
+                SequenceMasks.PackGates<T>(gates, features, units, w.Span<T>(), g, true, packedWt);
+                packed[..(n * features)].Clear();
+                SequenceMasks.MaskedGemmInputGrad<T>(gates, n, units, features, dZ, g, packedWt, packedMasks, 1, packed, features, maskedRows);
+            }
             ScatterAddSteps<T>(packed, steps, features, plan.Rows, plan.Offsets, plan.GoBackwards, tape.Grad<T>(x));
         }
     }
@@ -202,8 +259,12 @@ internal readonly ref struct PackedBackward<T> where T : unmanaged, IBinaryFloat
     private readonly ReadOnlySpan<T> _dH;
     private readonly int _batch, _steps, _units;
 
-    /// <summary>The walk of the op recorded as <paramref name="e"/>; <paramref name="split"/>: see <see cref="RecurrentOpSupport.PackRecurrent"/>.</summary>
-    public PackedBackward(Tape tape, in TapeEntry e, TensorData mask, TensorData finalH, bool goBackwards, int split = 0)
+    /// <summary>
+    /// The walk of the op recorded as <paramref name="e"/>; <paramref name="split"/>: see <see cref="RecurrentOpSupport.PackRecurrent"/>.
+    /// With <paramref name="gateBlocks"/> (recurrent dropout) Rᵀ is packed by gate blocks R_gᵀ
+    /// (<see cref="SequenceMasks.PackGatesAndLast"/>), the tail being the last gate's R_gᵀ packed apart.
+    /// </summary>
+    public PackedBackward(Tape tape, in TapeEntry e, TensorData mask, TensorData finalH, bool goBackwards, int split = 0, bool gateBlocks = false)
     {
         TensorData h = e.Out, r = e.C!;
         _batch = h.Shape[0];
@@ -218,6 +279,15 @@ internal readonly ref struct PackedBackward<T> where T : unmanaged, IBinaryFloat
         MaskedSequenceSupport.StartStateGradient<T>(tape, finalH, _state);
         Out = tape.Scratch<T>(bu);
         Dh = tape.Scratch<T>(bu);
+        if (gateBlocks)
+        {
+            int gates = g / _units;
+            var blocks = tape.Scratch<T>(SequenceMasks.PackedGatesAndLastLength<T>(gates, _units, true));
+            var last = SequenceMasks.PackGatesAndLast<T>(gates, _units, r.Span<T>(), true, blocks);
+            RecurrentTransposed = blocks;
+            RecurrentTransposedTail = split == 0 ? default : last;
+            return;
+        }
         var space = tape.Scratch<T>(RecurrentOpSupport.PackedRecurrentLength<T>(_units, g, split, true));
         RecurrentTransposed = RecurrentOpSupport.PackRecurrent<T>(r.Span<T>(), _units, g, split, true, space, out var tail);
         RecurrentTransposedTail = tail;

@@ -24,18 +24,20 @@ internal static class RecurrentOpSupport
     public const int TimeMajorMinBatch = 64;
 
     /// <summary>
-    /// Scratch memory for a fused op: from the active tape (recycled by Reset) or, with no tape, from one
-    /// <see cref="ArrayPool{T}"/> rental returned by <see cref="Dispose"/>.
+    /// Scratch memory for a fused op: from the active tape or, with no tape, from one <see cref="ArrayPool{T}"/>
+    /// rental; either way given back by <see cref="Dispose"/> (buffers saved for backward are tape tensors, kept).
     /// </summary>
     public ref struct Scratch<T> where T : unmanaged
     {
         private readonly Tape? _tape;
+        private readonly int _mark;
         private T[]? _rented;
         private int _pos;
 
         public Scratch(Tape? tape, int capacityWithoutTape)
         {
             _tape = tape;
+            _mark = tape?.ScratchMark ?? 0;
             _rented = tape is null ? ArrayPool<T>.Shared.Rent(Math.Max(capacityWithoutTape, 1)) : null;
             _pos = 0;
         }
@@ -71,6 +73,7 @@ internal static class RecurrentOpSupport
 
         public void Dispose()
         {
+            _tape?.ReleaseScratch(_mark);
             if (_rented is not null) ArrayPool<T>.Shared.Return(_rented);
             _rented = null;
         }
@@ -118,7 +121,8 @@ internal static class RecurrentOpSupport
 /// <summary>
 /// The per-sequence dropout masks of a fused recurrent op (<see cref="RecurrentSequenceOptions.InputMasks"/>,
 /// <see cref="RecurrentSequenceOptions.RecurrentMasks"/>): (B, G, F) and (B, G, U), or null. Each GEMM that a mask
-/// touches becomes one GEMM per gate on the masked rows (<see cref="MaskedGemm"/> and its two gradients).
+/// touches becomes per-gate products on the masked rows (<see cref="MaskedGemm"/> and its two gradients), for small
+/// gates all in one <see cref="GateGemm"/> pass.
 /// </summary>
 internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Recurrent)
 {
@@ -138,19 +142,35 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     public static SequenceMasks Read(Tape tape, int start, bool input, bool recurrent) =>
         new(input ? tape.ExtraInputs[start] : null, recurrent ? tape.ExtraInputs[start + (input ? 1 : 0)] : null);
 
+    /// <summary>
+    /// Whether gate blocks of red × width use the <see cref="GateGemm"/> layout: several gates, and sizes it takes
+    /// (one gate is a plain GEMM on the masked rows, packed as <see cref="PackedGemm"/> packs it).
+    /// </summary>
+    private static bool GateLayout<T>(int gates, int red, int width) where T : unmanaged => gates > 1 && GateGemm.Supports<T>(red, width);
+
     /// <summary>Elements <see cref="PackGates"/> writes for <paramref name="gates"/> gate blocks of k × n (n × k <paramref name="transposed"/>).</summary>
     public static int PackedGatesLength<T>(int gates, int k, int n, bool transposed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => checked(gates * (transposed ? PackedGemm.PackedLength<T>(n, k) : PackedGemm.PackedLength<T>(k, n)));
+    {
+        int red = transposed ? n : k, width = transposed ? k : n;
+        return GateLayout<T>(gates, red, width) ? GateGemm.PackedLength<T>(gates, red, width) : checked(gates * PackedGemm.PackedLength<T>(red, width));
+    }
 
     /// <summary>
-    /// Packs the gate blocks of b (k × G·n, ldb; gate g's columns g·n ..) one after another, once per op call: as
-    /// op(B_g) = b_g (k × n) for <see cref="MaskedGemm"/>, or with <paramref name="transposed"/> as op(B_g) = b_gᵀ
-    /// (n × k) for <see cref="MaskedGemmInputGrad"/>. Gate g's block starts at g · (its packed length).
+    /// Packs the gate blocks of b (k × G·n, ldb; gate g's columns g·n ..) once per op call: as op(B_g) = b_g (k × n)
+    /// for <see cref="MaskedGemm"/>, or with <paramref name="transposed"/> as op(B_g) = b_gᵀ (n × k) for
+    /// <see cref="MaskedGemmInputGrad"/>. All gates in one <see cref="GateGemm"/> layout when it applies, else gate
+    /// g's <see cref="PackedGemm"/> block at g · (its packed length).
     /// </summary>
     public static void PackGates<T>(int gates, int k, int n, ReadOnlySpan<T> b, int ldb, bool transposed, Span<T> packed)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int length = transposed ? PackedGemm.PackedLength<T>(n, k) : PackedGemm.PackedLength<T>(k, n);
+        int red = transposed ? n : k, width = transposed ? k : n;
+        if (GateLayout<T>(gates, red, width))
+        {
+            GateGemm.Pack<T>(gates, red, width, b, ldb, transposed, packed);
+            return;
+        }
+        int length = PackedGemm.PackedLength<T>(red, width);
         for (int g = 0; g < gates; g++)
         {
             if (transposed) PackedGemm.Pack<T>(true, n, k, b[(g * n)..], ldb, packed.Slice(g * length, length));
@@ -158,18 +178,58 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
         }
     }
 
+    /// <summary>Elements <see cref="PackGatesAndLast"/> writes.</summary>
+    public static int PackedGatesAndLastLength<T>(int gates, int units, bool transposed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => checked(PackedGatesLength<T>(gates, units, units, transposed) + PackedGemm.PackedLength<T>(units, units));
+
+    /// <summary>
+    /// A recurrent kernel r (U × G·U) packed by gate blocks (<see cref="PackGates"/>) and, apart, its last gate's block
+    /// as <see cref="PackedGemm"/> packs it, which is returned: GRU's reset-before candidate multiplies r ⊙ (h ⊙ m_h)
+    /// by R_h (or its gradient by R_hᵀ) on its own.
+    /// </summary>
+    public static Span<T> PackGatesAndLast<T>(int gates, int units, ReadOnlySpan<T> r, bool transposed, Span<T> packed)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int length = PackedGatesLength<T>(gates, units, units, transposed);
+        PackGates<T>(gates, units, units, r, gates * units, transposed, packed[..length]);
+        var last = packed.Slice(length, PackedGemm.PackedLength<T>(units, units));
+        PackedGemm.Pack<T>(transposed, units, units, r[((gates - 1) * units)..], gates * units, last);
+        return last;
+    }
+
+    /// <summary>Elements of the scratch <see cref="MaskedGemm"/> needs (same arguments).</summary>
+    public static int GemmScratchLength<T>(int gates, int rows, int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => GateLayout<T>(gates, k, n) ? checked(rows * gates * k) : checked(rows * k);
+
+    /// <summary>Elements of the scratch <see cref="MaskedGemmInputGrad"/> needs (same arguments).</summary>
+    public static int InputGradScratchLength<T>(int gates, int rows, int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => GateLayout<T>(gates, n, k) ? checked(rows * GateGemm.PaddedWidth<T>(gates, k)) : checked(rows * k);
+
     /// <summary>
     /// c[:, g·n ..] (+)= (a ⊙ m_g)·b_g for every gate g: the masked form of c (+)= a·b with b's columns in gate blocks
-    /// of n, packed by <see cref="PackGates"/> (a rows × k, lda; scratch rows × k), one GEMM per gate on the masked rows.
-    /// Only the first <paramref name="usedGates"/> gates when given (GRU's reset-before path projects z and r this way,
-    /// the candidate separately).
+    /// of n, packed by <see cref="PackGates"/> (a rows × k, lda; scratch of <see cref="GemmScratchLength"/>). Only the
+    /// first <paramref name="usedGates"/> gates when given (GRU's reset-before path projects z and r this way, the
+    /// candidate separately). With the <see cref="GateGemm"/> layout: one masked copy of a for all gates side by side,
+    /// then one product over all gates' panels into c (the per-gate GEMMs' bits); otherwise one GEMM per gate on the
+    /// masked rows.
     /// </summary>
     public static void MaskedGemm<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> masks, int rowsPerMask,
         ReadOnlySpan<T> packedB, Span<T> c, int ldc, bool accumulate, Span<T> scratch, int usedGates = -1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        int used = usedGates < 0 ? gates : usedGates;
+        if (GateLayout<T>(gates, k, n))
+        {
+            if (rows == 0) return;
+            int ldm = gates * k;
+            var hm = scratch[..(rows * ldm)];
+            for (int g = 0; g < used; g++)
+                MaskedRowKernels.Multiply<T>(a, lda, rows, k, masks[(g * k)..], gates * k, rowsPerMask, hm[(g * k)..], ldm);
+            GateGemm.Multiply<T>(gates, used, rows, k, n, hm, ldm, k, packedB, c, ldc, accumulate);
+            return;
+        }
         int length = PackedGemm.PackedLength<T>(k, n);
-        for (int g = 0; g < (usedGates < 0 ? gates : usedGates); g++)
+        for (int g = 0; g < used; g++)
         {
             MaskedRowKernels.Multiply<T>(a, lda, rows, k, masks[(g * k)..], gates * k, rowsPerMask, scratch);
             PackedGemm.Gemm<T>(false, rows, n, k, scratch, k, packedB.Slice(g * length, length), c[(g * n)..], ldc, accumulate);
@@ -192,15 +252,27 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
 
     /// <summary>
     /// The input gradient of <see cref="MaskedGemm"/>: da (rows × k, ldda) += Σ_g (dc[:, g·n ..]·b_gᵀ) ⊙ m_g, with the
-    /// b_gᵀ packed by <see cref="PackGates"/> (transposed): one GEMM per gate into <paramref name="scratch"/>
-    /// (rows × k), then a masked add.
+    /// b_gᵀ packed by <see cref="PackGates"/> (transposed), scratch of <see cref="InputGradScratchLength"/>: the
+    /// products (one <see cref="GateGemm"/> pass for all gates, or one GEMM per gate), then a masked add per gate in
+    /// gate order.
     /// </summary>
     public static void MaskedGemmInputGrad<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> packedBt,
         ReadOnlySpan<T> masks, int rowsPerMask, Span<T> da, int ldda, Span<T> scratch, int usedGates = -1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        int used = usedGates < 0 ? gates : usedGates;
+        if (GateLayout<T>(gates, n, k))
+        {
+            if (rows == 0) return;
+            int ldp = GateGemm.PaddedWidth<T>(gates, k), wp = GateGemm.PaddedGateWidth<T>(k);
+            var p = scratch[..(rows * ldp)];
+            GateGemm.Product<T>(gates, used, rows, n, k, dc, lddc, n, packedBt, p, ldp);
+            for (int g = 0; g < used; g++)
+                MaskedRowKernels.AddMultiplied<T>(p[(g * wp)..], rows, k, masks[(g * k)..], gates * k, rowsPerMask, da, ldda, ldp);
+            return;
+        }
         int length = PackedGemm.PackedLength<T>(n, k);
-        for (int g = 0; g < (usedGates < 0 ? gates : usedGates); g++)
+        for (int g = 0; g < used; g++)
         {
             PackedGemm.Gemm<T>(false, rows, k, n, dc[(g * n)..], lddc, packedBt.Slice(g * length, length), scratch, k, false);
             MaskedRowKernels.AddMultiplied<T>(scratch, rows, k, masks[(g * k)..], gates * k, rowsPerMask, da, ldda);

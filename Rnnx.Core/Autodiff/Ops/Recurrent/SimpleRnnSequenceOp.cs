@@ -86,18 +86,20 @@ internal sealed class SimpleRnnSequenceOp : Op
         int rows = batch * steps, ld = steps * units;
         // R (and with input dropout W) packed once per call; one gate, so the masked products use the same panels
         int packedLength = PackedGemm.PackedLength<T>(units, units), packedInputLength = masks.Input is null ? 0 : PackedGemm.PackedLength<T>(features, units);
-        using var scratch = new Scratch<T>(Tape.Current, rows * units + packedLength + packedInputLength + (masks.Any ? rows * features + batch * units : 0));
+        using var scratch = new Scratch<T>(Tape.Current, rows * units + packedLength + packedInputLength
+            + (masks.Input is null ? 0 : SequenceMasks.GemmScratchLength<T>(1, rows, units, features))
+            + (masks.Recurrent is null ? 0 : SequenceMasks.GemmScratchLength<T>(1, batch, units, units)));
         var z = scratch.Get(rows * units);
         if (masks.Input is { } mx)
         {
             var packedW = scratch.Get(packedInputLength);
             PackedGemm.Pack<T>(false, features, units, w.Span<T>(), units, packedW);
-            SequenceMasks.MaskedGemm<T>(1, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, z, units, false, scratch.Get(rows * features));
+            SequenceMasks.MaskedGemm<T>(1, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, z, units, false, scratch.Get(SequenceMasks.GemmScratchLength<T>(1, rows, units, features)));
         }
         else MatMulKernels.Gemm<T>(false, false, rows, units, features, x.Span<T>(), features, w.Span<T>(), units, z, units, false);
         if (bias is not null) AddBiasRows<T>(z, rows, units, units, bias.Span<T>());
         var hs = h.Span<T>();
-        var hm = masks.Recurrent is null ? default : scratch.Get(batch * units);
+        var hm = masks.Recurrent is null ? default : scratch.Get(SequenceMasks.GemmScratchLength<T>(1, batch, units, units));
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>();
         var packedR = scratch.Get(packedLength);
         PackedGemm.Pack<T>(false, units, units, rk, units, packedR);
@@ -181,7 +183,7 @@ internal sealed class SimpleRnnSequenceOp : Op
         // op(B) = Rᵀ for dh = dZ·Rᵀ, packed once
         var packedRt = tape.Scratch<T>(PackedGemm.PackedLength<T>(units, units));
         PackedGemm.Pack<T>(true, units, units, r.Span<T>(), units, packedRt);
-        var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(batch * units);
+        var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(1, batch, units, units));
 
         for (int k = steps - 1; k >= 0; k--)
         {
@@ -219,7 +221,8 @@ internal sealed class SimpleRnnSequenceOp : Op
             {
                 var packedWt = tape.Scratch<T>(PackedGemm.PackedLength<T>(units, features));
                 PackedGemm.Pack<T>(true, units, features, w.Span<T>(), units, packedWt);
-                SequenceMasks.MaskedGemmInputGrad<T>(1, rows, units, features, dZ, units, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features, tape.Scratch<T>(rows * features));
+                SequenceMasks.MaskedGemmInputGrad<T>(1, rows, units, features, dZ, units, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features,
+                    tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(1, rows, units, features)));
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, units, dZ, units, w.Span<T>(), units, tape.Grad<T>(x), features, true);
         }

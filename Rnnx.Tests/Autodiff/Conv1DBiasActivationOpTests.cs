@@ -1,0 +1,82 @@
+using Rnnx.Autodiff.Ops;
+using Rnnx.Diagnostics;
+using Rnnx.Layers;
+
+namespace Rnnx.Tests.Autodiff;
+
+/// <summary>
+/// <see cref="Tensor.Conv1DBiasActivation"/> against <see cref="Tensor.Conv1D"/> followed by <see cref="Tensor.BiasActivation"/>:
+/// the same values and gradients bit for bit, one buffer less kept on the tape, and a float64 gradient check through the
+/// Conv1D layer (which uses it).
+/// </summary>
+public class Conv1DBiasActivationOpTests
+{
+    private static Tensor Random(int seed, params int[] shape)
+    {
+        var rng = new global::Rnnx.Random.NumPyRandomState((uint)seed);
+        int n = shape.Aggregate(1, (a, b) => a * b);
+        return Tensor.FromArray(Array.ConvertAll(rng.Rand(n), v => (float)(2 * v - 1)), shape);
+    }
+
+    private static (float[] Y, float[][] Grads, long Kept) Run(bool fused, FusedActivation act, Conv1DPadding padding, int stride, int dilation)
+    {
+        var x = Random(1, 3, 11, 4).RequireGrad();
+        var w = Random(2, 3, 4, 5).RequireGrad();
+        var b = Random(3, 5).RequireGrad();
+        using var tape = new Tape();
+        using (tape.Activate())
+        {
+            var y = fused ? Tensor.Conv1DBiasActivation(x, w, b, act, stride, dilation, padding)
+                : Tensor.BiasActivation(Tensor.Conv1D(x, w, stride, dilation, padding), b, act);
+            long kept = tape.PoolInUse.Float32;
+            var loss = Tensor.Sum(y * Random(4, y.Shape.Dimensions.ToArray()));
+            var g = tape.Backward(loss);
+            return (y.ToFloatArray(), [g[x].ToFloatArray(), g[w].ToFloatArray(), g[b].ToFloatArray()], kept);
+        }
+    }
+
+    [Test]
+    public void SameNumbersAsConvThenBiasActivation_OneBufferLess(
+        [Values(FusedActivation.Linear, FusedActivation.Relu, FusedActivation.Tanh, FusedActivation.Sigmoid)] FusedActivation act,
+        [Values(Conv1DPadding.Valid, Conv1DPadding.Same, Conv1DPadding.Causal)] Conv1DPadding padding)
+    {
+        int stride = padding == Conv1DPadding.Same ? 2 : 1, dilation = padding == Conv1DPadding.Causal ? 2 : 1;
+        var two = Run(false, act, padding, stride, dilation);
+        var one = Run(true, act, padding, stride, dilation);
+        Assert.That(one.Y, Is.EqualTo(two.Y), "values");
+        string[] names = ["x", "kernel", "bias"];
+        for (int i = 0; i < 3; i++) Assert.That(one.Grads[i], Is.EqualTo(two.Grads[i]), $"gradient of {names[i]}");
+        Assert.That(one.Kept, Is.EqualTo(two.Kept - one.Y.Length), "the pre-activation is not kept");
+    }
+
+    [Test]
+    public void Conv1DLayer_Float64GradientCheck([Values("relu", "tanh", "sigmoid", "linear")] string activation)
+    {
+        var layer = new Conv1D(3, 2, padding: "causal", dilationRate: 2, activation: activation);
+        layer.Build([null, 2], DType.Float64);
+        var rng = new global::Rnnx.Random.NumPyRandomState(5);
+        foreach (var p in layer.Weights)
+        {
+            var v = p.Value.ToDoubleArray();
+            for (int i = 0; i < v.Length; i++) v[i] = rng.Rand(1)[0] - 0.5;
+            p.Assign(Tensor.FromArray(v, p.Value.Shape.Dimensions.ToArray()));
+        }
+        var x = Tensor.FromArray(Enumerable.Range(0, 2 * 7 * 2).Select(i => Math.Sin(0.7 * i) + 0.1).ToArray(), 2, 7, 2);
+        var r = GradientChecker.CheckLayer(layer, x);
+        Assert.That(r.Passed, r.Report());
+        Assert.That(r.Elements, Is.EqualTo(x.Size + layer.CountParams()));
+    }
+
+    [Test]
+    public void BadInput_IsRefused_NamingTheOpAndShapes()
+    {
+        var x = Random(1, 2, 6, 3);
+        var w = Random(2, 2, 3, 4);
+        var ex = Assert.Throws<ShapeMismatchException>(() => Tensor.Conv1DBiasActivation(x, w, Random(3, 5), FusedActivation.Relu));
+        Assert.That(ex!.Message, Does.Contain("Conv1DBiasActivation").And.Contain("bias").And.Contain("(2, 3, 4)"));
+        ex = Assert.Throws<ShapeMismatchException>(() => Tensor.Conv1DBiasActivation(Random(1, 2, 6, 2), w, Random(3, 4), FusedActivation.Relu));
+        Assert.That(ex!.Message, Does.Contain("Conv1DBiasActivation").And.Contain("channels"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Tensor.Conv1DBiasActivation(x, w, Random(3, 4), FusedActivation.Relu, stride: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Tensor.Conv1DBiasActivation(x, w, Random(3, 4), (FusedActivation)42));
+    }
+}
