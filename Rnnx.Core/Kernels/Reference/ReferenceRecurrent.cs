@@ -10,6 +10,12 @@ namespace Rnnx.Kernels.Reference;
 /// </summary>
 internal static class ReferenceRecurrent
 {
+    /// <summary>Twin of <see cref="CellTanhKernels.Tanh"/>: y[i] = tanh(x[i]).</summary>
+    public static void CellTanh<T>(ReadOnlySpan<T> x, Span<T> y) where T : IBinaryFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < x.Length; i++) y[i] = Tanh(x[i]);
+    }
+
     private static T Sigmoid<T>(T x) where T : IBinaryFloatingPointIeee754<T> =>
         typeof(T) == typeof(float) ? T.CreateTruncating(FastMath.Sigmoid(float.CreateTruncating(x))) : T.One / (T.One + T.Exp(-x));
 

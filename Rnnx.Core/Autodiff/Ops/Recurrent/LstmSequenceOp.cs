@@ -10,8 +10,9 @@ namespace Rnnx.Autodiff.Ops;
 /// <summary>
 /// A whole LSTM sequence as one tape entry (<see cref="Tensor.LstmSequence"/>; Keras semantics: z = (x·W + h·R) + b, gates i, f, g, o;
 /// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
-/// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index, the cell sequence C (B, T, U) and
-/// tanh(C), by processing step; the backward overwrites the gates with dZ and tanh(C) with the previous states. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
+/// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index and the cell sequence C (B, T, U) by
+/// processing step; the backward recomputes tanh(C) (the step kernel's tanh, so the same bits), writes dZ over the gates
+/// and then the previous states over tanh(C). The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
 /// (differentiable: its gradient reaches this op through that sequence's gradient buffer). With diagonal peephole
 /// weights P = [p_i, p_f, p_o] (3U, PeepholeLSTMCell) the input and forget gates also see c_{k-1} and the output gate c_k;
 /// those sequences run on the row path (the one-series and time-major inference paths have no peephole form).
@@ -33,7 +34,6 @@ internal sealed class LstmSequenceOp : Op
         public TensorData? Bias { get; init; }
         public TensorData Gates { get; init; }
         public TensorData Cells { get; init; }
-        public TensorData TanhCells { get; init; }
         public bool GoBackwards { get; init; }
         public SequenceMasks Masks { get; init; }
         public TensorData? Peephole { get; init; }
@@ -56,7 +56,6 @@ internal sealed class LstmSequenceOp : Op
             }
             e.S0 = Gates;
             e.S1 = Cells;
-            e.S2 = TanhCells;
             e.SetArgs(new Flags(GoBackwards, Bias is not null, Masks.Input is not null, Masks.Recurrent is not null, Peephole is not null));
         }
 
@@ -70,7 +69,6 @@ internal sealed class LstmSequenceOp : Op
             Bias = e.GetArgs<Flags>().HasBias ? tape.ExtraInputs[e.ExtraStart + 2] : null,
             Gates = e.S0!,
             Cells = e.S1!,
-            TanhCells = e.S2!,
             GoBackwards = e.GetArgs<Flags>().GoBackwards,
             Masks = SequenceMasks.Read(tape, e.ExtraStart + (e.GetArgs<Flags>().HasBias ? 3 : 2), e.GetArgs<Flags>().InputMasks, e.GetArgs<Flags>().RecurrentMasks),
             Peephole = e.GetArgs<Flags>().HasPeephole ? tape.ExtraInputs[e.ExtraStart + e.ExtraCount - 1] : null,
@@ -88,17 +86,17 @@ internal sealed class LstmSequenceOp : Op
         int batch = dx.Shape[0], steps = dx.Shape[1], units = dr.Shape[0];
         var rec = Recorder(dx, dw, dr, db, dh0, dc0) ?? (dp is { RequiresGrad: true } ? Tape.RecordingTape() : null);
         var h = Tape.NewResult(new Shape(batch, steps, units), dx.DType);
-        TensorData? gates, cells, tanhCells;
+        TensorData? gates, cells;
         if (dx.DType == DType.Float32)
-            Forward<float>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out tanhCells, out finalC, dp);
+            Forward<float>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out finalC, dp);
         else
-            Forward<double>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out tanhCells, out finalC, dp);
+            Forward<double>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out finalC, dp);
         if (rec is not null)
         {
             new Saved
             {
                 X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, C0 = dc0, Bias = db,
-                Gates = gates!, Cells = cells!, TanhCells = tanhCells!, GoBackwards = goBackwards, Masks = masks, Peephole = dp,
+                Gates = gates!, Cells = cells!, GoBackwards = goBackwards, Masks = masks, Peephole = dp,
             }.Record(rec, h);
             if (wantFinalC) finalC = SequenceLastStepOp.Apply(cells!, h);
         }
@@ -106,7 +104,7 @@ internal sealed class LstmSequenceOp : Op
     }
 
     private static void Forward<T>(Tape? rec, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
-        TensorData h, bool goBackwards, bool wantFinalC, SequenceMasks masks, out TensorData? gatesData, out TensorData? cellsData, out TensorData? tanhData, out Tensor finalC,
+        TensorData h, bool goBackwards, bool wantFinalC, SequenceMasks masks, out TensorData? gatesData, out TensorData? cellsData, out Tensor finalC,
         TensorData? peephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
@@ -115,7 +113,7 @@ internal sealed class LstmSequenceOp : Op
         ReadOnlySpan<T> p = peephole is not null ? peephole.Span<T>() : default;
         if (rec is null && batch >= TimeMajorMinBatch && steps > 0 && !masks.Any && peephole is null)
         {
-            gatesData = cellsData = tanhData = null;
+            gatesData = cellsData = null;
             ForwardTimeMajor<T>(x, w, r, bias, h0, c0, h, goBackwards, wantFinalC, out finalC);
             return;
         }
@@ -130,7 +128,7 @@ internal sealed class LstmSequenceOp : Op
             + (masks.Recurrent is null ? 0 : SequenceMasks.GemmScratchLength<T>(4, batch, units, units)));
         var a = scratch.Saved(rec, new Shape(batch, steps, g4), dtype, out gatesData);
         var c = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out cellsData);
-        var tc = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out tanhData);
+        var tc = scratch.Get(rows * units);   // not kept: the backward recomputes tanh(C) from C (CellTanhKernels, same bits)
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
 
         // x·W for all B·T rows at once; each step then adds h·R into its rows in place and activates them in place.
@@ -260,7 +258,7 @@ internal sealed class LstmSequenceOp : Op
     {
         var saved = Saved.Of(tape, e);
         TensorData x = saved.X, w = saved.Kernel, r = saved.RecurrentKernel, h0 = saved.H0, c0 = saved.C0, h = e.Out;
-        TensorData gates = saved.Gates, cells = saved.Cells, tanhCells = saved.TanhCells;
+        TensorData gates = saved.Gates, cells = saved.Cells;
         var bias = saved.Bias;
         var masks = saved.Masks;
         var peephole = saved.Peephole;
@@ -273,7 +271,10 @@ internal sealed class LstmSequenceOp : Op
         var dH = tape.GradOf<T>(h);
         // Gradient reaching the cell sequence directly (the final cell state used downstream), if any.
         ReadOnlySpan<T> dC = tape.HasGrad(cells) ? tape.Grad<T>(cells) : default;
-        ReadOnlySpan<T> a = gates.Span<T>(), c = cells.Span<T>(), tc = tanhCells.Span<T>(), hs = h.Span<T>();
+        ReadOnlySpan<T> a = gates.Span<T>(), c = cells.Span<T>(), hs = h.Span<T>();
+        var tanhC = tape.Scratch<T>(rows * units);
+        CellTanhKernels.Tanh<T>(c, tanhC);
+        ReadOnlySpan<T> tc = tanhC;
         // dZ overwrites the gate activations, which nothing reads after this backward: a step reads its own gates
         // before it writes their gradients (element by element), and no other step reads them
         var dZ = gates.Span<T>();
@@ -324,7 +325,7 @@ internal sealed class LstmSequenceOp : Op
         }
         if (r.RequiresGrad)
         {
-            var hPrev = tanhCells.Span<T>();   // tanh(C) is dead after the step loop and has the same shape
+            var hPrev = tanhC;   // tanh(C) is dead after the step loop and has the same shape
             BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
             if (masks.Recurrent is { } mr)
                 SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));

@@ -1,0 +1,59 @@
+using System.Numerics;
+using Rnnx.Kernels;
+using Rnnx.Kernels.Reference;
+
+namespace Rnnx.Tests.Kernels;
+
+/// <summary>
+/// <see cref="CellTanhKernels.Tanh"/> against its scalar twin, and against the tanh(c) that <see cref="LstmKernels.ForwardStep"/>
+/// writes (the LSTM backward recomputes tanh(C) with it instead of keeping it), bit for bit on every SIMD path (lengths
+/// cover the 8-lane, 4-lane and scalar parts; .ci/run repeats this with the wide paths off).
+/// </summary>
+public class CellTanhKernelsTests
+{
+    private static T[] Rand<T>(int seed, int n, double lo, double hi) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new System.Random(seed);
+        var a = new T[n];
+        for (int i = 0; i < n; i++) a[i] = T.CreateTruncating(lo + rng.NextDouble() * (hi - lo));
+        return a;
+    }
+
+    [Test]
+    public void MatchesTheTwin([Values(1, 3, 4, 5, 8, 13, 20, 1001)] int n, [Values(false, true)] bool useDouble)
+    {
+        if (useDouble) Twin<double>(n); else Twin<float>(n);
+    }
+
+    private static void Twin<T>(int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var x = Rand<T>(n, n, -9, 9);
+        x[0] = T.CreateTruncating(0.0001);   // below FastMath's small-argument cut
+        T[] y = new T[n], yRef = new T[n];
+        CellTanhKernels.Tanh<T>(x, y);
+        ReferenceRecurrent.CellTanh<T>(x, yRef);
+        Assert.That(y, Is.EqualTo(yRef));
+        var inPlace = x.ToArray();
+        CellTanhKernels.Tanh<T>(inPlace, inPlace);
+        Assert.That(inPlace, Is.EqualTo(yRef), "in place");
+    }
+
+    [Test]
+    public void ReproducesTheLstmStepsTanhOfC([Values(1, 4, 5, 8, 13, 20)] int u, [Values(false, true)] bool useDouble)
+    {
+        if (useDouble) Step<double>(u); else Step<float>(u);
+    }
+
+    private static void Step<T>(int u) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int rows = 3;
+        int lda = 4 * u, ldh = u;
+        var a = Rand<T>(10 + u, rows * lda, -3, 3);
+        var bias = Rand<T>(11 + u, 4 * u, -1, 1);
+        var cPrev = Rand<T>(12 + u, rows * ldh, -4, 4);
+        T[] c = new T[rows * ldh], tc = new T[rows * ldh], h = new T[rows * ldh], again = new T[rows * ldh];
+        LstmKernels.ForwardStep<T>(rows, u, a, lda, bias, cPrev, ldh, c, tc, h, ldh);
+        CellTanhKernels.Tanh<T>(c, again);
+        Assert.That(again, Is.EqualTo(tc));
+    }
+}
