@@ -24,7 +24,10 @@ public sealed class Metric
     /// <summary>The name used in History and logs (e.g. <c>last_time_step_mse</c>; validation adds <c>val_</c>).</summary>
     public string Name { get; }
 
-    /// <summary>A metric from a function of (targets, predictions) returning per-sample values.</summary>
+    /// <summary>
+    /// A metric from a function of (targets, predictions) returning per-sample values. Training and evaluation call it
+    /// from several threads at once (one call per shard or batch): it must not keep state between calls.
+    /// </summary>
     public static Metric FromFunction(string name, Func<Tensor, Tensor, Tensor> values)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);

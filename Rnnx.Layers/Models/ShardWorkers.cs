@@ -113,9 +113,11 @@ internal sealed class ShardWorkers : IDisposable
         if (_teamed)
             for (int i = 0; i < _active; i++) _teams[i].Open(Threads / _active + (i < Threads % _active ? 1 : 0));
         int used = _teamed ? _threads.Length : _active - 1;
+        // The count and the next shard are written before any worker is posted: a worker still holding a start signal
+        // from a run that revoked it may claim its post at once, and its decrement must come after the count it decrements.
         _nextShard = 0;
-        for (int i = 0; i < used; i++) Volatile.Write(ref _state[i], Posted);
         Volatile.Write(ref _pending, used);
+        for (int i = 0; i < used; i++) Volatile.Write(ref _state[i], Posted);
         for (int i = 0; i < used; i++) _start[i].Set();
         try
         {

@@ -11,14 +11,6 @@ namespace Rnnx.Tests.Kernels;
 /// </summary>
 public class CellTanhKernelsTests
 {
-    private static T[] Rand<T>(int seed, int n, double lo, double hi) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        var rng = new System.Random(seed);
-        var a = new T[n];
-        for (int i = 0; i < n; i++) a[i] = T.CreateTruncating(lo + rng.NextDouble() * (hi - lo));
-        return a;
-    }
-
     [Test]
     public void MatchesTheTwin([Values(1, 3, 4, 5, 8, 13, 20, 1001)] int n, [Values(false, true)] bool useDouble)
     {
@@ -27,7 +19,7 @@ public class CellTanhKernelsTests
 
     private static void Twin<T>(int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var x = Rand<T>(n, n, -9, 9);
+        var x = KernelTestUtil.Uniform<T>(n, n, -9, 9);
         x[0] = T.CreateTruncating(0.0001);   // below FastMath's small-argument cut
         T[] y = new T[n], yRef = new T[n];
         CellTanhKernels.Tanh<T>(x, y);
@@ -48,9 +40,9 @@ public class CellTanhKernelsTests
     {
         const int rows = 3;
         int lda = 4 * u, ldh = u;
-        var a = Rand<T>(10 + u, rows * lda, -3, 3);
-        var bias = Rand<T>(11 + u, 4 * u, -1, 1);
-        var cPrev = Rand<T>(12 + u, rows * ldh, -4, 4);
+        var a = KernelTestUtil.Uniform<T>(10 + u, rows * lda, -3, 3);
+        var bias = KernelTestUtil.Uniform<T>(11 + u, 4 * u, -1, 1);
+        var cPrev = KernelTestUtil.Uniform<T>(12 + u, rows * ldh, -4, 4);
         T[] c = new T[rows * ldh], tc = new T[rows * ldh], h = new T[rows * ldh], again = new T[rows * ldh];
         LstmKernels.ForwardStep<T>(rows, u, a, lda, bias, cPrev, ldh, c, tc, h, ldh);
         CellTanhKernels.Tanh<T>(c, again);

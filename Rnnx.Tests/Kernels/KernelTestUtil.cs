@@ -44,6 +44,15 @@ internal static class KernelTestUtil
         return r;
     }
 
+    /// <summary><paramref name="n"/> values uniform in [lo, hi) from System.Random(<paramref name="seed"/>).</summary>
+    public static T[] Uniform<T>(int seed, int n, double lo, double hi) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new System.Random(seed);
+        var a = new T[n];
+        for (int i = 0; i < n; i++) a[i] = T.CreateTruncating(lo + rng.NextDouble() * (hi - lo));
+        return a;
+    }
+
     public static T[] Abs<T>(T[] x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var r = new T[x.Length];

@@ -10,14 +10,6 @@ namespace Rnnx.Tests.Kernels;
 /// </summary>
 public class LstmBackwardInPlaceTests
 {
-    private static T[] Rand<T>(int seed, int n, double lo, double hi) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        var rng = new System.Random(seed);
-        var a = new T[n];
-        for (int i = 0; i < n; i++) a[i] = T.CreateTruncating(lo + rng.NextDouble() * (hi - lo));
-        return a;
-    }
-
     [Test]
     public void DzOverTheGates_EqualsDzElsewhere([Values(1, 4, 5, 8, 13, 20)] int u, [Values(false, true)] bool peephole, [Values(false, true)] bool useDouble)
     {
@@ -28,16 +20,16 @@ public class LstmBackwardInPlaceTests
     {
         const int rows = 3;
         int lda = 4 * u + 3, ldh = u + 2;   // strided rows, as in the (batch, time) layout
-        var gates = Rand<T>(1 + u, rows * lda, 0.05, 0.95);
-        var tc = Rand<T>(2 + u, rows * ldh, -0.9, 0.9);
-        var cPrev = Rand<T>(3 + u, rows * ldh, -2, 2);
-        var dH = Rand<T>(4 + u, rows * ldh, -1, 1);
-        var dC = Rand<T>(5 + u, rows * ldh, -1, 1);
-        var dhNext = Rand<T>(6 + u, rows * u, -1, 1);
-        var dc0 = Rand<T>(7 + u, rows * u, -1, 1);
-        T[] p = withPeephole ? Rand<T>(8 + u, 3 * u, -0.5, 0.5) : [];
+        var gates = KernelTestUtil.Uniform<T>(1 + u, rows * lda, 0.05, 0.95);
+        var tc = KernelTestUtil.Uniform<T>(2 + u, rows * ldh, -0.9, 0.9);
+        var cPrev = KernelTestUtil.Uniform<T>(3 + u, rows * ldh, -2, 2);
+        var dH = KernelTestUtil.Uniform<T>(4 + u, rows * ldh, -1, 1);
+        var dC = KernelTestUtil.Uniform<T>(5 + u, rows * ldh, -1, 1);
+        var dhNext = KernelTestUtil.Uniform<T>(6 + u, rows * u, -1, 1);
+        var dc0 = KernelTestUtil.Uniform<T>(7 + u, rows * u, -1, 1);
+        T[] p = withPeephole ? KernelTestUtil.Uniform<T>(8 + u, 3 * u, -0.5, 0.5) : [];
 
-        var dz = Rand<T>(9 + u, rows * lda, -1, 1);   // the padding between rows must stay as it was
+        var dz = KernelTestUtil.Uniform<T>(9 + u, rows * lda, -1, 1);   // the padding between rows must stay as it was
         var dzPadding = dz.ToArray();
         var dcApart = dc0.ToArray();
         LstmKernels.BackwardStep<T>(rows, u, dH, ldh, dC, dhNext, dcApart, gates, lda, tc, cPrev, ldh, dz, p);
