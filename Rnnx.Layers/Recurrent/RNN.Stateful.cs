@@ -77,12 +77,14 @@ public partial class RNN
 
     private Array[] StateValues()
     {
-        if (_stateValues is not null) return _stateValues;
+        if (Volatile.Read(ref _stateValues) is { } existing) return existing;
         int batch = BatchSize ?? throw NoBatchSize();
         var values = new Array[Cell.StateSizes.Count];
         for (int i = 0; i < values.Length; i++)
             values[i] = DType == DType.Float32 ? new float[batch * Cell.StateSizes[i]] : new double[batch * Cell.StateSizes[i]];
-        return _stateValues = values;
+        // The shards of a model's first batch arrive here at once, each for its own rows: one array must win for all
+        // of them, or a shard's final states would go to an array the layer then drops.
+        return Interlocked.CompareExchange(ref _stateValues, values, null) ?? values;
     }
 
     private InvalidOperationException NoBatchSize() => new(

@@ -218,6 +218,32 @@ public sealed class StatefulModelTests
         Assert.That(whole.States.SelectMany(s => s).Count(v => v != 0), Is.GreaterThan(0));
     }
 
+    /// <summary>
+    /// The first batch of a fresh stateful model on two shards and two threads: both shards may create the layers' state
+    /// arrays at the same moment (each for its own rows); every shard's final states must be kept, the same bits as with
+    /// one thread. Repeated, since the shards meet there only when their threads run at the same instant.
+    /// </summary>
+    [Test]
+    public void TheShardsOfAFirstBatchKeepEachOthersStates()
+    {
+        var (x, y) = Data(8, 5);
+        float[] States(Sequential m) => [.. ((RNN)m.Layers[1]).GetStates().SelectMany(t => t.ToFloatArray()), .. ((RNN)m.Layers[2]).GetStates().SelectMany(t => t.ToFloatArray())];
+        var one = Stateful(8);
+        one.Threads = 1;
+        one.Compile(new Adam(0.01), Losses.Loss.MeanSquaredError);
+        one.Fit(x, y, epochs: 1, batchSize: 8, shuffle: false, verbose: 0);
+        var expected = States(one);
+        for (int round = 0; round < 60; round++)
+        {
+            var two = Stateful(8);
+            two.Threads = 2;
+            two.Shards = 2;
+            two.Compile(new Adam(0.01), Losses.Loss.MeanSquaredError);
+            two.Fit(x, y, epochs: 1, batchSize: 8, shuffle: false, verbose: 0);
+            Assert.That(States(two), Is.EqualTo(expected), $"round {round}");
+        }
+    }
+
     [Test]
     public void ACheckpointCarriesTheStatesSoResumingIsExact()
     {
