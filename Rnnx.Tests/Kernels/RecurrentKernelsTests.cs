@@ -272,7 +272,7 @@ public class RecurrentKernelsTests
 
     private static void MaskRows<T>(int rowsPerMask) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        const int rows = 6, gates = 4;
+        const int rows = 7, gates = 4;   // 7: a last mask row shared by fewer than rowsPerMask rows
         foreach (int u in Units.Append(37))
         {
             // rows strided wider than u (a step's rows of the (b, t) layout), masks as (rows / rowsPerMask, gates, u)

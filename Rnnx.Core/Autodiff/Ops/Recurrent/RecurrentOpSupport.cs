@@ -205,6 +205,16 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     public static int InputGradScratchLength<T>(int gates, int rows, int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
         => GateLayout<T>(gates, n, k) ? checked(rows * GateGemm.PaddedWidth<T>(gates, k)) : checked(rows * k);
 
+    /// <summary>Rows a whole-sequence masked product takes at a time (its masked copy or padded product stays in L1).</summary>
+    private const int ChunkTarget = 96;
+
+    /// <summary>
+    /// Rows per chunk of a masked product over <paramref name="rows"/> rows: a whole number of mask rows (so every chunk
+    /// starts at a mask row) of about <see cref="ChunkTarget"/> rows. The chunks give the same bits as one pass: every
+    /// element is its own sum over the reduction, whichever rows are computed together.
+    /// </summary>
+    private static int ChunkRows(int rows, int rowsPerMask) => Math.Max(1, Math.Min(rows, Math.Max(1, ChunkTarget / rowsPerMask) * rowsPerMask));
+
     /// <summary>
     /// c[:, g·n ..] (+)= (a ⊙ m_g)·b_g for every gate g: the masked form of c (+)= a·b with b's columns in gate blocks
     /// of n, packed by <see cref="PackGates"/> (a rows × k, lda; scratch of <see cref="GemmScratchLength"/>). Only the
@@ -220,12 +230,17 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
         int used = usedGates < 0 ? gates : usedGates;
         if (GateLayout<T>(gates, k, n))
         {
-            if (rows == 0) return;
-            int ldm = gates * k;
-            var hm = scratch[..(rows * ldm)];
-            for (int g = 0; g < used; g++)
-                MaskedRowKernels.Multiply<T>(a, lda, rows, k, masks[(g * k)..], gates * k, rowsPerMask, hm[(g * k)..], ldm);
-            GateGemm.Multiply<T>(gates, used, rows, k, n, hm, ldm, k, packedB, c, ldc, accumulate);
+            int ldm = gates * k, chunk = ChunkRows(rows, rowsPerMask);
+            for (int r0 = 0; r0 < rows; r0 += chunk)
+            {
+                int cr = Math.Min(chunk, rows - r0);
+                var hm = scratch[..(cr * ldm)];
+                var ar = a[(r0 * lda)..];
+                var mr = masks[(r0 / rowsPerMask * gates * k)..];
+                for (int g = 0; g < used; g++)
+                    MaskedRowKernels.Multiply<T>(ar, lda, cr, k, mr[(g * k)..], gates * k, rowsPerMask, hm[(g * k)..], ldm);
+                GateGemm.Multiply<T>(gates, used, cr, k, n, hm, ldm, k, packedB, c[(r0 * ldc)..], ldc, accumulate);
+            }
             return;
         }
         int length = PackedGemm.PackedLength<T>(k, n);
@@ -263,12 +278,17 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
         int used = usedGates < 0 ? gates : usedGates;
         if (GateLayout<T>(gates, n, k))
         {
-            if (rows == 0) return;
-            int ldp = GateGemm.PaddedWidth<T>(gates, k), wp = GateGemm.PaddedGateWidth<T>(k);
-            var p = scratch[..(rows * ldp)];
-            GateGemm.Product<T>(gates, used, rows, n, k, dc, lddc, n, packedBt, p, ldp);
-            for (int g = 0; g < used; g++)
-                MaskedRowKernels.AddMultiplied<T>(p[(g * wp)..], rows, k, masks[(g * k)..], gates * k, rowsPerMask, da, ldda, ldp);
+            int ldp = GateGemm.PaddedWidth<T>(gates, k), wp = GateGemm.PaddedGateWidth<T>(k), chunk = ChunkRows(rows, rowsPerMask);
+            for (int r0 = 0; r0 < rows; r0 += chunk)
+            {
+                int cr = Math.Min(chunk, rows - r0);
+                var p = scratch[..(cr * ldp)];
+                var mr = masks[(r0 / rowsPerMask * gates * k)..];
+                var dar = da[(r0 * ldda)..];
+                GateGemm.Product<T>(gates, used, cr, n, k, dc[(r0 * lddc)..], lddc, n, packedBt, p, ldp);
+                for (int g = 0; g < used; g++)
+                    MaskedRowKernels.AddMultiplied<T>(p[(g * wp)..], cr, k, mr[(g * k)..], gates * k, rowsPerMask, dar, ldda, ldp);
+            }
             return;
         }
         int length = PackedGemm.PackedLength<T>(n, k);
