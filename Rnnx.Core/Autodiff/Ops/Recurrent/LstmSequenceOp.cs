@@ -12,7 +12,9 @@ namespace Rnnx.Autodiff.Ops;
 /// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
 /// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index and the cell sequence C (B, T, U) by
 /// processing step; the backward recomputes tanh(C) (the step kernel's tanh, so the same bits), writes dZ over the gates
-/// and then the previous states over tanh(C). The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
+/// and then the previous states over tanh(C). With dropout masks whose products run in <see cref="GateGemm"/>'s
+/// layout, the masked rows those products multiplied (h ⊙ m_g, x ⊙ m_g by row) are saved too, and the weight
+/// gradients read them. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
 /// (differentiable: its gradient reaches this op through that sequence's gradient buffer). With diagonal peephole
 /// weights P = [p_i, p_f, p_o] (3U, PeepholeLSTMCell) the input and forget gates also see c_{k-1} and the output gate c_k;
 /// those sequences run on the row path (the one-series and time-major inference paths have no peephole form).

@@ -238,8 +238,7 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
                 var hm = keptLd > 0 ? scratch[(r0 * ldm)..] : scratch[..(cr * ldm)];
                 var ar = a[(r0 * lda)..];
                 var mr = masks[(r0 / rowsPerMask * gates * k)..];
-                for (int g = 0; g < used; g++)
-                    MaskedRowKernels.Multiply<T>(ar, lda, cr, k, mr[(g * k)..], gates * k, rowsPerMask, hm[(g * k)..], ldm);
+                MaskedRowKernels.MultiplyGates<T>(ar, lda, cr, k, used, mr, gates * k, rowsPerMask, hm, ldm, k);
                 GateGemm.Multiply<T>(gates, used, cr, k, n, hm, ldm, k, packedB, c[(r0 * ldc)..], ldc, accumulate);
             }
             return;
@@ -306,8 +305,7 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
                 var mr = masks[(r0 / rowsPerMask * gates * k)..];
                 var dar = da[(r0 * ldda)..];
                 GateGemm.Product<T>(gates, used, cr, n, k, dc[(r0 * lddc)..], lddc, n, packedBt, p, ldp);
-                for (int g = 0; g < used; g++)
-                    MaskedRowKernels.AddMultiplied<T>(p[(g * wp)..], cr, k, mr[(g * k)..], gates * k, rowsPerMask, dar, ldda, ldp);
+                MaskedRowKernels.AddMultipliedGates<T>(p, ldp, wp, cr, k, used, mr, gates * k, rowsPerMask, dar, ldda);
             }
             return;
         }
