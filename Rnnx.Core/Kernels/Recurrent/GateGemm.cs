@@ -121,8 +121,14 @@ internal static unsafe class GateGemm
         fixed (T* pc = c)
         {
             dst.C = pc;
-            if (Vector256.IsHardwareAccelerated) Run<T, Vector256<T>, Simd256<T>>(rows, red, pa, lda, aGateStride, PaddedGateWidth<T>(width), usedGates, pb, dst);
-            else Run<T, Vector128<T>, Simd128<T>>(rows, red, pa, lda, aGateStride, PaddedGateWidth<T>(width), usedGates, pb, dst);
+            int wp = PaddedGateWidth<T>(width);
+            if (red == 1)
+            {
+                if (Vector256.IsHardwareAccelerated) RunOne<T, Vector256<T>, Simd256<T>>(rows, pa, lda, aGateStride, wp, usedGates, pb, dst);
+                else RunOne<T, Vector128<T>, Simd128<T>>(rows, pa, lda, aGateStride, wp, usedGates, pb, dst);
+            }
+            else if (Vector256.IsHardwareAccelerated) Run<T, Vector256<T>, Simd256<T>>(rows, red, pa, lda, aGateStride, wp, usedGates, pb, dst);
+            else Run<T, Vector128<T>, Simd128<T>>(rows, red, pa, lda, aGateStride, wp, usedGates, pb, dst);
         }
     }
 
@@ -133,6 +139,40 @@ internal static unsafe class GateGemm
         public nint Ld;
         public int Columns, Valid;
         public bool Accumulate;
+    }
+
+    /// <summary>
+    /// A reduction of one step (a one-feature input): every element is one multiply-add from zero, x_g·b_g[j], as in
+    /// the tile, row by row without tiles (a tile would store twelve vectors per multiply-add). With red = 1 the packed
+    /// panels are the padded columns one after another.
+    /// </summary>
+    private static void RunOne<T, TVec, TOps>(int rows, T* a, nint lda, nint aGateStride, int wp, int usedGates, T* b, in Destination<T> dst)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+    {
+        int w = TOps.Count;
+        T* partial = stackalloc T[w];
+        for (int r = 0; r < rows; r++)
+        {
+            T* row = dst.C + r * dst.Ld;
+            for (int g = 0; g < usedGates; g++)
+            {
+                TVec x = TOps.Splat(a[r * lda + g * aGateStride]);
+                T* bg = b + (nint)g * wp;
+                T* cg = row + (nint)g * dst.Columns;
+                for (int j = 0; j < dst.Valid; j += w)
+                {
+                    TVec v = TOps.MulAdd(x, TOps.Load(bg + j), TOps.Zero);
+                    if (dst.Valid - j >= w) Put<T, TVec, TOps>(cg + j, v, dst.Accumulate);
+                    else
+                    {
+                        TOps.Store(partial, v);
+                        Merge(partial, w, cg + j, dst.Ld, 1, dst.Valid - j, dst.Accumulate);
+                    }
+                }
+            }
+        }
     }
 
     private static void Run<T, TVec, TOps>(int rows, int red, T* a, nint lda, nint aGateStride, int wp, int usedGates, T* b, in Destination<T> dst)

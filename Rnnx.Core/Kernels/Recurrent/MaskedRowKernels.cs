@@ -18,47 +18,13 @@ internal static class MaskedRowKernels
 {
     /// <summary>dst (rows × k, leading dimension ldd, k when 0) = src (rows × k, leading dimension ld) ⊙ mask.</summary>
     public static void Multiply<T>(ReadOnlySpan<T> src, int ld, int rows, int k, ReadOnlySpan<T> masks, int maskLd, int rowsPerMask, Span<T> dst, int ldd = 0)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        if (ldd == 0) ldd = k;
-        Debug.Assert(rows == 0 || (src.Length >= (rows - 1) * ld + k && dst.Length >= (rows - 1) * ldd + k));
-        Debug.Assert(rows == 0 || masks.Length >= (rows - 1) / rowsPerMask * maskLd + k);
-        if (rows == 0 || k == 0) return;
-        if (typeof(T) == typeof(float))
-        {
-            var (j8, j4) = SplitFloat(k);
-            ref float s = ref FirstAs<T, float>(src);
-            ref float m = ref FirstAs<T, float>(masks);
-            ref float d = ref FirstAs<T, float>(dst);
-            Mul<float, Simd256<float>>(ref s, ld, rows, ref m, maskLd, rowsPerMask, ref d, ldd, 0, j8);
-            Mul<float, Simd128<float>>(ref s, ld, rows, ref m, maskLd, rowsPerMask, ref d, ldd, j8, j4);
-            Mul<float, Scalar<float>>(ref s, ld, rows, ref m, maskLd, rowsPerMask, ref d, ldd, j4, k);
-        }
-        else Mul<double, Scalar<double>>(ref FirstAs<T, double>(src), ld, rows, ref FirstAs<T, double>(masks), maskLd, rowsPerMask,
-            ref FirstAs<T, double>(dst), ldd, 0, k);
-    }
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        MultiplyGates(src, ld, rows, k, 1, masks, maskLd, rowsPerMask, dst, ldd == 0 ? k : ldd, 0);
 
     /// <summary>dst (rows × k, leading dimension ld) += src (rows × k, leading dimension lds, k when 0) ⊙ mask (a multiply, then an add).</summary>
     public static void AddMultiplied<T>(ReadOnlySpan<T> src, int rows, int k, ReadOnlySpan<T> masks, int maskLd, int rowsPerMask, Span<T> dst, int ld, int lds = 0)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        if (lds == 0) lds = k;
-        Debug.Assert(rows == 0 || (dst.Length >= (rows - 1) * ld + k && src.Length >= (rows - 1) * lds + k));
-        Debug.Assert(rows == 0 || masks.Length >= (rows - 1) / rowsPerMask * maskLd + k);
-        if (rows == 0 || k == 0) return;
-        if (typeof(T) == typeof(float))
-        {
-            var (j8, j4) = SplitFloat(k);
-            ref float s = ref FirstAs<T, float>(src);
-            ref float m = ref FirstAs<T, float>(masks);
-            ref float d = ref FirstAs<T, float>(dst);
-            AddMul<float, Simd256<float>>(ref s, lds, rows, ref m, maskLd, rowsPerMask, ref d, ld, 0, j8);
-            AddMul<float, Simd128<float>>(ref s, lds, rows, ref m, maskLd, rowsPerMask, ref d, ld, j8, j4);
-            AddMul<float, Scalar<float>>(ref s, lds, rows, ref m, maskLd, rowsPerMask, ref d, ld, j4, k);
-        }
-        else AddMul<double, Scalar<double>>(ref FirstAs<T, double>(src), lds, rows, ref FirstAs<T, double>(masks), maskLd, rowsPerMask,
-            ref FirstAs<T, double>(dst), ld, 0, k);
-    }
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        AddMultipliedGates(src, lds == 0 ? k : lds, 0, rows, k, 1, masks, maskLd, rowsPerMask, dst, ld);
 
     /// <summary>
     /// <see cref="Multiply"/> for <paramref name="gates"/> gates at once: dst[r, g·dstGateStride + j] = src[r, j] ·
@@ -70,30 +36,11 @@ internal static class MaskedRowKernels
         Debug.Assert(rows == 0 || (src.Length >= (rows - 1) * ld + k && dst.Length >= (rows - 1) * ldd + (gates - 1) * dstGateStride + k));
         Debug.Assert(rows == 0 || masks.Length >= (rows - 1) / rowsPerMask * maskLd + gates * k);
         if (rows == 0 || k == 0 || gates == 0) return;
+        var rowsOf = new MaskRows(rows, rowsPerMask, maskLd, k);
         if (typeof(T) == typeof(float))
-        {
-            var (j8, j4) = SplitFloat(k);
-            ref float s = ref FirstAs<T, float>(src);
-            ref float m = ref FirstAs<T, float>(masks);
-            ref float d = ref FirstAs<T, float>(dst);
-            for (int r0 = 0, mi = 0; r0 < rows; r0 += rowsPerMask, mi++)
-            {
-                int r1 = Math.Min(rows, r0 + rowsPerMask);
-                for (int r = r0; r < r1; r++)
-                    for (int g = 0; g < gates; g++)
-                    {
-                        ref float sr = ref Unsafe.Add(ref s, (nint)r * ld);
-                        ref float mr = ref Unsafe.Add(ref m, (nint)mi * maskLd + g * k);
-                        ref float dr = ref Unsafe.Add(ref d, (nint)r * ldd + g * dstGateStride);
-                        MulRow<float, Simd256<float>>(ref sr, ref mr, ref dr, 0, j8);
-                        MulRow<float, Simd128<float>>(ref sr, ref mr, ref dr, j8, j4);
-                        MulRow<float, Scalar<float>>(ref sr, ref mr, ref dr, j4, k);
-                    }
-            }
-        }
+            MulGates<float>(ref FirstAs<T, float>(src), ld, ref FirstAs<T, float>(masks), ref FirstAs<T, float>(dst), ldd, dstGateStride, gates, rowsOf, SplitFloat(k));
         else
-            for (int g = 0; g < gates; g++)
-                Multiply<T>(src, ld, rows, k, masks[(g * k)..], maskLd, rowsPerMask, dst[(g * dstGateStride)..], ldd);
+            MulGates<double>(ref FirstAs<T, double>(src), ld, ref FirstAs<T, double>(masks), ref FirstAs<T, double>(dst), ldd, dstGateStride, gates, rowsOf, (0, 0));
     }
 
     /// <summary>
@@ -107,29 +54,52 @@ internal static class MaskedRowKernels
         Debug.Assert(rows == 0 || (dst.Length >= (rows - 1) * ld + k && src.Length >= (rows - 1) * lds + (gates - 1) * srcGateStride + k));
         Debug.Assert(rows == 0 || masks.Length >= (rows - 1) / rowsPerMask * maskLd + gates * k);
         if (rows == 0 || k == 0 || gates == 0) return;
+        var rowsOf = new MaskRows(rows, rowsPerMask, maskLd, k);
         if (typeof(T) == typeof(float))
-        {
-            var (j8, j4) = SplitFloat(k);
-            ref float s = ref FirstAs<T, float>(src);
-            ref float m = ref FirstAs<T, float>(masks);
-            ref float d = ref FirstAs<T, float>(dst);
-            for (int r0 = 0, mi = 0; r0 < rows; r0 += rowsPerMask, mi++)
-            {
-                int r1 = Math.Min(rows, r0 + rowsPerMask);
-                ref float mr = ref Unsafe.Add(ref m, (nint)mi * maskLd);
-                for (int r = r0; r < r1; r++)
+            AddMulGates<float>(ref FirstAs<T, float>(src), lds, srcGateStride, ref FirstAs<T, float>(masks), ref FirstAs<T, float>(dst), ld, gates, rowsOf, SplitFloat(k));
+        else
+            AddMulGates<double>(ref FirstAs<T, double>(src), lds, srcGateStride, ref FirstAs<T, double>(masks), ref FirstAs<T, double>(dst), ld, gates, rowsOf, (0, 0));
+    }
+
+    /// <summary>Rows, rows per mask row, mask row stride and row length of a masked pass.</summary>
+    private readonly record struct MaskRows(int Rows, int RowsPerMask, int MaskLd, int K);
+
+    /// <summary>
+    /// The rows mask row by mask row (no division per row: an integer division costs more than a short row's products);
+    /// each row's columns [0, j8) in 256-bit vectors, [j8, j4) in 128-bit ones, the rest one by one (j8 = j4 = 0: all scalar).
+    /// </summary>
+    private static void MulGates<T>(ref T s, int ld, ref T m, ref T d, int ldd, int dstGateStride, int gates, MaskRows rows, (int J8, int J4) split)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int r0 = 0, mi = 0; r0 < rows.Rows; r0 += rows.RowsPerMask, mi++)
+            for (int r = r0; r < Math.Min(rows.Rows, r0 + rows.RowsPerMask); r++)
+                for (int g = 0; g < gates; g++)
                 {
-                    ref float sr = ref Unsafe.Add(ref s, (nint)r * lds);
-                    ref float dr = ref Unsafe.Add(ref d, (nint)r * ld);
-                    AddMulRow<float, Simd256<float>>(ref sr, srcGateStride, ref mr, k, gates, ref dr, 0, j8);
-                    AddMulRow<float, Simd128<float>>(ref sr, srcGateStride, ref mr, k, gates, ref dr, j8, j4);
-                    AddMulRow<float, Scalar<float>>(ref sr, srcGateStride, ref mr, k, gates, ref dr, j4, k);
+                    ref T sr = ref Unsafe.Add(ref s, (nint)r * ld);
+                    ref T mr = ref Unsafe.Add(ref m, (nint)mi * rows.MaskLd + g * rows.K);
+                    ref T dr = ref Unsafe.Add(ref d, (nint)r * ldd + g * dstGateStride);
+                    MulRow<T, Simd256<T>>(ref sr, ref mr, ref dr, 0, split.J8);
+                    MulRow<T, Simd128<T>>(ref sr, ref mr, ref dr, split.J8, split.J4);
+                    MulRow<T, Scalar<T>>(ref sr, ref mr, ref dr, split.J4, rows.K);
                 }
+    }
+
+    /// <inheritdoc cref="MulGates{T}"/>
+    private static void AddMulGates<T>(ref T s, int lds, int srcGateStride, ref T m, ref T d, int ld, int gates, MaskRows rows, (int J8, int J4) split)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int r0 = 0, mi = 0; r0 < rows.Rows; r0 += rows.RowsPerMask, mi++)
+        {
+            ref T mr = ref Unsafe.Add(ref m, (nint)mi * rows.MaskLd);
+            for (int r = r0; r < Math.Min(rows.Rows, r0 + rows.RowsPerMask); r++)
+            {
+                ref T sr = ref Unsafe.Add(ref s, (nint)r * lds);
+                ref T dr = ref Unsafe.Add(ref d, (nint)r * ld);
+                AddMulRow<T, Simd256<T>>(ref sr, srcGateStride, ref mr, rows.K, gates, ref dr, 0, split.J8);
+                AddMulRow<T, Simd128<T>>(ref sr, srcGateStride, ref mr, rows.K, gates, ref dr, split.J8, split.J4);
+                AddMulRow<T, Scalar<T>>(ref sr, srcGateStride, ref mr, rows.K, gates, ref dr, split.J4, rows.K);
             }
         }
-        else
-            for (int g = 0; g < gates; g++)
-                AddMultiplied<T>(src[(g * srcGateStride)..], rows, k, masks[(g * k)..], maskLd, rowsPerMask, dst, ld, lds);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -150,42 +120,6 @@ internal static class MaskedRowKernels
             for (int g = 0; g < gates; g++)
                 acc += V.Load(ref Unsafe.Add(ref s, (nint)g * srcGateStride), j) * V.Load(ref Unsafe.Add(ref m, (nint)g * k), j);
             V.Store(acc, ref d, j);
-        }
-    }
-
-    private static void Mul<T, V>(ref T src, int ld, int rows, ref T masks, int maskLd, int rowsPerMask, ref T dst, int ldd, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdVector<V, T>
-    {
-        if (j0 >= j1) return;
-        // mask row by mask row: no division per row (an integer division costs more than a short row's products)
-        for (int r0 = 0, mi = 0; r0 < rows; r0 += rowsPerMask, mi++)
-        {
-            ref T m = ref Unsafe.Add(ref masks, (nint)mi * maskLd);
-            int r1 = Math.Min(rows, r0 + rowsPerMask);
-            for (int r = r0; r < r1; r++)
-            {
-                ref T s = ref Unsafe.Add(ref src, (nint)r * ld);
-                ref T d = ref Unsafe.Add(ref dst, (nint)r * ldd);
-                for (int j = j0; j < j1; j += V.Count) V.Store(V.Load(ref s, j) * V.Load(ref m, j), ref d, j);
-            }
-        }
-    }
-
-    private static void AddMul<T, V>(ref T src, int lds, int rows, ref T masks, int maskLd, int rowsPerMask, ref T dst, int ld, int j0, int j1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdVector<V, T>
-    {
-        if (j0 >= j1) return;
-        for (int r0 = 0, mi = 0; r0 < rows; r0 += rowsPerMask, mi++)
-        {
-            ref T m = ref Unsafe.Add(ref masks, (nint)mi * maskLd);
-            int r1 = Math.Min(rows, r0 + rowsPerMask);
-            for (int r = r0; r < r1; r++)
-            {
-                ref T s = ref Unsafe.Add(ref src, (nint)r * lds);
-                ref T d = ref Unsafe.Add(ref dst, (nint)r * ld);
-                // a product, then a sum: never fused, so every width rounds twice as the scalar twin does
-                for (int j = j0; j < j1; j += V.Count) V.Store(V.Load(ref d, j) + V.Load(ref s, j) * V.Load(ref m, j), ref d, j);
-            }
         }
     }
 }
