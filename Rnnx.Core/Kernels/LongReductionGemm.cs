@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 using Rnnx.Simd;
 
@@ -12,11 +13,13 @@ namespace Rnnx.Kernels;
 /// <para>
 /// The unpacked engine keeps each register tile's accumulators over the whole reduction, so every tile streams its
 /// A and B rows from L2: about two cache lines per 8 FMAs, which caps it at 40-55 % of the FMA peak. Here the
-/// reduction is cut into chunks of <see cref="ChunkSteps"/> steps; per chunk, A is packed tile by tile (each step's
-/// <see cref="TileRows"/> row values contiguous) and B panel by panel (2 vectors wide, each step's columns contiguous),
-/// and every 6 x 2-vector tile (12 accumulators, as in <see cref="PackedGemmCore"/>) runs over the chunk from L1. A tile's
-/// accumulators are carried from one chunk to the next through a scratch copy of C, stored and reloaded exactly, so the
-/// chunks add no rounding.
+/// reduction is cut into chunks of <see cref="ChunkSteps"/> steps. Per chunk, A is packed in blocks of
+/// <see cref="BlockRows"/> rows (each step's 16 values one cache line, consecutive steps consecutive lines) and B in
+/// panels 2 vectors wide (each step's columns contiguous), both read once, in order, with the rows a few steps ahead
+/// prefetched; then each block's rows run as tiles of up to 6 rows x 2 vectors (12 accumulators, as in
+/// <see cref="PackedGemmCore"/>; 16 = 6 + 5 + 5) over the chunk, panel by panel, from L1. A tile's accumulators are
+/// carried from one chunk to the next through a scratch copy of C, stored and reloaded exactly, so the chunks add no
+/// rounding.
 /// </para>
 /// <para>
 /// Arithmetic (the same bits as <see cref="GemmCore.Run{T}"/> on the same plan): the reduction loop is normalised by
@@ -28,8 +31,18 @@ namespace Rnnx.Kernels;
 /// </summary>
 internal static unsafe class LongReductionGemm
 {
-    /// <summary>Reduction steps per chunk: a B panel chunk (8 KiB for float on 256-bit vectors) and a packed A tile stay in L1.</summary>
-    internal const int ChunkSteps = 128;
+    /// <summary>
+    /// Reduction steps per chunk: a B panel chunk and a packed A block (16 KiB each for float on 256-bit vectors) stay in
+    /// L1 while the block's tiles run (measured faster than 128 steps at the WaveNet shapes). Chunks restart at every k
+    /// block, so none spans two.
+    /// </summary>
+    internal const int ChunkSteps = 256;
+
+    /// <summary>Steps ahead whose A and B rows the packing loops prefetch.</summary>
+    private const int PrefetchSteps = 8;
+
+    /// <summary>Rows per packed block of A: 16 floats are one cache line per reduction step.</summary>
+    internal const int BlockRows = 16;
 
     /// <summary>Rows per register tile (12 accumulators of the 16 AVX2 registers, 2 B vectors and the broadcast).</summary>
     internal const int TileRows = 6;
@@ -58,8 +71,8 @@ internal static unsafe class LongReductionGemm
         Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128.IsHardwareAccelerated ? Vector128<T>.Count : 0;
 
     /// <summary>Elements of the per-thread scratch a plan of <paramref name="m"/> x <paramref name="n"/> needs.</summary>
-    private static int ScratchLength(int m, int n, int panelWidth) =>
-        checked(m * n + m * ChunkSteps + ChunkSteps * panelWidth);
+    private static int ScratchLength(int m, int n) =>
+        checked(m * n + (m + BlockRows - 1) / BlockRows * BlockRows * ChunkSteps + ChunkSteps * n);
 
     private static void Run<T, TVec, TOps>(in GemmPlan<T> p)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -70,26 +83,27 @@ internal static unsafe class LongReductionGemm
         int m = p.M, n = p.N;
         KLoop k = GemmCore.Normalize(p.K);
         int block = k.Outer == 1 ? GemmCore.KBlock : k.Inner;
-        T[] scratch = KernelScratch<T>.Get(ScratchLength(m, n, nr));
-        int tiles = (m + TileRows - 1) / TileRows;
+        T[] scratch = KernelScratch<T>.Get(ScratchLength(m, n));
+        int blocks = (m + BlockRows - 1) / BlockRows;
         nint* aOff = stackalloc nint[ChunkSteps];
         nint* bOff = stackalloc nint[ChunkSteps];
         nint[] rowOffsets = RowOffsets(p);
-        bool* adjacent = stackalloc bool[tiles];
-        for (int t = 0; t < tiles; t++)
+        // a block whose rows are adjacent in memory (16 channels of one tap) is packed with vector copies
+        bool* adjacent = stackalloc bool[blocks];
+        for (int kb = 0; kb < blocks; kb++)
         {
-            int r0 = t * TileRows;
-            bool run = r0 + TileRows <= m;
-            for (int i = 1; run && i < TileRows; i++)
+            int r0 = kb * BlockRows;
+            bool run = r0 + BlockRows <= m;
+            for (int i = 1; run && i < BlockRows; i++)
                 run = rowOffsets[r0 + i] == rowOffsets[r0] + i;
-            adjacent[t] = run;
+            adjacent[kb] = run;
         }
         fixed (T* ps = scratch)
         fixed (nint* rowOff = rowOffsets)
         {
             T* acc = ps;                       // m x n: the accumulators carried between chunks
-            T* packedA = ps + (nint)m * n;     // tile t at t * TileRows * ChunkSteps: step s holds the tile's rows
-            T* packedB = packedA + (nint)m * ChunkSteps; // one panel: step s holds nr columns
+            T* packedA = ps + (nint)m * n;     // block kb at kb * BlockRows * ChunkSteps: step s holds its rows
+            T* packedB = packedA + (nint)blocks * BlockRows * ChunkSteps; // panel at j * ChunkSteps: step s holds its nr columns
             for (int q0 = 0; q0 < k.Inner; q0 += block)
             {
                 int kq = Math.Min(block, k.Inner - q0);
@@ -112,22 +126,30 @@ internal static unsafe class LongReductionGemm
                         }
                     }
                     PackA(p.A, rowOff, adjacent, m, aOff, cs, packedA);
+                    PackB<T, TVec, TOps>(p.B, bOff, cs, n, packedB);
                     for (int j = 0; j < n; j += nr)
                     {
-                        PackB<T, TVec, TOps>(p.B + j, bOff, cs, packedB);
-                        for (int t = 0; t < tiles; t++)
+                        T* panelB = packedB + (nint)j * ChunkSteps;
+                        for (int kb = 0; kb < blocks; kb++)
                         {
-                            int r0 = t * TileRows, mr = Math.Min(TileRows, m - r0);
-                            var dst = new TileTarget<T>(p, acc, r0, j, first, last, accC);
+                            // the block's rows in ceil(rows / 6) tiles of nearly equal height (16 = 6 + 5 + 5)
+                            int r0 = kb * BlockRows, rows = Math.Min(BlockRows, m - r0);
+                            int tiles = (rows + TileRows - 1) / TileRows;
                             T* a = packedA + (nint)r0 * ChunkSteps;
-                            switch (mr)
+                            for (int t = 0, i0 = 0; t < tiles; t++)
                             {
-                                case 6: Tile<T, TVec, TOps, C6>(a, packedB, cs, dst); break;
-                                case 5: Tile<T, TVec, TOps, C5>(a, packedB, cs, dst); break;
-                                case 4: Tile<T, TVec, TOps, C4>(a, packedB, cs, dst); break;
-                                case 3: Tile<T, TVec, TOps, C3>(a, packedB, cs, dst); break;
-                                case 2: Tile<T, TVec, TOps, C2>(a, packedB, cs, dst); break;
-                                default: Tile<T, TVec, TOps, C1>(a, packedB, cs, dst); break;
+                                int mr = rows / tiles + (t < rows % tiles ? 1 : 0);
+                                var dst = new TileTarget<T>(p, acc, r0 + i0, j, first, last, accC);
+                                switch (mr)
+                                {
+                                    case 6: Tile<T, TVec, TOps, C6>(a + i0, panelB, cs, dst); break;
+                                    case 5: Tile<T, TVec, TOps, C5>(a + i0, panelB, cs, dst); break;
+                                    case 4: Tile<T, TVec, TOps, C4>(a + i0, panelB, cs, dst); break;
+                                    case 3: Tile<T, TVec, TOps, C3>(a + i0, panelB, cs, dst); break;
+                                    case 2: Tile<T, TVec, TOps, C2>(a + i0, panelB, cs, dst); break;
+                                    default: Tile<T, TVec, TOps, C1>(a + i0, panelB, cs, dst); break;
+                                }
+                                i0 += mr;
                             }
                         }
                     }
@@ -153,58 +175,72 @@ internal static unsafe class LongReductionGemm
         p.C + r / p.RowsPerGroup * p.CGroup + r % p.RowsPerGroup * p.CRow;
 
     /// <summary>
-    /// Packs the chunk's A values tile by tile: tile t (rows r0 = 6t ..) at dst + r0 * <see cref="ChunkSteps"/>, step s's
-    /// values of its mr rows contiguous at s * mr. Step by step, so each step's input row is read once for all tiles; a
-    /// full tile whose rows are adjacent in memory (channels of one tap: <paramref name="adjacent"/>) is one 6-element copy.
+    /// Packs the chunk's A values in blocks of <see cref="BlockRows"/> rows: block kb (rows r0 = 16·kb ..) at
+    /// dst + r0 * <see cref="ChunkSteps"/>, step s's values of its rows contiguous at s * 16 (one cache line of floats),
+    /// so a tile reads consecutive lines. Step by step, so each step's input row is read once, in order; a block whose
+    /// rows are adjacent in memory (<paramref name="adjacent"/>) is one 16-element copy.
     /// </summary>
     private static void PackA<T>(T* a, nint* rowOff, bool* adjacent, int m, nint* aOff, int steps, T* dst) where T : unmanaged
     {
+        int line = 64 / sizeof(T);
         for (int s = 0; s < steps; s++)
         {
             T* src = a + aOff[s];
-            for (int r0 = 0; r0 < m; r0 += TileRows)
+            if (s + PrefetchSteps < steps && Sse.IsSupported)
             {
-                int mr = Math.Min(TileRows, m - r0);
-                T* d = dst + (nint)r0 * ChunkSteps + s * mr;
-                nint o = rowOff[r0];
-                if (adjacent[r0 / TileRows])
+                T* ahead = a + aOff[s + PrefetchSteps];
+                for (int r = 0; r < m; r += line)
+                    Sse.Prefetch0(ahead + rowOff[r]);
+            }
+            T* d = dst + s * BlockRows;
+            for (int r0 = 0; r0 < m; r0 += BlockRows, d += BlockRows * ChunkSteps)
+            {
+                if (adjacent[r0 / BlockRows])
                 {
-                    CopyTileRow((byte*)(src + o), (byte*)d, TileRows * sizeof(T));
+                    CopyBlockRow((byte*)(src + rowOff[r0]), (byte*)d, BlockRows * sizeof(T));
                     continue;
                 }
-                for (int i = 0; i < mr; i++)
+                int rows = Math.Min(BlockRows, m - r0);
+                for (int i = 0; i < rows; i++)
                     d[i] = src[rowOff[r0 + i]];
             }
         }
     }
 
-    /// <summary>Copies one tile row of 6 floats (24 bytes) or 6 doubles (48 bytes) with vector moves.</summary>
+    /// <summary>Copies one block row (16 floats or 16 doubles: a multiple of 16 bytes) with vector moves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyTileRow(byte* src, byte* dst, int bytes)
+    private static void CopyBlockRow(byte* src, byte* dst, int bytes)
     {
-        Vector128.Store(Vector128.Load(src), dst);
-        if (bytes == 24)
-        {
-            *(ulong*)(dst + 16) = *(ulong*)(src + 16);
-            return;
-        }
-        Vector128.Store(Vector128.Load(src + 16), dst + 16);
-        Vector128.Store(Vector128.Load(src + 32), dst + 32);
+        for (int i = 0; i < bytes; i += 16)
+            Vector128.Store(Vector128.Load(src + i), dst + i);
     }
 
-    /// <summary>dst[s * 2W ..] = the 2 vectors of B's columns at b + bOff[s].</summary>
-    private static void PackB<T, TVec, TOps>(T* b, nint* bOff, int steps, T* dst)
+    /// <summary>
+    /// Packs the chunk's B rows panel by panel: panel p (columns 2W·p ..) at dst + p * <see cref="ChunkSteps"/> * 2W, step
+    /// s's 2 vectors at s * 2W. Step by step, so each B row is read once, in order.
+    /// </summary>
+    private static void PackB<T, TVec, TOps>(T* b, nint* bOff, int steps, int n, T* dst)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
-        int w = TOps.Count;
+        int w = TOps.Count, line = 64 / sizeof(T);
+        nint panel = (nint)ChunkSteps * 2 * w;
         for (int s = 0; s < steps; s++)
         {
             T* src = b + bOff[s];
-            TOps.Store(dst, TOps.Load(src));
-            TOps.Store(dst + w, TOps.Load(src + w));
-            dst += 2 * w;
+            if (s + PrefetchSteps < steps && Sse.IsSupported)
+            {
+                T* ahead = b + bOff[s + PrefetchSteps];
+                for (int j = 0; j < n; j += line)
+                    Sse.Prefetch0(ahead + j);
+            }
+            T* d = dst + s * 2 * w;
+            for (int j = 0; j < n; j += 2 * w, d += panel)
+            {
+                TOps.Store(d, TOps.Load(src + j));
+                TOps.Store(d + w, TOps.Load(src + j + w));
+            }
         }
     }
 
@@ -290,7 +326,7 @@ internal static unsafe class LongReductionGemm
                 s50 = TOps.MulAdd(x, b0, s50);
                 s51 = TOps.MulAdd(x, b1, s51);
             }
-            a += mr;
+            a += BlockRows;
             b += 2 * w;
         }
         if (!dst.Last)
