@@ -170,10 +170,6 @@ internal static unsafe class LongReductionGemm
         return off;
     }
 
-    /// <summary>Row r of C in the plan's (group, row) addressing.</summary>
-    private static T* RowC<T>(in GemmPlan<T> p, int r) where T : unmanaged =>
-        p.C + r / p.RowsPerGroup * p.CGroup + r % p.RowsPerGroup * p.CRow;
-
     /// <summary>
     /// Packs the chunk's A values in blocks of <see cref="BlockRows"/> rows: block kb (rows r0 = 16·kb ..) at
     /// dst + r0 * <see cref="ChunkSteps"/>, step s's values of its rows contiguous at s * 16 (one cache line of floats),
@@ -247,14 +243,20 @@ internal static unsafe class LongReductionGemm
     /// <summary>Where one tile's accumulators come from and go to in one chunk.</summary>
     private readonly struct TileTarget<T> where T : unmanaged
     {
-        public readonly GemmPlan<T> Plan;
+        public readonly T* C;
+        public readonly nint CRow, CGroup;
+        public readonly int RowsPerGroup, N;
         public readonly T* Acc;
         public readonly int Row, Column;
         public readonly bool First, Last, AccumulateC;
 
         public TileTarget(in GemmPlan<T> plan, T* acc, int row, int column, bool first, bool last, bool accumulateC)
         {
-            Plan = plan;
+            C = plan.C;
+            CRow = plan.CRow;
+            CGroup = plan.CGroup;
+            RowsPerGroup = plan.RowsPerGroup;
+            N = plan.N;
             Acc = acc + (nint)row * plan.N + column;
             Row = row;
             Column = column;
@@ -262,6 +264,9 @@ internal static unsafe class LongReductionGemm
             Last = last;
             AccumulateC = accumulateC;
         }
+
+        /// <summary>Row r of C in the plan's (group, row) addressing.</summary>
+        public T* RowC(int r) => C + r / RowsPerGroup * CGroup + r % RowsPerGroup * CRow;
     }
 
     /// <summary>
@@ -275,7 +280,7 @@ internal static unsafe class LongReductionGemm
         where TMr : IConst
     {
         int w = TOps.Count, mr = TMr.Value;
-        nint ld = dst.Plan.N;
+        nint ld = dst.N;
         T* acc = dst.Acc;
         TVec z = TOps.Zero;
         TVec s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z;
@@ -354,7 +359,7 @@ internal static unsafe class LongReductionGemm
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
-        T* c = RowC(dst.Plan, dst.Row + i) + dst.Column;
+        T* c = dst.RowC(dst.Row + i) + dst.Column;
         GemmCore.Put<T, TVec, TOps>(c, v0, dst.AccumulateC);
         GemmCore.Put<T, TVec, TOps>(c + TOps.Count, v1, dst.AccumulateC);
     }
