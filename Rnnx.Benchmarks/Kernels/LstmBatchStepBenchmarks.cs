@@ -18,7 +18,7 @@ public class LstmBatchStepBenchmarks
     [Params(64, 128)]
     public int Units { get; set; } = 64;
 
-    private float[] _x = [], _packedW = [], _packedR = [], _bias = [], _hPrev = [], _cPrev = [], _c = [], _h = [], _block = [], _scratch = [];
+    private float[] _x = [], _w = [], _packedW = [], _packedR = [], _bias = [], _hPrev = [], _cPrev = [], _c = [], _h = [], _block = [], _scratch = [];
 
     [GlobalSetup]
     public void Setup()
@@ -28,7 +28,8 @@ public class LstmBatchStepBenchmarks
         float[] R(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * scale)).ToArray();
         _x = R(Rows * Features, 1);
         _packedW = new float[PackedGemm.PackedLength<float>(Features, g4)];
-        PackedGemm.Pack<float>(false, Features, g4, R(Features * g4, 0.5), g4, _packedW);
+        _w = R(Features * g4, 0.5);
+        PackedGemm.Pack<float>(false, Features, g4, _w, g4, _packedW);
         _packedR = new float[PackedGemm.PackedLength<float>(u, g4)];
         PackedGemm.Pack<float>(false, u, g4, R(u * g4, 1 / Math.Sqrt(u)), g4, _packedR);
         _bias = R(g4, 0.1);
@@ -53,7 +54,7 @@ public class LstmBatchStepBenchmarks
     /// <summary>The step as the LSTM's time-major inference runs it.</summary>
     [Benchmark(Description = "step: row chunks")]
     public void Chunked() =>
-        LstmBatchInference.Step<float>(Rows, Units, Features, _x, Features, _packedW, _packedR, _bias, _hPrev, _cPrev, _c, _h, _scratch);
+        LstmBatchInference.Step<float>(Rows, Units, Features, _x, Features, _w, _packedW, _packedR, _bias, _hPrev, _cPrev, _c, _h, _scratch);
 
     /// <summary>
     /// <c>rnnx-bench lstmstep [--samples N] [--ms T]</c>: the rows measured interleaved (baseline, then the changed

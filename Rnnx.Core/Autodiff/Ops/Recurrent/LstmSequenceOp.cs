@@ -221,8 +221,9 @@ internal sealed class LstmSequenceOp : Op
         var ht = scratch.Get(rows * units);
         Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), work = scratch.Get(stepScratch);
         ReadOnlySpan<T> xs = x.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        ReadOnlySpan<T> kernel = w.Span<T>();
         var packedW = scratch.Get(packedInputLength);
-        PackedGemm.Pack<T>(false, features, g4, w.Span<T>(), g4, packedW);
+        PackedGemm.Pack<T>(false, features, g4, kernel, g4, packedW);
         var packedR = scratch.Get(packedLength);
         PackedGemm.Pack<T>(false, units, g4, r.Span<T>(), g4, packedR);
         for (int k = 0; k < steps; k++)
@@ -231,7 +232,7 @@ internal sealed class LstmSequenceOp : Op
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
             ReadOnlySpan<T> cPrev = k == 0 ? cInit : (k % 2 == 0 ? cB : cA);
             Span<T> cNow = k % 2 == 0 ? cA : cB;
-            LstmBatchInference.Step<T>(batch, units, features, xs[(t * features)..], ldx, packedW, packedR, b, hPrev, cPrev, cNow, ht.Slice(k * bu, bu), work);
+            LstmBatchInference.Step<T>(batch, units, features, xs[(t * features)..], ldx, kernel, packedW, packedR, b, hPrev, cPrev, cNow, ht.Slice(k * bu, bu), work);
         }
         TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
         finalC = default;
