@@ -203,26 +203,27 @@ internal sealed class LstmSequenceOp : Op
     }
 
     /// <summary>
-    /// Inference on a large batch, time-major (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>): each step's gate
-    /// block (B x 4U) is one contiguous buffer, computed as x_t·W (the rows of x at step t read in place, strided by T·F)
-    /// plus h·R, then activated; h is kept time-major and transposed back to (B, T, U) at the end, and only two cell-state
-    /// blocks are kept. The gate block is reused at every step, so it stays in cache, where a B·T x 4U projection of the
-    /// whole sequence went to main memory and back. The same operations per element as the row path (x·W, then h·R added).
+    /// Inference on a large batch, time-major (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>): each step is
+    /// <see cref="LstmBatchInference.Step{T}"/> (x_t·W with the rows of x at step t read in place, strided by T·F, plus
+    /// h·R, then the gate math, chunk by chunk while a chunk's gates are in L1); h is kept time-major and transposed
+    /// back to (B, T, U) at the end, and only two cell-state blocks are kept. The same operations per element as the
+    /// row path (x·W, then h·R added).
     /// </summary>
     private static void ForwardTimeMajor<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
         TensorData h, bool goBackwards, bool wantFinalC, out Tensor finalC) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
-        int rows = batch * steps, bu = batch * units, bg = batch * g4, ldx = steps * features;
+        int rows = batch * steps, bu = batch * units, ldx = steps * features;
         int packedLength = PackedGemm.PackedLength<T>(units, g4), packedInputLength = PackedGemm.PackedLength<T>(features, g4);
-        using var scratch = new Scratch<T>(Tape.Current, bg + rows * units + 3 * bu + g4 + packedLength + packedInputLength);
-        var at = scratch.Get(bg);
+        int stepScratch = LstmBatchInference.ScratchLength<T>(batch, units);
+        using var scratch = new Scratch<T>(Tape.Current, rows * units + 2 * bu + g4 + packedLength + packedInputLength + stepScratch);
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
         var ht = scratch.Get(rows * units);
-        Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), tcs = scratch.Get(bu);
+        Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), work = scratch.Get(stepScratch);
         ReadOnlySpan<T> xs = x.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        ReadOnlySpan<T> kernel = w.Span<T>();
         var packedW = scratch.Get(packedInputLength);
-        PackedGemm.Pack<T>(false, features, g4, w.Span<T>(), g4, packedW);
+        PackedGemm.Pack<T>(false, features, g4, kernel, g4, packedW);
         var packedR = scratch.Get(packedLength);
         PackedGemm.Pack<T>(false, units, g4, r.Span<T>(), g4, packedR);
         for (int k = 0; k < steps; k++)
@@ -231,12 +232,7 @@ internal sealed class LstmSequenceOp : Op
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
             ReadOnlySpan<T> cPrev = k == 0 ? cInit : (k % 2 == 0 ? cB : cA);
             Span<T> cNow = k % 2 == 0 ? cA : cB;
-            PackedGemm.Gemm<T>(false, batch, g4, features, xs[(t * features)..], ldx, packedW, at, g4, false);
-            PackedGemm.Gemm<T>(false, batch, g4, units, hPrev, units, packedR, at, g4, true);
-            if (typeof(T) == typeof(float))
-                InferenceStep(batch, units, AsFloat(at), g4, AsFloat(b), AsFloat(cPrev), units, AsFloat(cNow), AsFloat(ht.Slice(k * bu, bu)), units);
-            else
-                ForwardStep<T>(batch, units, at, g4, b, cPrev, units, cNow, tcs, ht.Slice(k * bu, bu), units);
+            LstmBatchInference.Step<T>(batch, units, features, xs[(t * features)..], ldx, kernel, packedW, packedR, b, hPrev, cPrev, cNow, ht.Slice(k * bu, bu), work);
         }
         TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
         finalC = default;
