@@ -12,7 +12,9 @@ namespace Rnnx.Autodiff.Ops;
 /// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
 /// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index and the cell sequence C (B, T, U) by
 /// processing step; the backward recomputes tanh(C) (the step kernel's tanh, so the same bits), writes dZ over the gates
-/// and then the previous states over tanh(C). The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
+/// and then the previous states over tanh(C). With dropout masks whose products run in <see cref="GateGemm"/>'s
+/// layout, the masked rows those products multiplied (h ⊙ m_g, x ⊙ m_g by row) are saved too, and the weight
+/// gradients read them. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
 /// (differentiable: its gradient reaches this op through that sequence's gradient buffer). With diagonal peephole
 /// weights P = [p_i, p_f, p_o] (3U, PeepholeLSTMCell) the input and forget gates also see c_{k-1} and the output gate c_k;
 /// those sequences run on the row path (the one-series and time-major inference paths have no peephole form).
@@ -37,6 +39,7 @@ internal sealed class LstmSequenceOp : Op
         public bool GoBackwards { get; init; }
         public SequenceMasks Masks { get; init; }
         public TensorData? Peephole { get; init; }
+        public TensorData? KeptRows { get; init; }
 
         public void Record(Tape tape, TensorData hidden)
         {
@@ -56,6 +59,7 @@ internal sealed class LstmSequenceOp : Op
             }
             e.S0 = Gates;
             e.S1 = Cells;
+            e.S2 = KeptRows;
             e.SetArgs(new Flags(GoBackwards, Bias is not null, Masks.Input is not null, Masks.Recurrent is not null, Peephole is not null));
         }
 
@@ -72,6 +76,7 @@ internal sealed class LstmSequenceOp : Op
             GoBackwards = e.GetArgs<Flags>().GoBackwards,
             Masks = SequenceMasks.Read(tape, e.ExtraStart + (e.GetArgs<Flags>().HasBias ? 3 : 2), e.GetArgs<Flags>().InputMasks, e.GetArgs<Flags>().RecurrentMasks),
             Peephole = e.GetArgs<Flags>().HasPeephole ? tape.ExtraInputs[e.ExtraStart + e.ExtraCount - 1] : null,
+            KeptRows = e.S2,
         };
 
         private readonly record struct Flags(bool GoBackwards, bool HasBias, bool InputMasks, bool RecurrentMasks, bool HasPeephole);
@@ -86,17 +91,17 @@ internal sealed class LstmSequenceOp : Op
         int batch = dx.Shape[0], steps = dx.Shape[1], units = dr.Shape[0];
         var rec = Recorder(dx, dw, dr, db, dh0, dc0) ?? (dp is { RequiresGrad: true } ? Tape.RecordingTape() : null);
         var h = Tape.NewResult(new Shape(batch, steps, units), dx.DType);
-        TensorData? gates, cells;
+        TensorData? gates, cells, kept;
         if (dx.DType == DType.Float32)
-            Forward<float>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out finalC, dp);
+            Forward<float>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out kept, out finalC, dp);
         else
-            Forward<double>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out finalC, dp);
+            Forward<double>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out kept, out finalC, dp);
         if (rec is not null)
         {
             new Saved
             {
                 X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, C0 = dc0, Bias = db,
-                Gates = gates!, Cells = cells!, GoBackwards = goBackwards, Masks = masks, Peephole = dp,
+                Gates = gates!, Cells = cells!, GoBackwards = goBackwards, Masks = masks, Peephole = dp, KeptRows = kept,
             }.Record(rec, h);
             if (wantFinalC) finalC = SequenceLastStepOp.Apply(cells!, h);
         }
@@ -104,13 +109,14 @@ internal sealed class LstmSequenceOp : Op
     }
 
     private static void Forward<T>(Tape? rec, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
-        TensorData h, bool goBackwards, bool wantFinalC, SequenceMasks masks, out TensorData? gatesData, out TensorData? cellsData, out Tensor finalC,
-        TensorData? peephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        TensorData h, bool goBackwards, bool wantFinalC, SequenceMasks masks, out TensorData? gatesData, out TensorData? cellsData,
+        out TensorData? keptData, out Tensor finalC, TensorData? peephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
         int rows = batch * steps, ldA = steps * g4, ldH = steps * units;
         var dtype = x.DType;
         ReadOnlySpan<T> p = peephole is not null ? peephole.Span<T>() : default;
+        keptData = null;
         if (rec is null && batch >= TimeMajorMinBatch && steps > 0 && !masks.Any && peephole is null)
         {
             gatesData = cellsData = null;
@@ -130,13 +136,19 @@ internal sealed class LstmSequenceOp : Op
         var c = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out cellsData);
         var tc = scratch.Get(rows * units);   // not kept: the backward recomputes tanh(C) from C (CellTanhKernels, same bits)
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
+        // the dropout-masked rows each product multiplies, kept for the weight gradients (h ⊙ m_g, then x ⊙ m_g, per row)
+        var keep = KeptRows<T>(rec is not null, masks, features, units);
+        Span<T> kept = keep.Width == 0 ? default : scratch.Saved(rec, new Shape(batch, steps, keep.Width), dtype, out keptData);
 
         // x·W for all B·T rows at once; each step then adds h·R into its rows in place and activates them in place.
         if (masks.Input is { } mx)
         {
             var packedW = scratch.Get(packedInputLength);
             SequenceMasks.PackGates<T>(4, features, units, w.Span<T>(), g4, false, packedW);
-            SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, scratch.Get(SequenceMasks.GemmScratchLength<T>(4, rows, units, features)));
+            if (keep.Input)
+                SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, kept[keep.InputColumn..], keptLd: keep.Width);
+            else
+                SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, scratch.Get(SequenceMasks.GemmScratchLength<T>(4, rows, units, features)));
         }
         else MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
         var hs = h.Span<T>();
@@ -145,7 +157,8 @@ internal sealed class LstmSequenceOp : Op
         {
             var packedGates = scratch.Get(packedLength);
             SequenceMasks.PackGates<T>(4, units, units, rk, g4, false, packedGates);
-            ForwardMasked<T>(batch, steps, units, a, b, packedGates, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(), scratch.Get(SequenceMasks.GemmScratchLength<T>(4, batch, units, units)), p);
+            ForwardMasked<T>(batch, steps, units, a, b, packedGates, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(),
+                keep.Recurrent ? kept : scratch.Get(SequenceMasks.GemmScratchLength<T>(4, batch, units, units)), keep.Recurrent ? keep.Width : 0, p);
         }
         else if (oneSeries)
         {
@@ -182,12 +195,29 @@ internal sealed class LstmSequenceOp : Op
         }
     }
 
+    /// <summary>Which masked rows the forward keeps for the backward: (h ⊙ m_g) at column 0, (x ⊙ m_g) at InputColumn; Width per row.</summary>
+    private readonly record struct Kept(bool Recurrent, bool Input, int InputColumn, int Width);
+
+    /// <summary>
+    /// The masked rows kept when recording: those whose product runs in the gate layout (<see cref="SequenceMasks.KeepsMaskedRows"/>),
+    /// so that the weight gradients read them instead of masking the rows again. Forward and backward both ask here.
+    /// </summary>
+    private static Kept KeptRows<T>(bool recording, SequenceMasks masks, int features, int units) where T : unmanaged
+    {
+        bool recurrent = recording && masks.Recurrent is not null && SequenceMasks.KeepsMaskedRows<T>(4, units, units);
+        bool input = recording && masks.Input is not null && SequenceMasks.KeepsMaskedRows<T>(4, units, features);
+        int inputColumn = recurrent ? 4 * units : 0;
+        return new Kept(recurrent, input, inputColumn, inputColumn + (input ? 4 * features : 0));
+    }
+
     /// <summary>
     /// The step loop with recurrent dropout: each step adds (h ⊙ m_g)·R_g per gate instead of h·R (the row path
-    /// otherwise), the R_g packed by <see cref="SequenceMasks.PackGates"/>.
+    /// otherwise), the R_g packed by <see cref="SequenceMasks.PackGates"/>. With <paramref name="keptWidth"/> the
+    /// masked rows h ⊙ m_g of the step at time t go into row (b, t) of <paramref name="hm"/> (rows keptWidth wide) and stay
+    /// there; otherwise <paramref name="hm"/> is one step's scratch.
     /// </summary>
     private static void ForwardMasked<T>(int batch, int steps, int units, Span<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> packedGates, ReadOnlySpan<T> hInit,
-        ReadOnlySpan<T> cInit, Span<T> c, Span<T> tc, Span<T> hs, bool goBackwards, ReadOnlySpan<T> mr, Span<T> hm, ReadOnlySpan<T> peephole)
+        ReadOnlySpan<T> cInit, Span<T> c, Span<T> tc, Span<T> hs, bool goBackwards, ReadOnlySpan<T> mr, Span<T> hm, int keptWidth, ReadOnlySpan<T> peephole)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int g4 = 4 * units, ldA = steps * g4, ldH = steps * units;
@@ -197,7 +227,8 @@ internal sealed class LstmSequenceOp : Op
             var at = a[(t * g4)..];
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..], cPrev = k == 0 ? cInit : c[((k - 1) * units)..];
             int ldPrev = k == 0 ? units : ldH;
-            SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm);
+            if (keptWidth > 0) SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm[(t * keptWidth)..], keptLd: steps * keptWidth);
+            else SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm);
             ForwardStep<T>(batch, units, at, ldA, b, cPrev, ldPrev, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, peephole);
         }
     }
@@ -313,13 +344,19 @@ internal sealed class LstmSequenceOp : Op
         tape.ReleaseOutputGradient(e);
         AccumulateInto<T>(tape, h0, dhNext);
         AccumulateInto<T>(tape, c0, dcNext);
+        var keep = KeptRows<T>(saved.KeptRows is not null, masks, features, units);
+        ReadOnlySpan<T> kept = saved.KeptRows is { } keptRows ? keptRows.Span<T>() : default;
         if (w.RequiresGrad)
         {
-            if (masks.Input is { } mx)
+            if (keep.Input)
+                SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, features, kept[keep.InputColumn..], keep.Width, dZ, g4, tape.Grad<T>(w), g4);
+            else if (masks.Input is { } mx)
                 SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g4, tape.Grad<T>(w), g4, tape.Scratch<T>(rows * features));
             else MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
         }
-        if (r.RequiresGrad)
+        if (r.RequiresGrad && keep.Recurrent)
+            SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, units, kept, keep.Width, dZ, g4, tape.Grad<T>(r), g4);
+        else if (r.RequiresGrad)
         {
             var hPrev = tanhC;   // tanh(C) is dead after the step loop and has the same shape
             BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
