@@ -271,13 +271,7 @@ internal sealed class LstmSequenceOp : Op
 
     /// <summary>c ← tanh(c) for processing step <paramref name="k"/>'s cells of every series (rows of <paramref name="units"/> at stride <paramref name="ldH"/>).</summary>
     private static void TanhOfStepInPlace<T>(Span<T> cells, int batch, int units, int ldH, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        for (int b = 0; b < batch; b++)
-        {
-            var row = cells.Slice(b * ldH + k * units, units);
-            CellTanhKernels.Tanh<T>(row, row);
-        }
-    }
+        => CellTanhKernels.TanhRowsInPlace<T>(cells[(k * units)..], batch, units, ldH);
 
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
