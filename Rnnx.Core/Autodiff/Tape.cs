@@ -87,8 +87,10 @@ public sealed class Tape : IDisposable
     /// buffer is given back after that backward, and a convolution with a built-in activation writes act'(y) ⊙ dy over its
     /// output y instead of taking a new buffer. A value the tape knows escapes is never written over or given back: the
     /// output being differentiated, a value with a view (reshape, row range), and a value passed to
-    /// <see cref="KeepValue"/>. A value given back is invalid afterwards: its handles throw, as after <see cref="Reset"/>. Set it only when the caller reads no intermediate value after <see cref="Backward"/> except
-    /// the kept ones (training steps read the parameters' gradients only); off by default. The gradients are the same.
+    /// <see cref="KeepValue"/>; so is an output made before an op recorded ahead of its own entry (that op's backward,
+    /// which runs later, may read it). A value given back is invalid afterwards: its handles throw, as after
+    /// <see cref="Reset"/>. Set it only when the caller reads no intermediate value after <see cref="Backward"/> except the
+    /// kept ones (training steps read the parameters' gradients only); off by default. The gradients are the same.
     /// </summary>
     public bool ReleaseIntermediateValues { get; set; }
 
@@ -204,6 +206,7 @@ public sealed class Tape : IDisposable
         d.GradReleased = false;
         d.ValueEscapes = false;
         d.ValueOverwritten = false;
+        d.BornAt = _count;
         if (dtype == DType.Float32) d.F = _arenaF.Rent(d.Length, out d.Offset, out d.Slot);
         else d.D = _arenaD.Rent(d.Length, out d.Offset, out d.Slot);
         return d;
@@ -315,7 +318,9 @@ public sealed class Tape : IDisposable
         e = default;
         e.Op = op;
         e.Out = output;
-        if (output.RequiresGrad) output.ValueEscapes = true;   // recorded twice: the later entry is not its last reader
+        // an entry recorded since the output was made may read it in its backward, which runs after this one's: recorded
+        // twice, or made before another op (a saved buffer of an earlier op) — never given back
+        if (output.RequiresGrad || output.BornAt != _count - 1) output.ValueEscapes = true;
         output.RequiresGrad = true;
         return ref e;
     }

@@ -42,6 +42,8 @@ internal sealed class TensorData
     /// never written over (<see cref="Tape.ReleaseIntermediateValues"/>).
     /// </summary>
     public bool ValueEscapes;
+    /// <summary>How many entries the owning tape had recorded when this tensor was made (an op's output is made after the last entry before its own).</summary>
+    public int BornAt;
     /// <summary>Backward wrote a gradient over the value (<see cref="Tape.ReleaseIntermediateValues"/>); its handles are invalid.</summary>
     public bool ValueOverwritten;
 
