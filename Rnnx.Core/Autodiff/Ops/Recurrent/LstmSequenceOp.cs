@@ -11,8 +11,8 @@ namespace Rnnx.Autodiff.Ops;
 /// A whole LSTM sequence as one tape entry (<see cref="Tensor.LstmSequence"/>; Keras semantics: z = (x·W + h·R) + b, gates i, f, g, o;
 /// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
 /// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index and the cell sequence C (B, T, U) by
-/// processing step; the backward recomputes tanh(C) (the step kernel's tanh, so the same bits), writes dZ over the gates
-/// and then the previous states over tanh(C). With dropout masks whose products run in <see cref="GateGemm"/>'s
+/// processing step; the backward recomputes tanh(C) over C step by step (the step kernel's tanh, so the same bits), writes
+/// dZ over the gates and then the previous states over tanh(C). With dropout masks whose products run in <see cref="GateGemm"/>'s
 /// layout, the masked rows those products multiplied (h ⊙ m_g, x ⊙ m_g by row) are saved too, and the weight
 /// gradients read them. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
 /// (differentiable: its gradient reaches this op through that sequence's gradient buffer). With diagonal peephole
@@ -281,6 +281,25 @@ internal sealed class LstmSequenceOp : Op
         else Run<double>(tape, e);
     }
 
+    /// <summary>
+    /// Where the backward keeps tanh(C): the saved cell sequence itself, each step's cells replaced by their tanh just
+    /// before that step's backward reads them (<see cref="TanhOfStepInPlace"/>; going backwards, step k + 1, the only other
+    /// reader of c_k, has run by then, and nothing reads C after this op), so no B·T·U buffer is added. With peepholes the
+    /// gradient of p_o reads c_k itself after the step, so tanh(C) goes into a scratch, computed here.
+    /// </summary>
+    private static Span<T> TanhOfCellsBuffer<T>(Tape tape, TensorData cells, bool peephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var c = cells.Span<T>();
+        if (!peephole) return c;
+        var tanhC = tape.Scratch<T>(c.Length);
+        CellTanhKernels.Tanh<T>(c, tanhC);
+        return tanhC;
+    }
+
+    /// <summary>c ← tanh(c) for processing step <paramref name="k"/>'s cells of every series (rows of <paramref name="units"/> at stride <paramref name="ldH"/>).</summary>
+    private static void TanhOfStepInPlace<T>(Span<T> cells, int batch, int units, int ldH, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => CellTanhKernels.TanhRowsInPlace<T>(cells[(k * units)..], batch, units, ldH);
+
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var saved = Saved.Of(tape, e);
@@ -299,8 +318,7 @@ internal sealed class LstmSequenceOp : Op
         // Gradient reaching the cell sequence directly (the final cell state used downstream), if any.
         ReadOnlySpan<T> dC = tape.HasGrad(cells) ? tape.Grad<T>(cells) : default;
         ReadOnlySpan<T> a = gates.Span<T>(), c = cells.Span<T>(), hs = h.Span<T>();
-        var tanhC = tape.Scratch<T>(rows * units);
-        CellTanhKernels.Tanh<T>(c, tanhC);
+        var tanhC = TanhOfCellsBuffer<T>(tape, cells, peephole is not null);
         ReadOnlySpan<T> tc = tanhC;
         // dZ overwrites the gate activations, which nothing reads after this backward: a step reads its own gates
         // before it writes their gradients (element by element), and no other step reads them
@@ -329,6 +347,7 @@ internal sealed class LstmSequenceOp : Op
             var dzt = dZ[(t * g4)..];
             ReadOnlySpan<T> cPrev = k == 0 ? c0.Span<T>() : c[((k - 1) * units)..];
             int ldPrev = k == 0 ? units : ldH;
+            if (peephole is null) TanhOfStepInPlace<T>(tanhC, batch, units, ldH, k);
             BackwardStep<T>(batch, units, dH[(k * units)..], ldH, dC.IsEmpty ? default : dC[(k * units)..], dhNext, dcNext,
                 a[(t * g4)..], ldA, tc[(k * units)..], cPrev, ldPrev, dzt, p);
             if (!gp.IsEmpty) AccumulatePeepholeGradient<T>(batch, units, dzt, ldA, cPrev, ldPrev, c[(k * units)..], ldH, gp);
@@ -358,7 +377,7 @@ internal sealed class LstmSequenceOp : Op
             SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, units, kept, keep.Width, dZ, g4, tape.Grad<T>(r), g4);
         else if (r.RequiresGrad)
         {
-            var hPrev = tanhC;   // tanh(C) is dead after the step loop and has the same shape
+            var hPrev = tanhC;   // tanh(C) (in C's buffer or a scratch) is dead after the step loop and has the same shape
             BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
             if (masks.Recurrent is { } mr)
                 SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
