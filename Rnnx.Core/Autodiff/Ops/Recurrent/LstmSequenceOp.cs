@@ -272,7 +272,7 @@ internal sealed class LstmSequenceOp : Op
         // Gradient reaching the cell sequence directly (the final cell state used downstream), if any.
         ReadOnlySpan<T> dC = tape.HasGrad(cells) ? tape.Grad<T>(cells) : default;
         ReadOnlySpan<T> a = gates.Span<T>(), c = cells.Span<T>(), hs = h.Span<T>();
-        var tanhC = tape.Scratch<T>(rows * units);
+        var tanhC = tape.Scratch<T>(rows * units);   // after the step loop: the previous states (same shape)
         CellTanhKernels.Tanh<T>(c, tanhC);
         ReadOnlySpan<T> tc = tanhC;
         // dZ overwrites the gate activations, which nothing reads after this backward: a step reads its own gates
@@ -317,21 +317,7 @@ internal sealed class LstmSequenceOp : Op
         tape.ReleaseOutputGradient(e);
         AccumulateInto<T>(tape, h0, dhNext);
         AccumulateInto<T>(tape, c0, dcNext);
-        if (w.RequiresGrad)
-        {
-            if (masks.Input is { } mx)
-                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g4, tape.Grad<T>(w), g4, tape.Scratch<T>(rows * features));
-            else MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
-        }
-        if (r.RequiresGrad)
-        {
-            var hPrev = tanhC;   // tanh(C) is dead after the step loop and has the same shape
-            BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
-            if (masks.Recurrent is { } mr)
-                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
-            else MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
-        }
-        if (bias is not null && bias.RequiresGrad) AddColumnSums<T>(dZ, rows, g4, g4, tape.Grad<T>(bias));
+        WeightGradients<T>(tape, x, w, r, bias, h0, hs, masks, dZ, tanhC, batch, steps, goBackwards);
         if (x.RequiresGrad)
         {
             if (masks.Input is { } mx)
@@ -343,5 +329,40 @@ internal sealed class LstmSequenceOp : Op
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, g4, dZ, g4, w.Span<T>(), g4, tape.Grad<T>(x), features, true);
         }
+    }
+
+    /// <summary>
+    /// The kernel's (xᵀ·dZ), the recurrent kernel's (H_prevᵀ·dZ, H_prev built over <paramref name="hPrev"/>) and the
+    /// bias's (dZ's column sums) gradients. Without dropout masks the three share one pass over dZ
+    /// (<see cref="WeightGradientGemm"/>: the same bits as three separate calls).
+    /// </summary>
+    private static void WeightGradients<T>(Tape tape, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0,
+        ReadOnlySpan<T> hs, SequenceMasks masks, ReadOnlySpan<T> dZ, Span<T> hPrev, int batch, int steps, bool goBackwards)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int features = x.Shape[2], units = r.Shape[0], g4 = 4 * units, rows = batch * steps;
+        if (r.RequiresGrad) BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
+        Span<T> biasGrad = bias is not null && bias.RequiresGrad ? tape.Grad<T>(bias) : default;
+        if (masks.Input is null && masks.Recurrent is null)
+        {
+            WeightGradientGemm.Run<T>(rows, g4, dZ, g4,
+                features, x.Span<T>(), features, w.RequiresGrad ? tape.Grad<T>(w) : default,
+                units, hPrev, units, r.RequiresGrad ? tape.Grad<T>(r) : default,
+                biasGrad);
+            return;
+        }
+        if (w.RequiresGrad)
+        {
+            if (masks.Input is { } mx)
+                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g4, tape.Grad<T>(w), g4, tape.Scratch<T>(rows * features));
+            else MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
+        }
+        if (r.RequiresGrad)
+        {
+            if (masks.Recurrent is { } mr)
+                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
+            else MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
+        }
+        if (!biasGrad.IsEmpty) AddColumnSums<T>(dZ, rows, g4, g4, biasGrad);
     }
 }
