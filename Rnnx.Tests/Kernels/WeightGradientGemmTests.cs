@@ -79,6 +79,14 @@ public class WeightGradientGemmTests
         Check<double>(k, 128, 32, 32, 0, true, true, true, 2);
     }
 
+    /// <summary>More than one row block of A per k block (above 21 tiles of 6 rows at k ≥ 256), every tile height.</summary>
+    [Test]
+    public void SeveralRowBlocks_AreBitIdenticalToSeparateCalls([Values(127, 200, 203)] int m)
+    {
+        Check<float>(600, 48, m, m - 7, 1, true, true, true, 1);
+        Check<double>(300, 40, m, 64, 0, true, true, true, 1);
+    }
+
     [Test]
     public void BadArguments_AreRefusedNamingTheArgument_AndLeaveTheOutputsUnchanged()
     {

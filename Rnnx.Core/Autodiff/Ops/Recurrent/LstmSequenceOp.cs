@@ -304,6 +304,12 @@ internal sealed class LstmSequenceOp : Op
             int ldPrev = k == 0 ? units : ldH;
             BackwardStep<T>(batch, units, dH[(k * units)..], ldH, dC.IsEmpty ? default : dC[(k * units)..], dhNext, dcNext,
                 a[(t * g4)..], ldA, tc[(k * units)..], cPrev, ldPrev, dzt, p);
+            if (k > 0)
+            {
+                int tNext = TimeOf(k - 1, steps, goBackwards);
+                PrefetchBackwardStep<T>(batch, units, a[(tNext * g4)..], ldA, tc[((k - 1) * units)..],
+                    k == 1 ? c0.Span<T>() : c[((k - 2) * units)..], k == 1 ? units : ldH, dH[((k - 1) * units)..], ldH);
+            }
             if (!gp.IsEmpty) AccumulatePeepholeGradient<T>(batch, units, dzt, ldA, cPrev, ldPrev, c[(k * units)..], ldH, gp);
             if (k == 0 && !h0.RequiresGrad) continue;
             if (masks.Recurrent is { } mr)
