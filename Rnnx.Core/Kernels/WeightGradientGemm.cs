@@ -1,6 +1,7 @@
+using System.Diagnostics;
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Rnnx.Simd;
 
 namespace Rnnx.Kernels;
 
@@ -97,7 +98,20 @@ internal static unsafe class WeightGradientGemm
     private static void PackSumming<T>(int q0, int kq, int n, int nr, int rows4, T* src, nint ldz, T* packed, T* sums)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int full = n / nr, rest = n - full * nr;
+        // the panel layout exists only with 128- or 256-bit vectors (PackedGemmCore.Width), one panel row = 2 of them
+        if (Vector256.IsHardwareAccelerated)
+            PackSumming<T, Vector256<T>, Simd256<T>>(q0, kq, n, nr, rows4, src, ldz, packed, sums);
+        else
+            PackSumming<T, Vector128<T>, Simd128<T>>(q0, kq, n, nr, rows4, src, ldz, packed, sums);
+    }
+
+    private static void PackSumming<T, TVec, TOps>(int q0, int kq, int n, int nr, int rows4, T* src, nint ldz, T* packed, T* sums)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+    {
+        Debug.Assert(nr == 2 * TOps.Count);
+        int w = TOps.Count, full = n / nr, rest = n - full * nr;
         nint panelSize = (nint)kq * nr;
         for (int p = 0; p < kq; p++, src += ldz)
         {
@@ -105,7 +119,14 @@ internal static unsafe class WeightGradientGemm
             T* acc = sums + (r < rows4 ? (r & 3) : 0) * n;
             T* dst = packed + (nint)p * nr;
             for (int j = 0; j < full; j++)
-                CopyAndAdd(src + j * nr, dst + j * panelSize, acc + j * nr, nr);
+            {
+                T* s = src + j * nr, d = dst + j * panelSize, a = acc + j * nr;
+                TVec v0 = TOps.Load(s), v1 = TOps.Load(s + w);
+                TOps.Store(d, v0);
+                TOps.Store(d + w, v1);
+                TOps.Store(a, TOps.Add(TOps.Load(a), v0));
+                TOps.Store(a + w, TOps.Add(TOps.Load(a + w), v1));
+            }
             if (rest > 0)
             {
                 T* s = src + full * nr, d = dst + full * panelSize, a = acc + full * nr;
@@ -116,37 +137,6 @@ internal static unsafe class WeightGradientGemm
                 }
                 new Span<T>(d + rest, nr - rest).Clear();
             }
-        }
-    }
-
-    /// <summary>dst[0..len) = src[0..len); acc[0..len) += src[0..len) (len = one panel row, two vectors).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyAndAdd<T>(T* src, T* dst, T* acc, int len) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        if (Vector256.IsHardwareAccelerated && len == 2 * Vector256<T>.Count)
-        {
-            var v0 = Vector256.Load(src);
-            var v1 = Vector256.Load(src + Vector256<T>.Count);
-            Vector256.Store(v0, dst);
-            Vector256.Store(v1, dst + Vector256<T>.Count);
-            Vector256.Store(Vector256.Load(acc) + v0, acc);
-            Vector256.Store(Vector256.Load(acc + Vector256<T>.Count) + v1, acc + Vector256<T>.Count);
-            return;
-        }
-        if (Vector128.IsHardwareAccelerated && len == 2 * Vector128<T>.Count)
-        {
-            var v0 = Vector128.Load(src);
-            var v1 = Vector128.Load(src + Vector128<T>.Count);
-            Vector128.Store(v0, dst);
-            Vector128.Store(v1, dst + Vector128<T>.Count);
-            Vector128.Store(Vector128.Load(acc) + v0, acc);
-            Vector128.Store(Vector128.Load(acc + Vector128<T>.Count) + v1, acc + Vector128<T>.Count);
-            return;
-        }
-        for (int i = 0; i < len; i++)
-        {
-            dst[i] = src[i];
-            acc[i] += src[i];
         }
     }
 
