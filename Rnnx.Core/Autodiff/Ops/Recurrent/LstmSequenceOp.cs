@@ -350,6 +350,12 @@ internal sealed class LstmSequenceOp : Op
             if (peephole is null) TanhOfStepInPlace<T>(tanhC, batch, units, ldH, k);
             BackwardStep<T>(batch, units, dH[(k * units)..], ldH, dC.IsEmpty ? default : dC[(k * units)..], dhNext, dcNext,
                 a[(t * g4)..], ldA, tc[(k * units)..], cPrev, ldPrev, dzt, p);
+            if (k > 0)
+            {
+                int tNext = TimeOf(k - 1, steps, goBackwards);
+                PrefetchBackwardStep<T>(batch, units, a[(tNext * g4)..], ldA, tc[((k - 1) * units)..],
+                    k == 1 ? c0.Span<T>() : c[((k - 2) * units)..], k == 1 ? units : ldH, dH[((k - 1) * units)..], ldH);
+            }
             if (!gp.IsEmpty) AccumulatePeepholeGradient<T>(batch, units, dzt, ldA, cPrev, ldPrev, c[(k * units)..], ldH, gp);
             if (k == 0 && !h0.RequiresGrad) continue;
             if (masks.Recurrent is { } mr)
@@ -365,25 +371,7 @@ internal sealed class LstmSequenceOp : Op
         AccumulateInto<T>(tape, c0, dcNext);
         var keep = KeptRows<T>(saved.KeptRows is not null, masks, features, units);
         ReadOnlySpan<T> kept = saved.KeptRows is { } keptRows ? keptRows.Span<T>() : default;
-        if (w.RequiresGrad)
-        {
-            if (keep.Input)
-                SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, features, kept[keep.InputColumn..], keep.Width, dZ, g4, tape.Grad<T>(w), g4);
-            else if (masks.Input is { } mx)
-                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g4, tape.Grad<T>(w), g4, tape.Scratch<T>(rows * features));
-            else MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
-        }
-        if (r.RequiresGrad && keep.Recurrent)
-            SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, units, kept, keep.Width, dZ, g4, tape.Grad<T>(r), g4);
-        else if (r.RequiresGrad)
-        {
-            var hPrev = tanhC;   // tanh(C) (in C's buffer or a scratch) is dead after the step loop and has the same shape
-            BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
-            if (masks.Recurrent is { } mr)
-                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
-            else MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
-        }
-        if (bias is not null && bias.RequiresGrad) AddColumnSums<T>(dZ, rows, g4, g4, tape.Grad<T>(bias));
+        WeightGradients<T>(tape, x, w, r, bias, h0, hs, masks, keep, kept, dZ, tanhC, batch, steps, goBackwards);
         if (x.RequiresGrad)
         {
             if (masks.Input is { } mx)
@@ -395,5 +383,45 @@ internal sealed class LstmSequenceOp : Op
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, g4, dZ, g4, w.Span<T>(), g4, tape.Grad<T>(x), features, true);
         }
+    }
+
+    /// <summary>
+    /// The kernel's (xᵀ·dZ), the recurrent kernel's (H_prevᵀ·dZ, H_prev built over <paramref name="hPrev"/>) and the
+    /// bias's (dZ's column sums) gradients. Without dropout masks the three share one pass over dZ
+    /// (<see cref="WeightGradientGemm"/>: the same bits as three separate calls).
+    /// </summary>
+    private static void WeightGradients<T>(Tape tape, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0,
+        ReadOnlySpan<T> hs, SequenceMasks masks, Kept keep, ReadOnlySpan<T> kept, ReadOnlySpan<T> dZ, Span<T> hPrev, int batch, int steps,
+        bool goBackwards)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int features = x.Shape[2], units = r.Shape[0], g4 = 4 * units, rows = batch * steps;
+        if (r.RequiresGrad && !keep.Recurrent) BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
+        Span<T> biasGrad = bias is not null && bias.RequiresGrad ? tape.Grad<T>(bias) : default;
+        if (masks.Input is null && masks.Recurrent is null)
+        {
+            WeightGradientGemm.Run<T>(rows, g4, dZ, g4,
+                features, x.Span<T>(), features, w.RequiresGrad ? tape.Grad<T>(w) : default,
+                units, hPrev, units, r.RequiresGrad ? tape.Grad<T>(r) : default,
+                biasGrad);
+            return;
+        }
+        if (w.RequiresGrad)
+        {
+            if (keep.Input)
+                SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, features, kept[keep.InputColumn..], keep.Width, dZ, g4, tape.Grad<T>(w), g4);
+            else if (masks.Input is { } mx)
+                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g4, tape.Grad<T>(w), g4, tape.Scratch<T>(rows * features));
+            else MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
+        }
+        if (r.RequiresGrad)
+        {
+            if (keep.Recurrent)
+                SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, units, kept, keep.Width, dZ, g4, tape.Grad<T>(r), g4);
+            else if (masks.Recurrent is { } mr)
+                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
+            else MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
+        }
+        if (!biasGrad.IsEmpty) AddColumnSums<T>(dZ, rows, g4, g4, biasGrad);
     }
 }
