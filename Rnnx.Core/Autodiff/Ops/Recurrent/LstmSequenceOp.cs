@@ -11,8 +11,8 @@ namespace Rnnx.Autodiff.Ops;
 /// A whole LSTM sequence as one tape entry (<see cref="Tensor.LstmSequence"/>; Keras semantics: z = (x·W + h·R) + b, gates i, f, g, o;
 /// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
 /// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index and the cell sequence C (B, T, U) by
-/// processing step; the backward recomputes tanh(C) (the step kernel's tanh, so the same bits), writes dZ over the gates
-/// and then the previous states over tanh(C). With dropout masks whose products run in <see cref="GateGemm"/>'s
+/// processing step; the backward recomputes tanh(C) over C step by step (the step kernel's tanh, so the same bits), writes
+/// dZ over the gates and then the previous states over tanh(C). With dropout masks whose products run in <see cref="GateGemm"/>'s
 /// layout, the masked rows those products multiplied (h ⊙ m_g, x ⊙ m_g by row) are saved too, and the weight
 /// gradients read them. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
 /// (differentiable: its gradient reaches this op through that sequence's gradient buffer). With diagonal peephole
@@ -234,26 +234,27 @@ internal sealed class LstmSequenceOp : Op
     }
 
     /// <summary>
-    /// Inference on a large batch, time-major (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>): each step's gate
-    /// block (B x 4U) is one contiguous buffer, computed as x_t·W (the rows of x at step t read in place, strided by T·F)
-    /// plus h·R, then activated; h is kept time-major and transposed back to (B, T, U) at the end, and only two cell-state
-    /// blocks are kept. The gate block is reused at every step, so it stays in cache, where a B·T x 4U projection of the
-    /// whole sequence went to main memory and back. The same operations per element as the row path (x·W, then h·R added).
+    /// Inference on a large batch, time-major (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>): each step is
+    /// <see cref="LstmBatchInference.Step{T}"/> (x_t·W with the rows of x at step t read in place, strided by T·F, plus
+    /// h·R, then the gate math, chunk by chunk while a chunk's gates are in L1); h is kept time-major and transposed
+    /// back to (B, T, U) at the end, and only two cell-state blocks are kept. The same operations per element as the
+    /// row path (x·W, then h·R added).
     /// </summary>
     private static void ForwardTimeMajor<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
         TensorData h, bool goBackwards, bool wantFinalC, out Tensor finalC) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
-        int rows = batch * steps, bu = batch * units, bg = batch * g4, ldx = steps * features;
+        int rows = batch * steps, bu = batch * units, ldx = steps * features;
         int packedLength = PackedGemm.PackedLength<T>(units, g4), packedInputLength = PackedGemm.PackedLength<T>(features, g4);
-        using var scratch = new Scratch<T>(Tape.Current, bg + rows * units + 3 * bu + g4 + packedLength + packedInputLength);
-        var at = scratch.Get(bg);
+        int stepScratch = LstmBatchInference.ScratchLength<T>(batch, units);
+        using var scratch = new Scratch<T>(Tape.Current, rows * units + 2 * bu + g4 + packedLength + packedInputLength + stepScratch);
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
         var ht = scratch.Get(rows * units);
-        Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), tcs = scratch.Get(bu);
+        Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), work = scratch.Get(stepScratch);
         ReadOnlySpan<T> xs = x.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        ReadOnlySpan<T> kernel = w.Span<T>();
         var packedW = scratch.Get(packedInputLength);
-        PackedGemm.Pack<T>(false, features, g4, w.Span<T>(), g4, packedW);
+        PackedGemm.Pack<T>(false, features, g4, kernel, g4, packedW);
         var packedR = scratch.Get(packedLength);
         PackedGemm.Pack<T>(false, units, g4, r.Span<T>(), g4, packedR);
         for (int k = 0; k < steps; k++)
@@ -262,12 +263,7 @@ internal sealed class LstmSequenceOp : Op
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
             ReadOnlySpan<T> cPrev = k == 0 ? cInit : (k % 2 == 0 ? cB : cA);
             Span<T> cNow = k % 2 == 0 ? cA : cB;
-            PackedGemm.Gemm<T>(false, batch, g4, features, xs[(t * features)..], ldx, packedW, at, g4, false);
-            PackedGemm.Gemm<T>(false, batch, g4, units, hPrev, units, packedR, at, g4, true);
-            if (typeof(T) == typeof(float))
-                InferenceStep(batch, units, AsFloat(at), g4, AsFloat(b), AsFloat(cPrev), units, AsFloat(cNow), AsFloat(ht.Slice(k * bu, bu)), units);
-            else
-                ForwardStep<T>(batch, units, at, g4, b, cPrev, units, cNow, tcs, ht.Slice(k * bu, bu), units);
+            LstmBatchInference.Step<T>(batch, units, features, xs[(t * features)..], ldx, kernel, packedW, packedR, b, hPrev, cPrev, cNow, ht.Slice(k * bu, bu), work);
         }
         TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
         finalC = default;
@@ -284,6 +280,25 @@ internal sealed class LstmSequenceOp : Op
         if (e.Out.DType == DType.Float32) Run<float>(tape, e);
         else Run<double>(tape, e);
     }
+
+    /// <summary>
+    /// Where the backward keeps tanh(C): the saved cell sequence itself, each step's cells replaced by their tanh just
+    /// before that step's backward reads them (<see cref="TanhOfStepInPlace"/>; going backwards, step k + 1, the only other
+    /// reader of c_k, has run by then, and nothing reads C after this op), so no B·T·U buffer is added. With peepholes the
+    /// gradient of p_o reads c_k itself after the step, so tanh(C) goes into a scratch, computed here.
+    /// </summary>
+    private static Span<T> TanhOfCellsBuffer<T>(Tape tape, TensorData cells, bool peephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var c = cells.Span<T>();
+        if (!peephole) return c;
+        var tanhC = tape.Scratch<T>(c.Length);
+        CellTanhKernels.Tanh<T>(c, tanhC);
+        return tanhC;
+    }
+
+    /// <summary>c ← tanh(c) for processing step <paramref name="k"/>'s cells of every series (rows of <paramref name="units"/> at stride <paramref name="ldH"/>).</summary>
+    private static void TanhOfStepInPlace<T>(Span<T> cells, int batch, int units, int ldH, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => CellTanhKernels.TanhRowsInPlace<T>(cells[(k * units)..], batch, units, ldH);
 
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -303,8 +318,7 @@ internal sealed class LstmSequenceOp : Op
         // Gradient reaching the cell sequence directly (the final cell state used downstream), if any.
         ReadOnlySpan<T> dC = tape.HasGrad(cells) ? tape.Grad<T>(cells) : default;
         ReadOnlySpan<T> a = gates.Span<T>(), c = cells.Span<T>(), hs = h.Span<T>();
-        var tanhC = tape.Scratch<T>(rows * units);
-        CellTanhKernels.Tanh<T>(c, tanhC);
+        var tanhC = TanhOfCellsBuffer<T>(tape, cells, peephole is not null);
         ReadOnlySpan<T> tc = tanhC;
         // dZ overwrites the gate activations, which nothing reads after this backward: a step reads its own gates
         // before it writes their gradients (element by element), and no other step reads them
@@ -333,8 +347,15 @@ internal sealed class LstmSequenceOp : Op
             var dzt = dZ[(t * g4)..];
             ReadOnlySpan<T> cPrev = k == 0 ? c0.Span<T>() : c[((k - 1) * units)..];
             int ldPrev = k == 0 ? units : ldH;
+            if (peephole is null) TanhOfStepInPlace<T>(tanhC, batch, units, ldH, k);
             BackwardStep<T>(batch, units, dH[(k * units)..], ldH, dC.IsEmpty ? default : dC[(k * units)..], dhNext, dcNext,
                 a[(t * g4)..], ldA, tc[(k * units)..], cPrev, ldPrev, dzt, p);
+            if (k > 0)
+            {
+                int tNext = TimeOf(k - 1, steps, goBackwards);
+                PrefetchBackwardStep<T>(batch, units, a[(tNext * g4)..], ldA, tc[((k - 1) * units)..],
+                    k == 1 ? c0.Span<T>() : c[((k - 2) * units)..], k == 1 ? units : ldH, dH[((k - 1) * units)..], ldH);
+            }
             if (!gp.IsEmpty) AccumulatePeepholeGradient<T>(batch, units, dzt, ldA, cPrev, ldPrev, c[(k * units)..], ldH, gp);
             if (k == 0 && !h0.RequiresGrad) continue;
             if (masks.Recurrent is { } mr)
@@ -350,25 +371,7 @@ internal sealed class LstmSequenceOp : Op
         AccumulateInto<T>(tape, c0, dcNext);
         var keep = KeptRows<T>(saved.KeptRows is not null, masks, features, units);
         ReadOnlySpan<T> kept = saved.KeptRows is { } keptRows ? keptRows.Span<T>() : default;
-        if (w.RequiresGrad)
-        {
-            if (keep.Input)
-                SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, features, kept[keep.InputColumn..], keep.Width, dZ, g4, tape.Grad<T>(w), g4);
-            else if (masks.Input is { } mx)
-                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g4, tape.Grad<T>(w), g4, tape.Scratch<T>(rows * features));
-            else MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
-        }
-        if (r.RequiresGrad && keep.Recurrent)
-            SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, units, kept, keep.Width, dZ, g4, tape.Grad<T>(r), g4);
-        else if (r.RequiresGrad)
-        {
-            var hPrev = tanhC;   // tanh(C) is dead after the step loop and has the same shape
-            BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
-            if (masks.Recurrent is { } mr)
-                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
-            else MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
-        }
-        if (bias is not null && bias.RequiresGrad) AddColumnSums<T>(dZ, rows, g4, g4, tape.Grad<T>(bias));
+        WeightGradients<T>(tape, x, w, r, bias, h0, hs, masks, keep, kept, dZ, tanhC, batch, steps, goBackwards);
         if (x.RequiresGrad)
         {
             if (masks.Input is { } mx)
@@ -380,5 +383,45 @@ internal sealed class LstmSequenceOp : Op
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, g4, dZ, g4, w.Span<T>(), g4, tape.Grad<T>(x), features, true);
         }
+    }
+
+    /// <summary>
+    /// The kernel's (xᵀ·dZ), the recurrent kernel's (H_prevᵀ·dZ, H_prev built over <paramref name="hPrev"/>) and the
+    /// bias's (dZ's column sums) gradients. Without dropout masks the three share one pass over dZ
+    /// (<see cref="WeightGradientGemm"/>: the same bits as three separate calls).
+    /// </summary>
+    private static void WeightGradients<T>(Tape tape, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0,
+        ReadOnlySpan<T> hs, SequenceMasks masks, Kept keep, ReadOnlySpan<T> kept, ReadOnlySpan<T> dZ, Span<T> hPrev, int batch, int steps,
+        bool goBackwards)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int features = x.Shape[2], units = r.Shape[0], g4 = 4 * units, rows = batch * steps;
+        if (r.RequiresGrad && !keep.Recurrent) BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
+        Span<T> biasGrad = bias is not null && bias.RequiresGrad ? tape.Grad<T>(bias) : default;
+        if (masks.Input is null && masks.Recurrent is null)
+        {
+            WeightGradientGemm.Run<T>(rows, g4, dZ, g4,
+                features, x.Span<T>(), features, w.RequiresGrad ? tape.Grad<T>(w) : default,
+                units, hPrev, units, r.RequiresGrad ? tape.Grad<T>(r) : default,
+                biasGrad);
+            return;
+        }
+        if (w.RequiresGrad)
+        {
+            if (keep.Input)
+                SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, features, kept[keep.InputColumn..], keep.Width, dZ, g4, tape.Grad<T>(w), g4);
+            else if (masks.Input is { } mx)
+                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g4, tape.Grad<T>(w), g4, tape.Scratch<T>(rows * features));
+            else MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
+        }
+        if (r.RequiresGrad)
+        {
+            if (keep.Recurrent)
+                SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, units, kept, keep.Width, dZ, g4, tape.Grad<T>(r), g4);
+            else if (masks.Recurrent is { } mr)
+                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
+            else MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
+        }
+        if (!biasGrad.IsEmpty) AddColumnSums<T>(dZ, rows, g4, g4, biasGrad);
     }
 }
