@@ -19,9 +19,10 @@ namespace Rnnx.Kernels;
 /// </para>
 /// <para>
 /// Memory layout, not arithmetic: the panels and the row blocks of the forward and backward-input passes
-/// (<see cref="RunPanels"/>), and the channel blocks of the weight gradient, leave every output element's products and
-/// their order unchanged. Only a weight gradient whose reduction (batch x rows) exceeds a core's L2 is summed in
-/// consecutive blocks, one rounding per block (<see cref="WeightInterior"/>).
+/// (<see cref="RunPanels"/>), the channel blocks of the weight gradient and its L1-chunked engine
+/// (<see cref="LongReductionGemm"/>) leave every output element's products and their order unchanged. Only a weight
+/// gradient whose reduction (batch x rows) exceeds a core's L2 is summed in consecutive blocks, one rounding per block
+/// (<see cref="WeightInterior"/>).
 /// </para>
 /// </summary>
 public static class Conv1DKernels
@@ -251,7 +252,7 @@ public static class Conv1DKernels
                         K = new KLoop(batch, (nint)l * cin, (nint)lout * cout, j1 - j0, (nint)s * cin, cout),
                         Accumulate = true,
                     };
-                    ParallelGemm.Run(plan);
+                    RunWeightPlan(plan);
                 }
             }
         }
@@ -259,12 +260,15 @@ public static class Conv1DKernels
 
     /// <summary>
     /// The interior part of <see cref="BackwardWeight{T}"/>: dw rows (i, c) (+)= X_i^T·dY over the batch and the interior
-    /// output rows. The reduction is long (batch x rows) and dw small, so every register tile streams the whole
-    /// reduction: the rows are cut into blocks of <see cref="WeightChannelBlock"/> channels (all taps), whose input
-    /// columns share cache lines and stay in L2 while the block's column chunks stream over them (one element's
-    /// arithmetic is unchanged: same products, same order, one accumulator). A reduction whose data exceeds
-    /// <see cref="WeightReductionBudget"/> bytes is also cut into consecutive blocks (whole batch items, or row runs of one
-    /// item) added into dw one after another; that adds one rounding per block, so it is kept to problems past L2.
+    /// output rows. The reduction is long (batch x rows) and dw small. On one thread, with whole vector panels of dw
+    /// columns, it runs on <see cref="LongReductionGemm"/> (operands packed per chunk of the reduction, in L1), one plan
+    /// over all channels. Otherwise every register tile of the unpacked engine streams the whole reduction: the rows are
+    /// cut into blocks of <see cref="WeightChannelBlock"/> channels (all taps), whose input columns share cache lines and
+    /// stay in L2 while the block's column chunks stream over them. Either way one element's arithmetic is the same:
+    /// same products, same order, one accumulator. A reduction whose data exceeds <see cref="WeightReductionBudget"/>
+    /// bytes (counted with the channel block's input line, whichever engine runs) is also cut into consecutive blocks
+    /// (whole batch items, or row runs of one item) added into dw one after another; that adds one rounding per block,
+    /// so it is kept to problems past L2.
     /// </summary>
     private static unsafe void WeightInterior<T>(T* px, T* pdy, T* pdw, int batch, int cin, int cout, in Conv1DGeometry g, int iS, int iE)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -288,6 +292,10 @@ public static class Conv1DKernels
         }
         T* x0 = px + ((nint)iS * s - pl) * cin;
         T* dy0 = pdy + (nint)iS * cout;
+        // the L1-chunked engine packs its operands itself: one plan over all channels per reduction block
+        bool chunked = TeamBoard.CurrentSize <= 1 && LongReductionGemm.Supports(WeightPlan(x0, dy0, pdw, 0, cin, 1, rows, cin, cout, g));
+        if (chunked)
+            cb = cin;
         for (int b0 = 0; b0 < batch; b0 += items)
         {
             int nb = Math.Min(items, batch - b0);
@@ -298,21 +306,39 @@ public static class Conv1DKernels
                 T* dyb = dy0 + (nint)b0 * lout * cout + (nint)j0 * cout;
                 for (int c0 = 0; c0 < cin; c0 += cb)
                 {
-                    int nc = Math.Min(cb, cin - c0);
-                    // rows (i, c in [c0, c0+nc)) of dw; reduction over (batch item) x (output row)
-                    var plan = new GemmPlan<T>
-                    {
-                        M = kk * nc, N = cout, RowsPerGroup = nc,
-                        A = xb + c0, ARow = 1, AGroup = (nint)d * cin,
-                        C = pdw + (nint)c0 * cout, CRow = cout, CGroup = (nint)cin * cout,
-                        B = dyb,
-                        K = new KLoop(nb, (nint)l * cin, (nint)lout * cout, nj, (nint)s * cin, cout),
-                        Accumulate = true,
-                    };
-                    ParallelGemm.Run(plan);
+                    var plan = WeightPlan(xb, dyb, pdw, c0, Math.Min(cb, cin - c0), nb, nj, cin, cout, g);
+                    RunWeightPlan(plan);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The interior weight-gradient product of channels [c0, c0 + nc) over <paramref name="items"/> batch items x
+    /// <paramref name="rows"/> output rows starting at x row block <paramref name="xb"/> and dY row block <paramref name="dyb"/>:
+    /// dw rows (i, c), reduction over (batch item) x (output row).
+    /// </summary>
+    private static unsafe GemmPlan<T> WeightPlan<T>(T* xb, T* dyb, T* pdw, int c0, int nc, int items, int rows, int cin, int cout,
+        in Conv1DGeometry g) where T : unmanaged => new()
+    {
+        M = g.KernelSize * nc, N = cout, RowsPerGroup = nc,
+        A = xb + c0, ARow = 1, AGroup = (nint)g.Dilation * cin,
+        C = pdw + (nint)c0 * cout, CRow = cout, CGroup = (nint)cin * cout,
+        B = dyb,
+        K = new KLoop(items, (nint)g.InputLength * cin, (nint)g.OutputLength * cout, rows, (nint)g.Stride * cin, cout),
+        Accumulate = true,
+    };
+
+    /// <summary>
+    /// Runs a weight-gradient product: on the L1-chunked engine when it takes the plan and no team shares the work (the
+    /// same bits either way), else on the register-blocked engine, split over the team.
+    /// </summary>
+    private static void RunWeightPlan<T>(in GemmPlan<T> plan) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (TeamBoard.CurrentSize <= 1 && LongReductionGemm.Supports(plan))
+            LongReductionGemm.Run(plan);
+        else
+            ParallelGemm.Run(plan);
     }
 
     /// <summary>Bytes of A and C rows one row block of <see cref="RunPanels"/> may touch (within a core's L2, beside the packed kernel).</summary>
