@@ -157,7 +157,7 @@ public static class NarrowKernels
         return 0;
     }
 
-    private static void Row(string name, Action baseline, Action changed, int samples, double ms)
+    internal static void Row(string name, Action baseline, Action changed, int samples, double ms)
     {
         baseline();
         changed();

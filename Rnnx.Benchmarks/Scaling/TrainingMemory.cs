@@ -8,7 +8,8 @@ namespace Rnnx.Benchmarks.Scaling;
 /// (without a grid: <see cref="IssuePoints"/>).
 /// One forward and backward pass of the whole batch on one tape (the model's own training splits the batch over its
 /// shards' tapes, whose sum is the same), after a warm-up pass, releasing intermediates' gradients as the training step
-/// does: the working set is the most the tape had in use at once (results, gradients, scratch).
+/// does (and writing gradients over values nothing reads any more, <see cref="Tape.ReleaseIntermediateValues"/>): the
+/// working set is the most the tape had in use at once (results, gradients, scratch).
 /// </summary>
 public static class TrainingMemory
 {
@@ -53,7 +54,7 @@ public static class TrainingMemory
         model.Build();
         var x = Tensor.FromArray(ScalingGrid.Uniform(c.Batch * c.Steps * c.Features, 1), [c.Batch, c.Steps, c.Features]);
         var y = Tensor.FromArray(ScalingGrid.Uniform(c.Batch * c.Steps * ScalingGrid.Outputs, 2), [c.Batch, c.Steps, ScalingGrid.Outputs]);
-        using var tape = new Tape { ReleaseIntermediateGradients = true };   // as the model's training step
+        using var tape = new Tape { ReleaseIntermediateGradients = true, ReleaseIntermediateValues = true };   // as the model's training step
         long afterForward = 0, afterBackward = 0;
         for (int pass = 0; pass < 2; pass++)
         {

@@ -38,6 +38,7 @@ public sealed class Tape : IDisposable
     private int _stamp;
     private readonly Gradients _gradients;
     private bool _backwardDone;
+    private bool _backwardRunning;
 
     /// <summary>Creates an empty tape.</summary>
     public Tape()
@@ -79,6 +80,26 @@ public sealed class Tape : IDisposable
     /// watched inputs' gradients only; asking for an intermediate's throws. Training steps set it; off by default.
     /// </summary>
     public bool ReleaseIntermediateGradients { get; set; }
+
+    /// <summary>
+    /// When set, <see cref="Backward"/> treats an op's output as dead once no recorded op reads it any more (the tape runs
+    /// in reverse order of recording, so after the op's own backward, or inside it once it has read the value): the
+    /// buffer is given back after that backward, and a convolution with a built-in activation writes act'(y) ⊙ dy over its
+    /// output y instead of taking a new buffer. A value the tape knows escapes is never written over or given back: the
+    /// output being differentiated, a value with a view (reshape, row range), and a value passed to
+    /// <see cref="KeepValue"/>; so is an output made before an op recorded ahead of its own entry (that op's backward,
+    /// which runs later, may read it). A value given back is invalid afterwards: its handles throw, as after
+    /// <see cref="Reset"/>. Set it only when the caller reads no intermediate value after <see cref="Backward"/> except the
+    /// kept ones (training steps read the parameters' gradients only); off by default. The gradients are the same.
+    /// </summary>
+    public bool ReleaseIntermediateValues { get; set; }
+
+    /// <summary>
+    /// Marks <paramref name="value"/> as read after <see cref="Backward"/>, so that <see cref="ReleaseIntermediateValues"/>
+    /// never writes over it. Tensors not made on this tape are never written over and need no mark.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A recycled or default tensor handle.</exception>
+    public void KeepValue(Tensor value) => value.Data.ValueEscapes = true;
 
     /// <summary>Makes this the active tape of the current thread until the returned scope is disposed.</summary>
     public Scope Activate()
@@ -143,6 +164,8 @@ public sealed class Tape : IDisposable
             d.GradF = null;
             d.GradD = null;
             d.GradReleased = false;
+            d.ValueEscapes = false;
+            d.ValueOverwritten = false;
         }
         _poolUsed = 0;
         _scratch.Clear();
@@ -181,6 +204,9 @@ public sealed class Tape : IDisposable
         d.RequiresGrad = false;
         d.GradStamp = 0;
         d.GradReleased = false;
+        d.ValueEscapes = false;
+        d.ValueOverwritten = false;
+        d.BornAt = _count;
         if (dtype == DType.Float32) d.F = _arenaF.Rent(d.Length, out d.Offset, out d.Slot);
         else d.D = _arenaD.Rent(d.Length, out d.Offset, out d.Slot);
         return d;
@@ -206,6 +232,9 @@ public sealed class Tape : IDisposable
         d.RequiresGrad = false;
         d.GradStamp = 0;
         d.GradReleased = false;
+        d.ValueEscapes = true;
+        d.ValueOverwritten = false;
+        source.ValueEscapes = true;   // the view shares its buffer: a reader of the view may come after source's producer's backward
         d.Slot = -1;
         d.F = source.F;
         d.D = source.D;
@@ -289,6 +318,9 @@ public sealed class Tape : IDisposable
         e = default;
         e.Op = op;
         e.Out = output;
+        // an entry recorded since the output was made may read it in its backward, which runs after this one's: recorded
+        // twice, or made before another op (a saved buffer of an earlier op) — never given back
+        if (output.RequiresGrad || output.BornAt != _count - 1) output.ValueEscapes = true;
         output.RequiresGrad = true;
         return ref e;
     }
@@ -315,20 +347,27 @@ public sealed class Tape : IDisposable
         if (!o.RequiresGrad)
             throw new InvalidOperationException("Backward: the output does not depend on any tensor that requires a gradient (was the tape active and recording when it was computed?).");
         _backwardDone = true;
+        o.ValueEscapes = true;
         _stamp++;
         _gradients.Begin(_stamp);
         if (o.DType == DType.Float32) SeedGrad<float>(o, seed);
         else SeedGrad<double>(o, seed);
 
-        for (int i = _count - 1; i >= 0; i--)
+        _backwardRunning = true;
+        try
         {
-            ref readonly var e = ref _entries[i];
-            if (!HasGrad(e.Out)) continue;
-            int mark = ScratchMark;
-            e.Op.Backward(this, in e);
-            ReleaseScratch(mark);
-            if (ReleaseIntermediateGradients) ReleaseGrad(e.Out);
+            for (int i = _count - 1; i >= 0; i--)
+            {
+                ref readonly var e = ref _entries[i];
+                if (!HasGrad(e.Out)) continue;
+                int mark = ScratchMark;
+                e.Op.Backward(this, in e);
+                ReleaseScratch(mark);
+                if (ReleaseIntermediateGradients) ReleaseGrad(e.Out);
+                if (ReleaseIntermediateValues) ReleaseValue(e.Out);
+            }
         }
+        finally { _backwardRunning = false; }
         return _gradients;
     }
 
@@ -382,6 +421,34 @@ public sealed class Tape : IDisposable
         var g = GradSpan<T>(input);
         System.Numerics.Tensors.TensorPrimitives.Add<T>(g, T.Zero, g);
         return true;
+    }
+
+    /// <summary>
+    /// Called by the op that produced <paramref name="output"/>, in its backward, once it has read the value for the last
+    /// time except through the buffer it is about to write: true when it may write a gradient over the value
+    /// (<see cref="ReleaseIntermediateValues"/>, the value is this tape's own buffer and does not escape). The value's
+    /// handles are then invalid (its generation moves on, as at <see cref="Reset"/>).
+    /// </summary>
+    internal bool TryTakeOutputBuffer(TensorData output)
+    {
+        if (!ReleaseIntermediateValues || output.Owner != this || output.Slot < 0 || output.ValueEscapes || !_backwardRunning) return false;
+        output.Generation++;
+        output.ValueOverwritten = true;
+        return true;
+    }
+
+    /// <summary>
+    /// Gives back the value buffer of <paramref name="t"/>, an op's output whose backward (its last reader) has run, unless
+    /// it escapes; its handles become invalid.
+    /// </summary>
+    private void ReleaseValue(TensorData t)
+    {
+        if (t.Owner != this || t.Slot < 0 || t.ValueEscapes) return;
+        if (!t.ValueOverwritten) t.Generation++;
+        t.ValueOverwritten = true;
+        if (t.F is not null) _arenaF.Release(t.Slot, t.Length);
+        else _arenaD.Release(t.Slot, t.Length);
+        t.Slot = -1;
     }
 
     /// <summary>Gives back the gradient buffer of <paramref name="t"/>, an op's output whose backward has run.</summary>

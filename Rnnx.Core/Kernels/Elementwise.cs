@@ -38,6 +38,27 @@ public static class Elementwise
     public static void ReluBackwardAccumulate<T>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
         => Ternary<T, ReluGrad<T>>(dst, g, y);
 
+    /// <summary>
+    /// dst[i] = 0 + g[i] * (1 - y[i]^2): <see cref="TanhBackwardAccumulate"/> into a zeroed buffer, the same bits, without
+    /// zeroing one. <paramref name="dst"/> may be <paramref name="y"/> (each element is read before it is written).
+    /// </summary>
+    public static void TanhBackward<T>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => TernaryOverwrite<T, TanhGrad<T>>(dst, g, y);
+
+    /// <summary>
+    /// dst[i] = 0 + g[i] * y[i] * (1 - y[i]): <see cref="SigmoidBackwardAccumulate"/> into a zeroed buffer, the same bits.
+    /// <paramref name="dst"/> may be <paramref name="y"/>.
+    /// </summary>
+    public static void SigmoidBackward<T>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => TernaryOverwrite<T, SigmoidGrad<T>>(dst, g, y);
+
+    /// <summary>
+    /// dst[i] = 0 + (y[i] &gt; 0 ? g[i] : 0): <see cref="ReluBackwardAccumulate"/> into a zeroed buffer, the same bits (−0
+    /// becomes +0 as in that addition). <paramref name="dst"/> may be <paramref name="y"/>.
+    /// </summary>
+    public static void ReluBackward<T>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => TernaryOverwrite<T, ReluGrad<T>>(dst, g, y);
+
     /// <summary>An accumulating map dst += f(g, y), written once over the SIMD width structs.</summary>
     internal interface ITernaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -88,6 +109,31 @@ public static class Elementwise
     {
         for (; i <= n - V.Count; i += V.Count)
             V.Store(V.Load(ref d, i) + TOp.Invoke(V.Load(ref g, i), V.Load(ref y, i)), ref d, i);
+    }
+
+    /// <summary>
+    /// dst[i] = 0 + TOp(g[i], y[i]) (the accumulating map's bits on a zeroed dst) at the same widths as
+    /// <see cref="Ternary"/>; dst may alias y element for element.
+    /// </summary>
+    internal static void TernaryOverwrite<T, TOp>(Span<T> dst, ReadOnlySpan<T> g, ReadOnlySpan<T> y)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where TOp : struct, ITernaryOperator<T>
+    {
+        int n = dst.Length, i = 0;
+        ref T d = ref MemoryMarshal.GetReference(dst);
+        ref T gr = ref MemoryMarshal.GetReference(g);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated) TernaryOverwriteRun<T, TOp, Simd512<T>>(ref d, ref gr, ref yr, n, ref i);
+        if (Vector256.IsHardwareAccelerated) TernaryOverwriteRun<T, TOp, Simd256<T>>(ref d, ref gr, ref yr, n, ref i);
+        if (Vector128.IsHardwareAccelerated) TernaryOverwriteRun<T, TOp, Simd128<T>>(ref d, ref gr, ref yr, n, ref i);
+        TernaryOverwriteRun<T, TOp, Scalar<T>>(ref d, ref gr, ref yr, n, ref i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TernaryOverwriteRun<T, TOp, V>(ref T d, ref T g, ref T y, int n, ref int i)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where TOp : struct, ITernaryOperator<T> where V : struct, ISimdMath<V, T>
+    {
+        for (; i <= n - V.Count; i += V.Count)
+            V.Store(V.Zero + TOp.Invoke(V.Load(ref g, i), V.Load(ref y, i)), ref d, i);
     }
 
     /// <summary>y[i] = max(x[i], 0).</summary>

@@ -38,7 +38,7 @@ internal static class FastMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V Exp<V>(V x) where V : struct, ISimdMath<V, float>
     {
-        x = V.Min(V.Max(x, V.Create(ExpLo)), V.Create(ExpHi));
+        x = V.Clamp(x, V.Create(ExpLo), V.Create(ExpHi));
         var n = V.Round(x * V.Create(Log2E));
         var r = V.MulAdd(n, V.Create(-Ln2Hi), x);
         r = V.MulAdd(n, V.Create(-Ln2Lo), r);
@@ -60,7 +60,7 @@ internal static class FastMath
     public static V Tanh<V>(V a) where V : struct, ISimdMath<V, float>
     {
         float clamp = Fma.IsSupported ? TanhClampFused : TanhClampUnfused;
-        var x = V.Min(V.Max(a, V.Create(-clamp)), V.Create(clamp));
+        var x = V.Clamp(a, V.Create(-clamp), V.Create(clamp));
         var x2 = x * x;
         var p = V.MulAdd(x2, V.Create(A13), V.Create(A11));
         p = V.MulAdd(x2, p, V.Create(A9));

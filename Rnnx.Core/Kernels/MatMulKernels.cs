@@ -51,7 +51,7 @@ public static class MatMulKernels
     /// anyway, so it always pays there when the layout exists; an untransposed B is copied only when enough rows reuse
     /// each panel. Never with 512-bit vectors (the panel engine is 256-bit; the 32-register engine is kept there).
     /// </summary>
-    private static bool PanelsPay<T>(bool transB, int m, int n) where T : unmanaged
+    internal static bool PanelsPay<T>(bool transB, int m, int n) where T : unmanaged
         => !Vector512.IsHardwareAccelerated && PackedGemmCore.PanelWidth<T>(n) != 0 && m >= (transB ? 2 : PanelMinRows);
 
     /// <summary>Rows from which packing an untransposed B pays (measured: docs/kernels.md).</summary>

@@ -270,16 +270,34 @@ internal static unsafe class PackedGemmCore
     /// </summary>
     private static void PackRows<T>(T* a, nint aStep, int kq, int t0, int t1, int height, int taller, T* panels) where T : unmanaged
     {
+        // a tile's rows (at most 6) are copied as one 8-element move where that stays inside the block's source row
+        // and inside the tile's panel: the elements written past the tile's rows land in the next steps' slots of
+        // the same panel, which are written afterwards (steps in increasing order)
+        const int Chunk = 8;
+        bool vector = Vector256.IsHardwareAccelerated && Chunk * sizeof(T) % Vector256<byte>.Count == 0;
+        int blockRows = 0;
+        for (int t = t0; t < t1; t++)
+            blockRows += t < taller ? height + 1 : height;
         for (int q = 0; q < kq; q++)
         {
             T* src = a + q * aStep;
+            int offset = 0;
             for (int t = t0; t < t1; t++)
             {
                 int rows = t < taller ? height + 1 : height;
                 T* dst = panels + (nint)(t - t0) * MaxRows * kq + (nint)q * rows;
-                for (int i = 0; i < rows; i++)
-                    dst[i] = src[i];
+                if (vector && offset + Chunk <= blockRows && q * rows + Chunk <= kq * rows)
+                {
+                    for (int v = 0; v < Chunk * sizeof(T); v += Vector256<byte>.Count)
+                        Vector256.Store(Vector256.Load((byte*)src + v), (byte*)dst + v);
+                }
+                else
+                {
+                    for (int i = 0; i < rows; i++)
+                        dst[i] = src[i];
+                }
                 src += rows;
+                offset += rows;
             }
         }
     }

@@ -79,6 +79,14 @@ internal interface ISimdMath<TSelf, T> : ISimdVector<TSelf, T>
     /// <summary>Round to nearest, ties to even.</summary>
     static abstract TSelf Round(TSelf x);
 
+    /// <summary>
+    /// min(max(x, lo), hi) per lane, for bounds lo &lt; hi that are finite and nonzero in every lane (the activations'
+    /// clamps): the same bits as <see cref="ISimdVector{TSelf, T}.Min"/> of <see cref="ISimdVector{TSelf, T}.Max"/>,
+    /// a NaN x included, with the x86 max/min instructions where the IEEE forms need a compare-and-blend sequence
+    /// (with such bounds neither a signed zero nor a NaN bound can arise, and a NaN x is returned as it is by both).
+    /// </summary>
+    static abstract TSelf Clamp(TSelf x, TSelf lo, TSelf hi);
+
     /// <summary>Absolute value.</summary>
     static abstract TSelf Abs(TSelf x);
 

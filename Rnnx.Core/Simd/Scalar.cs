@@ -114,6 +114,9 @@ public readonly unsafe struct Scalar<T> : ISimdMath<Scalar<T>, T>, ISimd<T, T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Scalar<T> ISimdMath<Scalar<T>, T>.Clamp(Scalar<T> x, Scalar<T> lo, Scalar<T> hi) => new(T.Min(T.Max(x._v, lo._v), hi._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Scalar<T> ISimdMath<Scalar<T>, T>.Relu(Scalar<T> x) => new(T.Max(x._v, T.Zero));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

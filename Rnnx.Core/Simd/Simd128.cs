@@ -125,6 +125,17 @@ public readonly unsafe struct Simd128<T> : ISimdMath<Simd128<T>, T>, ISimd<T, Ve
         return PerLane(x, static v => T.Tanh(v));
     }
 
+    // MINPS/MAXPS return their second operand when either is NaN: with the bound first, a NaN x comes back as it is
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Simd128<T> ISimdMath<Simd128<T>, T>.Clamp(Simd128<T> x, Simd128<T> lo, Simd128<T> hi)
+    {
+        if (typeof(T) == typeof(float) && Sse.IsSupported)
+            return new(Sse.Min(hi._v.AsSingle(), Sse.Max(lo._v.AsSingle(), x._v.AsSingle())).As<float, T>());
+        if (typeof(T) == typeof(double) && Sse2.IsSupported)
+            return new(Sse2.Min(hi._v.AsDouble(), Sse2.Max(lo._v.AsDouble(), x._v.AsDouble())).As<double, T>());
+        return new(Vector128.Min(Vector128.Max(x._v, lo._v), hi._v));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Simd128<T> ISimdMath<Simd128<T>, T>.Relu(Simd128<T> x) => new(Vector128.Max(x._v, Vector128<T>.Zero));
 

@@ -124,6 +124,17 @@ public readonly unsafe struct Simd256<T> : ISimdMath<Simd256<T>, T>, ISimd<T, Ve
         return PerLane(x, static v => T.Tanh(v));
     }
 
+    // VMINPS/VMAXPS return their second operand when either is NaN: with the bound first, a NaN x comes back as it is
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Simd256<T> ISimdMath<Simd256<T>, T>.Clamp(Simd256<T> x, Simd256<T> lo, Simd256<T> hi)
+    {
+        if (typeof(T) == typeof(float) && Avx.IsSupported)
+            return new(Avx.Min(hi._v.AsSingle(), Avx.Max(lo._v.AsSingle(), x._v.AsSingle())).As<float, T>());
+        if (typeof(T) == typeof(double) && Avx.IsSupported)
+            return new(Avx.Min(hi._v.AsDouble(), Avx.Max(lo._v.AsDouble(), x._v.AsDouble())).As<double, T>());
+        return new(Vector256.Min(Vector256.Max(x._v, lo._v), hi._v));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Simd256<T> ISimdMath<Simd256<T>, T>.Relu(Simd256<T> x) => new(Vector256.Max(x._v, Vector256<T>.Zero));
 

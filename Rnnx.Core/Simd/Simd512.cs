@@ -124,6 +124,17 @@ public readonly unsafe struct Simd512<T> : ISimdMath<Simd512<T>, T>, ISimd<T, Ve
         return PerLane(x, static v => T.Tanh(v));
     }
 
+    // VMINPS/VMAXPS return their second operand when either is NaN: with the bound first, a NaN x comes back as it is
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Simd512<T> ISimdMath<Simd512<T>, T>.Clamp(Simd512<T> x, Simd512<T> lo, Simd512<T> hi)
+    {
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported)
+            return new(Avx512F.Min(hi._v.AsSingle(), Avx512F.Max(lo._v.AsSingle(), x._v.AsSingle())).As<float, T>());
+        if (typeof(T) == typeof(double) && Avx512F.IsSupported)
+            return new(Avx512F.Min(hi._v.AsDouble(), Avx512F.Max(lo._v.AsDouble(), x._v.AsDouble())).As<double, T>());
+        return new(Vector512.Min(Vector512.Max(x._v, lo._v), hi._v));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Simd512<T> ISimdMath<Simd512<T>, T>.Relu(Simd512<T> x) => new(Vector512.Max(x._v, Vector512<T>.Zero));
 

@@ -44,6 +44,10 @@ public readonly partial struct Tensor
     {
         if (_data is null)
             throw new InvalidOperationException("This tensor handle is uninitialized (default(Tensor)).");
+        if (_data.ValueOverwritten && _data.Generation == _generation + 1)
+            throw new InvalidOperationException(
+                "This tensor's value was given back or written over by the backward pass (Tape.ReleaseIntermediateValues): an intermediate " +
+                "value read after Backward must be marked with Tape.KeepValue before Backward, or the flag left off.");
         throw new InvalidOperationException(
             "This tensor was recycled: it belonged to a tape that has been reset or disposed since it was created. " +
             "Copy values out (ToArray) before resetting the tape, or create the tensor outside the tape.");

@@ -36,6 +36,16 @@ internal sealed class TensorData
     public long GradSlot;
     /// <summary>The gradient was released after its producer's backward (<see cref="Tape.ReleaseIntermediateGradients"/>).</summary>
     public bool GradReleased;
+    /// <summary>
+    /// Someone besides the ops recorded on the tape may read this value after its last reader's backward: it has a view
+    /// (which shares its buffer), it was differentiated, or the caller kept it (<see cref="Tape.KeepValue"/>). Such a value is
+    /// never written over (<see cref="Tape.ReleaseIntermediateValues"/>).
+    /// </summary>
+    public bool ValueEscapes;
+    /// <summary>How many entries the owning tape had recorded when this tensor was made (an op's output is made after the last entry before its own).</summary>
+    public int BornAt;
+    /// <summary>Backward wrote a gradient over the value (<see cref="Tape.ReleaseIntermediateValues"/>); its handles are invalid.</summary>
+    public bool ValueOverwritten;
 
     public static TensorData Allocate(Shape shape, DType dtype, bool requiresGrad)
     {

@@ -524,7 +524,8 @@ public partial class Model
         if (st.MetricSum[s].Length > 0)
             using (tape.NoGrad())
                 AddMetrics(yb, pred, sw, masks, st.MetricSum[s], st.MetricCount[s]);
-        tape.ReleaseIntermediateGradients = true;   // the step reads the parameters' gradients only
+        tape.ReleaseIntermediateGradients = true;   // the step reads the parameters' gradients only,
+        tape.ReleaseIntermediateValues = true;      // and no value after the backward pass
         _shardGrads[s] = tape.Backward(loss, Tensor.Full(Shape.Scalar, weight, DType));
     }
 

@@ -129,4 +129,23 @@ public class ScalingBenchmarkTests
         Assert.Throws<ArgumentException>(() => TrainingMemory.MinimumActivations(new ScalingConfig("gru2", 8, 5, 2, 1)));
         Assert.That(TrainingMemory.IssuePoints.Select(p => p.Name), Is.EqualTo(new[] { "lstm2 u512 t200 b32", "wavenet u64 t1000 b32" }));
     }
+
+    /// <summary>
+    /// What the WaveNet's working set holds at its peak, buffer by buffer (float32 elements; `--memory` with
+    /// <see cref="Tape.ReleaseIntermediateValues"/>, as the training step): the values the minimum counts (8 convolution
+    /// outputs and the model output), the loss (one element, the differentiated output, kept), and in the head's backward
+    /// the model output's gradient and the last convolution's output gradient; the loss's intermediates (difference,
+    /// square) and their gradients are given back by then, and each convolution writes its activation's gradient over
+    /// its own output, so no third B·T·C buffer appears. With C = 32 the head's backward is the peak (10 + 32 elements
+    /// per row over the minimum against the loss's 10 + 10 + 10 + 10).
+    /// </summary>
+    [Test]
+    public void TrainingMemory_WaveNet_PeakIsTheMinimumPlusOneConvolutionGradientAndTheOutputGradient()
+    {
+        var c = new ScalingConfig("wavenet", 32, 40, 4, 1);
+        var r = TrainingMemory.Measure(c);
+        long rows = 4 * 40;
+        Assert.That(r.Minimum, Is.EqualTo((8 * 32 + 10) * rows * sizeof(float)));
+        Assert.That(r.Peak, Is.EqualTo(r.Minimum + ((32 + 10) * rows + 1) * sizeof(float)));
+    }
 }

@@ -48,4 +48,24 @@ public class CellTanhKernelsTests
         CellTanhKernels.Tanh<T>(c, again);
         Assert.That(again, Is.EqualTo(tc));
     }
+
+    [Test]
+    public void RowsInPlace_EachRowAsTheTwin_GapsUntouched([Values(1, 4, 5, 8, 13, 20)] int n, [Values(false, true)] bool useDouble)
+    {
+        if (useDouble) Rows<double>(n); else Rows<float>(n);
+    }
+
+    private static void Rows<T>(int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int rows = 5;
+        int ld = 3 * n + 1;   // one step's cells of 5 series in a (5, 3, n) sequence, plus one element between rows
+        var x = KernelTestUtil.Uniform<T>(20 + n, rows * ld, -9, 9);
+        var expected = x.ToArray();
+        for (int r = 0; r < rows; r++)
+            ReferenceRecurrent.CellTanh<T>(x.AsSpan(r * ld + n, n), expected.AsSpan(r * ld + n, n));
+        var got = x.ToArray();
+        CellTanhKernels.TanhRowsInPlace<T>(got.AsSpan(n), rows, n, ld);
+        Assert.That(got, Is.EqualTo(expected));
+        Assert.Throws<ArgumentException>(() => CellTanhKernels.TanhRowsInPlace<T>(got.AsSpan(n), rows + 1, n, ld));
+    }
 }

@@ -16,7 +16,7 @@ namespace Rnnx.Tests.Kernels;
 public class GateGemmTests
 {
     private static readonly (int Gates, int Red, int Width)[] Shapes =
-        [(4, 20, 20), (4, 1, 20), (3, 20, 20), (4, 5, 5), (2, 13, 4), (4, 37, 33), (3, 64, 64), (4, 8, 16), (4, 20, 3), (2, 300, 8)];
+        [(4, 20, 20), (4, 1, 20), (3, 20, 20), (4, 5, 5), (2, 13, 4), (4, 37, 33), (3, 64, 64), (4, 8, 16), (4, 20, 3), (2, 300, 8), (3, 7, 12), (4, 3, 17)];
 
     private static readonly int[] RowCounts = [1, 2, 5, 7, 16, 33];
 
@@ -93,15 +93,17 @@ public class GateGemmTests
 
     [Test]
     public void MaskedProducts_AreThePerGateGemmsBitForBit([Values(false, true)] bool useDouble, [Values(false, true)] bool accumulate,
-        [Values(1, 3)] int rowsPerMask)
+        [Values(1, 3, 50)] int rowsPerMask)
     {
         if (useDouble) MaskedProducts<double>(accumulate, rowsPerMask); else MaskedProducts<float>(accumulate, rowsPerMask);
     }
 
     private static void MaskedProducts<T>(bool accumulate, int rowsPerMask) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        // 200 rows: the whole-sequence products run in chunks of whole mask rows (96 rows for rowsPerMask 1 and 3, 50 for
+        // 50), the last one shorter)
         foreach (var (gates, k, n) in Shapes)
-            foreach (int rows in RowCounts)
+            foreach (int rows in RowCounts.Append(200))
                 foreach (int used in new[] { gates, gates - 1 })
                 {
                     string what = $"{gates} gates k={k} n={n}, {rows} rows, {used} used";
@@ -123,6 +125,23 @@ public class GateGemmTests
                         MatMulKernels.Gemm<T>(false, false, rows, n, k, masked, k, b.AsSpan(g * n), ldb, expected.AsSpan(g * n), ldc, accumulate);
                     }
                     Assert.That(c, Is.EqualTo(expected), $"forward, {what}");
+
+                    // the masked rows kept (rows wider than the gate blocks), then the weight gradient from them: the
+                    // same bits as the one that masks the rows again
+                    if (used == gates && SequenceMasks.KeepsMaskedRows<T>(gates, n, k))
+                    {
+                        int ldKept = gates * k + 3;
+                        var kept = new T[rows * ldKept];
+                        T[] cKept = c0.ToArray();
+                        SequenceMasks.MaskedGemm<T>(gates, rows, n, k, a, lda, masks, rowsPerMask, packed, cKept, ldc, accumulate, kept, keptLd: ldKept);
+                        Assert.That(cKept, Is.EqualTo(expected), $"forward keeping the masked rows, {what}");
+                        var dcw = Rand<T>(13 + rows, rows * ldc);
+                        var db0 = Rand<T>(15 + k, k * ldb);
+                        T[] db = db0.ToArray(), dbExpected = db0.ToArray();
+                        SequenceMasks.KeptRowsWeightGrad<T>(gates, rows, n, k, kept, ldKept, dcw, ldc, db, ldb);
+                        SequenceMasks.MaskedGemmWeightGrad<T>(gates, rows, n, k, a, lda, masks, rowsPerMask, dcw, ldc, dbExpected, ldb, new T[rows * k]);
+                        Assert.That(db, Is.EqualTo(dbExpected), $"weight gradient from the kept rows, {what}");
+                    }
 
                     // input gradient: da += Σ_g (dc[:, g·n ..]·b_gᵀ) ⊙ m_g, in gate order
                     int lddc = gates * n + 1, ldda = k + 2;

@@ -272,7 +272,7 @@ public class RecurrentKernelsTests
 
     private static void MaskRows<T>(int rowsPerMask) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        const int rows = 6, gates = 4;
+        const int rows = 7, gates = 4;   // 7: a last mask row shared by fewer than rowsPerMask rows
         foreach (int u in Units.Append(37))
         {
             // rows strided wider than u (a step's rows of the (b, t) layout), masks as (rows / rowsPerMask, gates, u)
@@ -290,6 +290,20 @@ public class RecurrentKernelsTests
             MaskedRowKernels.AddMultiplied<T>(dst, rows, u, gate, maskLd, rowsPerMask, acc, ld, ldd);
             ReferenceRecurrent.MaskedAddMultiplied<T>(dst, ldd, rows, u, gate, maskLd, rowsPerMask, accR, ld);
             Same(acc, accR, $"add multiplied u={u}");
+
+            // three of the four gates in one pass: the per-gate twins gate after gate
+            int ldg = gates * u + 1;
+            T[] dstG = Rand<T>(54 + u, rows * ldg), dstGR = dstG.ToArray();
+            MaskedRowKernels.MultiplyGates<T>(src, ld, rows, u, 3, masks, maskLd, rowsPerMask, dstG, ldg, u);
+            for (int g = 0; g < 3; g++)
+                ReferenceRecurrent.MaskedMultiply<T>(src, ld, rows, u, masks.AsSpan(g * u), maskLd, rowsPerMask, dstGR.AsSpan(g * u), ldg);
+            Same(dstG, dstGR, $"multiply gates u={u}");
+
+            T[] accG = Rand<T>(55 + u, rows * ld), accGR = accG.ToArray();
+            MaskedRowKernels.AddMultipliedGates<T>(dstG, ldg, u, rows, u, 3, masks, maskLd, rowsPerMask, accG, ld);
+            for (int g = 0; g < 3; g++)
+                ReferenceRecurrent.MaskedAddMultiplied<T>(dstG.AsSpan(g * u), ldg, rows, u, masks.AsSpan(g * u), maskLd, rowsPerMask, accGR, ld);
+            Same(accG, accGR, $"add multiplied gates u={u}");
         }
     }
 }

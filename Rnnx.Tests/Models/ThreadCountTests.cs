@@ -106,4 +106,21 @@ public class ThreadCountTests
             Assert.That(m.Predict(batch, batchSize: 5).ToFloatArray(), Is.EqualTo(oneBatch), $"5 series, Threads {threads}");
         }
     }
+
+    [Test]
+    public void PredictManySeriesOfAnLstm_IsBitIdenticalFor1To4Threads()
+    {
+        // 300 series: Predict gives each thread a shard of at least 75 series, which run time-major, at 128 units in
+        // row chunks (LstmBatchInference)
+        var m = Lstm2(128, 2, seed: 11);
+        m.Build();
+        var x = Uniform(7, 300, 6, 2);
+        m.Threads = 1;
+        var one = m.Predict(x, batchSize: 300).ToFloatArray();
+        for (int threads = 2; threads <= 4; threads++)
+        {
+            m.Threads = threads;
+            Assert.That(m.Predict(x, batchSize: 300).ToFloatArray(), Is.EqualTo(one), $"Threads {threads}");
+        }
+    }
 }

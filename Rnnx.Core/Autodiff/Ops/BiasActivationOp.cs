@@ -82,6 +82,22 @@ internal sealed class BiasActivationOp : Op
         }
     }
 
+    /// <summary>
+    /// dz = 0 + g ⊙ act'(from the output y), for an activation other than linear: <see cref="AccumulateActivationGradient"/>
+    /// into a zeroed dz, the same bits; dz may be y's own buffer.
+    /// </summary>
+    internal static void ActivationGradient<T>(Span<T> dz, ReadOnlySpan<T> g, ReadOnlySpan<T> y, FusedActivation act)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        switch (act)
+        {
+            case FusedActivation.Relu: Elementwise.ReluBackward(dz, g, y); break;
+            case FusedActivation.Tanh: Elementwise.TanhBackward(dz, g, y); break;
+            case FusedActivation.Sigmoid: Elementwise.SigmoidBackward(dz, g, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(act), act, "BiasActivation: the linear activation has no derivative pass.");
+        }
+    }
+
     public override void Backward(Tape tape, in TapeEntry e)
     {
         if (e.Out.DType == DType.Float32) Run<float>(tape, e);

@@ -6,7 +6,8 @@ namespace Rnnx.Autodiff.Ops;
 /// <summary>
 /// y = act(conv1d(x, kernel) + bias): <see cref="Conv1DOp"/> followed by <see cref="BiasActivationOp"/>'s epilogue applied
 /// in place, so a layer keeps one buffer (its output) instead of the pre-activation beside it. Backward: dz = g ⊙ act'(y)
-/// from the saved output (as <see cref="BiasActivationOp"/>), then dbias += Σ_rows dz and the convolution's two
+/// from the saved output (as <see cref="BiasActivationOp"/>), written over y itself with
+/// <see cref="Tape.ReleaseIntermediateValues"/> (y is dead then), then dbias += Σ_rows dz and the convolution's two
 /// gradient kernels on dz. The same operations in the same order as the two ops, so the same numbers.
 /// </summary>
 internal sealed class Conv1DBiasActivationOp : Op
@@ -67,9 +68,11 @@ internal sealed class Conv1DBiasActivationOp : Op
         ReadOnlySpan<T> dz = tape.GradOf<T>(e.Out);
         if (args.Activation != FusedActivation.Linear)
         {
-            var s = tape.Scratch<T>(dz.Length);
-            s.Clear();
-            BiasActivationOp.AccumulateActivationGradient<T>(s, dz, e.Out.Span<T>(), args.Activation);
+            // y is read here for the last time (the next layer's backward, which read it as its input, has run): dz
+            // goes over it when the tape knows nobody reads y afterwards, else into a scratch
+            var y = e.Out.Span<T>();
+            var s = tape.TryTakeOutputBuffer(e.Out) ? y : tape.Scratch<T>(dz.Length);
+            BiasActivationOp.ActivationGradient<T>(s, dz, y, args.Activation);
             dz = s;
             tape.ReleaseOutputGradient(e);   // x's gradient below can take its place
         }

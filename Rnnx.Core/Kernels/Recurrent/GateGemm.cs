@@ -60,13 +60,24 @@ internal static unsafe class GateGemm
         var dst = packed[..(total * red)];
         dst.Clear();
         for (int g = 0; g < gates; g++)
-            for (int j = 0; j < width; j++)
+        {
+            int col = g * wp;
+            for (int j = 0; j < width; j++, col++)
             {
-                int col = g * wp + j, panel = col / nr, lane = col % nr;
-                int at = panel * red * nr + lane;
-                for (int q = 0; q < red; q++)
-                    dst[at + q * nr] = transposed ? b[j * ldb + g * red + q] : b[q * ldb + g * width + j];
+                var column = dst[(col / nr * red * nr + col % nr)..];
+                if (transposed)
+                {
+                    // b's row j holds this column's red values side by side
+                    var src = b.Slice(j * ldb + g * red, red);
+                    for (int q = 0; q < red; q++) column[q * nr] = src[q];
+                }
+                else
+                {
+                    var src = b[(g * width + j)..];
+                    for (int q = 0; q < red; q++) column[q * nr] = src[q * ldb];
+                }
             }
+        }
     }
 
     /// <summary>

@@ -320,6 +320,40 @@ internal static class LstmKernels
         }
     }
 
+    /// <summary>
+    /// Requests the cache lines that <see cref="BackwardStep{T}"/> will read for the next step down (its rows of the
+    /// gate activations, tanh(c), the previous cell state and dH, each <paramref name="rows"/> rows strided by its
+    /// leading dimension), so that they arrive while the current step's product runs: the backward pass reads a
+    /// forward pass's buffers in reverse order, long after they left the caches. A hint only: never changes a value.
+    /// </summary>
+    internal static unsafe void PrefetchBackwardStep<T>(int rows, int u, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, int ldPrev,
+        ReadOnlySpan<T> dH, int ldh) where T : unmanaged
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            return;
+        fixed (T* pa = a)
+        fixed (T* ptc = tc)
+        fixed (T* pcp = cPrev)
+        fixed (T* pdh = dH)
+        {
+            for (int b = 0; b < rows; b++)
+            {
+                PrefetchRow((byte*)(pa + (nint)b * lda), 4 * u * sizeof(T));
+                PrefetchRow((byte*)(ptc + (nint)b * ldh), u * sizeof(T));
+                PrefetchRow((byte*)(pcp + (nint)b * ldPrev), u * sizeof(T));
+                PrefetchRow((byte*)(pdh + (nint)b * ldh), u * sizeof(T));
+            }
+        }
+    }
+
+    /// <summary>Prefetches every 64-byte line of [p, p + bytes).</summary>
+    private static unsafe void PrefetchRow(byte* p, int bytes)
+    {
+        byte* end = p + bytes;
+        for (byte* line = (byte*)((nint)p & ~63); line < end; line += 64)
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(line);
+    }
+
     private static void Bwd<T, V, L>(int b0, int b1, int u, ref T dH, int ldh, bool hasDc, ref T dC, ref T dhNext, ref T dcNext,
         ref T a, int lda, ref T tc, ref T cPrev, int ldPrev, ref T dz, bool peep, ref T p, int j0, int j1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>

@@ -22,6 +22,28 @@ internal static class ReferenceRecurrent
     private static T Tanh<T>(T x) where T : IBinaryFloatingPointIeee754<T> =>
         typeof(T) == typeof(float) ? T.CreateTruncating(FastMath.Tanh(float.CreateTruncating(x))) : T.Tanh(x);
 
+    /// <summary>
+    /// Twin of <see cref="RecurrentKernels.AddColumnSums"/>: dst[j] += (a0 + a1) + (a2 + a3), where accumulator q sums,
+    /// in increasing row order, the rows r ≡ q (mod 4) below the last multiple of four and a0 then also the remaining rows.
+    /// </summary>
+    public static void AddColumnSums<T>(ReadOnlySpan<T> z, int rows, int g, int ld, Span<T> dst) where T : IBinaryFloatingPointIeee754<T>
+    {
+        int rows4 = rows & ~3;
+        for (int j = 0; j < g; j++)
+        {
+            T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
+            for (int r = 0; r < rows4; r += 4)
+            {
+                a0 += z[r * ld + j];
+                a1 += z[(r + 1) * ld + j];
+                a2 += z[(r + 2) * ld + j];
+                a3 += z[(r + 3) * ld + j];
+            }
+            for (int r = rows4; r < rows; r++) a0 += z[r * ld + j];
+            dst[j] += (a0 + a1) + (a2 + a3);
+        }
+    }
+
     // ---------------------------------------------------------------- SimpleRNN
 
     public static void SimpleRnnForwardStep<T>(CellActivation act, int rows, int u, Span<T> z, int ldz, Span<T> h, int ldh)

@@ -99,9 +99,10 @@ public class FusedCellTests
     /// </summary>
     [Test, Combinatorial]
     public void LstmLargeBatchInferenceEqualsTheRecordedPath([Values(false, true)] bool goBackwards, [Values(1, 3, 300)] int features,
-        [Values(20, 67)] int units, [Values(DType.Float32, DType.Float64)] DType dtype)
+        [Values(20, 67, 128)] int units, [Values(DType.Float32, DType.Float64)] DType dtype)
     {
-        // 300 features: the input projection spans two k blocks; 67 units: a partial last panel of the packed kernels
+        // 300 features: the input projection spans two k blocks; 67 units: a partial last panel of the packed kernels;
+        // 128 units: the float32 step runs in row chunks (LstmBatchInference.ChunkRows: 12 rows, the last 10)
         const int batch = RecurrentOpSupport.TimeMajorMinBatch + 6, steps = 7;
         var layer = Make(CellKind.Lstm, units, returnSequences: true, goBackwards: goBackwards);
         BuildRandom(layer, features, dtype, seed: 12);

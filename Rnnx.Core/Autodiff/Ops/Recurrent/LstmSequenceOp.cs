@@ -11,8 +11,10 @@ namespace Rnnx.Autodiff.Ops;
 /// A whole LSTM sequence as one tape entry (<see cref="Tensor.LstmSequence"/>; Keras semantics: z = (x·W + h·R) + b, gates i, f, g, o;
 /// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
 /// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index and the cell sequence C (B, T, U) by
-/// processing step; the backward recomputes tanh(C) (the step kernel's tanh, so the same bits), writes dZ over the gates
-/// and then the previous states over tanh(C). The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
+/// processing step; the backward recomputes tanh(C) over C step by step (the step kernel's tanh, so the same bits), writes
+/// dZ over the gates and then the previous states over tanh(C). With dropout masks whose products run in <see cref="GateGemm"/>'s
+/// layout, the masked rows those products multiplied (h ⊙ m_g, x ⊙ m_g by row) are saved too, and the weight
+/// gradients read them. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
 /// (differentiable: its gradient reaches this op through that sequence's gradient buffer). With diagonal peephole
 /// weights P = [p_i, p_f, p_o] (3U, PeepholeLSTMCell) the input and forget gates also see c_{k-1} and the output gate c_k;
 /// those sequences run on the row path (the one-series and time-major inference paths have no peephole form).
@@ -37,6 +39,7 @@ internal sealed class LstmSequenceOp : Op
         public bool GoBackwards { get; init; }
         public SequenceMasks Masks { get; init; }
         public TensorData? Peephole { get; init; }
+        public TensorData? KeptRows { get; init; }
 
         public void Record(Tape tape, TensorData hidden)
         {
@@ -56,6 +59,7 @@ internal sealed class LstmSequenceOp : Op
             }
             e.S0 = Gates;
             e.S1 = Cells;
+            e.S2 = KeptRows;
             e.SetArgs(new Flags(GoBackwards, Bias is not null, Masks.Input is not null, Masks.Recurrent is not null, Peephole is not null));
         }
 
@@ -72,6 +76,7 @@ internal sealed class LstmSequenceOp : Op
             GoBackwards = e.GetArgs<Flags>().GoBackwards,
             Masks = SequenceMasks.Read(tape, e.ExtraStart + (e.GetArgs<Flags>().HasBias ? 3 : 2), e.GetArgs<Flags>().InputMasks, e.GetArgs<Flags>().RecurrentMasks),
             Peephole = e.GetArgs<Flags>().HasPeephole ? tape.ExtraInputs[e.ExtraStart + e.ExtraCount - 1] : null,
+            KeptRows = e.S2,
         };
 
         private readonly record struct Flags(bool GoBackwards, bool HasBias, bool InputMasks, bool RecurrentMasks, bool HasPeephole);
@@ -86,17 +91,17 @@ internal sealed class LstmSequenceOp : Op
         int batch = dx.Shape[0], steps = dx.Shape[1], units = dr.Shape[0];
         var rec = Recorder(dx, dw, dr, db, dh0, dc0) ?? (dp is { RequiresGrad: true } ? Tape.RecordingTape() : null);
         var h = Tape.NewResult(new Shape(batch, steps, units), dx.DType);
-        TensorData? gates, cells;
+        TensorData? gates, cells, kept;
         if (dx.DType == DType.Float32)
-            Forward<float>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out finalC, dp);
+            Forward<float>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out kept, out finalC, dp);
         else
-            Forward<double>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out finalC, dp);
+            Forward<double>(rec, dx, dw, dr, db, dh0, dc0, h, goBackwards, wantFinalC, masks, out gates, out cells, out kept, out finalC, dp);
         if (rec is not null)
         {
             new Saved
             {
                 X = dx, Kernel = dw, RecurrentKernel = dr, H0 = dh0, C0 = dc0, Bias = db,
-                Gates = gates!, Cells = cells!, GoBackwards = goBackwards, Masks = masks, Peephole = dp,
+                Gates = gates!, Cells = cells!, GoBackwards = goBackwards, Masks = masks, Peephole = dp, KeptRows = kept,
             }.Record(rec, h);
             if (wantFinalC) finalC = SequenceLastStepOp.Apply(cells!, h);
         }
@@ -104,13 +109,14 @@ internal sealed class LstmSequenceOp : Op
     }
 
     private static void Forward<T>(Tape? rec, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
-        TensorData h, bool goBackwards, bool wantFinalC, SequenceMasks masks, out TensorData? gatesData, out TensorData? cellsData, out Tensor finalC,
-        TensorData? peephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        TensorData h, bool goBackwards, bool wantFinalC, SequenceMasks masks, out TensorData? gatesData, out TensorData? cellsData,
+        out TensorData? keptData, out Tensor finalC, TensorData? peephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
         int rows = batch * steps, ldA = steps * g4, ldH = steps * units;
         var dtype = x.DType;
         ReadOnlySpan<T> p = peephole is not null ? peephole.Span<T>() : default;
+        keptData = null;
         if (rec is null && batch >= TimeMajorMinBatch && steps > 0 && !masks.Any && peephole is null)
         {
             gatesData = cellsData = null;
@@ -130,13 +136,19 @@ internal sealed class LstmSequenceOp : Op
         var c = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out cellsData);
         var tc = scratch.Get(rows * units);   // not kept: the backward recomputes tanh(C) from C (CellTanhKernels, same bits)
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
+        // the dropout-masked rows each product multiplies, kept for the weight gradients (h ⊙ m_g, then x ⊙ m_g, per row)
+        var keep = KeptRows<T>(rec is not null, masks, features, units);
+        Span<T> kept = keep.Width == 0 ? default : scratch.Saved(rec, new Shape(batch, steps, keep.Width), dtype, out keptData);
 
         // x·W for all B·T rows at once; each step then adds h·R into its rows in place and activates them in place.
         if (masks.Input is { } mx)
         {
             var packedW = scratch.Get(packedInputLength);
             SequenceMasks.PackGates<T>(4, features, units, w.Span<T>(), g4, false, packedW);
-            SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, scratch.Get(SequenceMasks.GemmScratchLength<T>(4, rows, units, features)));
+            if (keep.Input)
+                SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, kept[keep.InputColumn..], keptLd: keep.Width);
+            else
+                SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, scratch.Get(SequenceMasks.GemmScratchLength<T>(4, rows, units, features)));
         }
         else MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
         var hs = h.Span<T>();
@@ -145,7 +157,8 @@ internal sealed class LstmSequenceOp : Op
         {
             var packedGates = scratch.Get(packedLength);
             SequenceMasks.PackGates<T>(4, units, units, rk, g4, false, packedGates);
-            ForwardMasked<T>(batch, steps, units, a, b, packedGates, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(), scratch.Get(SequenceMasks.GemmScratchLength<T>(4, batch, units, units)), p);
+            ForwardMasked<T>(batch, steps, units, a, b, packedGates, hInit, cInit, c, tc, hs, goBackwards, mr.Span<T>(),
+                keep.Recurrent ? kept : scratch.Get(SequenceMasks.GemmScratchLength<T>(4, batch, units, units)), keep.Recurrent ? keep.Width : 0, p);
         }
         else if (oneSeries)
         {
@@ -182,12 +195,29 @@ internal sealed class LstmSequenceOp : Op
         }
     }
 
+    /// <summary>Which masked rows the forward keeps for the backward: (h ⊙ m_g) at column 0, (x ⊙ m_g) at InputColumn; Width per row.</summary>
+    private readonly record struct Kept(bool Recurrent, bool Input, int InputColumn, int Width);
+
+    /// <summary>
+    /// The masked rows kept when recording: those whose product runs in the gate layout (<see cref="SequenceMasks.KeepsMaskedRows"/>),
+    /// so that the weight gradients read them instead of masking the rows again. Forward and backward both ask here.
+    /// </summary>
+    private static Kept KeptRows<T>(bool recording, SequenceMasks masks, int features, int units) where T : unmanaged
+    {
+        bool recurrent = recording && masks.Recurrent is not null && SequenceMasks.KeepsMaskedRows<T>(4, units, units);
+        bool input = recording && masks.Input is not null && SequenceMasks.KeepsMaskedRows<T>(4, units, features);
+        int inputColumn = recurrent ? 4 * units : 0;
+        return new Kept(recurrent, input, inputColumn, inputColumn + (input ? 4 * features : 0));
+    }
+
     /// <summary>
     /// The step loop with recurrent dropout: each step adds (h ⊙ m_g)·R_g per gate instead of h·R (the row path
-    /// otherwise), the R_g packed by <see cref="SequenceMasks.PackGates"/>.
+    /// otherwise), the R_g packed by <see cref="SequenceMasks.PackGates"/>. With <paramref name="keptWidth"/> the
+    /// masked rows h ⊙ m_g of the step at time t go into row (b, t) of <paramref name="hm"/> (rows keptWidth wide) and stay
+    /// there; otherwise <paramref name="hm"/> is one step's scratch.
     /// </summary>
     private static void ForwardMasked<T>(int batch, int steps, int units, Span<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> packedGates, ReadOnlySpan<T> hInit,
-        ReadOnlySpan<T> cInit, Span<T> c, Span<T> tc, Span<T> hs, bool goBackwards, ReadOnlySpan<T> mr, Span<T> hm, ReadOnlySpan<T> peephole)
+        ReadOnlySpan<T> cInit, Span<T> c, Span<T> tc, Span<T> hs, bool goBackwards, ReadOnlySpan<T> mr, Span<T> hm, int keptWidth, ReadOnlySpan<T> peephole)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int g4 = 4 * units, ldA = steps * g4, ldH = steps * units;
@@ -197,32 +227,34 @@ internal sealed class LstmSequenceOp : Op
             var at = a[(t * g4)..];
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..], cPrev = k == 0 ? cInit : c[((k - 1) * units)..];
             int ldPrev = k == 0 ? units : ldH;
-            SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm);
+            if (keptWidth > 0) SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm[(t * keptWidth)..], keptLd: steps * keptWidth);
+            else SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm);
             ForwardStep<T>(batch, units, at, ldA, b, cPrev, ldPrev, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, peephole);
         }
     }
 
     /// <summary>
-    /// Inference on a large batch, time-major (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>): each step's gate
-    /// block (B x 4U) is one contiguous buffer, computed as x_t·W (the rows of x at step t read in place, strided by T·F)
-    /// plus h·R, then activated; h is kept time-major and transposed back to (B, T, U) at the end, and only two cell-state
-    /// blocks are kept. The gate block is reused at every step, so it stays in cache, where a B·T x 4U projection of the
-    /// whole sequence went to main memory and back. The same operations per element as the row path (x·W, then h·R added).
+    /// Inference on a large batch, time-major (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>): each step is
+    /// <see cref="LstmBatchInference.Step{T}"/> (x_t·W with the rows of x at step t read in place, strided by T·F, plus
+    /// h·R, then the gate math, chunk by chunk while a chunk's gates are in L1); h is kept time-major and transposed
+    /// back to (B, T, U) at the end, and only two cell-state blocks are kept. The same operations per element as the
+    /// row path (x·W, then h·R added).
     /// </summary>
     private static void ForwardTimeMajor<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
         TensorData h, bool goBackwards, bool wantFinalC, out Tensor finalC) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g4 = 4 * units;
-        int rows = batch * steps, bu = batch * units, bg = batch * g4, ldx = steps * features;
+        int rows = batch * steps, bu = batch * units, ldx = steps * features;
         int packedLength = PackedGemm.PackedLength<T>(units, g4), packedInputLength = PackedGemm.PackedLength<T>(features, g4);
-        using var scratch = new Scratch<T>(Tape.Current, bg + rows * units + 3 * bu + g4 + packedLength + packedInputLength);
-        var at = scratch.Get(bg);
+        int stepScratch = LstmBatchInference.ScratchLength<T>(batch, units);
+        using var scratch = new Scratch<T>(Tape.Current, rows * units + 2 * bu + g4 + packedLength + packedInputLength + stepScratch);
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
         var ht = scratch.Get(rows * units);
-        Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), tcs = scratch.Get(bu);
+        Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), work = scratch.Get(stepScratch);
         ReadOnlySpan<T> xs = x.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
+        ReadOnlySpan<T> kernel = w.Span<T>();
         var packedW = scratch.Get(packedInputLength);
-        PackedGemm.Pack<T>(false, features, g4, w.Span<T>(), g4, packedW);
+        PackedGemm.Pack<T>(false, features, g4, kernel, g4, packedW);
         var packedR = scratch.Get(packedLength);
         PackedGemm.Pack<T>(false, units, g4, r.Span<T>(), g4, packedR);
         for (int k = 0; k < steps; k++)
@@ -231,12 +263,7 @@ internal sealed class LstmSequenceOp : Op
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
             ReadOnlySpan<T> cPrev = k == 0 ? cInit : (k % 2 == 0 ? cB : cA);
             Span<T> cNow = k % 2 == 0 ? cA : cB;
-            PackedGemm.Gemm<T>(false, batch, g4, features, xs[(t * features)..], ldx, packedW, at, g4, false);
-            PackedGemm.Gemm<T>(false, batch, g4, units, hPrev, units, packedR, at, g4, true);
-            if (typeof(T) == typeof(float))
-                InferenceStep(batch, units, AsFloat(at), g4, AsFloat(b), AsFloat(cPrev), units, AsFloat(cNow), AsFloat(ht.Slice(k * bu, bu)), units);
-            else
-                ForwardStep<T>(batch, units, at, g4, b, cPrev, units, cNow, tcs, ht.Slice(k * bu, bu), units);
+            LstmBatchInference.Step<T>(batch, units, features, xs[(t * features)..], ldx, kernel, packedW, packedR, b, hPrev, cPrev, cNow, ht.Slice(k * bu, bu), work);
         }
         TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
         finalC = default;
@@ -253,6 +280,25 @@ internal sealed class LstmSequenceOp : Op
         if (e.Out.DType == DType.Float32) Run<float>(tape, e);
         else Run<double>(tape, e);
     }
+
+    /// <summary>
+    /// Where the backward keeps tanh(C): the saved cell sequence itself, each step's cells replaced by their tanh just
+    /// before that step's backward reads them (<see cref="TanhOfStepInPlace"/>; going backwards, step k + 1, the only other
+    /// reader of c_k, has run by then, and nothing reads C after this op), so no B·T·U buffer is added. With peepholes the
+    /// gradient of p_o reads c_k itself after the step, so tanh(C) goes into a scratch, computed here.
+    /// </summary>
+    private static Span<T> TanhOfCellsBuffer<T>(Tape tape, TensorData cells, bool peephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var c = cells.Span<T>();
+        if (!peephole) return c;
+        var tanhC = tape.Scratch<T>(c.Length);
+        CellTanhKernels.Tanh<T>(c, tanhC);
+        return tanhC;
+    }
+
+    /// <summary>c ← tanh(c) for processing step <paramref name="k"/>'s cells of every series (rows of <paramref name="units"/> at stride <paramref name="ldH"/>).</summary>
+    private static void TanhOfStepInPlace<T>(Span<T> cells, int batch, int units, int ldH, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => CellTanhKernels.TanhRowsInPlace<T>(cells[(k * units)..], batch, units, ldH);
 
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -272,8 +318,7 @@ internal sealed class LstmSequenceOp : Op
         // Gradient reaching the cell sequence directly (the final cell state used downstream), if any.
         ReadOnlySpan<T> dC = tape.HasGrad(cells) ? tape.Grad<T>(cells) : default;
         ReadOnlySpan<T> a = gates.Span<T>(), c = cells.Span<T>(), hs = h.Span<T>();
-        var tanhC = tape.Scratch<T>(rows * units);
-        CellTanhKernels.Tanh<T>(c, tanhC);
+        var tanhC = TanhOfCellsBuffer<T>(tape, cells, peephole is not null);
         ReadOnlySpan<T> tc = tanhC;
         // dZ overwrites the gate activations, which nothing reads after this backward: a step reads its own gates
         // before it writes their gradients (element by element), and no other step reads them
@@ -302,8 +347,15 @@ internal sealed class LstmSequenceOp : Op
             var dzt = dZ[(t * g4)..];
             ReadOnlySpan<T> cPrev = k == 0 ? c0.Span<T>() : c[((k - 1) * units)..];
             int ldPrev = k == 0 ? units : ldH;
+            if (peephole is null) TanhOfStepInPlace<T>(tanhC, batch, units, ldH, k);
             BackwardStep<T>(batch, units, dH[(k * units)..], ldH, dC.IsEmpty ? default : dC[(k * units)..], dhNext, dcNext,
                 a[(t * g4)..], ldA, tc[(k * units)..], cPrev, ldPrev, dzt, p);
+            if (k > 0)
+            {
+                int tNext = TimeOf(k - 1, steps, goBackwards);
+                PrefetchBackwardStep<T>(batch, units, a[(tNext * g4)..], ldA, tc[((k - 1) * units)..],
+                    k == 1 ? c0.Span<T>() : c[((k - 2) * units)..], k == 1 ? units : ldH, dH[((k - 1) * units)..], ldH);
+            }
             if (!gp.IsEmpty) AccumulatePeepholeGradient<T>(batch, units, dzt, ldA, cPrev, ldPrev, c[(k * units)..], ldH, gp);
             if (k == 0 && !h0.RequiresGrad) continue;
             if (masks.Recurrent is { } mr)
@@ -317,21 +369,9 @@ internal sealed class LstmSequenceOp : Op
         tape.ReleaseOutputGradient(e);
         AccumulateInto<T>(tape, h0, dhNext);
         AccumulateInto<T>(tape, c0, dcNext);
-        if (w.RequiresGrad)
-        {
-            if (masks.Input is { } mx)
-                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g4, tape.Grad<T>(w), g4, tape.Scratch<T>(rows * features));
-            else MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
-        }
-        if (r.RequiresGrad)
-        {
-            var hPrev = tanhC;   // tanh(C) is dead after the step loop and has the same shape
-            BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
-            if (masks.Recurrent is { } mr)
-                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
-            else MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
-        }
-        if (bias is not null && bias.RequiresGrad) AddColumnSums<T>(dZ, rows, g4, g4, tape.Grad<T>(bias));
+        var keep = KeptRows<T>(saved.KeptRows is not null, masks, features, units);
+        ReadOnlySpan<T> kept = saved.KeptRows is { } keptRows ? keptRows.Span<T>() : default;
+        WeightGradients<T>(tape, x, w, r, bias, h0, hs, masks, keep, kept, dZ, tanhC, batch, steps, goBackwards);
         if (x.RequiresGrad)
         {
             if (masks.Input is { } mx)
@@ -343,5 +383,45 @@ internal sealed class LstmSequenceOp : Op
             }
             else MatMulKernels.Gemm<T>(false, true, rows, features, g4, dZ, g4, w.Span<T>(), g4, tape.Grad<T>(x), features, true);
         }
+    }
+
+    /// <summary>
+    /// The kernel's (xᵀ·dZ), the recurrent kernel's (H_prevᵀ·dZ, H_prev built over <paramref name="hPrev"/>) and the
+    /// bias's (dZ's column sums) gradients. Without dropout masks the three share one pass over dZ
+    /// (<see cref="WeightGradientGemm"/>: the same bits as three separate calls).
+    /// </summary>
+    private static void WeightGradients<T>(Tape tape, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0,
+        ReadOnlySpan<T> hs, SequenceMasks masks, Kept keep, ReadOnlySpan<T> kept, ReadOnlySpan<T> dZ, Span<T> hPrev, int batch, int steps,
+        bool goBackwards)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int features = x.Shape[2], units = r.Shape[0], g4 = 4 * units, rows = batch * steps;
+        if (r.RequiresGrad && !keep.Recurrent) BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrev);
+        Span<T> biasGrad = bias is not null && bias.RequiresGrad ? tape.Grad<T>(bias) : default;
+        if (masks.Input is null && masks.Recurrent is null)
+        {
+            WeightGradientGemm.Run<T>(rows, g4, dZ, g4,
+                features, x.Span<T>(), features, w.RequiresGrad ? tape.Grad<T>(w) : default,
+                units, hPrev, units, r.RequiresGrad ? tape.Grad<T>(r) : default,
+                biasGrad);
+            return;
+        }
+        if (w.RequiresGrad)
+        {
+            if (keep.Input)
+                SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, features, kept[keep.InputColumn..], keep.Width, dZ, g4, tape.Grad<T>(w), g4);
+            else if (masks.Input is { } mx)
+                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g4, tape.Grad<T>(w), g4, tape.Scratch<T>(rows * features));
+            else MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
+        }
+        if (r.RequiresGrad)
+        {
+            if (keep.Recurrent)
+                SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, units, kept, keep.Width, dZ, g4, tape.Grad<T>(r), g4);
+            else if (masks.Recurrent is { } mr)
+                SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
+            else MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
+        }
+        if (!biasGrad.IsEmpty) AddColumnSums<T>(dZ, rows, g4, g4, biasGrad);
     }
 }

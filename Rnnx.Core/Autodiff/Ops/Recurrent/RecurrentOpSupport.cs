@@ -205,35 +205,69 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     public static int InputGradScratchLength<T>(int gates, int rows, int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
         => GateLayout<T>(gates, n, k) ? checked(rows * GateGemm.PaddedWidth<T>(gates, k)) : checked(rows * k);
 
+    /// <summary>Rows a whole-sequence masked product takes at a time (its masked copy or padded product stays in L1).</summary>
+    private const int ChunkTarget = 96;
+
+    /// <summary>
+    /// Rows per chunk of a masked product over <paramref name="rows"/> rows: a whole number of mask rows (so every chunk
+    /// starts at a mask row) of about <see cref="ChunkTarget"/> rows. The chunks give the same bits as one pass: every
+    /// element is its own sum over the reduction, whichever rows are computed together.
+    /// </summary>
+    private static int ChunkRows(int rows, int rowsPerMask) => Math.Max(1, Math.Min(rows, Math.Max(1, ChunkTarget / rowsPerMask) * rowsPerMask));
+
     /// <summary>
     /// c[:, g·n ..] (+)= (a ⊙ m_g)·b_g for every gate g: the masked form of c (+)= a·b with b's columns in gate blocks
     /// of n, packed by <see cref="PackGates"/> (a rows × k, lda; scratch of <see cref="GemmScratchLength"/>). Only the
     /// first <paramref name="usedGates"/> gates when given (GRU's reset-before path projects z and r this way, the
-    /// candidate separately). With the <see cref="GateGemm"/> layout: one masked copy of a for all gates side by side,
-    /// then one product over all gates' panels into c (the per-gate GEMMs' bits); otherwise one GEMM per gate on the
-    /// masked rows.
+    /// candidate separately). With <paramref name="keptLd"/> (gate layout only, <see cref="KeepsMaskedRows"/>) the masked
+    /// rows go into <paramref name="scratch"/> rows keptLd apart and stay there for the caller. With the
+    /// <see cref="GateGemm"/> layout: one masked copy of a for all gates side by side, then one product over all gates'
+    /// panels into c (the per-gate GEMMs' bits), a chunk of rows at a time; otherwise one GEMM per gate on the masked rows.
     /// </summary>
     public static void MaskedGemm<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> masks, int rowsPerMask,
-        ReadOnlySpan<T> packedB, Span<T> c, int ldc, bool accumulate, Span<T> scratch, int usedGates = -1)
+        ReadOnlySpan<T> packedB, Span<T> c, int ldc, bool accumulate, Span<T> scratch, int usedGates = -1, int keptLd = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int used = usedGates < 0 ? gates : usedGates;
         if (GateLayout<T>(gates, k, n))
         {
-            if (rows == 0) return;
-            int ldm = gates * k;
-            var hm = scratch[..(rows * ldm)];
-            for (int g = 0; g < used; g++)
-                MaskedRowKernels.Multiply<T>(a, lda, rows, k, masks[(g * k)..], gates * k, rowsPerMask, hm[(g * k)..], ldm);
-            GateGemm.Multiply<T>(gates, used, rows, k, n, hm, ldm, k, packedB, c, ldc, accumulate);
+            int ldm = keptLd > 0 ? keptLd : gates * k, chunk = ChunkRows(rows, rowsPerMask);
+            for (int r0 = 0; r0 < rows; r0 += chunk)
+            {
+                int cr = Math.Min(chunk, rows - r0);
+                var hm = keptLd > 0 ? scratch[(r0 * ldm)..] : scratch[..(cr * ldm)];
+                var ar = a[(r0 * lda)..];
+                var mr = masks[(r0 / rowsPerMask * gates * k)..];
+                MaskedRowKernels.MultiplyGates<T>(ar, lda, cr, k, used, mr, gates * k, rowsPerMask, hm, ldm, k);
+                GateGemm.Multiply<T>(gates, used, cr, k, n, hm, ldm, k, packedB, c[(r0 * ldc)..], ldc, accumulate);
+            }
             return;
         }
+        if (keptLd > 0) throw new ArgumentException("MaskedGemm: masked rows are kept only in the gate layout (KeepsMaskedRows).");
         int length = PackedGemm.PackedLength<T>(k, n);
         for (int g = 0; g < used; g++)
         {
             MaskedRowKernels.Multiply<T>(a, lda, rows, k, masks[(g * k)..], gates * k, rowsPerMask, scratch);
             PackedGemm.Gemm<T>(false, rows, n, k, scratch, k, packedB.Slice(g * length, length), c[(g * n)..], ldc, accumulate);
         }
+    }
+
+    /// <summary>
+    /// Whether <see cref="MaskedGemm"/> can keep the masked rows it multiplies (all gates' blocks side by side, rows
+    /// keptLd apart in its scratch) for <see cref="KeptRowsWeightGrad"/>, which then needs no masked copy of its own.
+    /// </summary>
+    public static bool KeepsMaskedRows<T>(int gates, int n, int k) where T : unmanaged => GateLayout<T>(gates, k, n);
+
+    /// <summary>
+    /// <see cref="MaskedGemmWeightGrad"/> from the masked rows <see cref="MaskedGemm"/> kept: db[:, g·n ..] +=
+    /// keptᵀ[g·k .., :]·dc[:, g·n ..], gate g's rows at kept[r·ldKept + g·k ..]: the same values and the same GEMM per
+    /// gate as the copy there, so the same bits.
+    /// </summary>
+    public static void KeptRowsWeightGrad<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> kept, int ldKept, ReadOnlySpan<T> dc, int lddc,
+        Span<T> db, int lddb) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int g = 0; g < gates; g++)
+            MatMulKernels.Gemm<T>(true, false, k, n, rows, kept[(g * k)..], ldKept, dc[(g * n)..], lddc, db[(g * n)..], lddb, true);
     }
 
     /// <summary>
@@ -263,12 +297,16 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
         int used = usedGates < 0 ? gates : usedGates;
         if (GateLayout<T>(gates, n, k))
         {
-            if (rows == 0) return;
-            int ldp = GateGemm.PaddedWidth<T>(gates, k), wp = GateGemm.PaddedGateWidth<T>(k);
-            var p = scratch[..(rows * ldp)];
-            GateGemm.Product<T>(gates, used, rows, n, k, dc, lddc, n, packedBt, p, ldp);
-            for (int g = 0; g < used; g++)
-                MaskedRowKernels.AddMultiplied<T>(p[(g * wp)..], rows, k, masks[(g * k)..], gates * k, rowsPerMask, da, ldda, ldp);
+            int ldp = GateGemm.PaddedWidth<T>(gates, k), wp = GateGemm.PaddedGateWidth<T>(k), chunk = ChunkRows(rows, rowsPerMask);
+            for (int r0 = 0; r0 < rows; r0 += chunk)
+            {
+                int cr = Math.Min(chunk, rows - r0);
+                var p = scratch[..(cr * ldp)];
+                var mr = masks[(r0 / rowsPerMask * gates * k)..];
+                var dar = da[(r0 * ldda)..];
+                GateGemm.Product<T>(gates, used, cr, n, k, dc[(r0 * lddc)..], lddc, n, packedBt, p, ldp);
+                MaskedRowKernels.AddMultipliedGates<T>(p, ldp, wp, cr, k, used, mr, gates * k, rowsPerMask, dar, ldda);
+            }
             return;
         }
         int length = PackedGemm.PackedLength<T>(n, k);
