@@ -322,9 +322,10 @@ internal static class LstmKernels
 
     /// <summary>
     /// Requests the cache lines that <see cref="BackwardStep{T}"/> will read for the next step down (its rows of the
-    /// gate activations, tanh(c), the previous cell state and dH, each <paramref name="rows"/> rows strided by its
-    /// leading dimension), so that they arrive while the current step's product runs: the backward pass reads a
-    /// forward pass's buffers in reverse order, long after they left the caches. A hint only: never changes a value.
+    /// gate activations, tanh(c) — or the cells it is computed from in place —, the previous cell state and dH, each
+    /// <paramref name="rows"/> rows strided by its leading dimension), so that they arrive while the current step's
+    /// product runs: the backward pass reads a forward pass's buffers in reverse order, long after they left the
+    /// caches. A hint only: never changes a value.
     /// </summary>
     internal static unsafe void PrefetchBackwardStep<T>(int rows, int u, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, int ldPrev,
         ReadOnlySpan<T> dH, int ldh) where T : unmanaged
