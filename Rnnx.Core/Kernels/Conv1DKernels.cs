@@ -260,9 +260,9 @@ public static class Conv1DKernels
 
     /// <summary>
     /// The interior part of <see cref="BackwardWeight{T}"/>: dw rows (i, c) (+)= X_i^T·dY over the batch and the interior
-    /// output rows. The reduction is long (batch x rows) and dw small. On one thread, with whole vector panels of dw
-    /// columns, it runs on <see cref="LongReductionGemm"/> (operands packed per chunk of the reduction, in L1), one plan
-    /// over all channels. Otherwise every register tile of the unpacked engine streams the whole reduction: the rows are
+    /// output rows. The reduction is long (batch x rows) and dw small. With whole vector panels of dw columns it runs on
+    /// <see cref="LongReductionGemm"/> (operands packed per chunk of the reduction, in L1), one plan over all channels,
+    /// split over a team in column blocks. Otherwise every register tile of the unpacked engine streams the whole reduction: the rows are
     /// cut into blocks of <see cref="WeightChannelBlock"/> channels (all taps), whose input columns share cache lines and
     /// stay in L2 while the block's column chunks stream over them. Either way one element's arithmetic is the same:
     /// same products, same order, one accumulator. A reduction whose data exceeds <see cref="WeightReductionBudget"/>
@@ -293,7 +293,7 @@ public static class Conv1DKernels
         T* x0 = px + ((nint)iS * s - pl) * cin;
         T* dy0 = pdy + (nint)iS * cout;
         // the L1-chunked engine packs its operands itself: one plan over all channels per reduction block
-        bool chunked = TeamBoard.CurrentSize <= 1 && LongReductionGemm.Supports(WeightPlan(x0, dy0, pdw, 0, cin, 1, rows, cin, cout, g));
+        bool chunked = LongReductionGemm.Supports(WeightPlan(x0, dy0, pdw, 0, cin, 1, rows, cin, cout, g));
         if (chunked)
             cb = cin;
         for (int b0 = 0; b0 < batch; b0 += items)
@@ -330,13 +330,13 @@ public static class Conv1DKernels
     };
 
     /// <summary>
-    /// Runs a weight-gradient product: on the L1-chunked engine when it takes the plan and no team shares the work (the
-    /// same bits either way), else on the register-blocked engine, split over the team.
+    /// Runs a weight-gradient product, split over the current team when large enough: on the L1-chunked engine when it
+    /// takes the plan, else on the register-blocked engine (the same bits either way).
     /// </summary>
     private static void RunWeightPlan<T>(in GemmPlan<T> plan) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (TeamBoard.CurrentSize <= 1 && LongReductionGemm.Supports(plan))
-            LongReductionGemm.Run(plan);
+        if (LongReductionGemm.Supports(plan))
+            LongReductionGemm.RunParallel(plan);
         else
             ParallelGemm.Run(plan);
     }

@@ -66,6 +66,49 @@ internal static unsafe class LongReductionGemm
             Run<T, Vector128<T>, Simd128<T>>(p);
     }
 
+    /// <summary>
+    /// Runs a plan that <see cref="Supports{T}"/> accepts, split over the current team (<see cref="TeamBoard"/>) when it is
+    /// large enough: into column blocks of whole 2-vector panels, each part packing its own copy of A on its own thread's
+    /// scratch. Columns are independent outputs, so every element gets the arithmetic of the unsplit run.
+    /// </summary>
+    public static void RunParallel<T>(in GemmPlan<T> p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int nr = 2 * Width<T>();
+        int parts = Math.Min(TeamBoard.CurrentSize, p.N / nr);
+        if (parts <= 1 || (long)p.M * p.N * p.K.Outer * p.K.Inner < ParallelGemm.MinWork)
+        {
+            Run(p);
+            return;
+        }
+        var job = Job<T>.ForThread();
+        job.Plan = p;
+        job.Parts = parts;
+        job.PanelWidth = nr;
+        TeamBoard.For(parts, job);
+        job.Plan = default;
+    }
+
+    private sealed class Job<T> : TeamJob where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        [ThreadStatic]
+        private static Job<T>? t_job;
+
+        public GemmPlan<T> Plan;
+        public int Parts, PanelWidth;
+
+        public static Job<T> ForThread() => t_job ??= new Job<T>();
+
+        public override void Run(int part)
+        {
+            var (p0, p1) = ParallelGemm.Block(Plan.N / PanelWidth, Parts, part, 1);
+            var q = Plan;
+            q.N = (p1 - p0) * PanelWidth;
+            q.B += p0 * PanelWidth;
+            q.C += p0 * PanelWidth;
+            LongReductionGemm.Run(q);
+        }
+    }
+
     /// <summary>Vector width used (elements), or 0 when no vector width is accelerated.</summary>
     private static int Width<T>() where T : unmanaged =>
         Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128.IsHardwareAccelerated ? Vector128<T>.Count : 0;

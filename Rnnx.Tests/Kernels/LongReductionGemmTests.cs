@@ -92,6 +92,39 @@ public unsafe class LongReductionGemmTests
     }
 
     [Test]
+    public void SplitOverATeam_SameBitsAsAlone()
+    {
+        float probe = 0;
+        bool vectors = LongReductionGemm.Supports(Plan(new Shape(2, 8, 32, 2, 10, 12, 1, true), &probe, &probe, &probe));
+        Assert.That(vectors, Is.EqualTo(Vector128.IsHardwareAccelerated), "the chunked engine runs exactly when vectors exist");
+        if (!vectors)
+            return;
+        foreach (var s in new[] { new Shape(2, 64, 64, 25, 49, 50, 1, true), new Shape(2, 20, 96, 7, 300, 310, 4, false) })
+        {
+            var rng = new System.Random(7);
+            float[] x = Random<float>(rng, s.XLength), dy = Random<float>(rng, s.Items * s.Length * s.Cout);
+            float[] dw0 = Random<float>(rng, s.Taps * s.Cin * s.Cout);
+            float[] alone = (float[])dw0.Clone();
+            fixed (float* px = x)
+            fixed (float* pdy = dy)
+            fixed (float* pa = alone)
+                LongReductionGemm.Run(Plan(s, px, pdy, pa));
+            foreach (var (size, helpers) in new[] { (2, 1), (3, 2), (16, 0) })
+            {
+                float[] split = (float[])dw0.Clone();
+                ParallelGemmTests.InTeam(size, helpers, () =>
+                {
+                    fixed (float* px = x)
+                    fixed (float* pdy = dy)
+                    fixed (float* ps = split)
+                        LongReductionGemm.RunParallel(Plan(s, px, pdy, ps));
+                });
+                Assert.That(split, Is.EqualTo(alone), $"{s}: team {size} with {helpers} helpers");
+            }
+        }
+    }
+
+    [Test]
     public void RefusesPlansOutsideItsLayout()
     {
         float dummy = 0;
@@ -112,8 +145,8 @@ public unsafe class LongReductionGemmTests
     public void ConvolutionWeightGradient_SameBitsAloneAndInATeam(Conv1DPadding padding, int kernel, int stride, int dilation,
         int batch, int cin, int cout, int length)
     {
-        // alone the weight gradient runs on the chunked engine (when vectors exist); in a team, on the register-blocked
-        // engine split over the team: both must give the bits the register-blocked engine always gave
+        // alone the weight gradient runs on the chunked engine when vectors exist (or the register-blocked one); in a
+        // team, on the same engine split into column blocks: the same bits (the engines' equality: the tests above)
         var g = Conv1DGeometry.Create(length, kernel, stride, dilation, padding);
         var rng = new System.Random(kernel * 100 + dilation * 10 + stride);
         var x = Random<float>(rng, batch * length * cin);
