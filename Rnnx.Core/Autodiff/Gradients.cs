@@ -81,7 +81,7 @@ public sealed class Gradients
     public bool Contains(Tensor tensor)
     {
         CheckValid();
-        var d = tensor.Data;
+        var d = tensor.DataWithoutValue;   // an intermediate whose value the backward gave back still has its gradient
         if (_tape is not null && d.Owner == _tape)
         {
             ThrowIfReleased(d);
@@ -105,7 +105,7 @@ public sealed class Gradients
         get
         {
             CheckValid();
-            var d = tensor.Data;
+            var d = tensor.DataWithoutValue;   // an intermediate whose value the backward gave back still has its gradient
             if (!d.RequiresGrad)
                 throw new InvalidOperationException($"Gradients: the tensor of shape {d.Shape} does not require a gradient; mark inputs with RequireGrad() before recording.");
             if (_tape is not null && d.Owner == _tape)

@@ -234,7 +234,9 @@ public sealed class Tape : IDisposable
         d.GradReleased = false;
         d.ValueEscapes = true;
         d.ValueOverwritten = false;
-        source.ValueEscapes = true;   // the view shares its buffer: a reader of the view may come after source's producer's backward
+        // The view shares its buffer: a reader of the view may come after source's producer's backward. Only tapes' values
+        // are ever given back (a heap tensor, e.g. a data set viewed by several shards at once, is left alone).
+        if (source.Owner is not null) source.ValueEscapes = true;
         d.Slot = -1;
         d.F = source.F;
         d.D = source.D;

@@ -49,13 +49,21 @@ internal static unsafe class LongReductionGemm
 
     /// <summary>
     /// Whether <see cref="Run{T}"/> takes the plan: a vector width is accelerated, N is a whole number of 2-vector
-    /// panels, and the problem is not empty. Anything else runs on <see cref="GemmCore"/>.
+    /// panels, the problem is not empty, and the accumulators (M x N, a per-thread scratch that stays allocated) are at
+    /// most <see cref="MaxAccumulators"/>. Anything else runs on <see cref="GemmCore"/> (the same bits).
     /// </summary>
     public static bool Supports<T>(in GemmPlan<T> p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = Width<T>();
-        return w > 0 && p.M > 0 && p.N >= 2 * w && p.N % (2 * w) == 0 && p.K.Outer > 0 && p.K.Inner > 0;
+        return w > 0 && p.M > 0 && p.N >= 2 * w && p.N % (2 * w) == 0 && p.K.Outer > 0 && p.K.Inner > 0
+            && (long)p.M * p.N <= MaxAccumulators;
     }
+
+    /// <summary>
+    /// The largest M x N taken: a 128-channel, 2-tap convolution's weight gradient (256 x 128, measured faster than
+    /// <see cref="GemmCore"/>); wider shapes are not measured, and their accumulators and chunks would outgrow L2.
+    /// </summary>
+    public const int MaxAccumulators = 256 * 128;
 
     /// <summary>Runs a plan that <see cref="Supports{T}"/> accepts.</summary>
     public static void Run<T>(in GemmPlan<T> p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -126,6 +134,7 @@ internal static unsafe class LongReductionGemm
         int m = p.M, n = p.N;
         KLoop k = GemmCore.Normalize(p.K);
         int block = k.Outer == 1 ? GemmCore.KBlock : k.Inner;
+        // Held across the chunks: nothing called below may take this thread's KernelScratch.
         T[] scratch = KernelScratch<T>.Get(ScratchLength(m, n));
         int blocks = (m + BlockRows - 1) / BlockRows;
         nint* aOff = stackalloc nint[ChunkSteps];

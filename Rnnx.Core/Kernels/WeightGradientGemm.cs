@@ -48,6 +48,7 @@ internal static unsafe class WeightGradientGemm
         int nr = PackedGemmCore.PanelWidth<T>(n);
         int panels = PackedGemmCore.Panels(n, nr);
         int packedLength = PackedGemmCore.PackedLength<T>(Math.Min(k, GemmCore.KBlock), n);
+        // Held across the k blocks (packed dZ, sums): nothing called below may take this thread's KernelScratch.
         T[] scratch = KernelScratch<T>.Get(packedLength + (wantSums ? 4 * n : 0));
         fixed (T* pz = dz)
         fixed (T* pa1 = a1)

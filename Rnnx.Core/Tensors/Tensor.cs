@@ -40,6 +40,19 @@ public readonly partial struct Tensor
         }
     }
 
+    /// <summary>
+    /// The data of a tensor whose value the backward pass may have given back (<see cref="Tape.ReleaseIntermediateValues"/>):
+    /// its shape and its gradient are still this pass's, only its value is gone. For <see cref="Gradients"/>.
+    /// </summary>
+    internal TensorData DataWithoutValue
+    {
+        get
+        {
+            var d = _data;
+            return d is not null && d.ValueOverwritten && d.Generation == _generation + 1 ? d : Data;
+        }
+    }
+
     private void ThrowInvalid()
     {
         if (_data is null)

@@ -134,6 +134,9 @@ public unsafe class LongReductionGemmTests
         Assert.That(LongReductionGemm.Supports(ok with { N = 20 }), Is.False, "20 columns: not whole panels");
         Assert.That(LongReductionGemm.Supports(ok with { N = 10 }), Is.False, "10 columns");
         Assert.That(LongReductionGemm.Supports(ok with { K = new KLoop(0, 0, 0, 5, 1, 1) }), Is.False, "empty reduction");
+        int rows = LongReductionGemm.MaxAccumulators / 16;
+        Assert.That(LongReductionGemm.Supports(ok with { M = rows, N = 16 }), Is.EqualTo(Vector128.IsHardwareAccelerated), "the largest accumulators taken");
+        Assert.That(LongReductionGemm.Supports(ok with { M = rows + 1, N = 16 }), Is.False, "accumulators beyond the measured sizes");
     }
 
     [TestCase(Conv1DPadding.Causal, 2, 1, 1, 32, 64, 64, 60)]  // WaveNet U=64: reduction blocks of whole items

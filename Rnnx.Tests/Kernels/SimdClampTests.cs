@@ -54,7 +54,7 @@ public class SimdClampTests
     private static void AllWidths<T>(T lo, T hi) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var x = Values(lo, hi);
-        Same<T, Scalar<T>>(x, lo, hi);
+        // Scalar<T>'s Clamp is Min(Max) itself (no instruction to compare with), so only the vector widths are checked.
         Same<T, Simd128<T>>(x, lo, hi);
         Same<T, Simd256<T>>(x, lo, hi);
         Same<T, Simd512<T>>(x, lo, hi);

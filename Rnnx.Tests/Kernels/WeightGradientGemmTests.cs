@@ -48,8 +48,6 @@ public class WeightGradientGemmTests
         if (m1 >= 2) Assert.That(g1, Is.EqualTo(r1), $"{context}: first product against the scalar twin");
         if (m2 >= 2) Assert.That(g2, Is.EqualTo(r2), $"{context}: second product against the scalar twin");
         Assert.That(gSums, Is.EqualTo(rSums), $"{context}: column sums against the scalar twin");
-        if (!want1) Assert.That(g1, Is.EqualTo(c1), $"{context}: an unrequested product is not written");
-        if (!want2) Assert.That(g2, Is.EqualTo(c2), $"{context}: an unrequested product is not written");
     }
 
     [Test]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using Rnnx.Simd;
@@ -33,9 +32,10 @@ internal static class MaskedRowKernels
     public static void MultiplyGates<T>(ReadOnlySpan<T> src, int ld, int rows, int k, int gates, ReadOnlySpan<T> masks, int maskLd, int rowsPerMask,
         Span<T> dst, int ldd, int dstGateStride) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        Debug.Assert(rows == 0 || (src.Length >= (rows - 1) * ld + k && dst.Length >= (rows - 1) * ldd + (gates - 1) * dstGateStride + k));
-        Debug.Assert(rows == 0 || masks.Length >= (rows - 1) / rowsPerMask * maskLd + gates * k);
         if (rows == 0 || k == 0 || gates == 0) return;
+        // The loops below run on raw references: a short span must fail here, not write past its end.
+        CheckExtents(nameof(MultiplyGates), src.Length >= (long)(rows - 1) * ld + k, dst.Length >= (long)(rows - 1) * ldd + (long)(gates - 1) * dstGateStride + k,
+            rowsPerMask > 0 && masks.Length >= (long)((rows - 1) / rowsPerMask) * maskLd + (long)gates * k);
         var rowsOf = new MaskRows(rows, rowsPerMask, maskLd, k);
         if (typeof(T) == typeof(float))
             MulGates<float>(ref FirstAs<T, float>(src), ld, ref FirstAs<T, float>(masks), ref FirstAs<T, float>(dst), ldd, dstGateStride, gates, rowsOf, SplitFloat(k));
@@ -51,14 +51,20 @@ internal static class MaskedRowKernels
     public static void AddMultipliedGates<T>(ReadOnlySpan<T> src, int lds, int srcGateStride, int rows, int k, int gates, ReadOnlySpan<T> masks, int maskLd,
         int rowsPerMask, Span<T> dst, int ld) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        Debug.Assert(rows == 0 || (dst.Length >= (rows - 1) * ld + k && src.Length >= (rows - 1) * lds + (gates - 1) * srcGateStride + k));
-        Debug.Assert(rows == 0 || masks.Length >= (rows - 1) / rowsPerMask * maskLd + gates * k);
         if (rows == 0 || k == 0 || gates == 0) return;
+        CheckExtents(nameof(AddMultipliedGates), src.Length >= (long)(rows - 1) * lds + (long)(gates - 1) * srcGateStride + k, dst.Length >= (long)(rows - 1) * ld + k,
+            rowsPerMask > 0 && masks.Length >= (long)((rows - 1) / rowsPerMask) * maskLd + (long)gates * k);
         var rowsOf = new MaskRows(rows, rowsPerMask, maskLd, k);
         if (typeof(T) == typeof(float))
             AddMulGates<float>(ref FirstAs<T, float>(src), lds, srcGateStride, ref FirstAs<T, float>(masks), ref FirstAs<T, float>(dst), ld, gates, rowsOf, SplitFloat(k));
         else
             AddMulGates<double>(ref FirstAs<T, double>(src), lds, srcGateStride, ref FirstAs<T, double>(masks), ref FirstAs<T, double>(dst), ld, gates, rowsOf, (0, 0));
+    }
+
+    private static void CheckExtents(string kernel, bool srcFits, bool dstFits, bool masksFit)
+    {
+        if (srcFits && dstFits && masksFit) return;
+        throw new ArgumentException($"MaskedRowKernels.{kernel}: the {(srcFits ? dstFits ? "masks" : "destination" : "source")} span is shorter than its rows, strides and gates need.");
     }
 
     /// <summary>Rows, rows per mask row, mask row stride and row length of a masked pass.</summary>

@@ -15,7 +15,7 @@ internal static unsafe class ReferenceGemmPlan
     public static void Run<T>(in GemmPlan<T> p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         bool fused = Fma.IsSupported || AdvSimd.Arm64.IsSupported;
-        KLoop k = GemmCore.Normalize(p.K);
+        KLoop k = Normalized(p.K);
         int block = k.Outer == 1 ? GemmCore.KBlock : k.Inner;
         for (int r = 0; r < p.M; r++)
         {
@@ -36,5 +36,17 @@ internal static unsafe class ReferenceGemmPlan
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The engine's loop rule, written out here so that a slip in it shows against this twin: two loops that walk one
+    /// contiguous run (the outer step is the whole inner run, in A and in B) become one loop; then the longer loop is inner.
+    /// </summary>
+    private static KLoop Normalized(in KLoop k)
+    {
+        var c = k;
+        if (k.Outer > 1 && k.AOuter == k.Inner * k.AInner && k.BOuter == k.Inner * k.BInner)
+            c = KLoop.Simple(k.Outer * k.Inner, k.AInner, k.BInner);
+        return c.Inner < c.Outer ? new KLoop(c.Inner, c.AInner, c.BInner, c.Outer, c.AOuter, c.BOuter) : c;
     }
 }

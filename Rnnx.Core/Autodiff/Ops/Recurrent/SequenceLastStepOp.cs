@@ -7,7 +7,8 @@ namespace Rnnx.Autodiff.Ops;
 /// seq[:, T-1, :] of a (B, T, U) sequence produced by a fused recurrent op: the last output or a final state.
 /// Inputs: A = the sequence, B = the fused op's output (the hidden sequence; may be A). Backward adds g into the
 /// last step of A's gradient and makes sure B has a gradient buffer, so the fused op's backward runs even when
-/// only a final state is used downstream.
+/// only a final state is used downstream. The result must stay a copy, never a view of A: the LSTM's backward writes
+/// tanh(C) and then the previous states over its saved cell sequence, so a view of it would change under the caller.
 /// </summary>
 internal sealed class SequenceLastStepOp : Op
 {
