@@ -92,8 +92,14 @@ internal sealed class Arena<T> where T : unmanaged
         _inUse -= length;
         long end = AlignUp(slot) + length;
         if (end == slot) return;
-        int i = 0;
-        while (i < _free.Count && _free[i].Start < slot) i++;
+        // The first free range at or after the slot (binary search: a step of many small ops keeps many ranges free).
+        int i = 0, hi = _free.Count;
+        while (i < hi)
+        {
+            int mid = (i + hi) >>> 1;
+            if (_free[mid].Start < slot) i = mid + 1;
+            else hi = mid;
+        }
         bool joinsPrevious = i > 0 && _free[i - 1].End == slot;
         bool joinsNext = i < _free.Count && _free[i].Start == end;
         if (joinsPrevious && joinsNext)
