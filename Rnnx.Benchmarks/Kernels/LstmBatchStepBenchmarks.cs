@@ -62,20 +62,8 @@ public class LstmBatchStepBenchmarks
     /// </summary>
     public static int RunInterleaved(string[] args)
     {
-        int samples = 15;
-        double ms = 30;
-        for (int i = 0; i + 1 < args.Length; i += 2)
-        {
-            switch (args[i])
-            {
-                case "--samples": samples = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
-                case "--ms": ms = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
-                default: Console.Error.WriteLine($"lstmstep: unknown option {args[i]} (use --samples N, --ms T)"); return 2;
-            }
-        }
-        Console.WriteLine($"load average before: {GemmScale.LoadAverage()}");
-        Console.WriteLine("| kernel | baseline µs (median) | changed µs (median) | ratio (medians) | ratio (best samples) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
+        if (NarrowKernels.StartInterleaved("lstmstep", args) is not { } options) return 2;
+        var (samples, ms) = options;
         foreach (int units in new[] { 64, 128 })
         {
             var b = new LstmBatchStepBenchmarks { Units = units };

@@ -125,7 +125,11 @@ public class GateKernelBenchmarks
 /// </summary>
 public static class NarrowKernels
 {
-    public static int Run(string[] args)
+    /// <summary>
+    /// The interleaved commands' options (--samples N, default 15; --ms T per sample, default 30) and their table's
+    /// header; null, after saying why, for an unknown option.
+    /// </summary>
+    internal static (int Samples, double Ms)? StartInterleaved(string command, string[] args)
     {
         int samples = 15;
         double ms = 30;
@@ -135,12 +139,19 @@ public static class NarrowKernels
             {
                 case "--samples": samples = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--ms": ms = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
-                default: Console.Error.WriteLine($"narrow: unknown option {args[i]} (use --samples N, --ms T)"); return 2;
+                default: Console.Error.WriteLine($"{command}: unknown option {args[i]} (use --samples N, --ms T)"); return null;
             }
         }
         Console.WriteLine($"load average before: {GemmScale.LoadAverage()}");
         Console.WriteLine("| kernel | baseline µs (median) | changed µs (median) | ratio (medians) | ratio (best samples) |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
+        return (samples, ms);
+    }
+
+    public static int Run(string[] args)
+    {
+        if (StartInterleaved("narrow", args) is not { } options) return 2;
+        var (samples, ms) = options;
         foreach (var shape in NarrowGemmBenchmarks.Shapes)
         {
             var g = new NarrowGemmBenchmarks { Shape = shape };
