@@ -425,7 +425,10 @@ public static class Conv1DKernels
                     // rows of the panel are nq long instead of n; the panel starts after c0 columns of every row
                     r.B = packed + (nint)rows * c0 + (p.B - packed) / n * nq;
                     r.K = new KLoop(p.K.Outer, p.K.AOuter, p.K.BOuter / n * nq, p.K.Inner, p.K.AInner, p.K.BInner / n * nq);
-                    ParallelGemm.Run(r);
+                    if (TallPanelGemm.Supports(r))
+                        TallPanelGemm.RunParallel(r);
+                    else
+                        ParallelGemm.Run(r);
                     if (nq > width)
                         break;
                 }

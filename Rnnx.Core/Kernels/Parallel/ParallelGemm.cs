@@ -29,10 +29,7 @@ internal static unsafe class ParallelGemm
             GemmCore.Run(p);
             return;
         }
-        // a grouped plan (a convolution folding the batch into M) is split between whole groups: its rows are evenly
-        // strided only inside a group
-        int groups = p.RowsPerGroup >= p.M ? 1 : p.M % p.RowsPerGroup == 0 ? p.M / p.RowsPerGroup : 0;
-        int rowParts = groups == 1 ? p.M / MinRows : groups;
+        int rowParts = RowBlocks(p);
         int colParts = p.N / ColumnStep;
         int parts = Math.Min(size, Math.Max(rowParts, colParts));
         if (parts <= 1)
@@ -46,6 +43,55 @@ internal static unsafe class ParallelGemm
         job.ByColumns = colParts > rowParts;
         TeamBoard.For(parts, job);
         job.Plan = default;
+    }
+
+    /// <summary>
+    /// Parts a row split of <paramref name="p"/> over the current team takes (1: run it alone): as many as the team has
+    /// threads, at most one per group of a grouped plan or per <see cref="MinRows"/> rows of a plain one, and 1 below
+    /// <see cref="MinWork"/>.
+    /// </summary>
+    internal static int RowParts<T>(in GemmPlan<T> p) where T : unmanaged
+    {
+        int size = TeamBoard.CurrentSize;
+        if (size <= 1 || (long)p.M * p.N * p.K.Outer * p.K.Inner < MinWork)
+            return 1;
+        return Math.Max(1, Math.Min(size, RowBlocks(p)));
+    }
+
+    /// <summary>
+    /// Row blocks <paramref name="p"/> can be cut into: its groups when grouped (a convolution folding the batch into M
+    /// is split between whole groups: its rows are evenly strided only inside a group), else one per
+    /// <see cref="MinRows"/> rows.
+    /// </summary>
+    private static int RowBlocks<T>(in GemmPlan<T> p) where T : unmanaged
+    {
+        int groups = p.RowsPerGroup >= p.M ? 1 : p.M % p.RowsPerGroup == 0 ? p.M / p.RowsPerGroup : 0;
+        return groups == 1 ? p.M / MinRows : groups;
+    }
+
+    /// <summary>
+    /// Row block <paramref name="part"/> of <paramref name="parts"/> of <paramref name="p"/>: whole groups of a grouped
+    /// plan, else rows at multiples of the 4-row tile.
+    /// </summary>
+    internal static GemmPlan<T> RowBlock<T>(in GemmPlan<T> p, int parts, int part) where T : unmanaged
+    {
+        var q = p;
+        if (q.RowsPerGroup < q.M)
+        {
+            var (g0, g1) = Block(q.M / q.RowsPerGroup, parts, part, 1);
+            q.M = (g1 - g0) * q.RowsPerGroup;
+            q.A += g0 * q.AGroup;
+            q.C += g0 * q.CGroup;
+        }
+        else
+        {
+            var (r0, r1) = Block(q.M, parts, part, 4);
+            q.M = r1 - r0;
+            q.RowsPerGroup = Math.Max(q.M, 1);
+            q.A += r0 * q.ARow;
+            q.C += r0 * q.CRow;
+        }
+        return q;
     }
 
     /// <summary>
@@ -115,29 +161,16 @@ internal static unsafe class ParallelGemm
 
         public override void Run(int part)
         {
+            if (!ByColumns)
+            {
+                GemmCore.Run(RowBlock(Plan, Parts, part));
+                return;
+            }
             var q = Plan;
-            if (ByColumns)
-            {
-                var (j0, j1) = Block(q.N, Parts, part, ColumnStep);
-                q.N = j1 - j0;
-                q.B += j0;
-                q.C += j0;
-            }
-            else if (q.RowsPerGroup < q.M)
-            {
-                var (g0, g1) = Block(q.M / q.RowsPerGroup, Parts, part, 1);
-                q.M = (g1 - g0) * q.RowsPerGroup;
-                q.A += g0 * q.AGroup;
-                q.C += g0 * q.CGroup;
-            }
-            else
-            {
-                var (r0, r1) = Block(q.M, Parts, part, 4);
-                q.M = r1 - r0;
-                q.RowsPerGroup = Math.Max(q.M, 1);
-                q.A += r0 * q.ARow;
-                q.C += r0 * q.CRow;
-            }
+            var (j0, j1) = Block(q.N, Parts, part, ColumnStep);
+            q.N = j1 - j0;
+            q.B += j0;
+            q.C += j0;
             GemmCore.Run(q);
         }
     }
