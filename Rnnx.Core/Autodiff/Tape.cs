@@ -478,13 +478,30 @@ public sealed class Tape : IDisposable
         if (t.Owner != this) return _gradients.Leaf<T>(t);
         if (t.GradStamp != _stamp || (t.GradF is null && t.GradD is null))
         {
-            t.GradStamp = _stamp;
-            if (typeof(T) == typeof(float)) t.GradF = _arenaF.Rent(t.Length, out t.GradOffset, out t.GradSlot);
-            else t.GradD = _arenaD.Rent(t.Length, out t.GradOffset, out t.GradSlot);
-            var s = GradSpan<T>(t);
+            var s = RentGrad<T>(t);
             s.Clear();
             return s;
         }
+        return GradSpan<T>(t);
+    }
+
+    /// <summary>
+    /// The gradient buffer of <paramref name="t"/> for an op that writes all of it: on first use a new buffer that is
+    /// not zeroed (<paramref name="fresh"/> set: the caller must write every element, with the bits adding into zeros
+    /// would give), else as <see cref="Grad{T}"/> (the caller adds into it).
+    /// </summary>
+    internal Span<T> GradToWrite<T>(TensorData t, out bool fresh) where T : unmanaged
+    {
+        fresh = t.Owner == this && (t.GradStamp != _stamp || (t.GradF is null && t.GradD is null));
+        return fresh ? RentGrad<T>(t) : Grad<T>(t);
+    }
+
+    /// <summary>A new gradient buffer for <paramref name="t"/> in this pass (contents undefined).</summary>
+    private Span<T> RentGrad<T>(TensorData t) where T : unmanaged
+    {
+        t.GradStamp = _stamp;
+        if (typeof(T) == typeof(float)) t.GradF = _arenaF.Rent(t.Length, out t.GradOffset, out t.GradSlot);
+        else t.GradD = _arenaD.Rent(t.Length, out t.GradOffset, out t.GradSlot);
         return GradSpan<T>(t);
     }
 

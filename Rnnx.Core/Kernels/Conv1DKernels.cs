@@ -111,7 +111,9 @@ public static class Conv1DKernels
 
     /// <summary>
     /// dx (+)= d/dx of sum(y .* dy), i.e. dx[b, j*s + i*d - padLeft, c] += sum_f dy[b, j, f] * w[i, c, f].
-    /// Always accumulates into dx (the caller zeroes it first when needed).
+    /// Accumulates into dx, or with <paramref name="overwrite"/> writes every element of dx with the bits accumulating
+    /// into a zeroed dx would give, without the caller zeroing it (rows every tap reaches are written once from their
+    /// sums, the others cleared and accumulated into).
     /// </summary>
     /// <typeparam name="T">float or double.</typeparam>
     /// <param name="dy">Output gradient (batch, Lout, cout).</param>
@@ -121,12 +123,19 @@ public static class Conv1DKernels
     /// <param name="cin">Input channels.</param>
     /// <param name="cout">Output channels.</param>
     /// <param name="g">Geometry.</param>
+    /// <param name="overwrite">Write dx as if it were zero on entry (its contents are not read).</param>
     public static unsafe void BackwardInput<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> w, Span<T> dx, int batch, int cin, int cout,
-        in Conv1DGeometry g)
+        in Conv1DGeometry g, bool overwrite = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         AssertShapes(dx.Length, w.Length, dy.Length, batch, cin, cout, g);
         int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
+        if (overwrite && (s != 1 || batch <= 0 || cin <= 0 || cout <= 0 || lout <= 0))
+        {
+            // no fused interior pass: every row is accumulated into
+            dx[..(batch * l * cin)].Clear();
+            overwrite = false;
+        }
         if (batch <= 0 || cin <= 0 || cout <= 0 || lout <= 0)
             return;
         int panelWidth = PanelWidth<T>(cin);
@@ -156,6 +165,17 @@ public static class Conv1DKernels
                 // are one GEMM reducing over (tap: dy -= d*cout, wt += cout*cin) x (f: dy += 1, wt += cin).
                 rS = Math.Clamp((kk - 1) * d - pl, 0, l);
                 rE = Math.Clamp(lout - pl, rS, l);
+                if (overwrite)
+                {
+                    // the rows outside the fused pass are accumulated into below: zero them (all rows when it is empty)
+                    int z0 = rE > rS ? rS : l;
+                    for (int b = 0; b < batch; b++)
+                    {
+                        dx.Slice((b * l) * cin, z0 * cin).Clear();
+                        if (rE > rS)
+                            dx.Slice((b * l + rE) * cin, (l - rE) * cin).Clear();
+                    }
+                }
                 if (rE > rS)
                 {
                     var plan = new GemmPlan<T>
@@ -166,7 +186,7 @@ public static class Conv1DKernels
                         B = pwt, K = new KLoop(kk, -(nint)d * cout, panel, cout, 1, cin),
                         Accumulate = true,
                     };
-                    RunPanels(plan, pwt, kk * cout, panelWidth, rowBytes);
+                    RunPanels(plan, pwt, kk * cout, panelWidth, rowBytes, overwrite);
                 }
             }
             for (int piece = 0; piece < 2; piece++)
@@ -393,9 +413,12 @@ public static class Conv1DKernels
     /// <paramref name="width"/> columns by <see cref="PackPanels"/> (the plan's B pointer and strides written for the unpacked
     /// matrix, N columns a row, starting at <paramref name="packed"/>), panel by panel, and in blocks of whole series (or row runs of one
     /// series) whose A and C rows (<paramref name="rowBytes"/> each) stay in L2 while the panels pass over them. Every
-    /// output element is computed by the same products in the same order as the single plan.
+    /// output element is computed by the same products in the same order as the single plan. With
+    /// <paramref name="fromZero"/> (an accumulating plan) C's old contents are taken as zero: the 6-row engine writes
+    /// (+0) + sum without reading C, any other panel's rows are cleared first.
     /// </summary>
-    private static unsafe void RunPanels<T>(in GemmPlan<T> p, T* packed, int rows, int width, long rowBytes) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    private static unsafe void RunPanels<T>(in GemmPlan<T> p, T* packed, int rows, int width, long rowBytes, bool fromZero = false)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (p.M <= 0)
             return;
@@ -426,9 +449,13 @@ public static class Conv1DKernels
                     r.B = packed + (nint)rows * c0 + (p.B - packed) / n * nq;
                     r.K = new KLoop(p.K.Outer, p.K.AOuter, p.K.BOuter / n * nq, p.K.Inner, p.K.AInner, p.K.BInner / n * nq);
                     if (TallPanelGemm.Supports(r))
-                        TallPanelGemm.RunParallel(r);
+                        TallPanelGemm.RunParallel(r, fromZero);
                     else
+                    {
+                        if (fromZero)
+                            GemmCore.ClearRows(r);
                         ParallelGemm.Run(r);
+                    }
                     if (nq > width)
                         break;
                 }

@@ -42,21 +42,25 @@ internal static unsafe class TallPanelGemm
     private static int Width<T>() where T : unmanaged =>
         Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128.IsHardwareAccelerated ? Vector128<T>.Count : 0;
 
-    /// <summary>Runs a plan that <see cref="Supports{T}"/> accepts.</summary>
-    public static void Run<T>(in GemmPlan<T> p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>
+    /// Runs a plan that <see cref="Supports{T}"/> accepts. With <paramref name="fromZero"/> (and the plan accumulating) C's
+    /// old contents are taken as +0 without being read: every element gets the bits of adding into a zeroed C
+    /// ((+0) + sum, which turns a -0 sum into +0), so the caller need not clear C first.
+    /// </summary>
+    public static void Run<T>(in GemmPlan<T> p, bool fromZero = false) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (p.M <= 0)
             return;
         if (p.K.Outer <= 0 || p.K.Inner <= 0)
         {
-            if (!p.Accumulate)
+            if (!p.Accumulate || fromZero)
                 GemmCore.ClearRows(p);
             return;
         }
         if (Vector256.IsHardwareAccelerated)
-            Run<T, Vector256<T>, Simd256<T>>(p);
+            Run<T, Vector256<T>, Simd256<T>>(p, fromZero && p.Accumulate);
         else
-            Run<T, Vector128<T>, Simd128<T>>(p);
+            Run<T, Vector128<T>, Simd128<T>>(p, fromZero && p.Accumulate);
     }
 
     /// <summary>
@@ -64,17 +68,18 @@ internal static unsafe class TallPanelGemm
     /// blocks as <see cref="ParallelGemm.Run{T}"/> splits them (whole groups of a grouped plan). Rows are independent
     /// outputs, so every element gets the arithmetic of the unsplit run.
     /// </summary>
-    public static void RunParallel<T>(in GemmPlan<T> p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static void RunParallel<T>(in GemmPlan<T> p, bool fromZero = false) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int parts = ParallelGemm.RowParts(p);
         if (parts <= 1)
         {
-            Run(p);
+            Run(p, fromZero);
             return;
         }
         var job = Job<T>.ForThread();
         job.Plan = p;
         job.Parts = parts;
+        job.FromZero = fromZero;
         TeamBoard.For(parts, job);
         job.Plan = default;
     }
@@ -86,13 +91,14 @@ internal static unsafe class TallPanelGemm
 
         public GemmPlan<T> Plan;
         public int Parts;
+        public bool FromZero;
 
         public static Job<T> ForThread() => t_job ??= new Job<T>();
 
-        public override void Run(int part) => TallPanelGemm.Run(ParallelGemm.RowBlock(Plan, Parts, part));
+        public override void Run(int part) => TallPanelGemm.Run(ParallelGemm.RowBlock(Plan, Parts, part), FromZero);
     }
 
-    private static void Run<T, TVec, TOps>(in GemmPlan<T> p)
+    private static void Run<T, TVec, TOps>(in GemmPlan<T> p, bool fromZero)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
@@ -103,29 +109,30 @@ internal static unsafe class TallPanelGemm
         {
             int kq = Math.Min(kc, k.Inner - q0);
             var kb = new KLoop(k.Outer, k.AOuter, k.BOuter, kq, k.AInner, k.BInner);
-            bool acc = p.Accumulate || q0 > 0;
+            // the first block adds into C, or into +0 when C is taken as zero; later blocks add into C
+            bool acc = p.Accumulate || q0 > 0, zero = fromZero && q0 == 0;
             var cur = new RowCursor<T>(p, q0 * k.AInner, 0);
             T* b = p.B + q0 * k.BInner;
             int r = 0, m = p.M;
             for (; r + TileRows <= m; r += TileRows)
-                Tile<T, TVec, TOps, C6>(ref cur, b, kb, acc);
+                Tile<T, TVec, TOps, C6>(ref cur, b, kb, acc, zero);
             switch (m - r)
             {
-                case 5: Tile<T, TVec, TOps, C5>(ref cur, b, kb, acc); break;
-                case 4: Tile<T, TVec, TOps, C4>(ref cur, b, kb, acc); break;
-                case 3: Tile<T, TVec, TOps, C3>(ref cur, b, kb, acc); break;
-                case 2: Tile<T, TVec, TOps, C2>(ref cur, b, kb, acc); break;
-                case 1: Tile<T, TVec, TOps, C1>(ref cur, b, kb, acc); break;
+                case 5: Tile<T, TVec, TOps, C5>(ref cur, b, kb, acc, zero); break;
+                case 4: Tile<T, TVec, TOps, C4>(ref cur, b, kb, acc, zero); break;
+                case 3: Tile<T, TVec, TOps, C3>(ref cur, b, kb, acc, zero); break;
+                case 2: Tile<T, TVec, TOps, C2>(ref cur, b, kb, acc, zero); break;
+                case 1: Tile<T, TVec, TOps, C1>(ref cur, b, kb, acc, zero); break;
             }
         }
     }
 
     /// <summary>
     /// MR rows (the cursor's next ones) x 2 vectors: accumulators from zero over the block's (two-level) reduction in
-    /// increasing k, then stored to C, or added to it when <paramref name="acc"/>.
+    /// increasing k, then stored to C, or added to it when <paramref name="acc"/> (to +0 instead when <paramref name="zero"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile<T, TVec, TOps, TMr>(ref RowCursor<T> cur, T* b, in KLoop k, bool acc)
+    private static void Tile<T, TVec, TOps, TMr>(ref RowCursor<T> cur, T* b, in KLoop k, bool acc, bool zero)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
@@ -189,21 +196,30 @@ internal static unsafe class TallPanelGemm
                 pb += bI;
             }
         }
-        StoreRow<T, TVec, TOps>(c0, s00, s01, acc);
-        if (mr > 1) StoreRow<T, TVec, TOps>(c1, s10, s11, acc);
-        if (mr > 2) StoreRow<T, TVec, TOps>(c2, s20, s21, acc);
-        if (mr > 3) StoreRow<T, TVec, TOps>(c3, s30, s31, acc);
-        if (mr > 4) StoreRow<T, TVec, TOps>(c4, s40, s41, acc);
-        if (mr > 5) StoreRow<T, TVec, TOps>(c5, s50, s51, acc);
+        StoreRow<T, TVec, TOps>(c0, s00, s01, acc, zero);
+        if (mr > 1) StoreRow<T, TVec, TOps>(c1, s10, s11, acc, zero);
+        if (mr > 2) StoreRow<T, TVec, TOps>(c2, s20, s21, acc, zero);
+        if (mr > 3) StoreRow<T, TVec, TOps>(c3, s30, s31, acc, zero);
+        if (mr > 4) StoreRow<T, TVec, TOps>(c4, s40, s41, acc, zero);
+        if (mr > 5) StoreRow<T, TVec, TOps>(c5, s50, s51, acc, zero);
     }
 
-    /// <summary>One C row's two vectors (+)= the block's sums, as <see cref="GemmCore.Put{T, TVec, TOps}"/> does.</summary>
+    /// <summary>
+    /// One C row's two vectors (+)= the block's sums, as <see cref="GemmCore.Put{T, TVec, TOps}"/> does; with
+    /// <paramref name="zero"/>, (+0) + sums, the bits of adding into a zeroed C, without reading it.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow<T, TVec, TOps>(T* c, TVec v0, TVec v1, bool acc)
+    private static void StoreRow<T, TVec, TOps>(T* c, TVec v0, TVec v1, bool acc, bool zero)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
+        if (zero)
+        {
+            TOps.Store(c, TOps.Add(TOps.Zero, v0));
+            TOps.Store(c + TOps.Count, TOps.Add(TOps.Zero, v1));
+            return;
+        }
         GemmCore.Put<T, TVec, TOps>(c, v0, acc);
         GemmCore.Put<T, TVec, TOps>(c + TOps.Count, v1, acc);
     }

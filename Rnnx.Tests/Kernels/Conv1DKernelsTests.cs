@@ -40,6 +40,7 @@ public class Conv1DKernelsTests
             Conv1DKernels.BackwardInput<T>(dy, w, r, batch, cin, cout, g);
             ReferenceConv1D.BackwardInput<T>(ady, aw, s, batch, cin, cout, g);
             AssertClose<T>(r, e, s, $"BackwardInput {ctx}");
+            AssertOverwriteMatchesZeroed<T>(dy, w, batch, cin, cout, g, ctx);
         }
 
         {
@@ -49,6 +50,68 @@ public class Conv1DKernelsTests
             Conv1DKernels.BackwardWeight<T>(x, dy, r, batch, cin, cout, g);
             ReferenceConv1D.BackwardWeight<T>(ax, ady, s, batch, cin, cout, g);
             AssertClose<T>(r, e, s, $"BackwardWeight {ctx}");
+        }
+    }
+
+    /// <summary>
+    /// BackwardInput with overwrite on a dx full of NaN gives bit for bit what accumulating into a zeroed dx gives (-0 and
+    /// +0 told apart): every element written, none read.
+    /// </summary>
+    private static void AssertOverwriteMatchesZeroed<T>(T[] dy, T[] w, int batch, int cin, int cout, in Conv1DGeometry g, string ctx)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int length = batch * g.InputLength * cin;
+        T[] zeroed = new T[length], overwritten = new T[length];
+        Array.Fill(overwritten, T.NaN);
+        Conv1DKernels.BackwardInput<T>(dy, w, zeroed, batch, cin, cout, g);
+        Conv1DKernels.BackwardInput<T>(dy, w, overwritten, batch, cin, cout, g, overwrite: true);
+        int first = FirstBitDifference(overwritten, zeroed);
+        Assert.That(first, Is.EqualTo(-1), first < 0 ? "" : $"BackwardInput overwrite {ctx}: element {first}: {overwritten[first]} != {zeroed[first]}");
+    }
+
+    private static int FirstBitDifference<T>(T[] a, T[] b) where T : unmanaged
+    {
+        var ab = System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan());
+        var bb = System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan());
+        int size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        for (int i = 0; i < a.Length; i++)
+            if (!ab.Slice(i * size, size).SequenceEqual(bb.Slice(i * size, size)))
+                return i;
+        return -1;
+    }
+
+    /// <summary>
+    /// The overwriting input gradient on channel counts that run the 6-row panel engine (whole 2-vector panels) or leave a
+    /// wider last panel to the register-blocked engine, across paddings, dilations and lengths shorter than the receptive
+    /// field, alone and in a team.
+    /// </summary>
+    [Test]
+    public void BackwardInput_Overwrite_SameBitsAsAccumulatingIntoZeros([Values] Precision p)
+    {
+        var rng = new System.Random(31);
+        foreach (var (cin, cout) in new[] { (64, 64), (32, 16), (40, 24), (128, 10) })
+        foreach (var (k, s, d, padding) in new[] { (2, 1, 4, Conv1DPadding.Causal), (2, 1, 1, Conv1DPadding.Causal), (3, 1, 2, Conv1DPadding.Same), (3, 1, 1, Conv1DPadding.Valid), (2, 2, 1, Conv1DPadding.Causal) })
+        foreach (int l in new[] { 1, 5, 37 })
+        {
+            if (!TryGeometry(l, k, s, d, padding, out var g))
+                continue;
+            const int batch = 3;
+            string ctx = $"{p} {g} cin={cin} cout={cout}";
+            if (p == Precision.Float)
+            {
+                float[] dy = Random<float>(rng, batch * g.OutputLength * cout), w = Random<float>(rng, k * cin * cout);
+                AssertOverwriteMatchesZeroed<float>(dy, w, batch, cin, cout, g, ctx);
+                float[] alone = new float[batch * l * cin], team = new float[alone.Length];
+                Conv1DKernels.BackwardInput<float>(dy, w, alone, batch, cin, cout, g, overwrite: true);
+                Array.Fill(team, float.NaN);
+                ParallelGemmTests.InTeam(2, 1, () => Conv1DKernels.BackwardInput<float>(dy, w, team, batch, cin, cout, g, overwrite: true));
+                Assert.That(FirstBitDifference(team, alone), Is.EqualTo(-1), $"team {ctx}");
+            }
+            else
+            {
+                double[] dy = Random<double>(rng, batch * g.OutputLength * cout), w = Random<double>(rng, k * cin * cout);
+                AssertOverwriteMatchesZeroed<double>(dy, w, batch, cin, cout, g, ctx);
+            }
         }
     }
 

@@ -75,6 +75,28 @@ public unsafe class TallPanelGemmTests
         }
         Assert.That(tall, Is.EqualTo(engine), $"{typeof(T).Name} {s}: panel engine vs register-blocked engine");
         Assert.That(tall, Is.EqualTo(twin), $"{typeof(T).Name} {s}: panel engine vs scalar twin");
+        CheckFromZero<T>(s, n, x, b);
+    }
+
+    /// <summary>
+    /// From zero, C full of NaN: every element written, with the bits of the register-blocked engine adding into a zeroed C
+    /// (compared bit for bit, so +0 and -0 are told apart).
+    /// </summary>
+    private static void CheckFromZero<T>(Shape s, int n, T[] x, T[] b) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        T[] zeroed = new T[s.Items * s.Rows * n], overwritten = new T[zeroed.Length];
+        Array.Fill(overwritten, T.NaN);
+        fixed (T* px = x)
+        fixed (T* pb = b)
+        fixed (T* pz = zeroed)
+        fixed (T* po = overwritten)
+        {
+            GemmCore.Run(Plan(s, n, px, pb, pz) with { Accumulate = true });
+            TallPanelGemm.Run(Plan(s, n, px, pb, po) with { Accumulate = true }, fromZero: true);
+        }
+        var za = System.Runtime.InteropServices.MemoryMarshal.AsBytes(zeroed.AsSpan()).ToArray();
+        var oa = System.Runtime.InteropServices.MemoryMarshal.AsBytes(overwritten.AsSpan()).ToArray();
+        Assert.That(oa, Is.EqualTo(za), $"{typeof(T).Name} {s}: from zero vs adding into zeros");
     }
 
     [Test]

@@ -65,7 +65,12 @@ internal sealed class Conv1DOp : Op
         var args = e.GetArgs<Args>();
         var geo = Conv1DGeometry.Create(x.Shape[1], w.Shape[0], args.Stride, args.Dilation, args.Padding);
         var g = tape.GradOf<T>(e.Out);
-        if (x.RequiresGrad) Conv1DKernels.BackwardInput<T>(g, w.Span<T>(), tape.Grad<T>(x), batch, cin, cout, geo);
+        if (x.RequiresGrad)
+        {
+            // a first gradient of x is written whole by the kernel (the bits of adding into zeros), not zeroed first
+            var dx = tape.GradToWrite<T>(x, out bool fresh);
+            Conv1DKernels.BackwardInput<T>(g, w.Span<T>(), dx, batch, cin, cout, geo, overwrite: fresh);
+        }
         if (w.RequiresGrad) Conv1DKernels.BackwardWeight<T>(x.Span<T>(), g, tape.Grad<T>(w), batch, cin, cout, geo);
     }
 }
