@@ -19,7 +19,7 @@ namespace Rnnx.Kernels;
 /// </para>
 /// <para>
 /// Memory layout, not arithmetic: the panels and the row blocks of the forward and backward-input passes
-/// (<see cref="RunPanels"/>), the channel blocks of the weight gradient and its L1-chunked engine
+/// (<see cref="RunPanels{T}(in GemmPlan{T}, T*, int, int, long, bool)"/>), the channel blocks of the weight gradient and its L1-chunked engine
 /// (<see cref="LongReductionGemm"/>) leave every output element's products and their order unchanged. Only a weight
 /// gradient whose reduction (batch x rows) exceeds a core's L2 is summed in consecutive blocks, one rounding per block
 /// (<see cref="WeightInterior"/>).
@@ -27,6 +27,14 @@ namespace Rnnx.Kernels;
 /// </summary>
 public static class Conv1DKernels
 {
+    /// <summary>No epilogue.</summary>
+    private readonly struct NoRowsEpilogue<T> : IRowsEpilogue<T> where T : unmanaged
+    {
+        public static bool None => true;
+
+        public void Apply(Span<T> rows, int count) { }
+    }
+
     /// <summary>
     /// y[b, j, f] = (accumulate ? y : 0) + sum_{i&lt;K} sum_{c&lt;cin} xpad[b, j*s + i*d, c] * w[i, c, f].
     /// No bias, no activation.
@@ -40,9 +48,21 @@ public static class Conv1DKernels
     /// <param name="cout">Output channels (filters).</param>
     /// <param name="g">Geometry.</param>
     /// <param name="accumulate">Add into y instead of overwriting it.</param>
-    public static unsafe void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, int batch, int cin, int cout,
+    public static void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, int batch, int cin, int cout,
         in Conv1DGeometry g, bool accumulate = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Forward(x, w, y, batch, cin, cout, g, accumulate, default(NoRowsEpilogue<T>));
+
+    /// <summary>
+    /// <see cref="Forward{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, int, int, int, in Conv1DGeometry, bool)"/>, then
+    /// <paramref name="epilogue"/> on every output row once its value is final, while the row block is still in cache
+    /// (the boundary rows first, then each row block of the interior product after its last panel), instead of a pass
+    /// over the whole output afterwards. The epilogue must be elementwise with the same bits whatever rows it is given.
+    /// </summary>
+    internal static unsafe void Forward<T, TEpilogue>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, int batch, int cin, int cout,
+        in Conv1DGeometry g, bool accumulate, TEpilogue epilogue)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TEpilogue : struct, IRowsEpilogue<T>
     {
         AssertShapes(x.Length, w.Length, y.Length, batch, cin, cout, g);
         int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
@@ -62,20 +82,8 @@ public static class Conv1DKernels
                 PackPanels(pw, kk * cin, cout, panelWidth, pp);
                 pk = pp;
             }
+            // the boundary rows first, so that each interior row block is final (for the epilogue) after its last panel
             Interior(g, out int iS, out int iE);
-            if (iE > iS)
-            {
-                // rows (b, j), reduction over (tap i: x += d*cin, w += cin*cout) x (channel c: x += 1, w += cout)
-                var plan = new GemmPlan<T>
-                {
-                    M = batch * (iE - iS), N = cout, RowsPerGroup = iE - iS,
-                    A = px + ((nint)iS * s - pl) * cin, ARow = (nint)s * cin, AGroup = (nint)l * cin,
-                    C = py + (nint)iS * cout, CRow = cout, CGroup = (nint)lout * cout,
-                    B = pk, K = new KLoop(kk, (nint)d * cin, (nint)cin * cout, cin, 1, cout),
-                    Accumulate = accumulate,
-                };
-                RunPanels(plan, pk, kk * cin, panelWidth, (long)(cin + cout) * sizeof(T));
-            }
             for (int piece = 0; piece < 2; piece++)
             {
                 int p0 = piece == 0 ? 0 : iE, p1 = piece == 0 ? iS : lout;
@@ -105,6 +113,24 @@ public static class Conv1DKernels
                     };
                     RunPanels(plan, pk, kk * cin, panelWidth, (long)(cin + cout) * sizeof(T));
                 }
+                if (!TEpilogue.None)
+                {
+                    for (int b = 0; b < batch; b++)
+                        epilogue.Apply(y.Slice((b * lout + p0) * cout, (p1 - p0) * cout), p1 - p0);
+                }
+            }
+            if (iE > iS)
+            {
+                // rows (b, j), reduction over (tap i: x += d*cin, w += cin*cout) x (channel c: x += 1, w += cout)
+                var plan = new GemmPlan<T>
+                {
+                    M = batch * (iE - iS), N = cout, RowsPerGroup = iE - iS,
+                    A = px + ((nint)iS * s - pl) * cin, ARow = (nint)s * cin, AGroup = (nint)l * cin,
+                    C = py + (nint)iS * cout, CRow = cout, CGroup = (nint)lout * cout,
+                    B = pk, K = new KLoop(kk, (nint)d * cin, (nint)cin * cout, cin, 1, cout),
+                    Accumulate = accumulate,
+                };
+                RunPanels(plan, pk, kk * cin, panelWidth, (long)(cin + cout) * sizeof(T), false, epilogue);
             }
         }
     }
@@ -361,7 +387,7 @@ public static class Conv1DKernels
             ParallelGemm.Run(plan);
     }
 
-    /// <summary>Bytes of A and C rows one row block of <see cref="RunPanels"/> may touch (within a core's L2, beside the packed kernel).</summary>
+    /// <summary>Bytes of A and C rows one row block of <see cref="RunPanels{T}(in GemmPlan{T}, T*, int, int, long, bool)"/> may touch (within a core's L2, beside the packed kernel).</summary>
     private const long RowBlockBudget = 256 * 1024;
 
     /// <summary>Channels per row block of the weight gradient: 16 floats are one cache line of an input row.</summary>
@@ -419,6 +445,16 @@ public static class Conv1DKernels
     /// </summary>
     private static unsafe void RunPanels<T>(in GemmPlan<T> p, T* packed, int rows, int width, long rowBytes, bool fromZero = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => RunPanels(p, packed, rows, width, rowBytes, fromZero, default(NoRowsEpilogue<T>));
+
+    /// <summary>
+    /// <see cref="RunPanels{T}(in GemmPlan{T}, T*, int, int, long, bool)"/>, then <paramref name="epilogue"/> on each row
+    /// block's rows (C rows contiguous: CRow = N) after its last panel.
+    /// </summary>
+    private static unsafe void RunPanels<T, TEpilogue>(in GemmPlan<T> p, T* packed, int rows, int width, long rowBytes, bool fromZero,
+        TEpilogue epilogue)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TEpilogue : struct, IRowsEpilogue<T>
     {
         if (p.M <= 0)
             return;
@@ -458,6 +494,13 @@ public static class Conv1DKernels
                     }
                     if (nq > width)
                         break;
+                }
+                if (!TEpilogue.None)
+                {
+                    Debug.Assert(p.CRow == n, "the epilogue takes contiguous rows");
+                    int perBlock = q.RowsPerGroup;
+                    for (int gi = 0; gi < ng; gi++)
+                        epilogue.Apply(new Span<T>(q.C + gi * p.CGroup, perBlock * n), perBlock);
                 }
             }
         }

@@ -18,11 +18,12 @@ public class Conv1DBiasActivationOpTests
         return Tensor.FromArray(Array.ConvertAll(rng.Rand(n), v => (float)(2 * v - 1)), shape);
     }
 
-    private static (float[] Y, float[][] Grads, long Kept) Run(bool fused, FusedActivation act, Conv1DPadding padding, int stride, int dilation)
+    private static (float[] Y, float[][] Grads, long Kept) Run(bool fused, FusedActivation act, Conv1DPadding padding, int stride, int dilation,
+        int batch = 3, int length = 11, int cin = 4, int cout = 5, int kernel = 3)
     {
-        var x = Random(1, 3, 11, 4).RequireGrad();
-        var w = Random(2, 3, 4, 5).RequireGrad();
-        var b = Random(3, 5).RequireGrad();
+        var x = Random(1, batch, length, cin).RequireGrad();
+        var w = Random(2, kernel, cin, cout).RequireGrad();
+        var b = Random(3, cout).RequireGrad();
         using var tape = new Tape();
         using (tape.Activate())
         {
@@ -48,6 +49,24 @@ public class Conv1DBiasActivationOpTests
         for (int i = 0; i < 3; i++) Assert.That(one.Grads[i], Is.EqualTo(two.Grads[i]), $"gradient of {names[i]}");
         Assert.That(one.Kept, Is.EqualTo(two.Kept - one.Y.Length), "the pre-activation is not kept");
     }
+
+    /// <summary>
+    /// Wide channels (the kernel in 2-vector panels, the 6-row engine) and series longer than a row block (the epilogue
+    /// applied block by block inside the forward for relu and linear): the same bits as the two ops.
+    /// </summary>
+    [Test]
+    public void WideChannelsAndLongSeries_SameBitsAsConvThenBiasActivation(
+        [Values(FusedActivation.Linear, FusedActivation.Relu, FusedActivation.Tanh)] FusedActivation act,
+        [Values(1, 4)] int dilation)
+    {
+        var two = Run(false, act, Conv1DPadding.Causal, 1, dilation, batch: 2, length: 700, cin: 64, cout: 48, kernel: 2);
+        var one = Run(true, act, Conv1DPadding.Causal, 1, dilation, batch: 2, length: 700, cin: 64, cout: 48, kernel: 2);
+        Assert.That(Bits(one.Y), Is.EqualTo(Bits(two.Y)), "values, bit for bit");
+        string[] names = ["x", "kernel", "bias"];
+        for (int i = 0; i < 3; i++) Assert.That(Bits(one.Grads[i]), Is.EqualTo(Bits(two.Grads[i])), $"gradient of {names[i]}, bit for bit");
+    }
+
+    private static int[] Bits(float[] v) => Array.ConvertAll(v, BitConverter.SingleToInt32Bits);
 
     [Test]
     public void Conv1DLayer_Float64GradientCheck([Values("relu", "tanh", "sigmoid", "linear")] string activation)

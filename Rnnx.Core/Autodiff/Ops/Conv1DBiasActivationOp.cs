@@ -49,8 +49,24 @@ internal sealed class Conv1DBiasActivationOp : Op
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var y = o.Span<T>();
+        if (act is FusedActivation.Linear or FusedActivation.Relu)
+        {
+            // exact elementwise arithmetic whatever the span: applied to each row block while it is in cache
+            Conv1DKernels.Forward(x.Span<T>(), w.Span<T>(), y, batch, cin, cout, geo, false, new Epilogue<T>(b, cout, act));
+            return;
+        }
+        // tanh and sigmoid may round a span's tail differently from its vectors: one pass over the whole output
         Conv1DKernels.Forward<T>(x.Span<T>(), w.Span<T>(), y, batch, cin, cout, geo);
         BiasActivationOp.Epilogue<T>(y, b.Span<T>(), y.Length / cout, cout, act);
+    }
+
+    /// <summary>The bias and activation (<see cref="BiasActivationOp.Epilogue{T}"/>) on finished output rows.</summary>
+    private readonly struct Epilogue<T>(TensorData bias, int cout, FusedActivation act) : IRowsEpilogue<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool None => false;
+
+        public void Apply(Span<T> rows, int count) => BiasActivationOp.Epilogue<T>(rows, bias.Span<T>(), count, cout, act);
     }
 
     public override void Backward(Tape tape, in TapeEntry e)
