@@ -46,12 +46,7 @@ public unsafe class ConvWeightGradientBenchmarks
     public void Setup()
     {
         var rng = new System.Random(1);
-        float[] R(int n)
-        {
-            var a = GC.AllocateArray<float>(n, pinned: true);
-            for (int i = 0; i < n; i++) a[i] = (float)rng.NextDouble() - 0.5f;
-            return a;
-        }
+        float[] R(int n) => PinnedRandom.Floats(rng, n);
         int u = Case.Units;
         _x = R(Case.Items * Case.Length * u);
         _dy = R(Case.Items * Case.Length * u);
