@@ -18,7 +18,7 @@ public class LstmBatchStepBenchmarks
     [Params(64, 128)]
     public int Units { get; set; } = 64;
 
-    private float[] _x = [], _w = [], _packedW = [], _packedR = [], _bias = [], _hPrev = [], _cPrev = [], _c = [], _h = [], _block = [], _scratch = [];
+    private float[] _x = [], _w = [], _packedW = [], _packedR = [], _bias = [], _hPrev = [], _cPrev = [], _c = [], _h = [], _block = [], _scratch = [], _out = [];
 
     [GlobalSetup]
     public void Setup()
@@ -37,6 +37,7 @@ public class LstmBatchStepBenchmarks
         _cPrev = R(Rows * u, 1);
         _c = new float[Rows * u];
         _h = new float[Rows * u];
+        _out = new float[Rows * u];
         _block = new float[Rows * g4];
         _scratch = new float[LstmBatchInference.ScratchLength<float>(Rows, u)];
     }
@@ -54,7 +55,7 @@ public class LstmBatchStepBenchmarks
     /// <summary>The step as the LSTM's time-major inference runs it.</summary>
     [Benchmark(Description = "step: row chunks")]
     public void Chunked() =>
-        LstmBatchInference.Step<float>(Rows, Units, Features, _x, Features, _w, _packedW, _packedR, _bias, _hPrev, _cPrev, _c, _h, _scratch);
+        LstmBatchInference.Step<float>(Rows, Units, Features, _x, Features, _w, _packedW, _packedR, _bias, _hPrev, _cPrev, _c, _h, _out, Units, _scratch);
 
     /// <summary>
     /// <c>rnnx-bench lstmstep [--samples N] [--ms T]</c>: the rows measured interleaved (baseline, then the changed
