@@ -59,7 +59,8 @@ public class LstmBatchStepBenchmarks
 
     /// <summary>
     /// <c>rnnx-bench lstmstep [--samples N] [--ms T]</c>: the rows measured interleaved (baseline, then the changed
-    /// kernel, N times; medians and best samples), so that a shared machine's load drifts hit both alike.
+    /// kernel, N times; medians and best samples), so that a shared machine's load drifts hit both alike; then the
+    /// rows of <see cref="PackedGemmSumBenchmarks"/>.
     /// </summary>
     public static int RunInterleaved(string[] args)
     {
@@ -70,6 +71,12 @@ public class LstmBatchStepBenchmarks
             var b = new LstmBatchStepBenchmarks { Units = units };
             b.Setup();
             NarrowKernels.Row($"LSTM step, 256 rows, {units} units", b.WholeBlock, b.Chunked, samples, ms);
+        }
+        foreach (string shape in new[] { "12x512 k128+128", "12x512 k32+128", "24x256 k64+64" })
+        {
+            var g = new PackedGemmSumBenchmarks { Shape = shape };
+            g.Setup();
+            NarrowKernels.Row($"x·W + h·R, {shape}", g.TwoPasses, g.TileByTile, samples, ms);
         }
         Console.WriteLine($"load average after: {GemmScale.LoadAverage()}");
         return 0;
