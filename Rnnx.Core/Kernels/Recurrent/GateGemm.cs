@@ -188,29 +188,42 @@ internal static unsafe class GateGemm
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
-        int w = TOps.Count;
+        int w = TOps.Count, valid = dst.Valid, whole = valid / w * w, rest = valid - whole;
+        // a half-vector rest (4 floats of a 256-bit vector: 20 units) as one 128-bit multiply-add, the same per lane
+        bool half = rest > 0 && rest * sizeof(T) == 16 && w * sizeof(T) == 32 && Vector128.IsHardwareAccelerated;
+        bool acc = dst.Accumulate;
+        nint ld = dst.Ld, columns = dst.Columns;
+        T* c = dst.C;
         T* partial = stackalloc T[w];
         for (int r = 0; r < rows; r++)
         {
-            T* row = dst.C + r * dst.Ld;
+            T* row = c + r * ld;
             for (int g = 0; g < usedGates; g++)
             {
-                TVec x = TOps.Splat(a[r * lda + g * aGateStride]);
+                T xs = a[r * lda + g * aGateStride];
+                TVec x = TOps.Splat(xs);
                 T* bg = b + (nint)g * wp;
-                T* cg = row + (nint)g * dst.Columns;
-                for (int j = 0; j < dst.Valid; j += w)
+                T* cg = row + g * columns;
+                for (int j = 0; j < whole; j += w)
+                    Put<T, TVec, TOps>(cg + j, TOps.MulAdd(x, TOps.Load(bg + j), TOps.Zero), acc);
+                if (rest == 0) continue;
+                if (half) MulAddInto<T, Vector128<T>, Simd128<T>>(xs, bg + whole, cg + whole, acc);
+                else
                 {
-                    TVec v = TOps.MulAdd(x, TOps.Load(bg + j), TOps.Zero);
-                    if (dst.Valid - j >= w) Put<T, TVec, TOps>(cg + j, v, dst.Accumulate);
-                    else
-                    {
-                        TOps.Store(partial, v);
-                        Merge(partial, w, cg + j, dst.Ld, 1, dst.Valid - j, dst.Accumulate);
-                    }
+                    TOps.Store(partial, TOps.MulAdd(x, TOps.Load(bg + whole), TOps.Zero));
+                    Merge(partial, w, cg + whole, ld, 1, rest, acc);
                 }
             }
         }
     }
+
+    /// <summary>c (+)= x · b (one multiply-add from zero per lane) for one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MulAddInto<T, TVec, TOps>(T x, T* b, T* c, bool acc)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+        => Put<T, TVec, TOps>(c, TOps.MulAdd(TOps.Splat(x), TOps.Load(b), TOps.Zero), acc);
 
     private static void Run<T, TVec, TOps>(int rows, int red, T* a, nint lda, nint aGateStride, int wp, int usedGates, T* b, in Destination<T> dst)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -234,60 +247,65 @@ internal static unsafe class GateGemm
             int o0 = v0 % vectorsPerGate * w, o1 = v1 % vectorsPerGate * w;
             int lanes0 = Math.Min(w, dst.Valid - o0), lanes1 = v1 / vectorsPerGate < usedGates ? Math.Min(w, dst.Valid - o1) : 0;
             bool full0 = lanes0 == w, full1 = lanes1 == w;
-            nint ld0 = full0 ? dst.Ld : w, ld1 = full1 ? dst.Ld : w, d1 = (g1 - g0) * aGateStride;
-            bool acc0 = full0 && dst.Accumulate, acc1 = full1 && dst.Accumulate;
-            // the vectors' masks (a whole vector is multiplied in the tile, a part vector in its merge)
-            T* m0 = masked ? dst.Mask.M + g0 * dst.Mask.GateStride + o0 : null;
-            T* m1 = masked ? dst.Mask.M + g1 * dst.Mask.GateStride + o1 : null;
-            T* tileMask0 = full0 ? m0 : null, tileMask1 = full1 ? m1 : null;
-            nint maskRow = 0;
-            int inMaskRow = 0;
-            T* bj = b + (nint)j * red * nr;
-            for (int t = 0; t < tiles; t++)
+            var panel = new Panel<T>
             {
-                int r0 = t * height + Math.Min(t, taller), mr = t < taller ? height + 1 : height;
-                if (masked)
-                    for (int i = 0; i < mr; i++)
-                    {
-                        maskOffsets[i] = maskRow;
-                        if (++inMaskRow == dst.Mask.RowsPerMask) { inMaskRow = 0; maskRow += dst.Mask.Ld; }
-                    }
-                T* a0 = a + r0 * lda + g0 * aGateStride;
-                T* row = dst.C + r0 * dst.Ld;
-                T* c0 = full0 ? row + g0 * dst.Columns + o0 : partial0;
-                T* c1 = full1 ? row + g1 * dst.Columns + o1 : partial1;
-                if (masked) RunTile<T, TVec, TOps, Masked>(mr, a0, d1, lda, red, bj, c0, ld0, acc0, c1, ld1, acc1, tileMask0, tileMask1, maskOffsets);
-                else RunTile<T, TVec, TOps, C1>(mr, a0, d1, lda, red, bj, c0, ld0, acc0, c1, ld1, acc1, null, null, null);
-                if (!full0 && lanes0 > 0)
-                {
-                    if (masked) MaskedMerge(partial0, w, row + g0 * dst.Columns + o0, dst.Ld, mr, lanes0, m0, maskOffsets);
-                    else Merge(partial0, w, row + g0 * dst.Columns + o0, dst.Ld, mr, lanes0, dst.Accumulate);
-                }
-                if (!full1 && lanes1 > 0)
-                {
-                    if (masked) MaskedMerge(partial1, w, row + g1 * dst.Columns + o1, dst.Ld, mr, lanes1, m1, maskOffsets);
-                    else Merge(partial1, w, row + g1 * dst.Columns + o1, dst.Ld, mr, lanes1, dst.Accumulate);
-                }
-            }
+                A = a + g0 * aGateStride, Lda = lda, D1 = (g1 - g0) * aGateStride, Red = red, B = b + (nint)j * red * nr,
+                C = dst.C, Ld = dst.Ld, Column0 = g0 * dst.Columns + o0, Column1 = g1 * dst.Columns + o1, Lanes0 = lanes0, Lanes1 = lanes1,
+                Full0 = full0, Full1 = full1, Acc0 = full0 && dst.Accumulate, Acc1 = full1 && dst.Accumulate, Accumulate = dst.Accumulate,
+                Partial0 = partial0, Partial1 = partial1, Width = w,
+                // the vectors' masks (a whole vector is multiplied in the tile, a part vector in its merge)
+                Mask0 = masked ? dst.Mask.M + g0 * dst.Mask.GateStride + o0 : null,
+                Mask1 = masked ? dst.Mask.M + g1 * dst.Mask.GateStride + o1 : null,
+                MaskLd = dst.Mask.Ld, RowsPerMask = dst.Mask.RowsPerMask, MaskOffsets = maskOffsets,
+            };
+            var maskRows = new MaskCursor();
+            // the taller tiles first, then the others: one call per tile height, the tiles in row order
+            RunTiles<T, TVec, TOps>(height + 1, taller, 0, panel, ref maskRows, masked);
+            RunTiles<T, TVec, TOps>(height, tiles - taller, taller * (height + 1), panel, ref maskRows, masked);
         }
+    }
+
+    /// <summary>A panel's operands and destinations (set once per panel, read by every tile of it).</summary>
+    private struct Panel<T> where T : unmanaged
+    {
+        public T* A, B, C, Partial0, Partial1, Mask0, Mask1;
+        public nint* MaskOffsets;
+        public nint Lda, D1, Ld, MaskLd;
+        public int Red, Column0, Column1, Lanes0, Lanes1, RowsPerMask, Width;
+        public bool Full0, Full1, Acc0, Acc1, Accumulate;
+    }
+
+    /// <summary>The mask row of the next tile row, counted row by row (no division per tile).</summary>
+    private struct MaskCursor
+    {
+        public nint Row;
+        public int InRow;
     }
 
     /// <summary>The tile variant of a masked sum (<see cref="Out{T, TVec, TOps, TMask}"/>); <see cref="C1"/> for the others.</summary>
     private readonly struct Masked : IConst { public static int Value => 2; }
 
-    private static void RunTile<T, TVec, TOps, TMask>(int mr, T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1,
-        T* m0, T* m1, nint* maskOffsets)
+    private static void RunTiles<T, TVec, TOps>(int mr, int count, int r0, in Panel<T> p, ref MaskCursor maskRows, bool masked)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+    {
+        if (count == 0) return;
+        if (masked) RunTiles<T, TVec, TOps, Masked>(mr, count, r0, p, ref maskRows);
+        else RunTiles<T, TVec, TOps, C1>(mr, count, r0, p, ref maskRows);
+    }
+
+    private static void RunTiles<T, TVec, TOps, TMask>(int mr, int count, int r0, in Panel<T> p, ref MaskCursor maskRows)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
         where TMask : IConst
     {
-        if (d1 == 0) RunTile<T, TVec, TOps, C1, TMask>(mr, a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1, m0, m1, maskOffsets);
-        else RunTile<T, TVec, TOps, C2, TMask>(mr, a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1, m0, m1, maskOffsets);
+        if (p.D1 == 0) RunTiles<T, TVec, TOps, C1, TMask>(mr, count, r0, p, ref maskRows);
+        else RunTiles<T, TVec, TOps, C2, TMask>(mr, count, r0, p, ref maskRows);
     }
 
-    private static void RunTile<T, TVec, TOps, TGates, TMask>(int mr, T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1,
-        T* m0, T* m1, nint* maskOffsets)
+    private static void RunTiles<T, TVec, TOps, TGates, TMask>(int mr, int count, int r0, in Panel<T> p, ref MaskCursor maskRows)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
@@ -296,12 +314,54 @@ internal static unsafe class GateGemm
     {
         switch (mr)
         {
-            case 6: Tile<T, TVec, TOps, C6, TGates, TMask>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1, m0, m1, maskOffsets); break;
-            case 5: Tile<T, TVec, TOps, C5, TGates, TMask>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1, m0, m1, maskOffsets); break;
-            case 4: Tile<T, TVec, TOps, C4, TGates, TMask>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1, m0, m1, maskOffsets); break;
-            case 3: Tile<T, TVec, TOps, C3, TGates, TMask>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1, m0, m1, maskOffsets); break;
-            case 2: Tile<T, TVec, TOps, C2, TGates, TMask>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1, m0, m1, maskOffsets); break;
-            default: Tile<T, TVec, TOps, C1, TGates, TMask>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1, m0, m1, maskOffsets); break;
+            case 6: Tiles<T, TVec, TOps, C6, TGates, TMask>(count, r0, p, ref maskRows); break;
+            case 5: Tiles<T, TVec, TOps, C5, TGates, TMask>(count, r0, p, ref maskRows); break;
+            case 4: Tiles<T, TVec, TOps, C4, TGates, TMask>(count, r0, p, ref maskRows); break;
+            case 3: Tiles<T, TVec, TOps, C3, TGates, TMask>(count, r0, p, ref maskRows); break;
+            case 2: Tiles<T, TVec, TOps, C2, TGates, TMask>(count, r0, p, ref maskRows); break;
+            default: Tiles<T, TVec, TOps, C1, TGates, TMask>(count, r0, p, ref maskRows); break;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> tiles of TMr rows from row <paramref name="r0"/> on, one after another in one call (a call
+    /// per tile cost about as much as a 20-step tile's epilogue); part vectors merged after each tile.
+    /// </summary>
+    private static void Tiles<T, TVec, TOps, TMr, TGates, TMask>(int count, int r0, in Panel<T> p, ref MaskCursor maskRows)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+        where TMr : IConst
+        where TGates : IConst
+        where TMask : IConst
+    {
+        int mr = TMr.Value;
+        bool masked = TMask.Value == Masked.Value;
+        T* a = p.A, b = p.B, m0 = p.Full0 ? p.Mask0 : null, m1 = p.Full1 ? p.Mask1 : null;
+        nint lda = p.Lda, d1 = p.D1, ld0 = p.Full0 ? p.Ld : p.Width, ld1 = p.Full1 ? p.Ld : p.Width;
+        nint* offsets = p.MaskOffsets;
+        for (int t = 0; t < count; t++, r0 += mr)
+        {
+            if (masked)
+                for (int i = 0; i < mr; i++)
+                {
+                    offsets[i] = maskRows.Row;
+                    if (++maskRows.InRow == p.RowsPerMask) { maskRows.InRow = 0; maskRows.Row += p.MaskLd; }
+                }
+            T* row = p.C + r0 * p.Ld;
+            T* c0 = p.Full0 ? row + p.Column0 : p.Partial0;
+            T* c1 = p.Full1 ? row + p.Column1 : p.Partial1;
+            Tile<T, TVec, TOps, TMr, TGates, TMask>(a + r0 * lda, d1, lda, p.Red, b, c0, ld0, p.Acc0, c1, ld1, p.Acc1, m0, m1, offsets);
+            if (!p.Full0 && p.Lanes0 > 0)
+            {
+                if (masked) MaskedMerge(p.Partial0, p.Width, row + p.Column0, p.Ld, mr, p.Lanes0, p.Mask0, offsets);
+                else Merge(p.Partial0, p.Width, row + p.Column0, p.Ld, mr, p.Lanes0, p.Accumulate);
+            }
+            if (!p.Full1 && p.Lanes1 > 0)
+            {
+                if (masked) MaskedMerge(p.Partial1, p.Width, row + p.Column1, p.Ld, mr, p.Lanes1, p.Mask1, offsets);
+                else Merge(p.Partial1, p.Width, row + p.Column1, p.Ld, mr, p.Lanes1, p.Accumulate);
+            }
         }
     }
 
@@ -309,6 +369,7 @@ internal static unsafe class GateGemm
     /// Adds (or copies) the first <paramref name="lanes"/> columns of <paramref name="rows"/> rows of the stack tile into
     /// C, element by element: the same one addition per element as a vector store.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Merge<T>(T* tile, nint ldt, T* c, nint ldc, int rows, int lanes, bool acc) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (Vector128.IsHardwareAccelerated && lanes * sizeof(T) == 16)
@@ -332,6 +393,7 @@ internal static unsafe class GateGemm
     /// (<see cref="Out{T, TVec, TOps, TMask}"/>: added when acc0, acc1; in the masked variant masked and added).
     /// 12 accumulators, 2 B vectors and one broadcast at a time: 15 of the 16 AVX2 registers, as <see cref="PackedGemmCore"/>'s tile.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile<T, TVec, TOps, TMr, TGates, TMask>(T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1,
         T* m0, T* m1, nint* maskOffsets)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
