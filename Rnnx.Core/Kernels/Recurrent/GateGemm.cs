@@ -501,6 +501,7 @@ internal static unsafe class GateGemm
     /// <see cref="Merge"/> of a masked sum: c[j] += tile[j] · m[j] per row, m at <paramref name="m"/> + the row's mask
     /// offset: the same product and sum per element as the tile's whole vectors.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MaskedMerge<T>(T* tile, nint ldt, T* c, nint ldc, int rows, int lanes, T* m, nint* maskOffsets)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
