@@ -298,17 +298,65 @@ internal sealed class GruSequenceOp : Op
         }
 
         AccumulateInto<T>(tape, h0, dhNext);
-        if (w.RequiresGrad)
+        WeightGradients<T>(tape, x, w, r, bias, h0, hs, aux, dZ, dM, resetAfter, masks, batch, steps, goBackwards);
+        if (x.RequiresGrad)
         {
             if (masks.Input is { } mx)
-                SequenceMasks.MaskedGemmWeightGrad<T>(3, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g3, tape.Grad<T>(w), g3, tape.Scratch<T>(rows * features));
-            else MatMulKernels.Gemm<T>(true, false, features, g3, rows, x.Span<T>(), features, dZ, g3, tape.Grad<T>(w), g3, true);
+            {
+                var packedWt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(3, features, units, true));
+                SequenceMasks.PackGates<T>(3, features, units, w.Span<T>(), g3, true, packedWt);
+                SequenceMasks.MaskedGemmInputGrad<T>(3, rows, units, features, dZ, g3, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features,
+                    tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(3, rows, units, features)));
+            }
+            else MatMulKernels.Gemm<T>(false, true, rows, features, g3, dZ, g3, w.Span<T>(), g3, tape.Grad<T>(x), features, true);
         }
+    }
+
+    /// <summary>
+    /// The kernel's (xᵀ·dZ), the recurrent kernel's (H_prevᵀ·dM with reset_after; else H_prevᵀ·dZ_zr and (r ⊙ h)ᵀ·dZ_h)
+    /// and the bias's (dZ's and, reset_after, dM's column sums) gradients. Without dropout masks the products reading
+    /// one matrix share one pass over it (<see cref="WeightGradientGemm"/>: the same bits as separate calls).
+    /// </summary>
+    private static void WeightGradients<T>(Tape tape, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0,
+        ReadOnlySpan<T> hs, ReadOnlySpan<T> aux, ReadOnlySpan<T> dZ, ReadOnlySpan<T> dM, bool resetAfter, SequenceMasks masks, int batch, int steps, bool goBackwards)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int features = x.Shape[2], units = r.Shape[0], g3 = 3 * units, rows = batch * steps;
+        Span<T> gw = w.RequiresGrad ? tape.Grad<T>(w) : default, gr = r.RequiresGrad ? tape.Grad<T>(r) : default;
+        Span<T> gb = bias is not null && bias.RequiresGrad ? tape.Grad<T>(bias) : default;
+        Span<T> hPrevAll = default;
         if (r.RequiresGrad)
         {
-            var gr = tape.Grad<T>(r);
-            var hPrevAll = tape.Scratch<T>(rows * units);
-            BuildPreviousStates<T>(hs, hInit, batch, steps, units, goBackwards, hPrevAll);
+            hPrevAll = tape.Scratch<T>(rows * units);
+            BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrevAll);
+        }
+        if (!masks.Any)
+        {
+            var kernel = new WeightProduct<T>(features, x.Span<T>(), features, gw, g3, 0, g3);
+            if (resetAfter)
+            {
+                WeightGradientGemm.Run<T>(rows, g3, dZ, g3, kernel, default, default, gb.IsEmpty ? default : gb[..g3]);
+                WeightGradientGemm.Run<T>(rows, g3, dM, g3, new WeightProduct<T>(units, hPrevAll, units, gr, g3, 0, g3), default, default,
+                    gb.IsEmpty ? default : gb[g3..]);
+            }
+            else
+            {
+                WeightGradientGemm.Run<T>(rows, g3, dZ, g3, kernel,
+                    new WeightProduct<T>(units, hPrevAll, units, gr, g3, 0, 2 * units),
+                    new WeightProduct<T>(units, aux, units, gr.IsEmpty ? default : gr[(2 * units)..], g3, 2 * units, g3),
+                    gb);
+            }
+            return;
+        }
+        if (!gw.IsEmpty)
+        {
+            if (masks.Input is { } mx)
+                SequenceMasks.MaskedGemmWeightGrad<T>(3, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g3, gw, g3, tape.Scratch<T>(rows * features));
+            else MatMulKernels.Gemm<T>(true, false, features, g3, rows, x.Span<T>(), features, dZ, g3, gw, g3, true);
+        }
+        if (!gr.IsEmpty)
+        {
+            var mr = masks.Recurrent is { } rm ? rm.Span<T>() : default;
             var ms = mr.IsEmpty ? default : tape.Scratch<T>(rows * units);
             if (resetAfter)
             {
@@ -322,22 +370,10 @@ internal sealed class GruSequenceOp : Op
                 MatMulKernels.Gemm<T>(true, false, units, units, rows, aux, units, dZ[(2 * units)..], g3, gr[(2 * units)..], g3, true);
             }
         }
-        if (bias is not null && bias.RequiresGrad)
+        if (!gb.IsEmpty)
         {
-            var gb = tape.Grad<T>(bias);
             AddColumnSums<T>(dZ, rows, g3, g3, gb[..g3]);
             if (resetAfter) AddColumnSums<T>(dM, rows, g3, g3, gb[g3..]);
-        }
-        if (x.RequiresGrad)
-        {
-            if (masks.Input is { } mx)
-            {
-                var packedWt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(3, features, units, true));
-                SequenceMasks.PackGates<T>(3, features, units, w.Span<T>(), g3, true, packedWt);
-                SequenceMasks.MaskedGemmInputGrad<T>(3, rows, units, features, dZ, g3, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features,
-                    tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(3, rows, units, features)));
-            }
-            else MatMulKernels.Gemm<T>(false, true, rows, features, g3, dZ, g3, w.Span<T>(), g3, tape.Grad<T>(x), features, true);
         }
     }
 }
