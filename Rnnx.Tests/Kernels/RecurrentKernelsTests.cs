@@ -221,6 +221,28 @@ public class RecurrentKernelsTests
     }
 
     [Test]
+    public void GruInferenceStepEqualsTheTrainingStepAndTheReference()
+    {
+        foreach (int rows in RowCounts)
+        foreach (int u in Units)
+        {
+            int g3 = 3 * u, lda = g3 + 5, ldh = u + 3, ldPrev = u + 2;
+            var a = Rand<float>(60 + u, rows * lda, 3);
+            var m = Rand<float>(61 + u, rows * g3, 3);
+            var bh = Rand<float>(62 + u, g3);
+            var hPrev = Rand<float>(63 + u, rows * ldPrev);
+            float[] aIn = a.ToArray(), h = new float[rows * ldh];
+            float[] hT = new float[rows * ldh], mhT = new float[rows * ldh], hR = new float[rows * ldh], mhR = new float[rows * ldh];
+            GruKernels.InferenceStepResetAfter(rows, u, aIn, lda, m, bh, hPrev, ldPrev, h, ldh);
+            GruKernels.ForwardStepResetAfter<float>(rows, u, a.ToArray(), lda, m, bh, hPrev, ldPrev, mhT, hT, ldh);
+            ReferenceRecurrent.GruForwardStepResetAfter<float>(rows, u, a.ToArray(), lda, m, bh, hPrev, ldPrev, mhR, hR, ldh);
+            Same(h, hT, $"h against the training step u={u} rows={rows}");
+            Same(h, hR, $"h against the scalar twin u={u} rows={rows}");
+            Same(aIn, a, $"the gate rows are left unchanged u={u} rows={rows}");
+        }
+    }
+
+    [Test]
     public void GruResetBeforeStepsMatchTheReference([Values(false, true)] bool useDouble)
     {
         if (useDouble) GruResetBefore<double>(); else GruResetBefore<float>();

@@ -197,17 +197,22 @@ internal sealed class GruSequenceOp : Op
         ReadOnlySpan<T> bx = bias is not null ? bias.Span<T>()[..g3] : default;
         ReadOnlySpan<T> bh = !resetAfter ? default : bias is not null ? bias.Span<T>()[g3..] : scratch.Zeroed(g3);
         ReadOnlySpan<T> xs = x.Span<T>(), hInit = h0.Span<T>();
+        // one feature: the packed engine would run x_t·W as k = 1 tiles; RankOne performs the same multiply-add per element
+        bool rankOne = features == 1 && PackedGemmCore.PanelWidth<T>(g3) != 0;
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
             var hNow = ht.Slice(k * bu, bu);
-            PackedGemm.Gemm<T>(false, batch, g3, features, xs[(t * features)..], ldx, packedW, at, g3, false);
+            if (rankOne) LstmBatchInference.RankOne<T>(batch, g3, xs[(t * features)..], ldx, w.Span<T>(), at, g3);
+            else PackedGemm.Gemm<T>(false, batch, g3, features, xs[(t * features)..], ldx, packedW, at, g3, false);
             if (bias is not null) AddBiasRows<T>(at, batch, g3, g3, bx);
             if (resetAfter)
             {
                 PackedGemm.Gemm<T>(false, batch, g3, units, hPrev, units, packedR, m, g3, false);
-                ForwardStepResetAfter<T>(batch, units, at, g3, m, bh, hPrev, units, aux, hNow, units);
+                if (typeof(T) == typeof(float))
+                    InferenceStepResetAfter(batch, units, AsFloat<T>(at), g3, AsFloat<T>(m), AsFloat(bh), AsFloat(hPrev), units, AsFloat<T>(hNow), units);
+                else ForwardStepResetAfter<T>(batch, units, at, g3, m, bh, hPrev, units, aux, hNow, units);
             }
             else
             {
