@@ -206,12 +206,13 @@ internal sealed class GruSequenceOp : Op
             var hNow = ht.Slice(k * bu, bu);
             if (rankOne) LstmBatchInference.RankOne<T>(batch, g3, xs[(t * features)..], ldx, w.Span<T>(), at, g3);
             else PackedGemm.Gemm<T>(false, batch, g3, features, xs[(t * features)..], ldx, packedW, at, g3, false);
-            if (bias is not null) AddBiasRows<T>(at, batch, g3, g3, bx);
+            // float32 reset_after: b_x is added by the gate kernel as it loads x·W (the same addition, no pass of its own)
+            if (bias is not null && !(resetAfter && typeof(T) == typeof(float))) AddBiasRows<T>(at, batch, g3, g3, bx);
             if (resetAfter)
             {
                 PackedGemm.Gemm<T>(false, batch, g3, units, hPrev, units, packedR, m, g3, false);
                 if (typeof(T) == typeof(float))
-                    InferenceStepResetAfter(batch, units, AsFloat<T>(at), g3, AsFloat<T>(m), AsFloat(bh), AsFloat(hPrev), units, AsFloat<T>(hNow), units);
+                    InferenceStepResetAfter(batch, units, AsFloat<T>(at), g3, AsFloat(bx), AsFloat<T>(m), AsFloat(bh), AsFloat(hPrev), units, AsFloat<T>(hNow), units);
                 else ForwardStepResetAfter<T>(batch, units, at, g3, m, bh, hPrev, units, aux, hNow, units);
             }
             else
