@@ -98,6 +98,9 @@ internal static class GruKernels
         InferRA<Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, hasBx, ref pbx, ref pm, ref pb, ref pp, ldPrev, ref ph, ldh, j4, u);
     }
 
+    // kept out of its caller: four inlined instantiations can exceed the JIT's inlining budget, the vector operations
+    // then become calls (the guard GruInferenceStepBenchmarks ran 6x slower so)
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void InferRA<V, L>(int b0, int b1, int u, ref float a, int lda, bool hasBx, ref float bx, ref float m, ref float bh, ref float hPrev, int ldPrev,
         ref float h, int ldh, int j0, int j1)
         where V : struct, ISimdMath<V, float> where L : IRowLanes<float, V>
