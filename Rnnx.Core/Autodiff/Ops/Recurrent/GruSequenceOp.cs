@@ -179,7 +179,8 @@ internal sealed class GruSequenceOp : Op
     /// <summary>
     /// Inference on a large batch (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>), time-major: each step's input
     /// projection x_t·W (+ b_x) goes into one gate block (B x 3U) reused at every step, the rows of x at step t read in
-    /// place (strided by T·F); h is kept time-major and transposed back to (B, T, U) at the end. A B·T x 3U projection of
+    /// place (strided by T·F); h is kept in two B x U blocks (this step's, the previous one's), each step's rows copied
+    /// into the (B, T, U) output while they are in cache. A B·T x 3U projection of
     /// the whole sequence would go to main memory and back (and fault in fresh pages); this block stays in cache. The
     /// same operations per element as the recording path.
     /// </summary>
@@ -187,10 +188,11 @@ internal sealed class GruSequenceOp : Op
         bool resetAfter, bool goBackwards) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
-        int rows = batch * steps, bu = batch * units, bg = batch * g3, ldx = steps * features, split = resetAfter ? 0 : 2 * units;
+        int bu = batch * units, bg = batch * g3, ldx = steps * features, ldH = steps * units, split = resetAfter ? 0 : 2 * units;
         int packedLength = PackedRecurrentLength<T>(units, g3, split, false), packedInputLength = PackedGemm.PackedLength<T>(features, g3);
-        using var scratch = new Scratch<T>(Tape.Current, 2 * bg + rows * units + bu + g3 + packedLength + packedInputLength);
-        Span<T> at = scratch.Get(bg), m = resetAfter ? scratch.Get(bg) : default, ht = scratch.Get(rows * units), aux = scratch.Get(bu);
+        using var scratch = new Scratch<T>(Tape.Current, 2 * bg + 3 * bu + g3 + packedLength + packedInputLength);
+        Span<T> at = scratch.Get(bg), m = resetAfter ? scratch.Get(bg) : default, hA = scratch.Get(bu), hB = scratch.Get(bu), aux = scratch.Get(bu);
+        var hs = h.Span<T>();
         var packedW = scratch.Get(packedInputLength);
         PackedGemm.Pack<T>(false, features, g3, w.Span<T>(), g3, packedW);
         var packedR = PackRecurrent<T>(r.Span<T>(), units, g3, split, false, scratch.Get(packedLength), out var packedH);
@@ -202,8 +204,8 @@ internal sealed class GruSequenceOp : Op
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
-            ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
-            var hNow = ht.Slice(k * bu, bu);
+            ReadOnlySpan<T> hPrev = k == 0 ? hInit : (k % 2 == 0 ? hB : hA);
+            var hNow = k % 2 == 0 ? hA : hB;
             if (rankOne) LstmBatchInference.RankOne<T>(batch, g3, xs[(t * features)..], ldx, w.Span<T>(), at, g3);
             else PackedGemm.Gemm<T>(false, batch, g3, features, xs[(t * features)..], ldx, packedW, at, g3, false);
             // float32 reset_after: b_x is added by the gate kernel as it loads x·W (the same addition, no pass of its own)
@@ -222,8 +224,9 @@ internal sealed class GruSequenceOp : Op
                 PackedGemm.Gemm<T>(false, batch, units, units, aux, units, packedH, at[(2 * units)..], g3, true);
                 CandidateStep<T>(batch, units, at, g3, hPrev, units, hNow, units);
             }
+            // the step's rows into the (B, T, U) output while they are in cache (no time-major sequence transposed at the end)
+            for (int b = 0; b < batch; b++) hNow.Slice(b * units, units).CopyTo(hs.Slice(b * ldH + k * units, units));
         }
-        TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
     }
 
     public override void Backward(Tape tape, in TapeEntry e)
