@@ -32,29 +32,56 @@ internal static unsafe class WeightGradientGemm
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         GemmArguments.CheckMatrix("WeightGradientGemm.Run", k, n, dz.Length, ldz, nameof(dz), nameof(ldz));
-        bool want1 = !c1.IsEmpty, want2 = !c2.IsEmpty, wantSums = !columnSums.IsEmpty;
-        if (want1) CheckProduct(k, n, m1, a1, lda1, c1, nameof(a1), nameof(c1));
-        if (want2) CheckProduct(k, n, m2, a2, lda2, c2, nameof(a2), nameof(c2));
-        if (wantSums && columnSums.Length < n)
-            throw new ArgumentException($"WeightGradientGemm.Run: the column sums hold {columnSums.Length} elements, dz has {n} columns.", nameof(columnSums));
-        bool shared1 = want1 && Shares<T>(m1, n, k), shared2 = want2 && Shares<T>(m2, n, k);
-        if (want1 && !shared1) MatMulKernels.Gemm(true, false, m1, n, k, a1, lda1, dz, ldz, c1, n, true);
-        if (want2 && !shared2) MatMulKernels.Gemm(true, false, m2, n, k, a2, lda2, dz, ldz, c2, n, true);
-        if (!shared1 && !shared2)
+        if (!c1.IsEmpty) CheckProduct(k, m1, a1, lda1, c1, n, n, nameof(a1), nameof(c1));
+        if (!c2.IsEmpty) CheckProduct(k, m2, a2, lda2, c2, n, n, nameof(a2), nameof(c2));
+        CheckSums(n, columnSums);
+        RunChecked(k, n, dz, ldz, new WeightProduct<T>(m1, a1, lda1, c1, n, 0, n), new WeightProduct<T>(m2, a2, lda2, c2, n, 0, n), default, columnSums);
+    }
+
+    /// <summary>
+    /// Up to three products, each over a range of dz's columns (<see cref="WeightProduct{T}"/>; one with an empty C is
+    /// skipped), and columnSums (n) += the column sums of all of dz's k rows (skipped when empty). dz is k x n with row
+    /// stride ldz. A product shares the packed blocks of dz when its column range starts and ends on a panel boundary
+    /// (or at n) and it would take the panel path on its own; otherwise it is handed to <see cref="MatMulKernels.Gemm{T}"/>.
+    /// Either way each product gives the bits of <see cref="MatMulKernels.Gemm{T}"/> on its columns of dz.
+    /// </summary>
+    public static void Run<T>(int k, int n, ReadOnlySpan<T> dz, int ldz,
+        scoped in WeightProduct<T> p1, scoped in WeightProduct<T> p2, scoped in WeightProduct<T> p3, Span<T> columnSums)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        GemmArguments.CheckMatrix("WeightGradientGemm.Run", k, n, dz.Length, ldz, nameof(dz), nameof(ldz));
+        CheckProduct(k, n, p1, nameof(p1));
+        CheckProduct(k, n, p2, nameof(p2));
+        CheckProduct(k, n, p3, nameof(p3));
+        CheckSums(n, columnSums);
+        RunChecked(k, n, dz, ldz, p1, p2, p3, columnSums);
+    }
+
+    private static void RunChecked<T>(int k, int n, ReadOnlySpan<T> dz, int ldz,
+        scoped in WeightProduct<T> p1, scoped in WeightProduct<T> p2, scoped in WeightProduct<T> p3, Span<T> columnSums)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        bool wantSums = !columnSums.IsEmpty;
+        int nr = PackedGemmCore.PanelWidth<T>(n);
+        bool shared1 = Shares(k, n, nr, p1), shared2 = Shares(k, n, nr, p2), shared3 = Shares(k, n, nr, p3);
+        if (!shared1) Separately(k, dz, ldz, p1);
+        if (!shared2) Separately(k, dz, ldz, p2);
+        if (!shared3) Separately(k, dz, ldz, p3);
+        if (!shared1 && !shared2 && !shared3)
         {
             if (wantSums) RecurrentKernels.AddColumnSums(dz, k, n, ldz, columnSums);
             return;
         }
-        int nr = PackedGemmCore.PanelWidth<T>(n);
-        int panels = PackedGemmCore.Panels(n, nr);
         int packedLength = PackedGemmCore.PackedLength<T>(Math.Min(k, GemmCore.KBlock), n);
         // Held across the k blocks (packed dZ, sums): nothing called below may take this thread's KernelScratch.
         T[] scratch = KernelScratch<T>.Get(packedLength + (wantSums ? 4 * n : 0));
         fixed (T* pz = dz)
-        fixed (T* pa1 = a1)
-        fixed (T* pa2 = a2)
-        fixed (T* pc1 = c1)
-        fixed (T* pc2 = c2)
+        fixed (T* pa1 = p1.A)
+        fixed (T* pa2 = p2.A)
+        fixed (T* pa3 = p3.A)
+        fixed (T* pc1 = p1.C)
+        fixed (T* pc2 = p2.C)
+        fixed (T* pc3 = p3.C)
         fixed (T* packed = scratch)
         {
             T* sums = packed + packedLength;
@@ -65,31 +92,63 @@ internal static unsafe class WeightGradientGemm
                 int kq = Math.Min(GemmCore.KBlock, k - q0);
                 if (wantSums) PackSumming(q0, kq, n, nr, rows4, pz + (nint)q0 * ldz, ldz, packed, sums);
                 else PackedGemmCore.Pack(false, kq, n, pz + (nint)q0 * ldz, ldz, packed);
-                if (shared1) ParallelGemm.RunPacked(BlockPlan(m1, n, kq, pa1 + (nint)q0 * lda1, lda1, packed, pc1, panels));
-                if (shared2) ParallelGemm.RunPacked(BlockPlan(m2, n, kq, pa2 + (nint)q0 * lda2, lda2, packed, pc2, panels));
+                if (shared1) ParallelGemm.RunPacked(BlockPlan(p1, kq, nr, pa1 + (nint)q0 * p1.Lda, packed, pc1));
+                if (shared2) ParallelGemm.RunPacked(BlockPlan(p2, kq, nr, pa2 + (nint)q0 * p2.Lda, packed, pc2));
+                if (shared3) ParallelGemm.RunPacked(BlockPlan(p3, kq, nr, pa3 + (nint)q0 * p3.Lda, packed, pc3));
             }
             if (wantSums) AddSums(n, sums, columnSums);
         }
     }
 
-    /// <summary>Whether <see cref="MatMulKernels.Gemm{T}"/> would run this Aᵀ·dZ on the panel engine (else it is called for it).</summary>
-    private static bool Shares<T>(int m, int n, int k) where T : unmanaged
-        => k > 0 && m > 1 && n > 1 && MatMulKernels.PanelsPay<T>(false, m, n);
+    /// <summary>
+    /// Whether this product runs on the shared packed blocks: <see cref="MatMulKernels.Gemm{T}"/> would run it on the
+    /// panel engine with panels as wide as dz's, and its columns are whole panels of dz's packing (the last may end at n).
+    /// </summary>
+    private static bool Shares<T>(int k, int n, int nr, scoped in WeightProduct<T> p) where T : unmanaged
+    {
+        int width = p.ColumnEnd - p.ColumnStart;
+        return !p.C.IsEmpty && k > 0 && p.M > 1 && width > 1 && nr != 0 && MatMulKernels.PanelsPay<T>(false, p.M, width)
+            && PackedGemmCore.PanelWidth<T>(width) == nr && p.ColumnStart % nr == 0 && (p.ColumnEnd % nr == 0 || p.ColumnEnd == n);
+    }
 
-    private static void CheckProduct<T>(int k, int n, int m, ReadOnlySpan<T> a, int lda, Span<T> c, string aName, string cName)
+    /// <summary>A product that does not share the packed blocks, as its own <see cref="MatMulKernels.Gemm{T}"/> call.</summary>
+    private static void Separately<T>(int k, ReadOnlySpan<T> dz, int ldz, scoped in WeightProduct<T> p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (p.C.IsEmpty) return;
+        MatMulKernels.Gemm(true, false, p.M, p.ColumnEnd - p.ColumnStart, k, p.A, p.Lda, dz[p.ColumnStart..], ldz, p.C, p.Ldc, true);
+    }
+
+    private static void CheckProduct<T>(int k, int n, scoped in WeightProduct<T> p, string name) where T : unmanaged
+    {
+        if (p.C.IsEmpty) return;
+        if (p.ColumnStart < 0 || p.ColumnEnd > n || p.ColumnStart > p.ColumnEnd)
+            throw new ArgumentException($"WeightGradientGemm.Run: columns [{p.ColumnStart}, {p.ColumnEnd}) are not within dz's {n} columns.", name);
+        CheckProduct(k, p.M, p.A, p.Lda, p.C, p.Ldc, p.ColumnEnd - p.ColumnStart, name, name);
+    }
+
+    private static void CheckSums<T>(int n, Span<T> columnSums)
+    {
+        if (!columnSums.IsEmpty && columnSums.Length < n)
+            throw new ArgumentException($"WeightGradientGemm.Run: the column sums hold {columnSums.Length} elements, dz has {n} columns.", nameof(columnSums));
+    }
+
+    private static void CheckProduct<T>(int k, int m, ReadOnlySpan<T> a, int lda, Span<T> c, int ldc, int width, string aName, string cName)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         GemmArguments.CheckMatrix("WeightGradientGemm.Run", k, m, a.Length, lda, aName, "lda");
-        GemmArguments.CheckMatrix("WeightGradientGemm.Run", m, n, c.Length, n, cName, "n");
+        GemmArguments.CheckMatrix("WeightGradientGemm.Run", m, width, c.Length, ldc, cName, "ldc");
     }
 
-    /// <summary>One k block of one product, as <see cref="MatMulKernels"/>' panel path plans it (C accumulated).</summary>
-    private static PackedPlan<T> BlockPlan<T>(int m, int n, int kq, T* a, int lda, T* panels, T* c, int panelCount) where T : unmanaged
-        => new()
+    /// <summary>One k block of one product, as <see cref="MatMulKernels"/>' panel path plans it (C accumulated): its panels start at its first column's.</summary>
+    private static PackedPlan<T> BlockPlan<T>(scoped in WeightProduct<T> p, int kq, int nr, T* a, T* packed, T* c) where T : unmanaged
+    {
+        int width = p.ColumnEnd - p.ColumnStart;
+        return new()
         {
-            M = m, N = n, K = kq, A = a, ARow = 1, AStep = lda, B = panels, C = c, Ldc = n,
-            Accumulate = true, RowStart = 0, RowEnd = m, PanelStart = 0, PanelEnd = panelCount,
+            M = p.M, N = width, K = kq, A = a, ARow = 1, AStep = p.Lda, B = packed + (nint)(p.ColumnStart / nr) * kq * nr, C = c, Ldc = p.Ldc,
+            Accumulate = true, RowStart = 0, RowEnd = p.M, PanelStart = 0, PanelEnd = PackedGemmCore.Panels(width, nr),
         };
+    }
 
     /// <summary>
     /// Packs rows [q0, q0 + kq) of dz into panels (the layout of <see cref="PackedGemmCore.Pack{T}"/>) and adds each
@@ -148,4 +207,44 @@ internal static unsafe class WeightGradientGemm
         for (int j = 0; j < n; j++)
             columnSums[j] += (a0[j] + a1[j]) + (a2[j] + a3[j]);
     }
+}
+
+/// <summary>
+/// One product of <see cref="WeightGradientGemm"/>: C (m x (columnEnd − columnStart), row stride ldc) += Aᵀ·dz[:, columnStart..columnEnd),
+/// A stored k x m (row stride lda). An empty C: no product.
+/// </summary>
+internal readonly ref struct WeightProduct<T> where T : unmanaged
+{
+    /// <summary>A product over dz's columns [columnStart, columnEnd).</summary>
+    public WeightProduct(int m, ReadOnlySpan<T> a, int lda, Span<T> c, int ldc, int columnStart, int columnEnd)
+    {
+        M = m;
+        A = a;
+        Lda = lda;
+        C = c;
+        Ldc = ldc;
+        ColumnStart = columnStart;
+        ColumnEnd = columnEnd;
+    }
+
+    /// <summary>Rows of C (columns of A).</summary>
+    public int M { get; }
+
+    /// <summary>A, k x m.</summary>
+    public ReadOnlySpan<T> A { get; }
+
+    /// <summary>Row stride of A.</summary>
+    public int Lda { get; }
+
+    /// <summary>C (empty: skipped).</summary>
+    public Span<T> C { get; }
+
+    /// <summary>Row stride of C.</summary>
+    public int Ldc { get; }
+
+    /// <summary>First column of dz.</summary>
+    public int ColumnStart { get; }
+
+    /// <summary>One past the last column of dz.</summary>
+    public int ColumnEnd { get; }
 }

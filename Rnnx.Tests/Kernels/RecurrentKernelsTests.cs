@@ -221,6 +221,38 @@ public class RecurrentKernelsTests
     }
 
     [Test]
+    public void GruInferenceStepEqualsTheTrainingStepAndTheReference()
+    {
+        foreach (int rows in RowCounts)
+        foreach (int u in Units)
+        {
+            int g3 = 3 * u, lda = g3 + 5, ldh = u + 3, ldPrev = u + 2;
+            var a = Rand<float>(60 + u, rows * lda, 3);
+            var m = Rand<float>(61 + u, rows * g3, 3);
+            var bh = Rand<float>(62 + u, g3);
+            var hPrev = Rand<float>(63 + u, rows * ldPrev);
+            var bx = Rand<float>(64 + u, g3);
+            float[] aIn = a.ToArray(), h = new float[rows * ldh];
+            float[] hT = new float[rows * ldh], mhT = new float[rows * ldh], hR = new float[rows * ldh], mhR = new float[rows * ldh];
+            GruKernels.InferenceStepResetAfter(rows, u, aIn, lda, default, m, bh, hPrev, ldPrev, h, ldh);
+            GruKernels.ForwardStepResetAfter<float>(rows, u, a.ToArray(), lda, m, bh, hPrev, ldPrev, mhT, hT, ldh);
+            ReferenceRecurrent.GruForwardStepResetAfter<float>(rows, u, a.ToArray(), lda, m, bh, hPrev, ldPrev, mhR, hR, ldh);
+            Same(h, hT, $"h against the training step u={u} rows={rows}");
+            Same(h, hR, $"h against the scalar twin u={u} rows={rows}");
+            Same(aIn, a, $"the gate rows are left unchanged u={u} rows={rows}");
+
+            // with b_x: as if AddBiasRows had run over the gate rows first
+            float[] withBias = a.ToArray(), hB = new float[rows * ldh], hBT = new float[rows * ldh], hBR = new float[rows * ldh];
+            RecurrentKernels.AddBiasRows<float>(withBias, rows, g3, lda, bx);
+            GruKernels.InferenceStepResetAfter(rows, u, a, lda, bx, m, bh, hPrev, ldPrev, hB, ldh);
+            GruKernels.ForwardStepResetAfter<float>(rows, u, withBias.ToArray(), lda, m, bh, hPrev, ldPrev, mhT, hBT, ldh);
+            ReferenceRecurrent.GruForwardStepResetAfter<float>(rows, u, withBias.ToArray(), lda, m, bh, hPrev, ldPrev, mhR, hBR, ldh);
+            Same(hB, hBT, $"h with b_x against the training step u={u} rows={rows}");
+            Same(hB, hBR, $"h with b_x against the scalar twin u={u} rows={rows}");
+        }
+    }
+
+    [Test]
     public void GruResetBeforeStepsMatchTheReference([Values(false, true)] bool useDouble)
     {
         if (useDouble) GruResetBefore<double>(); else GruResetBefore<float>();

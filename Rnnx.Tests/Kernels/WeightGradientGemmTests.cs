@@ -85,6 +85,87 @@ public class WeightGradientGemmTests
         Check<double>(300, 40, m, 64, 0, true, true, true, 1);
     }
 
+    /// <summary>
+    /// Three products over column ranges of dz (the GRU's reset-before layout: x over all 3U columns, the previous
+    /// states over [0, 2U), r ⊙ h over [2U, 3U), the recurrent kernel's gradient strided by 3U) against one
+    /// <see cref="MatMulKernels.Gemm{T}"/> per product on its columns: ranges on panel boundaries share the packed blocks,
+    /// others (U = 20, 8: 2U not a whole number of panels; a range starting mid-panel) run on their own.
+    /// </summary>
+    private static void CheckRanges<T>(int k, int u, int features, (int Start, int End)[] ranges, int team)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int n = 3 * u;
+        var rng = new System.Random(k * 131 + u * 17 + features + ranges.Length);
+        T[] dz = Random<T>(rng, k * n), x = Random<T>(rng, k * features), hPrev = Random<T>(rng, k * u), rh = Random<T>(rng, k * u);
+        T[] gw = Random<T>(rng, features * n), gr = Random<T>(rng, u * n), sums = Random<T>(rng, n);
+        T[] ew = (T[])gw.Clone(), er = (T[])gr.Clone(), eSums = (T[])sums.Clone();
+        T[] rw = (T[])gw.Clone(), rr = (T[])gr.Clone(), rSums = (T[])sums.Clone();
+        var (s1, e1) = ranges[0];
+        var (s2, e2) = ranges[1];
+        var (s3, e3) = ranges[2];
+        MatMulKernels.Gemm(true, false, features, e1 - s1, k, x, features, dz.AsSpan(s1), n, ew.AsSpan(s1), n, true);
+        MatMulKernels.Gemm(true, false, u, e2 - s2, k, hPrev, u, dz.AsSpan(s2), n, er.AsSpan(s2), n, true);
+        MatMulKernels.Gemm(true, false, u, e3 - s3, k, rh, u, dz.AsSpan(s3), n, er.AsSpan(s3), n, true);
+        RecurrentKernels.AddColumnSums<T>(dz, k, n, n, eSums);
+        ReferenceMatMul.GemmInEngineOrder(true, false, features, e1 - s1, k, x, features, dz.AsSpan(s1), n, rw.AsSpan(s1), n, true);
+        ReferenceMatMul.GemmInEngineOrder(true, false, u, e2 - s2, k, hPrev, u, dz.AsSpan(s2), n, rr.AsSpan(s2), n, true);
+        ReferenceMatMul.GemmInEngineOrder(true, false, u, e3 - s3, k, rh, u, dz.AsSpan(s3), n, rr.AsSpan(s3), n, true);
+        ReferenceRecurrent.AddColumnSums<T>(dz, k, n, n, rSums);
+
+        void Run() => WeightGradientGemm.Run<T>(k, n, dz, n,
+            new WeightProduct<T>(features, x, features, gw.AsSpan(s1), n, s1, e1),
+            new WeightProduct<T>(u, hPrev, u, gr.AsSpan(s2), n, s2, e2),
+            new WeightProduct<T>(u, rh, u, gr.AsSpan(s3), n, s3, e3), sums);
+        if (team > 1) ParallelGemmTests.InTeam(team, 1, Run);
+        else Run();
+
+        string context = $"{typeof(T).Name} k={k} u={u} features={features} ranges {string.Join(" ", ranges)} team {team}";
+        Assert.That(gw, Is.EqualTo(ew), $"{context}: kernel gradient against MatMulKernels.Gemm");
+        Assert.That(gr, Is.EqualTo(er), $"{context}: recurrent gradient against MatMulKernels.Gemm");
+        Assert.That(sums, Is.EqualTo(eSums), $"{context}: column sums against AddColumnSums");
+        if (features >= 2) Assert.That(gw, Is.EqualTo(rw), $"{context}: kernel gradient against the scalar twin");
+        Assert.That(gr, Is.EqualTo(rr), $"{context}: recurrent gradient against the scalar twin");
+        Assert.That(sums, Is.EqualTo(rSums), $"{context}: column sums against the scalar twin");
+    }
+
+    [Test]
+    public void ProductsOverColumnRanges_AreBitIdenticalToSeparateCallsOnTheirColumns(
+        [Values(3, 300, 515)] int k, [Values(8, 20, 64, 128)] int u)
+    {
+        var gru = new[] { (0, 3 * u), (0, 2 * u), (2 * u, 3 * u) };
+        Check(gru, 1);
+        Check(gru, 40);
+        Check(new[] { (u, 3 * u), (8, 2 * u), (2 * u + 8, 3 * u) }, u);
+        void Check((int, int)[] ranges, int features)
+        {
+            CheckRanges<float>(k, u, features, ranges, 1);
+            CheckRanges<double>(k, u, features, ranges, 1);
+        }
+    }
+
+    [Test]
+    public void ProductsOverColumnRanges_InATeamOfTwo_GiveTheSameBits()
+    {
+        CheckRanges<float>(1600, 256, 256, new[] { (0, 768), (0, 512), (512, 768) }, 2);
+        CheckRanges<double>(800, 64, 32, new[] { (0, 192), (0, 128), (128, 192) }, 2);
+    }
+
+    [Test]
+    public void AColumnRangeOutsideDz_IsRefusedNamingTheProduct_AndLeavesTheOutputsUnchanged()
+    {
+        float[] dz = new float[10 * 48], a = new float[10 * 32], c = new float[32 * 48], sums = new float[48];
+        Array.Fill(c, 1f);
+        var ex = Assert.Throws<ArgumentException>(() => WeightGradientGemm.Run<float>(10, 48, dz, 48,
+            new WeightProduct<float>(32, a, 32, c, 48, 0, 48), new WeightProduct<float>(32, a, 32, c, 48, 32, 64), default, sums));
+        Assert.That(ex!.ParamName, Is.EqualTo("p2"));
+        Assert.That(ex.Message, Does.Contain("[32, 64)").And.Contain("48 columns"));
+        ex = Assert.Throws<ArgumentException>(() => WeightGradientGemm.Run<float>(10, 48, dz, 48,
+            default, default, new WeightProduct<float>(32, a, 32, c.AsSpan(0, 40), 48, 0, 16), sums));
+        Assert.That(ex!.ParamName, Is.EqualTo("p3"));
+        Assert.That(c, Is.All.EqualTo(1f));
+        Assert.That(sums, Is.All.EqualTo(0f));
+    }
+
     [Test]
     public void BadArguments_AreRefusedNamingTheArgument_AndLeaveTheOutputsUnchanged()
     {

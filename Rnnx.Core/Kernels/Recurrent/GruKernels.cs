@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using Rnnx.Simd;
@@ -58,10 +59,8 @@ internal static class GruKernels
             for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 nint jr = j + u, jh = j + 2 * u;
-                var z = V.Sigmoid(L.Load(ref ar, ref ar2, j) + (L.Load(ref mr, ref mr2, j) + L.LoadShared(ref bh, j)));
-                var r = V.Sigmoid(L.Load(ref ar, ref ar2, jr) + (L.Load(ref mr, ref mr2, jr) + L.LoadShared(ref bh, jr)));
-                var mhv = L.Load(ref mr, ref mr2, jh) + L.LoadShared(ref bh, jh);
-                var hh = V.Tanh(L.Load(ref ar, ref ar2, jh) + r * mhv);
+                GatesResetAfter<T, V, L>(L.Load(ref ar, ref ar2, j), L.Load(ref ar, ref ar2, jr), L.Load(ref ar, ref ar2, jh), ref mr, ref mr2, ref bh, j, u,
+                    out var z, out var r, out var mhv, out var hh);
                 var hp = L.Load(ref pr, ref pr2, j);
                 L.Store(z, ref ar, ref ar2, j);
                 L.Store(r, ref ar, ref ar2, jr);
@@ -70,6 +69,82 @@ internal static class GruKernels
                 L.Store(z * hp + (V.One - z) * hh, ref hr, ref hr2, j);
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="ForwardStepResetAfter{T}"/> for inference: writes only h' (no gate activations or m_h are kept for a
+    /// backward pass, and a is not written). With <paramref name="bx"/> (3U; empty for none) a holds x·W and each x_* is
+    /// x·W + b_x, added as it is loaded: the addition <see cref="RecurrentKernels.AddBiasRows{T}"/> would make in a pass
+    /// of its own. Float32 only; the same operations per element, so the same numbers.
+    /// </summary>
+    internal static void InferenceStepResetAfter(int rows, int u, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> bx, ReadOnlySpan<float> m,
+        ReadOnlySpan<float> bh, ReadOnlySpan<float> hPrev, int ldPrev, Span<float> h, int ldh)
+    {
+        Debug.Assert(rows == 0 || (a.Length >= (rows - 1) * lda + 3 * u && m.Length >= rows * 3 * u && bh.Length >= 3 * u
+            && (bx.IsEmpty || bx.Length >= 3 * u) && hPrev.Length >= (rows - 1) * ldPrev + u && h.Length >= (rows - 1) * ldh + u));
+        bool hasBx = !bx.IsEmpty;
+        if (!hasBx) bx = bh;   // any valid reference; not read
+        var (j8, j4) = SplitFloat(u);
+        ref float pbx = ref FirstAs<float, float>(bx);
+        ref float pa = ref FirstAs<float, float>(a);
+        ref float pm = ref FirstAs<float, float>(m);
+        ref float pb = ref FirstAs<float, float>(bh);
+        ref float pp = ref FirstAs<float, float>(hPrev);
+        ref float ph = ref FirstAs<float, float>(h);
+        int paired = PairedRows(rows, j8, j4);
+        InferRA<Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, hasBx, ref pbx, ref pm, ref pb, ref pp, ldPrev, ref ph, ldh, 0, j8);
+        InferRA<Simd256<float>, RowPair>(0, paired, u, ref pa, lda, hasBx, ref pbx, ref pm, ref pb, ref pp, ldPrev, ref ph, ldh, j8, j4);
+        InferRA<Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, hasBx, ref pbx, ref pm, ref pb, ref pp, ldPrev, ref ph, ldh, j8, j4);
+        InferRA<Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, hasBx, ref pbx, ref pm, ref pb, ref pp, ldPrev, ref ph, ldh, j4, u);
+    }
+
+    // kept out of its caller: four inlined instantiations can exceed the JIT's inlining budget, the vector operations
+    // then become calls (the guard GruInferenceStepBenchmarks ran 6x slower so)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void InferRA<V, L>(int b0, int b1, int u, ref float a, int lda, bool hasBx, ref float bx, ref float m, ref float bh, ref float hPrev, int ldPrev,
+        ref float h, int ldh, int j0, int j1)
+        where V : struct, ISimdMath<V, float> where L : IRowLanes<float, V>
+    {
+        for (int b = b0; b < b1; b += L.Rows)
+        {
+            int b2 = b + L.Rows - 1;
+            ref float ar = ref Unsafe.Add(ref a, (nint)b * lda);
+            ref float ar2 = ref Unsafe.Add(ref a, (nint)b2 * lda);
+            ref float mr = ref Unsafe.Add(ref m, (nint)b * 3 * u);
+            ref float mr2 = ref Unsafe.Add(ref m, (nint)b2 * 3 * u);
+            ref float pr = ref Unsafe.Add(ref hPrev, (nint)b * ldPrev);
+            ref float pr2 = ref Unsafe.Add(ref hPrev, (nint)b2 * ldPrev);
+            ref float hr = ref Unsafe.Add(ref h, (nint)b * ldh);
+            ref float hr2 = ref Unsafe.Add(ref h, (nint)b2 * ldh);
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
+            {
+                nint jr = j + u, jh = j + 2 * u;
+                V xz = L.Load(ref ar, ref ar2, j), xr = L.Load(ref ar, ref ar2, jr), xh = L.Load(ref ar, ref ar2, jh);
+                if (hasBx)
+                {
+                    xz += L.LoadShared(ref bx, j);
+                    xr += L.LoadShared(ref bx, jr);
+                    xh += L.LoadShared(ref bx, jh);
+                }
+                GatesResetAfter<float, V, L>(xz, xr, xh, ref mr, ref mr2, ref bh, j, u, out var z, out _, out _, out var hh);
+                L.Store(z * L.Load(ref pr, ref pr2, j) + (V.One - z) * hh, ref hr, ref hr2, j);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The reset_after gates of units [j, j + V.Count / L.Rows) of the row(s) from their x_* (shared by the training and
+    /// inference steps): z = σ(x_z + (m_z + b_z)), r = σ(x_r + (m_r + b_r)), m_h + b_h, ĥ = tanh(x_h + r ⊙ (m_h + b_h)).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GatesResetAfter<T, V, L>(V xz, V xr, V xh, ref T m, ref T m2, ref T bh, int j, int u, out V z, out V r, out V mhv, out V hh)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
+    {
+        nint jr = j + u, jh = j + 2 * u;
+        z = V.Sigmoid(xz + (L.Load(ref m, ref m2, j) + L.LoadShared(ref bh, j)));
+        r = V.Sigmoid(xr + (L.Load(ref m, ref m2, jr) + L.LoadShared(ref bh, jr)));
+        mhv = L.Load(ref m, ref m2, jh) + L.LoadShared(ref bh, jh);
+        hh = V.Tanh(xh + r * mhv);
     }
 
     /// <summary>

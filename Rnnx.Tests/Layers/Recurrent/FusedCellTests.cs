@@ -134,7 +134,8 @@ public class FusedCellTests
         [Values(false, true)] bool goBackwards, [Values(1, 300)] int features, [Values(20, 67)] int units,
         [Values(DType.Float32, DType.Float64)] DType dtype, [Values(false, true)] bool useBias)
     {
-        // 300 features: the input projection spans two k blocks; 67 units: partial last panels of the packed kernels
+        // 1 feature: x_t·W as a rank-one update (float32 reset_after: the inference-only gate kernel); 300 features: the
+        // input projection spans two k blocks; 67 units: partial last panels of the packed kernels
         const int batch = RecurrentOpSupport.TimeMajorMinBatch + 6, steps = 7;
         var layer = Make(kind, units, returnSequences: true, goBackwards: goBackwards, useBias: useBias);
         BuildRandom(layer, features, dtype, seed: 13);

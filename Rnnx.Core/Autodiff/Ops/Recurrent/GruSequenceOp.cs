@@ -179,7 +179,8 @@ internal sealed class GruSequenceOp : Op
     /// <summary>
     /// Inference on a large batch (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>), time-major: each step's input
     /// projection x_t·W (+ b_x) goes into one gate block (B x 3U) reused at every step, the rows of x at step t read in
-    /// place (strided by T·F); h is kept time-major and transposed back to (B, T, U) at the end. A B·T x 3U projection of
+    /// place (strided by T·F); h is kept in two B x U blocks (this step's, the previous one's), each step's rows copied
+    /// into the (B, T, U) output while they are in cache. A B·T x 3U projection of
     /// the whole sequence would go to main memory and back (and fault in fresh pages); this block stays in cache. The
     /// same operations per element as the recording path.
     /// </summary>
@@ -187,27 +188,34 @@ internal sealed class GruSequenceOp : Op
         bool resetAfter, bool goBackwards) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
-        int rows = batch * steps, bu = batch * units, bg = batch * g3, ldx = steps * features, split = resetAfter ? 0 : 2 * units;
+        int bu = batch * units, bg = batch * g3, ldx = steps * features, ldH = steps * units, split = resetAfter ? 0 : 2 * units;
         int packedLength = PackedRecurrentLength<T>(units, g3, split, false), packedInputLength = PackedGemm.PackedLength<T>(features, g3);
-        using var scratch = new Scratch<T>(Tape.Current, 2 * bg + rows * units + bu + g3 + packedLength + packedInputLength);
-        Span<T> at = scratch.Get(bg), m = resetAfter ? scratch.Get(bg) : default, ht = scratch.Get(rows * units), aux = scratch.Get(bu);
+        using var scratch = new Scratch<T>(Tape.Current, 2 * bg + 3 * bu + g3 + packedLength + packedInputLength);
+        Span<T> at = scratch.Get(bg), m = resetAfter ? scratch.Get(bg) : default, hA = scratch.Get(bu), hB = scratch.Get(bu), aux = scratch.Get(bu);
+        var hs = h.Span<T>();
         var packedW = scratch.Get(packedInputLength);
         PackedGemm.Pack<T>(false, features, g3, w.Span<T>(), g3, packedW);
         var packedR = PackRecurrent<T>(r.Span<T>(), units, g3, split, false, scratch.Get(packedLength), out var packedH);
         ReadOnlySpan<T> bx = bias is not null ? bias.Span<T>()[..g3] : default;
         ReadOnlySpan<T> bh = !resetAfter ? default : bias is not null ? bias.Span<T>()[g3..] : scratch.Zeroed(g3);
         ReadOnlySpan<T> xs = x.Span<T>(), hInit = h0.Span<T>();
+        // one feature: the packed engine would run x_t·W as k = 1 tiles; RankOne performs the same multiply-add per element
+        bool rankOne = features == 1 && PackedGemmCore.PanelWidth<T>(g3) != 0;
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
-            ReadOnlySpan<T> hPrev = k == 0 ? hInit : ht.Slice((k - 1) * bu, bu);
-            var hNow = ht.Slice(k * bu, bu);
-            PackedGemm.Gemm<T>(false, batch, g3, features, xs[(t * features)..], ldx, packedW, at, g3, false);
-            if (bias is not null) AddBiasRows<T>(at, batch, g3, g3, bx);
+            ReadOnlySpan<T> hPrev = k == 0 ? hInit : (k % 2 == 0 ? hB : hA);
+            var hNow = k % 2 == 0 ? hA : hB;
+            if (rankOne) LstmBatchInference.RankOne<T>(batch, g3, xs[(t * features)..], ldx, w.Span<T>(), at, g3);
+            else PackedGemm.Gemm<T>(false, batch, g3, features, xs[(t * features)..], ldx, packedW, at, g3, false);
+            // float32 reset_after: b_x is added by the gate kernel as it loads x·W (the same addition, no pass of its own)
+            if (bias is not null && !(resetAfter && typeof(T) == typeof(float))) AddBiasRows<T>(at, batch, g3, g3, bx);
             if (resetAfter)
             {
                 PackedGemm.Gemm<T>(false, batch, g3, units, hPrev, units, packedR, m, g3, false);
-                ForwardStepResetAfter<T>(batch, units, at, g3, m, bh, hPrev, units, aux, hNow, units);
+                if (typeof(T) == typeof(float))
+                    InferenceStepResetAfter(batch, units, AsFloat<T>(at), g3, AsFloat(bx), AsFloat<T>(m), AsFloat(bh), AsFloat(hPrev), units, AsFloat<T>(hNow), units);
+                else ForwardStepResetAfter<T>(batch, units, at, g3, m, bh, hPrev, units, aux, hNow, units);
             }
             else
             {
@@ -216,8 +224,9 @@ internal sealed class GruSequenceOp : Op
                 PackedGemm.Gemm<T>(false, batch, units, units, aux, units, packedH, at[(2 * units)..], g3, true);
                 CandidateStep<T>(batch, units, at, g3, hPrev, units, hNow, units);
             }
+            // the step's rows into the (B, T, U) output while they are in cache (no time-major sequence transposed at the end)
+            for (int b = 0; b < batch; b++) hNow.Slice(b * units, units).CopyTo(hs.Slice(b * ldH + k * units, units));
         }
-        TimeMajorCopy<T>(ht, h.Span<T>(), batch, steps, units, toTimeMajor: false);
     }
 
     public override void Backward(Tape tape, in TapeEntry e)
@@ -298,17 +307,65 @@ internal sealed class GruSequenceOp : Op
         }
 
         AccumulateInto<T>(tape, h0, dhNext);
-        if (w.RequiresGrad)
+        WeightGradients<T>(tape, x, w, r, bias, h0, hs, aux, dZ, dM, resetAfter, masks, batch, steps, goBackwards);
+        if (x.RequiresGrad)
         {
             if (masks.Input is { } mx)
-                SequenceMasks.MaskedGemmWeightGrad<T>(3, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g3, tape.Grad<T>(w), g3, tape.Scratch<T>(rows * features));
-            else MatMulKernels.Gemm<T>(true, false, features, g3, rows, x.Span<T>(), features, dZ, g3, tape.Grad<T>(w), g3, true);
+            {
+                var packedWt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(3, features, units, true));
+                SequenceMasks.PackGates<T>(3, features, units, w.Span<T>(), g3, true, packedWt);
+                SequenceMasks.MaskedGemmInputGrad<T>(3, rows, units, features, dZ, g3, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features,
+                    tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(3, rows, units, features)));
+            }
+            else MatMulKernels.Gemm<T>(false, true, rows, features, g3, dZ, g3, w.Span<T>(), g3, tape.Grad<T>(x), features, true);
         }
+    }
+
+    /// <summary>
+    /// The kernel's (xᵀ·dZ), the recurrent kernel's (H_prevᵀ·dM with reset_after; else H_prevᵀ·dZ_zr and (r ⊙ h)ᵀ·dZ_h)
+    /// and the bias's (dZ's and, reset_after, dM's column sums) gradients. Without dropout masks the products reading
+    /// one matrix share one pass over it (<see cref="WeightGradientGemm"/>: the same bits as separate calls).
+    /// </summary>
+    private static void WeightGradients<T>(Tape tape, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0,
+        ReadOnlySpan<T> hs, ReadOnlySpan<T> aux, ReadOnlySpan<T> dZ, ReadOnlySpan<T> dM, bool resetAfter, SequenceMasks masks, int batch, int steps, bool goBackwards)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int features = x.Shape[2], units = r.Shape[0], g3 = 3 * units, rows = batch * steps;
+        Span<T> gw = w.RequiresGrad ? tape.Grad<T>(w) : default, gr = r.RequiresGrad ? tape.Grad<T>(r) : default;
+        Span<T> gb = bias is not null && bias.RequiresGrad ? tape.Grad<T>(bias) : default;
+        Span<T> hPrevAll = default;
         if (r.RequiresGrad)
         {
-            var gr = tape.Grad<T>(r);
-            var hPrevAll = tape.Scratch<T>(rows * units);
-            BuildPreviousStates<T>(hs, hInit, batch, steps, units, goBackwards, hPrevAll);
+            hPrevAll = tape.Scratch<T>(rows * units);
+            BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrevAll);
+        }
+        if (!masks.Any)
+        {
+            var kernel = new WeightProduct<T>(features, x.Span<T>(), features, gw, g3, 0, g3);
+            if (resetAfter)
+            {
+                WeightGradientGemm.Run<T>(rows, g3, dZ, g3, kernel, default, default, gb.IsEmpty ? default : gb[..g3]);
+                WeightGradientGemm.Run<T>(rows, g3, dM, g3, new WeightProduct<T>(units, hPrevAll, units, gr, g3, 0, g3), default, default,
+                    gb.IsEmpty ? default : gb[g3..]);
+            }
+            else
+            {
+                WeightGradientGemm.Run<T>(rows, g3, dZ, g3, kernel,
+                    new WeightProduct<T>(units, hPrevAll, units, gr, g3, 0, 2 * units),
+                    new WeightProduct<T>(units, aux, units, gr.IsEmpty ? default : gr[(2 * units)..], g3, 2 * units, g3),
+                    gb);
+            }
+            return;
+        }
+        if (!gw.IsEmpty)
+        {
+            if (masks.Input is { } mx)
+                SequenceMasks.MaskedGemmWeightGrad<T>(3, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g3, gw, g3, tape.Scratch<T>(rows * features));
+            else MatMulKernels.Gemm<T>(true, false, features, g3, rows, x.Span<T>(), features, dZ, g3, gw, g3, true);
+        }
+        if (!gr.IsEmpty)
+        {
+            var mr = masks.Recurrent is { } rm ? rm.Span<T>() : default;
             var ms = mr.IsEmpty ? default : tape.Scratch<T>(rows * units);
             if (resetAfter)
             {
@@ -322,22 +379,10 @@ internal sealed class GruSequenceOp : Op
                 MatMulKernels.Gemm<T>(true, false, units, units, rows, aux, units, dZ[(2 * units)..], g3, gr[(2 * units)..], g3, true);
             }
         }
-        if (bias is not null && bias.RequiresGrad)
+        if (!gb.IsEmpty)
         {
-            var gb = tape.Grad<T>(bias);
             AddColumnSums<T>(dZ, rows, g3, g3, gb[..g3]);
             if (resetAfter) AddColumnSums<T>(dM, rows, g3, g3, gb[g3..]);
-        }
-        if (x.RequiresGrad)
-        {
-            if (masks.Input is { } mx)
-            {
-                var packedWt = tape.Scratch<T>(SequenceMasks.PackedGatesLength<T>(3, features, units, true));
-                SequenceMasks.PackGates<T>(3, features, units, w.Span<T>(), g3, true, packedWt);
-                SequenceMasks.MaskedGemmInputGrad<T>(3, rows, units, features, dZ, g3, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features,
-                    tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(3, rows, units, features)));
-            }
-            else MatMulKernels.Gemm<T>(false, true, rows, features, g3, dZ, g3, w.Span<T>(), g3, tape.Grad<T>(x), features, true);
         }
     }
 }

@@ -200,6 +200,43 @@ internal sealed class SimpleRnnSequenceOp : Op
         }
 
         AccumulateInto<T>(tape, h0, dhNext);
+        if (!masks.Any)
+        {
+            // the three weight gradients share one pass over dZ (WeightGradientGemm: the same bits as separate calls)
+            Span<T> hPrevAll = default;
+            if (r.RequiresGrad)
+            {
+                hPrevAll = tape.Scratch<T>(rows * units);
+                BuildPreviousStates<T>(hs, h0.Span<T>(), batch, steps, units, goBackwards, hPrevAll);
+            }
+            WeightGradientGemm.Run<T>(rows, units, dZ, units,
+                features, x.Span<T>(), features, w.RequiresGrad ? tape.Grad<T>(w) : default,
+                units, hPrevAll, units, r.RequiresGrad ? tape.Grad<T>(r) : default,
+                bias is not null && bias.RequiresGrad ? tape.Grad<T>(bias) : default);
+        }
+        else
+        {
+            MaskedWeightGradients<T>(tape, x, w, r, bias, h0, hs, dZ, masks, batch, steps, goBackwards);
+        }
+        if (x.RequiresGrad)
+        {
+            if (masks.Input is { } mx)
+            {
+                var packedWt = tape.Scratch<T>(PackedGemm.PackedLength<T>(units, features));
+                PackedGemm.Pack<T>(true, units, features, w.Span<T>(), units, packedWt);
+                SequenceMasks.MaskedGemmInputGrad<T>(1, rows, units, features, dZ, units, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features,
+                    tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(1, rows, units, features)));
+            }
+            else MatMulKernels.Gemm<T>(false, true, rows, features, units, dZ, units, w.Span<T>(), units, tape.Grad<T>(x), features, true);
+        }
+    }
+
+    /// <summary>The weight gradients with dropout masks (the masked products each read dZ on their own).</summary>
+    private static void MaskedWeightGradients<T>(Tape tape, TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0,
+        ReadOnlySpan<T> hs, ReadOnlySpan<T> dZ, SequenceMasks masks, int batch, int steps, bool goBackwards)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int features = x.Shape[2], units = r.Shape[0], rows = batch * steps;
         if (w.RequiresGrad)
         {
             if (masks.Input is { } mx)
@@ -215,16 +252,5 @@ internal sealed class SimpleRnnSequenceOp : Op
             else MatMulKernels.Gemm<T>(true, false, units, units, rows, hPrev, units, dZ, units, tape.Grad<T>(r), units, true);
         }
         if (bias is not null && bias.RequiresGrad) AddColumnSums<T>(dZ, rows, units, units, tape.Grad<T>(bias));
-        if (x.RequiresGrad)
-        {
-            if (masks.Input is { } mx)
-            {
-                var packedWt = tape.Scratch<T>(PackedGemm.PackedLength<T>(units, features));
-                PackedGemm.Pack<T>(true, units, features, w.Span<T>(), units, packedWt);
-                SequenceMasks.MaskedGemmInputGrad<T>(1, rows, units, features, dZ, units, packedWt, mx.Span<T>(), steps, tape.Grad<T>(x), features,
-                    tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(1, rows, units, features)));
-            }
-            else MatMulKernels.Gemm<T>(false, true, rows, features, units, dZ, units, w.Span<T>(), units, tape.Grad<T>(x), features, true);
-        }
     }
 }
