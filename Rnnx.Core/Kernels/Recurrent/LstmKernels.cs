@@ -266,18 +266,24 @@ internal static class LstmKernels
             ref T tcr2 = ref Unsafe.Add(ref tc, o2);
             ref T hr = ref Unsafe.Add(ref h, o);
             ref T hr2 = ref Unsafe.Add(ref h, o2);
+            // two passes over the row: the gates and c, then h = o ⊙ tanh(c) from the o and c just stored (in L1). One
+            // pass chains tanh(c) behind the gates' own sigmoid and tanh, too long a chain of dependent operations for
+            // the out-of-order window to overlap with the next block's; apart, each pass overlaps its blocks.
             for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
                 Gates<T, V, L>(ref ar, ref ar2, ref bias, ref cpr, ref cpr2, peep, ref p, j, u, out var i, out var f, out var g, out var og, out var cn);
-                var t = V.Tanh(cn);
                 L.Store(i, ref ar, ref ar2, j);
                 L.Store(f, ref ar, ref ar2, jf);
                 L.Store(g, ref ar, ref ar2, jg);
                 L.Store(og, ref ar, ref ar2, jo);
                 L.Store(cn, ref cr, ref cr2, j);
+            }
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
+            {
+                var t = V.Tanh(L.Load(ref cr, ref cr2, j));
                 if (keepTc) L.Store(t, ref tcr, ref tcr2, j);
-                L.Store(og * t, ref hr, ref hr2, j);
+                L.Store(L.Load(ref ar, ref ar2, j + 3 * u) * t, ref hr, ref hr2, j);
             }
         }
     }
