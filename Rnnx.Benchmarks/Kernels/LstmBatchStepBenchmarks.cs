@@ -18,7 +18,7 @@ public class LstmBatchStepBenchmarks
     [Params(64, 128)]
     public int Units { get; set; } = 64;
 
-    private float[] _x = [], _w = [], _packedW = [], _packedR = [], _bias = [], _hPrev = [], _cPrev = [], _c = [], _h = [], _block = [], _scratch = [];
+    private float[] _x = [], _w = [], _packedW = [], _packedR = [], _bias = [], _hPrev = [], _cPrev = [], _c = [], _h = [], _block = [], _scratch = [], _out = [];
 
     [GlobalSetup]
     public void Setup()
@@ -37,6 +37,7 @@ public class LstmBatchStepBenchmarks
         _cPrev = R(Rows * u, 1);
         _c = new float[Rows * u];
         _h = new float[Rows * u];
+        _out = new float[Rows * u];
         _block = new float[Rows * g4];
         _scratch = new float[LstmBatchInference.ScratchLength<float>(Rows, u)];
     }
@@ -54,11 +55,12 @@ public class LstmBatchStepBenchmarks
     /// <summary>The step as the LSTM's time-major inference runs it.</summary>
     [Benchmark(Description = "step: row chunks")]
     public void Chunked() =>
-        LstmBatchInference.Step<float>(Rows, Units, Features, _x, Features, _w, _packedW, _packedR, _bias, _hPrev, _cPrev, _c, _h, _scratch);
+        LstmBatchInference.Step<float>(Rows, Units, Features, _x, Features, _w, _packedW, _packedR, _bias, _hPrev, _cPrev, _c, _h, _out, Units, _scratch);
 
     /// <summary>
     /// <c>rnnx-bench lstmstep [--samples N] [--ms T]</c>: the rows measured interleaved (baseline, then the changed
-    /// kernel, N times; medians and best samples), so that a shared machine's load drifts hit both alike.
+    /// kernel, N times; medians and best samples), so that a shared machine's load drifts hit both alike; then the
+    /// rows of <see cref="PackedGemmSumBenchmarks"/>.
     /// </summary>
     public static int RunInterleaved(string[] args)
     {
@@ -69,6 +71,12 @@ public class LstmBatchStepBenchmarks
             var b = new LstmBatchStepBenchmarks { Units = units };
             b.Setup();
             NarrowKernels.Row($"LSTM step, 256 rows, {units} units", b.WholeBlock, b.Chunked, samples, ms);
+        }
+        foreach (string shape in new[] { "12x512 k128+128", "12x512 k32+128", "24x256 k64+64" })
+        {
+            var g = new PackedGemmSumBenchmarks { Shape = shape };
+            g.Setup();
+            NarrowKernels.Row($"x·W + h·R, {shape}", g.TwoPasses, g.TileByTile, samples, ms);
         }
         Console.WriteLine($"load average after: {GemmScale.LoadAverage()}");
         return 0;

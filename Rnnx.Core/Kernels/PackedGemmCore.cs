@@ -229,15 +229,7 @@ internal static unsafe class PackedGemmCore
                         T* dst = full ? c : partial;
                         nint ldd = full ? p.Ldc : nr;
                         bool accDst = full && acc;
-                        switch (rows)
-                        {
-                            case 6: Tile<T, TVec, TOps, C6>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
-                            case 5: Tile<T, TVec, TOps, C5>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
-                            case 4: Tile<T, TVec, TOps, C4>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
-                            case 3: Tile<T, TVec, TOps, C3>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
-                            case 2: Tile<T, TVec, TOps, C2>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
-                            default: Tile<T, TVec, TOps, C1>(a, p.ARow, aStep, kq, b, dst, ldd, accDst); break;
-                        }
+                        TileOf<T, TVec, TOps>(rows, a, p.ARow, aStep, kq, b, dst, ldd, accDst);
                         if (!full)
                             Merge(partial, nr, c, p.Ldc, rows, cols, acc);
                     }
@@ -429,6 +421,24 @@ internal static unsafe class PackedGemmCore
         StoreRow<T, TVec, TOps>(cLast, s50, s51, accLast);
     }
 
+    /// <summary>The micro-tile of <paramref name="rows"/> (1..6) rows: <see cref="Tile{T, TVec, TOps, TMr}"/> for that height.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void TileOf<T, TVec, TOps>(int rows, T* a, nint aRow, nint aStep, int kq, T* b, T* c, nint ldc, bool acc)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+    {
+        switch (rows)
+        {
+            case 6: Tile<T, TVec, TOps, C6>(a, aRow, aStep, kq, b, c, ldc, acc); break;
+            case 5: Tile<T, TVec, TOps, C5>(a, aRow, aStep, kq, b, c, ldc, acc); break;
+            case 4: Tile<T, TVec, TOps, C4>(a, aRow, aStep, kq, b, c, ldc, acc); break;
+            case 3: Tile<T, TVec, TOps, C3>(a, aRow, aStep, kq, b, c, ldc, acc); break;
+            case 2: Tile<T, TVec, TOps, C2>(a, aRow, aStep, kq, b, c, ldc, acc); break;
+            default: Tile<T, TVec, TOps, C1>(a, aRow, aStep, kq, b, c, ldc, acc); break;
+        }
+    }
+
     /// <summary>
     /// MR x 2 vectors of accumulators over <paramref name="kq"/> steps of one panel, then stored as full vectors
     /// (added to C when <paramref name="acc"/>). No calls: every accumulator stays in a register.
@@ -516,7 +526,7 @@ internal static unsafe class PackedGemmCore
     /// no column outside the panel is touched (another thread may own it); the padded columns (products with the
     /// packed zeros) are dropped. The same one addition per element as a vector store of the full panel.
     /// </summary>
-    private static void Merge<T>(T* tile, nint ldt, T* c, nint ldc, int rows, int cols, bool acc)
+    internal static void Merge<T>(T* tile, nint ldt, T* c, nint ldc, int rows, int cols, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         for (int r = 0; r < rows; r++, tile += ldt, c += ldc)

@@ -38,10 +38,12 @@ internal static class LstmBatchInference
     internal static int ScratchLength<T>(int batch, int units) where T : unmanaged => ChunkRows<T>(batch, units) * 5 * units;
 
     /// <summary>
-    /// One step: z = x_t·W + h_{k-1}·R (W, R packed by <see cref="PackedGemm.Pack{T}"/>), then the gates with
-    /// <paramref name="bias"/>: c = f ⊙ cPrev + i ⊙ g, h = o ⊙ tanh(c) (float32: <see cref="LstmKernels.InferenceStep"/>;
-    /// float64: <see cref="LstmKernels.ForwardStep{T}"/>). On the calling thread (a model's Predict splits many series
-    /// over its threads by rows already); a product is split over the thread's team, if it has one.
+    /// One step: z = x_t·W + h_{k-1}·R (W, R packed by <see cref="PackedGemm.Pack{T}"/>; with more than one feature the
+    /// two products tile by tile, <see cref="PackedGemmSum"/>), then the gates with <paramref name="bias"/>:
+    /// c = f ⊙ cPrev + i ⊙ g, h = o ⊙ tanh(c) (float32: <see cref="LstmKernels.InferenceStep"/>; float64:
+    /// <see cref="LstmKernels.ForwardStep{T}"/>); each chunk's h rows are also copied into <paramref name="output"/>
+    /// while they are in L1. On the calling thread (a model's Predict splits many series over its threads by rows
+    /// already); a product is split over the thread's team, if it has one.
     /// </summary>
     /// <param name="batch">Rows B.</param>
     /// <param name="units">U.</param>
@@ -56,12 +58,16 @@ internal static class LstmBatchInference
     /// <param name="cPrev">c_{k-1} (B x U).</param>
     /// <param name="c">c_k (B x U).</param>
     /// <param name="h">h_k (B x U).</param>
+    /// <param name="output">Where h_k's rows go as well: row b at b·<paramref name="ldOutput"/>.</param>
+    /// <param name="ldOutput">Row stride of <paramref name="output"/> (T·U for a (B, T, U) sequence).</param>
     /// <param name="scratch"><see cref="ScratchLength{T}"/> elements.</param>
     internal static void Step<T>(int batch, int units, int features, ReadOnlySpan<T> x, int ldx, ReadOnlySpan<T> w, ReadOnlySpan<T> packedW, ReadOnlySpan<T> packedR,
-        ReadOnlySpan<T> bias, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> c, Span<T> h, Span<T> scratch)
+        ReadOnlySpan<T> bias, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> c, Span<T> h, Span<T> output, int ldOutput, Span<T> scratch)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int g4 = 4 * units, chunk = ChunkRows<T>(batch, units);
+        if (batch > 0 && (ldOutput < units || (batch - 1) * (long)ldOutput + units > output.Length))
+            throw new ArgumentException($"LstmBatchInference.Step: {batch} rows of {units} with stride {ldOutput} do not fit the output ({output.Length}).", nameof(output));
         var z = scratch[..(chunk * g4)];
         var tc = scratch.Slice(chunk * g4, chunk * units);
         // one feature: the packed engine would run x_t·W as k = 1 tiles (one multiply-add each, the tile's overhead
@@ -71,16 +77,22 @@ internal static class LstmBatchInference
         {
             int rows = Math.Min(chunk, batch - s);
             if (rankOne)
+            {
                 RankOne<T>(rows, g4, x[(s * ldx)..], ldx, w, z, g4);
+                PackedGemm.Gemm<T>(false, rows, g4, units, hPrev[(s * units)..], units, packedR, z, g4, true);
+            }
             else
-                PackedGemm.Gemm<T>(false, rows, g4, features, x[(s * ldx)..], ldx, packedW, z, g4, false);
-            PackedGemm.Gemm<T>(false, rows, g4, units, hPrev[(s * units)..], units, packedR, z, g4, true);
+            {
+                PackedGemmSum.Gemm<T>(rows, g4, features, x[(s * ldx)..], ldx, packedW, units, hPrev[(s * units)..], units, packedR, z, g4);
+            }
             int o = s * units;
             if (typeof(T) == typeof(float))
                 LstmKernels.InferenceStep(rows, units, RecurrentKernels.AsFloat(z), g4, RecurrentKernels.AsFloat(bias), RecurrentKernels.AsFloat(cPrev[o..]),
                     units, RecurrentKernels.AsFloat(c[o..]), RecurrentKernels.AsFloat(h[o..]), units);
             else
                 LstmKernels.ForwardStep<T>(rows, units, z, g4, bias, cPrev[o..], units, c[o..], tc, h[o..], units);
+            for (int r = s; r < s + rows; r++)
+                h.Slice(r * units, units).CopyTo(output.Slice(r * ldOutput, units));
         }
     }
 
