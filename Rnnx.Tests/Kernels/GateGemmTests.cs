@@ -16,7 +16,7 @@ namespace Rnnx.Tests.Kernels;
 public class GateGemmTests
 {
     private static readonly (int Gates, int Red, int Width)[] Shapes =
-        [(4, 20, 20), (4, 1, 20), (3, 20, 20), (4, 5, 5), (2, 13, 4), (4, 37, 33), (3, 64, 64), (4, 8, 16), (4, 20, 3), (2, 300, 8), (3, 7, 12), (4, 3, 17)];
+        [(4, 20, 20), (4, 1, 20), (3, 20, 20), (4, 5, 5), (2, 13, 4), (4, 37, 33), (3, 64, 64), (4, 8, 16), (4, 20, 3), (2, 300, 8), (3, 7, 12), (4, 3, 17), (4, 6, 1)];
 
     private static readonly int[] RowCounts = [1, 2, 5, 7, 16, 33];
 
@@ -159,5 +159,50 @@ public class GateGemmTests
                     }
                     Assert.That(da, Is.EqualTo(daExpected), $"input gradient, {what}");
                 }
+    }
+
+    /// <summary>
+    /// The weight gradients from the kept rows of both products (h ⊙ m_g beside x ⊙ m_g, as the LSTM op keeps them), run
+    /// a k block at a time for all gates, against one whole-reduction GEMM per gate on masked copies: bit for bit, over
+    /// reductions shorter than, equal to and crossing the engine's k blocks (a one-column second product too, the
+    /// one-feature first layer, whose gradient runs on the matrix-vector kernel).
+    /// </summary>
+    [Test]
+    public void KeptRowsWeightGradients_OfBothProducts_AreTheWholeReductionGemms([Values(false, true)] bool useDouble)
+    {
+        if (useDouble) KeptRowsBoth<double>(); else KeptRowsBoth<float>();
+    }
+
+    private static void KeptRowsBoth<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int gates = 4;
+        foreach (var (k, k2, n) in new[] { (20, 1, 20), (20, 20, 20), (7, 3, 12), (5, 0, 9), (0, 6, 8) })
+            foreach (int rows in new[] { 1, 100, GemmCore.KBlock, 600, 1600 })
+            {
+                int rowsPerMask = 50, ldKept = gates * (k + k2) + 3, column2 = gates * k, ldc = gates * n + 1;
+                var a = Rand<T>(rows + k, rows * (k + 1));
+                var a2 = Rand<T>(rows + k2 + 1, rows * (k2 + 2));
+                var masks = Masks<T>(rows + 5, ((rows - 1) / rowsPerMask + 1) * gates * k);
+                var masks2 = Masks<T>(rows + 6, ((rows - 1) / rowsPerMask + 1) * gates * k2);
+                var kept = new T[rows * ldKept];
+                for (int g = 0; g < gates; g++)
+                {
+                    ReferenceRecurrent.MaskedMultiply<T>(a, k + 1, rows, k, masks.AsSpan(g * k), gates * k, rowsPerMask, kept.AsSpan(g * k), ldKept);
+                    if (k2 > 0)
+                        ReferenceRecurrent.MaskedMultiply<T>(a2, k2 + 2, rows, k2, masks2.AsSpan(g * k2), gates * k2, rowsPerMask, kept.AsSpan(column2 + g * k2), ldKept);
+                }
+                var dc = Rand<T>(rows + 9, rows * ldc);
+                var db0 = Rand<T>(k + 15, Math.Max(k, 1) * gates * n);
+                var db20 = Rand<T>(k2 + 16, Math.Max(k2, 1) * gates * n);
+                T[] db = db0.ToArray(), db2 = db20.ToArray(), expected = db0.ToArray(), expected2 = db20.ToArray();
+                SequenceMasks.KeptRowsWeightGrad<T>(gates, rows, n, k, kept, ldKept, dc, ldc, k > 0 ? db : default, gates * n, k2, column2, k2 > 0 ? db2 : default);
+                if (k > 0)
+                    SequenceMasks.MaskedGemmWeightGrad<T>(gates, rows, n, k, a, k + 1, masks, rowsPerMask, dc, ldc, expected, gates * n, new T[rows * k]);
+                if (k2 > 0)
+                    SequenceMasks.MaskedGemmWeightGrad<T>(gates, rows, n, k2, a2, k2 + 2, masks2, rowsPerMask, dc, ldc, expected2, gates * n, new T[rows * k2]);
+                string what = $"k={k} k2={k2} n={n}, {rows} rows";
+                Assert.That(db, Is.EqualTo(expected), $"first product, {what}");
+                Assert.That(db2, Is.EqualTo(expected2), $"second product, {what}");
+            }
     }
 }

@@ -301,13 +301,17 @@ public class RecurrentKernelsTests
             ReferenceRecurrent.MaskedAddMultiplied<T>(dst, ldd, rows, u, gate, maskLd, rowsPerMask, accR, ld);
             Same(acc, accR, $"add multiplied u={u}");
 
-            // three of the four gates in one pass: the per-gate twins gate after gate
+            // all four gates, then three of them, in one pass: the per-gate twins gate after gate (u = 1 multiplies the
+            // gates' masks as one vector)
             int ldg = gates * u + 1;
             T[] dstG = Rand<T>(54 + u, rows * ldg), dstGR = dstG.ToArray();
-            MaskedRowKernels.MultiplyGates<T>(src, ld, rows, u, 3, masks, maskLd, rowsPerMask, dstG, ldg, u);
-            for (int g = 0; g < 3; g++)
-                ReferenceRecurrent.MaskedMultiply<T>(src, ld, rows, u, masks.AsSpan(g * u), maskLd, rowsPerMask, dstGR.AsSpan(g * u), ldg);
-            Same(dstG, dstGR, $"multiply gates u={u}");
+            foreach (int used in new[] { gates, 3 })
+            {
+                MaskedRowKernels.MultiplyGates<T>(src, ld, rows, u, used, masks, maskLd, rowsPerMask, dstG, ldg, u);
+                for (int g = 0; g < used; g++)
+                    ReferenceRecurrent.MaskedMultiply<T>(src, ld, rows, u, masks.AsSpan(g * u), maskLd, rowsPerMask, dstGR.AsSpan(g * u), ldg);
+                Same(dstG, dstGR, $"multiply {used} gates u={u}");
+            }
 
             T[] accG = Rand<T>(55 + u, rows * ld), accGR = accG.ToArray();
             MaskedRowKernels.AddMultipliedGates<T>(dstG, ldg, u, rows, u, 3, masks, maskLd, rowsPerMask, accG, ld);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -107,15 +108,38 @@ internal static unsafe class GateGemm
         Start(gates, usedGates, rows, red, width, a, lda, aGateStride, packed, c, ldc, width, width, accumulate);
     }
 
+    /// <summary>
+    /// da[r, j] += Σ_g (A_g·B_g)[r, j] · m_g[j] for the first <paramref name="usedGates"/> gates in gate order (each
+    /// product, then its masked value, then the sum rounded, as P then <see cref="MaskedRowKernels.AddMultipliedGates{T}"/>),
+    /// m_g at column g·width of row r / <paramref name="rowsPerMask"/> of <paramref name="masks"/> (rows maskLd apart): the
+    /// input gradient of a masked product, added from the tile's registers instead of through P. The panels run in
+    /// column order, which is gate order, so every element of da receives its gates one after another as in P's pass.
+    /// Needs red &gt; 1 (a one-step reduction is <see cref="Product{T}"/>'s row path).
+    /// </summary>
+    public static void ProductMaskedSum<T>(int gates, int usedGates, int rows, int red, int width, ReadOnlySpan<T> a, int lda, int aGateStride,
+        ReadOnlySpan<T> packed, ReadOnlySpan<T> masks, int maskLd, int rowsPerMask, Span<T> da, int ldda) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (rows == 0 || usedGates == 0) return;
+        if (red < 2 || rowsPerMask < 1 || ldda < width || da.Length < (rows - 1) * ldda + width
+            || masks.Length < (long)((rows - 1) / rowsPerMask) * maskLd + (long)usedGates * width)
+            throw new ArgumentException($"GateGemm.ProductMaskedSum: da ({da.Length}, ldda {ldda}) or the masks ({masks.Length}, maskLd {maskLd}, {rowsPerMask} rows each) do not fit {rows} rows of {width}, or red {red} < 2.");
+        fixed (T* pm = masks)
+        {
+            var mask = new MaskRows<T> { M = pm, Ld = maskLd, RowsPerMask = rowsPerMask, GateStride = width };
+            Start(gates, usedGates, rows, red, width, a, lda, aGateStride, packed, da, ldda, 0, width, true, mask);
+        }
+    }
+
     /// <summary>Checks A and the packed panels, then runs into a destination whose gate g starts at column g·gateColumns, width columns valid.</summary>
     private static void Start<T>(int gates, int usedGates, int rows, int red, int width, ReadOnlySpan<T> a, int lda, int aGateStride,
-        ReadOnlySpan<T> packed, Span<T> c, int ldc, int gateColumns, int validWidth, bool accumulate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        ReadOnlySpan<T> packed, Span<T> c, int ldc, int gateColumns, int validWidth, bool accumulate, MaskRows<T> mask = default)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (rows == 0 || usedGates == 0) return;
         if (!Supports<T>(red, width) || usedGates > gates || a.Length < (rows - 1) * lda + (usedGates - 1) * aGateStride + red
             || packed.Length < PackedLength<T>(gates, red, width))
             throw new ArgumentException($"GateGemm: A ({a.Length}, lda {lda}) or the packed panels ({packed.Length}) do not fit {rows} rows of {usedGates} of {gates} gates of {red} x {width}.");
-        var dst = new Destination<T> { Columns = gateColumns, Valid = validWidth, Accumulate = accumulate, Ld = ldc };
+        var dst = new Destination<T> { Columns = gateColumns, Valid = validWidth, Accumulate = accumulate, Ld = ldc, Mask = mask };
         fixed (T* pa = a)
         fixed (T* pb = packed)
         fixed (T* pc = c)
@@ -124,6 +148,7 @@ internal static unsafe class GateGemm
             int wp = PaddedGateWidth<T>(width);
             if (red == 1)
             {
+                Debug.Assert(mask.M == null);
                 if (Vector256.IsHardwareAccelerated) RunOne<T, Vector256<T>, Simd256<T>>(rows, pa, lda, aGateStride, wp, usedGates, pb, dst);
                 else RunOne<T, Vector128<T>, Simd128<T>>(rows, pa, lda, aGateStride, wp, usedGates, pb, dst);
             }
@@ -132,13 +157,25 @@ internal static unsafe class GateGemm
         }
     }
 
-    /// <summary>Where a product goes: gate g's column j at C + row·Ld + g·Columns + j for j &lt; Valid.</summary>
+    /// <summary>
+    /// Where a product goes: gate g's column j at C + row·Ld + g·Columns + j for j &lt; Valid; with <see cref="Mask"/>
+    /// set, multiplied by gate g's mask first and added (<see cref="ProductMaskedSum{T}"/>).
+    /// </summary>
     private struct Destination<T> where T : unmanaged
     {
         public T* C;
         public nint Ld;
         public int Columns, Valid;
         public bool Accumulate;
+        public MaskRows<T> Mask;
+    }
+
+    /// <summary>Masks of a masked sum: gate g's mask for row r at M + (r / RowsPerMask)·Ld + g·GateStride; M null for none.</summary>
+    private struct MaskRows<T> where T : unmanaged
+    {
+        public T* M;
+        public nint Ld;
+        public int RowsPerMask, GateStride;
     }
 
     /// <summary>
@@ -151,29 +188,42 @@ internal static unsafe class GateGemm
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
-        int w = TOps.Count;
+        int w = TOps.Count, valid = dst.Valid, whole = valid / w * w, rest = valid - whole;
+        // a half-vector rest (4 floats of a 256-bit vector: 20 units) as one 128-bit multiply-add, the same per lane
+        bool half = rest > 0 && rest * sizeof(T) == 16 && w * sizeof(T) == 32 && Vector128.IsHardwareAccelerated;
+        bool acc = dst.Accumulate;
+        nint ld = dst.Ld, columns = dst.Columns;
+        T* c = dst.C;
         T* partial = stackalloc T[w];
         for (int r = 0; r < rows; r++)
         {
-            T* row = dst.C + r * dst.Ld;
+            T* row = c + r * ld;
             for (int g = 0; g < usedGates; g++)
             {
-                TVec x = TOps.Splat(a[r * lda + g * aGateStride]);
+                T xs = a[r * lda + g * aGateStride];
+                TVec x = TOps.Splat(xs);
                 T* bg = b + (nint)g * wp;
-                T* cg = row + (nint)g * dst.Columns;
-                for (int j = 0; j < dst.Valid; j += w)
+                T* cg = row + g * columns;
+                for (int j = 0; j < whole; j += w)
+                    Put<T, TVec, TOps>(cg + j, TOps.MulAdd(x, TOps.Load(bg + j), TOps.Zero), acc);
+                if (rest == 0) continue;
+                if (half) MulAddInto<T, Vector128<T>, Simd128<T>>(xs, bg + whole, cg + whole, acc);
+                else
                 {
-                    TVec v = TOps.MulAdd(x, TOps.Load(bg + j), TOps.Zero);
-                    if (dst.Valid - j >= w) Put<T, TVec, TOps>(cg + j, v, dst.Accumulate);
-                    else
-                    {
-                        TOps.Store(partial, v);
-                        Merge(partial, w, cg + j, dst.Ld, 1, dst.Valid - j, dst.Accumulate);
-                    }
+                    TOps.Store(partial, TOps.MulAdd(x, TOps.Load(bg + whole), TOps.Zero));
+                    Merge(partial, w, cg + whole, ld, 1, rest, acc);
                 }
             }
         }
     }
+
+    /// <summary>c (+)= x · b (one multiply-add from zero per lane) for one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MulAddInto<T, TVec, TOps>(T x, T* b, T* c, bool acc)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+        => Put<T, TVec, TOps>(c, TOps.MulAdd(TOps.Splat(x), TOps.Load(b), TOps.Zero), acc);
 
     private static void Run<T, TVec, TOps>(int rows, int red, T* a, nint lda, nint aGateStride, int wp, int usedGates, T* b, in Destination<T> dst)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -185,6 +235,9 @@ internal static unsafe class GateGemm
         // part vectors (a gate's last, or past the used gates) go through these tiles, MaxRows x one vector each
         T* partial0 = stackalloc T[PackedGemmCore.MaxRows * w];
         T* partial1 = stackalloc T[PackedGemmCore.MaxRows * w];
+        // a masked sum: each tile row's mask row (offset from the first), counted tile by tile without a division
+        bool masked = dst.Mask.M != null;
+        nint* maskOffsets = stackalloc nint[PackedGemmCore.MaxRows];
         for (int j = 0; j < panels; j++)
         {
             // each vector's gate; a panel's second vector past the used gates (padding, or an unused gate's first
@@ -194,46 +247,121 @@ internal static unsafe class GateGemm
             int o0 = v0 % vectorsPerGate * w, o1 = v1 % vectorsPerGate * w;
             int lanes0 = Math.Min(w, dst.Valid - o0), lanes1 = v1 / vectorsPerGate < usedGates ? Math.Min(w, dst.Valid - o1) : 0;
             bool full0 = lanes0 == w, full1 = lanes1 == w;
-            nint ld0 = full0 ? dst.Ld : w, ld1 = full1 ? dst.Ld : w, d1 = (g1 - g0) * aGateStride;
-            bool acc0 = full0 && dst.Accumulate, acc1 = full1 && dst.Accumulate;
-            T* bj = b + (nint)j * red * nr;
-            for (int t = 0; t < tiles; t++)
+            var panel = new Panel<T>
             {
-                int r0 = t * height + Math.Min(t, taller), mr = t < taller ? height + 1 : height;
-                T* a0 = a + r0 * lda + g0 * aGateStride;
-                T* row = dst.C + r0 * dst.Ld;
-                T* c0 = full0 ? row + g0 * dst.Columns + o0 : partial0;
-                T* c1 = full1 ? row + g1 * dst.Columns + o1 : partial1;
-                RunTile<T, TVec, TOps>(mr, a0, d1, lda, red, bj, c0, ld0, acc0, c1, ld1, acc1);
-                if (!full0 && lanes0 > 0) Merge(partial0, w, row + g0 * dst.Columns + o0, dst.Ld, mr, lanes0, dst.Accumulate);
-                if (!full1 && lanes1 > 0) Merge(partial1, w, row + g1 * dst.Columns + o1, dst.Ld, mr, lanes1, dst.Accumulate);
-            }
+                A = a + g0 * aGateStride, Lda = lda, D1 = (g1 - g0) * aGateStride, Red = red, B = b + (nint)j * red * nr,
+                C = dst.C, Ld = dst.Ld, Column0 = g0 * dst.Columns + o0, Column1 = g1 * dst.Columns + o1, Lanes0 = lanes0, Lanes1 = lanes1,
+                Full0 = full0, Full1 = full1, Acc0 = full0 && dst.Accumulate, Acc1 = full1 && dst.Accumulate, Accumulate = dst.Accumulate,
+                Partial0 = partial0, Partial1 = partial1, Width = w,
+                // the vectors' masks (a whole vector is multiplied in the tile, a part vector in its merge)
+                Mask0 = masked ? dst.Mask.M + g0 * dst.Mask.GateStride + o0 : null,
+                Mask1 = masked ? dst.Mask.M + g1 * dst.Mask.GateStride + o1 : null,
+                MaskLd = dst.Mask.Ld, RowsPerMask = dst.Mask.RowsPerMask, MaskOffsets = maskOffsets,
+            };
+            var maskRows = new MaskCursor();
+            // the taller tiles first, then the others: one call per tile height, the tiles in row order
+            RunTiles<T, TVec, TOps>(height + 1, taller, 0, panel, ref maskRows, masked);
+            RunTiles<T, TVec, TOps>(height, tiles - taller, taller * (height + 1), panel, ref maskRows, masked);
         }
     }
 
-    private static void RunTile<T, TVec, TOps>(int mr, T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1)
+    /// <summary>A panel's operands and destinations (set once per panel, read by every tile of it).</summary>
+    private struct Panel<T> where T : unmanaged
+    {
+        public T* A, B, C, Partial0, Partial1, Mask0, Mask1;
+        public nint* MaskOffsets;
+        public nint Lda, D1, Ld, MaskLd;
+        public int Red, Column0, Column1, Lanes0, Lanes1, RowsPerMask, Width;
+        public bool Full0, Full1, Acc0, Acc1, Accumulate;
+    }
+
+    /// <summary>The mask row of the next tile row, counted row by row (no division per tile).</summary>
+    private struct MaskCursor
+    {
+        public nint Row;
+        public int InRow;
+    }
+
+    /// <summary>The tile variant of a masked sum (<see cref="Out{T, TVec, TOps, TMask}"/>); <see cref="C1"/> for the others.</summary>
+    private readonly struct Masked : IConst { public static int Value => 2; }
+
+    private static void RunTiles<T, TVec, TOps>(int mr, int count, int r0, in Panel<T> p, ref MaskCursor maskRows, bool masked)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
-        if (d1 == 0) RunTile<T, TVec, TOps, C1>(mr, a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1);
-        else RunTile<T, TVec, TOps, C2>(mr, a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1);
+        if (count == 0) return;
+        if (masked) RunTiles<T, TVec, TOps, Masked>(mr, count, r0, p, ref maskRows);
+        else RunTiles<T, TVec, TOps, C1>(mr, count, r0, p, ref maskRows);
     }
 
-    private static void RunTile<T, TVec, TOps, TGates>(int mr, T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1)
+    private static void RunTiles<T, TVec, TOps, TMask>(int mr, int count, int r0, in Panel<T> p, ref MaskCursor maskRows)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+        where TMask : IConst
+    {
+        if (p.D1 == 0) RunTiles<T, TVec, TOps, C1, TMask>(mr, count, r0, p, ref maskRows);
+        else RunTiles<T, TVec, TOps, C2, TMask>(mr, count, r0, p, ref maskRows);
+    }
+
+    private static void RunTiles<T, TVec, TOps, TGates, TMask>(int mr, int count, int r0, in Panel<T> p, ref MaskCursor maskRows)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
         where TGates : IConst
+        where TMask : IConst
     {
         switch (mr)
         {
-            case 6: Tile<T, TVec, TOps, C6, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
-            case 5: Tile<T, TVec, TOps, C5, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
-            case 4: Tile<T, TVec, TOps, C4, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
-            case 3: Tile<T, TVec, TOps, C3, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
-            case 2: Tile<T, TVec, TOps, C2, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
-            default: Tile<T, TVec, TOps, C1, TGates>(a0, d1, lda, red, b, c0, ld0, acc0, c1, ld1, acc1); break;
+            case 6: Tiles<T, TVec, TOps, C6, TGates, TMask>(count, r0, p, ref maskRows); break;
+            case 5: Tiles<T, TVec, TOps, C5, TGates, TMask>(count, r0, p, ref maskRows); break;
+            case 4: Tiles<T, TVec, TOps, C4, TGates, TMask>(count, r0, p, ref maskRows); break;
+            case 3: Tiles<T, TVec, TOps, C3, TGates, TMask>(count, r0, p, ref maskRows); break;
+            case 2: Tiles<T, TVec, TOps, C2, TGates, TMask>(count, r0, p, ref maskRows); break;
+            default: Tiles<T, TVec, TOps, C1, TGates, TMask>(count, r0, p, ref maskRows); break;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> tiles of TMr rows from row <paramref name="r0"/> on, one after another in one call (a call
+    /// per tile cost about as much as a 20-step tile's epilogue); part vectors merged after each tile.
+    /// </summary>
+    private static void Tiles<T, TVec, TOps, TMr, TGates, TMask>(int count, int r0, in Panel<T> p, ref MaskCursor maskRows)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+        where TMr : IConst
+        where TGates : IConst
+        where TMask : IConst
+    {
+        int mr = TMr.Value;
+        bool masked = TMask.Value == Masked.Value;
+        T* a = p.A, b = p.B, m0 = p.Full0 ? p.Mask0 : null, m1 = p.Full1 ? p.Mask1 : null;
+        nint lda = p.Lda, d1 = p.D1, ld0 = p.Full0 ? p.Ld : p.Width, ld1 = p.Full1 ? p.Ld : p.Width;
+        nint* offsets = p.MaskOffsets;
+        for (int t = 0; t < count; t++, r0 += mr)
+        {
+            if (masked)
+                for (int i = 0; i < mr; i++)
+                {
+                    offsets[i] = maskRows.Row;
+                    if (++maskRows.InRow == p.RowsPerMask) { maskRows.InRow = 0; maskRows.Row += p.MaskLd; }
+                }
+            T* row = p.C + r0 * p.Ld;
+            T* c0 = p.Full0 ? row + p.Column0 : p.Partial0;
+            T* c1 = p.Full1 ? row + p.Column1 : p.Partial1;
+            Tile<T, TVec, TOps, TMr, TGates, TMask>(a + r0 * lda, d1, lda, p.Red, b, c0, ld0, p.Acc0, c1, ld1, p.Acc1, m0, m1, offsets);
+            if (!p.Full0 && p.Lanes0 > 0)
+            {
+                if (masked) MaskedMerge(p.Partial0, p.Width, row + p.Column0, p.Ld, mr, p.Lanes0, p.Mask0, offsets);
+                else Merge(p.Partial0, p.Width, row + p.Column0, p.Ld, mr, p.Lanes0, p.Accumulate);
+            }
+            if (!p.Full1 && p.Lanes1 > 0)
+            {
+                if (masked) MaskedMerge(p.Partial1, p.Width, row + p.Column1, p.Ld, mr, p.Lanes1, p.Mask1, offsets);
+                else Merge(p.Partial1, p.Width, row + p.Column1, p.Ld, mr, p.Lanes1, p.Accumulate);
+            }
         }
     }
 
@@ -241,6 +369,7 @@ internal static unsafe class GateGemm
     /// Adds (or copies) the first <paramref name="lanes"/> columns of <paramref name="rows"/> rows of the stack tile into
     /// C, element by element: the same one addition per element as a vector store.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Merge<T>(T* tile, nint ldt, T* c, nint ldc, int rows, int lanes, bool acc) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (Vector128.IsHardwareAccelerated && lanes * sizeof(T) == 16)
@@ -260,16 +389,19 @@ internal static unsafe class GateGemm
 
     /// <summary>
     /// MR rows × one panel over <paramref name="red"/> steps: the first vector's A from gate block a0 (rows lda apart),
-    /// the second's from a0 + d1 (the same block, one broadcast per row, when TGates is 1); stored at c0 and c1 (added
-    /// when acc0, acc1). 12 accumulators, 2 B vectors and one broadcast at a time: 15 of the 16 AVX2 registers, as
-    /// <see cref="PackedGemmCore"/>'s tile.
+    /// the second's from a0 + d1 (the same block, one broadcast per row, when TGates is 1); stored at c0 and c1
+    /// (<see cref="Out{T, TVec, TOps, TMask}"/>: added when acc0, acc1; in the masked variant masked and added).
+    /// 12 accumulators, 2 B vectors and one broadcast at a time: 15 of the 16 AVX2 registers, as <see cref="PackedGemmCore"/>'s tile.
     /// </summary>
-    private static void Tile<T, TVec, TOps, TMr, TGates>(T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile<T, TVec, TOps, TMr, TGates, TMask>(T* a0, nint d1, nint lda, int red, T* b, T* c0, nint ld0, bool acc0, T* c1, nint ld1, bool acc1,
+        T* m0, T* m1, nint* maskOffsets)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
         where TMr : IConst
         where TGates : IConst
+        where TMask : IConst
     {
         int w = TOps.Count, mr = TMr.Value;
         bool two = TGates.Value == 2;
@@ -322,13 +454,69 @@ internal static unsafe class GateGemm
             }
             pb += 2 * w;
         }
-        Put<T, TVec, TOps>(c0, s00, acc0);
-        Put<T, TVec, TOps>(c1, s01, acc1);
-        if (mr > 1) { Put<T, TVec, TOps>(c0 + ld0, s10, acc0); Put<T, TVec, TOps>(c1 + ld1, s11, acc1); }
-        if (mr > 2) { Put<T, TVec, TOps>(c0 + 2 * ld0, s20, acc0); Put<T, TVec, TOps>(c1 + 2 * ld1, s21, acc1); }
-        if (mr > 3) { Put<T, TVec, TOps>(c0 + 3 * ld0, s30, acc0); Put<T, TVec, TOps>(c1 + 3 * ld1, s31, acc1); }
-        if (mr > 4) { Put<T, TVec, TOps>(c0 + 4 * ld0, s40, acc0); Put<T, TVec, TOps>(c1 + 4 * ld1, s41, acc1); }
-        if (mr > 5) { Put<T, TVec, TOps>(c0 + 5 * ld0, s50, acc0); Put<T, TVec, TOps>(c1 + 5 * ld1, s51, acc1); }
+        Out<T, TVec, TOps, TMask>(c0, ld0, 0, s00, acc0, m0, maskOffsets);
+        Out<T, TVec, TOps, TMask>(c1, ld1, 0, s01, acc1, m1, maskOffsets);
+        if (mr > 1) { Out<T, TVec, TOps, TMask>(c0, ld0, 1, s10, acc0, m0, maskOffsets); Out<T, TVec, TOps, TMask>(c1, ld1, 1, s11, acc1, m1, maskOffsets); }
+        if (mr > 2) { Out<T, TVec, TOps, TMask>(c0, ld0, 2, s20, acc0, m0, maskOffsets); Out<T, TVec, TOps, TMask>(c1, ld1, 2, s21, acc1, m1, maskOffsets); }
+        if (mr > 3) { Out<T, TVec, TOps, TMask>(c0, ld0, 3, s30, acc0, m0, maskOffsets); Out<T, TVec, TOps, TMask>(c1, ld1, 3, s31, acc1, m1, maskOffsets); }
+        if (mr > 4) { Out<T, TVec, TOps, TMask>(c0, ld0, 4, s40, acc0, m0, maskOffsets); Out<T, TVec, TOps, TMask>(c1, ld1, 4, s41, acc1, m1, maskOffsets); }
+        if (mr > 5) { Out<T, TVec, TOps, TMask>(c0, ld0, 5, s50, acc0, m0, maskOffsets); Out<T, TVec, TOps, TMask>(c1, ld1, 5, s51, acc1, m1, maskOffsets); }
+    }
+
+    /// <summary>
+    /// Row <paramref name="i"/> of one tile vector into C (rows ld apart): stored, or added when acc; in the masked
+    /// variant, with a mask <paramref name="m"/> (a whole vector of a masked sum), multiplied by the mask at m + the row's
+    /// mask offset and added.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Out<T, TVec, TOps, TMask>(T* c, nint ld, int i, TVec v, bool acc, T* m, nint* maskOffsets)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+        where TMask : IConst
+    {
+        c += i * ld;
+        if (TMask.Value == Masked.Value && m != null) TOps.Store(c, TOps.Add(TOps.Load(c), Multiply<T, TVec>(v, TOps.Load(m + maskOffsets[i]))));
+        else Put<T, TVec, TOps>(c, v, acc);
+    }
+
+    /// <summary>x · y lane by lane, one rounding each (never fused with the addition that follows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Multiply<T, TVec>(TVec x, TVec y) where T : unmanaged where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector256<T>))
+        {
+            var p = Unsafe.As<TVec, Vector256<T>>(ref x) * Unsafe.As<TVec, Vector256<T>>(ref y);
+            return Unsafe.As<Vector256<T>, TVec>(ref p);
+        }
+        if (typeof(TVec) == typeof(Vector128<T>))
+        {
+            var p = Unsafe.As<TVec, Vector128<T>>(ref x) * Unsafe.As<TVec, Vector128<T>>(ref y);
+            return Unsafe.As<Vector128<T>, TVec>(ref p);
+        }
+        throw new NotSupportedException($"GateGemm: no masked sum on {typeof(TVec).Name}.");
+    }
+
+    /// <summary>
+    /// <see cref="Merge"/> of a masked sum: c[j] += tile[j] · m[j] per row, m at <paramref name="m"/> + the row's mask
+    /// offset: the same product and sum per element as the tile's whole vectors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MaskedMerge<T>(T* tile, nint ldt, T* c, nint ldc, int rows, int lanes, T* m, nint* maskOffsets)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (Vector128.IsHardwareAccelerated && lanes * sizeof(T) == 16)
+        {
+            for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
+                (Vector128.Load(c) + Vector128.Load(tile) * Vector128.Load(m + maskOffsets[r])).Store(c);
+            return;
+        }
+        for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
+        {
+            T* mr = m + maskOffsets[r];
+            for (int j = 0; j < lanes; j++)
+                c[j] = c[j] + tile[j] * mr[j];
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Rnnx.Simd;
 using static Rnnx.Kernels.RecurrentKernels;
 
@@ -72,22 +73,50 @@ internal static class MaskedRowKernels
 
     /// <summary>
     /// The rows mask row by mask row (no division per row: an integer division costs more than a short row's products);
-    /// each row's columns [0, j8) in 256-bit vectors, [j8, j4) in 128-bit ones, the rest one by one (j8 = j4 = 0: all scalar).
+    /// each row's columns [0, j8) in 256-bit vectors, [j8, j4) in 128-bit ones, the rest one by one (j8 = j4 = 0: all scalar),
+    /// each source vector loaded once for all gates. A one-column source into gate blocks side by side (the one-feature
+    /// input: each row one value times each gate's mask) multiplies the gates' masks as one vector instead.
     /// </summary>
     private static void MulGates<T>(ref T s, int ld, ref T m, ref T d, int ldd, int dstGateStride, int gates, MaskRows rows, (int J8, int J4) split)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        if (rows.K == 1 && dstGateStride == 1)
+        {
+            MulOneColumn(ref s, ld, ref m, ref d, ldd, gates, rows);
+            return;
+        }
         for (int r0 = 0, mi = 0; r0 < rows.Rows; r0 += rows.RowsPerMask, mi++)
+        {
+            ref T mr = ref Unsafe.Add(ref m, (nint)mi * rows.MaskLd);
             for (int r = r0; r < Math.Min(rows.Rows, r0 + rows.RowsPerMask); r++)
-                for (int g = 0; g < gates; g++)
-                {
-                    ref T sr = ref Unsafe.Add(ref s, (nint)r * ld);
-                    ref T mr = ref Unsafe.Add(ref m, (nint)mi * rows.MaskLd + g * rows.K);
-                    ref T dr = ref Unsafe.Add(ref d, (nint)r * ldd + g * dstGateStride);
-                    MulRow<T, Simd256<T>>(ref sr, ref mr, ref dr, 0, split.J8);
-                    MulRow<T, Simd128<T>>(ref sr, ref mr, ref dr, split.J8, split.J4);
-                    MulRow<T, Scalar<T>>(ref sr, ref mr, ref dr, split.J4, rows.K);
-                }
+            {
+                ref T sr = ref Unsafe.Add(ref s, (nint)r * ld);
+                ref T dr = ref Unsafe.Add(ref d, (nint)r * ldd);
+                MulGatesRow<T, Simd256<T>>(ref sr, ref mr, rows.K, gates, ref dr, dstGateStride, 0, split.J8);
+                MulGatesRow<T, Simd128<T>>(ref sr, ref mr, rows.K, gates, ref dr, dstGateStride, split.J8, split.J4);
+                MulGatesRow<T, Scalar<T>>(ref sr, ref mr, rows.K, gates, ref dr, dstGateStride, split.J4, rows.K);
+            }
+        }
+    }
+
+    /// <summary>dst[r, g] = src[r] · mask_g[0] for k = 1 with the gates' results side by side: the gates as the vector lanes.</summary>
+    private static void MulOneColumn<T>(ref T s, int ld, ref T m, ref T d, int ldd, int gates, MaskRows rows)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int g4 = typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated ? gates & ~3 : 0;
+        for (int r0 = 0, mi = 0; r0 < rows.Rows; r0 += rows.RowsPerMask, mi++)
+        {
+            ref T mr = ref Unsafe.Add(ref m, (nint)mi * rows.MaskLd);
+            for (int r = r0; r < Math.Min(rows.Rows, r0 + rows.RowsPerMask); r++)
+            {
+                T x = Unsafe.Add(ref s, (nint)r * ld);
+                ref T dr = ref Unsafe.Add(ref d, (nint)r * ldd);
+                for (int g = 0; g < g4; g += 4)
+                    Simd128<T>.Store(Simd128<T>.Create(x) * Simd128<T>.Load(ref mr, g), ref dr, g);
+                for (int g = g4; g < gates; g++)
+                    Unsafe.Add(ref dr, g) = x * Unsafe.Add(ref mr, g);
+            }
+        }
     }
 
     /// <inheritdoc cref="MulGates{T}"/>
@@ -109,10 +138,15 @@ internal static class MaskedRowKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MulRow<T, V>(ref T s, ref T m, ref T d, int j0, int j1)
+    private static void MulGatesRow<T, V>(ref T s, ref T m, int k, int gates, ref T d, int dstGateStride, int j0, int j1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdVector<V, T>
     {
-        for (int j = j0; j < j1; j += V.Count) V.Store(V.Load(ref s, j) * V.Load(ref m, j), ref d, j);
+        for (int j = j0; j < j1; j += V.Count)
+        {
+            V x = V.Load(ref s, j);
+            for (int g = 0; g < gates; g++)
+                V.Store(x * V.Load(ref Unsafe.Add(ref m, (nint)g * k), j), ref Unsafe.Add(ref d, (nint)g * dstGateStride), j);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

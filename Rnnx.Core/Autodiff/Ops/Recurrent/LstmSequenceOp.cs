@@ -469,19 +469,20 @@ internal sealed class LstmSequenceOp : Op
                 biasGrad);
             return;
         }
-        if (w.RequiresGrad)
+        // the products from kept masked rows in one pass (a k block of dZ read by all gates of both), the others apart
+        bool keptW = w.RequiresGrad && keep.Input, keptR = r.RequiresGrad && keep.Recurrent;
+        if (keptW || keptR)
+            SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, keptR ? units : 0, kept, keep.Width, dZ, g4, keptR ? tape.Grad<T>(r) : default, g4,
+                keptW ? features : 0, keep.InputColumn, keptW ? tape.Grad<T>(w) : default);
+        if (w.RequiresGrad && !keptW)
         {
-            if (keep.Input)
-                SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, features, kept[keep.InputColumn..], keep.Width, dZ, g4, tape.Grad<T>(w), g4);
-            else if (masks.Input is { } mx)
+            if (masks.Input is { } mx)
                 SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, dZ, g4, tape.Grad<T>(w), g4, tape.Scratch<T>(rows * features));
             else MatMulKernels.Gemm<T>(true, false, features, g4, rows, x.Span<T>(), features, dZ, g4, tape.Grad<T>(w), g4, true);
         }
-        if (r.RequiresGrad)
+        if (r.RequiresGrad && !keptR)
         {
-            if (keep.Recurrent)
-                SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, units, kept, keep.Width, dZ, g4, tape.Grad<T>(r), g4);
-            else if (masks.Recurrent is { } mr)
+            if (masks.Recurrent is { } mr)
                 SequenceMasks.MaskedGemmWeightGrad<T>(4, rows, units, units, hPrev, units, mr.Span<T>(), steps, dZ, g4, tape.Grad<T>(r), g4, tape.Scratch<T>(rows * units));
             else MatMulKernels.Gemm<T>(true, false, units, g4, rows, hPrev, units, dZ, g4, tape.Grad<T>(r), g4, true);
         }

@@ -203,7 +203,7 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
 
     /// <summary>Elements of the scratch <see cref="MaskedGemmInputGrad"/> needs (same arguments).</summary>
     public static int InputGradScratchLength<T>(int gates, int rows, int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => GateLayout<T>(gates, n, k) ? checked(rows * GateGemm.PaddedWidth<T>(gates, k)) : checked(rows * k);
+        => !GateLayout<T>(gates, n, k) ? checked(rows * k) : n > 1 ? 0 : checked(rows * GateGemm.PaddedWidth<T>(gates, k));
 
     /// <summary>Rows a whole-sequence masked product takes at a time (its masked copy or padded product stays in L1).</summary>
     private const int ChunkTarget = 96;
@@ -260,14 +260,27 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
 
     /// <summary>
     /// <see cref="MaskedGemmWeightGrad"/> from the masked rows <see cref="MaskedGemm"/> kept: db[:, g·n ..] +=
-    /// keptᵀ[g·k .., :]·dc[:, g·n ..], gate g's rows at kept[r·ldKept + g·k ..]: the same values and the same GEMM per
-    /// gate as the copy there, so the same bits.
+    /// keptᵀ[g·k .., :]·dc[:, g·n ..], gate g's rows at kept[r·ldKept + g·k ..]; and the same for a second product kept
+    /// beside it (k2 columns per gate at kept[r·ldKept + <paramref name="column2"/> + g·k2 ..] into db2; none when k2 is 0),
+    /// which reads the same dc. Each gate's product is the same GEMM as the copy there, run one k block of
+    /// <see cref="GemmCore.KBlock"/> rows at a time for all gates and both products, so that a block of dc and of the kept
+    /// rows is read from the cache by all of them: the engine cuts its reduction into those same blocks and adds each
+    /// into C, so the same bits.
     /// </summary>
     public static void KeptRowsWeightGrad<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> kept, int ldKept, ReadOnlySpan<T> dc, int lddc,
-        Span<T> db, int lddb) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        Span<T> db, int lddb, int k2 = 0, int column2 = 0, Span<T> db2 = default) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        for (int g = 0; g < gates; g++)
-            MatMulKernels.Gemm<T>(true, false, k, n, rows, kept[(g * k)..], ldKept, dc[(g * n)..], lddc, db[(g * n)..], lddb, true);
+        for (int r0 = 0; r0 < rows; r0 += GemmCore.KBlock)
+        {
+            int kr = Math.Min(GemmCore.KBlock, rows - r0);
+            var keptBlock = kept[(r0 * ldKept)..];
+            var dcBlock = dc[(r0 * lddc)..];
+            for (int g = 0; g < gates; g++)
+            {
+                if (k > 0) MatMulKernels.Gemm<T>(true, false, k, n, kr, keptBlock[(g * k)..], ldKept, dcBlock[(g * n)..], lddc, db[(g * n)..], lddb, true);
+                if (k2 > 0) MatMulKernels.Gemm<T>(true, false, k2, n, kr, keptBlock[(column2 + g * k2)..], ldKept, dcBlock[(g * n)..], lddc, db2[(g * n)..], lddb, true);
+            }
+        }
     }
 
     /// <summary>
@@ -287,8 +300,9 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     /// <summary>
     /// The input gradient of <see cref="MaskedGemm"/>: da (rows × k, ldda) += Σ_g (dc[:, g·n ..]·b_gᵀ) ⊙ m_g, with the
     /// b_gᵀ packed by <see cref="PackGates"/> (transposed), scratch of <see cref="InputGradScratchLength"/>: the
-    /// products (one <see cref="GateGemm"/> pass for all gates, or one GEMM per gate), then a masked add per gate in
-    /// gate order.
+    /// products, then a masked add per gate in gate order. In the <see cref="GateGemm"/> layout one pass for all gates
+    /// whose tiles add their masked products into da (<see cref="GateGemm.ProductMaskedSum{T}"/>; a one-step reduction
+    /// through the padded products P), otherwise one GEMM per gate.
     /// </summary>
     public static void MaskedGemmInputGrad<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> packedBt,
         ReadOnlySpan<T> masks, int rowsPerMask, Span<T> da, int ldda, Span<T> scratch, int usedGates = -1)
@@ -301,9 +315,14 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
             for (int r0 = 0; r0 < rows; r0 += chunk)
             {
                 int cr = Math.Min(chunk, rows - r0);
-                var p = scratch[..(cr * ldp)];
                 var mr = masks[(r0 / rowsPerMask * gates * k)..];
                 var dar = da[(r0 * ldda)..];
+                if (n > 1)
+                {
+                    GateGemm.ProductMaskedSum<T>(gates, used, cr, n, k, dc[(r0 * lddc)..], lddc, n, packedBt, mr, gates * k, rowsPerMask, dar, ldda);
+                    continue;
+                }
+                var p = scratch[..(cr * ldp)];
                 GateGemm.Product<T>(gates, used, cr, n, k, dc[(r0 * lddc)..], lddc, n, packedBt, p, ldp);
                 MaskedRowKernels.AddMultipliedGates<T>(p, ldp, wp, cr, k, used, mr, gates * k, rowsPerMask, dar, ldda);
             }
