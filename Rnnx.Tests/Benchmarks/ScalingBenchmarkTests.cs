@@ -153,12 +153,12 @@ public class ScalingBenchmarkTests
     /// What the LSTM's working set adds at its peak, inside the second layer's step loop (float32 elements): the gradient
     /// of that layer's output (B·T·U), its packed Rᵀ and the step carries dh, dc (B·U each); the head's MatMul result and
     /// the loss's difference and square (B·T·10 each) have been given back. No B·T·U buffer for tanh(C): it is
-    /// recomputed over C step by step.
+    /// recomputed over C step by step. Enough rows that this, not the forward's packed W and R (U·4U each, transient), is the peak.
     /// </summary>
     [Test]
     public void TrainingMemory_Lstm_PeakAddsTheOutputGradientAndPackedRtOnly()
     {
-        const int units = 64, steps = 10, batch = 4;   // wide enough that the LSTM, not the loss, makes the peak
+        const int units = 64, steps = 20, batch = 32;   // wide enough that the LSTM, not the loss, makes the peak
         var r = TrainingMemory.Measure(new ScalingConfig("lstm2", units, steps, batch, 1));
         long rows = batch * steps;
         long added = rows * units + global::Rnnx.Kernels.PackedGemm.PackedLength<float>(4 * units, units) + 2 * batch * units;

@@ -84,6 +84,11 @@ public class RecurrentKernelsTests
             Same(c, cR, $"c u={u} rows={rows}");
             Same(tc, tcR, $"tanh c u={u} rows={rows}");
             Same(h, hR, $"h u={u} rows={rows}");
+            T[] aNoTc = a0.ToArray(), cNoTc = new T[rows * ldh], hNoTc = new T[rows * ldh];
+            LstmKernels.ForwardStep<T>(rows, u, aNoTc, lda, bias, cPrev, ldPrev, cNoTc, default, hNoTc, ldh, peephole);
+            Same(aNoTc, aRef, $"gates without tc u={u} rows={rows}");
+            Same(cNoTc, cR, $"c without tc u={u} rows={rows}");
+            Same(hNoTc, hR, $"h without tc u={u} rows={rows}");
             if (withPeephole)
             {
                 var aPlain = a0.ToArray();
@@ -101,6 +106,11 @@ public class RecurrentKernelsTests
             ReferenceRecurrent.LstmBackwardStep<T>(rows, u, dH, ldh, dC, dhNext, dcNextR, aRef, lda, tcR, cPrev, ldPrev, dzR, peephole);
             Same(dz, dzR, $"dz u={u} rows={rows}");
             Same(dcNext, dcNextR, $"dcNext u={u} rows={rows}");
+            // tanh(c) taken inside the step from the cells themselves: the same bits as the forward's tc
+            T[] dcNextC = dc0.ToArray(), dzC = new T[rows * lda];
+            LstmKernels.BackwardStep<T>(rows, u, dH, ldh, dC, dhNext, dcNextC, aRef, lda, cR, cPrev, ldPrev, dzC, peephole, tanhOfTc: true);
+            Same(dzC, dzR, $"dz from c u={u} rows={rows}");
+            Same(dcNextC, dcNextR, $"dcNext from c u={u} rows={rows}");
             if (!withPeephole) continue;
 
             var gp0 = Rand<T>(18 + u, 3 * u);

@@ -40,6 +40,47 @@ public class RecurrentSequenceTests
     }
 
     /// <summary>
+    /// Float32 training steps in row chunks (a recurrent kernel that stays in L2: x_t·W, h·R and the gate math per chunk
+    /// of rows, the backward likewise) give, bit for bit, the outputs, the final cell state and every gradient of whole
+    /// steps with x·W for the whole sequence up front. One feature: the input projection as a rank-one update.
+    /// </summary>
+    [Test, Combinatorial]
+    public void LstmTrainingInRowChunksEqualsWholeSteps([Values(1, 3)] int features, [Values(64, 67)] int units, [Values(false, true)] bool goBackwards)
+    {
+        const int batch = 50, steps = 6;
+        Assert.That(global::Rnnx.Kernels.LstmBatchInference.ChunkRows<float>(batch, units), Is.LessThan(batch / 2), "several chunks, a short last one");
+        var rs = new NumPyRandomState(21);
+        Tensor F(params int[] shape) => RandomTensor(rs, DType.Float32, 0.5, shape);
+        Tensor x = F(batch, steps, features), w = F(features, 4 * units), rk = F(units, 4 * units), b = F(4 * units);
+        Tensor h0 = F(batch, units), c0 = F(batch, units), outWeights = F(batch, steps, units), cellWeights = F(batch, units);
+        var options = new RecurrentSequenceOptions { ReturnSequences = true, ReturnStates = true, GoBackwards = goBackwards };
+        double[][] Run()
+        {
+            using var tape = new Tape();
+            using (tape.Activate())
+            {
+                Tensor[] inputs = [x.Copy().RequireGrad(), w.Copy().RequireGrad(), rk.Copy().RequireGrad(), b.Copy().RequireGrad(),
+                    h0.Copy().RequireGrad(), c0.Copy().RequireGrad()];
+                var r = Tensor.LstmSequence(inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5], options);
+                var loss = Tensor.Sum(r.Output * outWeights) + Tensor.Sum(r.FinalCell * cellWeights);
+                var grads = tape.Backward(loss);
+                return [r.Output.ToDoubleArray(), r.FinalCell.ToDoubleArray(), .. inputs.Select(t => grads[t].ToDoubleArray())];
+            }
+        }
+        var chunked = Run();
+        double[][] whole;
+        global::Rnnx.Autodiff.Ops.LstmSequenceOp.StepsInChunks = false;
+        try { whole = Run(); }
+        finally { global::Rnnx.Autodiff.Ops.LstmSequenceOp.StepsInChunks = true; }
+        string[] names = ["output", "final cell", "dx", "d kernel", "d recurrent kernel", "d bias", "d h0", "d c0"];
+        for (int i = 0; i < names.Length; i++)
+        {
+            Assert.That(chunked[i], Is.EqualTo(whole[i]), names[i]);
+            Assert.That(chunked[i].Any(v => v != 0), Is.True, $"{names[i]} is not all zeros");
+        }
+    }
+
+    /// <summary>
     /// A loss on both final states (and not on the output) reaches the weights through the fused backward pass:
     /// the tape gradient equals a central finite difference.
     /// </summary>

@@ -213,12 +213,15 @@ internal static class LstmKernels
 
     /// <summary>
     /// In place on the step's gate rows a (rows × 4U, lda): z + b → [σ(z_i), σ(z_f), tanh(z_g), σ(z_o)]; then
-    /// c = f ⊙ cPrev + i ⊙ g, tc = tanh(c), h = o ⊙ tc (c, tc, h with leading dimension ldh). With
-    /// <paramref name="peephole"/> (3U: p_i, p_f, p_o; empty for none) the gates see the cell state as in <see cref="Gates"/>.
+    /// c = f ⊙ cPrev + i ⊙ g, tc = tanh(c), h = o ⊙ tc (c, tc, h with leading dimension ldh; tc not written when
+    /// <paramref name="tc"/> is empty). With <paramref name="peephole"/> (3U: p_i, p_f, p_o; empty for none) the gates
+    /// see the cell state as in <see cref="Gates"/>.
     /// </summary>
     internal static void ForwardStep<T>(int rows, int u, Span<T> a, int lda, ReadOnlySpan<T> bias, ReadOnlySpan<T> cPrev, int ldPrev,
         Span<T> c, Span<T> tc, Span<T> h, int ldh, ReadOnlySpan<T> peephole = default) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        bool keepTc = !tc.IsEmpty;
+        if (!keepTc) tc = h;   // any valid reference; not written
         bool peep = !peephole.IsEmpty;
         Debug.Assert(!peep || peephole.Length >= 3 * u);
         if (!peep) peephole = bias;   // any valid reference; not read
@@ -233,19 +236,19 @@ internal static class LstmKernels
             ref float ptc = ref FirstAs<T, float>(tc);
             ref float ph = ref FirstAs<T, float>(h);
             ref float pp = ref FirstAs<T, float>(peephole);
-            Fwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, 0, j8);
-            Fwd<float, Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, j8, j4);
-            Fwd<float, Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, j8, j4);
-            Fwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ptc, ref ph, ldh, peep, ref pp, j4, u);
+            Fwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, keepTc, ref ptc, ref ph, ldh, peep, ref pp, 0, j8);
+            Fwd<float, Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, keepTc, ref ptc, ref ph, ldh, peep, ref pp, j8, j4);
+            Fwd<float, Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, keepTc, ref ptc, ref ph, ldh, peep, ref pp, j8, j4);
+            Fwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, keepTc, ref ptc, ref ph, ldh, peep, ref pp, j4, u);
         }
         else
         {
             Fwd<double, Scalar<double>, OneRow<double, Scalar<double>>>(0, rows, u, ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(bias), ref FirstAs<T, double>(cPrev), ldPrev,
-                ref FirstAs<T, double>(c), ref FirstAs<T, double>(tc), ref FirstAs<T, double>(h), ldh, peep, ref FirstAs<T, double>(peephole), 0, u);
+                ref FirstAs<T, double>(c), keepTc, ref FirstAs<T, double>(tc), ref FirstAs<T, double>(h), ldh, peep, ref FirstAs<T, double>(peephole), 0, u);
         }
     }
 
-    private static void Fwd<T, V, L>(int b0, int b1, int u, ref T a, int lda, ref T bias, ref T cPrev, int ldPrev, ref T c, ref T tc, ref T h, int ldh,
+    private static void Fwd<T, V, L>(int b0, int b1, int u, ref T a, int lda, ref T bias, ref T cPrev, int ldPrev, ref T c, bool keepTc, ref T tc, ref T h, int ldh,
         bool peep, ref T p, int j0, int j1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
@@ -263,18 +266,24 @@ internal static class LstmKernels
             ref T tcr2 = ref Unsafe.Add(ref tc, o2);
             ref T hr = ref Unsafe.Add(ref h, o);
             ref T hr2 = ref Unsafe.Add(ref h, o2);
+            // two passes over the row: the gates and c, then h = o ⊙ tanh(c) from the o and c just stored (in L1). One
+            // pass chains tanh(c) behind the gates' own sigmoid and tanh, too long a chain of dependent operations for
+            // the out-of-order window to overlap with the next block's; apart, each pass overlaps its blocks.
             for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 nint jf = j + u, jg = j + 2 * u, jo = j + 3 * u;
                 Gates<T, V, L>(ref ar, ref ar2, ref bias, ref cpr, ref cpr2, peep, ref p, j, u, out var i, out var f, out var g, out var og, out var cn);
-                var t = V.Tanh(cn);
                 L.Store(i, ref ar, ref ar2, j);
                 L.Store(f, ref ar, ref ar2, jf);
                 L.Store(g, ref ar, ref ar2, jg);
                 L.Store(og, ref ar, ref ar2, jo);
                 L.Store(cn, ref cr, ref cr2, j);
-                L.Store(t, ref tcr, ref tcr2, j);
-                L.Store(og * t, ref hr, ref hr2, j);
+            }
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
+            {
+                var t = V.Tanh(L.Load(ref cr, ref cr2, j));
+                if (keepTc) L.Store(t, ref tcr, ref tcr2, j);
+                L.Store(L.Load(ref ar, ref ar2, j + 3 * u) * t, ref hr, ref hr2, j);
             }
         }
     }
@@ -284,9 +293,11 @@ internal static class LstmKernels
     /// dz = [dc ⊙ g ⊙ i(1−i), dc ⊙ cPrev ⊙ f(1−f), dc ⊙ i ⊙ (1−g²), do ⊙ o(1−o)] into dz (same layout as a);
     /// dcNext = dc ⊙ f (in place). With <paramref name="peephole"/> (3U: p_i, p_f, p_o; empty for none), the output
     /// gate's peephole adds dz_o ⊙ p_o to dc before the other gates use it, and dcNext gains dz_i ⊙ p_i + dz_f ⊙ p_f.
+    /// With <paramref name="tanhOfTc"/>, <paramref name="tc"/> holds the cells c themselves and tanh(c) is taken here
+    /// (the forward step's tanh: the same bits as a tc it wrote), saving the caller a pass over them.
     /// </summary>
     internal static void BackwardStep<T>(int rows, int u, ReadOnlySpan<T> dH, int ldh, ReadOnlySpan<T> dC, ReadOnlySpan<T> dhNext, Span<T> dcNext,
-        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, int ldPrev, Span<T> dz, ReadOnlySpan<T> peephole = default)
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, int ldPrev, Span<T> dz, ReadOnlySpan<T> peephole = default, bool tanhOfTc = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         bool hasDc = !dC.IsEmpty;
@@ -308,14 +319,14 @@ internal static class LstmKernels
             ref float pp = ref FirstAs<T, float>(peephole);
             // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
             // shared evaluation saves (measured: docs/performance.md)
-            Bwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, 0, j8);
-            Bwd<float, Simd128<float>, Lanes4>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j8, j4);
-            Bwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, ref pcp, ldPrev, ref pdz, peep, ref pp, j4, u);
+            Bwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, tanhOfTc, ref pcp, ldPrev, ref pdz, peep, ref pp, 0, j8);
+            Bwd<float, Simd128<float>, Lanes4>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, tanhOfTc, ref pcp, ldPrev, ref pdz, peep, ref pp, j8, j4);
+            Bwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, tanhOfTc, ref pcp, ldPrev, ref pdz, peep, ref pp, j4, u);
         }
         else
         {
             Bwd<double, Scalar<double>, OneRow<double, Scalar<double>>>(0, rows, u, ref FirstAs<T, double>(dH), ldh, hasDc, ref FirstAs<T, double>(dC), ref FirstAs<T, double>(dhNext), ref FirstAs<T, double>(dcNext),
-                ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(tc), ref FirstAs<T, double>(cPrev), ldPrev, ref FirstAs<T, double>(dz),
+                ref FirstAs<T, double>(a), lda, ref FirstAs<T, double>(tc), tanhOfTc, ref FirstAs<T, double>(cPrev), ldPrev, ref FirstAs<T, double>(dz),
                 peep, ref FirstAs<T, double>(peephole), 0, u);
         }
     }
@@ -356,7 +367,7 @@ internal static class LstmKernels
     }
 
     private static void Bwd<T, V, L>(int b0, int b1, int u, ref T dH, int ldh, bool hasDc, ref T dC, ref T dhNext, ref T dcNext,
-        ref T a, int lda, ref T tc, ref T cPrev, int ldPrev, ref T dz, bool peep, ref T p, int j0, int j1)
+        ref T a, int lda, ref T tc, bool tanhOfTc, ref T cPrev, int ldPrev, ref T dz, bool peep, ref T p, int j0, int j1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
     {
         for (int b = b0; b < b1; b += L.Rows)
@@ -391,6 +402,7 @@ internal static class LstmKernels
                 var g = L.Load(ref ar, ref ar2, jg);
                 var og = L.Load(ref ar, ref ar2, jo);
                 var t = L.Load(ref tcr, ref tcr2, j);
+                if (tanhOfTc) t = V.Tanh(t);
                 var dog = dh * t;
                 var dzo = dog * og * (V.One - og);
                 dc += dh * og * (V.One - t * t);

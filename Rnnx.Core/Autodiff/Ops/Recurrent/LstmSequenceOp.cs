@@ -11,8 +11,8 @@ namespace Rnnx.Autodiff.Ops;
 /// A whole LSTM sequence as one tape entry (<see cref="Tensor.LstmSequence"/>; Keras semantics: z = (x·W + h·R) + b, gates i, f, g, o;
 /// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
 /// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index and the cell sequence C (B, T, U) by
-/// processing step; the backward recomputes tanh(C) over C step by step (the step kernel's tanh, so the same bits), writes
-/// dZ over the gates and then the previous states over tanh(C). With dropout masks whose products run in <see cref="GateGemm"/>'s
+/// processing step; the backward recomputes tanh(C) from C as each step reads it (the step kernel's tanh, so the same bits),
+/// writes dZ over the gates and then the previous states over C. With dropout masks whose products run in <see cref="GateGemm"/>'s
 /// layout, the masked rows those products multiplied (h ⊙ m_g, x ⊙ m_g by row) are saved too, and the weight
 /// gradients read them. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
 /// (differentiable: its gradient reaches this op through that sequence's gradient buffer). With diagonal peephole
@@ -128,13 +128,17 @@ internal sealed class LstmSequenceOp : Op
         bool oneSeries = rec is null && batch == 1 && typeof(T) == typeof(float) && peephole is null && masks.Recurrent is null;
         int packedLength = oneSeries ? 0
             : masks.Recurrent is null ? PackedGemm.PackedLength<T>(units, g4) : SequenceMasks.PackedGatesLength<T>(4, units, units, false);
-        int packedInputLength = masks.Input is null ? 0 : SequenceMasks.PackedGatesLength<T>(4, features, units, false);
+        // the plain path with a recurrent kernel resident in L2 runs each step in row chunks, x_t·W included (StepInChunks)
+        bool chunked = !oneSeries && masks.Input is null && masks.Recurrent is null && ChunksFit<T>(units);
+        int packedInputLength = masks.Input is not null ? SequenceMasks.PackedGatesLength<T>(4, features, units, false)
+            : chunked ? PackedGemm.PackedLength<T>(features, g4) : 0;
         using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4 + packedLength + packedInputLength
             + (masks.Input is null ? 0 : SequenceMasks.GemmScratchLength<T>(4, rows, units, features))
             + (masks.Recurrent is null ? 0 : SequenceMasks.GemmScratchLength<T>(4, batch, units, units)));
         var a = scratch.Saved(rec, new Shape(batch, steps, g4), dtype, out gatesData);
         var c = scratch.Saved(rec, new Shape(batch, steps, units), dtype, out cellsData);
-        var tc = scratch.Get(rows * units);   // not kept: the backward recomputes tanh(C) from C (CellTanhKernels, same bits)
+        // not kept: the backward recomputes tanh(C) from C (CellTanhKernels, same bits); the chunked steps do not write it
+        var tc = chunked ? default : scratch.Get(rows * units);
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
         // the dropout-masked rows each product multiplies, kept for the weight gradients (h ⊙ m_g, then x ⊙ m_g, per row)
         var keep = KeptRows<T>(rec is not null, masks, features, units);
@@ -150,7 +154,7 @@ internal sealed class LstmSequenceOp : Op
             else
                 SequenceMasks.MaskedGemm<T>(4, rows, units, features, x.Span<T>(), features, mx.Span<T>(), steps, packedW, a, g4, false, scratch.Get(SequenceMasks.GemmScratchLength<T>(4, rows, units, features)));
         }
-        else MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
+        else if (!chunked) MatMulKernels.Gemm<T>(false, false, rows, g4, features, x.Span<T>(), features, w.Span<T>(), g4, a, g4, false);
         var hs = h.Span<T>();
         ReadOnlySpan<T> rk = r.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
         if (masks.Recurrent is { } mr)
@@ -163,6 +167,14 @@ internal sealed class LstmSequenceOp : Op
         else if (oneSeries)
         {
             OneSeries(steps, units, AsFloat(a), AsFloat(b), AsFloat(rk), AsFloat(hInit), AsFloat(cInit), AsFloat(c), AsFloat(hs), goBackwards);
+        }
+        else if (chunked)
+        {
+            var packedR = scratch.Get(packedLength);
+            PackedGemm.Pack<T>(false, units, g4, rk, g4, packedR);
+            var packedW = scratch.Get(packedInputLength);
+            PackedGemm.Pack<T>(false, features, g4, w.Span<T>(), g4, packedW);
+            StepInChunks<T>(batch, steps, features, units, x.Span<T>(), w.Span<T>(), packedW, packedR, b, hInit, cInit, a, c, hs, goBackwards, p);
         }
         else
         {
@@ -192,6 +204,53 @@ internal sealed class LstmSequenceOp : Op
             var dst = fc.Span<T>();
             for (int i = 0; i < batch; i++) c.Slice(i * ldH + (steps - 1) * units, units).CopyTo(dst.Slice(i * units, units));
             finalC = new Tensor(fc);
+        }
+    }
+
+    /// <summary>
+    /// Whether the recurrent kernel is small enough for <see cref="StepInChunks{T}"/>: its packed copy stays in L2 while
+    /// chunk after chunk re-reads it (<see cref="LstmBatchInference.ChunkRows{T}"/> gives a chunk smaller than an
+    /// unbounded batch exactly then); a larger one runs each step over all rows, x·W for the whole sequence first.
+    /// </summary>
+    private static bool ChunksFit<T>(int units) where T : unmanaged => StepsInChunks && LstmBatchInference.ChunkRows<T>(int.MaxValue, units) < int.MaxValue;
+
+    /// <summary>Whether training steps may run in row chunks (always, except in the tests' and benchmarks' baseline; the results are the same).</summary>
+    internal static bool StepsInChunks { get; set; } = true;
+
+    /// <summary>
+    /// The training forward's step loop in row chunks (<see cref="LstmBatchInference.ChunkRows{T}"/>, all rows when the
+    /// step's products are split over a team): a chunk's gate rows at time t are written by x_t·W, h·R is added and the
+    /// gate math runs on them while they are in L1, instead of x·W for the whole sequence up front and two passes per
+    /// step over all rows' gates, which at U ≥ 64 and 32 rows no longer fit L1. Each element goes through the same
+    /// products (the packed engine's arithmetic does not depend on the rows it is given, and equals the unpacked one;
+    /// one feature: <see cref="LstmBatchInference.RankOne{T}"/>, the same multiply-add) and the same gate math, so the
+    /// same numbers as the unchunked loop. Saves the activated gates in <paramref name="a"/> (B, T, 4U), c and h by
+    /// processing step; tanh(c) is not written.
+    /// </summary>
+    private static void StepInChunks<T>(int batch, int steps, int features, int units, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
+        ReadOnlySpan<T> packedW, ReadOnlySpan<T> packedR, ReadOnlySpan<T> b, ReadOnlySpan<T> hInit, ReadOnlySpan<T> cInit,
+        Span<T> a, Span<T> c, Span<T> hs, bool goBackwards, ReadOnlySpan<T> peephole)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int g4 = 4 * units, ldA = steps * g4, ldH = steps * units, ldX = steps * features;
+        int chunk = TeamBoard.CurrentSize > 1 ? batch : LstmBatchInference.ChunkRows<T>(batch, units);
+        bool rankOne = features == 1 && PackedGemmCore.PanelWidth<T>(g4) != 0;
+        for (int k = 0; k < steps; k++)
+        {
+            int t = TimeOf(k, steps, goBackwards);
+            ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..], cPrev = k == 0 ? cInit : c[((k - 1) * units)..];
+            int ldPrev = k == 0 ? units : ldH;
+            for (int s = 0; s < batch; s += chunk)
+            {
+                int rows = Math.Min(chunk, batch - s);
+                var at = a[(s * ldA + t * g4)..];
+                var xt = x[(s * ldX + t * features)..];
+                if (rankOne) LstmBatchInference.RankOne<T>(rows, g4, xt, ldX, w, at, ldA);
+                else PackedGemm.Gemm<T>(false, rows, g4, features, xt, ldX, packedW, at, ldA, false);
+                PackedGemm.Gemm<T>(false, rows, g4, units, hPrev[(s * ldPrev)..], ldPrev, packedR, at, ldA, true);
+                int o = s * ldH + k * units;
+                ForwardStep<T>(rows, units, at, ldA, b, cPrev[(s * ldPrev)..], ldPrev, c[o..], default, hs[o..], ldH, peephole);
+            }
         }
     }
 
@@ -282,10 +341,10 @@ internal sealed class LstmSequenceOp : Op
     }
 
     /// <summary>
-    /// Where the backward keeps tanh(C): the saved cell sequence itself, each step's cells replaced by their tanh just
-    /// before that step's backward reads them (<see cref="TanhOfStepInPlace"/>; going backwards, step k + 1, the only other
-    /// reader of c_k, has run by then, and nothing reads C after this op), so no B·T·U buffer is added. With peepholes the
-    /// gradient of p_o reads c_k itself after the step, so tanh(C) goes into a scratch, computed here.
+    /// Where the backward reads tanh(C) from: without peepholes the saved cell sequence itself, whose tanh each step's
+    /// backward takes as it reads it (<see cref="BackwardStep{T}"/>), so no B·T·U buffer is added; the buffer is free
+    /// after the steps (nothing reads C after this op) and holds the previous states for the weight gradients. With
+    /// peepholes the gradient of p_o reads c_k itself after the step, so tanh(C) goes into a scratch, computed here.
     /// </summary>
     private static Span<T> TanhOfCellsBuffer<T>(Tape tape, TensorData cells, bool peephole) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -295,10 +354,6 @@ internal sealed class LstmSequenceOp : Op
         CellTanhKernels.Tanh<T>(c, tanhC);
         return tanhC;
     }
-
-    /// <summary>c ← tanh(c) for processing step <paramref name="k"/>'s cells of every series (rows of <paramref name="units"/> at stride <paramref name="ldH"/>).</summary>
-    private static void TanhOfStepInPlace<T>(Span<T> cells, int batch, int units, int ldH, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => CellTanhKernels.TanhRowsInPlace<T>(cells[(k * units)..], batch, units, ldH);
 
     private static void Run<T>(Tape tape, in TapeEntry e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -341,29 +396,37 @@ internal sealed class LstmSequenceOp : Op
         }
         var stepScratch = masks.Recurrent is null ? default : tape.Scratch<T>(SequenceMasks.InputGradScratchLength<T>(4, batch, units, units));
 
+        // row chunks as in the forward (a chunk's dZ rows still in L1 when dh = dZ·Rᵀ reads them; a row's backward
+        // reads and writes only that row of dhNext and dcNext); whole steps with recurrent dropout or peepholes
+        bool chunked = masks.Recurrent is null && peephole is null && TeamBoard.CurrentSize == 1 && ChunksFit<T>(units);
+        int chunk = chunked ? LstmBatchInference.ChunkRows<T>(batch, units) : batch;
         for (int k = steps - 1; k >= 0; k--)
         {
             int t = TimeOf(k, steps, goBackwards);
-            var dzt = dZ[(t * g4)..];
             ReadOnlySpan<T> cPrev = k == 0 ? c0.Span<T>() : c[((k - 1) * units)..];
             int ldPrev = k == 0 ? units : ldH;
-            if (peephole is null) TanhOfStepInPlace<T>(tanhC, batch, units, ldH, k);
-            BackwardStep<T>(batch, units, dH[(k * units)..], ldH, dC.IsEmpty ? default : dC[(k * units)..], dhNext, dcNext,
-                a[(t * g4)..], ldA, tc[(k * units)..], cPrev, ldPrev, dzt, p);
-            if (k > 0)
+            for (int s = 0; s < batch; s += chunk)
             {
-                int tNext = TimeOf(k - 1, steps, goBackwards);
-                PrefetchBackwardStep<T>(batch, units, a[(tNext * g4)..], ldA, tc[((k - 1) * units)..],
-                    k == 1 ? c0.Span<T>() : c[((k - 2) * units)..], k == 1 ? units : ldH, dH[((k - 1) * units)..], ldH);
+                int n = Math.Min(chunk, batch - s);
+                int oa = s * ldA + t * g4, oh = s * ldH + k * units, ou = s * units;
+                var dzt = dZ[oa..];
+                BackwardStep<T>(n, units, dH[oh..], ldH, dC.IsEmpty ? default : dC[oh..], dhNext[ou..], dcNext[ou..],
+                    a[oa..], ldA, tc[oh..], cPrev[(s * ldPrev)..], ldPrev, dzt, p, tanhOfTc: peephole is null);
+                if (k > 0)
+                {
+                    int tNext = TimeOf(k - 1, steps, goBackwards);
+                    PrefetchBackwardStep<T>(n, units, a[(s * ldA + tNext * g4)..], ldA, tc[(oh - units)..],
+                        k == 1 ? c0.Span<T>()[ou..] : c[(oh - 2 * units)..], k == 1 ? units : ldH, dH[(oh - units)..], ldH);
+                }
+                if (!gp.IsEmpty) AccumulatePeepholeGradient<T>(n, units, dzt, ldA, cPrev, ldPrev, c[oh..], ldH, gp);
+                if (k == 0 && !h0.RequiresGrad) continue;
+                if (masks.Recurrent is { } mr)
+                {
+                    dhNext.Clear();
+                    SequenceMasks.MaskedGemmInputGrad<T>(4, batch, units, units, dzt, ldA, packedRt, mr.Span<T>(), 1, dhNext, units, stepScratch);
+                }
+                else PackedGemm.Gemm<T>(false, n, units, g4, dzt, ldA, packedRt, dhNext[ou..], units, false);
             }
-            if (!gp.IsEmpty) AccumulatePeepholeGradient<T>(batch, units, dzt, ldA, cPrev, ldPrev, c[(k * units)..], ldH, gp);
-            if (k == 0 && !h0.RequiresGrad) continue;
-            if (masks.Recurrent is { } mr)
-            {
-                dhNext.Clear();
-                SequenceMasks.MaskedGemmInputGrad<T>(4, batch, units, units, dzt, ldA, packedRt, mr.Span<T>(), 1, dhNext, units, stepScratch);
-            }
-            else PackedGemm.Gemm<T>(false, batch, units, g4, dzt, ldA, packedRt, dhNext, units, false);
         }
 
         tape.ReleaseOutputGradient(e);
