@@ -93,12 +93,7 @@ internal sealed class Conv1DBiasActivationOp : Op
             tape.ReleaseOutputGradient(e);   // x's gradient below can take its place
         }
         if (b.RequiresGrad) ReductionKernels.SumRows(dz, tape.Grad<T>(b), dz.Length / cout, cout, accumulate: true);
-        if (x.RequiresGrad)
-        {
-            // a first gradient of x is written whole by the kernel (the bits of adding into zeros), not zeroed first
-            var dx = tape.GradToWrite<T>(x, out bool fresh);
-            Conv1DKernels.BackwardInput<T>(dz, w.Span<T>(), dx, batch, cin, cout, geo, overwrite: fresh);
-        }
+        if (x.RequiresGrad) Conv1DOp.InputGradient<T>(tape, x, dz, w.Span<T>(), batch, cin, cout, geo);
         if (w.RequiresGrad) Conv1DKernels.BackwardWeight<T>(x.Span<T>(), dz, tape.Grad<T>(w), batch, cin, cout, geo);
     }
 }
