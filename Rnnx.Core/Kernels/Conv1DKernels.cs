@@ -64,7 +64,7 @@ public static class Conv1DKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TEpilogue : struct, IRowsEpilogue<T>
     {
-        AssertShapes(x.Length, w.Length, y.Length, batch, cin, cout, g);
+        CheckShapes(x.Length, w.Length, y.Length, batch, cin, cout, g);
         int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
         if (batch <= 0 || cout <= 0 || lout <= 0)
             return;
@@ -154,7 +154,7 @@ public static class Conv1DKernels
         in Conv1DGeometry g, bool overwrite = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        AssertShapes(dx.Length, w.Length, dy.Length, batch, cin, cout, g);
+        CheckShapes(dx.Length, w.Length, dy.Length, batch, cin, cout, g);
         int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
         if (overwrite && (s != 1 || batch <= 0 || cin <= 0 || cout <= 0 || lout <= 0))
         {
@@ -267,7 +267,7 @@ public static class Conv1DKernels
         in Conv1DGeometry g)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        AssertShapes(x.Length, dw.Length, dy.Length, batch, cin, cout, g);
+        CheckShapes(x.Length, dw.Length, dy.Length, batch, cin, cout, g);
         int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
         if (batch <= 0 || cin <= 0 || cout <= 0 || lout <= 0)
             return;
@@ -517,14 +517,21 @@ public static class Conv1DKernels
 
     private static long CeilDiv(long a, long b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
 
-    [Conditional("DEBUG")]
-    private static void AssertShapes(int xLen, int wLen, int yLen, int batch, int cin, int cout, in Conv1DGeometry g)
+    /// <summary>
+    /// The spans and sizes every entry point checks before its pointer loops (a short span would otherwise be read or
+    /// written past its end).
+    /// </summary>
+    private static void CheckShapes(int xLen, int wLen, int yLen, int batch, int cin, int cout, in Conv1DGeometry g)
     {
-        Debug.Assert(batch >= 0 && cin >= 0 && cout >= 0, "negative conv size");
-        Debug.Assert(g.KernelSize > 0 && g.Stride > 0 && g.Dilation > 0 && g.InputLength > 0 && g.OutputLength > 0,
-            "geometry not created by Conv1DGeometry.Create");
-        Debug.Assert(xLen >= (long)batch * g.InputLength * cin, "x / dx too small");
-        Debug.Assert(wLen >= (long)g.KernelSize * cin * cout, "w / dw too small");
-        Debug.Assert(yLen >= (long)batch * g.OutputLength * cout, "y / dy too small");
+        if (batch < 0 || cin < 0 || cout < 0)
+            throw new ArgumentOutOfRangeException(nameof(batch), $"Conv1DKernels: negative size (batch {batch}, cin {cin}, cout {cout}).");
+        if (g.KernelSize <= 0 || g.Stride <= 0 || g.Dilation <= 0 || g.InputLength < 0 || g.OutputLength < 0)
+            throw new ArgumentException("Conv1DKernels: the geometry was not created by Conv1DGeometry.Create.", nameof(g));
+        if (xLen < (long)batch * g.InputLength * cin)
+            throw new ArgumentException($"Conv1DKernels: x / dx holds {xLen} values, batch {batch} x length {g.InputLength} x cin {cin} needed.");
+        if (wLen < (long)g.KernelSize * cin * cout)
+            throw new ArgumentException($"Conv1DKernels: w / dw holds {wLen} values, kernel {g.KernelSize} x cin {cin} x cout {cout} needed.");
+        if (yLen < (long)batch * g.OutputLength * cout)
+            throw new ArgumentException($"Conv1DKernels: y / dy holds {yLen} values, batch {batch} x output length {g.OutputLength} x cout {cout} needed.");
     }
 }

@@ -338,4 +338,25 @@ public class Conv1DKernelsTests
         }
         Assert.That(SteadyStateAllocation.BytesPerRun(Step, warmUps: 1, measured: 3), Is.All.EqualTo(0));
     }
+
+    /// <summary>Every entry point refuses spans too short for its sizes (in Release too: the loops run on raw pointers), leaving the output untouched.</summary>
+    [Test]
+    public void ShortSpans_AreRefusedNamingTheSizes([Values("x", "w", "y")] string which, [Values(0, 1, 2)] int entry)
+    {
+        const int batch = 2, cin = 3, cout = 4;
+        var g = Conv1DGeometry.Create(10, 2, 1, 2, Conv1DPadding.Causal);
+        var x = new float[batch * 10 * cin - (which == "x" ? 1 : 0)];
+        var w = new float[2 * cin * cout - (which == "w" ? 1 : 0)];
+        var y = new float[batch * g.OutputLength * cout - (which == "y" ? 1 : 0)];
+        Array.Fill(x, 1f); Array.Fill(w, 1f); Array.Fill(y, 7f);
+        var before = (float[])(entry == 0 ? y : entry == 1 ? x : w).Clone();
+        var e = Assert.Throws<ArgumentException>(() =>
+        {
+            if (entry == 0) Conv1DKernels.Forward<float>(x, w, y, batch, cin, cout, g);
+            else if (entry == 1) Conv1DKernels.BackwardInput<float>(y, w, x, batch, cin, cout, g);
+            else Conv1DKernels.BackwardWeight<float>(x, y, w, batch, cin, cout, g);
+        });
+        Assert.That(e!.Message, Does.Contain("holds").And.Contain("needed"));
+        Assert.That(entry == 0 ? y : entry == 1 ? x : w, Is.EqualTo(before), "the output is unchanged");
+    }
 }

@@ -11,6 +11,10 @@ public enum Precision
 /// <summary>Shared helpers for the kernel-vs-reference tests.</summary>
 internal static class KernelTestUtil
 {
+    /// <summary>Each element's bit pattern (float or double), for bit-for-bit comparisons that also tell -0 from +0 and NaN payloads apart.</summary>
+    public static ulong[] Bits<T>(T[] v) where T : unmanaged =>
+        v.Select(e => typeof(T) == typeof(float) ? BitConverter.SingleToUInt32Bits((float)(object)e) : BitConverter.DoubleToUInt64Bits((double)(object)e)).ToArray();
+
     /// <summary>
     /// The one tolerance rule of the kernel suite. SIMD kernels reorder sums (k blocking, split accumulators,
     /// tree reductions) and use FMA, so results differ from the scalar reference by rounding only. A rounding

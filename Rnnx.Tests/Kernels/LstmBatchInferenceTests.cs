@@ -1,6 +1,7 @@
 using System.Numerics;
 using Rnnx.Kernels;
 using Rnnx.Kernels.Reference;
+using static Rnnx.Tests.Kernels.KernelTestUtil;
 
 namespace Rnnx.Tests.Kernels;
 
@@ -25,9 +26,6 @@ public class LstmBatchInferenceTests
             };
         return v;
     }
-
-    private static ulong[] Bits<T>(T[] v) where T : unmanaged =>
-        v.Select(e => typeof(T) == typeof(float) ? BitConverter.SingleToUInt32Bits((float)(object)e) : BitConverter.DoubleToUInt64Bits((double)(object)e)).ToArray();
 
     private static void Check<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {

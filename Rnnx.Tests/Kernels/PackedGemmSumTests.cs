@@ -14,9 +14,6 @@ namespace Rnnx.Tests.Kernels;
 /// </summary>
 public class PackedGemmSumTests
 {
-    private static ulong[] Bits<T>(T[] v) where T : unmanaged =>
-        v.Select(e => typeof(T) == typeof(float) ? BitConverter.SingleToUInt32Bits((float)(object)e) : BitConverter.DoubleToUInt64Bits((double)(object)e)).ToArray();
-
     private static T[] Pack<T>(int k, int n, T[] b) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var packed = new T[PackedGemm.PackedLength<T>(k, n)];

@@ -80,8 +80,10 @@ internal static class GruKernels
     internal static void InferenceStepResetAfter(int rows, int u, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> bx, ReadOnlySpan<float> m,
         ReadOnlySpan<float> bh, ReadOnlySpan<float> hPrev, int ldPrev, Span<float> h, int ldh)
     {
-        Debug.Assert(rows == 0 || (a.Length >= (rows - 1) * lda + 3 * u && m.Length >= rows * 3 * u && bh.Length >= 3 * u
-            && (bx.IsEmpty || bx.Length >= 3 * u) && hPrev.Length >= (rows - 1) * ldPrev + u && h.Length >= (rows - 1) * ldh + u));
+        // checked in Release: the loops below read and write through raw references
+        if (rows < 0 || u < 0 || (rows > 0 && !(a.Length >= (long)(rows - 1) * lda + 3 * u && m.Length >= (long)rows * 3 * u && bh.Length >= 3 * u
+            && (bx.IsEmpty || bx.Length >= 3 * u) && hPrev.Length >= (long)(rows - 1) * ldPrev + u && h.Length >= (long)(rows - 1) * ldh + u)))
+            throw new ArgumentException($"GruKernels.InferenceStepResetAfter: spans too short (or negative sizes) for {rows} rows of {u} units.");
         bool hasBx = !bx.IsEmpty;
         if (!hasBx) bx = bh;   // any valid reference; not read
         var (j8, j4) = SplitFloat(u);

@@ -132,7 +132,7 @@ internal sealed class LstmSequenceOp : Op
         bool chunked = !oneSeries && masks.Input is null && masks.Recurrent is null && ChunksFit<T>(units);
         int packedInputLength = masks.Input is not null ? SequenceMasks.PackedGatesLength<T>(4, features, units, false)
             : chunked ? PackedGemm.PackedLength<T>(features, g4) : 0;
-        using var scratch = new Scratch<T>(Tape.Current, rows * g4 + 2 * rows * units + g4 + packedLength + packedInputLength
+        using var scratch = new Scratch<T>(Tape.Current, rows * g4 + (chunked ? 1 : 2) * rows * units + g4 + packedLength + packedInputLength
             + (masks.Input is null ? 0 : SequenceMasks.GemmScratchLength<T>(4, rows, units, features))
             + (masks.Recurrent is null ? 0 : SequenceMasks.GemmScratchLength<T>(4, batch, units, units)));
         var a = scratch.Saved(rec, new Shape(batch, steps, g4), dtype, out gatesData);
@@ -214,8 +214,15 @@ internal sealed class LstmSequenceOp : Op
     /// </summary>
     private static bool ChunksFit<T>(int units) where T : unmanaged => StepsInChunks && LstmBatchInference.ChunkRows<T>(int.MaxValue, units) < int.MaxValue;
 
-    /// <summary>Whether training steps may run in row chunks (always, except in the tests' and benchmarks' baseline; the results are the same).</summary>
-    internal static bool StepsInChunks { get; set; } = true;
+    /// <summary>
+    /// Whether training steps on this thread may run in row chunks (always, except in the tests' and benchmarks'
+    /// baseline; the results are the same). Per thread, so that switching it off for a baseline changes nothing another
+    /// thread runs, and a forward and its backward on one thread see the same setting.
+    /// </summary>
+    internal static bool StepsInChunks { get => !t_wholeSteps; set => t_wholeSteps = !value; }
+
+    [ThreadStatic]
+    private static bool t_wholeSteps;
 
     /// <summary>
     /// The training forward's step loop in row chunks (<see cref="LstmBatchInference.ChunkRows{T}"/>, all rows when the
