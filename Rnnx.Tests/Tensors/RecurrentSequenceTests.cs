@@ -42,17 +42,25 @@ public class RecurrentSequenceTests
     /// <summary>
     /// Float32 training steps in row chunks (a recurrent kernel that stays in L2: x_t·W, h·R and the gate math per chunk
     /// of rows, the backward likewise) give, bit for bit, the outputs, the final cell state and every gradient of whole
-    /// steps with x·W for the whole sequence up front. One feature: the input projection as a rank-one update.
+    /// steps with x·W for the whole sequence up front. One feature: the input projection as a rank-one update. Also
+    /// with peepholes, in float64, and with a one-row last chunk.
     /// </summary>
     [Test, Combinatorial]
-    public void LstmTrainingInRowChunksEqualsWholeSteps([Values(1, 3)] int features, [Values(64, 67)] int units, [Values(false, true)] bool goBackwards)
+    public void LstmTrainingInRowChunksEqualsWholeSteps([Values(1, 3)] int features, [Values(64, 67)] int units, [Values(false, true)] bool goBackwards,
+        [Values("float32", "float64", "peepholes", "one-row last chunk")] string variant)
     {
-        const int batch = 50, steps = 6;
-        Assert.That(global::Rnnx.Kernels.LstmBatchInference.ChunkRows<float>(batch, units), Is.LessThan(batch / 2), "several chunks, a short last one");
+        var dtype = variant == "float64" ? DType.Float64 : DType.Float32;
+        int chunkRows = dtype == DType.Float64 ? global::Rnnx.Kernels.LstmBatchInference.ChunkRows<double>(int.MaxValue, units)
+            : global::Rnnx.Kernels.LstmBatchInference.ChunkRows<float>(int.MaxValue, units);
+        int batch = variant == "one-row last chunk" ? 2 * chunkRows + 1 : 50;
+        const int steps = 6;
+        Assert.That(batch / chunkRows, Is.GreaterThanOrEqualTo(2), "several chunks");
+        Assert.That(batch % chunkRows, variant == "one-row last chunk" ? Is.EqualTo(1) : Is.Not.Zero, "a short last chunk");
         var rs = new NumPyRandomState(21);
-        Tensor F(params int[] shape) => RandomTensor(rs, DType.Float32, 0.5, shape);
+        Tensor F(params int[] shape) => RandomTensor(rs, dtype, 0.5, shape);
         Tensor x = F(batch, steps, features), w = F(features, 4 * units), rk = F(units, 4 * units), b = F(4 * units);
         Tensor h0 = F(batch, units), c0 = F(batch, units), outWeights = F(batch, steps, units), cellWeights = F(batch, units);
+        Tensor? peepholes = variant == "peepholes" ? F(3 * units) : null;
         var options = new RecurrentSequenceOptions { ReturnSequences = true, ReturnStates = true, GoBackwards = goBackwards };
         double[][] Run()
         {
@@ -61,10 +69,12 @@ public class RecurrentSequenceTests
             {
                 Tensor[] inputs = [x.Copy().RequireGrad(), w.Copy().RequireGrad(), rk.Copy().RequireGrad(), b.Copy().RequireGrad(),
                     h0.Copy().RequireGrad(), c0.Copy().RequireGrad()];
-                var r = Tensor.LstmSequence(inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5], options);
+                var p = peepholes?.Copy().RequireGrad();
+                var r = Tensor.LstmSequence(inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5], options, p);
                 var loss = Tensor.Sum(r.Output * outWeights) + Tensor.Sum(r.FinalCell * cellWeights);
                 var grads = tape.Backward(loss);
-                return [r.Output.ToDoubleArray(), r.FinalCell.ToDoubleArray(), .. inputs.Select(t => grads[t].ToDoubleArray())];
+                double[][] result = [r.Output.ToDoubleArray(), r.FinalCell.ToDoubleArray(), .. inputs.Select(t => grads[t].ToDoubleArray())];
+                return p is { } pp ? [.. result, grads[pp].ToDoubleArray()] : result;
             }
         }
         var chunked = Run();
@@ -72,8 +82,9 @@ public class RecurrentSequenceTests
         global::Rnnx.Autodiff.Ops.LstmSequenceOp.StepsInChunks = false;
         try { whole = Run(); }
         finally { global::Rnnx.Autodiff.Ops.LstmSequenceOp.StepsInChunks = true; }
-        string[] names = ["output", "final cell", "dx", "d kernel", "d recurrent kernel", "d bias", "d h0", "d c0"];
-        for (int i = 0; i < names.Length; i++)
+        string[] names = ["output", "final cell", "dx", "d kernel", "d recurrent kernel", "d bias", "d h0", "d c0", "d peepholes"];
+        Assert.That(chunked, Has.Length.EqualTo(peepholes is null ? 8 : 9));
+        for (int i = 0; i < chunked.Length; i++)
         {
             Assert.That(chunked[i], Is.EqualTo(whole[i]), names[i]);
             Assert.That(chunked[i].Any(v => v != 0), Is.True, $"{names[i]} is not all zeros");
