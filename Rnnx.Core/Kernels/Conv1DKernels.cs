@@ -156,9 +156,10 @@ public static class Conv1DKernels
     {
         CheckShapes(dx.Length, w.Length, dy.Length, batch, cin, cout, g);
         int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
-        if (overwrite && (s != 1 || batch <= 0 || cin <= 0 || cout <= 0 || lout <= 0))
+        if (overwrite && (s != 1 || batch <= 0 || cin <= 0 || cout <= 0 || lout <= 0 || !WritesPanelsWhole<T>(cin)))
         {
-            // no fused interior pass: every row is accumulated into
+            // no fused interior pass, or its panels run on the engine that accumulates into C: every row is accumulated
+            // into, after one clearing pass (cheaper than clearing row blocks one by one)
             dx[..(batch * l * cin)].Clear();
             overwrite = false;
         }
@@ -395,6 +396,16 @@ public static class Conv1DKernels
 
     /// <summary>Bytes of input and output gradient one reduction block of the weight gradient may touch (within a core's L2).</summary>
     private const long WeightReductionBudget = 384 * 1024;
+
+    /// <summary>
+    /// Whether the input gradient's panels of <paramref name="cin"/> columns run on <see cref="TallPanelGemm"/>, which
+    /// writes (+0) + sum without reading C; otherwise writing dx whole would only clear it row block by row block.
+    /// </summary>
+    private static bool WritesPanelsWhole<T>(int cin) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int width = PanelWidth<T>(cin);
+        return width < cin && TallPanelGemm.Supports(new GemmPlan<T> { N = width });
+    }
 
     /// <summary>
     /// Columns per packed panel of the right-hand matrix for rows of <paramref name="n"/> columns: one register tile's

@@ -69,24 +69,12 @@ internal sealed class Conv1DOp : Op
         if (w.RequiresGrad) Conv1DKernels.BackwardWeight<T>(x.Span<T>(), g, tape.Grad<T>(w), batch, cin, cout, geo);
     }
 
-    /// <summary>
-    /// Input gradients below this many elements are zeroed in one pass and accumulated into: that costs less than
-    /// clearing the rows outside the kernel's fused pass series by series (the chapter's WaveNet, 32 x 60 x 20 values,
-    /// trained 6 % slower written whole); above it, the zeroing pass over memory is what is saved.
-    /// </summary>
-    private const long OverwriteMinElements = 1 << 18;
-
-    /// <summary>Adds d/dx of sum(y .* dy) into x's gradient; a large first gradient is written whole (the bits of adding into zeros) instead of zeroed first.</summary>
+    /// <summary>Adds d/dx of sum(y .* dy) into x's gradient; a first gradient is written whole by the kernel (the bits of adding into zeros) instead of zeroed first.</summary>
     internal static void InputGradient<T>(Tape tape, TensorData x, ReadOnlySpan<T> dy, ReadOnlySpan<T> w, int batch, int cin, int cout,
         in Conv1DGeometry geo)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if ((long)batch * geo.InputLength * cin >= OverwriteMinElements)
-        {
-            var dx = tape.GradToWrite<T>(x, out bool fresh);
-            Conv1DKernels.BackwardInput(dy, w, dx, batch, cin, cout, geo, overwrite: fresh);
-        }
-        else
-            Conv1DKernels.BackwardInput(dy, w, tape.Grad<T>(x), batch, cin, cout, geo);
+        var dx = tape.GradToWrite<T>(x, out bool fresh);
+        Conv1DKernels.BackwardInput(dy, w, dx, batch, cin, cout, geo, overwrite: fresh);
     }
 }
