@@ -115,7 +115,7 @@ internal sealed class Conv1DBiasActivationOp : Op
     /// row of g before a later block has read it, i.e. it does not overlap g or lies at or before it with items no longer
     /// than g's.
     /// </summary>
-    private static bool PrologueBlockwise<T>(ReadOnlySpan<T> dx, ReadOnlySpan<T> g, int dxItem, int gItem)
+    internal static bool PrologueBlockwise<T>(ReadOnlySpan<T> dx, ReadOnlySpan<T> g, int dxItem, int gItem)
         => !dx.Overlaps(g, out int gOffset) || (gOffset >= 0 && dxItem <= gItem);
 
     /// <summary>dz = 0 + g ⊙ act'(y) (<see cref="BiasActivationOp.ActivationGradient{T}"/>'s bits) and the bias gradient's column sums, rows on request.</summary>
