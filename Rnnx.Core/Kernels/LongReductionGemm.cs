@@ -317,7 +317,9 @@ internal static unsafe class LongReductionGemm
             AccumulateC = accumulateC;
         }
 
-        /// <summary>Row r of C in the plan's (group, row) addressing.</summary>
+        /// <summary>Row r of C in the plan's (group, row) addressing (inlined: a call in the tile's store would make the
+        /// JIT keep the accumulators on the stack across the k loop).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public T* RowC(int r) => C + r / RowsPerGroup * CGroup + r % RowsPerGroup * CRow;
     }
 
