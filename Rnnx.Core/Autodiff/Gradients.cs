@@ -178,6 +178,27 @@ public sealed class Gradients
         return !anyDouble || double.IsFinite(GlobalNorm(parameters));
     }
 
+    /// <summary>
+    /// Whether every parameter is float32 and every value of its gradient has a magnitude below
+    /// <paramref name="bound"/> (false for NaN). With a bound of <see cref="float.MaxValue"/> / n for each of n stores,
+    /// their float32 sum, in any order of additions, is finite: this checks a data-parallel step's summed gradient
+    /// before the sum exists, reading each shard's gradient once on its own thread.
+    /// </summary>
+    /// <param name="parameters">The parameters whose gradients are checked.</param>
+    /// <param name="bound">The exclusive bound on each value's magnitude.</param>
+    public bool Float32MagnitudesBelow(IReadOnlyList<Parameter> parameters, float bound)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var p = parameters[i];
+            if (p.DType != DType.Float32) return false;
+            var g = GetSpan<float>(p);
+            if (g.Length > 0 && !(float.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude<float>(g)) < bound)) return false;
+        }
+        return true;
+    }
+
     /// <summary>The global L2 norm of the parameters' gradients, accumulated in double.</summary>
     public double GlobalNorm(IReadOnlyList<Parameter> parameters)
     {

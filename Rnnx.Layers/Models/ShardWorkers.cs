@@ -14,7 +14,7 @@ namespace Rnnx.Models;
 /// compute each element alike however they are split, the results do not depend on the thread count.
 /// </para>
 /// </summary>
-internal sealed class ShardWorkers : IDisposable
+internal sealed class ShardWorkers : IDisposable, IParallelRunner
 {
     /// <summary>
     /// How long an idle worker spins for the next hand-off before it sleeps: longer than what runs on the caller between
@@ -140,6 +140,9 @@ internal sealed class ShardWorkers : IDisposable
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
         }
     }
+
+    /// <summary>Items on up to min(Threads, items) threads, each taken by whichever thread is free first (no teams).</summary>
+    void IParallelRunner.Run(int items, Action<int> item) => Run(items, item, teams: false);
 
     public void Dispose()
     {

@@ -47,4 +47,30 @@ public class GradientsNormTests
         var (ok, gOk) = Store(Tensor.FromArray([1.0, 1e100, 2.0], 3).Copy(DType.Float64));
         Assert.That(gOk.HasFiniteNorm(ok), Is.True);
     }
+
+    [TestCase(float.NaN, 0, false)]
+    [TestCase(float.PositiveInfinity, 37, false)]
+    [TestCase(float.NegativeInfinity, 99, false)]
+    [TestCase(-2f, 50, false)]     // |−2| is not below the bound 2
+    [TestCase(1.9999999f, 98, true)]
+    [TestCase(1f, -1, true)]
+    public void Float32MagnitudesBelow_ChecksEveryValue(float special, int at, bool expected)
+    {
+        var (ps, g) = Store(Tensor.FromArray(Values(3, 0.5f, -1), 3), Tensor.FromArray(Values(100, special, at), 100));
+        Assert.That(g.Float32MagnitudesBelow(ps, 2f), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Float32MagnitudesBelow_IsFalseWithAFloat64Gradient_AndBoundsTheSumOfParts()
+    {
+        var (ps, g) = Store(Tensor.FromArray(Values(3, 0.5f, -1), 3), Tensor.FromArray(new double[] { 0.5 }, 1));
+        Assert.That(g.Float32MagnitudesBelow(ps, 2f), Is.False);
+        // Two parts each below MaxValue / 2: their float32 sum is finite, however large.
+        float big = float.MaxValue / 2;
+        var (qs, h) = Store(Tensor.FromArray(new[] { float.BitDecrement(big), -1f }, 2));
+        Assert.That(h.Float32MagnitudesBelow(qs, big), Is.True);
+        Assert.That(float.IsFinite(float.BitDecrement(big) + float.BitDecrement(big)), Is.True);
+        var (rs, k) = Store(Tensor.FromArray(new[] { big, 0f }, 2));
+        Assert.That(k.Float32MagnitudesBelow(rs, big), Is.False);
+    }
 }
