@@ -46,7 +46,7 @@ public partial class Model
         public IReadOnlyList<Parameter> Trainable = [];
         /// <summary>
         /// Per shard, with an optimizer that sums the shard gradients itself: whether every value of the shard's gradient
-        /// is float32 below float.MaxValue / shards, so that their sum is finite (checked on the shard's thread).
+        /// is float32 and small enough that the sum over the shards is finite (checked on the shard's thread).
         /// </summary>
         public bool[] ShardBounded = [];
         public bool CheckBounds;
@@ -559,7 +559,7 @@ public partial class Model
         var (f32, f64) = tape.PoolInUse;
         tape.ReleaseIntermediateValues = f32 + f64 > ValueReleaseThreshold;
         _shardGrads[s] = tape.Backward(loss, Tensor.Full(Shape.Scalar, weight, DType));
-        st.ShardBounded[s] = st.CheckBounds && _shardGrads[s].Float32MagnitudesBelow(st.Trainable, float.MaxValue / shards);
+        st.ShardBounded[s] = st.CheckBounds && _shardGrads[s].Float32SummableOver(st.Trainable, shards);
     }
 
     /// <summary>Rows <paramref name="rows"/> of <paramref name="src"/> into a new tensor on the active tape.</summary>
