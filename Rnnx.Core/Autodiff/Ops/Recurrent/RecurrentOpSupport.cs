@@ -253,6 +253,18 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     }
 
     /// <summary>
+    /// <see cref="MaskedGemm"/>'s product alone, on rows already masked in its kept layout (gate g's masked rows at column
+    /// g·k of rows ldm apart, as <see cref="KeepsMaskedRows"/> keeps them): c[:, g·n ..] (+)= hm_g·b_g, the same bits as
+    /// <see cref="MaskedGemm"/> on the unmasked rows (every element is its own sum over the reduction, whichever rows run together).
+    /// </summary>
+    public static void GemmOfMaskedRows<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> maskedRows, int ldm, ReadOnlySpan<T> packedB, Span<T> c, int ldc,
+        bool accumulate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (!GateLayout<T>(gates, k, n)) throw new ArgumentException("GemmOfMaskedRows: masked rows are kept only in the gate layout (KeepsMaskedRows).");
+        GateGemm.Multiply<T>(gates, gates, rows, k, n, maskedRows, ldm, k, packedB, c, ldc, accumulate);
+    }
+
+    /// <summary>
     /// Whether <see cref="MaskedGemm"/> can keep the masked rows it multiplies (all gates' blocks side by side, rows
     /// keptLd apart in its scratch) for <see cref="KeptRowsWeightGrad"/>, which then needs no masked copy of its own.
     /// </summary>
