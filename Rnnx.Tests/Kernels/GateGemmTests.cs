@@ -195,7 +195,12 @@ public class GateGemmTests
                 var db0 = Rand<T>(k + 15, Math.Max(k, 1) * gates * n);
                 var db20 = Rand<T>(k2 + 16, Math.Max(k2, 1) * gates * n);
                 T[] db = db0.ToArray(), db2 = db20.ToArray(), expected = db0.ToArray(), expected2 = db20.ToArray();
-                SequenceMasks.KeptRowsWeightGrad<T>(gates, rows, n, k, kept, ldKept, dc, ldc, k > 0 ? db : default, gates * n, k2, column2, k2 > 0 ? db2 : default);
+                var sums0 = Rand<T>(rows + 17, gates * n);
+                T[] sums = sums0.ToArray(), expectedSums = sums0.ToArray();
+                SequenceMasks.KeptRowsWeightGrad<T>(gates, rows, n, k, kept, ldKept, dc, ldc, k > 0 ? db : default, gates * n, k2, column2, k2 > 0 ? db2 : default,
+                    sums, new T[4 * gates * n]);
+                RecurrentKernels.AddColumnSums<T>(dc, rows, gates * n, ldc, expectedSums);
+                Assert.That(KernelTestUtil.Bits(sums), Is.EqualTo(KernelTestUtil.Bits(expectedSums)), $"column sums in the same pass, k={k} k2={k2} n={n}, {rows} rows");
                 if (k > 0)
                     SequenceMasks.MaskedGemmWeightGrad<T>(gates, rows, n, k, a, k + 1, masks, rowsPerMask, dc, ldc, expected, gates * n, new T[rows * k]);
                 if (k2 > 0)

@@ -488,8 +488,12 @@ internal sealed class LstmSequenceOp : Op
         // the products from kept masked rows in one pass (a k block of dZ read by all gates of both), the others apart
         bool keptW = w.RequiresGrad && keep.Input, keptR = r.RequiresGrad && keep.Recurrent;
         if (keptW || keptR)
+        {
+            // the bias gradient in the same pass over dZ's blocks
             SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, keptR ? units : 0, kept, keep.Width, dZ, g4, keptR ? tape.Grad<T>(r) : default, g4,
-                keptW ? features : 0, keep.InputColumn, keptW ? tape.Grad<T>(w) : default);
+                keptW ? features : 0, keep.InputColumn, keptW ? tape.Grad<T>(w) : default, biasGrad, biasGrad.IsEmpty ? default : tape.Scratch<T>(4 * g4));
+            biasGrad = default;
+        }
         if (w.RequiresGrad && !keptW)
         {
             if (masks.Input is { } mx)
