@@ -280,31 +280,40 @@ internal sealed class LstmSequenceOp : Op
     /// The step loop with recurrent dropout: each step adds (h ⊙ m_g)·R_g per gate instead of h·R (the row path
     /// otherwise), the R_g packed by <see cref="SequenceMasks.PackGates"/>. With <paramref name="keptWidth"/> the
     /// masked rows h ⊙ m_g of the step at time t go into row (b, t) of <paramref name="hm"/> (rows keptWidth wide) and stay
-    /// there; otherwise <paramref name="hm"/> is one step's scratch.
+    /// there (from the second step on written by the step kernel before, <see cref="ForwardStepMaskedRows{T}"/>); otherwise
+    /// <paramref name="hm"/> is one step's scratch.
     /// </summary>
     private static void ForwardMasked<T>(int batch, int steps, int units, Span<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> packedGates, ReadOnlySpan<T> hInit,
         ReadOnlySpan<T> cInit, Span<T> c, Span<T> tc, Span<T> hs, bool goBackwards, ReadOnlySpan<T> mr, Span<T> hm, int keptWidth, ReadOnlySpan<T> peephole)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int g4 = 4 * units, ldA = steps * g4, ldH = steps * units;
+        int g4 = 4 * units, ldA = steps * g4, ldH = steps * units, ldKept = steps * keptWidth;
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
             var at = a[(t * g4)..];
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..], cPrev = k == 0 ? cInit : c[((k - 1) * units)..];
             int ldPrev = k == 0 ? units : ldH;
-            if (keptWidth > 0) SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm[(t * keptWidth)..], keptLd: steps * keptWidth);
-            else SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm);
-            ForwardStep<T>(batch, units, at, ldA, b, cPrev, ldPrev, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, peephole);
+            if (keptWidth == 0) SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm);
+            else if (k == 0) SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm[(t * keptWidth)..], keptLd: ldKept);
+            // the previous step's kernel wrote this step's masked rows (h ⊙ m_g) while h was in its registers
+            else SequenceMasks.GemmOfMaskedRows<T>(4, batch, units, units, hm[(t * keptWidth)..], ldKept, packedGates, at, ldA, true);
+            if (keptWidth > 0 && k + 1 < steps)
+            {
+                int tNext = TimeOf(k + 1, steps, goBackwards);
+                ForwardStepMaskedRows<T>(batch, units, at, ldA, b, cPrev, ldPrev, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH,
+                    mr, g4, hm[(tNext * keptWidth)..], ldKept, peephole);
+            }
+            else ForwardStep<T>(batch, units, at, ldA, b, cPrev, ldPrev, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, peephole);
         }
     }
 
     /// <summary>
     /// Inference on a large batch, time-major (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>): each step is
     /// <see cref="LstmBatchInference.Step{T}"/> (x_t·W with the rows of x at step t read in place, strided by T·F, plus
-    /// h·R, then the gate math, chunk by chunk while a chunk's gates are in L1, its h rows copied into the (B, T, U)
-    /// output at once); only two blocks of h and of c are kept. The same operations per element as the row path
-    /// (x·W, then h·R added).
+    /// h·R, then the gate math, chunk by chunk while a chunk's gates are in L1), h written into the (B, T, U) output and
+    /// read back from it as the next step's h_{k-1}; only two blocks of c are kept. The same operations per element as
+    /// the row path (x·W, then h·R added).
     /// </summary>
     private static void ForwardTimeMajor<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
         TensorData h, bool goBackwards, bool wantFinalC, out Tensor finalC) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -313,9 +322,9 @@ internal sealed class LstmSequenceOp : Op
         int bu = batch * units, ldx = steps * features, ldh = steps * units;
         int packedLength = PackedGemm.PackedLength<T>(units, g4), packedInputLength = PackedGemm.PackedLength<T>(features, g4);
         int stepScratch = LstmBatchInference.ScratchLength<T>(batch, units);
-        using var scratch = new Scratch<T>(Tape.Current, 4 * bu + g4 + packedLength + packedInputLength + stepScratch);
+        using var scratch = new Scratch<T>(Tape.Current, 2 * bu + g4 + packedLength + packedInputLength + stepScratch);
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
-        Span<T> hA = scratch.Get(bu), hB = scratch.Get(bu), cA = scratch.Get(bu), cB = scratch.Get(bu), work = scratch.Get(stepScratch);
+        Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), work = scratch.Get(stepScratch);
         ReadOnlySpan<T> xs = x.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
         Span<T> output = h.Span<T>();
         ReadOnlySpan<T> kernel = w.Span<T>();
@@ -326,11 +335,11 @@ internal sealed class LstmSequenceOp : Op
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
-            ReadOnlySpan<T> hPrev = k == 0 ? hInit : (k % 2 == 0 ? hB : hA);
+            ReadOnlySpan<T> hPrev = k == 0 ? hInit : output[((k - 1) * units)..];
             ReadOnlySpan<T> cPrev = k == 0 ? cInit : (k % 2 == 0 ? cB : cA);
-            Span<T> hNow = k % 2 == 0 ? hA : hB, cNow = k % 2 == 0 ? cA : cB;
-            LstmBatchInference.Step<T>(batch, units, features, xs[(t * features)..], ldx, kernel, packedW, packedR, b, hPrev, cPrev, cNow, hNow,
-                output[(k * units)..], ldh, work);
+            Span<T> cNow = k % 2 == 0 ? cA : cB;
+            LstmBatchInference.Step<T>(batch, units, features, xs[(t * features)..], ldx, kernel, packedW, packedR, b, hPrev, k == 0 ? units : ldh,
+                cPrev, cNow, output[(k * units)..], ldh, work);
         }
         finalC = default;
         if (wantFinalC)
@@ -479,8 +488,12 @@ internal sealed class LstmSequenceOp : Op
         // the products from kept masked rows in one pass (a k block of dZ read by all gates of both), the others apart
         bool keptW = w.RequiresGrad && keep.Input, keptR = r.RequiresGrad && keep.Recurrent;
         if (keptW || keptR)
+        {
+            // the bias gradient in the same pass over dZ's blocks
             SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, keptR ? units : 0, kept, keep.Width, dZ, g4, keptR ? tape.Grad<T>(r) : default, g4,
-                keptW ? features : 0, keep.InputColumn, keptW ? tape.Grad<T>(w) : default);
+                keptW ? features : 0, keep.InputColumn, keptW ? tape.Grad<T>(w) : default, biasGrad, biasGrad.IsEmpty ? default : tape.Scratch<T>(4 * g4));
+            biasGrad = default;
+        }
         if (w.RequiresGrad && !keptW)
         {
             if (masks.Input is { } mx)
