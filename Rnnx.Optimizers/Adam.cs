@@ -62,6 +62,9 @@ public sealed class Adam : Optimizer
     protected override bool IsNonNegativeSlot(int index) => index >= 1;
 
     /// <inheritdoc/>
+    protected override bool UpdatesElementwise => true;
+
+    /// <inheritdoc/>
     protected override void WriteConfig(OptimizerConfig config) =>
         config.Set("beta1", Beta1).Set("beta2", Beta2).Set("epsilon", Epsilon).Set("amsgrad", Amsgrad);
 
@@ -100,15 +103,15 @@ public sealed class Adam : Optimizer
 
     private void Apply<T>(in ParameterUpdate<T> u, in Coefficients<T> c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var k = new Kernel<T>(u.Value, u.Gradient, u.Slot(0), u.Slot(1), Amsgrad ? u.Slot(2) : default, Amsgrad, c);
+        var k = new Kernel<T>(u.Value, u.GradientSource, u.Slot(0), u.Slot(1), Amsgrad ? u.Slot(2) : default, Amsgrad, c);
         ElementwiseLoop.Run<T, Kernel<T>>(ref k);
     }
 
-    private readonly ref struct Kernel<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, Span<T> vHat, bool amsgrad, in Coefficients<T> c)
+    private readonly ref struct Kernel<T>(Span<T> theta, GradientSource<T> g, Span<T> m, Span<T> v, Span<T> vHat, bool amsgrad, in Coefficients<T> c)
         : IElementwiseBody<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly Span<T> _theta = theta, _m = m, _v = v, _vHat = vHat;
-        private readonly ReadOnlySpan<T> _g = g;
+        private readonly GradientSource<T> _g = g;
         private readonly bool _amsgrad = amsgrad;
         private readonly Coefficients<T> _c = c;
 
@@ -120,7 +123,7 @@ public sealed class Adam : Optimizer
             ref T thetaRef = ref MemoryMarshal.GetReference(_theta);
             ref T mRef = ref MemoryMarshal.GetReference(_m);
             ref T vRef = ref MemoryMarshal.GetReference(_v);
-            TV g = TV.Load(ref MemoryMarshal.GetReference(_g), i);
+            TV g = _g.Load<TV>(i);
             TV m = TV.Load(ref mRef, i);
             TV v = TV.Load(ref vRef, i);
             m += (g - m) * TV.Create(_c.OneMinusBeta1);

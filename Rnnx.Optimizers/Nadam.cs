@@ -97,6 +97,9 @@ public sealed class Nadam : Optimizer
     protected override bool IsNonNegativeSlot(int index) => index == 1;
 
     /// <inheritdoc/>
+    protected override bool UpdatesElementwise => true;
+
+    /// <inheritdoc/>
     protected override void WriteConfig(OptimizerConfig config) =>
         config.Set("beta1", Beta1).Set("beta2", Beta2).Set("epsilon", Epsilon).Set("schedule", MomentumSchedule.ToString());
 
@@ -205,21 +208,21 @@ public sealed class Nadam : Optimizer
     {
         if (MomentumSchedule == NadamSchedule.Keras3)
         {
-            var k = new Keras3Kernel<T>(u.Value, u.Gradient, u.Slot(0), u.Slot(1), c);
+            var k = new Keras3Kernel<T>(u.Value, u.GradientSource, u.Slot(0), u.Slot(1), c);
             ElementwiseLoop.Run<T, Keras3Kernel<T>>(ref k);
         }
         else
         {
-            var k = new LegacyKernel<T>(u.Value, u.Gradient, u.Slot(0), u.Slot(1), c);
+            var k = new LegacyKernel<T>(u.Value, u.GradientSource, u.Slot(0), u.Slot(1), c);
             ElementwiseLoop.Run<T, LegacyKernel<T>>(ref k);
         }
     }
 
-    private readonly ref struct Keras3Kernel<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, in Coefficients<T> c)
+    private readonly ref struct Keras3Kernel<T>(Span<T> theta, GradientSource<T> g, Span<T> m, Span<T> v, in Coefficients<T> c)
         : IElementwiseBody<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly Span<T> _theta = theta, _m = m, _v = v;
-        private readonly ReadOnlySpan<T> _g = g;
+        private readonly GradientSource<T> _g = g;
         private readonly Coefficients<T> _c = c;
 
         public int Length => _theta.Length;
@@ -230,7 +233,7 @@ public sealed class Nadam : Optimizer
             ref T thetaRef = ref MemoryMarshal.GetReference(_theta);
             ref T mRef = ref MemoryMarshal.GetReference(_m);
             ref T vRef = ref MemoryMarshal.GetReference(_v);
-            TV g = TV.Load(ref MemoryMarshal.GetReference(_g), i);
+            TV g = _g.Load<TV>(i);
             TV m = TV.Load(ref mRef, i);
             TV v = TV.Load(ref vRef, i);
             m += (g - m) * TV.Create(_c.OneMinusBeta1);
@@ -244,11 +247,11 @@ public sealed class Nadam : Optimizer
         }
     }
 
-    private readonly ref struct LegacyKernel<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, in Coefficients<T> c)
+    private readonly ref struct LegacyKernel<T>(Span<T> theta, GradientSource<T> g, Span<T> m, Span<T> v, in Coefficients<T> c)
         : IElementwiseBody<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly Span<T> _theta = theta, _m = m, _v = v;
-        private readonly ReadOnlySpan<T> _g = g;
+        private readonly GradientSource<T> _g = g;
         private readonly Coefficients<T> _c = c;
 
         public int Length => _theta.Length;
@@ -259,7 +262,7 @@ public sealed class Nadam : Optimizer
             ref T thetaRef = ref MemoryMarshal.GetReference(_theta);
             ref T mRef = ref MemoryMarshal.GetReference(_m);
             ref T vRef = ref MemoryMarshal.GetReference(_v);
-            TV g = TV.Load(ref MemoryMarshal.GetReference(_g), i);
+            TV g = _g.Load<TV>(i);
             TV gPrime = g / TV.Create(_c.OneMinusProduct);
             TV m = TV.Create(_c.Beta1) * TV.Load(ref mRef, i) + TV.Create(_c.OneMinusBeta1) * g;
             TV mPrime = m / TV.Create(_c.OneMinusProductNext);

@@ -12,7 +12,7 @@ namespace Rnnx.Optimizers;
 /// (usually both forwarding to one generic method) and may precompute per-step scalars in <see cref="PrepareStep"/>.
 /// </summary>
 /// <remarks>
-/// <para>What one <see cref="Step"/> does, following Keras 3's <c>BaseOptimizer.apply</c> (keras-team/keras
+/// <para>What one <see cref="Step(IReadOnlyList{Parameter}, Gradients)"/> does, following Keras 3's <c>BaseOptimizer.apply</c> (keras-team/keras
 /// <c>keras/src/optimizers/base_optimizer.py</c>):</para>
 /// <list type="number">
 /// <item>Parameters with <see cref="Parameter.Trainable"/> = false are ignored. Trainable parameters that received no
@@ -25,12 +25,18 @@ namespace Rnnx.Optimizers;
 /// <item>The learning rate is read once (from <see cref="LearningRateSchedule"/> at step <see cref="Iterations"/> if
 /// set), <see cref="PrepareStep"/> runs once, each parameter is updated, then <see cref="Iterations"/> increases by one.</item>
 /// </list>
+/// <para>The built-in optimizers update each element from that element alone (<see cref="UpdatesElementwise"/>): a step
+/// cuts the parameters into fixed element ranges, and
+/// <see cref="Step(IReadOnlyList{Parameter}, ReadOnlySpan{Gradients}, Rnnx.Threading.IParallelRunner)"/> runs them on
+/// a model's shard threads with the shard gradients summed as they are read (no summed copy), in the same bits as a
+/// step on the summed gradients, for any thread count. Clipping needs whole-gradient norms first: with it, the sum is
+/// written to the scratch buffer, clipped there, and the ranges update from it.</para>
 /// <para>Float32 parameters are updated in float32 arithmetic with every hyperparameter rounded to float32 first, as
 /// Keras does; float64 parameters use the same formulas in double. State slots have the parameter's dtype and are
 /// created on the parameter's first update. After that first step, a step allocates nothing.</para>
 /// <para>Not thread-safe: one optimizer is stepped by one thread at a time.</para>
 /// </remarks>
-public abstract partial class Optimizer : ICheckpointableOptimizer
+public abstract partial class Optimizer : ICheckpointableOptimizer, IParallelOptimizer
 {
     private readonly Dictionary<Parameter, SlotSet> _slots = new(ReferenceEqualityComparer.Instance);
     private readonly string[] _slotNames;
@@ -133,72 +139,6 @@ public abstract partial class Optimizer : ICheckpointableOptimizer
 
     /// <summary>Names of the per-parameter state arrays, in the order of <see cref="ParameterState.Slots"/>.</summary>
     public IReadOnlyList<string> SlotNames => _slotNames;
-
-    /// <summary>Applies one update to every trainable parameter in <paramref name="parameters"/> that has a gradient.</summary>
-    /// <param name="parameters">The parameters, in a fixed order (the order of <see cref="GetState"/>).</param>
-    /// <param name="gradients">Their gradients, read but never modified.</param>
-    /// <exception cref="ArgumentException">A parameter is null or appears twice.</exception>
-    /// <exception cref="InvalidOperationException">
-    /// A parameter's gradient cannot be read or has the wrong size; a parameter's dtype or shape changed since its
-    /// state was created (call <see cref="ResetState"/>); no trainable parameter has a gradient; or the schedule
-    /// returned an invalid learning rate. The message names the parameter. Nothing is modified.
-    /// </exception>
-    public void Step(IReadOnlyList<Parameter> parameters, Gradients gradients)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        ArgumentNullException.ThrowIfNull(gradients);
-        long stamp = ++_stamp;
-
-        // Pass 1: validate everything and create missing state, before modifying anything.
-        bool anyTrainable = false;
-        int withGradient = 0;
-        double sumOfSquares = 0;
-        for (int i = 0; i < parameters.Count; i++)
-        {
-            var p = parameters[i] ?? throw new ArgumentException($"{GetType().Name}.Step: parameters[{i}] is null.", nameof(parameters));
-            if (!p.Trainable) continue;
-            anyTrainable = true;
-            if (!HasGradient(gradients, p)) continue;
-            var slots = GetOrCreateSlots(p);
-            if (slots.Stamp == stamp)
-                throw new ArgumentException($"{GetType().Name}.Step: parameter '{p.Name}' appears more than once in the list.", nameof(parameters));
-            slots.Stamp = stamp;
-            double ss = p.DType == DType.Float32 ? CheckGradient<float>(gradients, p) : CheckGradient<double>(gradients, p);
-            sumOfSquares += ss;
-            withGradient++;
-        }
-        if (!anyTrainable) return;   // Keras: apply() with an empty gradient list is a no-op
-        if (withGradient == 0)
-            throw new InvalidOperationException(
-                $"{GetType().Name}.Step: no gradients were provided for any of the {parameters.Count} parameters " +
-                "(did Backward run on a loss that depends on them?).");
-
-        double learningRate = LearningRate;
-        if (!double.IsFinite(learningRate) || learningRate < 0)
-            throw new InvalidOperationException($"{GetType().Name}.Step: the learning-rate schedule returned {learningRate} at step {Iterations}; it must be finite and non-negative.");
-
-        // Pass 2: update.
-        long t = Iterations + 1;
-        double globalNorm = Math.Sqrt(sumOfSquares);
-        PrepareStep(t, learningRate);
-        float lrF = (float)learningRate;
-        for (int i = 0; i < parameters.Count; i++)
-        {
-            var p = parameters[i];
-            if (!p.Trainable || !_slots.TryGetValue(p, out var slots) || slots.Stamp != stamp) continue;
-            if (p.DType == DType.Float32)
-            {
-                var g = ClipGradient(gradients.GetSpan<float>(p), slots, globalNorm);
-                Update(new ParameterUpdate<float>(p, p.AsSpan<float>(), g, slots, lrF, t));
-            }
-            else
-            {
-                var g = ClipGradient(gradients.GetSpan<double>(p), slots, globalNorm);
-                Update(new ParameterUpdate<double>(p, p.AsSpan<double>(), g, slots, learningRate, t));
-            }
-        }
-        Iterations = t;
-    }
 
     /// <summary>
     /// Called once per step, after validation and before any parameter is updated: compute the step's shared scalars
@@ -417,8 +357,8 @@ public abstract partial class Optimizer : ICheckpointableOptimizer
         }
     }
 
-    /// <summary>Validates the gradient of <paramref name="p"/>; returns its sum of squares when global clipping needs it.</summary>
-    private double CheckGradient<T>(Gradients gradients, Parameter p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>Validates the gradient of <paramref name="p"/> in <paramref name="gradients"/> (reading it creates a zero gradient where there was none).</summary>
+    private void CheckGradient<T>(Gradients gradients, Parameter p) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ReadOnlySpan<T> g;
         try
@@ -432,8 +372,6 @@ public abstract partial class Optimizer : ICheckpointableOptimizer
         if (g.Length != p.Size)
             throw new InvalidOperationException(
                 $"{GetType().Name}.Step: the gradient of parameter '{p.Name}' has {g.Length} elements but the parameter has {p.Size} (shape {p.Shape}).");
-        // Keras sums each gradient's squares in its own dtype, then adds the per-tensor sums.
-        return _globalClipNorm is null ? 0 : double.CreateTruncating(TP.SumOfSquares(g));
     }
 
     private SlotSet GetOrCreateSlots(Parameter p)

@@ -67,6 +67,9 @@ public sealed class RmsProp : Optimizer
     protected override bool IsNonNegativeSlot(int index) => index == 0;
 
     /// <inheritdoc/>
+    protected override bool UpdatesElementwise => true;
+
+    /// <inheritdoc/>
     protected override void WriteConfig(OptimizerConfig config) =>
         config.Set("rho", Rho).Set("momentum", Momentum).Set("epsilon", Epsilon).Set("centered", Centered);
 
@@ -83,7 +86,7 @@ public sealed class RmsProp : Optimizer
         Span<T> momentumSlot = hasMomentum ? u.Slot(next++) : default;
         Span<T> averageSlot = Centered ? u.Slot(next) : default;
         var k = new Kernel<T>(
-            u.Value, u.Gradient, u.Slot(0), momentumSlot, averageSlot,
+            u.Value, u.GradientSource, u.Slot(0), momentumSlot, averageSlot,
             new Coefficients<T>
             {
                 Rho = T.CreateTruncating(Rho),
@@ -103,11 +106,11 @@ public sealed class RmsProp : Optimizer
         public bool HasMomentum, Centered;
     }
 
-    private readonly ref struct Kernel<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> velocity, Span<T> momentum, Span<T> average, in Coefficients<T> c)
+    private readonly ref struct Kernel<T>(Span<T> theta, GradientSource<T> g, Span<T> velocity, Span<T> momentum, Span<T> average, in Coefficients<T> c)
         : IElementwiseBody<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly Span<T> _theta = theta, _velocity = velocity, _momentum = momentum, _average = average;
-        private readonly ReadOnlySpan<T> _g = g;
+        private readonly GradientSource<T> _g = g;
         private readonly Coefficients<T> _c = c;
 
         public int Length => _theta.Length;
@@ -117,7 +120,7 @@ public sealed class RmsProp : Optimizer
         {
             ref T thetaRef = ref MemoryMarshal.GetReference(_theta);
             ref T velocityRef = ref MemoryMarshal.GetReference(_velocity);
-            TV g = TV.Load(ref MemoryMarshal.GetReference(_g), i);
+            TV g = _g.Load<TV>(i);
             TV rho = TV.Create(_c.Rho);
             TV oneMinusRho = TV.Create(_c.OneMinusRho);
             TV v = rho * TV.Load(ref velocityRef, i) + oneMinusRho * (g * g);

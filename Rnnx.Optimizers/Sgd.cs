@@ -35,6 +35,9 @@ public sealed class Sgd : Optimizer
     public bool Nesterov { get; }
 
     /// <inheritdoc/>
+    protected override bool UpdatesElementwise => true;
+
+    /// <inheritdoc/>
     protected override void WriteConfig(OptimizerConfig config) =>
         config.Set("momentum", Momentum).Set("nesterov", Nesterov);
 
@@ -47,15 +50,15 @@ public sealed class Sgd : Optimizer
     private void Apply<T>(in ParameterUpdate<T> u) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         bool hasMomentum = Momentum != 0;
-        var k = new Kernel<T>(u.Value, u.Gradient, hasMomentum ? u.Slot(0) : default, u.LearningRate, T.CreateTruncating(Momentum), hasMomentum, Nesterov);
+        var k = new Kernel<T>(u.Value, u.GradientSource, hasMomentum ? u.Slot(0) : default, u.LearningRate, T.CreateTruncating(Momentum), hasMomentum, Nesterov);
         ElementwiseLoop.Run<T, Kernel<T>>(ref k);
     }
 
-    private readonly ref struct Kernel<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> velocity, T learningRate, T momentum, bool hasMomentum, bool nesterov)
+    private readonly ref struct Kernel<T>(Span<T> theta, GradientSource<T> g, Span<T> velocity, T learningRate, T momentum, bool hasMomentum, bool nesterov)
         : IElementwiseBody<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly Span<T> _theta = theta, _velocity = velocity;
-        private readonly ReadOnlySpan<T> _g = g;
+        private readonly GradientSource<T> _g = g;
         private readonly T _lr = learningRate, _momentum = momentum;
         private readonly bool _hasMomentum = hasMomentum, _nesterov = nesterov;
 
@@ -65,7 +68,7 @@ public sealed class Sgd : Optimizer
         public void Apply<TV>(nint i) where TV : struct, ISimdVector<TV, T>
         {
             ref T thetaRef = ref MemoryMarshal.GetReference(_theta);
-            TV g = TV.Load(ref MemoryMarshal.GetReference(_g), i);
+            TV g = _g.Load<TV>(i);
             TV theta = TV.Load(ref thetaRef, i);
             TV lr = TV.Create(_lr);
             if (_hasMomentum)

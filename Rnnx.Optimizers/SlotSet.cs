@@ -36,7 +36,7 @@ internal sealed class SlotSet
 
     public int Size { get; }
 
-    /// <summary>The number of the last <see cref="Optimizer.Step"/> call that validated this parameter (detects duplicates in one list).</summary>
+    /// <summary>The number of the last <see cref="Optimizer.Step(IReadOnlyList{Parameter}, Gradients)"/> call (of either overload) that validated this parameter (detects duplicates in one list).</summary>
     public long Stamp { get; set; }
 
     public float[] Float32(int index) => _f![index];

@@ -55,7 +55,7 @@ public class LstmBatchStepBenchmarks
     /// <summary>The step as the LSTM's time-major inference runs it.</summary>
     [Benchmark(Description = "step: row chunks")]
     public void Chunked() =>
-        LstmBatchInference.Step<float>(Rows, Units, Features, _x, Features, _w, _packedW, _packedR, _bias, _hPrev, _cPrev, _c, _h, _out, Units, _scratch);
+        LstmBatchInference.Step<float>(Rows, Units, Features, _x, Features, _w, _packedW, _packedR, _bias, _hPrev, Units, _cPrev, _c, _out, Units, _scratch);
 
     /// <summary>
     /// <c>rnnx-bench lstmstep [--samples N] [--ms T]</c>: the rows measured interleaved (baseline, then the changed

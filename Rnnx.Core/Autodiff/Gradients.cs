@@ -178,6 +178,29 @@ public sealed class Gradients
         return !anyDouble || double.IsFinite(GlobalNorm(parameters));
     }
 
+    /// <summary>
+    /// Whether every parameter is float32 and every value v of its gradient keeps v·2^k finite, 2^k the power of two
+    /// at or above 2·<paramref name="stores"/>: then |v| &lt; 2^127 / stores, and the float32 sum of that many such
+    /// gradients, in any order of additions, stays below 2^127, finite. This checks a data-parallel step's summed
+    /// gradient before the sum exists, each shard reading its own gradient once, on its own thread.
+    /// </summary>
+    /// <param name="parameters">The parameters whose gradients are checked.</param>
+    /// <param name="stores">How many stores' gradients will be summed (at least 1).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="stores"/> is less than 1.</exception>
+    public bool Float32SummableOver(IReadOnlyList<Parameter> parameters, int stores)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentOutOfRangeException.ThrowIfLessThan(stores, 1);
+        float scale = (float)BitOperations.RoundUpToPowerOf2(2u * (uint)Math.Min(stores, 1 << 20));
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var p = parameters[i];
+            if (p.DType != DType.Float32) return false;
+            if (!Kernels.ReductionKernels.AllFiniteAfterScaling<float>(GetSpan<float>(p), scale)) return false;
+        }
+        return true;
+    }
+
     /// <summary>The global L2 norm of the parameters' gradients, accumulated in double.</summary>
     public double GlobalNorm(IReadOnlyList<Parameter> parameters)
     {

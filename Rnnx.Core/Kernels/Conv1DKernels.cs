@@ -155,99 +155,123 @@ public static class Conv1DKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         CheckShapes(dx.Length, w.Length, dy.Length, batch, cin, cout, g);
-        int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
-        if (overwrite && (s != 1 || batch <= 0 || cin <= 0 || cout <= 0 || lout <= 0 || !WritesPanelsWhole<T>(cin)))
+        if (overwrite && !WritesWhole<T>(batch, cin, cout, g))
         {
             // no fused interior pass, or its panels run on the engine that accumulates into C: every row is accumulated
             // into, after one clearing pass (cheaper than clearing row blocks one by one)
-            dx[..(batch * l * cin)].Clear();
+            dx[..(batch * g.InputLength * cin)].Clear();
             overwrite = false;
         }
-        if (batch <= 0 || cin <= 0 || cout <= 0 || lout <= 0)
+        if (batch <= 0 || cin <= 0 || cout <= 0 || g.OutputLength <= 0)
             return;
-        int panelWidth = PanelWidth<T>(cin);
-        // each tap's W_i^T ([cout x cin]) packed into column panels of dx: panel q holds rows (i, f) of its columns
-        T[] scratch = KernelScratch<T>.Get(checked(kk * cin * cout));
+        T[] scratch = KernelScratch<T>.Get(checked(g.KernelSize * cin * cout));
         fixed (T* pdy = dy)
         fixed (T* pw = w)
         fixed (T* pdx = dx)
         fixed (T* pwt = scratch)
         {
-            nint panel = (nint)cin * cout;
-            for (int c0 = 0; c0 < cin; c0 += panelWidth)
-            {
-                int nq = PanelColumns(cin, panelWidth, c0);
-                for (int i = 0; i < kk; i++)
-                    MatMulKernels.PackTransposed(pw + i * panel + (nint)c0 * cout, cout, nq, cout, pwt + (nint)kk * cout * c0 + i * (nint)cout * nq);
-                if (nq > panelWidth)
-                    break;
-            }
-            long rowBytes = (long)(cin + cout) * sizeof(T);
+            PackTransposedPanels(pw, cin, cout, g.KernelSize, pwt);
+            BackwardInputPacked(pdy, pwt, pdx, batch, cin, cout, g, overwrite);
+        }
+    }
 
-            // Boundary pieces of dx rows that still need the tap-by-tap pass.
-            int rS = 0, rE = 0;
-            if (s == 1)
+    /// <summary>
+    /// Whether <see cref="BackwardInput{T}"/> with overwrite writes dx whole from the fused interior pass (stride 1, a
+    /// non-empty problem, panels on <see cref="TallPanelGemm"/>) rather than clearing it and accumulating.
+    /// </summary>
+    private static bool WritesWhole<T>(int batch, int cin, int cout, in Conv1DGeometry g) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => g.Stride == 1 && batch > 0 && cin > 0 && cout > 0 && g.OutputLength > 0 && WritesPanelsWhole<T>(cin);
+
+    /// <summary>Each tap's W_i^T ([cout x cin]) packed into column panels of dx: panel q holds rows (i, f) of its columns.</summary>
+    private static unsafe void PackTransposedPanels<T>(T* pw, int cin, int cout, int kk, T* pwt) where T : unmanaged
+    {
+        int panelWidth = PanelWidth<T>(cin);
+        nint panel = (nint)cin * cout;
+        for (int c0 = 0; c0 < cin; c0 += panelWidth)
+        {
+            int nq = PanelColumns(cin, panelWidth, c0);
+            for (int i = 0; i < kk; i++)
+                MatMulKernels.PackTransposed(pw + i * panel + (nint)c0 * cout, cout, nq, cout, pwt + (nint)kk * cout * c0 + i * (nint)cout * nq);
+            if (nq > panelWidth)
+                break;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="BackwardInput{T}"/> on a non-empty problem with the kernel already packed by <see cref="PackTransposedPanels"/>;
+    /// <paramref name="overwrite"/> only where <see cref="WritesWhole{T}"/> holds.
+    /// </summary>
+    private static unsafe void BackwardInputPacked<T>(T* pdy, T* pwt, T* pdx, int batch, int cin, int cout, in Conv1DGeometry g, bool overwrite)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
+        var dx = new Span<T>(pdx, batch * l * cin);
+        int panelWidth = PanelWidth<T>(cin);
+        nint panel = (nint)cin * cout;
+        long rowBytes = (long)(cin + cout) * sizeof(T);
+        // Boundary pieces of dx rows that still need the tap-by-tap pass.
+        int rS = 0, rE = 0;
+        if (s == 1)
+        {
+            // dx row r receives dy row j = r + pl - i*d from tap i; rows where every tap hits a real dy row
+            // are one GEMM reducing over (tap: dy -= d*cout, wt += cout*cin) x (f: dy += 1, wt += cin).
+            rS = Math.Clamp((kk - 1) * d - pl, 0, l);
+            rE = Math.Clamp(lout - pl, rS, l);
+            if (overwrite)
             {
-                // dx row r receives dy row j = r + pl - i*d from tap i; rows where every tap hits a real dy row
-                // are one GEMM reducing over (tap: dy -= d*cout, wt += cout*cin) x (f: dy += 1, wt += cin).
-                rS = Math.Clamp((kk - 1) * d - pl, 0, l);
-                rE = Math.Clamp(lout - pl, rS, l);
-                if (overwrite)
+                // the rows outside the fused pass are accumulated into below: zero them (all rows when it is empty)
+                int z0 = rE > rS ? rS : l;
+                for (int b = 0; b < batch; b++)
                 {
-                    // the rows outside the fused pass are accumulated into below: zero them (all rows when it is empty)
-                    int z0 = rE > rS ? rS : l;
-                    for (int b = 0; b < batch; b++)
-                    {
-                        dx.Slice((b * l) * cin, z0 * cin).Clear();
-                        if (rE > rS)
-                            dx.Slice((b * l + rE) * cin, (l - rE) * cin).Clear();
-                    }
-                }
-                if (rE > rS)
-                {
-                    var plan = new GemmPlan<T>
-                    {
-                        M = batch * (rE - rS), N = cin, RowsPerGroup = rE - rS,
-                        A = pdy + ((nint)rS + pl) * cout, ARow = cout, AGroup = (nint)lout * cout,
-                        C = pdx + (nint)rS * cin, CRow = cin, CGroup = (nint)l * cin,
-                        B = pwt, K = new KLoop(kk, -(nint)d * cout, panel, cout, 1, cin),
-                        Accumulate = true,
-                    };
-                    RunPanels(plan, pwt, kk * cout, panelWidth, rowBytes, overwrite);
+                    dx.Slice((b * l) * cin, z0 * cin).Clear();
+                    if (rE > rS)
+                        dx.Slice((b * l + rE) * cin, (l - rE) * cin).Clear();
                 }
             }
-            for (int piece = 0; piece < 2; piece++)
+            if (rE > rS)
             {
-                // dx rows [p0, p1) not covered by the fused pass (everything when s > 1).
-                int p0 = piece == 0 ? 0 : rE, p1 = piece == 0 ? rS : l;
-                if (rE == rS)
+                var plan = new GemmPlan<T>
                 {
-                    if (piece == 1)
-                        break;
-                    p0 = 0;
-                    p1 = l;
-                }
-                if (p1 <= p0)
+                    M = batch * (rE - rS), N = cin, RowsPerGroup = rE - rS,
+                    A = pdy + ((nint)rS + pl) * cout, ARow = cout, AGroup = (nint)lout * cout,
+                    C = pdx + (nint)rS * cin, CRow = cin, CGroup = (nint)l * cin,
+                    B = pwt, K = new KLoop(kk, -(nint)d * cout, panel, cout, 1, cin),
+                    Accumulate = true,
+                };
+                RunPanels(plan, pwt, kk * cout, panelWidth, rowBytes, overwrite);
+            }
+        }
+        for (int piece = 0; piece < 2; piece++)
+        {
+            // dx rows [p0, p1) not covered by the fused pass (everything when s > 1).
+            int p0 = piece == 0 ? 0 : rE, p1 = piece == 0 ? rS : l;
+            if (rE == rS)
+            {
+                if (piece == 1)
+                    break;
+                p0 = 0;
+                p1 = l;
+            }
+            if (p1 <= p0)
+                continue;
+            for (int i = 0; i < kk; i++)
+            {
+                g.TapRange(i, out int lo, out int hi);
+                // dx row r = j*s + off; keep j with r in [p0, p1).
+                long off = (long)i * d - pl;
+                long jLo = CeilDiv(p0 - off, s), jHi = CeilDiv(p1 - off, s);
+                int j0 = (int)Math.Max(lo, jLo), j1 = (int)Math.Min(hi, jHi);
+                if (j1 <= j0)
                     continue;
-                for (int i = 0; i < kk; i++)
+                var plan = new GemmPlan<T>
                 {
-                    g.TapRange(i, out int lo, out int hi);
-                    // dx row r = j*s + off; keep j with r in [p0, p1).
-                    long off = (long)i * d - pl;
-                    long jLo = CeilDiv(p0 - off, s), jHi = CeilDiv(p1 - off, s);
-                    int j0 = (int)Math.Max(lo, jLo), j1 = (int)Math.Min(hi, jHi);
-                    if (j1 <= j0)
-                        continue;
-                    var plan = new GemmPlan<T>
-                    {
-                        M = batch * (j1 - j0), N = cin, RowsPerGroup = j1 - j0,
-                        A = pdy + (nint)j0 * cout, ARow = cout, AGroup = (nint)lout * cout,
-                        C = pdx + ((nint)j0 * s + (nint)off) * cin, CRow = (nint)s * cin, CGroup = (nint)l * cin,
-                        B = pwt + i * panel, K = KLoop.Simple(cout, 1, cin),
-                        Accumulate = true,
-                    };
-                    RunPanels(plan, pwt, kk * cout, panelWidth, rowBytes);
-                }
+                    M = batch * (j1 - j0), N = cin, RowsPerGroup = j1 - j0,
+                    A = pdy + (nint)j0 * cout, ARow = cout, AGroup = (nint)lout * cout,
+                    C = pdx + ((nint)j0 * s + (nint)off) * cin, CRow = (nint)s * cin, CGroup = (nint)l * cin,
+                    B = pwt + i * panel, K = KLoop.Simple(cout, 1, cin),
+                    Accumulate = true,
+                };
+                RunPanels(plan, pwt, kk * cout, panelWidth, rowBytes);
             }
         }
     }
@@ -269,91 +293,191 @@ public static class Conv1DKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         CheckShapes(x.Length, dw.Length, dy.Length, batch, cin, cout, g);
-        int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
-        if (batch <= 0 || cin <= 0 || cout <= 0 || lout <= 0)
+        if (batch <= 0 || cin <= 0 || cout <= 0 || g.OutputLength <= 0)
             return;
         fixed (T* px = x)
         fixed (T* pdy = dy)
         fixed (T* pdw = dw)
         {
-            Interior(g, out int iS, out int iE);
-            if (iE > iS)
-                WeightInterior(px, pdy, pdw, batch, cin, cout, g, iS, iE);
-            for (int piece = 0; piece < 2; piece++)
+            var blocks = WeightBlocks.Create<T>(batch, cin, cout, g);
+            for (int b0 = 0; b0 < batch; b0 += blocks.Items)
+                WeightInterior(px, pdy, pdw, b0, Math.Min(blocks.Items, batch - b0), cin, cout, g, blocks);
+            WeightBoundary(px, pdy, pdw, batch, cin, cout, g);
+        }
+    }
+
+    /// <summary>
+    /// Both gradients of y = conv(x, w), with dy finished block by block: for each block of whole batch items (one
+    /// reduction block of the weight gradient, <see cref="WeightBlocks"/>) <paramref name="prologue"/> first finishes
+    /// the block's rows of dy (an activation's derivative), then the block's input gradient and its part of the interior
+    /// weight gradient run while those rows are in cache, instead of passes over the whole of dy one after another; the
+    /// weight gradient's boundary rows follow over the whole batch. Every element of dx and dw gets the bits of
+    /// <see cref="BackwardInput{T}"/> (with <paramref name="overwriteDx"/>) and <see cref="BackwardWeight{T}"/> on the
+    /// finished dy. <paramref name="prologue"/> may write dy's rows (dy is read only after it) and must not touch dx or dw;
+    /// dx must not overlap the rows of dy a later block's prologue reads.
+    /// </summary>
+    internal static unsafe void Backward<T, TPrologue>(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, ReadOnlySpan<T> w, Span<T> dx, bool wantDx,
+        bool overwriteDx, Span<T> dw, bool wantDw, int batch, int cin, int cout, in Conv1DGeometry g, ref TPrologue prologue)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TPrologue : IRowsPrologue, allows ref struct
+    {
+        if (wantDx) CheckShapes(dx.Length, w.Length, dy.Length, batch, cin, cout, g);
+        if (wantDw) CheckShapes(x.Length, dw.Length, dy.Length, batch, cin, cout, g);
+        int l = g.InputLength, lout = g.OutputLength;
+        if (batch <= 0 || cin <= 0 || cout <= 0 || lout <= 0)
+        {
+            prologue.Prepare(0, Math.Max(batch, 0) * Math.Max(lout, 0));
+            if (wantDx) BackwardInput(dy, w, dx, batch, cin, cout, g, overwriteDx);
+            return;
+        }
+        bool whole = overwriteDx && WritesWhole<T>(batch, cin, cout, g);
+        var blocks = WeightBlocks.Create<T>(batch, cin, cout, g);
+        T[]? packed = wantDx ? TransposedKernel<T>.Get(checked(g.KernelSize * cin * cout)) : null;
+        fixed (T* px = x)
+        fixed (T* pdy = dy)
+        fixed (T* pw = w)
+        fixed (T* pdx = dx)
+        fixed (T* pdw = dw)
+        fixed (T* pwt = packed)
+        {
+            if (wantDx)
+                PackTransposedPanels(pw, cin, cout, g.KernelSize, pwt);
+            for (int b0 = 0; b0 < batch; b0 += blocks.Items)
             {
-                int p0 = piece == 0 ? 0 : iE, p1 = piece == 0 ? iS : lout;
-                if (p1 <= p0)
-                    continue;
-                for (int i = 0; i < kk; i++)
+                int nb = Math.Min(blocks.Items, batch - b0);
+                prologue.Prepare(b0 * lout, nb * lout);
+                if (wantDx)
                 {
-                    g.TapRange(i, out int lo, out int hi);
-                    int j0 = Math.Max(lo, p0), j1 = Math.Min(hi, p1);
-                    if (j1 <= j0)
-                        continue;
-                    var plan = new GemmPlan<T>
-                    {
-                        M = cin, N = cout, RowsPerGroup = cin,
-                        A = px + ((nint)j0 * s + (nint)i * d - pl) * cin, ARow = 1, AGroup = 0,
-                        C = pdw + (nint)i * cin * cout, CRow = cout, CGroup = 0,
-                        B = pdy + (nint)j0 * cout,
-                        K = new KLoop(batch, (nint)l * cin, (nint)lout * cout, j1 - j0, (nint)s * cin, cout),
-                        Accumulate = true,
-                    };
-                    RunWeightPlan(plan);
+                    T* dxb = pdx + (nint)b0 * l * cin;
+                    if (overwriteDx && !whole)
+                        new Span<T>(dxb, nb * l * cin).Clear();
+                    BackwardInputPacked(pdy + (nint)b0 * lout * cout, pwt, dxb, nb, cin, cout, g, whole);
                 }
+                if (wantDw)
+                    WeightInterior(px, pdy, pdw, b0, nb, cin, cout, g, blocks);
+            }
+            if (wantDw)
+                WeightBoundary(px, pdy, pdw, batch, cin, cout, g);
+        }
+    }
+
+    /// <summary>A second per-thread scratch, for the packed kernel <see cref="Backward{T, TPrologue}"/> holds while the weight gradient's engine takes <see cref="KernelScratch{T}"/>.</summary>
+    private static class TransposedKernel<T> where T : unmanaged
+    {
+        [ThreadStatic]
+        private static T[]? t_buffer;
+
+        public static T[] Get(int length)
+        {
+            if (t_buffer is { } b && b.Length >= length)
+                return b;
+            return t_buffer = GC.AllocateUninitializedArray<T>(Math.Max(length, 1024), pinned: true);
+        }
+    }
+
+    /// <summary>
+    /// The weight gradient's rows outside the interior (some tap in the padding), tap by tap over the whole batch, after
+    /// the interior.
+    /// </summary>
+    private static unsafe void WeightBoundary<T>(T* px, T* pdy, T* pdw, int batch, int cin, int cout, in Conv1DGeometry g)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
+        Interior(g, out int iS, out int iE);
+        for (int piece = 0; piece < 2; piece++)
+        {
+            int p0 = piece == 0 ? 0 : iE, p1 = piece == 0 ? iS : lout;
+            if (p1 <= p0)
+                continue;
+            for (int i = 0; i < kk; i++)
+            {
+                g.TapRange(i, out int lo, out int hi);
+                int j0 = Math.Max(lo, p0), j1 = Math.Min(hi, p1);
+                if (j1 <= j0)
+                    continue;
+                var plan = new GemmPlan<T>
+                {
+                    M = cin, N = cout, RowsPerGroup = cin,
+                    A = px + ((nint)j0 * s + (nint)i * d - pl) * cin, ARow = 1, AGroup = 0,
+                    C = pdw + (nint)i * cin * cout, CRow = cout, CGroup = 0,
+                    B = pdy + (nint)j0 * cout,
+                    K = new KLoop(batch, (nint)l * cin, (nint)lout * cout, j1 - j0, (nint)s * cin, cout),
+                    Accumulate = true,
+                };
+                RunWeightPlan(plan);
             }
         }
     }
 
     /// <summary>
-    /// The interior part of <see cref="BackwardWeight{T}"/>: dw rows (i, c) (+)= X_i^T·dY over the batch and the interior
-    /// output rows. The reduction is long (batch x rows) and dw small. With whole vector panels of dw columns it runs on
-    /// <see cref="LongReductionGemm"/> (operands packed per chunk of the reduction, in L1), one plan over all channels,
-    /// split over a team in column blocks. Otherwise every register tile of the unpacked engine streams the whole reduction: the rows are
-    /// cut into blocks of <see cref="WeightChannelBlock"/> channels (all taps), whose input columns share cache lines and
-    /// stay in L2 while the block's column chunks stream over them. Either way one element's arithmetic is the same:
-    /// same products, same order, one accumulator. A reduction whose data exceeds <see cref="WeightReductionBudget"/>
-    /// bytes (counted with the channel block's input line, whichever engine runs) is also cut into consecutive blocks
-    /// (whole batch items, or row runs of one item) added into dw one after another; that adds one rounding per block,
-    /// so it is kept to problems past L2.
+    /// How the interior weight gradient is cut (<see cref="WeightInterior{T}"/>): its reduction blocks are
+    /// <see cref="Items"/> whole batch items each, or, when one item's rows exceed <see cref="WeightReductionBudget"/>,
+    /// one item in runs of <see cref="RowRun"/> rows; <see cref="ChannelBlock"/> channels per product.
     /// </summary>
-    private static unsafe void WeightInterior<T>(T* px, T* pdy, T* pdw, int batch, int cin, int cout, in Conv1DGeometry g, int iS, int iE)
+    private readonly record struct WeightBlocks(int Items, int RowRun, int ChannelBlock)
+    {
+        public static unsafe WeightBlocks Create<T>(int batch, int cin, int cout, in Conv1DGeometry g)
+            where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        {
+            Interior(g, out int iS, out int iE);
+            int rows = iE - iS;
+            int cb = Math.Min(cin, WeightChannelBlock);
+            // bytes one reduction step touches: the block's input cache line(s) and one dY row
+            long stepBytes = (long)(cb * sizeof(T) + 63) / 64 * 64 + (long)cout * sizeof(T);
+            int rowRun = Math.Max(rows, 1), items = Math.Max(batch, 1);
+            if ((long)batch * rows * stepBytes > WeightReductionBudget)
+            {
+                long fit = Math.Max(1, WeightReductionBudget / stepBytes);
+                if (fit >= rows)
+                    items = (int)Math.Min(batch, fit / rows);
+                else
+                {
+                    items = 1;
+                    rowRun = (int)fit;
+                }
+            }
+            // the L1-chunked engine packs its operands itself: one plan over all channels per reduction block
+            if (rows > 0 && LongReductionGemm.Supports(WeightPlan<T>(null, null, null, 0, cin, 1, rows, cin, cout, g)))
+                cb = cin;
+            return new WeightBlocks(items, rowRun, cb);
+        }
+    }
+
+    /// <summary>
+    /// The interior part of <see cref="BackwardWeight{T}"/> for batch items [<paramref name="b0"/>, + <paramref name="nb"/>)
+    /// (whole reduction blocks of <paramref name="blocks"/>): dw rows (i, c) (+)= X_i^T·dY over those items and the
+    /// interior output rows. The reduction is long (batch x rows) and dw small. With whole vector panels of dw columns it
+    /// runs on <see cref="LongReductionGemm"/> (operands packed per chunk of the reduction, in L1), one plan over all
+    /// channels, split over a team in column blocks. Otherwise every register tile of the unpacked engine streams the
+    /// whole reduction: the rows are cut into blocks of <see cref="WeightChannelBlock"/> channels (all taps), whose input
+    /// columns share cache lines and stay in L2 while the block's column chunks stream over them. Either way one element's
+    /// arithmetic is the same: same products, same order, one accumulator. A reduction whose data exceeds
+    /// <see cref="WeightReductionBudget"/> bytes (counted with the channel block's input line, whichever engine runs) is
+    /// also cut into consecutive blocks (whole batch items, or row runs of one item) added into dw one after another; that
+    /// adds one rounding per block, so it is kept to problems past L2.
+    /// </summary>
+    private static unsafe void WeightInterior<T>(T* px, T* pdy, T* pdw, int b0, int nb, int cin, int cout, in Conv1DGeometry g,
+        in WeightBlocks blocks)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int l = g.InputLength, lout = g.OutputLength, kk = g.KernelSize, s = g.Stride, d = g.Dilation, pl = g.PadLeft;
+        int l = g.InputLength, lout = g.OutputLength, s = g.Stride, pl = g.PadLeft;
+        Interior(g, out int iS, out int iE);
         int rows = iE - iS;
-        int cb = Math.Min(cin, WeightChannelBlock);
-        // bytes one reduction step touches: the block's input cache line(s) and one dY row
-        long stepBytes = (long)(cb * sizeof(T) + 63) / 64 * 64 + (long)cout * sizeof(T);
-        int rowRun = rows, items = batch;
-        if ((long)batch * rows * stepBytes > WeightReductionBudget)
-        {
-            long fit = Math.Max(1, WeightReductionBudget / stepBytes);
-            if (fit >= rows)
-                items = (int)Math.Min(batch, fit / rows);
-            else
-            {
-                items = 1;
-                rowRun = (int)fit;
-            }
-        }
+        if (rows <= 0)
+            return;
         T* x0 = px + ((nint)iS * s - pl) * cin;
         T* dy0 = pdy + (nint)iS * cout;
-        // the L1-chunked engine packs its operands itself: one plan over all channels per reduction block
-        bool chunked = LongReductionGemm.Supports(WeightPlan(x0, dy0, pdw, 0, cin, 1, rows, cin, cout, g));
-        if (chunked)
-            cb = cin;
-        for (int b0 = 0; b0 < batch; b0 += items)
+        for (int e0 = b0; e0 < b0 + nb; e0 += blocks.Items)
         {
-            int nb = Math.Min(items, batch - b0);
-            for (int j0 = 0; j0 < rows; j0 += rowRun)
+            int ne = Math.Min(blocks.Items, b0 + nb - e0);
+            for (int j0 = 0; j0 < rows; j0 += blocks.RowRun)
             {
-                int nj = Math.Min(rowRun, rows - j0);
-                T* xb = x0 + (nint)b0 * l * cin + (nint)j0 * s * cin;
-                T* dyb = dy0 + (nint)b0 * lout * cout + (nint)j0 * cout;
-                for (int c0 = 0; c0 < cin; c0 += cb)
+                int nj = Math.Min(blocks.RowRun, rows - j0);
+                T* xb = x0 + (nint)e0 * l * cin + (nint)j0 * s * cin;
+                T* dyb = dy0 + (nint)e0 * lout * cout + (nint)j0 * cout;
+                for (int c0 = 0; c0 < cin; c0 += blocks.ChannelBlock)
                 {
-                    var plan = WeightPlan(xb, dyb, pdw, c0, Math.Min(cb, cin - c0), nb, nj, cin, cout, g);
+                    var plan = WeightPlan(xb, dyb, pdw, c0, Math.Min(blocks.ChannelBlock, cin - c0), ne, nj, cin, cout, g);
                     RunWeightPlan(plan);
                 }
             }

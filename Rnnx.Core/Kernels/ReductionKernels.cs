@@ -78,37 +78,48 @@ public static class ReductionKernels
     /// </summary>
     /// <typeparam name="T">float or double.</typeparam>
     /// <param name="x">The values.</param>
-    public static unsafe bool AllFinite<T>(ReadOnlySpan<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static bool AllFinite<T>(ReadOnlySpan<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        AllFiniteAfterScaling(x, T.One);
+
+    /// <summary>
+    /// Whether every product x·<paramref name="scale"/>, rounded to <typeparamref name="T"/>, is finite: with a power of
+    /// two 2^k, exactly whether every |x| is below 2^(e + 1 − k) for the largest finite value's exponent e, i.e. a bound
+    /// on magnitudes in the same branch-free pass as <see cref="AllFinite{T}"/> (its accumulators take (x·scale)·0).
+    /// </summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="x">The values.</param>
+    /// <param name="scale">The factor (1 checks finiteness alone).</param>
+    public static unsafe bool AllFiniteAfterScaling<T>(ReadOnlySpan<T> x, T scale) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         fixed (T* p = x)
         {
             if (Vector256.IsHardwareAccelerated && x.Length >= 4 * Vector256<T>.Count)
-                return AllFinite<T, Vector256<T>, Simd256<T>>(p, x.Length);
+                return AllFinite<T, Vector256<T>, Simd256<T>>(p, x.Length, scale);
             if (Vector128.IsHardwareAccelerated && x.Length >= 4 * Vector128<T>.Count)
-                return AllFinite<T, Vector128<T>, Simd128<T>>(p, x.Length);
-            return AllFinite<T, T, Scalar<T>>(p, x.Length);
+                return AllFinite<T, Vector128<T>, Simd128<T>>(p, x.Length, scale);
+            return AllFinite<T, T, Scalar<T>>(p, x.Length, scale);
         }
     }
 
-    private static unsafe bool AllFinite<T, TVec, TOps>(T* p, int n)
+    private static unsafe bool AllFinite<T, TVec, TOps>(T* p, int n, T scale)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
         int w = TOps.Count;
-        TVec zero = TOps.Zero;
+        TVec zero = TOps.Zero, f = TOps.Splat(scale);
         TVec a0 = zero, a1 = zero, a2 = zero, a3 = zero;
         int i = 0;
         for (; i + 4 * w <= n; i += 4 * w)
         {
-            a0 = TOps.MulAdd(TOps.Load(p + i), zero, a0);
-            a1 = TOps.MulAdd(TOps.Load(p + i + w), zero, a1);
-            a2 = TOps.MulAdd(TOps.Load(p + i + 2 * w), zero, a2);
-            a3 = TOps.MulAdd(TOps.Load(p + i + 3 * w), zero, a3);
+            a0 = TOps.MulAdd(TOps.MulAdd(TOps.Load(p + i), f, zero), zero, a0);
+            a1 = TOps.MulAdd(TOps.MulAdd(TOps.Load(p + i + w), f, zero), zero, a1);
+            a2 = TOps.MulAdd(TOps.MulAdd(TOps.Load(p + i + 2 * w), f, zero), zero, a2);
+            a3 = TOps.MulAdd(TOps.MulAdd(TOps.Load(p + i + 3 * w), f, zero), zero, a3);
         }
-        for (; i + w <= n; i += w) a0 = TOps.MulAdd(TOps.Load(p + i), zero, a0);
+        for (; i + w <= n; i += w) a0 = TOps.MulAdd(TOps.MulAdd(TOps.Load(p + i), f, zero), zero, a0);
         T s = TOps.Sum(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)));
-        for (; i < n; i++) s += p[i] * T.Zero;
+        for (; i < n; i++) s += p[i] * scale * T.Zero;
         return s == T.Zero;
     }
 

@@ -42,6 +42,14 @@ public partial class Model
         public double[] BatchValid = [], BatchTotal = [];
         /// <summary>Whether an output of this step has a mask (the loss and backward then run after every shard's forward).</summary>
         public bool Masked;
+        /// <summary>The step's trainable parameters.</summary>
+        public IReadOnlyList<Parameter> Trainable = [];
+        /// <summary>
+        /// Per shard, with an optimizer that sums the shard gradients itself: whether every value of the shard's gradient
+        /// is float32 and small enough that the sum over the shards is finite (checked on the shard's thread).
+        /// </summary>
+        public bool[] ShardBounded = [];
+        public bool CheckBounds;
         public (int Shards, int Inputs, int Outputs, int Metrics) Layout;
     }
 
@@ -389,6 +397,7 @@ public partial class Model
             var (shards, inputs, outputs, metrics) = layout;
             _step.Layout = layout;
             _step.ShardLoss = new double[shards];
+            _step.ShardBounded = new bool[shards];
             _step.OutputLoss = Jagged<double>(shards, outputs);
             _step.MetricSum = Jagged<double>(shards, metrics);
             _step.MetricCount = Jagged<double>(shards, metrics);
@@ -422,6 +431,8 @@ public partial class Model
         st.BatchStart = start;
         st.BatchCount = count;
         st.ShardCount = Math.Min(Shards, count);
+        st.Trainable = trainable;
+        st.CheckBounds = Optimizer is IParallelOptimizer;
         _workers!.Run(st.ShardCount, _runShard ??= RunShard);
         // Masks are structural (every shard has the same outputs masked), so shard 0 tells.
         st.Masked = false;
@@ -441,7 +452,20 @@ public partial class Model
             _workers.Run(st.ShardCount, _runShardBackward ??= RunShardBackward);
         }
         double loss = 0;
-        for (int s = 0; s < st.ShardCount; s++) loss += st.ShardLoss[s];
+        bool bounded = st.CheckBounds;
+        for (int s = 0; s < st.ShardCount; s++)
+        {
+            loss += st.ShardLoss[s];
+            bounded &= st.ShardBounded[s];
+        }
+        if (!double.IsFinite(loss))
+            throw Diverged($"loss is {loss}", epoch, batch, history);
+        // Shard gradients bounded so that their sum is finite: the optimizer sums them itself, on the shard threads.
+        if (bounded)
+        {
+            ((IParallelOptimizer)Optimizer!).Step(trainable, _shardGrads.AsSpan(0, st.ShardCount), _workers);
+            return loss;
+        }
         Gradients g;
         if (st.ShardCount == 1) g = _shardGrads[0];
         else
@@ -450,8 +474,6 @@ public partial class Model
             for (int s = 0; s < st.ShardCount; s++) _sum.Add(_shardGrads[s], trainable);
             g = _sum;
         }
-        if (!double.IsFinite(loss))
-            throw Diverged($"loss is {loss}", epoch, batch, history);
         if (!g.HasFiniteNorm(trainable))
             throw Diverged($"the gradient norm is {g.GlobalNorm(trainable)}", epoch, batch, history);
         Optimizer!.Step(trainable, g);
@@ -537,6 +559,7 @@ public partial class Model
         var (f32, f64) = tape.PoolInUse;
         tape.ReleaseIntermediateValues = f32 + f64 > ValueReleaseThreshold;
         _shardGrads[s] = tape.Backward(loss, Tensor.Full(Shape.Scalar, weight, DType));
+        st.ShardBounded[s] = st.CheckBounds && _shardGrads[s].Float32SummableOver(st.Trainable, shards);
     }
 
     /// <summary>Rows <paramref name="rows"/> of <paramref name="src"/> into a new tensor on the active tape.</summary>

@@ -13,12 +13,16 @@ namespace Rnnx.Models;
 /// j helps shard thread j mod active), which split their large products: every thread is used, and since the ops
 /// compute each element alike however they are split, the results do not depend on the thread count.
 /// </para>
+/// <para>
+/// As an <see cref="IParallelRunner"/> the same threads run other numbered items, such as the optimizer's update over
+/// fixed element ranges after the shards' backward (each item on whichever thread takes it, no teams).
+/// </para>
 /// </summary>
-internal sealed class ShardWorkers : IDisposable
+internal sealed class ShardWorkers : IDisposable, IParallelRunner
 {
     /// <summary>
     /// How long an idle worker spins for the next hand-off before it sleeps: longer than what runs on the caller between
-    /// the shards of consecutive training steps (gradient sum, optimizer, batch loop: tens of microseconds), so a
+    /// the runs of consecutive training steps (loss sum, the optimizer's scalars, batch loop: tens of microseconds), so a
     /// training loop does not put its threads to sleep every step.
     /// </summary>
     private static readonly long WorkerSpinTicks = System.Diagnostics.Stopwatch.Frequency / 5_000;   // 0.2 ms
@@ -140,6 +144,9 @@ internal sealed class ShardWorkers : IDisposable
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
         }
     }
+
+    /// <summary>Items on up to min(Threads, items) threads, each taken by whichever thread is free first (no teams).</summary>
+    void IParallelRunner.Run(int items, Action<int> item) => Run(items, item, teams: false);
 
     public void Dispose()
     {

@@ -67,6 +67,57 @@ public class Conv1DBiasActivationOpTests
         for (int i = 0; i < 3; i++) Assert.That(Bits(one.Grads[i]), Is.EqualTo(Bits(two.Grads[i])), $"gradient of {names[i]}, bit for bit");
     }
 
+    /// <summary>
+    /// Two layers past L2 (one batch item per backward block) on a tape that releases gradients and values as training
+    /// does, so an input's gradient may take the buffer of the output gradient the blocks are still reading (64 -> 64
+    /// channels: same item size; 64 -> 48 and 48 -> 64: a larger or smaller one): the same bits as the two ops.
+    /// </summary>
+    [Test]
+    public void LayersPastL2_OnAReleasingTape_SameBitsAsConvThenBiasActivation(
+        [Values(FusedActivation.Relu, FusedActivation.Sigmoid)] FusedActivation act, [Values(48, 64)] int hidden, [Values(48, 64)] int last)
+    {
+        float[][] RunChain(bool fused)
+        {
+            const int batch = 3, length = 1000, cin = 64;
+            var x = Random(1, batch, length, cin).RequireGrad();
+            var w1 = Random(2, 2, cin, hidden).RequireGrad();
+            var b1 = Random(3, hidden).RequireGrad();
+            var w2 = Random(4, 2, hidden, last).RequireGrad();
+            var b2 = Random(5, last).RequireGrad();
+            using var tape = new Tape { ReleaseIntermediateGradients = true, ReleaseIntermediateValues = true };
+            using (tape.Activate())
+            {
+                Tensor Layer(Tensor input, Tensor w, Tensor b, int dilation) => fused
+                    ? Tensor.Conv1DBiasActivation(input, w, b, act, 1, dilation, Conv1DPadding.Causal)
+                    : Tensor.BiasActivation(Tensor.Conv1D(input, w, 1, dilation, Conv1DPadding.Causal), b, act);
+                var y = Layer(Layer(x * 2f, w1, b1, 2), w2, b2, 4);
+                var g = tape.Backward(Tensor.Sum(y * Random(6, batch, length, last)));
+                return [g[x].ToFloatArray(), g[w1].ToFloatArray(), g[b1].ToFloatArray(), g[w2].ToFloatArray(), g[b2].ToFloatArray()];
+            }
+        }
+        var two = RunChain(false);
+        var one = RunChain(true);
+        string[] names = ["x", "kernel 1", "bias 1", "kernel 2", "bias 2"];
+        for (int i = 0; i < names.Length; i++) Assert.That(Bits(one[i]), Is.EqualTo(Bits(two[i])), $"gradient of {names[i]}, bit for bit");
+    }
+
+    /// <summary>
+    /// When the input gradient shares memory with the output gradient the backward blocks still read, the derivative is
+    /// made in one pass first unless every block's input gradient lands only on rows already read.
+    /// </summary>
+    [Test]
+    public void BlockwiseDerivative_OnlyWhenTheInputGradientCannotOverwriteUnreadRows()
+    {
+        var buffer = new float[1000];
+        ReadOnlySpan<float> all = buffer;
+        Assert.That(Conv1DBiasActivationOp.PrologueBlockwise(all[..400], all[500..], 40, 40), Is.True, "disjoint");
+        Assert.That(Conv1DBiasActivationOp.PrologueBlockwise(all[..400], all[..400], 40, 40), Is.True, "same place, same items");
+        Assert.That(Conv1DBiasActivationOp.PrologueBlockwise(all[..300], all[..400], 30, 40), Is.True, "same start, smaller items");
+        Assert.That(Conv1DBiasActivationOp.PrologueBlockwise(all[..480], all[..400], 48, 40), Is.False, "same start, larger items");
+        Assert.That(Conv1DBiasActivationOp.PrologueBlockwise(all[100..500], all[..400], 40, 40), Is.False, "input gradient after the output gradient's start");
+        Assert.That(Conv1DBiasActivationOp.PrologueBlockwise(all[..400], all[100..500], 40, 40), Is.True, "input gradient before it, same items");
+    }
+
     private static int[] Bits(float[] v) => Array.ConvertAll(v, BitConverter.SingleToInt32Bits);
 
     /// <summary>

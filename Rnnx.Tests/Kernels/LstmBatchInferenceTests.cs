@@ -55,6 +55,28 @@ public class LstmBatchInferenceTests
         if (useDouble) Check<double>(); else Check<float>();
     }
 
+    /// <summary>
+    /// A step whose h_k rows (written straight into a strided output) or h_{k-1} rows (read from one) would run past
+    /// their spans is refused before anything is written.
+    /// </summary>
+    [Test]
+    public void StepRefusesStridedRowsPastTheirSpans()
+    {
+        const int batch = 3, units = 16, g4 = 4 * units, ld = 2 * units;
+        var packedR = new float[PackedGemm.PackedLength<float>(units, g4)];
+        var packedW = new float[PackedGemm.PackedLength<float>(1, g4)];
+        var scratch = new float[LstmBatchInference.ScratchLength<float>(batch, units)];
+        var c = new float[batch * units];
+        void Run(int hPrevLength, int hLength) => LstmBatchInference.Step<float>(batch, units, 1, new float[batch], 1, new float[g4], packedW, packedR,
+            new float[g4], new float[hPrevLength], ld, new float[batch * units], c, new float[hLength], ld, scratch);
+        Assert.DoesNotThrow(() => Run((batch - 1) * ld + units, (batch - 1) * ld + units));
+        c.AsSpan().Fill(7f);
+        var ex = Assert.Throws<ArgumentException>(() => Run((batch - 1) * ld + units, (batch - 1) * ld + units - 1));
+        Assert.That(ex!.Message, Does.Contain("LstmBatchInference.Step"));
+        Assert.Throws<ArgumentException>(() => Run(batch * units, (batch - 1) * ld + units));
+        Assert.That(c, Is.All.EqualTo(7f), "nothing written");
+    }
+
     [Test]
     public void RankOneRefusesSpansTooShort()
     {

@@ -57,6 +57,42 @@ public class ReductionKernelsTests
             _ => AllFinite<double>(double.NaN, double.PositiveInfinity, double.NegativeInfinity, double.MaxValue));
     }
 
+    [Test]
+    public void AllFiniteAfterScaling_MatchesReference_AtTheBound([Values] Precision p)
+    {
+        Dispatch(p, _ => AllFiniteAfterScaling<float>(), _ => AllFiniteAfterScaling<double>());
+    }
+
+    private static void AllFiniteAfterScaling<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new System.Random(4);
+        T max = MaxOf<T>();
+        foreach (int k in new[] { 0, 1, 2, 5 })
+        {
+            T scale = T.CreateChecked(1 << k);
+            // the largest magnitude whose product stays finite, and the next one up
+            T below = max / scale, above = T.BitIncrement(max / scale);
+            for (int n = 0; n <= 131; n += n < 40 ? 1 : 13)
+            {
+                T[] x = Random<T>(rng, n);
+                Assert.That(ReductionKernels.AllFiniteAfterScaling<T>(x, scale), Is.EqualTo(ReferenceReduction.AllFiniteAfterScaling<T>(x, scale)));
+                for (int i = 0; i < n; i += 1 + n / 9)
+                    foreach (T v in new[] { below, -below, above, -above, T.NaN, T.PositiveInfinity, -T.Zero })
+                    {
+                        T keep = x[i];
+                        x[i] = v;
+                        bool expected = ReferenceReduction.AllFiniteAfterScaling<T>(x, scale);
+                        Assert.That(ReductionKernels.AllFiniteAfterScaling<T>(x, scale), Is.EqualTo(expected), $"{typeof(T).Name} n={n} 2^{k} {v} at {i}");
+                        Assert.That(expected, Is.EqualTo(T.IsFinite(v * scale)), "the reference decides by the changed value");
+                        x[i] = keep;
+                    }
+            }
+        }
+    }
+
+    private static T MaxOf<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        typeof(T) == typeof(float) ? T.CreateChecked(float.MaxValue) : T.CreateChecked(double.MaxValue);
+
     private static void AllFinite<T>(T nan, T inf, T negInf, T max) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var rng = new System.Random(3);

@@ -60,6 +60,11 @@ internal sealed class BiasActivationOp : Op
     internal static void Epilogue<T>(Span<T> y, ReadOnlySpan<T> b, int rows, int n, FusedActivation act)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        if (act == FusedActivation.Relu && n >= BiasActivationKernels.MinColumns)
+        {
+            BiasActivationKernels.AddRowVectorRelu(y, b, rows, n);
+            return;
+        }
         ReductionKernels.AddRowVector(y, b, rows, n);
         switch (act)
         {

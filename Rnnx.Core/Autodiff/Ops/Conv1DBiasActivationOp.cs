@@ -7,8 +7,10 @@ namespace Rnnx.Autodiff.Ops;
 /// y = act(conv1d(x, kernel) + bias): <see cref="Conv1DOp"/> followed by <see cref="BiasActivationOp"/>'s epilogue applied
 /// in place, so a layer keeps one buffer (its output) instead of the pre-activation beside it. Backward: dz = g ⊙ act'(y)
 /// from the saved output (as <see cref="BiasActivationOp"/>), written over y itself with
-/// <see cref="Tape.ReleaseIntermediateValues"/> (y is dead then), then dbias += Σ_rows dz and the convolution's two
-/// gradient kernels on dz. The same operations in the same order as the two ops, so the same numbers.
+/// <see cref="Tape.ReleaseIntermediateValues"/> (y is dead then), together with the bias gradient's column sums
+/// (<see cref="ActivationGradientKernels"/>), block of batch items by block inside the convolution's backward
+/// (<see cref="Conv1DKernels.Backward{T, TPrologue}"/>), whose input and weight gradients then read each block while it
+/// is in cache. The same operations on every element in the same order as the two ops, so the same numbers.
 /// </summary>
 internal sealed class Conv1DBiasActivationOp : Op
 {
@@ -81,19 +83,70 @@ internal sealed class Conv1DBiasActivationOp : Op
         int batch = x.Shape[0], cin = x.Shape[2], cout = w.Shape[2];
         var args = e.GetArgs<Args>();
         var geo = Conv1DGeometry.Create(x.Shape[1], w.Shape[0], args.Stride, args.Dilation, args.Padding);
-        ReadOnlySpan<T> dz = tape.GradOf<T>(e.Out);
-        if (args.Activation != FusedActivation.Linear)
+        ReadOnlySpan<T> g = tape.GradOf<T>(e.Out);
+        if (args.Activation == FusedActivation.Linear)
         {
-            // y is read here for the last time (the next layer's backward, which read it as its input, has run): dz
-            // goes over it when the tape knows nobody reads y afterwards, else into a scratch
-            var y = e.Out.Span<T>();
-            var s = tape.TryTakeOutputBuffer(e.Out) ? y : tape.Scratch<T>(dz.Length);
-            BiasActivationOp.ActivationGradient<T>(s, dz, y, args.Activation);
-            dz = s;
-            tape.ReleaseOutputGradient(e);   // x's gradient below can take its place
+            if (b.RequiresGrad) ReductionKernels.SumRows(g, tape.Grad<T>(b), g.Length / cout, cout, accumulate: true);
+            if (x.RequiresGrad) Conv1DOp.InputGradient<T>(tape, x, g, w.Span<T>(), batch, cin, cout, geo);
+            if (w.RequiresGrad) Conv1DKernels.BackwardWeight<T>(x.Span<T>(), g, tape.Grad<T>(w), batch, cin, cout, geo);
+            return;
         }
-        if (b.RequiresGrad) ReductionKernels.SumRows(dz, tape.Grad<T>(b), dz.Length / cout, cout, accumulate: true);
-        if (x.RequiresGrad) Conv1DOp.InputGradient<T>(tape, x, dz, w.Span<T>(), batch, cin, cout, geo);
-        if (w.RequiresGrad) Conv1DKernels.BackwardWeight<T>(x.Span<T>(), dz, tape.Grad<T>(w), batch, cin, cout, geo);
+        // y is read here for the last time (the next layer's backward, which read it as its input, has run): dz goes
+        // over it when the tape knows nobody reads y afterwards, else into a scratch. dz is made (with the bias
+        // gradient's column sums) block by block inside the convolution's backward, just before each block is used.
+        var y = e.Out.Span<T>();
+        var dz = tape.TryTakeOutputBuffer(e.Out) ? y : tape.Scratch<T>(g.Length);
+        var sums = tape.Scratch<T>(2 * cout);
+        sums.Clear();
+        var prologue = new ActivationPrologue<T>(dz, g, y, cout, args.Activation, sums);
+        tape.ReleaseOutputGradient(e);   // x's gradient below can take its place
+        var db = b.RequiresGrad ? tape.Grad<T>(b) : default;
+        bool fresh = false;
+        var dx = x.RequiresGrad ? tape.GradToWrite<T>(x, out fresh) : default;
+        if (!PrologueBlockwise(dx, g, x.Shape[1] * cin, geo.OutputLength * cout))
+            prologue.PrepareAll(batch * geo.OutputLength);
+        var dw = w.RequiresGrad ? tape.Grad<T>(w) : default;
+        Conv1DKernels.Backward(x.Span<T>(), dz, w.Span<T>(), dx, x.RequiresGrad, fresh, dw, w.RequiresGrad, batch, cin, cout, geo, ref prologue);
+        if (b.RequiresGrad) ActivationGradientKernels.AddColumnSums<T>(sums[..cout], sums[cout..], db);
+    }
+
+    /// <summary>
+    /// Whether dz can be made block by block: dx (which may have taken the output gradient's buffer) never overwrites a
+    /// row of g before a later block has read it, i.e. it does not overlap g or lies at or before it with items no longer
+    /// than g's.
+    /// </summary>
+    internal static bool PrologueBlockwise<T>(ReadOnlySpan<T> dx, ReadOnlySpan<T> g, int dxItem, int gItem)
+        => !dx.Overlaps(g, out int gOffset) || (gOffset >= 0 && dxItem <= gItem);
+
+    /// <summary>dz = 0 + g ⊙ act'(y) (<see cref="BiasActivationOp.ActivationGradient{T}"/>'s bits) and the bias gradient's column sums, rows on request.</summary>
+    private ref struct ActivationPrologue<T>(Span<T> dz, ReadOnlySpan<T> g, ReadOnlySpan<T> y, int cout, FusedActivation act, Span<T> sums)
+        : IRowsPrologue where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        private readonly Span<T> _dz = dz, _sums = sums;
+        private readonly ReadOnlySpan<T> _g = g, _y = y;
+        private bool _done;
+
+        /// <summary>All rows now; later requests are then already done.</summary>
+        public void PrepareAll(int rows)
+        {
+            Prepare(0, rows);
+            _done = true;
+        }
+
+        public readonly void Prepare(int firstRow, int count)
+        {
+            if (_done)
+                return;
+            int o = firstRow * cout, n = count * cout;
+            Span<T> dz = _dz.Slice(o, n), even = _sums[..cout], odd = _sums[cout..];
+            ReadOnlySpan<T> g = _g.Slice(o, n), y = _y.Slice(o, n);
+            switch (act)
+            {
+                case FusedActivation.Relu: ActivationGradientKernels.RowsWithColumnSums<T, Elementwise.ReluGrad<T>>(dz, g, y, firstRow, count, cout, even, odd); break;
+                case FusedActivation.Tanh: ActivationGradientKernels.RowsWithColumnSums<T, Elementwise.TanhGrad<T>>(dz, g, y, firstRow, count, cout, even, odd); break;
+                case FusedActivation.Sigmoid: ActivationGradientKernels.RowsWithColumnSums<T, Elementwise.SigmoidGrad<T>>(dz, g, y, firstRow, count, cout, even, odd); break;
+                default: throw new ArgumentOutOfRangeException(nameof(act), act, "Conv1DBiasActivation: the linear activation has no derivative pass.");
+            }
+        }
     }
 }

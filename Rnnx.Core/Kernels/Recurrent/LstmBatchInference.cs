@@ -34,15 +34,16 @@ internal static class LstmBatchInference
         return Math.Clamp(chunk, Math.Min(rows, PackedGemmCore.MaxRows), Math.Max(rows, 1));
     }
 
-    /// <summary>Scratch elements <see cref="Step{T}"/> needs: one chunk's gate block and, for float64, its tanh(c).</summary>
-    internal static int ScratchLength<T>(int batch, int units) where T : unmanaged => ChunkRows<T>(batch, units) * 5 * units;
+    /// <summary>Scratch elements <see cref="Step{T}"/> needs: one chunk's gate block and, for float64, its tanh(c) and h.</summary>
+    internal static int ScratchLength<T>(int batch, int units) where T : unmanaged => ChunkRows<T>(batch, units) * (typeof(T) == typeof(float) ? 4 : 6) * units;
 
     /// <summary>
     /// One step: z = x_t·W + h_{k-1}·R (W, R packed by <see cref="PackedGemm.Pack{T}"/>; with more than one feature the
     /// two products tile by tile, <see cref="PackedGemmSum"/>), then the gates with <paramref name="bias"/>:
-    /// c = f ⊙ cPrev + i ⊙ g, h = o ⊙ tanh(c) (float32: <see cref="LstmKernels.InferenceStep"/>; float64:
-    /// <see cref="LstmKernels.ForwardStep{T}"/>); each chunk's h rows are also copied into <paramref name="output"/>
-    /// while they are in L1. On the calling thread (a model's Predict splits many series over its threads by rows
+    /// c = f ⊙ cPrev + i ⊙ g, h = o ⊙ tanh(c) (float32: <see cref="LstmKernels.InferenceStep(int, int, Span{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{float}, int, Span{float}, int)"/>,
+    /// h written straight into <paramref name="h"/>, a step of the (B, T, U) output, and h_{k-1} read from the previous
+    /// one, so no copy and no h buffer; float64: <see cref="LstmKernels.ForwardStep{T}"/>, h copied into place from
+    /// the chunk's scratch). On the calling thread (a model's Predict splits many series over its threads by rows
     /// already); a product is split over the thread's team, if it has one.
     /// </summary>
     /// <param name="batch">Rows B.</param>
@@ -54,22 +55,24 @@ internal static class LstmBatchInference
     /// <param name="packedW">The input kernel, packed.</param>
     /// <param name="packedR">The recurrent kernel (U x 4U), packed.</param>
     /// <param name="bias">The bias (4U; zeros for none).</param>
-    /// <param name="hPrev">h_{k-1} (B x U).</param>
+    /// <param name="hPrev">h_{k-1}: row b at b·<paramref name="ldhPrev"/>.</param>
+    /// <param name="ldhPrev">Row stride of h_{k-1}.</param>
     /// <param name="cPrev">c_{k-1} (B x U).</param>
     /// <param name="c">c_k (B x U).</param>
-    /// <param name="h">h_k (B x U).</param>
-    /// <param name="output">Where h_k's rows go as well: row b at b·<paramref name="ldOutput"/>.</param>
-    /// <param name="ldOutput">Row stride of <paramref name="output"/> (T·U for a (B, T, U) sequence).</param>
+    /// <param name="h">h_k: row b at b·<paramref name="ldh"/> (T·U for a step of a (B, T, U) sequence).</param>
+    /// <param name="ldh">Row stride of <paramref name="h"/>.</param>
     /// <param name="scratch"><see cref="ScratchLength{T}"/> elements.</param>
     internal static void Step<T>(int batch, int units, int features, ReadOnlySpan<T> x, int ldx, ReadOnlySpan<T> w, ReadOnlySpan<T> packedW, ReadOnlySpan<T> packedR,
-        ReadOnlySpan<T> bias, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, Span<T> c, Span<T> h, Span<T> output, int ldOutput, Span<T> scratch)
+        ReadOnlySpan<T> bias, ReadOnlySpan<T> hPrev, int ldhPrev, ReadOnlySpan<T> cPrev, Span<T> c, Span<T> h, int ldh, Span<T> scratch)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int g4 = 4 * units, chunk = ChunkRows<T>(batch, units);
-        if (batch > 0 && (ldOutput < units || (batch - 1) * (long)ldOutput + units > output.Length))
-            throw new ArgumentException($"LstmBatchInference.Step: {batch} rows of {units} with stride {ldOutput} do not fit the output ({output.Length}).", nameof(output));
+        if (batch > 0 && (ldh < units || ldhPrev < units || (batch - 1) * (long)ldh + units > h.Length || (batch - 1) * (long)ldhPrev + units > hPrev.Length
+            || (long)batch * units > Math.Min(c.Length, cPrev.Length) || scratch.Length < ScratchLength<T>(batch, units)))
+            throw new ArgumentException($"LstmBatchInference.Step: {batch} rows of {units} units with strides {ldhPrev} (h_k-1) and {ldh} (h_k) do not fit h_k-1 ({hPrev.Length}), h_k ({h.Length}), c ({cPrev.Length}, {c.Length}) or the scratch ({scratch.Length}).");
         var z = scratch[..(chunk * g4)];
-        var tc = scratch.Slice(chunk * g4, chunk * units);
+        bool isFloat = typeof(T) == typeof(float);
+        Span<T> tc = isFloat ? default : scratch.Slice(chunk * g4, chunk * units), hs = isFloat ? default : scratch.Slice(chunk * 5 * units, chunk * units);
         // one feature: the packed engine would run x_t·W as k = 1 tiles (one multiply-add each, the tile's overhead
         // around it); RankOne performs the same multiply-add per element
         bool rankOne = features == 1 && PackedGemmCore.PanelWidth<T>(g4) != 0;
@@ -79,20 +82,24 @@ internal static class LstmBatchInference
             if (rankOne)
             {
                 RankOne<T>(rows, g4, x[(s * ldx)..], ldx, w, z, g4);
-                PackedGemm.Gemm<T>(false, rows, g4, units, hPrev[(s * units)..], units, packedR, z, g4, true);
+                PackedGemm.Gemm<T>(false, rows, g4, units, hPrev[(s * ldhPrev)..], ldhPrev, packedR, z, g4, true);
             }
             else
             {
-                PackedGemmSum.Gemm<T>(rows, g4, features, x[(s * ldx)..], ldx, packedW, units, hPrev[(s * units)..], units, packedR, z, g4);
+                PackedGemmSum.Gemm<T>(rows, g4, features, x[(s * ldx)..], ldx, packedW, units, hPrev[(s * ldhPrev)..], ldhPrev, packedR, z, g4);
             }
             int o = s * units;
-            if (typeof(T) == typeof(float))
+            if (isFloat)
+            {
                 LstmKernels.InferenceStep(rows, units, RecurrentKernels.AsFloat(z), g4, RecurrentKernels.AsFloat(bias), RecurrentKernels.AsFloat(cPrev[o..]),
-                    units, RecurrentKernels.AsFloat(c[o..]), RecurrentKernels.AsFloat(h[o..]), units);
+                    units, RecurrentKernels.AsFloat(c[o..]), units, RecurrentKernels.AsFloat(h[(s * ldh)..]), ldh);
+            }
             else
-                LstmKernels.ForwardStep<T>(rows, units, z, g4, bias, cPrev[o..], units, c[o..], tc, h[o..], units);
-            for (int r = s; r < s + rows; r++)
-                h.Slice(r * units, units).CopyTo(output.Slice(r * ldOutput, units));
+            {
+                LstmKernels.ForwardStep<T>(rows, units, z, g4, bias, cPrev[o..], units, c[o..], tc, hs, units);
+                for (int r = 0; r < rows; r++)
+                    hs.Slice(r * units, units).CopyTo(h.Slice((s + r) * ldh, units));
+            }
         }
     }
 

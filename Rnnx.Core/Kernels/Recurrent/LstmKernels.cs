@@ -60,9 +60,9 @@ internal static partial class LstmKernels
                 ref float ck = ref Unsafe.Add(ref c, k * units);
                 ref float hk = ref Unsafe.Add(ref h, k * units);
                 ref float ar = ref Unsafe.AsRef<float>(at);
-                Infer<Simd256<float>, Lanes8>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, 0, j8);
-                Infer<Simd128<float>, Lanes4>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, j8, j4);
-                Infer<Scalar<float>, Lanes1>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, j4, units);
+                Infer<Simd256<float>, Lanes8>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, 0, j8);
+                Infer<Simd128<float>, Lanes4>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, j8, j4);
+                Infer<Scalar<float>, Lanes1>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, j4, units);
             }
         }
     }
@@ -125,20 +125,21 @@ internal static partial class LstmKernels
             ref float cPrev = ref Unsafe.AsRef<float>(k == 0 ? _c0 : _c + (nint)(k - 1) * u);
             ref float ck = ref Unsafe.AsRef<float>(_c + (nint)k * u);
             ref float hk = ref Unsafe.AsRef<float>(_h + (nint)k * u);
-            Infer<Simd256<float>, Lanes8>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, u0, e8);
-            Infer<Simd128<float>, Lanes4>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, Math.Max(u0, e8), e4);
-            Infer<Scalar<float>, Lanes1>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, ref hk, 0, Math.Max(u0, e4), u1);
+            Infer<Simd256<float>, Lanes8>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, u0, e8);
+            Infer<Simd128<float>, Lanes4>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, Math.Max(u0, e8), e4);
+            Infer<Scalar<float>, Lanes1>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, Math.Max(u0, e4), u1);
         }
     }
 
     /// <summary>
-    /// Inference on rows [b0, b1) (one series: b0 = 0, b1 = 1), units [j0, j1): the gate math writing only c and h.
+    /// Inference on rows [b0, b1) (one series: b0 = 0, b1 = 1), units [j0, j1): the gate math writing only c and h
+    /// (and σ(z_o) over the output gate's pre-activations in <paramref name="a"/>, a scratch the step owns).
     /// Compiled as a method of its own per width: inlined into OneSeries, the three widths' gate math together
     /// exhausts the JIT's inlining budget and the narrower widths end up calling every vector operation.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Infer<V, L>(int b0, int b1, int u, ref float a, int lda, ref float bias, ref float cPrev, int ldPrev,
-        ref float c, ref float h, int ldh, int j0, int j1)
+        ref float c, int ldc, ref float h, int ldh, int j0, int j1)
         where V : struct, ISimdMath<V, float> where L : IRowLanes<float, V>
     {
         for (int b = b0; b < b1; b += L.Rows)
@@ -148,16 +149,21 @@ internal static partial class LstmKernels
             ref float ar2 = ref Unsafe.Add(ref a, (nint)b2 * lda);
             ref float cpr = ref Unsafe.Add(ref cPrev, (nint)b * ldPrev);
             ref float cpr2 = ref Unsafe.Add(ref cPrev, (nint)b2 * ldPrev);
-            ref float cr = ref Unsafe.Add(ref c, (nint)b * ldh);
-            ref float cr2 = ref Unsafe.Add(ref c, (nint)b2 * ldh);
+            ref float cr = ref Unsafe.Add(ref c, (nint)b * ldc);
+            ref float cr2 = ref Unsafe.Add(ref c, (nint)b2 * ldc);
             ref float hr = ref Unsafe.Add(ref h, (nint)b * ldh);
             ref float hr2 = ref Unsafe.Add(ref h, (nint)b2 * ldh);
+            // two passes, as in the training forward: the gates and c (o kept in a's output-gate block), then
+            // h = o ⊙ tanh(c); one pass chains tanh(c) behind the gates' sigmoids and tanh, a chain too long for the
+            // out-of-order window to overlap with the next block's
             for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
                 Gates<float, V, L>(ref ar, ref ar2, ref bias, ref cpr, ref cpr2, false, ref bias, j, u, out _, out _, out _, out var og, out var cn);
+                L.Store(og, ref ar, ref ar2, j + 3 * u);
                 L.Store(cn, ref cr, ref cr2, j);
-                L.Store(og * V.Tanh(cn), ref hr, ref hr2, j);
             }
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
+                L.Store(L.Load(ref ar, ref ar2, j + 3 * u) * V.Tanh(L.Load(ref cr, ref cr2, j)), ref hr, ref hr2, j);
         }
     }
 
@@ -191,13 +197,18 @@ internal static partial class LstmKernels
 
     /// <summary>
     /// Inference on a block of rows (the time-major batch path): the gate math of <see cref="ForwardStep{T}"/> writing
-    /// only c and h (no gate activations or tanh(c) are kept for a backward pass). Float32 only; the same operations
-    /// per element as <see cref="ForwardStep{T}"/>, so the same numbers.
+    /// only c and h (no gate activations or tanh(c) are kept for a backward pass; <paramref name="a"/>'s output-gate
+    /// columns are overwritten with σ(z_o)). Float32 only; the same operations per element as
+    /// <see cref="ForwardStep{T}"/>, so the same numbers.
     /// </summary>
     internal static void InferenceStep(int rows, int u, Span<float> a, int lda, ReadOnlySpan<float> bias, ReadOnlySpan<float> cPrev, int ldPrev,
-        Span<float> c, Span<float> h, int ldh)
+        Span<float> c, Span<float> h, int ldh) => InferenceStep(rows, u, a, lda, bias, cPrev, ldPrev, c, ldh, h, ldh);
+
+    /// <summary><see cref="InferenceStep(int, int, Span{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{float}, Span{float}, int)"/> with c and h of different row strides.</summary>
+    internal static void InferenceStep(int rows, int u, Span<float> a, int lda, ReadOnlySpan<float> bias, ReadOnlySpan<float> cPrev, int ldPrev,
+        Span<float> c, int ldc, Span<float> h, int ldh)
     {
-        Debug.Assert(rows == 0 || (a.Length >= (rows - 1) * lda + 4 * u && c.Length >= (rows - 1) * ldh + u && h.Length >= (rows - 1) * ldh + u));
+        Debug.Assert(rows == 0 || (a.Length >= (rows - 1) * lda + 4 * u && c.Length >= (rows - 1) * ldc + u && h.Length >= (rows - 1) * ldh + u));
         var (j8, j4) = SplitFloat(u);
         int paired = PairedRows(rows, j8, j4);
         ref float pa = ref FirstAs<float, float>(a);
@@ -205,10 +216,10 @@ internal static partial class LstmKernels
         ref float pcp = ref FirstAs<float, float>(cPrev);
         ref float pc = ref FirstAs<float, float>(c);
         ref float ph = ref FirstAs<float, float>(h);
-        Infer<Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ph, ldh, 0, j8);
-        Infer<Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ph, ldh, j8, j4);
-        Infer<Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ph, ldh, j8, j4);
-        Infer<Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ref ph, ldh, j4, u);
+        Infer<Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ldc, ref ph, ldh, 0, j8);
+        Infer<Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ldc, ref ph, ldh, j8, j4);
+        Infer<Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ldc, ref ph, ldh, j8, j4);
+        Infer<Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ldc, ref ph, ldh, j4, u);
     }
 
     /// <summary>

@@ -36,4 +36,11 @@ internal static class ReferenceReduction
             for (int j = 0; j < cols; j++)
                 dst[i * cols + j] += bias[j];
     }
+
+    public static bool AllFiniteAfterScaling<T>(ReadOnlySpan<T> x, T scale) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        foreach (var v in x)
+            if (!T.IsFinite(v * scale)) return false;
+        return true;
+    }
 }

@@ -179,8 +179,9 @@ internal sealed class GruSequenceOp : Op
     /// <summary>
     /// Inference on a large batch (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>), time-major: each step's input
     /// projection x_t·W (+ b_x) goes into one gate block (B x 3U) reused at every step, the rows of x at step t read in
-    /// place (strided by T·F); h is kept in two B x U blocks (this step's, the previous one's), each step's rows copied
-    /// into the (B, T, U) output while they are in cache. A B·T x 3U projection of
+    /// place (strided by T·F). Float32 reset_after (Keras's default) writes h straight into the (B, T, U) output and
+    /// reads h_{k-1} back from it; otherwise h is kept in two B x U blocks (this step's, the previous one's), each
+    /// step's rows copied into the output while they are in cache. A B·T x 3U projection of
     /// the whole sequence would go to main memory and back (and fault in fresh pages); this block stays in cache. The
     /// same operations per element as the recording path.
     /// </summary>
@@ -201,21 +202,27 @@ internal sealed class GruSequenceOp : Op
         ReadOnlySpan<T> xs = x.Span<T>(), hInit = h0.Span<T>();
         // one feature: the packed engine would run x_t·W as k = 1 tiles; RankOne performs the same multiply-add per element
         bool rankOne = features == 1 && PackedGemmCore.PanelWidth<T>(g3) != 0;
+        // float32 reset_after: h goes straight into the (B, T, U) output and h_{k-1} is read back from it (strided)
+        bool inPlace = resetAfter && typeof(T) == typeof(float);
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
-            ReadOnlySpan<T> hPrev = k == 0 ? hInit : (k % 2 == 0 ? hB : hA);
-            var hNow = k % 2 == 0 ? hA : hB;
+            ReadOnlySpan<T> hPrev = k == 0 ? hInit : inPlace ? hs[((k - 1) * units)..] : (k % 2 == 0 ? hB : hA);
+            int ldPrev = k == 0 || !inPlace ? units : ldH;
+            var hNow = inPlace ? hs[(k * units)..] : k % 2 == 0 ? hA : hB;
             if (rankOne) LstmBatchInference.RankOne<T>(batch, g3, xs[(t * features)..], ldx, w.Span<T>(), at, g3);
             else PackedGemm.Gemm<T>(false, batch, g3, features, xs[(t * features)..], ldx, packedW, at, g3, false);
             // float32 reset_after: b_x is added by the gate kernel as it loads x·W (the same addition, no pass of its own)
             if (bias is not null && !(resetAfter && typeof(T) == typeof(float))) AddBiasRows<T>(at, batch, g3, g3, bx);
             if (resetAfter)
             {
-                PackedGemm.Gemm<T>(false, batch, g3, units, hPrev, units, packedR, m, g3, false);
-                if (typeof(T) == typeof(float))
-                    InferenceStepResetAfter(batch, units, AsFloat<T>(at), g3, AsFloat(bx), AsFloat<T>(m), AsFloat(bh), AsFloat(hPrev), units, AsFloat<T>(hNow), units);
-                else ForwardStepResetAfter<T>(batch, units, at, g3, m, bh, hPrev, units, aux, hNow, units);
+                PackedGemm.Gemm<T>(false, batch, g3, units, hPrev, ldPrev, packedR, m, g3, false);
+                if (inPlace)
+                {
+                    InferenceStepResetAfter(batch, units, AsFloat<T>(at), g3, AsFloat(bx), AsFloat<T>(m), AsFloat(bh), AsFloat(hPrev), ldPrev, AsFloat<T>(hNow), ldH);
+                    continue;
+                }
+                ForwardStepResetAfter<T>(batch, units, at, g3, m, bh, hPrev, units, aux, hNow, units);
             }
             else
             {

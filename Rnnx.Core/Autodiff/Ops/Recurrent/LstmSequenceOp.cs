@@ -311,9 +311,9 @@ internal sealed class LstmSequenceOp : Op
     /// <summary>
     /// Inference on a large batch, time-major (see <see cref="RecurrentOpSupport.TimeMajorMinBatch"/>): each step is
     /// <see cref="LstmBatchInference.Step{T}"/> (x_t·W with the rows of x at step t read in place, strided by T·F, plus
-    /// h·R, then the gate math, chunk by chunk while a chunk's gates are in L1, its h rows copied into the (B, T, U)
-    /// output at once); only two blocks of h and of c are kept. The same operations per element as the row path
-    /// (x·W, then h·R added).
+    /// h·R, then the gate math, chunk by chunk while a chunk's gates are in L1), h written into the (B, T, U) output and
+    /// read back from it as the next step's h_{k-1}; only two blocks of c are kept. The same operations per element as
+    /// the row path (x·W, then h·R added).
     /// </summary>
     private static void ForwardTimeMajor<T>(TensorData x, TensorData w, TensorData r, TensorData? bias, TensorData h0, TensorData c0,
         TensorData h, bool goBackwards, bool wantFinalC, out Tensor finalC) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -322,9 +322,9 @@ internal sealed class LstmSequenceOp : Op
         int bu = batch * units, ldx = steps * features, ldh = steps * units;
         int packedLength = PackedGemm.PackedLength<T>(units, g4), packedInputLength = PackedGemm.PackedLength<T>(features, g4);
         int stepScratch = LstmBatchInference.ScratchLength<T>(batch, units);
-        using var scratch = new Scratch<T>(Tape.Current, 4 * bu + g4 + packedLength + packedInputLength + stepScratch);
+        using var scratch = new Scratch<T>(Tape.Current, 2 * bu + g4 + packedLength + packedInputLength + stepScratch);
         ReadOnlySpan<T> b = bias is not null ? bias.Span<T>() : scratch.Zeroed(g4);
-        Span<T> hA = scratch.Get(bu), hB = scratch.Get(bu), cA = scratch.Get(bu), cB = scratch.Get(bu), work = scratch.Get(stepScratch);
+        Span<T> cA = scratch.Get(bu), cB = scratch.Get(bu), work = scratch.Get(stepScratch);
         ReadOnlySpan<T> xs = x.Span<T>(), hInit = h0.Span<T>(), cInit = c0.Span<T>();
         Span<T> output = h.Span<T>();
         ReadOnlySpan<T> kernel = w.Span<T>();
@@ -335,11 +335,11 @@ internal sealed class LstmSequenceOp : Op
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
-            ReadOnlySpan<T> hPrev = k == 0 ? hInit : (k % 2 == 0 ? hB : hA);
+            ReadOnlySpan<T> hPrev = k == 0 ? hInit : output[((k - 1) * units)..];
             ReadOnlySpan<T> cPrev = k == 0 ? cInit : (k % 2 == 0 ? cB : cA);
-            Span<T> hNow = k % 2 == 0 ? hA : hB, cNow = k % 2 == 0 ? cA : cB;
-            LstmBatchInference.Step<T>(batch, units, features, xs[(t * features)..], ldx, kernel, packedW, packedR, b, hPrev, cPrev, cNow, hNow,
-                output[(k * units)..], ldh, work);
+            Span<T> cNow = k % 2 == 0 ? cA : cB;
+            LstmBatchInference.Step<T>(batch, units, features, xs[(t * features)..], ldx, kernel, packedW, packedR, b, hPrev, k == 0 ? units : ldh,
+                cPrev, cNow, output[(k * units)..], ldh, work);
         }
         finalC = default;
         if (wantFinalC)
