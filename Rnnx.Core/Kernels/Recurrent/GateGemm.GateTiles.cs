@@ -14,15 +14,14 @@ internal static unsafe partial class GateGemm
     private const int GateTileRows = 3;
 
     /// <summary>
-    /// Whether <see cref="ProductMaskedSum{T}"/> runs on gate tiles on this thread (the results are the same). Off by
-    /// default: on the loaded machine where they were written, their guard rows were faster (0.64–0.92x) but the
-    /// training epoch did not show it (docs/performance.md, dropout); the quiet re-measurement decides. Per thread, so
-    /// that switching it for one measurement changes nothing another thread runs.
+    /// Whether <see cref="ProductMaskedSum{T}"/> runs on gate tiles on this thread (always, except in the tests' and
+    /// benchmarks' baseline, which runs the panel tiles; the results are the same). Per thread, so that a baseline
+    /// switched on one thread changes nothing another thread runs.
     /// </summary>
-    internal static bool GateTiles { get => t_gateTiles; set => t_gateTiles = value; }
+    internal static bool GateTiles { get => !t_panelTiles; set => t_panelTiles = !value; }
 
     [ThreadStatic]
-    private static bool t_gateTiles;
+    private static bool t_panelTiles;
 
     /// <summary>
     /// <see cref="ProductMaskedSum{T}"/> one output vector at a time: a tile holds that vector of every gate's product
