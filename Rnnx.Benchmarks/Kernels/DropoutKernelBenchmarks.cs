@@ -37,17 +37,20 @@ public class MaskedSumBenchmarks
     }
 
     [Benchmark(Baseline = true, Description = "panel tiles (da per gate)")]
-    public void PanelTiles()
-    {
-        GateGemm.GateTiles = false;
-        try { Run(); }
-        finally { GateGemm.GateTiles = true; }
-    }
+    public void PanelTiles() => Run(false);
 
     [Benchmark(Description = "gate tiles (da once)")]
-    public void GateTiles() => Run();
+    public void GateTiles() => Run(true);
 
-    private void Run() =>
+    private void Run(bool gateTiles)
+    {
+        bool was = GateGemm.GateTiles;
+        GateGemm.GateTiles = gateTiles;
+        try { Product(); }
+        finally { GateGemm.GateTiles = was; }
+    }
+
+    private void Product() =>
         GateGemm.ProductMaskedSum<float>(Gates, Gates, _rows, Units, Units, _dz, Gates * Units, Units, _packed, _masks, Gates * Units, _rowsPerMask, _da, Units);
 }
 

@@ -108,7 +108,7 @@ internal static unsafe partial class GateGemm
     /// m_g at column g·width of row r / <paramref name="rowsPerMask"/> of <paramref name="masks"/> (rows maskLd apart): the
     /// input gradient of a masked product, added from the tile's registers instead of through P. The panels run in
     /// column order, which is gate order, so every element of da receives its gates one after another as in P's pass.
-    /// Up to four gates run on gate tiles instead (<see cref="GateTiles"/>: one output vector of every gate per tile,
+    /// With <see cref="GateTiles"/> up to four gates run on gate tiles instead (one output vector of every gate per tile,
     /// summed into da in gate order from the registers, da loaded and stored once per vector; the same bits).
     /// Needs red &gt; 1 (a one-step reduction is <see cref="Product{T}"/>'s row path).
     /// </summary>

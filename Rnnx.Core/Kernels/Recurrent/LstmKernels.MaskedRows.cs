@@ -12,7 +12,7 @@ internal static partial class LstmKernels
 {
     /// <summary>
     /// <see cref="ForwardStep{T}"/> that also writes the next step's recurrent-dropout rows: hm[b, g·U + j] = h[b, j] ·
-    /// m_g[b, j] for the four gates, while h is in registers (m: the step's mask rows, gate g's at column g·U of row b,
+    /// m_g[b, j] for the four gates, right after the row's h (in L1; m: the step's mask rows, gate g's at column g·U of row b,
     /// rows <paramref name="ldm"/> apart; hm rows <paramref name="ldhm"/> apart). The same h as <see cref="ForwardStep{T}"/>
     /// (the same operations) and each masked value one rounded product, as <see cref="MaskedRowKernels.MultiplyGates{T}"/>
     /// computes it from the stored h: the next step's masked product reads the same bits without a pass of its own.
@@ -74,7 +74,7 @@ internal static partial class LstmKernels
         }
     }
 
-    /// <summary><see cref="Fwd{T, V, L}"/>'s two passes, the second also storing h ⊙ m_g for every gate into the masked rows.</summary>
+    /// <summary><see cref="Fwd{T, V, L}"/>'s two passes per row, then a third storing h ⊙ m_g for every gate into the masked rows.</summary>
     private static void FwdMasked<T, V, L>(int b0, int b1, int u, ref T a, int lda, ref T bias, ref T cPrev, int ldPrev, ref T c, bool keepTc, ref T tc,
         ref T h, int ldh, bool peep, ref T p, in MaskedRowsOut<T> s, int j0, int j1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where V : struct, ISimdMath<V, T> where L : IRowLanes<T, V>
@@ -110,15 +110,19 @@ internal static partial class LstmKernels
             }
             for (int j = j0; j < j1; j += V.Count / L.Rows)
             {
-                nint jf = j + u, jg = j + u2, jo = j + u3;
                 var t = V.Tanh(L.Load(ref cr, ref cr2, j));
                 if (keepTc) L.Store(t, ref tcr, ref tcr2, j);
-                var hv = L.Load(ref ar, ref ar2, jo) * t;
-                L.Store(hv, ref hr, ref hr2, j);
+                L.Store(L.Load(ref ar, ref ar2, j + u3) * t, ref hr, ref hr2, j);
+            }
+            // a third pass over the row's h just stored (in L1): in the second one the mask and masked-row references
+            // join the gate, cell and state ones, more than the general registers hold
+            for (int j = j0; j < j1; j += V.Count / L.Rows)
+            {
+                var hv = L.Load(ref hr, ref hr2, j);
                 L.Store(hv * L.Load(ref mr, ref mr2, j), ref hmr, ref hmr2, j);
-                L.Store(hv * L.Load(ref mr, ref mr2, jf), ref hmr, ref hmr2, jf);
-                L.Store(hv * L.Load(ref mr, ref mr2, jg), ref hmr, ref hmr2, jg);
-                L.Store(hv * L.Load(ref mr, ref mr2, jo), ref hmr, ref hmr2, jo);
+                L.Store(hv * L.Load(ref mr, ref mr2, j + u), ref hmr, ref hmr2, j + u);
+                L.Store(hv * L.Load(ref mr, ref mr2, j + u2), ref hmr, ref hmr2, j + u2);
+                L.Store(hv * L.Load(ref mr, ref mr2, j + u3), ref hmr, ref hmr2, j + u3);
             }
         }
     }
