@@ -317,64 +317,102 @@ internal static unsafe class LongReductionGemm
             AccumulateC = accumulateC;
         }
 
-        /// <summary>Row r of C in the plan's (group, row) addressing (inlined: a call in the tile's store would make the
-        /// JIT keep the accumulators on the stack across the k loop).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        /// <summary>Row r of C in the plan's (group, row) addressing.</summary>
         public T* RowC(int r) => C + r / RowsPerGroup * CGroup + r % RowsPerGroup * CRow;
     }
 
     /// <summary>
-    /// MR rows x 2 vectors (the shared <see cref="RegisterTile"/>): the accumulators start at zero (first chunk of a
-    /// block) or at their stored values, take the chunk's products in step order, and are stored back, or on the block's
-    /// last chunk added to C (or stored to C).
+    /// MR rows x 2 vectors: the accumulators start at zero (first chunk of a block) or at their stored values, take the
+    /// chunk's products in step order, and are stored back, or on the block's last chunk added to C (or stored to C).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile<T, TVec, TOps, TMr>(T* a, T* b, int steps, in TileTarget<T> dst)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
         where TMr : IConst
     {
-        var rows = new ChunkRows<T, TVec, TOps>(a, dst);
-        RegisterTile.Run<T, TVec, TOps, TMr, ChunkRows<T, TVec, TOps>>(rows, b, KLoop.Simple(steps, BlockRows, 2 * TOps.Count));
+        int w = TOps.Count, mr = TMr.Value;
+        nint ld = dst.N;
+        T* acc = dst.Acc;
+        TVec z = TOps.Zero;
+        TVec s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z;
+        TVec s30 = z, s31 = z, s40 = z, s41 = z, s50 = z, s51 = z;
+        if (!dst.First)
+        {
+            s00 = TOps.Load(acc); s01 = TOps.Load(acc + w);
+            if (mr > 1) { s10 = TOps.Load(acc + ld); s11 = TOps.Load(acc + ld + w); }
+            if (mr > 2) { s20 = TOps.Load(acc + 2 * ld); s21 = TOps.Load(acc + 2 * ld + w); }
+            if (mr > 3) { s30 = TOps.Load(acc + 3 * ld); s31 = TOps.Load(acc + 3 * ld + w); }
+            if (mr > 4) { s40 = TOps.Load(acc + 4 * ld); s41 = TOps.Load(acc + 4 * ld + w); }
+            if (mr > 5) { s50 = TOps.Load(acc + 5 * ld); s51 = TOps.Load(acc + 5 * ld + w); }
+        }
+        for (int s = 0; s < steps; s++)
+        {
+            TVec b0 = TOps.Load(b);
+            TVec b1 = TOps.Load(b + w);
+            TVec x = TOps.Splat(a[0]);
+            s00 = TOps.MulAdd(x, b0, s00);
+            s01 = TOps.MulAdd(x, b1, s01);
+            if (mr > 1)
+            {
+                x = TOps.Splat(a[1]);
+                s10 = TOps.MulAdd(x, b0, s10);
+                s11 = TOps.MulAdd(x, b1, s11);
+            }
+            if (mr > 2)
+            {
+                x = TOps.Splat(a[2]);
+                s20 = TOps.MulAdd(x, b0, s20);
+                s21 = TOps.MulAdd(x, b1, s21);
+            }
+            if (mr > 3)
+            {
+                x = TOps.Splat(a[3]);
+                s30 = TOps.MulAdd(x, b0, s30);
+                s31 = TOps.MulAdd(x, b1, s31);
+            }
+            if (mr > 4)
+            {
+                x = TOps.Splat(a[4]);
+                s40 = TOps.MulAdd(x, b0, s40);
+                s41 = TOps.MulAdd(x, b1, s41);
+            }
+            if (mr > 5)
+            {
+                x = TOps.Splat(a[5]);
+                s50 = TOps.MulAdd(x, b0, s50);
+                s51 = TOps.MulAdd(x, b1, s51);
+            }
+            a += BlockRows;
+            b += 2 * w;
+        }
+        if (!dst.Last)
+        {
+            TOps.Store(acc, s00); TOps.Store(acc + w, s01);
+            if (mr > 1) { TOps.Store(acc + ld, s10); TOps.Store(acc + ld + w, s11); }
+            if (mr > 2) { TOps.Store(acc + 2 * ld, s20); TOps.Store(acc + 2 * ld + w, s21); }
+            if (mr > 3) { TOps.Store(acc + 3 * ld, s30); TOps.Store(acc + 3 * ld + w, s31); }
+            if (mr > 4) { TOps.Store(acc + 4 * ld, s40); TOps.Store(acc + 4 * ld + w, s41); }
+            if (mr > 5) { TOps.Store(acc + 5 * ld, s50); TOps.Store(acc + 5 * ld + w, s51); }
+            return;
+        }
+        StoreC<T, TVec, TOps>(dst, 0, s00, s01);
+        if (mr > 1) StoreC<T, TVec, TOps>(dst, 1, s10, s11);
+        if (mr > 2) StoreC<T, TVec, TOps>(dst, 2, s20, s21);
+        if (mr > 3) StoreC<T, TVec, TOps>(dst, 3, s30, s31);
+        if (mr > 4) StoreC<T, TVec, TOps>(dst, 4, s40, s41);
+        if (mr > 5) StoreC<T, TVec, TOps>(dst, 5, s50, s51);
     }
 
-    /// <summary>
-    /// A tile's rows in a packed A block (adjacent, a step <see cref="BlockRows"/> apart), its sums carried between
-    /// chunks in the scratch rows and on the last chunk put into C through the plan's addressing.
-    /// </summary>
-    private readonly struct ChunkRows<T, TVec, TOps>(T* a, in TileTarget<T> dst) : ITileRows<T, TVec>
+    /// <summary>C row (tile row i) at the tile's columns (+)= the block's sums, as <see cref="GemmCore.Put{T, TVec, TOps}"/> does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreC<T, TVec, TOps>(in TileTarget<T> dst, int i, TVec v0, TVec v1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
-        private readonly T* _a = a;
-        private readonly TileTarget<T> _dst = dst;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public T* A(int i) => _a + i;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Start(int i, ref TVec v0, ref TVec v1)
-        {
-            if (_dst.First)
-                return;
-            T* acc = _dst.Acc + i * (nint)_dst.N;
-            v0 = TOps.Load(acc);
-            v1 = TOps.Load(acc + TOps.Count);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(int i, TVec v0, TVec v1)
-        {
-            if (_dst.Last)
-            {
-                RegisterTile.StoreRow<T, TVec, TOps>(_dst.RowC(_dst.Row + i) + _dst.Column, v0, v1, _dst.AccumulateC);
-                return;
-            }
-            T* acc = _dst.Acc + i * (nint)_dst.N;
-            TOps.Store(acc, v0);
-            TOps.Store(acc + TOps.Count, v1);
-        }
+        T* c = dst.RowC(dst.Row + i) + dst.Column;
+        GemmCore.Put<T, TVec, TOps>(c, v0, dst.AccumulateC);
+        GemmCore.Put<T, TVec, TOps>(c + TOps.Count, v1, dst.AccumulateC);
     }
 }

@@ -408,17 +408,17 @@ internal static unsafe class PackedGemmCore
             ai += aStep;
             pb += nr;
         }
-        if (np == 1) { RegisterTile.StoreRow<T, TVec, TOps>(cLast, s00, s01, accLast); return; }
-        RegisterTile.StoreRow<T, TVec, TOps>(c, s00, s01, acc);
-        if (np == 2) { RegisterTile.StoreRow<T, TVec, TOps>(cLast, s10, s11, accLast); return; }
-        RegisterTile.StoreRow<T, TVec, TOps>(c + nr, s10, s11, acc);
-        if (np == 3) { RegisterTile.StoreRow<T, TVec, TOps>(cLast, s20, s21, accLast); return; }
-        RegisterTile.StoreRow<T, TVec, TOps>(c + 2 * nr, s20, s21, acc);
-        if (np == 4) { RegisterTile.StoreRow<T, TVec, TOps>(cLast, s30, s31, accLast); return; }
-        RegisterTile.StoreRow<T, TVec, TOps>(c + 3 * nr, s30, s31, acc);
-        if (np == 5) { RegisterTile.StoreRow<T, TVec, TOps>(cLast, s40, s41, accLast); return; }
-        RegisterTile.StoreRow<T, TVec, TOps>(c + 4 * nr, s40, s41, acc);
-        RegisterTile.StoreRow<T, TVec, TOps>(cLast, s50, s51, accLast);
+        if (np == 1) { StoreRow<T, TVec, TOps>(cLast, s00, s01, accLast); return; }
+        StoreRow<T, TVec, TOps>(c, s00, s01, acc);
+        if (np == 2) { StoreRow<T, TVec, TOps>(cLast, s10, s11, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + nr, s10, s11, acc);
+        if (np == 3) { StoreRow<T, TVec, TOps>(cLast, s20, s21, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + 2 * nr, s20, s21, acc);
+        if (np == 4) { StoreRow<T, TVec, TOps>(cLast, s30, s31, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + 3 * nr, s30, s31, acc);
+        if (np == 5) { StoreRow<T, TVec, TOps>(cLast, s40, s41, accLast); return; }
+        StoreRow<T, TVec, TOps>(c + 4 * nr, s40, s41, acc);
+        StoreRow<T, TVec, TOps>(cLast, s50, s51, accLast);
     }
 
     /// <summary>The micro-tile of <paramref name="rows"/> (1..6) rows: <see cref="Tile{T, TVec, TOps, TMr}"/> for that height.</summary>
@@ -440,38 +440,84 @@ internal static unsafe class PackedGemmCore
     }
 
     /// <summary>
-    /// MR x 2 vectors of accumulators over <paramref name="kq"/> steps of one panel (the shared <see cref="RegisterTile"/>),
-    /// then stored as full vectors (added to C when <paramref name="acc"/>).
+    /// MR x 2 vectors of accumulators over <paramref name="kq"/> steps of one panel, then stored as full vectors
+    /// (added to C when <paramref name="acc"/>). No calls: every accumulator stays in a register.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile<T, TVec, TOps, TMr>(T* a, nint aRow, nint aStep, int kq, T* b, T* c, nint ldc, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
         where TMr : IConst
     {
-        var rows = new StridedRows<T, TVec, TOps>(a, aRow, c, ldc, acc);
-        RegisterTile.Run<T, TVec, TOps, TMr, StridedRows<T, TVec, TOps>>(rows, b, KLoop.Simple(kq, aStep, 2 * TOps.Count));
+        int w = TOps.Count;
+        int mr = TMr.Value;
+        T* a0 = a;
+        T* a1 = mr > 1 ? a0 + aRow : a0;
+        T* a2 = mr > 2 ? a1 + aRow : a0;
+        T* a3 = mr > 3 ? a2 + aRow : a0;
+        T* a4 = mr > 4 ? a3 + aRow : a0;
+        T* a5 = mr > 5 ? a4 + aRow : a0;
+        TVec z = TOps.Zero;
+        TVec s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z;
+        TVec s30 = z, s31 = z, s40 = z, s41 = z, s50 = z, s51 = z;
+        nint ai = 0;
+        T* pb = b;
+        for (int q = 0; q < kq; q++)
+        {
+            TVec b0 = TOps.Load(pb);
+            TVec b1 = TOps.Load(pb + w);
+            TVec x = TOps.Splat(a0[ai]);
+            s00 = TOps.MulAdd(x, b0, s00);
+            s01 = TOps.MulAdd(x, b1, s01);
+            if (mr > 1)
+            {
+                x = TOps.Splat(a1[ai]);
+                s10 = TOps.MulAdd(x, b0, s10);
+                s11 = TOps.MulAdd(x, b1, s11);
+            }
+            if (mr > 2)
+            {
+                x = TOps.Splat(a2[ai]);
+                s20 = TOps.MulAdd(x, b0, s20);
+                s21 = TOps.MulAdd(x, b1, s21);
+            }
+            if (mr > 3)
+            {
+                x = TOps.Splat(a3[ai]);
+                s30 = TOps.MulAdd(x, b0, s30);
+                s31 = TOps.MulAdd(x, b1, s31);
+            }
+            if (mr > 4)
+            {
+                x = TOps.Splat(a4[ai]);
+                s40 = TOps.MulAdd(x, b0, s40);
+                s41 = TOps.MulAdd(x, b1, s41);
+            }
+            if (mr > 5)
+            {
+                x = TOps.Splat(a5[ai]);
+                s50 = TOps.MulAdd(x, b0, s50);
+                s51 = TOps.MulAdd(x, b1, s51);
+            }
+            ai += aStep;
+            pb += 2 * w;
+        }
+        StoreRow<T, TVec, TOps>(c, s00, s01, acc);
+        if (mr > 1) StoreRow<T, TVec, TOps>(c + ldc, s10, s11, acc);
+        if (mr > 2) StoreRow<T, TVec, TOps>(c + 2 * ldc, s20, s21, acc);
+        if (mr > 3) StoreRow<T, TVec, TOps>(c + 3 * ldc, s30, s31, acc);
+        if (mr > 4) StoreRow<T, TVec, TOps>(c + 4 * ldc, s40, s41, acc);
+        if (mr > 5) StoreRow<T, TVec, TOps>(c + 5 * ldc, s50, s51, acc);
     }
 
-    /// <summary>A tile's rows <paramref name="aRow"/> apart in A and <paramref name="ldc"/> apart in C, sums from zero.</summary>
-    private readonly struct StridedRows<T, TVec, TOps>(T* a, nint aRow, T* c, nint ldc, bool acc) : ITileRows<T, TVec>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<T, TVec, TOps>(T* c, TVec v0, TVec v1, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
-        private readonly T* _a = a, _c = c;
-        private readonly nint _aRow = aRow, _ldc = ldc;
-        private readonly bool _acc = acc;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public T* A(int i) => _a + i * _aRow;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Start(int i, ref TVec v0, ref TVec v1) { }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(int i, TVec v0, TVec v1) => RegisterTile.StoreRow<T, TVec, TOps>(_c + i * _ldc, v0, v1, _acc);
+        GemmCore.Put<T, TVec, TOps>(c, v0, acc);
+        GemmCore.Put<T, TVec, TOps>(c + TOps.Count, v1, acc);
     }
 
     /// <summary>

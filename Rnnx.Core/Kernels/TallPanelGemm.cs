@@ -128,9 +128,8 @@ internal static unsafe class TallPanelGemm
     }
 
     /// <summary>
-    /// MR rows (the cursor's next ones) x 2 vectors (the shared <see cref="RegisterTile"/>): accumulators from zero over
-    /// the block's (two-level) reduction in increasing k, then stored to C, or added to it when <paramref name="acc"/>
-    /// (to +0 instead when <paramref name="zero"/>).
+    /// MR rows (the cursor's next ones) x 2 vectors: accumulators from zero over the block's (two-level) reduction in
+    /// increasing k, then stored to C, or added to it when <paramref name="acc"/> (to +0 instead when <paramref name="zero"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile<T, TVec, TOps, TMr>(ref RowCursor<T> cur, T* b, in KLoop k, bool acc, bool zero)
@@ -139,57 +138,89 @@ internal static unsafe class TallPanelGemm
         where TOps : ISimd<T, TVec>
         where TMr : IConst
     {
-        var rows = new CursorRows<T, TVec, TOps>(ref cur, TMr.Value, acc, zero);
-        RegisterTile.Run<T, TVec, TOps, TMr, CursorRows<T, TVec, TOps>>(rows, b, k);
+        int w = TOps.Count, mr = TMr.Value;
+        cur.Next(out T* a0, out T* c0);
+        T* a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        if (mr > 1) cur.Next(out a1, out c1);
+        if (mr > 2) cur.Next(out a2, out c2);
+        if (mr > 3) cur.Next(out a3, out c3);
+        if (mr > 4) cur.Next(out a4, out c4);
+        if (mr > 5) cur.Next(out a5, out c5);
+        TVec z = TOps.Zero;
+        TVec s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z;
+        TVec s30 = z, s31 = z, s40 = z, s41 = z, s50 = z, s51 = z;
+        int ko = k.Outer, ki = k.Inner;
+        nint aO = k.AOuter, aI = k.AInner, bO = k.BOuter, bI = k.BInner;
+        for (int o = 0; o < ko; o++)
+        {
+            nint ai = o * aO;
+            T* pb = b + o * bO;
+            for (int q = 0; q < ki; q++)
+            {
+                TVec b0 = TOps.Load(pb);
+                TVec b1 = TOps.Load(pb + w);
+                TVec x = TOps.Splat(a0[ai]);
+                s00 = TOps.MulAdd(x, b0, s00);
+                s01 = TOps.MulAdd(x, b1, s01);
+                if (mr > 1)
+                {
+                    x = TOps.Splat(a1[ai]);
+                    s10 = TOps.MulAdd(x, b0, s10);
+                    s11 = TOps.MulAdd(x, b1, s11);
+                }
+                if (mr > 2)
+                {
+                    x = TOps.Splat(a2[ai]);
+                    s20 = TOps.MulAdd(x, b0, s20);
+                    s21 = TOps.MulAdd(x, b1, s21);
+                }
+                if (mr > 3)
+                {
+                    x = TOps.Splat(a3[ai]);
+                    s30 = TOps.MulAdd(x, b0, s30);
+                    s31 = TOps.MulAdd(x, b1, s31);
+                }
+                if (mr > 4)
+                {
+                    x = TOps.Splat(a4[ai]);
+                    s40 = TOps.MulAdd(x, b0, s40);
+                    s41 = TOps.MulAdd(x, b1, s41);
+                }
+                if (mr > 5)
+                {
+                    x = TOps.Splat(a5[ai]);
+                    s50 = TOps.MulAdd(x, b0, s50);
+                    s51 = TOps.MulAdd(x, b1, s51);
+                }
+                ai += aI;
+                pb += bI;
+            }
+        }
+        StoreRow<T, TVec, TOps>(c0, s00, s01, acc, zero);
+        if (mr > 1) StoreRow<T, TVec, TOps>(c1, s10, s11, acc, zero);
+        if (mr > 2) StoreRow<T, TVec, TOps>(c2, s20, s21, acc, zero);
+        if (mr > 3) StoreRow<T, TVec, TOps>(c3, s30, s31, acc, zero);
+        if (mr > 4) StoreRow<T, TVec, TOps>(c4, s40, s41, acc, zero);
+        if (mr > 5) StoreRow<T, TVec, TOps>(c5, s50, s51, acc, zero);
     }
 
     /// <summary>
-    /// A tile's rows as the plan's row cursor gives them (A and C rows through the two-level addressing), sums from
-    /// zero; stored with <see cref="GemmCore.Put{T, TVec, TOps}"/>'s arithmetic, or with <c>zero</c> as (+0) + sums, the
-    /// bits of adding into a zeroed C, without reading it.
+    /// One C row's two vectors (+)= the block's sums, as <see cref="GemmCore.Put{T, TVec, TOps}"/> does; with
+    /// <paramref name="zero"/>, (+0) + sums, the bits of adding into a zeroed C, without reading it.
     /// </summary>
-    private readonly struct CursorRows<T, TVec, TOps> : ITileRows<T, TVec>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<T, TVec, TOps>(T* c, TVec v0, TVec v1, bool acc, bool zero)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
     {
-        private readonly T* _a0, _a1, _a2, _a3, _a4, _a5;
-        private readonly T* _c0, _c1, _c2, _c3, _c4, _c5;
-        private readonly bool _acc, _zero;
-
-        /// <summary>Takes the cursor's next <paramref name="mr"/> rows (the others repeat the first).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public CursorRows(ref RowCursor<T> cur, int mr, bool acc, bool zero)
+        if (zero)
         {
-            cur.Next(out _a0, out _c0);
-            _a1 = _a2 = _a3 = _a4 = _a5 = _a0;
-            _c1 = _c2 = _c3 = _c4 = _c5 = _c0;
-            if (mr > 1) cur.Next(out _a1, out _c1);
-            if (mr > 2) cur.Next(out _a2, out _c2);
-            if (mr > 3) cur.Next(out _a3, out _c3);
-            if (mr > 4) cur.Next(out _a4, out _c4);
-            if (mr > 5) cur.Next(out _a5, out _c5);
-            _acc = acc;
-            _zero = zero;
+            TOps.Store(c, TOps.Add(TOps.Zero, v0));
+            TOps.Store(c + TOps.Count, TOps.Add(TOps.Zero, v1));
+            return;
         }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public T* A(int i) => i switch { 0 => _a0, 1 => _a1, 2 => _a2, 3 => _a3, 4 => _a4, _ => _a5 };
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Start(int i, ref TVec v0, ref TVec v1) { }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(int i, TVec v0, TVec v1)
-        {
-            T* c = i switch { 0 => _c0, 1 => _c1, 2 => _c2, 3 => _c3, 4 => _c4, _ => _c5 };
-            if (_zero)
-            {
-                TOps.Store(c, TOps.Add(TOps.Zero, v0));
-                TOps.Store(c + TOps.Count, TOps.Add(TOps.Zero, v1));
-                return;
-            }
-            RegisterTile.StoreRow<T, TVec, TOps>(c, v0, v1, _acc);
-        }
+        GemmCore.Put<T, TVec, TOps>(c, v0, acc);
+        GemmCore.Put<T, TVec, TOps>(c + TOps.Count, v1, acc);
     }
 }
