@@ -53,7 +53,11 @@ public abstract partial class Optimizer
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentException"><paramref name="parts"/> is empty or holds null; a parameter is null or appears twice.</exception>
-    /// <exception cref="InvalidOperationException">As <see cref="Step(IReadOnlyList{Parameter}, Gradients)"/>, for any part. Nothing is modified.</exception>
+    /// <exception cref="InvalidOperationException">As <see cref="Step(IReadOnlyList{Parameter}, Gradients)"/>, for any part. No parameter or state is modified.</exception>
+    /// <remarks>
+    /// A part that lacks a gradient another part holds is given a zero gradient for that parameter while the step is
+    /// validated, on the calling thread, before any range runs: the threads then only read the parts' existing spans.
+    /// </remarks>
     public void Step(IReadOnlyList<Parameter> parameters, ReadOnlySpan<Gradients> parts, IParallelRunner runner)
     {
         ArgumentNullException.ThrowIfNull(runner);
@@ -138,7 +142,7 @@ public abstract partial class Optimizer
             else
             {
                 if (parts.Length > 1) RunRanges(RangeWork.Sum, runner);
-                // Norms cover whole parameters, in one order: as before the step was cut into ranges.
+                // Norms cover whole parameters, in one order (the clipping options are defined on whole gradients).
                 double globalNorm = _globalClipNorm is null ? 0 : GlobalNorm();
                 foreach (var (p, slots) in _stepEntries)
                 {

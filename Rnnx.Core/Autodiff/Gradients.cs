@@ -178,6 +178,9 @@ public sealed class Gradients
         return !anyDouble || double.IsFinite(GlobalNorm(parameters));
     }
 
+    /// <summary>The most stores <see cref="Float32SummableOver"/> bounds a sum of (2^20: the scale stays a float32 power of two).</summary>
+    public const int MaxSummedStores = 1 << 20;
+
     /// <summary>
     /// Whether every parameter is float32 and every value v of its gradient keeps v·2^k finite, 2^k the power of two
     /// at or above 2·<paramref name="stores"/>: then |v| &lt; 2^127 / stores, and the float32 sum of that many such
@@ -186,12 +189,13 @@ public sealed class Gradients
     /// </summary>
     /// <param name="parameters">The parameters whose gradients are checked.</param>
     /// <param name="stores">How many stores' gradients will be summed (at least 1).</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="stores"/> is less than 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="stores"/> is less than 1 or more than 2^20.</exception>
     public bool Float32SummableOver(IReadOnlyList<Parameter> parameters, int stores)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentOutOfRangeException.ThrowIfLessThan(stores, 1);
-        float scale = (float)BitOperations.RoundUpToPowerOf2(2u * (uint)Math.Min(stores, 1 << 20));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(stores, MaxSummedStores);
+        float scale = (float)BitOperations.RoundUpToPowerOf2(2u * (uint)stores);
         for (int i = 0; i < parameters.Count; i++)
         {
             var p = parameters[i];

@@ -559,7 +559,7 @@ public partial class Model
         var (f32, f64) = tape.PoolInUse;
         tape.ReleaseIntermediateValues = f32 + f64 > ValueReleaseThreshold;
         _shardGrads[s] = tape.Backward(loss, Tensor.Full(Shape.Scalar, weight, DType));
-        st.ShardBounded[s] = st.CheckBounds && _shardGrads[s].Float32SummableOver(st.Trainable, shards);
+        st.ShardBounded[s] = st.CheckBounds && shards <= Gradients.MaxSummedStores && _shardGrads[s].Float32SummableOver(st.Trainable, shards);
     }
 
     /// <summary>Rows <paramref name="rows"/> of <paramref name="src"/> into a new tensor on the active tape.</summary>

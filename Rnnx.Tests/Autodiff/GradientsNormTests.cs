@@ -68,6 +68,7 @@ public class GradientsNormTests
         var (ps, g) = Store(Tensor.FromArray(Values(3, 0.5f, -1), 3), Tensor.FromArray(new double[] { 0.5 }, 1));
         Assert.That(g.Float32SummableOver(ps, 2), Is.False);
         Assert.That(() => g.Float32SummableOver(ps, 0), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => g.Float32SummableOver(ps, Gradients.MaxSummedStores + 1), Throws.InstanceOf<ArgumentOutOfRangeException>());
         foreach (int stores in new[] { 1, 2, 3, 5, 16 })
         {
             // the largest value that passes, summed stores times, is finite

@@ -42,6 +42,10 @@ public class ColumnSumBlocksTests
                 }
     }
 
+    /// <summary>The kept-rows weight gradients cut their rows into <see cref="GemmCore.KBlock"/> blocks and sum dZ's columns per block: the one pass's bits need every block but the last to be a multiple of four rows.</summary>
+    [Test]
+    public void TheWeightGradientsRowBlock_IsAMultipleOfFourRows() => Assert.That(GemmCore.KBlock % 4, Is.Zero);
+
     [Test]
     public void ShortSpansAreRefused()
     {

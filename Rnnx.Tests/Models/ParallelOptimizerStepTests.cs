@@ -3,6 +3,7 @@ using Rnnx.Losses;
 using Rnnx.Models;
 using Rnnx.Optimization;
 using Rnnx.Optimizers;
+using Rnnx.Threading;
 
 namespace Rnnx.Tests.Models;
 
@@ -23,6 +24,24 @@ public class ParallelOptimizerStepTests
         public void Step(IReadOnlyList<Parameter> parameters, Gradients gradients) => inner.Step(parameters, gradients);
     }
 
+    /// <summary>The same optimizer, counting the updates the model hands it as shard parts.</summary>
+    private sealed class CountingParallel(Optimizer inner) : IParallelOptimizer
+    {
+        public int PartsSteps { get; private set; }
+
+        public double LearningRate { get => inner.LearningRate; set => inner.LearningRate = value; }
+
+        public long Iterations => inner.Iterations;
+
+        public void Step(IReadOnlyList<Parameter> parameters, Gradients gradients) => inner.Step(parameters, gradients);
+
+        public void Step(IReadOnlyList<Parameter> parameters, ReadOnlySpan<Gradients> parts, IParallelRunner runner)
+        {
+            PartsSteps++;
+            inner.Step(parameters, parts, runner);
+        }
+    }
+
     private static Tensor Uniform(int seed, params int[] shape)
     {
         var rng = new System.Random(seed);
@@ -38,10 +57,12 @@ public class ParallelOptimizerStepTests
         m.Threads = threads;
         m.Shards = shards;
         var o = create();
-        m.Compile(parallel ? o : new SummedStoreOnly(o), Loss.MeanSquaredError);
+        var counting = new CountingParallel(o);
+        m.Compile(parallel ? counting : new SummedStoreOnly(o), Loss.MeanSquaredError);
         var x = Uniform(1, 7, 6, 1);
         var y = Uniform(2, 7, 2);
         for (int i = 0; i < 3; i++) m.TrainOnBatch(x, y);
+        if (parallel) Assert.That(counting.PartsSteps, Is.EqualTo(3), "every step went through the shard parts");
         return [.. m.Weights.Select(p => p.Value.ToFloatArray())];
     }
 
@@ -56,7 +77,8 @@ public class ParallelOptimizerStepTests
             var expected = Trained(create, parallel: false, threads, shards);
             var actual = Trained(create, parallel: true, threads, shards);
             for (int i = 0; i < expected.Length; i++)
-                Assert.That(actual[i], Is.EqualTo(expected[i]), $"{create().GetType().Name}, weight {i}");
+                Assert.That(Array.ConvertAll(actual[i], BitConverter.SingleToInt32Bits),
+                    Is.EqualTo(Array.ConvertAll(expected[i], BitConverter.SingleToInt32Bits)), $"{create().GetType().Name}, weight {i}, bit for bit");
         }
     }
 }

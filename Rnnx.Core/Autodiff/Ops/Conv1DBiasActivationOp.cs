@@ -99,13 +99,15 @@ internal sealed class Conv1DBiasActivationOp : Op
         var sums = tape.Scratch<T>(2 * cout);
         sums.Clear();
         var prologue = new ActivationPrologue<T>(dz, g, y, cout, args.Activation, sums);
-        tape.ReleaseOutputGradient(e);   // x's gradient below can take its place
+        // The kernel's and bias's gradients are rented while g still holds its buffer: when they are intermediates
+        // without a gradient yet, a rent after the release could hand them g's range and clear it before dz is made.
         var db = b.RequiresGrad ? tape.Grad<T>(b) : default;
+        var dw = w.RequiresGrad ? tape.Grad<T>(w) : default;
+        tape.ReleaseOutputGradient(e);   // x's gradient below can take its place
         bool fresh = false;
         var dx = x.RequiresGrad ? tape.GradToWrite<T>(x, out fresh) : default;
         if (!PrologueBlockwise(dx, g, x.Shape[1] * cin, geo.OutputLength * cout))
             prologue.PrepareAll(batch * geo.OutputLength);
-        var dw = w.RequiresGrad ? tape.Grad<T>(w) : default;
         Conv1DKernels.Backward(x.Span<T>(), dz, w.Span<T>(), dx, x.RequiresGrad, fresh, dw, w.RequiresGrad, batch, cin, cout, geo, ref prologue);
         if (b.RequiresGrad) ActivationGradientKernels.AddColumnSums<T>(sums[..cout], sums[cout..], db);
     }

@@ -68,8 +68,8 @@ internal static class LstmBatchInference
     {
         int g4 = 4 * units, chunk = ChunkRows<T>(batch, units);
         if (batch > 0 && (ldh < units || ldhPrev < units || (batch - 1) * (long)ldh + units > h.Length || (batch - 1) * (long)ldhPrev + units > hPrev.Length
-            || (long)batch * units > Math.Min(c.Length, cPrev.Length) || scratch.Length < ScratchLength<T>(batch, units)))
-            throw new ArgumentException($"LstmBatchInference.Step: {batch} rows of {units} units with strides {ldhPrev} (h_k-1) and {ldh} (h_k) do not fit h_k-1 ({hPrev.Length}), h_k ({h.Length}), c ({cPrev.Length}, {c.Length}) or the scratch ({scratch.Length}).");
+            || (long)batch * units > Math.Min(c.Length, cPrev.Length) || scratch.Length < ScratchLength<T>(batch, units) || bias.Length < g4))
+            throw new ArgumentException($"LstmBatchInference.Step: {batch} rows of {units} units with strides {ldhPrev} (h_k-1) and {ldh} (h_k) do not fit h_k-1 ({hPrev.Length}), h_k ({h.Length}), c ({cPrev.Length}, {c.Length}), the scratch ({scratch.Length}) or the bias ({bias.Length}, needs {g4}).");
         var z = scratch[..(chunk * g4)];
         bool isFloat = typeof(T) == typeof(float);
         Span<T> tc = isFloat ? default : scratch.Slice(chunk * g4, chunk * units), hs = isFloat ? default : scratch.Slice(chunk * 5 * units, chunk * units);

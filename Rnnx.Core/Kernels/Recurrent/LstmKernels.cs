@@ -13,8 +13,8 @@ namespace Rnnx.Kernels;
 internal static partial class LstmKernels
 {
     /// <summary>
-    /// Inference on one series (the latency case): per step the matrix-vector product h·R and one pass over the units
-    /// that writes only c and h (no gate activations or tanh(c) are kept for a backward pass). The same operations in
+    /// Inference on one series (the latency case): per step the matrix-vector product h·R and the gate math (two passes per
+    /// row: gates and c, then h = o ⊙ tanh(c)) writing only c and h (no gate activations or tanh(c) are kept for a backward pass). The same operations in
     /// the same order as the batch path, so the same numbers.
     /// </summary>
     /// <param name="steps">T.</param>
@@ -208,7 +208,9 @@ internal static partial class LstmKernels
     internal static void InferenceStep(int rows, int u, Span<float> a, int lda, ReadOnlySpan<float> bias, ReadOnlySpan<float> cPrev, int ldPrev,
         Span<float> c, int ldc, Span<float> h, int ldh)
     {
-        Debug.Assert(rows == 0 || (a.Length >= (rows - 1) * lda + 4 * u && c.Length >= (rows - 1) * ldc + u && h.Length >= (rows - 1) * ldh + u));
+        if (rows > 0 && (bias.Length < 4 * u || a.Length < (rows - 1) * (long)lda + 4 * u || cPrev.Length < (rows - 1) * (long)ldPrev + u
+            || c.Length < (rows - 1) * (long)ldc + u || h.Length < (rows - 1) * (long)ldh + u))
+            throw new ArgumentException($"LstmKernels.InferenceStep: {rows} rows of {u} units (strides a {lda}, c_k-1 {ldPrev}, c {ldc}, h {ldh}) do not fit a ({a.Length}), the bias ({bias.Length}), c_k-1 ({cPrev.Length}), c ({c.Length}) or h ({h.Length}).");
         var (j8, j4) = SplitFloat(u);
         int paired = PairedRows(rows, j8, j4);
         ref float pa = ref FirstAs<float, float>(a);

@@ -191,8 +191,12 @@ internal sealed class GruSequenceOp : Op
         int batch = x.Shape[0], steps = x.Shape[1], features = x.Shape[2], units = r.Shape[0], g3 = 3 * units;
         int bu = batch * units, bg = batch * g3, ldx = steps * features, ldH = steps * units, split = resetAfter ? 0 : 2 * units;
         int packedLength = PackedRecurrentLength<T>(units, g3, split, false), packedInputLength = PackedGemm.PackedLength<T>(features, g3);
-        using var scratch = new Scratch<T>(Tape.Current, 2 * bg + 3 * bu + g3 + packedLength + packedInputLength);
-        Span<T> at = scratch.Get(bg), m = resetAfter ? scratch.Get(bg) : default, hA = scratch.Get(bu), hB = scratch.Get(bu), aux = scratch.Get(bu);
+        // float32 reset_after: h goes straight into the (B, T, U) output and h_{k-1} is read back from it (strided), so
+        // no h blocks are needed
+        bool inPlace = resetAfter && typeof(T) == typeof(float);
+        using var scratch = new Scratch<T>(Tape.Current, 2 * bg + (inPlace ? 0 : 3 * bu) + g3 + packedLength + packedInputLength);
+        Span<T> at = scratch.Get(bg), m = resetAfter ? scratch.Get(bg) : default;
+        Span<T> hA = inPlace ? default : scratch.Get(bu), hB = inPlace ? default : scratch.Get(bu), aux = inPlace ? default : scratch.Get(bu);
         var hs = h.Span<T>();
         var packedW = scratch.Get(packedInputLength);
         PackedGemm.Pack<T>(false, features, g3, w.Span<T>(), g3, packedW);
@@ -202,8 +206,6 @@ internal sealed class GruSequenceOp : Op
         ReadOnlySpan<T> xs = x.Span<T>(), hInit = h0.Span<T>();
         // one feature: the packed engine would run x_t·W as k = 1 tiles; RankOne performs the same multiply-add per element
         bool rankOne = features == 1 && PackedGemmCore.PanelWidth<T>(g3) != 0;
-        // float32 reset_after: h goes straight into the (B, T, U) output and h_{k-1} is read back from it (strided)
-        bool inPlace = resetAfter && typeof(T) == typeof(float);
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);

@@ -288,6 +288,8 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
         bool sums = !columnSums.IsEmpty;
         int width = gates * n;
         if (sums) sumScratch[..(4 * width)].Clear();
+        // ColumnSumBlocks gives the one pass's bits only when every block but the last is a multiple of four rows.
+        System.Diagnostics.Debug.Assert(GemmCore.KBlock % 4 == 0);
         for (int r0 = 0; r0 < rows; r0 += GemmCore.KBlock)
         {
             int kr = Math.Min(GemmCore.KBlock, rows - r0);
