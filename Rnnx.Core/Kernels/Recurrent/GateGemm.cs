@@ -23,7 +23,7 @@ namespace Rnnx.Kernels;
 /// callers run the per-gate GEMMs otherwise. The scalar twin is <see cref="Reference.ReferenceRecurrent.GateProduct{T}"/>.
 /// </para>
 /// </summary>
-internal static unsafe partial class GateGemm
+internal static unsafe class GateGemm
 {
     /// <summary>Largest width × red handled (beyond it the per-gate GEMMs are wide enough to run packed and in parallel).</summary>
     private const int MaxGateArea = 64 * 64;
@@ -60,19 +60,25 @@ internal static unsafe partial class GateGemm
         int wp = PaddedGateWidth<T>(width), nr = 2 * PackedGemmCore.Width<T>(), total = PaddedWidth<T>(gates, width);
         var dst = packed[..(total * red)];
         dst.Clear();
-        // row q of a gate block at a time: its columns are runs of consecutive elements in each panel (a panel's row
-        // holds 2W of them), so the copy walks both sides in order instead of a column at a time (strided on both)
         for (int g = 0; g < gates; g++)
-            for (int q = 0; q < red; q++)
-                for (int j = 0; j < width;)
+        {
+            int col = g * wp;
+            for (int j = 0; j < width; j++, col++)
+            {
+                var column = dst[(col / nr * red * nr + col % nr)..];
+                if (transposed)
                 {
-                    int col = g * wp + j, run = Math.Min(width - j, nr - col % nr);
-                    var row = dst.Slice(col / nr * red * nr + q * nr + col % nr, run);
-                    if (transposed)
-                        for (int i = 0; i < run; i++) row[i] = b[(j + i) * ldb + g * red + q];
-                    else b.Slice(q * ldb + g * width + j, run).CopyTo(row);
-                    j += run;
+                    // b's row j holds this column's red values side by side
+                    var src = b.Slice(j * ldb + g * red, red);
+                    for (int q = 0; q < red; q++) column[q * nr] = src[q];
                 }
+                else
+                {
+                    var src = b[(g * width + j)..];
+                    for (int q = 0; q < red; q++) column[q * nr] = src[q * ldb];
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -108,8 +114,6 @@ internal static unsafe partial class GateGemm
     /// m_g at column g·width of row r / <paramref name="rowsPerMask"/> of <paramref name="masks"/> (rows maskLd apart): the
     /// input gradient of a masked product, added from the tile's registers instead of through P. The panels run in
     /// column order, which is gate order, so every element of da receives its gates one after another as in P's pass.
-    /// With <see cref="GateTiles"/> up to four gates run on gate tiles instead (one output vector of every gate per tile,
-    /// summed into da in gate order from the registers, da loaded and stored once per vector; the same bits).
     /// Needs red &gt; 1 (a one-step reduction is <see cref="Product{T}"/>'s row path).
     /// </summary>
     public static void ProductMaskedSum<T>(int gates, int usedGates, int rows, int red, int width, ReadOnlySpan<T> a, int lda, int aGateStride,
@@ -147,13 +151,6 @@ internal static unsafe partial class GateGemm
                 Debug.Assert(mask.M == null);
                 if (Vector256.IsHardwareAccelerated) RunOne<T, Vector256<T>, Simd256<T>>(rows, pa, lda, aGateStride, wp, usedGates, pb, dst);
                 else RunOne<T, Vector128<T>, Simd128<T>>(rows, pa, lda, aGateStride, wp, usedGates, pb, dst);
-            }
-            else if (mask.M != null && GateTiles && usedGates <= MaxTileGates)
-            {
-                // a masked sum on gate tiles: da loaded and stored once per vector, not once per gate
-                if (Vector256.IsHardwareAccelerated)
-                    RunGateTiles<T, Vector256<T>, Simd256<T>>(rows, red, width, pa, lda, aGateStride, wp, usedGates, pb, pc, ldc, mask.M, mask.Ld, mask.RowsPerMask);
-                else RunGateTiles<T, Vector128<T>, Simd128<T>>(rows, red, width, pa, lda, aGateStride, wp, usedGates, pb, pc, ldc, mask.M, mask.Ld, mask.RowsPerMask);
             }
             else if (Vector256.IsHardwareAccelerated) Run<T, Vector256<T>, Simd256<T>>(rows, red, pa, lda, aGateStride, wp, usedGates, pb, dst);
             else Run<T, Vector128<T>, Simd128<T>>(rows, red, pa, lda, aGateStride, wp, usedGates, pb, dst);

@@ -10,7 +10,7 @@ using Lanes8 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd256<float>>;
 namespace Rnnx.Kernels;
 
 /// <summary>The per-step element-wise kernels of the fused LSTM sequence (spans and integers; gate rows strided by their leading dimensions).</summary>
-internal static partial class LstmKernels
+internal static class LstmKernels
 {
     /// <summary>
     /// Inference on one series (the latency case): per step the matrix-vector product h·R and the gate math (two passes per

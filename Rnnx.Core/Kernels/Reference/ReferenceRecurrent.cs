@@ -115,18 +115,6 @@ internal static class ReferenceRecurrent
             }
     }
 
-    /// <summary>The LSTM step, then the next step's recurrent-dropout rows hm[b, g·U + j] = h[b, j] · m[b, g·U + j] for the four gates.</summary>
-    public static void LstmForwardStepMaskedRows<T>(int rows, int u, Span<T> a, int lda, ReadOnlySpan<T> bias, ReadOnlySpan<T> cPrev, int ldPrev,
-        Span<T> c, Span<T> tc, Span<T> h, int ldh, ReadOnlySpan<T> masks, int ldm, Span<T> hm, int ldhm, ReadOnlySpan<T> peephole = default)
-        where T : IBinaryFloatingPointIeee754<T>
-    {
-        LstmForwardStep(rows, u, a, lda, bias, cPrev, ldPrev, c, tc, h, ldh, peephole);
-        for (int b = 0; b < rows; b++)
-            for (int g = 0; g < 4; g++)
-                for (int j = 0; j < u; j++)
-                    hm[b * ldhm + g * u + j] = h[b * ldh + j] * masks[b * ldm + g * u + j];
-    }
-
     public static void LstmBackwardStep<T>(int rows, int u, ReadOnlySpan<T> dH, int ldh, ReadOnlySpan<T> dC, ReadOnlySpan<T> dhNext, Span<T> dcNext,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, int ldPrev, Span<T> dz, ReadOnlySpan<T> peephole = default)
         where T : IBinaryFloatingPointIeee754<T>

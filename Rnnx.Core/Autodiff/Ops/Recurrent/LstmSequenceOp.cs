@@ -280,31 +280,22 @@ internal sealed class LstmSequenceOp : Op
     /// The step loop with recurrent dropout: each step adds (h ⊙ m_g)·R_g per gate instead of h·R (the row path
     /// otherwise), the R_g packed by <see cref="SequenceMasks.PackGates"/>. With <paramref name="keptWidth"/> the
     /// masked rows h ⊙ m_g of the step at time t go into row (b, t) of <paramref name="hm"/> (rows keptWidth wide) and stay
-    /// there (from the second step on written by the step kernel before, <see cref="ForwardStepMaskedRows{T}"/>); otherwise
-    /// <paramref name="hm"/> is one step's scratch.
+    /// there; otherwise <paramref name="hm"/> is one step's scratch.
     /// </summary>
     private static void ForwardMasked<T>(int batch, int steps, int units, Span<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> packedGates, ReadOnlySpan<T> hInit,
         ReadOnlySpan<T> cInit, Span<T> c, Span<T> tc, Span<T> hs, bool goBackwards, ReadOnlySpan<T> mr, Span<T> hm, int keptWidth, ReadOnlySpan<T> peephole)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int g4 = 4 * units, ldA = steps * g4, ldH = steps * units, ldKept = steps * keptWidth;
+        int g4 = 4 * units, ldA = steps * g4, ldH = steps * units;
         for (int k = 0; k < steps; k++)
         {
             int t = TimeOf(k, steps, goBackwards);
             var at = a[(t * g4)..];
             ReadOnlySpan<T> hPrev = k == 0 ? hInit : hs[((k - 1) * units)..], cPrev = k == 0 ? cInit : c[((k - 1) * units)..];
             int ldPrev = k == 0 ? units : ldH;
-            if (keptWidth == 0) SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm);
-            else if (k == 0) SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm[(t * keptWidth)..], keptLd: ldKept);
-            // the previous step's kernel wrote this step's masked rows (h ⊙ m_g) while h was in its registers
-            else SequenceMasks.GemmOfMaskedRows<T>(4, batch, units, units, hm[(t * keptWidth)..], ldKept, packedGates, at, ldA, true);
-            if (keptWidth > 0 && k + 1 < steps)
-            {
-                int tNext = TimeOf(k + 1, steps, goBackwards);
-                ForwardStepMaskedRows<T>(batch, units, at, ldA, b, cPrev, ldPrev, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH,
-                    mr, g4, hm[(tNext * keptWidth)..], ldKept, peephole);
-            }
-            else ForwardStep<T>(batch, units, at, ldA, b, cPrev, ldPrev, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, peephole);
+            if (keptWidth > 0) SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm[(t * keptWidth)..], keptLd: steps * keptWidth);
+            else SequenceMasks.MaskedGemm<T>(4, batch, units, units, hPrev, ldPrev, mr, 1, packedGates, at, ldA, true, hm);
+            ForwardStep<T>(batch, units, at, ldA, b, cPrev, ldPrev, c[(k * units)..], tc[(k * units)..], hs[(k * units)..], ldH, peephole);
         }
     }
 
@@ -488,12 +479,8 @@ internal sealed class LstmSequenceOp : Op
         // the products from kept masked rows in one pass (a k block of dZ read by all gates of both), the others apart
         bool keptW = w.RequiresGrad && keep.Input, keptR = r.RequiresGrad && keep.Recurrent;
         if (keptW || keptR)
-        {
-            // the bias gradient in the same pass over dZ's blocks
             SequenceMasks.KeptRowsWeightGrad<T>(4, rows, units, keptR ? units : 0, kept, keep.Width, dZ, g4, keptR ? tape.Grad<T>(r) : default, g4,
-                keptW ? features : 0, keep.InputColumn, keptW ? tape.Grad<T>(w) : default, biasGrad, biasGrad.IsEmpty ? default : tape.Scratch<T>(4 * g4));
-            biasGrad = default;
-        }
+                keptW ? features : 0, keep.InputColumn, keptW ? tape.Grad<T>(w) : default);
         if (w.RequiresGrad && !keptW)
         {
             if (masks.Input is { } mx)

@@ -253,18 +253,6 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     }
 
     /// <summary>
-    /// <see cref="MaskedGemm"/>'s product alone, on rows already masked in its kept layout (gate g's masked rows at column
-    /// g·k of rows ldm apart, as <see cref="KeepsMaskedRows"/> keeps them): c[:, g·n ..] (+)= hm_g·b_g, the same bits as
-    /// <see cref="MaskedGemm"/> on the unmasked rows (every element is its own sum over the reduction, whichever rows run together).
-    /// </summary>
-    public static void GemmOfMaskedRows<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> maskedRows, int ldm, ReadOnlySpan<T> packedB, Span<T> c, int ldc,
-        bool accumulate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        if (!GateLayout<T>(gates, k, n)) throw new ArgumentException("GemmOfMaskedRows: masked rows are kept only in the gate layout (KeepsMaskedRows).");
-        GateGemm.Multiply<T>(gates, gates, rows, k, n, maskedRows, ldm, k, packedB, c, ldc, accumulate);
-    }
-
-    /// <summary>
     /// Whether <see cref="MaskedGemm"/> can keep the masked rows it multiplies (all gates' blocks side by side, rows
     /// keptLd apart in its scratch) for <see cref="KeptRowsWeightGrad"/>, which then needs no masked copy of its own.
     /// </summary>
@@ -277,19 +265,11 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     /// which reads the same dc. Each gate's product is the same GEMM as the copy there, run one k block of
     /// <see cref="GemmCore.KBlock"/> rows at a time for all gates and both products, so that a block of dc and of the kept
     /// rows is read from the cache by all of them: the engine cuts its reduction into those same blocks and adds each
-    /// into C, so the same bits. With <paramref name="columnSums"/> (G·n) dc's column sums (the bias gradient) are added
-    /// too, a block at a time while it is in cache (<see cref="ColumnSumBlocks"/>, accumulators in <paramref name="sumScratch"/>
-    /// of 4·G·n: the bits of <see cref="RecurrentKernels.AddColumnSums{T}"/>, the blocks being multiples of four rows).
+    /// into C, so the same bits.
     /// </summary>
     public static void KeptRowsWeightGrad<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> kept, int ldKept, ReadOnlySpan<T> dc, int lddc,
-        Span<T> db, int lddb, int k2 = 0, int column2 = 0, Span<T> db2 = default, Span<T> columnSums = default, Span<T> sumScratch = default)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        Span<T> db, int lddb, int k2 = 0, int column2 = 0, Span<T> db2 = default) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        bool sums = !columnSums.IsEmpty;
-        int width = gates * n;
-        if (sums) sumScratch[..(4 * width)].Clear();
-        // ColumnSumBlocks gives the one pass's bits only when every block but the last is a multiple of four rows.
-        System.Diagnostics.Debug.Assert(GemmCore.KBlock % 4 == 0);
         for (int r0 = 0; r0 < rows; r0 += GemmCore.KBlock)
         {
             int kr = Math.Min(GemmCore.KBlock, rows - r0);
@@ -300,9 +280,7 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
                 if (k > 0) MatMulKernels.Gemm<T>(true, false, k, n, kr, keptBlock[(g * k)..], ldKept, dcBlock[(g * n)..], lddc, db[(g * n)..], lddb, true);
                 if (k2 > 0) MatMulKernels.Gemm<T>(true, false, k2, n, kr, keptBlock[(column2 + g * k2)..], ldKept, dcBlock[(g * n)..], lddc, db2[(g * n)..], lddb, true);
             }
-            if (sums) ColumnSumBlocks.Add<T>(dcBlock, kr, width, lddc, sumScratch);
         }
-        if (sums) ColumnSumBlocks.Finish<T>(sumScratch, width, columnSums);
     }
 
     /// <summary>
