@@ -76,7 +76,7 @@ public sealed class GlorotUniformInitializer : Initializer
 
 /// <summary>
 /// Orthogonal, as Keras: draw A (max(r, c), min(r, c)) standard normal with r = prod(shape[:-1]), c = shape[-1];
-/// thin QR (Householder); multiply column j of Q by sign(R[j, j]); transpose when r &lt; c; multiply by the gain.
+/// thin QR (Householder, <see cref="Rnnx.Kernels.HouseholderKernels.ThinQ"/>); multiply column j of Q by sign(R[j, j]); transpose when r &lt; c; multiply by the gain.
 /// </summary>
 public sealed class OrthogonalInitializer(double gain) : Initializer
 {
@@ -94,67 +94,12 @@ public sealed class OrthogonalInitializer(double gain) : Initializer
         int m = Math.Max(rows, cols), n = Math.Min(rows, cols);
         var a = new double[m * n];
         rng.StandardNormal(a);
-        var q = ThinQ(a, m, n);
+        var q = new double[m * n];
+        Rnnx.Kernels.HouseholderKernels.ThinQ(a, m, n, q);
         // q is (m, n) with orthonormal columns; target is (rows, cols)
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++)
                 values[i * cols + j] = gain * (rows >= cols ? q[i * n + j] : q[j * n + i]);
-    }
-
-    /// <summary>Householder QR of the (m, n) matrix a (m ≥ n); returns Q (m, n) with column signs fixed so diag(R) ≥ 0.</summary>
-    internal static double[] ThinQ(double[] a, int m, int n)
-    {
-        var r = (double[])a.Clone();
-        var vs = new double[n][];
-        for (int k = 0; k < n; k++)
-        {
-            var v = new double[m];
-            vs[k] = v;
-            // Nothing below the diagonal: no reflection (LAPACK's dlarfg uses tau = 0 here), so e.g. a 1×1 draw
-            // gives Q = ±1 exactly, and the last column of a square matrix is not reflected.
-            double below = 0;
-            for (int i = k + 1; i < m; i++) below += r[i * n + k] * r[i * n + k];
-            if (below == 0) continue;
-            double norm = Math.Sqrt(below + r[k * n + k] * r[k * n + k]);
-            double alpha = r[k * n + k] >= 0 ? -norm : norm;
-            for (int i = k; i < m; i++) v[i] = r[i * n + k];
-            v[k] -= alpha;
-            double vn = 0;
-            for (int i = k; i < m; i++) vn += v[i] * v[i];
-            if (vn > 0)
-            {
-                for (int j = k; j < n; j++)
-                {
-                    double s = 0;
-                    for (int i = k; i < m; i++) s += v[i] * r[i * n + j];
-                    s = 2 * s / vn;
-                    for (int i = k; i < m; i++) r[i * n + j] -= s * v[i];
-                }
-            }
-        }
-        // Q = H0 H1 ... H(n-1) applied to the first n columns of I
-        var q = new double[m * n];
-        for (int j = 0; j < n; j++) q[j * n + j] = 1;
-        for (int k = n - 1; k >= 0; k--)
-        {
-            var v = vs[k];
-            double vn = 0;
-            for (int i = k; i < m; i++) vn += v[i] * v[i];
-            if (vn == 0) continue;
-            for (int j = 0; j < n; j++)
-            {
-                double s = 0;
-                for (int i = k; i < m; i++) s += v[i] * q[i * n + j];
-                s = 2 * s / vn;
-                for (int i = k; i < m; i++) q[i * n + j] -= s * v[i];
-            }
-        }
-        for (int j = 0; j < n; j++)
-        {
-            double sign = Math.Sign(r[j * n + j]);
-            for (int i = 0; i < m; i++) q[i * n + j] *= sign;
-        }
-        return q;
     }
 }
 
