@@ -76,7 +76,7 @@ public sealed class GlorotUniformInitializer : Initializer
 
 /// <summary>
 /// Orthogonal, as Keras: draw A (max(r, c), min(r, c)) standard normal with r = prod(shape[:-1]), c = shape[-1];
-/// thin QR (Householder, <see cref="Rnnx.Kernels.HouseholderKernels.ThinQ"/>); multiply column j of Q by sign(R[j, j]); transpose when r &lt; c; multiply by the gain.
+/// thin QR (Householder, <see cref="OrthogonalMatrix"/>); multiply column j of Q by sign(R[j, j]); transpose when r &lt; c; multiply by the gain.
 /// </summary>
 public sealed class OrthogonalInitializer(double gain) : Initializer
 {
@@ -90,16 +90,7 @@ public sealed class OrthogonalInitializer(double gain) : Initializer
     public override void Fill(Span<double> values, ReadOnlySpan<int> shape, NumPyRandomState rng)
     {
         int cols = shape.Length == 0 ? 1 : shape[^1];
-        int rows = values.Length / cols;
-        int m = Math.Max(rows, cols), n = Math.Min(rows, cols);
-        var a = new double[m * n];
-        rng.StandardNormal(a);
-        var q = new double[m * n];
-        Rnnx.Kernels.HouseholderKernels.ThinQ(a, m, n, q);
-        // q is (m, n) with orthonormal columns; target is (rows, cols)
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++)
-                values[i * cols + j] = gain * (rows >= cols ? q[i * n + j] : q[j * n + i]);
+        OrthogonalMatrix.Draw(values, values.Length / cols, cols, gain, rng);
     }
 }
 
