@@ -70,7 +70,7 @@ public static class Conv1DKernels
             return;
         int panelWidth = PanelWidth<T>(cout);
         // the kernel packed into column panels (each tap's rows contiguous per panel); one panel is w itself
-        T[]? packed = panelWidth < cout ? KernelScratch<T>.Get(checked(kk * cin * cout)) : null;
+        Span<T> packed = panelWidth < cout ? KernelScratch<T>.Get(checked(kk * cin * cout)) : default;
         fixed (T* px = x)
         fixed (T* pw = w)
         fixed (T* py = y)
@@ -164,7 +164,7 @@ public static class Conv1DKernels
         }
         if (batch <= 0 || cin <= 0 || cout <= 0 || g.OutputLength <= 0)
             return;
-        T[] scratch = KernelScratch<T>.Get(checked(g.KernelSize * cin * cout));
+        Span<T> scratch = KernelScratch<T>.Get(checked(g.KernelSize * cin * cout));
         fixed (T* pdy = dy)
         fixed (T* pw = w)
         fixed (T* pdx = dx)
@@ -332,7 +332,7 @@ public static class Conv1DKernels
         }
         bool whole = overwriteDx && WritesWhole<T>(batch, cin, cout, g);
         var blocks = WeightBlocks.Create<T>(batch, cin, cout, g);
-        T[]? packed = wantDx ? TransposedKernel<T>.Get(checked(g.KernelSize * cin * cout)) : null;
+        Span<T> packed = wantDx ? TransposedKernel<T>.Get(checked(g.KernelSize * cin * cout)) : default;
         fixed (T* px = x)
         fixed (T* pdy = dy)
         fixed (T* pw = w)
@@ -367,12 +367,7 @@ public static class Conv1DKernels
         [ThreadStatic]
         private static T[]? t_buffer;
 
-        public static T[] Get(int length)
-        {
-            if (t_buffer is { } b && b.Length >= length)
-                return b;
-            return t_buffer = GC.AllocateUninitializedArray<T>(Math.Max(length, 1024), pinned: true);
-        }
+        public static Span<T> Get(int length) => AlignedArrays.Grow(ref t_buffer, length);
     }
 
     /// <summary>

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Rnnx.Kernels;
 
 /// <summary>
@@ -10,17 +13,52 @@ internal static class KernelScratch<T> where T : unmanaged
     [ThreadStatic]
     private static T[]? t_buffer;
 
-    /// <summary>A buffer of at least <paramref name="length"/> elements (contents unspecified).</summary>
-    public static T[] Get(int length)
+    /// <summary>A buffer of <paramref name="length"/> elements starting on a 64-byte boundary (contents unspecified).</summary>
+    public static Span<T> Get(int length) => AlignedArrays.Grow(ref t_buffer, length);
+}
+
+/// <summary>
+/// Pinned arrays whose usable part starts on a 64-byte boundary. An array's data starts wherever the GC put the
+/// object (8-byte aligned), so a vector of 32 bytes in a buffer that starts 8 bytes past a cache line spans two lines
+/// every other load or store; where that falls changed from process to process, and a movable array could change it
+/// at a compaction. Pinned (never moved) and sliced from the first aligned element, the buffers' layout is the same in
+/// every run.
+/// </summary>
+internal static class AlignedArrays
+{
+    /// <summary>
+    /// The first 64-byte boundary at or after <paramref name="raw"/>: for a stack buffer of 64 bytes more than it
+    /// needs (a thread's stack starts at a random offset in its page, so a plain stackalloc's alignment changed from
+    /// run to run and between the caller's thread and the workers).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe T* CacheLine<T>(byte* raw) where T : unmanaged => (T*)(((nint)raw + 63) & ~(nint)63);
+
+    /// <summary>Elements of <typeparamref name="T"/> in 64 bytes: the slack allocated past a requested length.</summary>
+    public static int Slack<T>() where T : unmanaged => 64 / Unsafe.SizeOf<T>();
+
+    /// <summary>A pinned array with room for <paramref name="length"/> elements from its first 64-byte-aligned one.</summary>
+    public static T[] Allocate<T>(int length) where T : unmanaged =>
+        GC.AllocateUninitializedArray<T>(checked(length + Slack<T>()), pinned: true);
+
+    /// <summary>The index of the first element of <paramref name="array"/> (pinned) on a 64-byte boundary.</summary>
+    public static unsafe int Bias<T>(T[] array) where T : unmanaged
     {
-        T[]? buffer = t_buffer;
-        if (buffer is null || buffer.Length < length)
+        long address = (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        return (int)((64 - address % 64) % 64) / Unsafe.SizeOf<T>();
+    }
+
+    /// <summary>
+    /// <paramref name="length"/> aligned elements of <paramref name="buffer"/>, replaced first by a larger array (at
+    /// least twice the old one and 1024 elements) when it has not room for them.
+    /// </summary>
+    public static Span<T> Grow<T>(ref T[]? buffer, int length) where T : unmanaged
+    {
+        if (buffer is null || buffer.Length - Slack<T>() < length)
         {
-            int size = Math.Max(length, Math.Min(Array.MaxLength, 2 * (buffer?.Length ?? 0)));
-            size = Math.Max(size, 1024);
-            buffer = GC.AllocateUninitializedArray<T>(size, pinned: true);
-            t_buffer = buffer;
+            long size = Math.Max(length, Math.Min(Array.MaxLength - Slack<T>(), 2L * ((buffer?.Length ?? 0) - Slack<T>())));
+            buffer = Allocate<T>((int)Math.Max(size, 1024));
         }
-        return buffer;
+        return buffer.AsSpan(Bias(buffer), length);
     }
 }

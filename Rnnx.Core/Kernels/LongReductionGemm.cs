@@ -135,7 +135,7 @@ internal static unsafe class LongReductionGemm
         KLoop k = GemmCore.Normalize(p.K);
         int block = k.Outer == 1 ? GemmCore.KBlock : k.Inner;
         // Held across the chunks: nothing called below may take this thread's KernelScratch.
-        T[] scratch = KernelScratch<T>.Get(ScratchLength(m, n));
+        Span<T> scratch = KernelScratch<T>.Get(ScratchLength(m, n));
         int blocks = (m + BlockRows - 1) / BlockRows;
         nint* aOff = stackalloc nint[ChunkSteps];
         nint* bOff = stackalloc nint[ChunkSteps];

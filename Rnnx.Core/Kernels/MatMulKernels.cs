@@ -100,7 +100,7 @@ public static class MatMulKernels
             {
                 // One strided column: copy it so that every single-column product takes the dot-product kernel
                 // (its sums are split over vector lanes), whatever B's stride: the result must not depend on ldb.
-                T[] column = KernelScratch<T>.Get(k);
+                Span<T> column = KernelScratch<T>.Get(k);
                 for (int p = 0; p < k; p++)
                     column[p] = pb[p * (nint)ldb];
                 fixed (T* pcol = column)
@@ -116,7 +116,7 @@ public static class MatMulKernels
 
             // op(B) = B^T: pack it once into a row-major [k x n] scratch panel (no transpose is materialised in
             // the caller's memory; the panel is reused across calls), then run the NN engine on it.
-            T[] scratch = KernelScratch<T>.Get(checked(k * n));
+            Span<T> scratch = KernelScratch<T>.Get(checked(k * n));
             fixed (T* pp = scratch)
             {
                 PackTransposed(pb, ldb, n, k, pp);
@@ -137,7 +137,7 @@ public static class MatMulKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int nr = PackedGemmCore.PanelWidth<T>(n);
-        T[] scratch = KernelScratch<T>.Get(PackedGemmCore.PackedLength<T>(Math.Min(k, GemmCore.KBlock), n));
+        Span<T> scratch = KernelScratch<T>.Get(PackedGemmCore.PackedLength<T>(Math.Min(k, GemmCore.KBlock), n));
         fixed (T* panels = scratch)
         {
             for (int q0 = 0; q0 < k; q0 += GemmCore.KBlock)

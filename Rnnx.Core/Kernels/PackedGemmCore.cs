@@ -177,7 +177,8 @@ internal static unsafe class PackedGemmCore
             RunRows<T, TVec, TOps>(p);
             return;
         }
-        T* partial = stackalloc T[MaxRows * nr];
+        byte* partialBytes = stackalloc byte[MaxRows * nr * sizeof(T) + 64];
+        T* partial = AlignedArrays.CacheLine<T>(partialBytes);
         int tiles = Tiles(m);
         int height = m / tiles, taller = m % tiles;
         // row blocks of at most BlockBytes of A (a short reduction, k = 64, fits four times the rows of a full k block),
@@ -192,7 +193,7 @@ internal static unsafe class PackedGemmCore
         // line per step. Such a row block is copied once into tile-major panels (k x rows, contiguous) and reused by
         // every panel of B.
         bool packA = p.ARow == 1 && p.AStep != 1;
-        T[]? aBuffer = packA ? APanels<T>.Get(tilesPerBlock * MaxRows * kc) : null;
+        Span<T> aBuffer = packA ? APanels<T>.Get(tilesPerBlock * MaxRows * kc) : default;
         fixed (T* aPanels = aBuffer)
         for (int q0 = 0; q0 < p.K; q0 += GemmCore.KBlock)
         {
@@ -300,12 +301,7 @@ internal static unsafe class PackedGemmCore
         [ThreadStatic]
         private static T[]? t_buffer;
 
-        public static T[] Get(int length)
-        {
-            if (t_buffer is not { } buffer || buffer.Length < length)
-                t_buffer = buffer = GC.AllocateUninitializedArray<T>(length, pinned: true);
-            return buffer;
-        }
+        public static Span<T> Get(int length) => AlignedArrays.Grow(ref t_buffer, length);
     }
 
     /// <summary>
@@ -319,7 +315,8 @@ internal static unsafe class PackedGemmCore
     {
         int nr = 2 * TOps.Count;
         nint panelSize = (nint)p.K * nr;
-        T* partial = stackalloc T[nr];
+        byte* partialBytes = stackalloc byte[nr * sizeof(T) + 64];
+        T* partial = AlignedArrays.CacheLine<T>(partialBytes);
         for (int q0 = 0; q0 < p.K; q0 += GemmCore.KBlock)
         {
             int kq = Math.Min(GemmCore.KBlock, p.K - q0);

@@ -82,7 +82,8 @@ internal static unsafe class PackedGemmSum
         // the row tiles of PackedGemmCore.Run (heights differ by at most one); no row blocks: with both k slices in
         // L1, each panel pair is read from L2 once per pass over the rows
         int tiles = PackedGemmCore.Tiles(m), height = m / tiles, taller = m % tiles;
-        T* partial = stackalloc T[PackedGemmCore.MaxRows * nr];
+        byte* partialBytes = stackalloc byte[PackedGemmCore.MaxRows * nr * sizeof(T) + 64];
+        T* partial = AlignedArrays.CacheLine<T>(partialBytes);
         nint panel1 = (nint)k1 * nr, panel2 = (nint)k2 * nr;
         for (int j = 0; j < panels; j++)
         {

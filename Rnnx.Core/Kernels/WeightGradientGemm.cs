@@ -74,7 +74,7 @@ internal static unsafe class WeightGradientGemm
         }
         int packedLength = PackedGemmCore.PackedLength<T>(Math.Min(k, GemmCore.KBlock), n);
         // Held across the k blocks (packed dZ, sums): nothing called below may take this thread's KernelScratch.
-        T[] scratch = KernelScratch<T>.Get(packedLength + (wantSums ? 4 * n : 0));
+        Span<T> scratch = KernelScratch<T>.Get(packedLength + (wantSums ? 4 * n : 0));
         fixed (T* pz = dz)
         fixed (T* pa1 = p1.A)
         fixed (T* pa2 = p2.A)

@@ -15,8 +15,12 @@ internal sealed class Arena<T> where T : unmanaged
     private static readonly int Align = 64 / Unsafe.SizeOf<T>();
     private const int MinSegment = 1 << 16;
 
-    /// <summary>Backing arrays, each serving the addresses [Start, Start + Array.Length).</summary>
-    private readonly List<(long Start, T[] Array)> _segments = [];
+    /// <summary>
+    /// Backing arrays, each serving the addresses [Start, Start + Length) from element Bias on: pinned, and Bias chosen
+    /// so that element Bias sits on a 64-byte boundary, which makes the space's 64-byte alignment real (an array's data
+    /// starts wherever the GC put the object, 8 bytes aligned, and a movable array can change that at a compaction).
+    /// </summary>
+    private readonly List<(long Start, T[] Array, int Bias, long Length)> _segments = [];
     /// <summary>Free ranges below <see cref="_top"/>: sorted, disjoint and never adjacent.</summary>
     private readonly List<(long Start, long End)> _free = [];
     private long _top, _stepTop, _largestTop;
@@ -28,7 +32,7 @@ internal sealed class Arena<T> where T : unmanaged
         get
         {
             long c = 0;
-            foreach (var s in _segments) c += s.Array.Length;
+            foreach (var s in _segments) c += s.Length;
             return c;
         }
     }
@@ -71,19 +75,26 @@ internal sealed class Arena<T> where T : unmanaged
         }
         for (int i = _segments.Count - 1; i >= 0; i--)
         {
-            var (start, array) = _segments[i];
-            if (at >= start && at + length <= start + array.Length)
+            var (start, array, bias, extent) = _segments[i];
+            if (at >= start && at + length <= start + extent)
             {
-                offset = (int)(at - start);
+                offset = (int)(at - start) + bias;
                 return array;
             }
         }
-        int size = Math.Max(MinSegment, length);
-        if (_segments.Count > 0) size = (int)Math.Min(Array.MaxLength, Math.Max(size, 2L * _segments[^1].Array.Length));
-        var grown = GC.AllocateUninitializedArray<T>(size, pinned: false);
-        _segments.Add((at, grown));
-        offset = 0;
-        return grown;
+        long size = Math.Max(MinSegment, length);
+        if (_segments.Count > 0) size = Math.Max(size, 2L * _segments[^1].Length);
+        var segment = Segment(at, Math.Min(size, Array.MaxLength - Align));
+        _segments.Add(segment);
+        offset = segment.Bias;
+        return segment.Array;
+    }
+
+    /// <summary>A pinned array serving <paramref name="length"/> elements from <paramref name="start"/>, its first one 64-byte aligned.</summary>
+    private static (long Start, T[] Array, int Bias, long Length) Segment(long start, long length)
+    {
+        var array = Rnnx.Kernels.AlignedArrays.Allocate<T>((int)length);
+        return (start, array, Rnnx.Kernels.AlignedArrays.Bias(array), length);
     }
 
     /// <summary>Gives back a buffer of <paramref name="length"/> elements rented at <paramref name="slot"/>; it is reused by later requests.</summary>
@@ -121,11 +132,11 @@ internal sealed class Arena<T> where T : unmanaged
     public void Reset()
     {
         _largestTop = Math.Max(_largestTop, _stepTop);
-        bool oneArray = _segments.Count == 1 && _segments[0].Start == 0 && _segments[0].Array.Length >= _largestTop;
-        if (!oneArray && _largestTop > 0 && _largestTop <= Array.MaxLength)
+        bool oneArray = _segments.Count == 1 && _segments[0].Start == 0 && _segments[0].Length >= _largestTop;
+        if (!oneArray && _largestTop > 0 && _largestTop <= Array.MaxLength - Align)
         {
             _segments.Clear();
-            _segments.Add((0, GC.AllocateUninitializedArray<T>((int)_largestTop, pinned: false)));
+            _segments.Add(Segment(0, _largestTop));
         }
         _free.Clear();
         _top = 0;

@@ -194,7 +194,8 @@ internal static unsafe class GateGemm
         bool acc = dst.Accumulate;
         nint ld = dst.Ld, columns = dst.Columns;
         T* c = dst.C;
-        T* partial = stackalloc T[w];
+        byte* partialBytes = stackalloc byte[w * sizeof(T) + 64];
+        T* partial = AlignedArrays.CacheLine<T>(partialBytes);
         for (int r = 0; r < rows; r++)
         {
             T* row = c + r * ld;
@@ -233,8 +234,9 @@ internal static unsafe class GateGemm
         int w = TOps.Count, nr = 2 * w, vectorsPerGate = wp / w, panels = (usedGates * vectorsPerGate + 1) / 2;
         int tiles = PackedGemmCore.Tiles(rows), height = rows / tiles, taller = rows % tiles;
         // part vectors (a gate's last, or past the used gates) go through these tiles, MaxRows x one vector each
-        T* partial0 = stackalloc T[PackedGemmCore.MaxRows * w];
-        T* partial1 = stackalloc T[PackedGemmCore.MaxRows * w];
+        byte* partialBytes = stackalloc byte[2 * PackedGemmCore.MaxRows * w * sizeof(T) + 64];
+        T* partial0 = AlignedArrays.CacheLine<T>(partialBytes);
+        T* partial1 = partial0 + PackedGemmCore.MaxRows * w;
         // a masked sum: each tile row's mask row (offset from the first), counted tile by tile without a division
         bool masked = dst.Mask.M != null;
         nint* maskOffsets = stackalloc nint[PackedGemmCore.MaxRows];
