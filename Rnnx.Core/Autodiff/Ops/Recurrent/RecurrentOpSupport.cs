@@ -148,23 +148,43 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     /// </summary>
     private static bool GateLayout<T>(int gates, int red, int width) where T : unmanaged => gates > 1 && GateGemm.Supports<T>(red, width);
 
+    /// <summary>
+    /// Whether gate blocks of <paramref name="width"/> columns run on <see cref="SmallGateGemm"/> (one to three vectors
+    /// per gate: B row-major as it is, or transposed for the input gradient, each gate's product from registers into
+    /// its destination). Decided before <see cref="GateLayout{T}"/>; the same masked copies and kept rows.
+    /// </summary>
+    private static bool SmallLayout<T>(int gates, int red, int width) where T : unmanaged => gates > 1 && SmallGateGemm.Supports<T>(red, width);
+
     /// <summary>Elements <see cref="PackGates"/> writes for <paramref name="gates"/> gate blocks of k × n (n × k <paramref name="transposed"/>).</summary>
     public static int PackedGatesLength<T>(int gates, int k, int n, bool transposed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int red = transposed ? n : k, width = transposed ? k : n;
+        if (SmallLayout<T>(gates, red, width)) return checked(gates * red * width);
         return GateLayout<T>(gates, red, width) ? GateGemm.PackedLength<T>(gates, red, width) : checked(gates * PackedGemm.PackedLength<T>(red, width));
     }
 
     /// <summary>
     /// Packs the gate blocks of b (k × G·n, ldb; gate g's columns g·n ..) once per op call: as op(B_g) = b_g (k × n)
     /// for <see cref="MaskedGemm"/>, or with <paramref name="transposed"/> as op(B_g) = b_gᵀ (n × k) for
-    /// <see cref="MaskedGemmInputGrad"/>. All gates in one <see cref="GateGemm"/> layout when it applies, else gate
+    /// <see cref="MaskedGemmInputGrad"/>. For <see cref="SmallGateGemm"/> b's gate blocks row-major (k × G·n), or
+    /// transposed gate after gate (G·n × k); all gates in one <see cref="GateGemm"/> layout when that applies; else gate
     /// g's <see cref="PackedGemm"/> block at g · (its packed length).
     /// </summary>
     public static void PackGates<T>(int gates, int k, int n, ReadOnlySpan<T> b, int ldb, bool transposed, Span<T> packed)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int red = transposed ? n : k, width = transposed ? k : n;
+        if (SmallLayout<T>(gates, red, width))
+        {
+            int gn = gates * n;
+            for (int q = 0; q < k; q++)
+            {
+                var row = b.Slice(q * ldb, gn);
+                if (!transposed) row.CopyTo(packed.Slice(q * gn, gn));
+                else for (int c = 0; c < gn; c++) packed[c * k + q] = row[c];
+            }
+            return;
+        }
         if (GateLayout<T>(gates, red, width))
         {
             GateGemm.Pack<T>(gates, red, width, b, ldb, transposed, packed);
@@ -199,11 +219,11 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
 
     /// <summary>Elements of the scratch <see cref="MaskedGemm"/> needs (same arguments).</summary>
     public static int GemmScratchLength<T>(int gates, int rows, int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => GateLayout<T>(gates, k, n) ? checked(rows * gates * k) : checked(rows * k);
+        => SmallLayout<T>(gates, k, n) || GateLayout<T>(gates, k, n) ? checked(rows * gates * k) : checked(rows * k);
 
     /// <summary>Elements of the scratch <see cref="MaskedGemmInputGrad"/> needs (same arguments).</summary>
     public static int InputGradScratchLength<T>(int gates, int rows, int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => !GateLayout<T>(gates, n, k) ? checked(rows * k) : n > 1 ? 0 : checked(rows * GateGemm.PaddedWidth<T>(gates, k));
+        => SmallLayout<T>(gates, n, k) ? 0 : !GateLayout<T>(gates, n, k) ? checked(rows * k) : n > 1 ? 0 : checked(rows * GateGemm.PaddedWidth<T>(gates, k));
 
     /// <summary>Rows a whole-sequence masked product takes at a time (its masked copy or padded product stays in L1).</summary>
     private const int ChunkTarget = 96;
@@ -229,7 +249,8 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int used = usedGates < 0 ? gates : usedGates;
-        if (GateLayout<T>(gates, k, n))
+        bool small = SmallLayout<T>(gates, k, n);
+        if (small || GateLayout<T>(gates, k, n))
         {
             int ldm = keptLd > 0 ? keptLd : gates * k, chunk = ChunkRows(rows, rowsPerMask);
             for (int r0 = 0; r0 < rows; r0 += chunk)
@@ -239,7 +260,8 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
                 var ar = a[(r0 * lda)..];
                 var mr = masks[(r0 / rowsPerMask * gates * k)..];
                 MaskedRowKernels.MultiplyGates<T>(ar, lda, cr, k, used, mr, gates * k, rowsPerMask, hm, ldm, k);
-                GateGemm.Multiply<T>(gates, used, cr, k, n, hm, ldm, k, packedB, c[(r0 * ldc)..], ldc, accumulate);
+                if (small) SmallGateGemm.Multiply<T>(used, cr, k, n, hm, ldm, k, packedB, gates * n, c[(r0 * ldc)..], ldc, accumulate);
+                else GateGemm.Multiply<T>(gates, used, cr, k, n, hm, ldm, k, packedB, c[(r0 * ldc)..], ldc, accumulate);
             }
             return;
         }
@@ -256,7 +278,7 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     /// Whether <see cref="MaskedGemm"/> can keep the masked rows it multiplies (all gates' blocks side by side, rows
     /// keptLd apart in its scratch) for <see cref="KeptRowsWeightGrad"/>, which then needs no masked copy of its own.
     /// </summary>
-    public static bool KeepsMaskedRows<T>(int gates, int n, int k) where T : unmanaged => GateLayout<T>(gates, k, n);
+    public static bool KeepsMaskedRows<T>(int gates, int n, int k) where T : unmanaged => SmallLayout<T>(gates, k, n) || GateLayout<T>(gates, k, n);
 
     /// <summary>
     /// <see cref="MaskedGemmWeightGrad"/> from the masked rows <see cref="MaskedGemm"/> kept: db[:, g·n ..] +=
@@ -309,6 +331,11 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int used = usedGates < 0 ? gates : usedGates;
+        if (SmallLayout<T>(gates, n, k))
+        {
+            SmallGateGemm.MaskedInputGrad<T>(used, rows, n, k, dc, lddc, packedBt, k, masks, gates * k, rowsPerMask, da, ldda);
+            return;
+        }
         if (GateLayout<T>(gates, n, k))
         {
             int ldp = GateGemm.PaddedWidth<T>(gates, k), wp = GateGemm.PaddedGateWidth<T>(k), chunk = ChunkRows(rows, rowsPerMask);
