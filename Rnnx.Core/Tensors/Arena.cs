@@ -26,7 +26,7 @@ internal sealed class Arena<T> where T : unmanaged
     private long _top, _stepTop, _largestTop;
     private long _inUse, _peak;
 
-    /// <summary>Elements held by the backing arrays.</summary>
+    /// <summary>Usable elements of the backing arrays (without each array's alignment slack).</summary>
     public long Capacity
     {
         get
@@ -51,6 +51,8 @@ internal sealed class Arena<T> where T : unmanaged
     /// </summary>
     public T[] Rent(int length, out int offset, out long slot)
     {
+        if (length > Array.MaxLength - Align)
+            throw new InvalidOperationException($"A tape buffer of {length} elements is larger than an array can hold after 64-byte alignment ({Array.MaxLength - Align}).");
         _inUse += length;
         if (_inUse > _peak) _peak = _inUse;
         long at = -1;

@@ -26,7 +26,7 @@ namespace Rnnx.Kernels;
 internal static unsafe class GateGemm
 {
     /// <summary>Largest width × red handled (beyond it the per-gate GEMMs are wide enough to run packed and in parallel).</summary>
-    private const int MaxGateArea = 64 * 64;
+    internal const int MaxGateArea = 64 * 64;
 
     /// <summary>Whether the gate layout applies to gate blocks of red × width of <typeparamref name="T"/> on this machine.</summary>
     public static bool Supports<T>(int red, int width) where T : unmanaged =>

@@ -12,8 +12,8 @@ namespace Rnnx.Autodiff.Ops;
 /// c_k = f ⊙ c_{k-1} + i ⊙ g; h_k = o ⊙ tanh(c_k)). Output: the hidden sequence H (B, T, U) in processing order.
 /// Saved for backward: the gate activations [i, f, g, o] (B, T, 4U) by time index and the cell sequence C (B, T, U) by
 /// processing step; the backward recomputes tanh(C) from C as each step reads it (the step kernel's tanh, so the same bits),
-/// writes dZ over the gates and then the previous states over C. With dropout masks whose products run in <see cref="GateGemm"/>'s
-/// layout, the masked rows those products multiplied (h ⊙ m_g, x ⊙ m_g by row) are saved too, and the weight
+/// writes dZ over the gates and then the previous states over C. With dropout masks whose products run all gates in one pass
+/// (<see cref="SequenceMasks.KeepsMaskedRows"/>), the masked rows those products multiplied (h ⊙ m_g, x ⊙ m_g by row) are saved too, and the weight
 /// gradients read them. The final cell state is <see cref="SequenceLastStepOp"/> on the saved cell sequence
 /// (differentiable: its gradient reaches this op through that sequence's gradient buffer). With diagonal peephole
 /// weights P = [p_i, p_f, p_o] (3U, PeepholeLSTMCell) the input and forget gates also see c_{k-1} and the output gate c_k;
@@ -265,7 +265,7 @@ internal sealed class LstmSequenceOp : Op
     private readonly record struct Kept(bool Recurrent, bool Input, int InputColumn, int Width);
 
     /// <summary>
-    /// The masked rows kept when recording: those whose product runs in the gate layout (<see cref="SequenceMasks.KeepsMaskedRows"/>),
+    /// The masked rows kept when recording: those whose product runs all gates in one pass (<see cref="SequenceMasks.KeepsMaskedRows"/>),
     /// so that the weight gradients read them instead of masking the rows again. Forward and backward both ask here.
     /// </summary>
     private static Kept KeptRows<T>(bool recording, SequenceMasks masks, int features, int units) where T : unmanaged

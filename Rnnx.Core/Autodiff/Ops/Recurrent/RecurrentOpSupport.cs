@@ -122,7 +122,7 @@ internal static class RecurrentOpSupport
 /// The per-sequence dropout masks of a fused recurrent op (<see cref="RecurrentSequenceOptions.InputMasks"/>,
 /// <see cref="RecurrentSequenceOptions.RecurrentMasks"/>): (B, G, F) and (B, G, U), or null. Each GEMM that a mask
 /// touches becomes per-gate products on the masked rows (<see cref="MaskedGemm"/> and its two gradients), for small
-/// gates all in one <see cref="GateGemm"/> pass.
+/// gates all in one <see cref="SmallGateGemm"/> or <see cref="GateGemm"/> pass.
 /// </summary>
 internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Recurrent)
 {
@@ -149,11 +149,13 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     private static bool GateLayout<T>(int gates, int red, int width) where T : unmanaged => gates > 1 && GateGemm.Supports<T>(red, width);
 
     /// <summary>
-    /// Whether gate blocks of <paramref name="width"/> columns run on <see cref="SmallGateGemm"/> (one to three vectors
-    /// per gate: B row-major as it is, or transposed for the input gradient, each gate's product from registers into
-    /// its destination). Decided before <see cref="GateLayout{T}"/>; the same masked copies and kept rows.
+    /// Whether gate blocks of red × width run on <see cref="SmallGateGemm"/> (one to three vectors per gate: B row-major
+    /// as it is, or transposed for the input gradient, each gate's product from registers into its destination):
+    /// within <see cref="GateLayout{T}"/>'s sizes (larger blocks run as per-gate GEMMs, which split over a team), and
+    /// decided before it; the same masked copies and kept rows.
     /// </summary>
-    private static bool SmallLayout<T>(int gates, int red, int width) where T : unmanaged => gates > 1 && SmallGateGemm.Supports<T>(red, width);
+    private static bool SmallLayout<T>(int gates, int red, int width) where T : unmanaged =>
+        gates > 1 && SmallGateGemm.Supports<T>(red, width) && red * width <= GateGemm.MaxGateArea;
 
     /// <summary>Elements <see cref="PackGates"/> writes for <paramref name="gates"/> gate blocks of k × n (n × k <paramref name="transposed"/>).</summary>
     public static int PackedGatesLength<T>(int gates, int k, int n, bool transposed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -239,10 +241,10 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     /// c[:, g·n ..] (+)= (a ⊙ m_g)·b_g for every gate g: the masked form of c (+)= a·b with b's columns in gate blocks
     /// of n, packed by <see cref="PackGates"/> (a rows × k, lda; scratch of <see cref="GemmScratchLength"/>). Only the
     /// first <paramref name="usedGates"/> gates when given (GRU's reset-before path projects z and r this way, the
-    /// candidate separately). With <paramref name="keptLd"/> (gate layout only, <see cref="KeepsMaskedRows"/>) the masked
-    /// rows go into <paramref name="scratch"/> rows keptLd apart and stay there for the caller. With the
-    /// <see cref="GateGemm"/> layout: one masked copy of a for all gates side by side, then one product over all gates'
-    /// panels into c (the per-gate GEMMs' bits), a chunk of rows at a time; otherwise one GEMM per gate on the masked rows.
+    /// candidate separately). With <paramref name="keptLd"/> (<see cref="SmallGateGemm"/> or gate layout only,
+    /// <see cref="KeepsMaskedRows"/>) the masked rows go into <paramref name="scratch"/> rows keptLd apart and stay there
+    /// for the caller. With either: one masked copy of a for all gates side by side, then one product over all gates into
+    /// c (the per-gate GEMMs' bits), a chunk of rows at a time; otherwise one GEMM per gate on the masked rows.
     /// </summary>
     public static void MaskedGemm<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> masks, int rowsPerMask,
         ReadOnlySpan<T> packedB, Span<T> c, int ldc, bool accumulate, Span<T> scratch, int usedGates = -1, int keptLd = 0)
@@ -265,7 +267,7 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
             }
             return;
         }
-        if (keptLd > 0) throw new ArgumentException("MaskedGemm: masked rows are kept only in the gate layout (KeepsMaskedRows).");
+        if (keptLd > 0) throw new ArgumentException("MaskedGemm: masked rows are kept only where all gates run in one pass (KeepsMaskedRows).");
         int length = PackedGemm.PackedLength<T>(k, n);
         for (int g = 0; g < used; g++)
         {
@@ -322,9 +324,11 @@ internal readonly record struct SequenceMasks(TensorData? Input, TensorData? Rec
     /// <summary>
     /// The input gradient of <see cref="MaskedGemm"/>: da (rows × k, ldda) += Σ_g (dc[:, g·n ..]·b_gᵀ) ⊙ m_g, with the
     /// b_gᵀ packed by <see cref="PackGates"/> (transposed), scratch of <see cref="InputGradScratchLength"/>: the
-    /// products, then a masked add per gate in gate order. In the <see cref="GateGemm"/> layout one pass for all gates
-    /// whose tiles add their masked products into da (<see cref="GateGemm.ProductMaskedSum{T}"/>; a one-step reduction
-    /// through the padded products P), otherwise one GEMM per gate.
+    /// products, then a masked add per gate in gate order. Gates of one to three vectors in one
+    /// <see cref="SmallGateGemm.MaskedInputGrad{T}"/> pass (b_gᵀ row-major, gate after gate); in the <see cref="GateGemm"/>
+    /// layout one pass for all gates whose tiles add their masked products into da
+    /// (<see cref="GateGemm.ProductMaskedSum{T}"/>; a one-step reduction through the padded products P), otherwise one
+    /// GEMM per gate.
     /// </summary>
     public static void MaskedGemmInputGrad<T>(int gates, int rows, int n, int k, ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> packedBt,
         ReadOnlySpan<T> masks, int rowsPerMask, Span<T> da, int ldda, Span<T> scratch, int usedGates = -1)
