@@ -629,6 +629,23 @@ internal static unsafe class GemmCore
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static nint LastOffset(int nv, nint o1, nint o2, nint o3) => nv == 2 ? o1 : nv == 3 ? o2 : o3;
 
+    /// <summary>x · y lane by lane, one rounding each (never fused with the addition that follows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TVec MultiplyUnfused<T, TVec>(TVec x, TVec y) where T : unmanaged where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector256<T>))
+        {
+            var p = Unsafe.As<TVec, Vector256<T>>(ref x) * Unsafe.As<TVec, Vector256<T>>(ref y);
+            return Unsafe.As<Vector256<T>, TVec>(ref p);
+        }
+        if (typeof(TVec) == typeof(Vector128<T>))
+        {
+            var p = Unsafe.As<TVec, Vector128<T>>(ref x) * Unsafe.As<TVec, Vector128<T>>(ref y);
+            return Unsafe.As<Vector128<T>, TVec>(ref p);
+        }
+        throw new NotSupportedException($"GemmCore.MultiplyUnfused: no {typeof(TVec).Name}.");
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Put<T, TVec, TOps>(T* c, TVec v, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>

@@ -478,25 +478,8 @@ internal static unsafe class GateGemm
         where TMask : IConst
     {
         c += i * ld;
-        if (TMask.Value == Masked.Value && m != null) TOps.Store(c, TOps.Add(TOps.Load(c), Multiply<T, TVec>(v, TOps.Load(m + maskOffsets[i]))));
+        if (TMask.Value == Masked.Value && m != null) TOps.Store(c, TOps.Add(TOps.Load(c), GemmCore.MultiplyUnfused<T, TVec>(v, TOps.Load(m + maskOffsets[i]))));
         else Put<T, TVec, TOps>(c, v, acc);
-    }
-
-    /// <summary>x · y lane by lane, one rounding each (never fused with the addition that follows).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVec Multiply<T, TVec>(TVec x, TVec y) where T : unmanaged where TVec : struct
-    {
-        if (typeof(TVec) == typeof(Vector256<T>))
-        {
-            var p = Unsafe.As<TVec, Vector256<T>>(ref x) * Unsafe.As<TVec, Vector256<T>>(ref y);
-            return Unsafe.As<Vector256<T>, TVec>(ref p);
-        }
-        if (typeof(TVec) == typeof(Vector128<T>))
-        {
-            var p = Unsafe.As<TVec, Vector128<T>>(ref x) * Unsafe.As<TVec, Vector128<T>>(ref y);
-            return Unsafe.As<Vector128<T>, TVec>(ref p);
-        }
-        throw new NotSupportedException($"GateGemm: no masked sum on {typeof(TVec).Name}.");
     }
 
     /// <summary>

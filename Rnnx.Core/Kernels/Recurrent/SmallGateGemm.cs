@@ -263,9 +263,9 @@ internal static unsafe class SmallGateGemm
         int nv = TNv.Value;
         if (TMasked.Value == 2)
         {
-            v0 = Multiply<T, TVec>(v0, TOps.Load(m));
-            if (nv > 1) v1 = Multiply<T, TVec>(v1, TOps.Load(m + o1));
-            if (nv > 2) v2 = Multiply<T, TVec>(v2, TOps.Load(m + o2));
+            v0 = GemmCore.MultiplyUnfused<T, TVec>(v0, TOps.Load(m));
+            if (nv > 1) v1 = GemmCore.MultiplyUnfused<T, TVec>(v1, TOps.Load(m + o1));
+            if (nv > 2) v2 = GemmCore.MultiplyUnfused<T, TVec>(v2, TOps.Load(m + o2));
         }
         if (acc)
         {
@@ -279,22 +279,5 @@ internal static unsafe class SmallGateGemm
         TOps.Store(c, v0);
         if (nv > 1) TOps.Store(c + o1, v1);
         if (nv > 2) TOps.Store(c + o2, v2);
-    }
-
-    /// <summary>x · y lane by lane, one rounding each (never fused with the addition that follows).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVec Multiply<T, TVec>(TVec x, TVec y) where T : unmanaged where TVec : struct
-    {
-        if (typeof(TVec) == typeof(Vector256<T>))
-        {
-            var p = Unsafe.As<TVec, Vector256<T>>(ref x) * Unsafe.As<TVec, Vector256<T>>(ref y);
-            return Unsafe.As<Vector256<T>, TVec>(ref p);
-        }
-        if (typeof(TVec) == typeof(Vector128<T>))
-        {
-            var p = Unsafe.As<TVec, Vector128<T>>(ref x) * Unsafe.As<TVec, Vector128<T>>(ref y);
-            return Unsafe.As<Vector128<T>, TVec>(ref p);
-        }
-        throw new NotSupportedException($"SmallGateGemm: no masked sum on {typeof(TVec).Name}.");
     }
 }
