@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace Rnnx;
 
 /// <summary>
@@ -12,7 +10,7 @@ namespace Rnnx;
 /// </summary>
 internal sealed class Arena<T> where T : unmanaged
 {
-    private static readonly int Align = 64 / Unsafe.SizeOf<T>();
+    private static readonly int Align = Rnnx.Kernels.AlignedArrays.Slack<T>();
     private const int MinSegment = 1 << 16;
 
     /// <summary>

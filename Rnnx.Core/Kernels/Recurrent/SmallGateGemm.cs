@@ -60,7 +60,7 @@ internal static unsafe class SmallGateGemm
         {
             var job = new Job<T>
             {
-                Rows = rows, Red = red, Width = width, Gates = usedGates, A = pa, Lda = lda, AGate = aGateStride, AStep = 1,
+                Rows = rows, Red = red, Width = width, Gates = usedGates, A = pa, Lda = lda, AGate = aGateStride,
                 B = pb, Ldb = ldb, BGate = width, BGateRows = 0, C = pc, Ldc = ldc, CGate = width, Accumulate = accumulate,
             };
             Run(job);
@@ -89,7 +89,7 @@ internal static unsafe class SmallGateGemm
         {
             var job = new Job<T>
             {
-                Rows = rows, Red = red, Width = width, Gates = usedGates, A = pa, Lda = lddc, AGate = red, AStep = 1,
+                Rows = rows, Red = red, Width = width, Gates = usedGates, A = pa, Lda = lddc, AGate = red,
                 B = pb, Ldb = ldbt, BGate = 0, BGateRows = red, C = pc, Ldc = ldda, CGate = 0, Accumulate = true,
                 M = pm, MaskLd = maskLd, MaskGate = width, RowsPerMask = rowsPerMask,
             };
@@ -98,7 +98,7 @@ internal static unsafe class SmallGateGemm
     }
 
     /// <summary>
-    /// One call's operands: gate g's A at A + g·AGate (rows Lda apart, reduction steps AStep apart), its B rows at
+    /// One call's operands: gate g's A at A + g·AGate (rows Lda apart, reduction steps adjacent), its B rows at
     /// B + g·(BGate + BGateRows·Ldb) (Ldb apart), its destination at C + g·CGate (rows Ldc apart); with masks (M not
     /// null) each product is multiplied by the gate's mask (M + mask row·MaskLd + g·MaskGate) and added.
     /// </summary>
@@ -106,7 +106,7 @@ internal static unsafe class SmallGateGemm
     {
         public int Rows, Red, Width, Gates, RowsPerMask;
         public T* A, B, C, M;
-        public nint Lda, AGate, AStep, Ldb, BGate, BGateRows, Ldc, CGate, MaskLd, MaskGate;
+        public nint Lda, AGate, Ldb, BGate, BGateRows, Ldc, CGate, MaskLd, MaskGate;
         public bool Accumulate;
     }
 
@@ -178,7 +178,7 @@ internal static unsafe class SmallGateGemm
         nint bGate = job.BGate + job.BGateRows * job.Ldb;
         for (int g = 0; g < job.Gates; g++)
         {
-            Tile<T, TVec, TOps, TNv, TMasked, TMr>(a + g * job.AGate, job.Lda, job.AStep, job.Red, job.B + g * bGate, job.Ldb, last,
+            Tile<T, TVec, TOps, TNv, TMasked, TMr>(a + g * job.AGate, job.Lda, job.Red, job.B + g * bGate, job.Ldb, last,
                 c + g * job.CGate, job.Ldc, job.Accumulate, job.M + g * job.MaskGate, maskRows);
         }
     }
@@ -189,7 +189,7 @@ internal static unsafe class SmallGateGemm
     /// read whole before its stores.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile<T, TVec, TOps, TNv, TMasked, TMr>(T* a, nint lda, nint aStep, int red, T* b, nint ldb, nint last,
+    private static void Tile<T, TVec, TOps, TNv, TMasked, TMr>(T* a, nint lda, int red, T* b, nint ldb, nint last,
         T* c, nint ldc, bool acc, T* m, nint* maskRows)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
@@ -207,39 +207,37 @@ internal static unsafe class SmallGateGemm
         TVec z = TOps.Zero;
         TVec s00 = z, s01 = z, s02 = z, s10 = z, s11 = z, s12 = z;
         TVec s20 = z, s21 = z, s22 = z, s30 = z, s31 = z, s32 = z;
-        nint ai = 0;
         T* pb = b;
-        for (int q = 0; q < red; q++)
+        for (nint q = 0; q < red; q++)
         {
             TVec b0 = TOps.Load(pb);
             TVec b1 = nv > 1 ? TOps.Load(pb + o1) : z;
             TVec b2 = nv > 2 ? TOps.Load(pb + o2) : z;
-            TVec x = TOps.Splat(a0[ai]);
+            TVec x = TOps.Splat(a0[q]);
             s00 = TOps.MulAdd(x, b0, s00);
             if (nv > 1) s01 = TOps.MulAdd(x, b1, s01);
             if (nv > 2) s02 = TOps.MulAdd(x, b2, s02);
             if (mr > 1)
             {
-                x = TOps.Splat(a1[ai]);
+                x = TOps.Splat(a1[q]);
                 s10 = TOps.MulAdd(x, b0, s10);
                 if (nv > 1) s11 = TOps.MulAdd(x, b1, s11);
                 if (nv > 2) s12 = TOps.MulAdd(x, b2, s12);
             }
             if (mr > 2)
             {
-                x = TOps.Splat(a2[ai]);
+                x = TOps.Splat(a2[q]);
                 s20 = TOps.MulAdd(x, b0, s20);
                 if (nv > 1) s21 = TOps.MulAdd(x, b1, s21);
                 if (nv > 2) s22 = TOps.MulAdd(x, b2, s22);
             }
             if (mr > 3)
             {
-                x = TOps.Splat(a3[ai]);
+                x = TOps.Splat(a3[q]);
                 s30 = TOps.MulAdd(x, b0, s30);
                 if (nv > 1) s31 = TOps.MulAdd(x, b1, s31);
                 if (nv > 2) s32 = TOps.MulAdd(x, b2, s32);
             }
-            ai += aStep;
             pb += ldb;
         }
         Row<T, TVec, TOps, TNv, TMasked>(c, o1, o2, s00, s01, s02, acc, m + maskRows[0]);
