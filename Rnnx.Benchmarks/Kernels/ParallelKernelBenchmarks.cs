@@ -80,7 +80,8 @@ public sealed class OneSeriesCase(int units, int steps) : IFlopCount
 
 /// <summary>
 /// One series' LSTM recurrence (per step h·R and the gate math, the latency path of Predict on one series) on 1 thread
-/// (baseline) and split by units over a team of 2 (per step: both threads' gate columns, then a barrier).
+/// and split by units over a team of 2 (per step: both threads' gate columns, then a barrier), reading R's rows (the
+/// baseline: the products before R was packed for them) or R packed once per call (GemvCore.Pack, what Predict runs).
 /// <code>dotnet run -c Release --project Rnnx.Benchmarks -- --filter '*OneSeriesLstmBenchmarks*' --job short</code>
 /// </summary>
 [MemoryDiagnoser]
@@ -93,7 +94,7 @@ public class OneSeriesLstmBenchmarks
     [ParamsSource(nameof(Cases))]
     public OneSeriesCase Case { get; set; } = null!;
 
-    private float[] _a = [], _xw = [], _bias = [], _r = [], _h0 = [], _c0 = [], _c = [], _h = [];
+    private float[] _a = [], _xw = [], _bias = [], _r = [], _h0 = [], _c0 = [], _c = [], _h = [], _packed = [];
     private readonly OpTeam _team = new();
     private Thread? _helper;
     private volatile bool _stop;
@@ -117,6 +118,11 @@ public class OneSeriesLstmBenchmarks
             while (!_stop) _team.Serve();
         }) { IsBackground = true };
         _helper.Start();
+        // room for R packed, split over a team of two or not
+        long alone = LstmKernels.OneSeriesPackedLength(t, u), split;
+        _team.Open(2);
+        using (_team.Enter()) split = LstmKernels.OneSeriesPackedLength(t, u);
+        _packed = new float[Math.Max(alone, split)];
     }
 
     [GlobalCleanup]
@@ -126,19 +132,29 @@ public class OneSeriesLstmBenchmarks
         _helper?.Join();
     }
 
-    private void Recurrence()
+    private void Recurrence(bool packR)
     {
         _xw.CopyTo(_a, 0);   // the kernel overwrites the projection with the pre-activations
-        LstmKernels.OneSeries(Case.Steps, Case.Units, _a, _bias, _r, _h0, _c0, _c, _h, goBackwards: false);
+        LstmKernels.OneSeries(Case.Steps, Case.Units, _a, _bias, _r, _h0, _c0, _c, _h, goBackwards: false, packR ? _packed : default);
     }
 
-    [Benchmark(Baseline = true, Description = "OneSeries, 1 thread")]
-    public void OneThread() => Recurrence();
+    [Benchmark(Baseline = true, Description = "OneSeries, 1 thread, R's rows")]
+    public void OneThreadRows() => Recurrence(packR: false);
 
-    [Benchmark(Description = "OneSeries, team of 2")]
+    [Benchmark(Description = "OneSeries, 1 thread, R packed")]
+    public void OneThread() => Recurrence(packR: true);
+
+    [Benchmark(Description = "OneSeries, team of 2, R's rows")]
+    public void TeamOfTwoRows()
+    {
+        _team.Open(2);
+        using (_team.Enter()) Recurrence(packR: false);
+    }
+
+    [Benchmark(Description = "OneSeries, team of 2, R packed")]
     public void TeamOfTwo()
     {
         _team.Open(2);
-        using (_team.Enter()) Recurrence();
+        using (_team.Enter()) Recurrence(packR: true);
     }
 }

@@ -30,6 +30,62 @@ internal static unsafe class GemvCore
 {
     /// <summary>y[0..n) (+)= sum over q &lt; k of x[q*incx] * b[q*ldb + j].</summary>
     public static void Run<T>(int n, int k, T* x, nint incx, T* b, nint ldb, T* y, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Dispatch<T>(n, k, x, incx, b, ldb, y, accumulate, packed: false);
+
+    /// <summary>
+    /// Elements <see cref="Pack{T}"/> writes for an n-column, k-row B: every vector <see cref="Run{T}"/> loads, once
+    /// (a column block's vectors side by side, k rows of them, block after block).
+    /// </summary>
+    public static long PackedLength<T>(int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (n <= 0 || k <= 0) return 0;
+        int w = Width<T>(n);
+        return (long)k * ((n + w - 1) / w) * w;
+    }
+
+    /// <summary>
+    /// B (k x n, row stride <paramref name="ldb"/>) laid out for <see cref="RunPacked{T}"/>: each column block of the
+    /// product (up to 8 vectors, the overlapped tail vector as loaded) as k contiguous rows of its vectors. A one-series
+    /// recurrent step reads its whole kernel once per step; from B's rows it reads a block's few vectors at each row,
+    /// 4·n elements apart, which the prefetchers follow poorly once B leaves L1 (at 256 units and more about half the
+    /// speed of one contiguous stream, measured in docs/performance.md "One series"). <paramref name="packed"/> should
+    /// start on a 64-byte boundary: each row of a block then starts on a vector boundary.
+    /// </summary>
+    public static void Pack<T>(int n, int k, T* b, nint ldb, T* packed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (n <= 0 || k <= 0) return;
+        int w = Width<T>(n);
+        bool hasTail = n % w != 0;
+        int nvec = (n + w - 1) / w;
+        int j = 0, remaining = nvec;
+        T* dst = packed;
+        while (remaining > 0)
+        {
+            int nv = Blocked(remaining, hasTail);
+            remaining -= nv;
+            bool tail = remaining == 0 && hasTail;
+            nint lastOff = tail ? n - w - j : (nv - 1) * w;
+            for (int q = 0; q < k; q++)
+            {
+                T* src = b + q * ldb + j;
+                for (int v = 0; v < nv; v++)
+                    new ReadOnlySpan<T>(src + (v == nv - 1 ? lastOff : v * w), w).CopyTo(new Span<T>(dst + v * w, w));
+                dst += nv * w;
+            }
+            j += nv * w;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Run{T}"/> from B packed by <see cref="Pack{T}"/> with the same n and k: the same products in the same
+    /// order, so the same bits.
+    /// </summary>
+    public static void RunPacked<T>(int n, int k, T* x, nint incx, T* packed, T* y, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Dispatch<T>(n, k, x, incx, packed, 0, y, accumulate, packed: true);
+
+    private static void Dispatch<T>(int n, int k, T* x, nint incx, T* b, nint ldb, T* y, bool accumulate, bool packed)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (n <= 0)
@@ -40,17 +96,39 @@ internal static unsafe class GemvCore
                 new Span<T>(y, n).Clear();
             return;
         }
-        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count && CpuTraits.Use512(n, Vector512<T>.Count))
-            Run<T, Vector512<T>, Simd512<T>>(n, k, x, incx, b, ldb, y, accumulate);
-        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
-            Run<T, Vector256<T>, Simd256<T>>(n, k, x, incx, b, ldb, y, accumulate);
-        else if (Vector128.IsHardwareAccelerated && n >= Vector128<T>.Count)
-            Run<T, Vector128<T>, Simd128<T>>(n, k, x, incx, b, ldb, y, accumulate);
+        int w = Width<T>(n);
+        if (Vector512.IsHardwareAccelerated && w == Vector512<T>.Count)
+            Run<T, Vector512<T>, Simd512<T>>(n, k, x, incx, b, ldb, y, accumulate, packed);
+        else if (Vector256.IsHardwareAccelerated && w == Vector256<T>.Count)
+            Run<T, Vector256<T>, Simd256<T>>(n, k, x, incx, b, ldb, y, accumulate, packed);
+        else if (Vector128.IsHardwareAccelerated && w == Vector128<T>.Count)
+            Run<T, Vector128<T>, Simd128<T>>(n, k, x, incx, b, ldb, y, accumulate, packed);
         else
-            Run<T, T, Scalar<T>>(n, k, x, incx, b, ldb, y, accumulate);
+            Run<T, T, Scalar<T>>(n, k, x, incx, b, ldb, y, accumulate, packed);
     }
 
-    private static void Run<T, TVec, TOps>(int n, int k, T* x, nint incx, T* b, nint ldb, T* y, bool accumulate)
+    /// <summary>The vector width (elements) the kernel uses for n columns: the widest that fits n (scalar: 1).</summary>
+    private static int Width<T>(int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count && CpuTraits.Use512(n, Vector512<T>.Count))
+            return Vector512<T>.Count;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+            return Vector256<T>.Count;
+        if (Vector128.IsHardwareAccelerated && n >= Vector128<T>.Count)
+            return Vector128<T>.Count;
+        return 1;
+    }
+
+    /// <summary>Vectors in the next column block of <paramref name="remaining"/>: up to 8, keeping an overlapped tail vector inside a multi-vector block (as GemmCore).</summary>
+    private static int Blocked(int remaining, bool hasTail)
+    {
+        int nv = Math.Min(remaining, 8);
+        if (hasTail && remaining - nv == 1 && nv > 1)
+            nv--;
+        return nv;
+    }
+
+    private static void Run<T, TVec, TOps>(int n, int k, T* x, nint incx, T* b, nint ldb, T* y, bool accumulate, bool packed)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
@@ -63,38 +141,43 @@ internal static unsafe class GemvCore
         {
             int kq = Math.Min(kc, k - q0);
             T* xq = x + q0 * incx;
-            T* bq = b + q0 * ldb;
             bool acc = accumulate || q0 > 0;
             int j = 0, remaining = nvec;
+            // packed: the block's panel starts after the k rows of every earlier block's vectors
+            T* panel = b;
             while (remaining > 0)
             {
-                int nv = Math.Min(remaining, 8);
-                // as GemmCore: keep an overlapped tail vector inside a multi-vector block
-                if (hasTail && remaining - nv == 1 && nv > 1)
-                    nv--;
+                int nv = Blocked(remaining, hasTail);
                 remaining -= nv;
                 bool tail = remaining == 0 && hasTail;
                 nint lastOff = tail ? n - w - j : (nv - 1) * w;
                 TVec mask = tail ? TOps.TailMask(j + nv * w - n) : default;
-                T* yj = y + j, bj = bq + j;
+                T* yj = y + j;
+                // B's vectors: at the columns y's are (strided rows), or side by side in the block's panel rows
+                T* bj = packed ? panel + (nint)q0 * nv * w : b + q0 * ldb + j;
+                nint ldbj = packed ? nv * w : ldb, bLastOff = packed ? (nv - 1) * w : lastOff;
                 switch (nv)
                 {
-                    case 1: Block<T, TVec, TOps, C1>(kq, xq, incx, bj, ldb, yj, lastOff, mask, tail, acc); break;
-                    case 2: Block<T, TVec, TOps, C2>(kq, xq, incx, bj, ldb, yj, lastOff, mask, tail, acc); break;
-                    case 3: Block<T, TVec, TOps, C3>(kq, xq, incx, bj, ldb, yj, lastOff, mask, tail, acc); break;
-                    case 4: Block<T, TVec, TOps, C4>(kq, xq, incx, bj, ldb, yj, lastOff, mask, tail, acc); break;
-                    case 5: Block<T, TVec, TOps, C5>(kq, xq, incx, bj, ldb, yj, lastOff, mask, tail, acc); break;
-                    case 6: Block<T, TVec, TOps, C6>(kq, xq, incx, bj, ldb, yj, lastOff, mask, tail, acc); break;
-                    case 7: Block<T, TVec, TOps, C7>(kq, xq, incx, bj, ldb, yj, lastOff, mask, tail, acc); break;
-                    default: Block<T, TVec, TOps, C8>(kq, xq, incx, bj, ldb, yj, lastOff, mask, tail, acc); break;
+                    case 1: Block<T, TVec, TOps, C1>(kq, xq, incx, bj, ldbj, bLastOff, yj, lastOff, mask, tail, acc); break;
+                    case 2: Block<T, TVec, TOps, C2>(kq, xq, incx, bj, ldbj, bLastOff, yj, lastOff, mask, tail, acc); break;
+                    case 3: Block<T, TVec, TOps, C3>(kq, xq, incx, bj, ldbj, bLastOff, yj, lastOff, mask, tail, acc); break;
+                    case 4: Block<T, TVec, TOps, C4>(kq, xq, incx, bj, ldbj, bLastOff, yj, lastOff, mask, tail, acc); break;
+                    case 5: Block<T, TVec, TOps, C5>(kq, xq, incx, bj, ldbj, bLastOff, yj, lastOff, mask, tail, acc); break;
+                    case 6: Block<T, TVec, TOps, C6>(kq, xq, incx, bj, ldbj, bLastOff, yj, lastOff, mask, tail, acc); break;
+                    case 7: Block<T, TVec, TOps, C7>(kq, xq, incx, bj, ldbj, bLastOff, yj, lastOff, mask, tail, acc); break;
+                    default: Block<T, TVec, TOps, C8>(kq, xq, incx, bj, ldbj, bLastOff, yj, lastOff, mask, tail, acc); break;
                 }
+                panel += (nint)k * nv * w;
                 j += nv * w;
             }
         }
     }
 
-    /// <summary>NV vectors of y over the whole k range; vector v sits at v*W except the last, at lastOff.</summary>
-    private static void Block<T, TVec, TOps, TNv>(int k, T* x, nint incx, T* b, nint ldb, T* y, nint lastOff, TVec mask, bool tail, bool acc)
+    /// <summary>
+    /// NV vectors of y over the whole k range; vector v sits at v*W except the last, at lastOff in y and at bLastOff
+    /// in B's rows (lastOff for B's own rows, (NV − 1)·W in a packed panel).
+    /// </summary>
+    private static void Block<T, TVec, TOps, TNv>(int k, T* x, nint incx, T* b, nint ldb, nint bLastOff, T* y, nint lastOff, TVec mask, bool tail, bool acc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimd<T, TVec>
@@ -102,14 +185,14 @@ internal static unsafe class GemvCore
     {
         int w = TOps.Count;
         int nv = TNv.Value;
-        nint o0 = nv == 1 ? lastOff : 0;
-        nint o1 = nv == 2 ? lastOff : w;
-        nint o2 = nv == 3 ? lastOff : 2 * w;
-        nint o3 = nv == 4 ? lastOff : 3 * w;
-        nint o4 = nv == 5 ? lastOff : 4 * w;
-        nint o5 = nv == 6 ? lastOff : 5 * w;
-        nint o6 = nv == 7 ? lastOff : 6 * w;
-        nint o7 = lastOff;
+        nint o0 = nv == 1 ? bLastOff : 0;
+        nint o1 = nv == 2 ? bLastOff : w;
+        nint o2 = nv == 3 ? bLastOff : 2 * w;
+        nint o3 = nv == 4 ? bLastOff : 3 * w;
+        nint o4 = nv == 5 ? bLastOff : 4 * w;
+        nint o5 = nv == 6 ? bLastOff : 5 * w;
+        nint o6 = nv == 7 ? bLastOff : 6 * w;
+        nint o7 = bLastOff;
         TVec z = TOps.Zero;
         TVec s0 = z, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
         for (int q = 0; q < k; q++)
@@ -129,7 +212,7 @@ internal static unsafe class GemvCore
         if (nv == 1)
         {
             // a lone (possibly tail) vector: masked store, the lanes it overlaps were finished by an earlier block
-            GemmCore.Last<T, TVec, TOps>(y + o0, s0, mask, tail, acc);
+            GemmCore.Last<T, TVec, TOps>(y + lastOff, s0, mask, tail, acc);
             return;
         }
         // Multi-vector block with an overlapped tail: read the last vector's old y before any store (see GemmCore.StoreRow).

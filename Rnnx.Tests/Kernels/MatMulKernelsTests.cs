@@ -156,7 +156,7 @@ public class MatMulKernelsTests
     // A row computed alone (M = 1 path) equals the same row inside a batch bit for bit, so a series predicted on its own
     // gets exactly the numbers it gets in a batch.
     [Test]
-    public void OneRow_IsBitIdenticalToTheSameRowInABatch([Values(1, 7, 8, 20, 80, 81, 200)] int n, [Values(1, 20, 300)] int k,
+    public void OneRow_IsBitIdenticalToTheSameRowInABatch([Values(1, 2, 3, 7, 8, 20, 80, 81, 200)] int n, [Values(1, 20, 300)] int k,
         [Values] bool accumulate, [Values] bool transA)
     {
         BitIdentical<float>(n, k, accumulate, transA);

@@ -151,22 +151,44 @@ public class RecurrentKernelsTests
         var h0 = Rand<float>(53 + u, u);
         var c0 = Rand<float>(54 + u, u);
         float[] a = xw.ToArray(), c = new float[steps * u], h = new float[steps * u];
-        LstmKernels.OneSeries(steps, u, a, bias, r, h0, c0, c, h, goBackwards: false);
+        LstmKernels.OneSeries(steps, u, a, bias, r, h0, c0, c, h, goBackwards: false, packed: default);
         foreach (var (size, helpers) in new[] { (2, 1), (3, 2), (8, 1) })
+        foreach (bool packR in new[] { false, true })
         {
             float[] a2 = xw.ToArray(), c2 = new float[steps * u], h2 = new float[steps * u];
             long splits = TeamBoard.SplitLoops;
-            ParallelGemmTests.InTeam(size, helpers, () => LstmKernels.OneSeries(steps, u, a2, bias, r, h0, c0, c2, h2, goBackwards: false));
-            Assert.That(TeamBoard.SplitLoops - splits, Is.GreaterThanOrEqualTo(steps), "every step was split");
-            Same(c2, c, $"c u={u} team {size}");
-            Same(h2, h, $"h u={u} team {size}");
+            // the packed layout follows the team's split, so its room is sized inside the team
+            ParallelGemmTests.InTeam(size, helpers, () =>
+                LstmKernels.OneSeries(steps, u, a2, bias, r, h0, c0, c2, h2, goBackwards: false, packR ? PackRoom(steps, u) : default));
+            Assert.That(TeamBoard.SplitLoops - splits, Is.GreaterThanOrEqualTo(steps + (packR ? 1 : 0)), "every step (and the packing) was split");
+            Same(c2, c, $"c u={u} team {size} packed {packR}");
+            Same(h2, h, $"h u={u} team {size} packed {packR}");
         }
+    }
+
+    /// <summary>Room for R packed for one series (<see cref="LstmKernels.OneSeriesPackedLength"/>), starting 3 elements into an array (so off any cache line the array itself starts on).</summary>
+    private static Span<float> PackRoom(int steps, int units)
+    {
+        long length = LstmKernels.OneSeriesPackedLength(steps, units);
+        return length == 0 ? default : new float[length + 3].AsSpan(3);
+    }
+
+    [Test]
+    public void LstmOneSeriesPackingIsForKernelsBeyondL1AndSequencesBeyondTwoSteps()
+    {
+        Assert.That(LstmKernels.OneSeriesPackedLength(50, 20), Is.EqualTo(0), "R of 20 units fits L1");
+        Assert.That(LstmKernels.OneSeriesPackedLength(50, 45), Is.EqualTo(0), "R of 45 units fits L1");
+        Assert.That(LstmKernels.OneSeriesPackedLength(2, 256), Is.EqualTo(0), "two steps");
+        Assert.That(LstmKernels.OneSeriesPackedLength(3, 46), Is.GreaterThanOrEqualTo(46L * 4 * 46));
+        Assert.That(() => LstmKernels.OneSeries(5, 64, new float[5 * 256], new float[256], new float[64 * 256], new float[64], new float[64],
+            new float[5 * 64], new float[5 * 64], false, new float[100]), Throws.ArgumentException.With.Message.Contains("to pack R"));
     }
 
     [Test]
     public void LstmOneSeriesEqualsTheBatchStep([Values(false, true)] bool goBackwards)
     {
-        foreach (int u in Units)
+        // beyond 45 units R is packed for the products (LstmKernels.OneSeriesPackedLength): 67 with a partial last vector
+        foreach (int u in Units.Concat([46, 67, 100]))
         {
             const int steps = 5;
             int g4 = 4 * u;
@@ -176,7 +198,9 @@ public class RecurrentKernelsTests
             var h0 = Rand<float>(23 + u, u);
             var c0 = Rand<float>(24 + u, u);
             float[] a = xw.ToArray(), c = new float[steps * u], h = new float[steps * u];
-            LstmKernels.OneSeries(steps, u, a, bias, r, h0, c0, c, h, goBackwards);
+            LstmKernels.OneSeries(steps, u, a, bias, r, h0, c0, c, h, goBackwards, packed: default);
+            float[] aP = xw.ToArray(), cP = new float[steps * u], hP = new float[steps * u];
+            LstmKernels.OneSeries(steps, u, aP, bias, r, h0, c0, cP, hP, goBackwards, PackRoom(steps, u));
 
             // the same recurrence with the batch-path kernels: h·R by GEMM, then the step kernel
             float[] aRef = xw.ToArray(), cR = new float[steps * u], tcR = new float[steps * u], hR = new float[steps * u];
@@ -191,6 +215,8 @@ public class RecurrentKernelsTests
             }
             Same(c, cR, $"c u={u}");
             Same(h, hR, $"h u={u}");
+            Same(cP, cR, $"c u={u}, R packed");
+            Same(hP, hR, $"h u={u}, R packed");
         }
     }
 

@@ -97,6 +97,13 @@ public class ThreadCountTests
         m.Threads = 1;
         var one = m.Predict(x).ToFloatArray();
         var oneBatch = m.Predict(batch, batchSize: 5).ToFloatArray();
+        // the series alone (R packed for its matrix-vector steps) gets the numbers of its row in a batch
+        var withX = Tensor.FromArray([.. x.ToFloatArray(), .. batch.ToFloatArray()], 6, 40, 1);
+        for (int threads = 1; threads <= 2; threads++)
+        {
+            m.Threads = threads;
+            Assert.That(m.Predict(withX, batchSize: 6).ToFloatArray().AsSpan(0, one.Length).ToArray(), Is.EqualTo(one), $"row 0 of a batch, Threads {threads}");
+        }
         for (int threads = 2; threads <= 16; threads++)
         {
             m.Threads = threads;

@@ -27,35 +27,72 @@ internal static class LstmKernels
     /// <param name="c">The cell sequence by processing step (T × U).</param>
     /// <param name="h">The hidden sequence by processing step (T × U).</param>
     /// <param name="goBackwards">Whether step k processes time T−1−k.</param>
+    /// <param name="packed">
+    /// Room for R packed for the steps' products, <see cref="OneSeriesPackedLength"/> elements computed on the thread
+    /// (and team) that runs the steps; empty: the products read R's rows.
+    /// </param>
     internal static void OneSeries(int steps, int units, Span<float> a, ReadOnlySpan<float> bias, ReadOnlySpan<float> r, ReadOnlySpan<float> h0,
-        ReadOnlySpan<float> c0, Span<float> c, Span<float> h, bool goBackwards)
+        ReadOnlySpan<float> c0, Span<float> c, Span<float> h, bool goBackwards, Span<float> packed)
     {
         Debug.Assert(a.Length >= steps * 4 * units && c.Length >= steps * units && h.Length >= steps * units);
         Debug.Assert(bias.Length >= 4 * units && r.Length >= units * 4 * units && h0.Length >= units && c0.Length >= units);
+        long need = packed.IsEmpty ? 0 : OneSeriesPackedLength(steps, units);
+        if (packed.Length < need)
+            throw new ArgumentException($"LstmKernels.OneSeries: {steps} steps of {units} units need {need} elements to pack R, not {packed.Length}.", nameof(packed));
+        ref float room = ref need == 0 ? ref Unsafe.NullRef<float>() : ref FirstAs<float, float>(packed);
         OneSeries(steps, units, ref FirstAs<float, float>(a), ref FirstAs<float, float>(bias), ref FirstAs<float, float>(r),
-            ref FirstAs<float, float>(h0), ref FirstAs<float, float>(c0), ref FirstAs<float, float>(c), ref FirstAs<float, float>(h), goBackwards);
+            ref FirstAs<float, float>(h0), ref FirstAs<float, float>(c0), ref FirstAs<float, float>(c), ref FirstAs<float, float>(h), goBackwards, ref room);
+    }
+
+    /// <summary>
+    /// Elements one series' steps need to read R packed (<see cref="GemvCore.Pack{T}"/>), 0 when they read R's rows:
+    /// when R fits the 32 KiB L1 (up to 45 units) its strided rows cost nothing more, and packing costs about two
+    /// steps' reads, so a sequence of one or two steps does not pack. The layout follows the split of the steps
+    /// over the current thread's team (<see cref="OneSeriesParts"/>), so the length too.
+    /// </summary>
+    internal static long OneSeriesPackedLength(int steps, int units)
+    {
+        if (steps <= 2 || 16L * units * units <= 32 * 1024) return 0;
+        int parts = OneSeriesParts(units);
+        // room to start on a cache line, then R's 4U columns as one product, or each part's four gate blocks
+        long total = AlignedArrays.Slack<float>();
+        if (parts == 1) return total + GemvCore.PackedLength<float>(4 * units, units);
+        for (int p = 0; p < parts; p++)
+            total += 4 * PackedGateLength(parts, p, units);
+        return total;
+    }
+
+    /// <summary>Elements of one gate's packed columns in part <paramref name="part"/> of a split series, rounded up to a cache line so that every block starts on one.</summary>
+    private static long PackedGateLength(int parts, int part, int units)
+    {
+        var (u0, u1) = ParallelGemm.Block(units, parts, part, 8);
+        long line = AlignedArrays.Slack<float>();
+        return (GemvCore.PackedLength<float>(u1 - u0, units) + line - 1) / line * line;
     }
 
     private static unsafe void OneSeries(int steps, int units, ref float a, ref float bias, ref float r, ref float h0, ref float c0,
-        ref float c, ref float h, bool goBackwards)
+        ref float c, ref float h, bool goBackwards, ref float packed)
     {
         int g4 = 4 * units;
         var (j8, j4) = SplitFloat(units);
-        fixed (float* pa = &a, pr = &r, ph = &h, ph0 = &h0)
+        fixed (float* pa = &a, pr = &r, ph = &h, ph0 = &h0, pp = &packed)
         {
+            float* pk = pp == null ? null : AlignedArrays.CacheLine<float>((byte*)pp);
             int parts = OneSeriesParts(units);
             if (parts > 1)
             {
                 fixed (float* pb = &bias, pc0 = &c0, pc = &c)
-                    OneSeriesJob.Run(parts, steps, units, pa, pb, pr, ph0, pc0, pc, ph, goBackwards);
+                    OneSeriesJob.Run(parts, steps, units, pa, pb, pr, ph0, pc0, pc, ph, goBackwards, pk);
                 return;
             }
+            if (pk != null) GemvCore.Pack(g4, units, pr, g4, pk);
             for (int k = 0; k < steps; k++)
             {
                 int t = TimeOf(k, steps, goBackwards);
                 float* at = pa + (nint)t * g4;
                 float* hPrev = k == 0 ? ph0 : ph + (nint)(k - 1) * units;
-                GemvCore.Run(g4, units, hPrev, 1, pr, g4, at, true);
+                if (pk != null) GemvCore.RunPacked(g4, units, hPrev, 1, pk, at, true);
+                else GemvCore.Run(g4, units, hPrev, 1, pr, g4, at, true);
                 ref float cPrev = ref k == 0 ? ref c0 : ref Unsafe.Add(ref c, (k - 1) * units);
                 ref float ck = ref Unsafe.Add(ref c, k * units);
                 ref float hk = ref Unsafe.Add(ref h, k * units);
@@ -86,10 +123,12 @@ internal static class LstmKernels
         private static OneSeriesJob? t_job;
 
         private int _parts, _steps, _units, _k;
-        private float* _a, _bias, _r, _h0, _c0, _c, _h;
+        private float* _a, _bias, _r, _h0, _c0, _c, _h, _packed;
         private bool _goBackwards;
 
-        public static void Run(int parts, int steps, int units, float* a, float* bias, float* r, float* h0, float* c0, float* c, float* h, bool goBackwards)
+        /// <summary>Runs the steps; with <paramref name="packed"/> (cache-line aligned) each part first packs its gates' columns of R there.</summary>
+        public static void Run(int parts, int steps, int units, float* a, float* bias, float* r, float* h0, float* c0, float* c, float* h, bool goBackwards,
+            float* packed)
         {
             var job = t_job ??= new OneSeriesJob();
             (job._parts, job._steps, job._units, job._goBackwards) = (parts, steps, units, goBackwards);
@@ -100,23 +139,48 @@ internal static class LstmKernels
             job._c0 = c0;
             job._c = c;
             job._h = h;
+            job._packed = packed;
+            if (packed != null)
+            {
+                job._k = -1;
+                TeamBoard.For(parts, job);
+            }
             for (int k = 0; k < steps; k++)
             {
                 job._k = k;
                 TeamBoard.For(parts, job);
             }
-            job._a = job._bias = job._r = job._h0 = job._c0 = job._c = job._h = null;
+            job._a = job._bias = job._r = job._h0 = job._c0 = job._c = job._h = job._packed = null;
         }
 
         public override void Run(int part)
         {
             int u = _units, g4 = 4 * u, k = _k;
             var (u0, u1) = ParallelGemm.Block(u, _parts, part, 8);
+            // the part's four gate panels follow every earlier part's
+            float* panels = null;
+            long gateLength = 0;
+            if (_packed != null)
+            {
+                long before = 0;
+                for (int p = 0; p < part; p++) before += 4 * PackedGateLength(_parts, p, u);
+                panels = _packed + before;
+                gateLength = PackedGateLength(_parts, part, u);
+            }
+            if (k < 0)
+            {
+                for (int gate = 0; gate < 4; gate++)
+                    GemvCore.Pack(u1 - u0, u, _r + gate * u + u0, g4, panels + gate * gateLength);
+                return;
+            }
             int t = TimeOf(k, _steps, _goBackwards);
             float* at = _a + (nint)t * g4;
             float* hPrev = k == 0 ? _h0 : _h + (nint)(k - 1) * u;
             for (int gate = 0; gate < 4; gate++)
-                GemvCore.Run(u1 - u0, u, hPrev, 1, _r + gate * u + u0, g4, at + gate * u + u0, true);
+            {
+                if (panels != null) GemvCore.RunPacked(u1 - u0, u, hPrev, 1, panels + gate * gateLength, at + gate * u + u0, true);
+                else GemvCore.Run(u1 - u0, u, hPrev, 1, _r + gate * u + u0, g4, at + gate * u + u0, true);
+            }
             // the unsplit kernel's width split restricted to [u0, u1): u0 is a multiple of 8
             var (j8, j4) = SplitFloat(u);
             int e8 = Math.Min(u1, j8), e4 = Math.Min(u1, j4);

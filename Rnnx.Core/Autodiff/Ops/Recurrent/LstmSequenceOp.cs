@@ -132,7 +132,9 @@ internal sealed class LstmSequenceOp : Op
         bool chunked = !oneSeries && masks.Input is null && masks.Recurrent is null && ChunksFit<T>(units);
         int packedInputLength = masks.Input is not null ? SequenceMasks.PackedGatesLength<T>(4, features, units, false)
             : chunked ? PackedGemm.PackedLength<T>(features, g4) : 0;
-        using var scratch = new Scratch<T>(Tape.Current, rows * g4 + (chunked ? 1 : 2) * rows * units + g4 + packedLength + packedInputLength
+        // one series: R packed for the matrix-vector products once it outgrows L1 (LstmKernels.OneSeriesPackedLength)
+        int oneSeriesPacked = oneSeries ? checked((int)OneSeriesPackedLength(steps, units)) : 0;
+        using var scratch = new Scratch<T>(Tape.Current, rows * g4 + (chunked ? 1 : 2) * rows * units + g4 + packedLength + packedInputLength + oneSeriesPacked
             + (masks.Input is null ? 0 : SequenceMasks.GemmScratchLength<T>(4, rows, units, features))
             + (masks.Recurrent is null ? 0 : SequenceMasks.GemmScratchLength<T>(4, batch, units, units)));
         var a = scratch.Saved(rec, new Shape(batch, steps, g4), dtype, out gatesData);
@@ -166,7 +168,8 @@ internal sealed class LstmSequenceOp : Op
         }
         else if (oneSeries)
         {
-            OneSeries(steps, units, AsFloat(a), AsFloat(b), AsFloat(rk), AsFloat(hInit), AsFloat(cInit), AsFloat(c), AsFloat(hs), goBackwards);
+            OneSeries(steps, units, AsFloat(a), AsFloat(b), AsFloat(rk), AsFloat(hInit), AsFloat(cInit), AsFloat(c), AsFloat(hs), goBackwards,
+                AsFloat(scratch.Get(oneSeriesPacked)));
         }
         else if (chunked)
         {
