@@ -48,32 +48,26 @@ internal static unsafe class GemvCore
     /// B (k x n, row stride <paramref name="ldb"/>) laid out for <see cref="RunPacked{T}"/>: each column block of the
     /// product (up to 8 vectors, the overlapped tail vector as loaded) as k contiguous rows of its vectors. A one-series
     /// recurrent step reads its whole kernel once per step; from B's rows it reads a block's few vectors at each row,
-    /// 4·n elements apart, which the prefetchers follow poorly once B leaves L1 (at 256 units and more about half the
-    /// speed of one contiguous stream, measured in docs/performance.md "One series"). <paramref name="packed"/> should
-    /// start on a 64-byte boundary: each row of a block then starts on a vector boundary.
+    /// <paramref name="ldb"/> elements apart, which the prefetchers follow poorly once B leaves L1 (at 256 units and more
+    /// about half the speed of one contiguous stream: docs/kernels.md, "M == 1"). <paramref name="packed"/> should start
+    /// on a 64-byte boundary: each row of a block then starts on a vector boundary.
     /// </summary>
     public static void Pack<T>(int n, int k, T* b, nint ldb, T* packed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (n <= 0 || k <= 0) return;
         int w = Width<T>(n);
-        bool hasTail = n % w != 0;
-        int nvec = (n + w - 1) / w;
-        int j = 0, remaining = nvec;
+        var blocks = new ColumnBlocks(n, w);
         T* dst = packed;
-        while (remaining > 0)
+        while (blocks.Next())
         {
-            int nv = Blocked(remaining, hasTail);
-            remaining -= nv;
-            bool tail = remaining == 0 && hasTail;
-            nint lastOff = tail ? n - w - j : (nv - 1) * w;
+            int nv = blocks.Vectors;
             for (int q = 0; q < k; q++)
             {
-                T* src = b + q * ldb + j;
+                T* src = b + q * ldb + blocks.Start;
                 for (int v = 0; v < nv; v++)
-                    new ReadOnlySpan<T>(src + (v == nv - 1 ? lastOff : v * w), w).CopyTo(new Span<T>(dst + v * w, w));
+                    new ReadOnlySpan<T>(src + (v == nv - 1 ? blocks.LastOffset : v * w), w).CopyTo(new Span<T>(dst + v * w, w));
                 dst += nv * w;
             }
-            j += nv * w;
         }
     }
 
@@ -119,13 +113,41 @@ internal static unsafe class GemvCore
         return 1;
     }
 
-    /// <summary>Vectors in the next column block of <paramref name="remaining"/>: up to 8, keeping an overlapped tail vector inside a multi-vector block (as GemmCore).</summary>
-    private static int Blocked(int remaining, bool hasTail)
+    /// <summary>
+    /// The kernel's column blocks over n columns at vector width w, left to right: up to 8 vectors each, and when n is
+    /// not a multiple of w the last vector of the last block overlapping its neighbour (kept inside a multi-vector block,
+    /// as GemmCore does). <see cref="Pack{T}"/> and the products walk the same blocks.
+    /// </summary>
+    private struct ColumnBlocks(int n, int w)
     {
-        int nv = Math.Min(remaining, 8);
-        if (hasTail && remaining - nv == 1 && nv > 1)
-            nv--;
-        return nv;
+        private readonly bool _hasTail = n % w != 0;
+        private int _remaining = (n + w - 1) / w;
+
+        /// <summary>The block's first column.</summary>
+        public int Start;
+
+        /// <summary>Vectors in the block.</summary>
+        public int Vectors;
+
+        /// <summary>Where the block's last vector starts, from <see cref="Start"/>.</summary>
+        public nint LastOffset;
+
+        /// <summary>The last vector overlaps the one before it (n is not a multiple of w and this is the last block).</summary>
+        public bool Tail;
+
+        public bool Next()
+        {
+            if (_remaining == 0) return false;
+            Start += Vectors * w;
+            int nv = Math.Min(_remaining, 8);
+            if (_hasTail && _remaining - nv == 1 && nv > 1)
+                nv--;
+            _remaining -= nv;
+            Vectors = nv;
+            Tail = _remaining == 0 && _hasTail;
+            LastOffset = Tail ? n - w - Start : (nv - 1) * w;
+            return true;
+        }
     }
 
     private static void Run<T, TVec, TOps>(int n, int k, T* x, nint incx, T* b, nint ldb, T* y, bool accumulate, bool packed)
@@ -134,23 +156,20 @@ internal static unsafe class GemvCore
         where TOps : ISimd<T, TVec>
     {
         int w = TOps.Count;
-        int nvec = (n + w - 1) / w;
-        bool hasTail = n % w != 0;
         int kc = GemmCore.KBlock;
         for (int q0 = 0; q0 < k; q0 += kc)
         {
             int kq = Math.Min(kc, k - q0);
             T* xq = x + q0 * incx;
             bool acc = accumulate || q0 > 0;
-            int j = 0, remaining = nvec;
+            var blocks = new ColumnBlocks(n, w);
             // packed: the block's panel starts after the k rows of every earlier block's vectors
             T* panel = b;
-            while (remaining > 0)
+            while (blocks.Next())
             {
-                int nv = Blocked(remaining, hasTail);
-                remaining -= nv;
-                bool tail = remaining == 0 && hasTail;
-                nint lastOff = tail ? n - w - j : (nv - 1) * w;
+                int j = blocks.Start, nv = blocks.Vectors;
+                bool tail = blocks.Tail;
+                nint lastOff = blocks.LastOffset;
                 TVec mask = tail ? TOps.TailMask(j + nv * w - n) : default;
                 T* yj = y + j;
                 // B's vectors: at the columns y's are (strided rows), or side by side in the block's panel rows
@@ -168,7 +187,6 @@ internal static unsafe class GemvCore
                     default: Block<T, TVec, TOps, C8>(kq, xq, incx, bj, ldbj, bLastOff, yj, lastOff, mask, tail, acc); break;
                 }
                 panel += (nint)k * nv * w;
-                j += nv * w;
             }
         }
     }
