@@ -56,17 +56,40 @@ internal static unsafe class GemvCore
     {
         if (n <= 0 || k <= 0) return;
         int w = Width<T>(n);
-        var blocks = new ColumnBlocks(n, w);
-        T* dst = packed;
-        while (blocks.Next())
+        if (Vector512.IsHardwareAccelerated && w == Vector512<T>.Count)
+            Pack<T, Vector512<T>, Simd512<T>>(n, k, b, ldb, packed);
+        else if (Vector256.IsHardwareAccelerated && w == Vector256<T>.Count)
+            Pack<T, Vector256<T>, Simd256<T>>(n, k, b, ldb, packed);
+        else if (Vector128.IsHardwareAccelerated && w == Vector128<T>.Count)
+            Pack<T, Vector128<T>, Simd128<T>>(n, k, b, ldb, packed);
+        else
+            Pack<T, T, Scalar<T>>(n, k, b, ldb, packed);
+    }
+
+    /// <summary>
+    /// The copy of <see cref="Pack{T}"/> one vector at a time, B's rows in order (each row read once, front to back,
+    /// its vectors written to every block's panel): a span copy per vector, or a walk of B block by block (the strided
+    /// pattern the packing exists to avoid), cost a large share of the products it serves.
+    /// </summary>
+    private static void Pack<T, TVec, TOps>(int n, int k, T* b, nint ldb, T* packed)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimd<T, TVec>
+    {
+        int w = TOps.Count;
+        for (int q = 0; q < k; q++)
         {
-            int nv = blocks.Vectors;
-            for (int q = 0; q < k; q++)
+            T* src = b + q * ldb;
+            T* panel = packed;
+            var blocks = new ColumnBlocks(n, w);
+            while (blocks.Next())
             {
-                T* src = b + q * ldb + blocks.Start;
-                for (int v = 0; v < nv; v++)
-                    new ReadOnlySpan<T>(src + (v == nv - 1 ? blocks.LastOffset : v * w), w).CopyTo(new Span<T>(dst + v * w, w));
-                dst += nv * w;
+                int nv = blocks.Vectors;
+                T* dst = panel + (nint)q * nv * w, s = src + blocks.Start;
+                for (int v = 0; v < nv - 1; v++)
+                    TOps.Store(dst + v * w, TOps.Load(s + v * w));
+                TOps.Store(dst + (nv - 1) * w, TOps.Load(s + blocks.LastOffset));
+                panel += (nint)k * nv * w;
             }
         }
     }
