@@ -70,9 +70,10 @@ public class PackedGemvTests
         }
         string what = $"{typeof(T).Name} n={n} k={k} acc={accumulate} offset={offset}";
         Assert.That(actual, Is.EqualTo(unpacked), "packed vs unpacked, " + what);
-        // the reference follows the engine's vector paths; fewer columns than a vector run the scalar lanes, which
-        // fuse their multiply-adds as the engine's own narrow rows do, not as the reference (equal to a batch's row:
-        // MatMulKernelsTests.OneRow_IsBitIdenticalToTheSameRowInABatch)
+        // the reference follows the engine's vector paths; with fewer columns than a vector the kernel runs scalar lanes
+        // (ISimd<T, T>.MulAdd: a*b + c, unfused, as the engine's own narrow rows, which a batch's row equals:
+        // MatMulKernelsTests.OneRow_IsBitIdenticalToTheSameRowInABatch), where the reference fuses when FMA exists;
+        // 8 columns fill a vector on every SIMD path (4 floats or 2 doubles would do at 128 bits)
         if (n >= 8) Assert.That(actual, Is.EqualTo(expected), "packed vs reference, " + what);
         for (int i = 0; i < offset; i++)
             Assert.That(packed[i], Is.EqualTo(sentinel), $"written before the packed buffer at {i}, " + what);

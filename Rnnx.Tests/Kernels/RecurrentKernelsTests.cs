@@ -141,7 +141,7 @@ public class RecurrentKernelsTests
     }
 
     [Test]
-    public void LstmOneSeriesSplitOverATeamEqualsUnsplit([Values(128, 200, 256)] int u)
+    public void LstmOneSeriesSplitOverATeamEqualsUnsplit([Values(128, 200, 203, 256)] int u)
     {
         const int steps = 4;
         int g4 = 4 * u;
@@ -157,20 +157,42 @@ public class RecurrentKernelsTests
         {
             float[] a2 = xw.ToArray(), c2 = new float[steps * u], h2 = new float[steps * u];
             long splits = TeamBoard.SplitLoops;
-            // the packed layout follows the team's split, so its room is sized inside the team
+            // the packed layout follows the team's split, so its room is sized inside the team; 203 units: parts whose
+            // gate blocks end in a partial vector, and gate panels rounded up to a cache line
+            float[]? room = null;
             ParallelGemmTests.InTeam(size, helpers, () =>
-                LstmKernels.OneSeries(steps, u, a2, bias, r, h0, c0, c2, h2, goBackwards: false, packR ? PackRoom(steps, u) : default));
+            {
+                room = packR ? PackRoom(steps, u) : null;
+                LstmKernels.OneSeries(steps, u, a2, bias, r, h0, c0, c2, h2, goBackwards: false, room is null ? default : room.AsSpan(RoomOffset, room.Length - RoomOffset - RoomGuard));
+            });
+            if (room is not null) AssertGuardsIntact(room, $"u={u} team {size}");
             Assert.That(TeamBoard.SplitLoops - splits, Is.GreaterThanOrEqualTo(steps + (packR ? 1 : 0)), "every step (and the packing) was split");
             Same(c2, c, $"c u={u} team {size} packed {packR}");
             Same(h2, h, $"h u={u} team {size} packed {packR}");
         }
     }
 
-    /// <summary>Room for R packed for one series (<see cref="LstmKernels.OneSeriesPackedLength"/>), starting 3 elements into an array (so off any cache line the array itself starts on).</summary>
-    private static Span<float> PackRoom(int steps, int units)
+    private const int RoomOffset = 3, RoomGuard = 23;
+    private const float Sentinel = -777f;
+
+    /// <summary>
+    /// An array with room for R packed for one series (<see cref="LstmKernels.OneSeriesPackedLength"/>) from element
+    /// <see cref="RoomOffset"/> (off any cache line the array itself starts on), sentinels before and after it; null
+    /// when the series does not pack.
+    /// </summary>
+    private static float[]? PackRoom(int steps, int units)
     {
         long length = LstmKernels.OneSeriesPackedLength(steps, units);
-        return length == 0 ? default : new float[length + 3].AsSpan(3);
+        if (length == 0) return null;
+        var room = new float[RoomOffset + length + RoomGuard];
+        Array.Fill(room, Sentinel);
+        return room;
+    }
+
+    private static void AssertGuardsIntact(float[] room, string what)
+    {
+        for (int i = 0; i < RoomOffset; i++) Assert.That(room[i], Is.EqualTo(Sentinel), $"written before the room at {i}, {what}");
+        for (int i = room.Length - RoomGuard; i < room.Length; i++) Assert.That(room[i], Is.EqualTo(Sentinel), $"written past the room at {i}, {what}");
     }
 
     [Test]
@@ -200,7 +222,9 @@ public class RecurrentKernelsTests
             float[] a = xw.ToArray(), c = new float[steps * u], h = new float[steps * u];
             LstmKernels.OneSeries(steps, u, a, bias, r, h0, c0, c, h, goBackwards, packed: default);
             float[] aP = xw.ToArray(), cP = new float[steps * u], hP = new float[steps * u];
-            LstmKernels.OneSeries(steps, u, aP, bias, r, h0, c0, cP, hP, goBackwards, PackRoom(steps, u));
+            var room = PackRoom(steps, u);
+            LstmKernels.OneSeries(steps, u, aP, bias, r, h0, c0, cP, hP, goBackwards, room is null ? default : room.AsSpan(RoomOffset, room.Length - RoomOffset - RoomGuard));
+            if (room is not null) AssertGuardsIntact(room, $"u={u}");
 
             // the same recurrence with the batch-path kernels: h·R by GEMM, then the step kernel
             float[] aRef = xw.ToArray(), cR = new float[steps * u], tcR = new float[steps * u], hR = new float[steps * u];
