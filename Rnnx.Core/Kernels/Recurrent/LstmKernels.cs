@@ -54,20 +54,25 @@ internal static class LstmKernels
     {
         if (steps <= 2 || 16L * units * units <= 32 * 1024) return 0;
         int parts = OneSeriesParts(units);
-        // room to start on a cache line, then R's 4U columns as one product, or each part's four gate blocks
+        // room to start on a cache line, then R's 4U columns as one product, or four gate slots per part
         long total = AlignedArrays.Slack<float>();
-        if (parts == 1) return total + GemvCore.PackedLength<float>(4 * units, units);
-        for (int p = 0; p < parts; p++)
-            total += 4 * PackedGateLength(parts, p, units);
-        return total;
+        return parts == 1 ? total + GemvCore.PackedLength<float>(4 * units, units) : total + 4L * parts * GateSlot(parts, units);
     }
 
-    /// <summary>Elements of one gate's packed columns in part <paramref name="part"/> of a split series, rounded up to a cache line so that every block starts on one.</summary>
-    private static long PackedGateLength(int parts, int part, int units)
+    /// <summary>
+    /// Elements of each (part, gate) slot of a split series' packed R: the largest part's packed gate columns, rounded up
+    /// to a cache line so that every slot starts on one (slot p·4 + g holds part p's columns of gate g).
+    /// </summary>
+    private static long GateSlot(int parts, int units)
     {
-        var (u0, u1) = ParallelGemm.Block(units, parts, part, 8);
+        long longest = 0;
+        for (int p = 0; p < parts; p++)
+        {
+            var (u0, u1) = ParallelGemm.Block(units, parts, p, 8);
+            longest = Math.Max(longest, GemvCore.PackedLength<float>(u1 - u0, units));
+        }
         long line = AlignedArrays.Slack<float>();
-        return (GemvCore.PackedLength<float>(u1 - u0, units) + line - 1) / line * line;
+        return (longest + line - 1) / line * line;
     }
 
     private static unsafe void OneSeries(int steps, int units, ref float a, ref float bias, ref float r, ref float h0, ref float c0,
@@ -123,6 +128,7 @@ internal static class LstmKernels
         private static OneSeriesJob? t_job;
 
         private int _parts, _steps, _units, _k;
+        private long _slot;
         private float* _a, _bias, _r, _h0, _c0, _c, _h, _packed;
         private bool _goBackwards;
 
@@ -140,6 +146,7 @@ internal static class LstmKernels
             job._c = c;
             job._h = h;
             job._packed = packed;
+            job._slot = packed != null ? GateSlot(parts, units) : 0;
             if (packed != null)
             {
                 job._k = -1;
@@ -157,20 +164,12 @@ internal static class LstmKernels
         {
             int u = _units, g4 = 4 * u, k = _k;
             var (u0, u1) = ParallelGemm.Block(u, _parts, part, 8);
-            // the part's four gate panels follow every earlier part's
-            float* panels = null;
-            long gateLength = 0;
-            if (_packed != null)
-            {
-                long before = 0;
-                for (int p = 0; p < part; p++) before += 4 * PackedGateLength(_parts, p, u);
-                panels = _packed + before;
-                gateLength = PackedGateLength(_parts, part, u);
-            }
+            // the part's four gate slots (GateSlot)
+            float* panels = _packed == null ? null : _packed + 4 * part * _slot;
             if (k < 0)
             {
                 for (int gate = 0; gate < 4; gate++)
-                    GemvCore.Pack(u1 - u0, u, _r + gate * u + u0, g4, panels + gate * gateLength);
+                    GemvCore.Pack(u1 - u0, u, _r + gate * u + u0, g4, panels + gate * _slot);
                 return;
             }
             int t = TimeOf(k, _steps, _goBackwards);
@@ -178,7 +177,7 @@ internal static class LstmKernels
             float* hPrev = k == 0 ? _h0 : _h + (nint)(k - 1) * u;
             for (int gate = 0; gate < 4; gate++)
             {
-                if (panels != null) GemvCore.RunPacked(u1 - u0, u, hPrev, 1, panels + gate * gateLength, at + gate * u + u0, true);
+                if (panels != null) GemvCore.RunPacked(u1 - u0, u, hPrev, 1, panels + gate * _slot, at + gate * u + u0, true);
                 else GemvCore.Run(u1 - u0, u, hPrev, 1, _r + gate * u + u0, g4, at + gate * u + u0, true);
             }
             // the unsplit kernel's width split restricted to [u0, u1): u0 is a multiple of 8
