@@ -106,9 +106,12 @@ public class FmaPeakBenchmarks
     public PeakCase Case { get; set; } = null!;
 
     [Benchmark(Description = "FMA peak (widest accelerated width)")]
-    public float Fma() => Vector512.IsHardwareAccelerated ? Peak<Simd512<float>>(PeakCase.Iterations)
-        : Vector256.IsHardwareAccelerated ? Peak<Simd256<float>>(PeakCase.Iterations)
-        : Peak<Simd128<float>>(PeakCase.Iterations);
+    public float Fma() => Widest(PeakCase.Iterations);
+
+    /// <summary>The 12 chains, <paramref name="iterations"/> steps each, at the widest accelerated width.</summary>
+    internal static float Widest(int iterations) => Vector512.IsHardwareAccelerated ? Peak<Simd512<float>>(iterations)
+        : Vector256.IsHardwareAccelerated ? Peak<Simd256<float>>(iterations)
+        : Peak<Simd128<float>>(iterations);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float Peak<TV>(int n) where TV : struct, ISimdVector<TV, float>
