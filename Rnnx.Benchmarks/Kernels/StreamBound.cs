@@ -28,11 +28,14 @@ public static class StreamBound
     public static int Run(string[] args)
     {
         int threads = 1, samples = 7;
+        var seen = new HashSet<string>();
         for (int i = 0; i < args.Length; i += 2)
         {
             string option = args[i];
             if (option is not ("--threads" or "--samples"))
                 return Refuse($"'{option}' is not an option");
+            if (!seen.Add(option))
+                return Refuse($"{option} is given twice");
             if (i + 1 == args.Length)
                 return Refuse($"{option} has no value");
             if (!int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int value))
@@ -81,7 +84,7 @@ public static class StreamBound
 
     /// <summary>The lower bound of one series' inference through two LSTM(U) layers (<see cref="OneSeries"/>).</summary>
     /// <param name="KernelBytesPerThread">The part of one recurrent kernel each thread reads at a step.</param>
-    /// <param name="WorkingSetKiB">The measured working set whose stream rate applies (the fastest of those that hold that part).</param>
+    /// <param name="WorkingSetKiB">The measured working set whose stream rate applies (<see cref="OneSeries"/>).</param>
     /// <param name="StreamedBytes">Bytes of recurrent kernel read per call: 2 layers x T steps x 16U².</param>
     /// <param name="StreamMs">Those bytes at that rate.</param>
     /// <param name="ComputeMs">Every product of the call at the FMA peak: the recurrent ones (16·T·U² flops) and the second layer's input projection.</param>
@@ -101,9 +104,10 @@ public static class StreamBound
     /// <summary>
     /// The bound for <paramref name="units"/> units and <paramref name="steps"/> steps on <paramref name="threads"/>
     /// threads, from the FMA peak of those threads together (GFLOP/s) and their read rate by working set per thread
-    /// (KiB → GB/s, all threads together). Each step of each layer reads that layer's whole recurrent kernel, so the
-    /// kernels cannot be read faster than the fastest rate measured for any working set that holds a thread's part of
-    /// one; gate math, packing, the first layer's input product and the head are left out.
+    /// (KiB → GB/s, all threads together). Each step of each layer reads that layer's whole recurrent kernel; a thread's
+    /// part is read at the fastest rate measured for any working set from the largest one not above the part upwards
+    /// (a part between two measured sizes may stream as fast as the smaller); gate math, packing, the first layer's
+    /// input product and the head are left out.
     /// </summary>
     public static SeriesBound OneSeries(int units, int steps, int threads, double peakGflops, IReadOnlyDictionary<int, double> bandwidth)
     {
@@ -114,9 +118,10 @@ public static class StreamBound
             throw new ArgumentException("OneSeries needs a positive peak and at least one positive measured rate");
         long kernelBytes = 16L * units * units;
         long perThread = (kernelBytes + threads - 1) / threads;
-        var holding = bandwidth.Where(kv => kv.Key * 1024L >= perThread).ToList();
-        // beyond the largest measured set: that set's rate, the nearest one measured
-        var (size, rate) = holding.Count > 0 ? holding.MaxBy(kv => kv.Value) : bandwidth.MaxBy(kv => kv.Key);
+        // a part between two measured sizes may stream as fast as the smaller one: the fastest rate from the largest
+        // measured size not above the part (the smallest measured one if all are above) upwards
+        int floor = bandwidth.Keys.Where(k => k * 1024L <= perThread).DefaultIfEmpty(bandwidth.Keys.Min()).Max();
+        var (size, rate) = bandwidth.Where(kv => kv.Key >= floor).MaxBy(kv => kv.Value);
         double streamed = 2.0 * steps * kernelBytes;
         double streamMs = streamed / (rate * 1e9) * 1e3;
         double projectionMs = 8.0 * steps * units * units / (peakGflops * 1e9) * 1e3;

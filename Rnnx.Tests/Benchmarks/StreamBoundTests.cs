@@ -48,18 +48,22 @@ public class StreamBoundTests
     }
 
     [Test]
-    public void Threads_SplitTheKernel_AndTheRateIsTheFastestOfTheWorkingSetsThatHoldAPart()
+    public void Threads_SplitTheKernel_AndAPartStreamsAtTheFastestRateFromTheLargestSetNotAboveIt()
     {
-        // 256 units: 1 MiB per kernel; on 3 threads 349,526 bytes each, held by the 1024 and 4096 KiB sets (not 256 KiB)
+        // 256 units: 1 MiB per kernel; on 3 threads 349,526 bytes (341 KiB) each: between the 256 and 1024 KiB sets, so
+        // it may stream as fast as 256 KiB does
         var b = StreamBound.OneSeries(units: 256, steps: 10, threads: 3, peakGflops: 300, Rates);
         Assert.That(b.KernelBytesPerThread, Is.EqualTo((1024 * 1024 + 2) / 3));
-        Assert.That(b.WorkingSetKiB, Is.EqualTo(1024));
-        Assert.That(b.StreamMs, Is.EqualTo(2.0 * 10 * 1024 * 1024 / 90e9 * 1e3).Within(1e-12));
+        Assert.That(b.WorkingSetKiB, Is.EqualTo(256));
+        Assert.That(b.StreamMs, Is.EqualTo(2.0 * 10 * 1024 * 1024 / 110e9 * 1e3).Within(1e-12));
+        // a part of exactly 1024 KiB (U = 256, one thread): that set's rate, not the faster smaller ones
+        Assert.That(StreamBound.OneSeries(256, 10, 1, 300, Rates).WorkingSetKiB, Is.EqualTo(1024));
         // a larger set measured faster (noise, or a prefetcher that likes it) gives the smaller, safer bound
         var bumpy = new Dictionary<int, double>(Rates) { [4096] = 95 };
-        Assert.That(StreamBound.OneSeries(256, 10, 3, 300, bumpy).WorkingSetKiB, Is.EqualTo(4096));
-        // beyond the largest measured set: its rate, the nearest measured
+        Assert.That(StreamBound.OneSeries(256, 10, 1, 300, bumpy).WorkingSetKiB, Is.EqualTo(4096));
+        // beyond the largest measured set: its rate, the nearest measured; below the smallest: the fastest of all
         Assert.That(StreamBound.OneSeries(1024, 10, 1, 100, Rates).WorkingSetKiB, Is.EqualTo(4096));
+        Assert.That(StreamBound.OneSeries(8, 10, 1, 100, Rates).WorkingSetKiB, Is.EqualTo(64));
     }
 
     [Test]
@@ -82,6 +86,7 @@ public class StreamBoundTests
     [TestCase("--bogus", "1", "'--bogus' is not an option")]
     [TestCase("--help", null, "'--help' is not an option")]
     [TestCase("--threads", null, "--threads has no value")]
+    [TestCase("--samples", "3 --samples 4", "--samples is given twice")]
     public void BadArguments_AreRefusedWithExitCode2(string option, string? value, string message)
     {
         var err = new StringWriter();
@@ -89,7 +94,7 @@ public class StreamBoundTests
         Console.SetError(err);
         try
         {
-            string[] args = value is null ? [option] : [option, value];
+            string[] args = value is null ? [option] : [option, .. value.Split(' ')];
             Assert.That(StreamBound.Run(args), Is.EqualTo(2));
         }
         finally
