@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using Rnnx.Simd;
 using static Rnnx.Kernels.RecurrentKernels;
 using Lanes1 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Scalar<float>>;
@@ -175,6 +176,14 @@ internal static class LstmKernels
             int t = TimeOf(k, _steps, _goBackwards);
             float* at = _a + (nint)t * g4;
             float* hPrev = k == 0 ? _h0 : _h + (nint)(k - 1) * u;
+            // the other parts wrote their units of h on their own cores: ask for every line of it at once, so that the
+            // products do not meet those misses one after the other (each a cross-core transfer)
+            if (Sse.IsSupported)
+            {
+                for (int j = 0; j < u; j += 16)
+                    Sse.Prefetch0(hPrev + j);
+                Sse.Prefetch0(hPrev + u - 1);
+            }
             for (int gate = 0; gate < 4; gate++)
             {
                 if (panels != null) GemvCore.RunPacked(u1 - u0, u, hPrev, 1, panels + gate * _slot, at + gate * u + u0, true);
