@@ -177,7 +177,8 @@ internal static class LstmKernels
             float* at = _a + (nint)t * g4;
             float* hPrev = k == 0 ? _h0 : _h + (nint)(k - 1) * u;
             // the other parts wrote their units of h on their own cores: ask for every line of it at once, so that the
-            // products do not meet those misses one after the other (each a cross-core transfer)
+            // products do not meet those misses one after the other (each a cross-core transfer); h's last float too,
+            // for a row that does not start on a line
             if (Sse.IsSupported)
             {
                 for (int j = 0; j < u; j += 16)
