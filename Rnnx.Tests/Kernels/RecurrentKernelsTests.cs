@@ -12,7 +12,7 @@ namespace Rnnx.Tests.Kernels;
 /// </summary>
 public class RecurrentKernelsTests
 {
-    private static readonly int[] Units = [1, 3, 4, 5, 8, 13, 20];
+    private static readonly int[] Units = [1, 3, 4, 5, 8, 13, 20, 29, 48];
 
     /// <summary>Odd and even row counts: the 4-unit chunk of two rows is evaluated in one 8-lane vector, an odd last row alone.</summary>
     private static readonly int[] RowCounts = [1, 2, 3, 4];

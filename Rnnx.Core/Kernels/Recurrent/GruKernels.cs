@@ -6,6 +6,7 @@ using static Rnnx.Kernels.RecurrentKernels;
 using Lanes1 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Scalar<float>>;
 using Lanes4 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd128<float>>;
 using Lanes8 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd256<float>>;
+using Lanes16 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd512<float>>;
 
 namespace Rnnx.Kernels;
 
@@ -21,6 +22,7 @@ internal static class GruKernels
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
+            int j16 = SplitFloat16(u);
             ref float pa = ref FirstAs<T, float>(a);
             ref float pm = ref FirstAs<T, float>(m);
             ref float pb = ref FirstAs<T, float>(bh);
@@ -28,7 +30,8 @@ internal static class GruKernels
             ref float pmh = ref FirstAs<T, float>(mh);
             ref float ph = ref FirstAs<T, float>(h);
             int paired = PairedRows(rows, j8, j4);
-            FwdRA<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, 0, j8);
+            FwdRA<float, Simd512<float>, Lanes16>(0, rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, 0, j16);
+            FwdRA<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, j16, j8);
             FwdRA<float, Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, j8, j4);
             FwdRA<float, Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, j8, j4);
             FwdRA<float, Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pm, ref pb, ref pp, ldPrev, ref pmh, ref ph, ldh, j4, u);
@@ -87,6 +90,7 @@ internal static class GruKernels
         bool hasBx = !bx.IsEmpty;
         if (!hasBx) bx = bh;   // any valid reference; not read
         var (j8, j4) = SplitFloat(u);
+        int j16 = SplitFloat16(u);
         ref float pbx = ref FirstAs<float, float>(bx);
         ref float pa = ref FirstAs<float, float>(a);
         ref float pm = ref FirstAs<float, float>(m);
@@ -94,7 +98,8 @@ internal static class GruKernels
         ref float pp = ref FirstAs<float, float>(hPrev);
         ref float ph = ref FirstAs<float, float>(h);
         int paired = PairedRows(rows, j8, j4);
-        InferRA<Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, hasBx, ref pbx, ref pm, ref pb, ref pp, ldPrev, ref ph, ldh, 0, j8);
+        InferRA<Simd512<float>, Lanes16>(0, rows, u, ref pa, lda, hasBx, ref pbx, ref pm, ref pb, ref pp, ldPrev, ref ph, ldh, 0, j16);
+        InferRA<Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, hasBx, ref pbx, ref pm, ref pb, ref pp, ldPrev, ref ph, ldh, j16, j8);
         InferRA<Simd256<float>, RowPair>(0, paired, u, ref pa, lda, hasBx, ref pbx, ref pm, ref pb, ref pp, ldPrev, ref ph, ldh, j8, j4);
         InferRA<Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, hasBx, ref pbx, ref pm, ref pb, ref pp, ldPrev, ref ph, ldh, j8, j4);
         InferRA<Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, hasBx, ref pbx, ref pm, ref pb, ref pp, ldPrev, ref ph, ldh, j4, u);
@@ -159,6 +164,7 @@ internal static class GruKernels
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
+            int j16 = SplitFloat16(u);
             ref float pdH = ref FirstAs<T, float>(dH);
             ref float pdn = ref FirstAs<T, float>(dhNext);
             ref float pa = ref FirstAs<T, float>(a);
@@ -168,7 +174,8 @@ internal static class GruKernels
             ref float pdm = ref FirstAs<T, float>(dm);
             // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
             // shared evaluation saves (measured: docs/performance.md)
-            BwdRA<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, 0, j8);
+            BwdRA<float, Simd512<float>, Lanes16>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, 0, j16);
+            BwdRA<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j16, j8);
             BwdRA<float, Simd128<float>, Lanes4>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j8, j4);
             BwdRA<float, Scalar<float>, Lanes1>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pmh, ref pp, ldPrev, ref pdz, ref pdm, j4, u);
         }
@@ -229,11 +236,13 @@ internal static class GruKernels
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
+            int j16 = SplitFloat16(u);
             ref float pa = ref FirstAs<T, float>(a);
             ref float pp = ref FirstAs<T, float>(hPrev);
             ref float prh = ref FirstAs<T, float>(rh);
             int paired = PairedRows(rows, j8, j4);
-            Gates<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, 0, j8);
+            Gates<float, Simd512<float>, Lanes16>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, 0, j16);
+            Gates<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, j16, j8);
             Gates<float, Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, j8, j4);
             Gates<float, Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, j8, j4);
             Gates<float, Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref prh, ldrh, j4, u);
@@ -271,11 +280,13 @@ internal static class GruKernels
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
+            int j16 = SplitFloat16(u);
             ref float pa = ref FirstAs<T, float>(a);
             ref float pp = ref FirstAs<T, float>(hPrev);
             ref float ph = ref FirstAs<T, float>(h);
             int paired = PairedRows(rows, j8, j4);
-            Candidate<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, 0, j8);
+            Candidate<float, Simd512<float>, Lanes16>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, 0, j16);
+            Candidate<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, j16, j8);
             Candidate<float, Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, j8, j4);
             Candidate<float, Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, j8, j4);
             Candidate<float, Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pp, ldPrev, ref ph, ldh, j4, u);
@@ -315,6 +326,7 @@ internal static class GruKernels
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
+            int j16 = SplitFloat16(u);
             ref float pdH = ref FirstAs<T, float>(dH);
             ref float pdn = ref FirstAs<T, float>(dhNext);
             ref float pa = ref FirstAs<T, float>(a);
@@ -322,7 +334,8 @@ internal static class GruKernels
             ref float pdz = ref FirstAs<T, float>(dz);
             // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
             // shared evaluation saves (measured: docs/performance.md)
-            CandidateBwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, 0, j8);
+            CandidateBwd<float, Simd512<float>, Lanes16>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, 0, j16);
+            CandidateBwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j16, j8);
             CandidateBwd<float, Simd128<float>, Lanes4>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j8, j4);
             CandidateBwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pdH, ldh, ref pdn, ref pa, lda, ref pp, ldPrev, ref pdz, j4, u);
         }
@@ -369,6 +382,7 @@ internal static class GruKernels
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
+            int j16 = SplitFloat16(u);
             ref float prh = ref FirstAs<T, float>(dRh);
             ref float pa = ref FirstAs<T, float>(a);
             ref float pp = ref FirstAs<T, float>(hPrev);
@@ -376,7 +390,8 @@ internal static class GruKernels
             ref float pdz = ref FirstAs<T, float>(dz);
             // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
             // shared evaluation saves (measured: docs/performance.md)
-            GatesBwd<float, Simd256<float>, Lanes8>(0, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, 0, j8);
+            GatesBwd<float, Simd512<float>, Lanes16>(0, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, 0, j16);
+            GatesBwd<float, Simd256<float>, Lanes8>(0, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j16, j8);
             GatesBwd<float, Simd128<float>, Lanes4>(0, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j8, j4);
             GatesBwd<float, Scalar<float>, Lanes1>(0, rows, u, ref prh, ref pa, lda, ref pp, ldPrev, ref pdn, ref pdz, j4, u);
         }

@@ -7,6 +7,7 @@ using static Rnnx.Kernels.RecurrentKernels;
 using Lanes1 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Scalar<float>>;
 using Lanes4 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd128<float>>;
 using Lanes8 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd256<float>>;
+using Lanes16 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd512<float>>;
 
 namespace Rnnx.Kernels;
 
@@ -81,6 +82,7 @@ internal static class LstmKernels
     {
         int g4 = 4 * units;
         var (j8, j4) = SplitFloat(units);
+        int j16 = SplitFloat16(units);
         fixed (float* pa = &a, pr = &r, ph = &h, ph0 = &h0, pp = &packed)
         {
             float* pk = pp == null ? null : AlignedArrays.CacheLine<float>((byte*)pp);
@@ -103,7 +105,8 @@ internal static class LstmKernels
                 ref float ck = ref Unsafe.Add(ref c, k * units);
                 ref float hk = ref Unsafe.Add(ref h, k * units);
                 ref float ar = ref Unsafe.AsRef<float>(at);
-                Infer<Simd256<float>, Lanes8>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, 0, j8);
+                Infer<Simd512<float>, Lanes16>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, 0, j16);
+                Infer<Simd256<float>, Lanes8>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, j16, j8);
                 Infer<Simd128<float>, Lanes4>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, j8, j4);
                 Infer<Scalar<float>, Lanes1>(0, 1, units, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, j4, units);
             }
@@ -190,15 +193,18 @@ internal static class LstmKernels
                 if (panels != null) GemvCore.RunPacked(u1 - u0, u, hPrev, 1, panels + gate * _slot, at + gate * u + u0, true);
                 else GemvCore.Run(u1 - u0, u, hPrev, 1, _r + gate * u + u0, g4, at + gate * u + u0, true);
             }
-            // the unsplit kernel's width split restricted to [u0, u1): u0 is a multiple of 8
+            // the unsplit kernel's width split restricted to [u0, u1): u0 is a multiple of 8, so the 16-lane chunk takes
+            // whole vectors from u0 (a unit's bits do not depend on the width of its chunk)
             var (j8, j4) = SplitFloat(u);
             int e8 = Math.Min(u1, j8), e4 = Math.Min(u1, j4);
+            int e16 = u0 + (Math.Max(0, Math.Min(u1, SplitFloat16(u)) - u0) & ~15);   // whole 16-lane vectors from u0 only
             ref float ar = ref Unsafe.AsRef<float>(at);
             ref float bias = ref Unsafe.AsRef<float>(_bias);
             ref float cPrev = ref Unsafe.AsRef<float>(k == 0 ? _c0 : _c + (nint)(k - 1) * u);
             ref float ck = ref Unsafe.AsRef<float>(_c + (nint)k * u);
             ref float hk = ref Unsafe.AsRef<float>(_h + (nint)k * u);
-            Infer<Simd256<float>, Lanes8>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, u0, e8);
+            Infer<Simd512<float>, Lanes16>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, u0, e16);
+            Infer<Simd256<float>, Lanes8>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, e16, e8);
             Infer<Simd128<float>, Lanes4>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, Math.Max(u0, e8), e4);
             Infer<Scalar<float>, Lanes1>(0, 1, u, ref ar, 0, ref bias, ref cPrev, 0, ref ck, 0, ref hk, 0, Math.Max(u0, e4), u1);
         }
@@ -291,7 +297,9 @@ internal static class LstmKernels
         ref float pcp = ref FirstAs<float, float>(cPrev);
         ref float pc = ref FirstAs<float, float>(c);
         ref float ph = ref FirstAs<float, float>(h);
-        Infer<Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ldc, ref ph, ldh, 0, j8);
+        int j16 = SplitFloat16(u);
+        Infer<Simd512<float>, Lanes16>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ldc, ref ph, ldh, 0, j16);
+        Infer<Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ldc, ref ph, ldh, j16, j8);
         Infer<Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ldc, ref ph, ldh, j8, j4);
         Infer<Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ldc, ref ph, ldh, j8, j4);
         Infer<Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, ldc, ref ph, ldh, j4, u);
@@ -322,7 +330,9 @@ internal static class LstmKernels
             ref float ptc = ref FirstAs<T, float>(tc);
             ref float ph = ref FirstAs<T, float>(h);
             ref float pp = ref FirstAs<T, float>(peephole);
-            Fwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, keepTc, ref ptc, ref ph, ldh, peep, ref pp, 0, j8);
+            int j16 = SplitFloat16(u);
+            Fwd<float, Simd512<float>, Lanes16>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, keepTc, ref ptc, ref ph, ldh, peep, ref pp, 0, j16);
+            Fwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, keepTc, ref ptc, ref ph, ldh, peep, ref pp, j16, j8);
             Fwd<float, Simd256<float>, RowPair>(0, paired, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, keepTc, ref ptc, ref ph, ldh, peep, ref pp, j8, j4);
             Fwd<float, Simd128<float>, Lanes4>(paired, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, keepTc, ref ptc, ref ph, ldh, peep, ref pp, j8, j4);
             Fwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pa, lda, ref pb, ref pcp, ldPrev, ref pc, keepTc, ref ptc, ref ph, ldh, peep, ref pp, j4, u);
@@ -405,7 +415,9 @@ internal static class LstmKernels
             ref float pp = ref FirstAs<T, float>(peephole);
             // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
             // shared evaluation saves (measured: docs/performance.md)
-            Bwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, tanhOfTc, ref pcp, ldPrev, ref pdz, peep, ref pp, 0, j8);
+            int j16 = SplitFloat16(u);
+            Bwd<float, Simd512<float>, Lanes16>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, tanhOfTc, ref pcp, ldPrev, ref pdz, peep, ref pp, 0, j16);
+            Bwd<float, Simd256<float>, Lanes8>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, tanhOfTc, ref pcp, ldPrev, ref pdz, peep, ref pp, j16, j8);
             Bwd<float, Simd128<float>, Lanes4>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, tanhOfTc, ref pcp, ldPrev, ref pdz, peep, ref pp, j8, j4);
             Bwd<float, Scalar<float>, Lanes1>(0, rows, u, ref pdH, ldh, hasDc, ref pdC, ref pdh, ref pdc, ref pa, lda, ref ptc, tanhOfTc, ref pcp, ldPrev, ref pdz, peep, ref pp, j4, u);
         }

@@ -27,6 +27,17 @@ internal static class RecurrentKernels
     }
 
     /// <summary>
+    /// The end of the 16-lane chunk [0, j16) that the gate kernels evaluate before <see cref="SplitFloat"/>'s 8-lane
+    /// one (which then covers [j16, j8)): u rounded down to 16 when 512-bit vectors are accelerated, else 0. The gate
+    /// math is lane-wise and the same operations at every width, so a unit gets the same bits in either chunk; the
+    /// wider vector halves the iterations, whose dependent chains (exp, divide) bound the kernels, not the FP ports.
+    /// </summary>
+    public static int SplitFloat16(int u) => Wide16 && Vector512.IsHardwareAccelerated ? u & ~15 : 0;
+
+    /// <summary>Whether <see cref="SplitFloat16"/> takes 16-lane vectors (always, except in the kernel benchmarks' baseline row; the results are the same).</summary>
+    internal static bool Wide16 { get; set; } = true;
+
+    /// <summary>
     /// Rows whose [j8, j4) chunk (the 4 units after the last full 8-lane vector) is evaluated two rows at a time in one
     /// 8-lane vector (<see cref="RowPair"/>): the even prefix of the rows when that chunk exists and 256-bit vectors
     /// are accelerated, else 0. The remaining row (odd counts) takes the 4-lane vector.

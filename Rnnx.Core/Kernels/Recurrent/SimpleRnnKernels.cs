@@ -5,6 +5,7 @@ using static Rnnx.Kernels.RecurrentKernels;
 using Lanes1 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Scalar<float>>;
 using Lanes4 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd128<float>>;
 using Lanes8 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd256<float>>;
+using Lanes16 = Rnnx.Kernels.OneRow<float, Rnnx.Simd.Simd512<float>>;
 
 namespace Rnnx.Kernels;
 
@@ -17,10 +18,12 @@ internal static class SimpleRnnKernels
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
+            int j16 = SplitFloat16(u);
             ref float pz = ref FirstAs<T, float>(z);
             ref float ph = ref FirstAs<T, float>(h);
             int paired = PairedRows(rows, j8, j4);
-            Fwd<float, Simd256<float>, Lanes8>(act, 0, rows, ref pz, ldz, ref ph, ldh, 0, j8);
+            Fwd<float, Simd512<float>, Lanes16>(act, 0, rows, ref pz, ldz, ref ph, ldh, 0, j16);
+            Fwd<float, Simd256<float>, Lanes8>(act, 0, rows, ref pz, ldz, ref ph, ldh, j16, j8);
             Fwd<float, Simd256<float>, RowPair>(act, 0, paired, ref pz, ldz, ref ph, ldh, j8, j4);
             Fwd<float, Simd128<float>, Lanes4>(act, paired, rows, ref pz, ldz, ref ph, ldh, j8, j4);
             Fwd<float, Scalar<float>, Lanes1>(act, 0, rows, ref pz, ldz, ref ph, ldh, j4, u);
@@ -54,13 +57,15 @@ internal static class SimpleRnnKernels
         if (typeof(T) == typeof(float))
         {
             var (j8, j4) = SplitFloat(u);
+            int j16 = SplitFloat16(u);
             ref float pdH = ref FirstAs<T, float>(dH);
             ref float pdn = ref FirstAs<T, float>(dhNext);
             ref float ph = ref FirstAs<T, float>(h);
             ref float pdz = ref FirstAs<T, float>(dz);
             // no row pairs here: the backward math is light, and joining and splitting the halves costs what the
             // shared evaluation saves (measured: docs/performance.md)
-            Bwd<float, Simd256<float>, Lanes8>(act, 0, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, 0, j8);
+            Bwd<float, Simd512<float>, Lanes16>(act, 0, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, 0, j16);
+            Bwd<float, Simd256<float>, Lanes8>(act, 0, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, j16, j8);
             Bwd<float, Simd128<float>, Lanes4>(act, 0, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, j8, j4);
             Bwd<float, Scalar<float>, Lanes1>(act, 0, rows, u, ref pdH, ldH, ref pdn, ref ph, ldh, ref pdz, ldz, j4, u);
         }
