@@ -59,63 +59,21 @@ public class GateKernelBenchmarks
     [Params("LSTM forward", "LSTM inference", "GRU forward", "SimpleRNN forward")]
     public string Kernel { get; set; } = "LSTM forward";
 
-    private float[] _a = [], _a0 = [], _bias = [], _cPrev = [], _c = [], _tc = [], _h = [], _m = [], _mh = [];
-    private int _lda, _ldh;
+    private GateStepOperands _operands = null!;
 
     [GlobalSetup]
-    public void Setup()
-    {
-        int gates = Kernel.StartsWith("GRU") ? 3 : Kernel.StartsWith("LSTM") ? 4 : 1;
-        _lda = Steps * gates * Units;
-        _ldh = Steps * Units;
-        var rng = new System.Random(42);
-        float[] R(int n) => Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();
-        _a0 = R(Rows * _lda);
-        _a = _a0.ToArray();
-        _bias = R(gates * Units);
-        _cPrev = R(Rows * _ldh);
-        _c = new float[Rows * _ldh];
-        _tc = R(Rows * _ldh);
-        _h = new float[Rows * _ldh];
-        _m = R(Rows * gates * Units);
-        _mh = new float[Rows * _ldh];
-    }
+    public void Setup() => _operands = new GateStepOperands(Kernel, Rows, Steps, Units);
 
     [Benchmark(Baseline = true, Description = "4-unit tails one row at a time")]
     public void Unpaired()
     {
         RecurrentKernels.PairTails = false;
-        try { Run(0, Rows); }
+        try { _operands.Run(); }
         finally { RecurrentKernels.PairTails = true; }
     }
 
     [Benchmark(Description = "4-unit tails of two rows paired")]
-    public void Paired() => Run(0, Rows);
-
-    private void Run(int r0, int rows)
-    {
-        int u = Units, lda = _lda, ldh = _ldh;
-        var a = _a.AsSpan(r0 * lda);
-        switch (Kernel)
-        {
-            case "LSTM forward":
-                // the gate activations overwrite a: restore the pre-activations (a copy of the rows' gate blocks)
-                for (int r = r0; r < r0 + rows; r++) _a0.AsSpan(r * lda, 4 * u).CopyTo(_a.AsSpan(r * lda));
-                LstmKernels.ForwardStep<float>(rows, u, a, lda, _bias, _cPrev.AsSpan(r0 * ldh), ldh, _c.AsSpan(r0 * ldh), _tc.AsSpan(r0 * ldh), _h.AsSpan(r0 * ldh), ldh);
-                break;
-            case "LSTM inference":
-                LstmKernels.InferenceStep(rows, u, _a0.AsSpan(r0 * lda), lda, _bias, _cPrev.AsSpan(r0 * ldh), ldh, _c.AsSpan(r0 * ldh), _h.AsSpan(r0 * ldh), ldh);
-                break;
-            case "GRU forward":
-                for (int r = r0; r < r0 + rows; r++) _a0.AsSpan(r * lda, 3 * u).CopyTo(_a.AsSpan(r * lda));
-                GruKernels.ForwardStepResetAfter<float>(rows, u, a, lda, _m.AsSpan(r0 * 3 * u), _bias, _cPrev.AsSpan(r0 * ldh), ldh,
-                    _mh.AsSpan(r0 * ldh), _h.AsSpan(r0 * ldh), ldh);
-                break;
-            default:
-                SimpleRnnKernels.ForwardStep<float>(CellActivation.Tanh, rows, u, _a0.AsSpan(r0 * lda), lda, _h.AsSpan(r0 * ldh), ldh);
-                break;
-        }
-    }
+    public void Paired() => _operands.Run();
 }
 
 /// <summary>

@@ -11,7 +11,7 @@ namespace Rnnx.Benchmarks.Scaling;
 /// Rnnx's side of scalebench (../shared/scalebench): the same grid, models (Keras parameter counts), data and timing
 /// protocol as its libtorch program, written as the same JSON so that its <c>compare.py torch.json rnnx.json</c> prints
 /// the ratios.
-/// <code>dotnet run -c Release --project Rnnx.Benchmarks -- scaling [--quick | --grid quick|medium|full] [--only lstm2|gru2|wavenet] --threads N [--repeat N] --json FILE [--params]</code>
+/// <code>dotnet run -c Release --project Rnnx.Benchmarks -- scaling [--quick | --grid quick|medium|full] [--only lstm2|gru2|wavenet] [--threads N] [--repeat N] [--json FILE] [--params | --memory]</code>
 /// Per configuration, through the public API: the median time of <c>TrainOnBatch</c> (forward, MSE, backward, Nadam
 /// update) on a (B, T, F) batch, of <c>Predict(float[], 1, T, F)</c> on one series and of <c>Predict</c> on 256 series
 /// in one call into a caller's buffer, with the managed bytes allocated per call. With <c>--repeat N</c> the whole grid
