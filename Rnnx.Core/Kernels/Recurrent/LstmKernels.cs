@@ -123,8 +123,10 @@ internal static class LstmKernels
     /// <summary>
     /// One series split by units over the team: per step, part p computes the gate columns of its units (four
     /// matrix-vector products, one per gate block) and their gate math; the next step starts when every part is done
-    /// (it needs the whole h). Unit blocks start at multiples of 8, so every unit gets the vector widths and the
-    /// products' columns the accumulation order of the unsplit kernel: the same numbers for any number of parts.
+    /// (it needs the whole h). Unit blocks start at multiples of 8, so every unit keeps the unsplit kernel's 256-bit,
+    /// 128-bit or scalar chunk (a part starting at 8 mod 16 evaluates 8 units in 256 bits that the unsplit kernel
+    /// takes in a 512-bit vector: the gate math is lane-wise and the same operations at every width) and the products'
+    /// columns the accumulation order of the unsplit kernel: the same numbers for any number of parts.
     /// </summary>
     private sealed unsafe class OneSeriesJob : TeamJob
     {
