@@ -43,7 +43,7 @@ internal sealed class GateStepOperands
         _dz = new float[rows * _lda];
     }
 
-    /// <summary>Runs the kernel once on the operands (restoring what it overwrites first).</summary>
+    /// <summary>Runs the kernel once on the operands (the training forward kernels' pre-activations restored first).</summary>
     public void Run()
     {
         int rows = _rows, u = _units, lda = _lda, ldh = _ldh;
@@ -62,6 +62,8 @@ internal sealed class GateStepOperands
                 LstmKernels.BackwardStep<float>(rows, u, _dH, ldh, default, _dhNext, _dcNext, _a0, lda, _tc, _cPrev, ldh, _dz, tanhOfTc: true);
                 break;
             case "LSTM inference":
+                // writes σ(z_o) over a0's output-gate columns, call after call: they stay in (0, 1), and the kernel's
+                // time does not depend on the values (no branches), so they are not restored
                 LstmKernels.InferenceStep(rows, u, _a0, lda, _bias, _cPrev, ldh, _c, _h, ldh);
                 break;
             case "GRU forward":
